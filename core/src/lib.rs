@@ -1,0 +1,19 @@
+//! polykafka: one Kafka client engine for Python, Node.js, Go and C.
+//!
+//! The core is async on tokio and never creates a runtime: each binding owns one.
+//! Layers, bottom up: [`protocol`] (wire formats on top of `kafka-protocol`), [`net`]
+//! (connections, TLS, SASL), [`cluster`] (metadata and the connection pool), then the clients:
+//! [`producer`] and [`admin`].
+
+pub mod admin;
+pub mod cluster;
+pub mod config;
+pub mod error;
+pub mod net;
+pub mod producer;
+pub mod protocol;
+pub mod record;
+
+pub use config::{AdminConfig, ClientConfig, ConsumerConfig, ProducerConfig};
+pub use error::{Error, ErrorKind, Result};
+pub use record::{Header, ProducerRecord, RecordMetadata, TopicPartition};

@@ -1,0 +1,3 @@
+//! The producer: accumulator, partitioners, sender, idempotence.
+
+pub mod partitioner;
