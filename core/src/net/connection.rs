@@ -1,0 +1,403 @@
+//! One connection to one broker: framing, version negotiation, pipelining by correlation id.
+//!
+//! A [`Connection`] is set up in order (TCP, then TLS, then ApiVersions, then SASL) on a
+//! [`Framed`] stream that sends one request at a time. Once ready, the stream is split: any number
+//! of tasks call [`Connection::send`] concurrently; each request is written whole under a write
+//! lock and its response is routed back by correlation id by one reader task. Responses are
+//! decoded by the caller, not the reader, so the reader never stalls on a big response.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::net::{sasl, tls};
+
+/// Frames above this size are refused: they are garbage (e.g. a TLS alert read as plaintext).
+const MAX_FRAME: usize = 512 * 1024 * 1024;
+
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+/// The highest version of each API the broker supports, as ApiVersions reported it.
+#[derive(Clone, Debug, Default)]
+pub struct ApiVersions {
+    ranges: HashMap<i16, (i16, i16)>,
+}
+
+impl ApiVersions {
+    /// The version to use for request `R`: the highest both sides support.
+    pub fn version_for<R: Request>(&self) -> Result<i16> {
+        self.pick(R::KEY, R::VERSIONS.min, R::VERSIONS.max)
+    }
+
+    /// The highest version of `key` within `[min, max]` that the broker supports.
+    pub fn pick(&self, key: i16, min: i16, max: i16) -> Result<i16> {
+        let name = ApiKey::try_from(key).map(|k| format!("{k:?}")).unwrap_or(key.to_string());
+        let (bmin, bmax) = *self.ranges.get(&key).ok_or_else(|| {
+            Error::from_code(crate::error::UNSUPPORTED_VERSION, format!("the broker does not support the {name} API")).unwrap()
+        })?;
+        let v = bmax.min(max);
+        if v < bmin.max(min) {
+            return Err(Error::from_code(
+                crate::error::UNSUPPORTED_VERSION,
+                format!("no common version of {name}: broker {bmin}..={bmax}, client {min}..={max}"),
+            )
+            .unwrap());
+        }
+        Ok(v)
+    }
+
+    pub fn supports(&self, key: ApiKey) -> bool {
+        self.ranges.contains_key(&(key as i16))
+    }
+}
+
+fn encode_request<R: Request>(
+    buf: &mut BytesMut,
+    req: &R,
+    version: i16,
+    correlation_id: i32,
+    client_id: &StrBytes,
+) -> Result<()> {
+    let header = RequestHeader::default()
+        .with_request_api_key(R::KEY)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(client_id.clone()));
+    let header_version = R::header_version(version);
+    let start = buf.len();
+    buf.put_i32(0);
+    header
+        .encode(buf, header_version)
+        .and_then(|_| req.encode(buf, version))
+        .map_err(|e| Error::new(ErrorKind::Serialization, format!("encoding {}: {e}", api_name(R::KEY))))?;
+    let size = (buf.len() - start - 4) as i32;
+    buf[start..start + 4].copy_from_slice(&size.to_be_bytes());
+    Ok(())
+}
+
+fn decode_response<R: Request>(mut frame: Bytes, version: i16) -> Result<R::Response> {
+    let header_version = <R::Response as kafka_protocol::protocol::HeaderVersion>::header_version(version);
+    ResponseHeader::decode(&mut frame, header_version)
+        .and_then(|_| R::Response::decode(&mut frame, version))
+        .map_err(|e| Error::protocol(format!("decoding {} v{version} response: {e}", api_name(R::KEY))))
+}
+
+pub(crate) fn api_name(key: i16) -> String {
+    ApiKey::try_from(key).map(|k| format!("{k:?}")).unwrap_or_else(|_| format!("api {key}"))
+}
+
+async fn read_frame<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Bytes> {
+    let size = stream.read_i32().await?;
+    if size < 4 || size as usize > MAX_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("invalid response frame size {size}: is security.protocol right for this listener?"),
+        ));
+    }
+    let mut buf = BytesMut::zeroed(size as usize);
+    stream.read_exact(&mut buf).await?;
+    Ok(buf.freeze())
+}
+
+/// A stream that sends one request and waits for its response: used while a connection is set
+/// up (ApiVersions, SASL), before pipelining starts.
+pub(crate) struct Framed {
+    stream: Box<dyn Stream>,
+    correlation_id: i32,
+    client_id: StrBytes,
+    timeout: Duration,
+    pub(crate) versions: ApiVersions,
+}
+
+impl Framed {
+    pub(crate) async fn request<R: Request>(&mut self, req: &R, version: i16) -> Result<R::Response> {
+        self.correlation_id += 1;
+        let mut buf = BytesMut::new();
+        encode_request(&mut buf, req, version, self.correlation_id, &self.client_id)?;
+        let fut = async {
+            self.stream.write_all(&buf).await?;
+            self.stream.flush().await?;
+            read_frame(&mut self.stream).await
+        };
+        let frame = tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| Error::timeout(format!("{} request timed out", api_name(R::KEY))))??;
+        check_correlation(&frame, self.correlation_id)?;
+        decode_response::<R>(frame, version)
+    }
+
+}
+
+fn check_correlation(frame: &Bytes, expected: i32) -> Result<()> {
+    let got = (&frame[..]).get_i32();
+    if got != expected {
+        return Err(Error::protocol(format!(
+            "response correlation id {got} does not match request {expected}"
+        )));
+    }
+    Ok(())
+}
+
+type Waiter = oneshot::Sender<Result<Bytes>>;
+
+struct Pending {
+    waiters: HashMap<i32, Waiter>,
+    /// Set once the connection broke; every later send fails with it.
+    broken: Option<Error>,
+}
+
+/// A ready connection to one broker. Cheap to share (`Arc`); dropped connections close.
+pub struct Connection {
+    addr: String,
+    node_id: i32,
+    versions: ApiVersions,
+    writer: tokio::sync::Mutex<Box<dyn AsyncWrite + Send + Unpin>>,
+    pending: Arc<Mutex<Pending>>,
+    correlation: AtomicI32,
+    client_id: StrBytes,
+    request_timeout: Duration,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Connection({} node {})", self.addr, self.node_id)
+    }
+}
+
+/// Shared, prepared security state: built once per client, used by every connection.
+#[derive(Clone)]
+pub struct Security {
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Security {
+    pub fn new(config: &ClientConfig) -> Result<Self> {
+        let tls = if config.security.protocol.uses_tls() {
+            Some(tls::client_config(&config.security.tls)?)
+        } else {
+            None
+        };
+        Ok(Security { tls })
+    }
+}
+
+impl Connection {
+    /// Connects to `addr` (`host:port`) and makes the connection ready: TLS, ApiVersions, SASL.
+    pub async fn connect(
+        addr: &str,
+        node_id: i32,
+        config: &ClientConfig,
+        security: &Security,
+    ) -> Result<Arc<Connection>> {
+        let (host, port) = crate::config::parse_host_port(addr).map_err(Error::invalid)?;
+        let setup = async {
+            let tcp = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|e| Error::connection(format!("connecting to {addr}: {e}")))?;
+            let _ = tcp.set_nodelay(true);
+            let stream: Box<dyn Stream> = match &security.tls {
+                Some(tls_config) => Box::new(tls::handshake(tcp, &host, tls_config.clone()).await.map_err(|e| e.context(format!("TLS with {addr}")))?),
+                None => Box::new(tcp),
+            };
+            let mut framed = Framed {
+                stream,
+                correlation_id: 0,
+                client_id: StrBytes::from_string(config.client_id.clone()),
+                timeout: config.request_timeout,
+                versions: ApiVersions::default(),
+            };
+            framed.versions = negotiate_versions(&mut framed).await.map_err(|e| e.context(format!("ApiVersions with {addr}")))?;
+            if let Some(sasl) = &config.security.sasl {
+                sasl::authenticate(&mut framed, sasl).await.map_err(|e| e.context(format!("SASL {} with {addr}", sasl.mechanism.name())))?;
+            }
+            Ok::<_, Error>(framed)
+        };
+        let framed = tokio::time::timeout(config.connection_setup_timeout, setup)
+            .await
+            .map_err(|_| Error::timeout(format!("connection setup to {addr} timed out after {:?}", config.connection_setup_timeout)))??;
+        Ok(Connection::start(addr.to_string(), node_id, framed, config.request_timeout))
+    }
+
+    fn start(addr: String, node_id: i32, framed: Framed, request_timeout: Duration) -> Arc<Connection> {
+        let (read, write) = tokio::io::split(framed.stream);
+        let pending = Arc::new(Mutex::new(Pending { waiters: HashMap::new(), broken: None }));
+        let reader = tokio::spawn(read_loop(read, pending.clone(), addr.clone()));
+        Arc::new(Connection {
+            addr,
+            node_id,
+            versions: framed.versions,
+            writer: tokio::sync::Mutex::new(Box::new(write)),
+            pending,
+            correlation: AtomicI32::new(framed.correlation_id + 1),
+            client_id: framed.client_id,
+            request_timeout,
+            reader,
+        })
+    }
+
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+    pub fn node_id(&self) -> i32 {
+        self.node_id
+    }
+    pub fn versions(&self) -> &ApiVersions {
+        &self.versions
+    }
+    /// True once the connection broke; a new one must be made.
+    pub fn is_broken(&self) -> bool {
+        self.pending.lock().unwrap().broken.is_some()
+    }
+
+    /// Sends `req` at the highest common version and waits for its response.
+    pub async fn send<R: Request>(&self, req: &R) -> Result<R::Response> {
+        let version = self.versions.version_for::<R>()?;
+        self.send_version(req, version, self.request_timeout).await
+    }
+
+    /// Sends `req` at `version`, waiting at most `timeout` for the response (long polls such as
+    /// Fetch or JoinGroup pass their own).
+    pub async fn send_version<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<R::Response> {
+        let (correlation_id, rx) = self.write(req, version, true).await?;
+        let rx = rx.expect("a waiter was registered");
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(frame))) => decode_response::<R>(frame, version),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(Error::connection(format!("connection to {} closed", self.addr))),
+            Err(_) => {
+                // As the Java client: a request that timed out poisons the connection.
+                let err = Error::timeout(format!(
+                    "{} request to {} (node {}) timed out after {timeout:?}",
+                    api_name(R::KEY),
+                    self.addr,
+                    self.node_id
+                ));
+                self.pending.lock().unwrap().waiters.remove(&correlation_id);
+                self.fail(Error::connection(format!("connection to {} closed after a request timeout", self.addr)));
+                Err(err)
+            }
+        }
+    }
+
+    /// Sends a request whose response the broker will not send (Produce with acks=0).
+    pub async fn send_no_response<R: Request>(&self, req: &R, version: i16) -> Result<()> {
+        self.write(req, version, false).await.map(|_| ())
+    }
+
+    async fn write<R: Request>(
+        &self,
+        req: &R,
+        version: i16,
+        expect_response: bool,
+    ) -> Result<(i32, Option<oneshot::Receiver<Result<Bytes>>>)> {
+        let correlation_id = self.correlation.fetch_add(1, Ordering::Relaxed);
+        let mut buf = BytesMut::with_capacity(req.compute_size(version).unwrap_or(64) + 64);
+        encode_request(&mut buf, req, version, correlation_id, &self.client_id)?;
+        let rx = if expect_response {
+            let (tx, rx) = oneshot::channel();
+            let mut pending = self.pending.lock().unwrap();
+            if let Some(e) = &pending.broken {
+                return Err(e.clone());
+            }
+            pending.waiters.insert(correlation_id, tx);
+            Some(rx)
+        } else {
+            if let Some(e) = &self.pending.lock().unwrap().broken {
+                return Err(e.clone());
+            }
+            None
+        };
+        let mut writer = self.writer.lock().await;
+        let res = async {
+            writer.write_all(&buf).await?;
+            writer.flush().await
+        }
+        .await;
+        drop(writer);
+        if let Err(e) = res {
+            let err = Error::connection(format!("writing to {}: {e}", self.addr));
+            self.fail(err.clone());
+            return Err(err);
+        }
+        Ok((correlation_id, rx))
+    }
+
+    fn fail(&self, err: Error) {
+        fail_all(&self.pending, err);
+    }
+}
+
+fn fail_all(pending: &Mutex<Pending>, err: Error) {
+    let waiters = {
+        let mut p = pending.lock().unwrap();
+        if p.broken.is_none() {
+            p.broken = Some(err.clone());
+        }
+        std::mem::take(&mut p.waiters)
+    };
+    for (_, w) in waiters {
+        let _ = w.send(Err(err.clone()));
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(mut read: R, pending: Arc<Mutex<Pending>>, addr: String) {
+    loop {
+        match read_frame(&mut read).await {
+            Ok(frame) => {
+                let correlation_id = (&frame[..]).get_i32();
+                let waiter = pending.lock().unwrap().waiters.remove(&correlation_id);
+                if let Some(w) = waiter {
+                    let _ = w.send(Ok(frame));
+                }
+                // A response nobody waits for belongs to a request that timed out: dropped.
+            }
+            Err(e) => {
+                let msg = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    format!("connection to {addr} closed by the broker")
+                } else {
+                    format!("reading from {addr}: {e}")
+                };
+                fail_all(&pending, Error::connection(msg));
+                return;
+            }
+        }
+    }
+}
+
+/// ApiVersions: v3 first (KIP-511); a broker that does not know it answers v0 with its range.
+async fn negotiate_versions(framed: &mut Framed) -> Result<ApiVersions> {
+    let req = ApiVersionsRequest::default()
+        .with_client_software_name(StrBytes::from_static_str("polykafka"))
+        .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+    let mut resp: ApiVersionsResponse = framed.request(&req, 3).await?;
+    if resp.error_code == crate::error::UNSUPPORTED_VERSION {
+        resp = framed.request(&req, 0).await?;
+    }
+    Error::check(resp.error_code, "ApiVersions")?;
+    let ranges = resp
+        .api_keys
+        .iter()
+        .map(|k| (k.api_key, (k.min_version, k.max_version)))
+        .collect();
+    Ok(ApiVersions { ranges })
+}
