@@ -95,7 +95,7 @@ json_quote() {
 write_env_files() {
   local base=$1 kv k v first=1; shift
   {
-    echo "# written by tests/cluster at $(date -u +%Y-%m-%dT%H:%M:%SZ); sourceable shell KEY=value"
+    echo "# written by tests/cluster at $(date -u +%Y-%m-%dT%H:%M:%SZ); sourceable by sh; one KEY and value per line"
     for kv in "$@"; do k=${kv%%=*}; v=${kv#*=}; echo "$k=$(env_quote "$v")"; done
   } >"$base.env.tmp"
   {
