@@ -450,7 +450,8 @@ fn compress_error(codec: CompressionType, e: impl std::fmt::Display) -> Error {
 }
 
 /// Compress `input` with `codec`, appending to `out`. Levels follow the Java client: gzip 1-9
-/// (0 = store), lz4 1-17 (0 = fast mode), zstd -131072..22; -1 means the default for gzip/lz4.
+/// (0 = store), lz4 1-17 (the default 9 = fast mode), zstd -131072..22; -1 means the default for
+/// gzip/lz4.
 fn compress(
     codec: CompressionType,
     level: Option<i32>,
@@ -488,9 +489,11 @@ fn compress(
             }
         }
         CompressionType::Lz4 => {
+            // Java's Lz4BlockOutputStream uses the fast compressor at the default level (9) and
+            // the high-compression one at any other; liblz4's frame API is fast below level 3.
             let level = match level {
-                None | Some(-1) => LZ4_DEFAULT_LEVEL,
-                Some(l @ 0..=17) => l,
+                None | Some(-1) | Some(0) | Some(LZ4_DEFAULT_LEVEL) => 0,
+                Some(l @ 1..=17) => l,
                 Some(l) => return Err(level_error("lz4", l, "1-17")),
             };
             // Like Java's Lz4BlockOutputStream: 64 KiB independent blocks, no checksums.
@@ -1196,6 +1199,8 @@ mod tests {
             (CompressionType::Gzip, 9),
             (CompressionType::Gzip, -1),
             (CompressionType::Lz4, 1),
+            (CompressionType::Lz4, 9),
+            (CompressionType::Lz4, 12),
             (CompressionType::Lz4, 17),
             (CompressionType::Zstd, -5),
             (CompressionType::Zstd, 19),
