@@ -1,0 +1,28 @@
+'use strict'
+// polykafka for Node.js: the kafkajs API on the polykafka core. Change
+// `require('kafkajs')` to `require('polykafka')`.
+const { Kafka } = require('./lib/kafka')
+const { Partitioners } = require('./lib/partitioners')
+const { LEVELS } = require('./lib/logger')
+const constants = require('./lib/constants')
+const { fromNative, nativeInfo, isRebalancing, isKafkaJSError, ...errors } = require('./lib/errors')
+
+// kafkajs's AssignerProtocol is for custom assigners; named for compatibility.
+const AssignerProtocol = { MemberMetadata: {}, MemberAssignment: {} }
+
+module.exports = {
+  Kafka,
+  PartitionAssigners: constants.PartitionAssigners,
+  AssignerProtocol,
+  Partitioners,
+  logLevel: LEVELS,
+  CompressionTypes: constants.CompressionTypes,
+  CompressionCodecs: constants.CompressionCodecs,
+  ConfigResourceTypes: constants.ConfigResourceTypes,
+  AclResourceTypes: constants.AclResourceTypes,
+  AclOperationTypes: constants.AclOperationTypes,
+  AclPermissionTypes: constants.AclPermissionTypes,
+  ResourcePatternTypes: constants.ResourcePatternTypes,
+  ConfigSource: constants.ConfigSource,
+  ...errors,
+}

@@ -1,0 +1,53 @@
+// ESM entry: the same objects as the CommonJS entry.
+import { createRequire } from 'module'
+
+const require = createRequire(import.meta.url)
+const polykafka = require('./index.js')
+
+export default polykafka
+export const {
+  Kafka,
+  PartitionAssigners,
+  AssignerProtocol,
+  Partitioners,
+  logLevel,
+  CompressionTypes,
+  CompressionCodecs,
+  ConfigResourceTypes,
+  AclResourceTypes,
+  AclOperationTypes,
+  AclPermissionTypes,
+  ResourcePatternTypes,
+  ConfigSource,
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSPartialMessageError,
+  KafkaJSBrokerNotFound,
+  KafkaJSProtocolError,
+  KafkaJSConnectionError,
+  KafkaJSConnectionClosedError,
+  KafkaJSRequestTimeoutError,
+  KafkaJSSASLAuthenticationError,
+  KafkaJSNumberOfRetriesExceeded,
+  KafkaJSOffsetOutOfRange,
+  KafkaJSMemberIdRequired,
+  KafkaJSGroupCoordinatorNotFound,
+  KafkaJSNotImplemented,
+  KafkaJSMetadataNotLoaded,
+  KafkaJSTopicMetadataNotLoaded,
+  KafkaJSStaleTopicMetadataAssignment,
+  KafkaJSDeleteGroupsError,
+  KafkaJSTimeout,
+  KafkaJSLockTimeout,
+  KafkaJSServerDoesNotSupportApiKey,
+  KafkaJSUnsupportedMagicByteInMessageSet,
+  KafkaJSDeleteTopicRecordsError,
+  KafkaJSInvariantViolation,
+  KafkaJSInvalidVarIntError,
+  KafkaJSInvalidLongError,
+  KafkaJSCreateTopicError,
+  KafkaJSAggregateError,
+  KafkaJSFetcherRebalanceError,
+  KafkaJSNoBrokerAvailableError,
+  KafkaJSAlterPartitionReassignmentsError,
+} = polykafka

@@ -1,0 +1,218 @@
+'use strict'
+// kafkajs's Producer over NativeProducer. One native call per send: the messages are
+// normalised here and handed over as one array.
+const native = require('./native')
+const config = require('./config')
+const { createRetry } = require('./retry')
+const { InstrumentationEmitter, producerEvents } = require('./events')
+const { Partitioners, NATIVE } = require('./partitioners')
+const { hub } = require('./logger')
+const {
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSNotImplemented,
+  fromNative,
+} = require('./errors')
+
+const STATUS = { DISCONNECTED: 'disconnected', CONNECTING: 'connecting', CONNECTED: 'connected', DISCONNECTING: 'disconnecting' }
+
+const bytes = v => {
+  if (v === null || v === undefined) return undefined
+  if (Buffer.isBuffer(v) || typeof v === 'string') return v
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  return String(v)
+}
+
+function headerList(headers) {
+  if (!headers) return undefined
+  const out = []
+  for (const key of Object.keys(headers)) {
+    const v = headers[key]
+    if (v === undefined) continue
+    if (Array.isArray(v)) for (const item of v) out.push({ key, value: bytes(item) })
+    else out.push({ key, value: bytes(v) })
+  }
+  return out.length ? out : undefined
+}
+
+function timestampOf(t) {
+  if (t === undefined || t === null || t === '') return undefined
+  const n = Number(t)
+  return Number.isFinite(n) ? n : undefined
+}
+
+class Producer {
+  constructor(kafka, opts = {}) {
+    const { createPartitioner = Partitioners.DefaultPartitioner, retry, idempotent = false } = opts
+    const retries = retry && retry.retries
+    if (idempotent && retries !== undefined && retries < 1) {
+      throw new KafkaJSNonRetriableError('Idempotent producer must allow retries to protect against transient errors')
+    }
+    this._kafka = kafka
+    this._opts = opts
+    this._idempotent = idempotent
+    this._logger = kafka._logger.namespace('Producer')
+    if (idempotent && retries !== undefined && retries < Number.MAX_SAFE_INTEGER) {
+      this._logger.warn('Limiting retries for the idempotent producer may invalidate EoS guarantees')
+    }
+    this._nativePartitioning = !!createPartitioner[NATIVE]
+    this._partitioner = this._nativePartitioning ? null : createPartitioner()
+    this._retrier = createRetry(Object.assign({}, kafka._config.retry, retry))
+    this._status = STATUS.DISCONNECTED
+    this._native = null
+    this._emitter = new InstrumentationEmitter(producerEvents)
+    this._transactionActive = false
+    this.events = producerEvents
+  }
+
+  logger() {
+    return this._logger
+  }
+
+  isIdempotent() {
+    return this._idempotent
+  }
+
+  on(eventName, listener) {
+    return this._emitter.on(eventName, listener)
+  }
+
+  async connect() {
+    if (this._status === STATUS.CONNECTED) return
+    this._status = STATUS.CONNECTING
+    try {
+      const kafka = this._kafka._config
+      const brokers = await config.resolveBrokers(kafka.brokers)
+      const token = await config.oauthToken(kafka)
+      const props = config.producerProperties(kafka, brokers, this._opts, { token })
+      let nativeProducer
+      try {
+        nativeProducer = new native.NativeProducer(props)
+      } catch (e) {
+        throw fromNative(e, { wrapRetriable: false })
+      }
+      await this._retrier(async () => {
+        try {
+          await nativeProducer.connect()
+        } catch (e) {
+          throw fromNative(e, { wrapRetriable: false })
+        }
+      })
+      this._native = nativeProducer
+    } catch (e) {
+      this._status = STATUS.DISCONNECTED
+      throw e
+    }
+    this._status = STATUS.CONNECTED
+    hub.register(this._kafka._logger)
+    this._emitter.emit(producerEvents.CONNECT)
+  }
+
+  async disconnect() {
+    if (this._status === STATUS.DISCONNECTED || !this._native) {
+      this._status = STATUS.DISCONNECTED
+      return
+    }
+    this._status = STATUS.DISCONNECTING
+    const nativeProducer = this._native
+    try {
+      await nativeProducer.close(this._kafka._config.requestTimeout ?? 30000)
+    } catch (e) {
+      this._logger.error(`Error while disconnecting: ${e.message}`)
+    } finally {
+      this._native = null
+      this._status = STATUS.DISCONNECTED
+      hub.unregister(this._kafka._logger)
+      this._emitter.emit(producerEvents.DISCONNECT)
+    }
+  }
+
+  async send({ acks, timeout, compression, topic, messages } = {}) {
+    return this.sendBatch({ acks, timeout, compression, topicMessages: [{ topic, messages }] })
+  }
+
+  async sendBatch({ acks = -1, timeout, compression = 0, topicMessages = [] } = {}) {
+    if (topicMessages.some(({ topic }) => !topic)) {
+      throw new KafkaJSNonRetriableError(`Invalid topic`)
+    }
+    if (this._idempotent && acks !== -1) {
+      throw new KafkaJSNonRetriableError(
+        `Not requiring ack for all messages invalidates the idempotent producer's EoS guarantees`
+      )
+    }
+    for (const { topic, messages } of topicMessages) {
+      if (!messages) {
+        throw new KafkaJSNonRetriableError(`Invalid messages array [${messages}] for topic "${topic}"`)
+      }
+      const noValue = messages.find(m => m.value === undefined)
+      if (noValue) {
+        throw new KafkaJSNonRetriableError(
+          `Invalid message without value for topic "${topic}": ${JSON.stringify(noValue)}`
+        )
+      }
+    }
+    if (this._status === STATUS.DISCONNECTING) {
+      throw new KafkaJSNonRetriableError(
+        `The producer is disconnecting; therefore, it can't safely accept messages anymore`
+      )
+    }
+    if (this._status !== STATUS.CONNECTED || !this._native) {
+      throw new KafkaJSError('The producer is disconnected')
+    }
+    if (![-1, 0, 1].includes(acks)) {
+      throw new KafkaJSNonRetriableError(`Invalid acks value ${acks}: expected -1, 0 or 1`)
+    }
+    if (![0, 1, 2, 3, 4].includes(compression)) {
+      throw new KafkaJSNonRetriableError(`Unsupported compression codec ${compression}`)
+    }
+    const batch = []
+    for (const { topic, messages } of topicMessages) {
+      const partitionOf = await this._jsPartitioner(topic, messages)
+      const out = new Array(messages.length)
+      for (let i = 0; i < messages.length; i++) {
+        const m = messages[i]
+        const partition = partitionOf ? partitionOf(m) : m.partition
+        out[i] = {
+          key: bytes(m.key),
+          value: bytes(m.value),
+          partition: partition === null || partition === undefined ? undefined : partition,
+          headers: headerList(m.headers),
+          timestamp: timestampOf(m.timestamp),
+        }
+      }
+      batch.push({ topic: String(topic), messages: out })
+    }
+    try {
+      return await this._native.send(batch, acks, compression)
+    } catch (e) {
+      const err = fromNative(e)
+      this._logger.error(err.message, { retryCount: 0, retryTime: 0 })
+      throw err
+    }
+  }
+
+  /** For a partitioner written in JS: a function giving each message its partition, made
+   * with the topic's metadata fetched once for this send. */
+  async _jsPartitioner(topic, messages) {
+    if (this._nativePartitioning) return null
+    if (messages.every(m => m.partition !== undefined && m.partition !== null)) return null
+    let partitionMetadata
+    try {
+      partitionMetadata = await this._native.partitionsFor(String(topic))
+    } catch (e) {
+      throw fromNative(e)
+    }
+    return message => this._partitioner({ topic, partitionMetadata, message })
+  }
+
+  async transaction() {
+    if (!this._opts.transactionalId) {
+      throw new KafkaJSNonRetriableError('Must provide transactional id for transactional producer')
+    }
+    throw new KafkaJSNotImplemented(
+      'polykafka: transactions are not available yet in the Node binding (waiting for the core transaction manager)'
+    )
+  }
+}
+
+module.exports = { Producer }

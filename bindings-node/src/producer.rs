@@ -1,0 +1,238 @@
+//! `NativeProducer`: the core producer behind the kafkajs `Producer` façade.
+//!
+//! kafkajs takes `acks` and `compression` per `send`; the core takes them per producer. One
+//! core producer is made lazily for each (acks, compression) pair a program uses (most use one).
+//! A `send` of many messages is one native call: the messages are copied into core records on
+//! the JS thread, queued with one group completion, and the call resolves once with one result
+//! per partition, like kafkajs's produce response.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::*;
+use napi::JsObject;
+use napi_derive::napi;
+use polykafka::producer::Producer;
+use polykafka::{Header, ProducerConfig, ProducerRecord};
+
+use crate::error::IntoNapi;
+
+#[napi(object)]
+pub struct NativeHeader {
+    pub key: String,
+    pub value: Option<Either<Buffer, String>>,
+}
+
+#[napi(object)]
+pub struct NativeMessage {
+    pub key: Option<Either<Buffer, String>>,
+    pub value: Option<Either<Buffer, String>>,
+    pub partition: Option<i32>,
+    pub headers: Option<Vec<NativeHeader>>,
+    /// Epoch milliseconds.
+    pub timestamp: Option<f64>,
+}
+
+#[napi(object)]
+pub struct NativeTopicMessages {
+    pub topic: String,
+    pub messages: Vec<NativeMessage>,
+}
+
+/// One partition of a produce, as kafkajs reports it (offsets as strings).
+#[napi(object)]
+pub struct NativePartitionResult {
+    pub topic_name: String,
+    pub partition: i32,
+    pub error_code: i32,
+    pub base_offset: String,
+    pub log_append_time: String,
+    pub log_start_offset: String,
+}
+
+#[napi(object)]
+pub struct NativePartitionMetadata {
+    pub partition_error_code: i32,
+    pub partition_id: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline_replicas: Vec<i32>,
+}
+
+pub(crate) fn bytes_of(v: Option<Either<Buffer, String>>) -> Option<Bytes> {
+    match v? {
+        Either::A(buf) => Some(Bytes::copy_from_slice(&buf)),
+        Either::B(s) => Some(Bytes::from(s.into_bytes())),
+    }
+}
+
+type Key = (i16, u8);
+
+struct Shared {
+    props: BTreeMap<String, String>,
+    producers: Mutex<HashMap<Key, Producer>>,
+}
+
+impl Shared {
+    /// The core producer for `acks` and `compression`, made on first use. Must run inside
+    /// the runtime: the producer spawns its sender task there.
+    fn producer(&self, acks: i16, compression: u8) -> polykafka::Result<Producer> {
+        let mut producers = self.producers.lock().unwrap();
+        if let Some(p) = producers.get(&(acks, compression)) {
+            return Ok(p.clone());
+        }
+        let mut props = self.props.clone();
+        props.insert("acks".into(), acks.to_string());
+        let codec = match compression {
+            0 => "none",
+            1 => "gzip",
+            2 => "snappy",
+            3 => "lz4",
+            4 => "zstd",
+            n => return Err(polykafka::Error::invalid(format!("unknown compression codec {n}"))),
+        };
+        props.insert("compression.type".into(), codec.into());
+        let producer = Producer::new(ProducerConfig::from_properties(props)?)?;
+        producers.insert((acks, compression), producer.clone());
+        Ok(producer)
+    }
+
+    fn all(&self) -> Vec<Producer> {
+        self.producers.lock().unwrap().drain().map(|(_, p)| p).collect()
+    }
+}
+
+#[napi]
+pub struct NativeProducer {
+    shared: Arc<Shared>,
+    default_acks: i16,
+}
+
+#[napi]
+impl NativeProducer {
+    /// `props` are the core's Java-style properties, translated by `lib/config.js`.
+    #[napi(constructor)]
+    pub fn new(props: HashMap<String, String>) -> Result<Self> {
+        let props: BTreeMap<String, String> = props.into_iter().collect();
+        // Validate now, so a bad option fails at `kafka.producer()` like kafkajs.
+        let config = ProducerConfig::from_properties(props.clone()).napi()?;
+        Ok(NativeProducer {
+            default_acks: config.acks.as_i16(),
+            shared: Arc::new(Shared { props, producers: Mutex::new(HashMap::new()) }),
+        })
+    }
+
+    /// Connects to the cluster: fetches metadata once, so an unreachable cluster or bad
+    /// credentials fail here, as in kafkajs.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn connect(&self, env: Env) -> Result<JsObject> {
+        let shared = self.shared.clone();
+        let acks = self.default_acks;
+        env.spawn_future(async move {
+            let producer = shared.producer(acks, 0).napi()?;
+            producer.cluster().refresh_metadata(Some(&[]), false).await.napi()?;
+            Ok(())
+        })
+    }
+
+    /// Sends the messages of every topic with one completion. Resolves to one result per
+    /// partition written (the lowest offset of this call in it), or rejects with the first error.
+    #[napi(ts_return_type = "Promise<NativePartitionResult[]>")]
+    pub fn send(&self, env: Env, topic_messages: Vec<NativeTopicMessages>, acks: i32, compression: u32) -> Result<JsObject> {
+        let mut records = Vec::with_capacity(topic_messages.iter().map(|t| t.messages.len()).sum());
+        for tm in topic_messages {
+            let topic: Arc<str> = Arc::from(tm.topic.as_str());
+            for m in tm.messages {
+                records.push(ProducerRecord {
+                    topic: topic.to_string(),
+                    partition: m.partition,
+                    key: bytes_of(m.key),
+                    value: bytes_of(m.value),
+                    headers: m
+                        .headers
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|h| Header { key: h.key, value: bytes_of(h.value) })
+                        .collect(),
+                    timestamp: m.timestamp.map(|t| t as i64),
+                });
+            }
+        }
+        let shared = self.shared.clone();
+        env.spawn_future(async move {
+            let producer = shared.producer(acks as i16, compression as u8).napi()?;
+            let results = producer.send_batch(records).await.napi()?.await;
+            let mut by_partition: Vec<((String, i32), i64)> = Vec::new();
+            let mut index: HashMap<(String, i32), usize> = HashMap::new();
+            for r in results {
+                let meta = r.napi()?;
+                let key = (meta.topic, meta.partition);
+                match index.get(&key) {
+                    Some(&i) => {
+                        let slot = &mut by_partition[i].1;
+                        if meta.offset >= 0 && (*slot < 0 || meta.offset < *slot) {
+                            *slot = meta.offset;
+                        }
+                    }
+                    None => {
+                        index.insert(key.clone(), by_partition.len());
+                        by_partition.push((key, meta.offset));
+                    }
+                }
+            }
+            Ok(by_partition
+                .into_iter()
+                .map(|((topic_name, partition), offset)| NativePartitionResult {
+                    topic_name,
+                    partition,
+                    error_code: 0,
+                    base_offset: offset.to_string(),
+                    log_append_time: "-1".into(),
+                    log_start_offset: "-1".into(),
+                })
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// The partitions of `topic`, for partitioners written in JS (one call per send and topic).
+    #[napi(ts_return_type = "Promise<NativePartitionMetadata[]>")]
+    pub fn partitions_for(&self, env: Env, topic: String) -> Result<JsObject> {
+        let shared = self.shared.clone();
+        let acks = self.default_acks;
+        env.spawn_future(async move {
+            let producer = shared.producer(acks, 0).napi()?;
+            let meta = producer.cluster().topic(&topic).await.napi()?;
+            Ok(meta
+                .partitions
+                .iter()
+                .map(|p| NativePartitionMetadata {
+                    partition_error_code: p.error_code as i32,
+                    partition_id: p.partition,
+                    leader: p.leader,
+                    replicas: p.replicas.clone(),
+                    isr: p.isr.clone(),
+                    offline_replicas: p.offline_replicas.clone(),
+                })
+                .collect::<Vec<_>>())
+        })
+    }
+
+    /// Delivers what is queued (at most `timeout_ms`), then closes every connection.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self, env: Env, timeout_ms: u32) -> Result<JsObject> {
+        let producers = self.shared.all();
+        env.spawn_future(async move {
+            let mut first = Ok(());
+            for p in producers {
+                let r = p.close(Duration::from_millis(timeout_ms as u64)).await;
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+            first.napi()
+        })
+    }
+}

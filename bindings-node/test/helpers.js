@@ -1,0 +1,110 @@
+'use strict'
+// Test helpers: cluster facts from build/cluster/cluster.env, unique topic names, and the
+// real kafkajs package for setup and for reading messages back.
+const fs = require('fs')
+const path = require('path')
+const crypto = require('crypto')
+
+function findEnv() {
+  if (process.env.KAFKA_CLUSTER_ENV) return process.env.KAFKA_CLUSTER_ENV
+  let dir = path.resolve(__dirname, '..')
+  for (let i = 0; i < 6; i++) {
+    const f = path.join(dir, 'build', 'cluster', 'cluster.env')
+    if (fs.existsSync(f)) return f
+    dir = path.dirname(dir)
+  }
+  return null
+}
+
+function clusterEnv() {
+  const env = {}
+  const file = findEnv()
+  if (file) {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
+      if (m) env[m[1]] = m[2]
+    }
+  }
+  for (const k of Object.keys(process.env)) if (k.startsWith('KAFKA_')) env[k] = process.env[k]
+  if (!env.KAFKA_BOOTSTRAP) throw new Error('no Kafka cluster: run tests/cluster/kafka up (or set KAFKA_BOOTSTRAP)')
+  return env
+}
+
+const env = clusterEnv()
+const brokers = env.KAFKA_BOOTSTRAP.split(',')
+const uniqueTopic = prefix => `${prefix || 'node'}-${Date.now()}-${crypto.randomBytes(4).toString('hex')}`
+
+const kafkajs = require('kafkajs')
+const quiet = { logLevel: kafkajs.logLevel.NOTHING }
+
+/** Creates topics with kafkajs's admin (independent of the code under test). */
+async function createTopics(topics, numPartitions = 1) {
+  const kafka = new kafkajs.Kafka({ clientId: 'setup', brokers, ...quiet })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: topics.map(topic => ({ topic, numPartitions })), waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Reads `count` messages of `topic` from the beginning with kafkajs's consumer. */
+async function readBack(topic, count, timeoutMs = 20000) {
+  const kafka = new kafkajs.Kafka({ clientId: 'reader', brokers, ...quiet })
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(6).toString('hex')}` })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  const got = []
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${got.length} of ${count} messages of ${topic}`)), timeoutMs)
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            got.push({ partition, ...message })
+            if (got.length >= count) {
+              clearTimeout(timer)
+              resolve()
+            }
+          },
+        })
+        .catch(reject)
+    })
+  } finally {
+    await consumer.disconnect()
+  }
+  return got
+}
+
+module.exports = { env, brokers, uniqueTopic, createTopics, readBack, kafkajs }
+
+/** Reads `count` messages with Kafka's own Java console consumer: it decodes every codec,
+ * where kafkajs's consumer knows only GZIP. Resolves to [{key, value}] as strings. */
+function readWithJava(topic, count) {
+  const { execFileSync } = require('child_process')
+  const tool = path.resolve(__dirname, '..', '..', 'tests', 'cluster', 'kafka')
+  const out = execFileSync(
+    tool,
+    [
+      'tool', 'console-consumer',
+      '--bootstrap-server', brokers[0],
+      '--topic', topic,
+      '--from-beginning',
+      '--max-messages', String(count),
+      '--timeout-ms', '20000',
+      '--property', 'print.key=true',
+      '--property', 'key.separator=|',
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 }
+  )
+  return out
+    .split('\n')
+    .filter(l => l.includes('|'))
+    .map(l => {
+      const i = l.indexOf('|')
+      return { key: l.slice(0, i), value: l.slice(i + 1) }
+    })
+}
+
+module.exports.readWithJava = readWithJava
