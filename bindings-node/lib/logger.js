@@ -76,6 +76,10 @@ const hub = {
     else this.loggers.set(logger, n)
     this.update()
   },
+  /** Unregisters after the logs already on their way from native code have arrived. */
+  unregisterSoon(logger) {
+    setTimeout(() => this.unregister(logger), 200).unref()
+  },
   update() {
     let level = 0
     for (const logger of this.loggers.keys()) level = Math.max(level, logger._level())

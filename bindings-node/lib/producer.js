@@ -80,6 +80,8 @@ class Producer {
   async connect() {
     if (this._status === STATUS.CONNECTED) return
     this._status = STATUS.CONNECTING
+    // Core logs of the connection attempt go to this Kafka's logCreator too.
+    hub.register(this._kafka._logger)
     try {
       const kafka = this._kafka._config
       const brokers = await config.resolveBrokers(kafka.brokers)
@@ -91,20 +93,23 @@ class Producer {
       } catch (e) {
         throw fromNative(e, { wrapRetriable: false })
       }
-      await this._retrier(async () => {
+      await this._retrier(async bail => {
         try {
           await nativeProducer.connect()
         } catch (e) {
-          throw fromNative(e, { wrapRetriable: false })
+          const err = fromNative(e, { wrapRetriable: false })
+          this._logger.error(err.message)
+          if (err.retriable === false) bail(err)
+          throw err
         }
       })
       this._native = nativeProducer
     } catch (e) {
       this._status = STATUS.DISCONNECTED
+      hub.unregisterSoon(this._kafka._logger)
       throw e
     }
     this._status = STATUS.CONNECTED
-    hub.register(this._kafka._logger)
     this._emitter.emit(producerEvents.CONNECT)
   }
 
@@ -122,7 +127,7 @@ class Producer {
     } finally {
       this._native = null
       this._status = STATUS.DISCONNECTED
-      hub.unregister(this._kafka._logger)
+      hub.unregisterSoon(this._kafka._logger)
       this._emitter.emit(producerEvents.DISCONNECT)
     }
   }

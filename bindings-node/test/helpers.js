@@ -83,7 +83,11 @@ module.exports = { env, brokers, uniqueTopic, createTopics, readBack, kafkajs }
  * where kafkajs's consumer knows only GZIP. Resolves to [{key, value}] as strings. */
 function readWithJava(topic, count) {
   const { execFileSync } = require('child_process')
-  const tool = path.resolve(__dirname, '..', '..', 'tests', 'cluster', 'kafka')
+  // The launcher of the repository whose build/ holds the cluster (it knows the jars).
+  const envFile = findEnv()
+  const tool = envFile
+    ? path.resolve(path.dirname(envFile), '..', '..', 'tests', 'cluster', 'kafka')
+    : path.resolve(__dirname, '..', '..', 'tests', 'cluster', 'kafka')
   const out = execFileSync(
     tool,
     [
