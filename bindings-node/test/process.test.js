@@ -1,0 +1,60 @@
+'use strict'
+// Whole programs in child processes: the seed's producer section, and exit after disconnect.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('path')
+const { spawn } = require('child_process')
+const { brokers, uniqueTopic, createTopics, readBack } = require('./helpers')
+
+function run(script, args, { onLine, timeoutMs = 30000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [path.join(__dirname, 'programs', script), ...args], {
+      env: { ...process.env, KAFKA_BOOTSTRAP: brokers.join(',') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${script} did not exit within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`))
+    }, timeoutMs)
+    child.stdout.on('data', d => {
+      out += d
+      if (onLine) for (const line of String(d).split('\n')) if (line) onLine(line, child)
+    })
+    child.stderr.on('data', d => (err += d))
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, out, err, ms: Date.now() - started })
+    })
+  })
+}
+
+for (const withLogs of [false, true]) {
+  test(`the process exits by itself after disconnect (logCreator: ${withLogs})`, { timeout: 60000 }, async () => {
+    const topic = uniqueTopic('exit')
+    await createTopics([topic], 1)
+    const r = await run('exit_after_disconnect.js', withLogs ? [topic, 'logs'] : [topic], { timeoutMs: 15000 })
+    assert.equal(r.code, 0, r.err)
+    assert.match(r.out, /sent at 0; disconnected/)
+  })
+}
+
+test('the seed producer program runs; SIGTERM disconnects and the process ends', { timeout: 90000 }, async () => {
+  const prefix = uniqueTopic('seed')
+  const r = await run('seed_producer.mjs', [prefix], {
+    timeoutMs: 60000,
+    onLine: (line, child) => {
+      if (line.startsWith('READY')) child.kill('SIGTERM')
+    },
+  })
+  assert.equal(r.code, 0, `${r.err}\n${r.out}`)
+  assert.match(r.out, /READY transactions=(committed|not-implemented)/)
+  const events = await readBack(`${prefix}-user-events`, 1)
+  assert.equal(events[0].key.toString(), 'user-123')
+  assert.deepEqual(JSON.parse(events[0].value), { type: 'USER_CREATED', userId: '123' })
+  assert.equal(events[0].headers['correlation-id'].toString(), '456')
+  const orders = await readBack(`${prefix}-orders`, 3)
+  assert.deepEqual(orders.map(m => JSON.parse(m.value).id).sort(), ['order-1', 'order-2', 'order-3'])
+})
