@@ -7,7 +7,9 @@ const fs = require('fs')
 const path = require('path')
 
 const here = path.resolve(__dirname, '..')
-const debug = process.argv.includes('--debug')
+// `--debug` or POLYKAFKA_NODE_PROFILE=debug: a debug build (fast when `cargo build --workspace`
+// already ran, as in the test suite); otherwise an optimised release build.
+const debug = process.argv.includes('--debug') || process.env.POLYKAFKA_NODE_PROFILE === 'debug'
 const cargo = process.env.CARGO || 'cargo'
 
 const args = ['build', '-p', 'polykafka-node', '--message-format=json-render-diagnostics']
