@@ -36,7 +36,7 @@ echo "== npm install (native build: $POLYKAFKA_NODE_PROFILE)"
 npm install --no-audit --no-fund || { echo "test.sh: npm install failed" >&2; exit 1; }
 
 echo "== node --test"
-node --test --test-concurrency=1 test/
+node --test --test-concurrency=1 test/*.test.js
 tests=$?
 
 echo "== tsc"
