@@ -232,17 +232,8 @@ impl Cluster {
         let req = MetadataRequest::default()
             .with_topics(request_topics)
             .with_allow_auto_topic_creation(allow_auto_create && self.config.allow_auto_create_topics);
-        let mut attempt = 0;
-        let resp = loop {
-            match self.send_any(&req).await {
-                Ok(r) => break r,
-                Err(e) if e.retriable() && attempt < 3 => {
-                    attempt += 1;
-                    tokio::time::sleep(self.config.retry_backoff).await;
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        // Callers retry with their own deadlines; any_connection already tried every broker.
+        let resp = self.send_any(&req).await?;
         let fresh = Metadata::from_response(resp, topics.is_none(), &current);
         let fresh = Arc::new(fresh);
         *self.metadata.write().unwrap() = fresh.clone();

@@ -153,6 +153,37 @@ fn check_correlation(frame: &Bytes, expected: i32) -> Result<()> {
 
 type Waiter = oneshot::Sender<Result<Bytes>>;
 
+/// A request written to a connection, its response not yet read.
+pub struct InFlight<R: Request> {
+    correlation_id: i32,
+    version: i16,
+    rx: oneshot::Receiver<Result<Bytes>>,
+    _request: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Request> InFlight<R> {
+    /// Waits at most `timeout` for the response from `conn` (the connection it was written to).
+    pub async fn wait(self, conn: &Connection, timeout: Duration) -> Result<R::Response> {
+        match tokio::time::timeout(timeout, self.rx).await {
+            Ok(Ok(Ok(frame))) => decode_response::<R>(frame, self.version),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(Error::connection(format!("connection to {} closed", conn.addr))),
+            Err(_) => {
+                // As the Java client: a request that timed out poisons the connection.
+                let err = Error::timeout(format!(
+                    "{} request to {} (node {}) timed out after {timeout:?}",
+                    api_name(R::KEY),
+                    conn.addr,
+                    conn.node_id
+                ));
+                conn.pending.lock().unwrap().waiters.remove(&self.correlation_id);
+                conn.fail(Error::connection(format!("connection to {} closed after a request timeout", conn.addr)));
+                Err(err)
+            }
+        }
+    }
+}
+
 struct Pending {
     waiters: HashMap<i32, Waiter>,
     /// Set once the connection broke; every later send fails with it.
@@ -235,10 +266,10 @@ impl Connection {
         let framed = tokio::time::timeout(config.connection_setup_timeout, setup)
             .await
             .map_err(|_| Error::timeout(format!("connection setup to {addr} timed out after {:?}", config.connection_setup_timeout)))??;
-        Ok(Connection::start(addr.to_string(), node_id, framed, config.request_timeout))
+        Ok(Connection::ready(addr.to_string(), node_id, framed, config.request_timeout))
     }
 
-    fn start(addr: String, node_id: i32, framed: Framed, request_timeout: Duration) -> Arc<Connection> {
+    fn ready(addr: String, node_id: i32, framed: Framed, request_timeout: Duration) -> Arc<Connection> {
         let (read, write) = tokio::io::split(framed.stream);
         let pending = Arc::new(Mutex::new(Pending { waiters: HashMap::new(), broken: None }));
         let reader = tokio::spawn(read_loop(read, pending.clone(), addr.clone()));
@@ -261,6 +292,9 @@ impl Connection {
     pub fn node_id(&self) -> i32 {
         self.node_id
     }
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
     pub fn versions(&self) -> &ApiVersions {
         &self.versions
     }
@@ -278,25 +312,19 @@ impl Connection {
     /// Sends `req` at `version`, waiting at most `timeout` for the response (long polls such as
     /// Fetch or JoinGroup pass their own).
     pub async fn send_version<R: Request>(&self, req: &R, version: i16, timeout: Duration) -> Result<R::Response> {
+        self.start(req, version).await?.wait(self, timeout).await
+    }
+
+    /// Writes `req` and returns without waiting for the response: requests written in turn by
+    /// one task reach the broker in that order (the producer relies on it for sequence order).
+    pub async fn start<R: Request>(&self, req: &R, version: i16) -> Result<InFlight<R>> {
         let (correlation_id, rx) = self.write(req, version, true).await?;
-        let rx = rx.expect("a waiter was registered");
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(Ok(frame))) => decode_response::<R>(frame, version),
-            Ok(Ok(Err(e))) => Err(e),
-            Ok(Err(_)) => Err(Error::connection(format!("connection to {} closed", self.addr))),
-            Err(_) => {
-                // As the Java client: a request that timed out poisons the connection.
-                let err = Error::timeout(format!(
-                    "{} request to {} (node {}) timed out after {timeout:?}",
-                    api_name(R::KEY),
-                    self.addr,
-                    self.node_id
-                ));
-                self.pending.lock().unwrap().waiters.remove(&correlation_id);
-                self.fail(Error::connection(format!("connection to {} closed after a request timeout", self.addr)));
-                Err(err)
-            }
-        }
+        Ok(InFlight {
+            correlation_id,
+            version,
+            rx: rx.expect("a waiter was registered"),
+            _request: std::marker::PhantomData,
+        })
     }
 
     /// Sends a request whose response the broker will not send (Produce with acks=0).

@@ -1,3 +1,318 @@
-//! The producer: accumulator, partitioners, sender, idempotence.
+//! The producer: records go through the [`partitioner`], wait in the accumulator, and a sender
+//! task delivers them in batches, idempotently by default.
+//!
+//! ```no_run
+//! # async fn demo() -> polykafka::Result<()> {
+//! use polykafka::{producer::Producer, ProducerConfig, ProducerRecord};
+//! let producer = Producer::new(ProducerConfig::from_properties([("bootstrap.servers", "127.0.0.1:9092")])?)?;
+//! let delivery = producer.send(ProducerRecord::new("events").key("k").value("v")).await?;
+//! let metadata = delivery.await?;
+//! println!("written at {}-{}@{}", metadata.topic, metadata.partition, metadata.offset);
+//! producer.close(std::time::Duration::from_secs(10)).await?;
+//! # Ok(()) }
+//! ```
 
+mod accumulator;
+mod batch;
 pub mod partitioner;
+mod sender;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kafka_protocol::messages::{InitProducerIdRequest, ProducerId, TransactionalId};
+use tokio::sync::oneshot;
+
+pub use batch::{Completion, GroupCompletion};
+
+use crate::cluster::Cluster;
+use crate::config::ProducerConfig;
+use crate::error::{Error, Result};
+use crate::record::{ProducerRecord, RecordMetadata};
+use accumulator::Accumulator;
+use partitioner::Partitioner;
+
+pub(crate) struct Inner {
+    pub config: ProducerConfig,
+    pub cluster: Arc<Cluster>,
+    pub accumulator: Accumulator,
+    pub partitioner: Partitioner,
+    /// (producer id, epoch); (-1, -1) until InitProducerId.
+    pid: Mutex<(i64, i16)>,
+    pub needs_metadata: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl Inner {
+    pub fn producer_id(&self) -> (i64, i16) {
+        *self.pid.lock().unwrap()
+    }
+
+    /// Gets a producer id once, for an idempotent producer without `transactional.id`.
+    pub async fn ensure_producer_id(&self) -> Result<()> {
+        if !self.config.enable_idempotence || self.config.transactional_id.is_some() || self.producer_id().0 >= 0 {
+            return Ok(());
+        }
+        let req = InitProducerIdRequest::default()
+            .with_transactional_id(None::<TransactionalId>)
+            .with_transaction_timeout_ms(-1)
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1);
+        let resp = self.cluster.send_any(&req).await?;
+        Error::check(resp.error_code, "InitProducerId for an idempotent producer")?;
+        *self.pid.lock().unwrap() = (resp.producer_id.0, resp.producer_epoch);
+        tracing::debug!(producer_id = resp.producer_id.0, epoch = resp.producer_epoch, "idempotent producer id");
+        Ok(())
+    }
+}
+
+/// A Kafka producer. Cheap to clone; every clone sends through the same buffers and sender.
+#[derive(Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+/// Resolves to where a record was written, or why it was not.
+pub struct DeliveryFuture {
+    rx: oneshot::Receiver<Result<RecordMetadata>>,
+}
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or_else(|_| Err(Error::closed("the producer stopped before the record completed"))))
+    }
+}
+
+/// Resolves once every record of a batch call completed, with one result per record, in order.
+pub struct BatchDelivery {
+    rx: oneshot::Receiver<Vec<Result<RecordMetadata>>>,
+}
+
+impl Future for BatchDelivery {
+    type Output = Vec<Result<RecordMetadata>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or_default())
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl Producer {
+    /// Creates a producer. Must be called inside a tokio runtime: the sender task runs on it.
+    /// Connections are made on first use.
+    pub fn new(config: ProducerConfig) -> Result<Producer> {
+        let cluster = Cluster::new(config.client.clone())?;
+        Producer::with_cluster(config, cluster)
+    }
+
+    pub(crate) fn with_cluster(config: ProducerConfig, cluster: Arc<Cluster>) -> Result<Producer> {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::invalid("Producer::new must be called inside a tokio runtime"))?;
+        let inner = Arc::new(Inner {
+            accumulator: Accumulator::new(&config),
+            partitioner: Partitioner::new(config.partitioner, config.batch_size),
+            cluster,
+            pid: Mutex::new((-1, -1)),
+            needs_metadata: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            config,
+        });
+        handle.spawn(sender::run(inner.clone()));
+        Ok(Producer { inner })
+    }
+
+    pub fn config(&self) -> &ProducerConfig {
+        &self.inner.config
+    }
+
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.inner.cluster
+    }
+
+    /// Queues one record; the returned future resolves when it is delivered or failed. Waits
+    /// up to `max.block.ms` for metadata and buffer space.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture> {
+        let (tx, rx) = oneshot::channel();
+        self.send_with(record, Completion::Oneshot(tx), true).await?;
+        Ok(DeliveryFuture { rx })
+    }
+
+    /// Queues one record whose outcome goes to `completion`. With `block` false a full buffer
+    /// is an immediate `QueueFull` error (confluent-kafka's `BufferError`).
+    pub async fn send_with(&self, record: ProducerRecord, completion: Completion, block: bool) -> Result<()> {
+        self.check_open()?;
+        let inner = &self.inner;
+        let memory = inner.accumulator.check_size(record.key.as_deref(), record.value.as_deref(), &record.headers)?;
+        let (topic, partition) = self.choose_partition(&record).await?;
+        inner.accumulator.reserve(memory, block).await?;
+        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let ready = {
+            let mut state = inner.accumulator.state.lock().unwrap();
+            inner.accumulator.append(
+                &mut state,
+                &topic,
+                partition,
+                timestamp,
+                record.key.as_deref(),
+                record.value.as_deref(),
+                &record.headers,
+                memory,
+                completion,
+            )
+        };
+        let ready = match ready {
+            Ok(r) => r,
+            Err(e) => {
+                inner.accumulator.release(memory);
+                return Err(e);
+            }
+        };
+        if record.partition.is_none() {
+            inner.partitioner.on_append(&topic, partition, memory);
+        }
+        if ready {
+            inner.accumulator.wakeup.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Queues many records with one completion for all: resolves to one result per record, in
+    /// order. A record that cannot even be queued (too large, unknown topic) gets its error in
+    /// its slot; the others go ahead.
+    pub async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<BatchDelivery> {
+        self.check_open()?;
+        let (group, rx) = GroupCompletion::new(records.len());
+        for (i, record) in records.into_iter().enumerate() {
+            if let Err(e) = self.send_with(record, Completion::Group(group.clone(), i), true).await {
+                Completion::Group(group.clone(), i).complete(Err(e));
+            }
+        }
+        Ok(BatchDelivery { rx })
+    }
+
+    async fn choose_partition(&self, record: &ProducerRecord) -> Result<(Arc<str>, i32)> {
+        if record.topic.is_empty() {
+            return Err(Error::invalid("the record has no topic"));
+        }
+        let inner = &self.inner;
+        let meta = self.topic_metadata(&record.topic).await?;
+        let n = meta.partitions.len() as i32;
+        let partition = match record.partition {
+            Some(p) if p >= 0 && p < n => p,
+            Some(p) => {
+                return Err(Error::from_code(
+                    crate::error::UNKNOWN_TOPIC_OR_PARTITION,
+                    format!("partition {p} of topic '{}' does not exist (it has {n})", record.topic),
+                )
+                .unwrap()
+                .with_retriable(false))
+            }
+            None => inner.partitioner.partition(&record.topic, record.key.as_deref(), n, &meta.available),
+        };
+        Ok((intern(&meta.name), partition))
+    }
+
+    /// The topic's metadata, waiting up to `max.block.ms` while the topic is being created or
+    /// the brokers cannot be reached; then the last error, naming its cause.
+    async fn topic_metadata(&self, topic: &str) -> Result<Arc<crate::cluster::TopicMeta>> {
+        let inner = &self.inner;
+        let deadline = tokio::time::Instant::now() + inner.config.max_block;
+        let mut backoff = inner.config.client.retry_backoff;
+        let mut last: Option<Error> = None;
+        loop {
+            let attempt = tokio::time::timeout_at(deadline, inner.cluster.topic(topic)).await;
+            let err = match attempt {
+                Ok(Ok(meta)) => return Ok(meta),
+                Ok(Err(e)) if !e.retriable() => return Err(e),
+                Ok(Err(e)) => e,
+                Err(_) => last.take().unwrap_or_else(|| {
+                    Error::timeout(format!("topic '{topic}' not present in metadata after max.block.ms ({:?})", inner.config.max_block))
+                }),
+            };
+            if tokio::time::Instant::now() + backoff >= deadline {
+                let unknown = err.code() == crate::error::UNKNOWN_TOPIC_OR_PARTITION;
+                return Err(if unknown {
+                    err.with_retriable(false).context(format!(
+                        "topic '{topic}' does not exist{}",
+                        if inner.config.client.allow_auto_create_topics { "" } else { " and allow.auto.create.topics is false" }
+                    ))
+                } else {
+                    err.context(format!("no metadata for topic '{topic}' within max.block.ms ({:?})", inner.config.max_block))
+                });
+            }
+            last = Some(err);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(inner.config.client.retry_backoff_max);
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::closed("the producer is closed"));
+        }
+        Ok(())
+    }
+
+    /// Records queued or in flight, not yet completed.
+    pub fn in_flight_count(&self) -> usize {
+        self.inner.accumulator.outstanding.load(Ordering::Acquire)
+    }
+
+    /// Sends everything queued now (ignoring linger.ms) and waits until every record completed,
+    /// at most `timeout`. On timeout returns a `Timeout` error saying how many are left.
+    pub async fn flush(&self, timeout: Duration) -> Result<()> {
+        let acc = &self.inner.accumulator;
+        acc.state.lock().unwrap().flushing += 1;
+        acc.wakeup.notify_one();
+        let wait = async {
+            loop {
+                let drained = acc.drained.notified();
+                tokio::pin!(drained);
+                drained.as_mut().enable();
+                if acc.outstanding.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                drained.await;
+            }
+        };
+        let res = tokio::time::timeout(timeout, wait).await;
+        acc.state.lock().unwrap().flushing -= 1;
+        match res {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::timeout(format!(
+                "flush timed out after {timeout:?} with {} record(s) not yet delivered",
+                self.in_flight_count()
+            ))),
+        }
+    }
+
+    /// Delivers what is queued (waiting at most `timeout`), then fails whatever is left with a
+    /// `Closed` error: nothing is dropped silently. Later sends fail.
+    pub async fn close(&self, timeout: Duration) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let flushed = self.flush(timeout).await;
+        self.inner.accumulator.state.lock().unwrap().closing = true;
+        self.inner.accumulator.wakeup.notify_one();
+        if flushed.is_err() {
+            sender::fail_everything(&self.inner, Error::closed("the producer was closed before the record was delivered"));
+        }
+        self.inner.cluster.close().await;
+        flushed
+    }
+}
+
+/// Topic names are shared by every batch of the topic.
+fn intern(name: &str) -> Arc<str> {
+    Arc::from(name)
+}

@@ -1,0 +1,225 @@
+//! The accumulator: per-partition queues of batches, bounded by `buffer.memory`.
+//!
+//! Appending a record takes its size from the memory budget (waiting up to `max.block.ms`),
+//! then adds it to the last open batch of its partition. The [`Sender`](super::sender) drains
+//! batches that are full, lingered long enough, or flushed, and gives the memory back when their
+//! records complete. Per partition it keeps the idempotence bookkeeping: next sequence, last
+//! acknowledged sequence, batches in flight.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, Semaphore};
+
+use super::batch::{Completion, PendingRecord, ProducerBatch};
+use crate::config::ProducerConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::records::RecordBatchBuilder;
+use crate::record::Header;
+
+/// Bytes a batch takes beyond its records.
+pub(crate) const BATCH_OVERHEAD: usize = 61;
+
+#[derive(Default)]
+pub(crate) struct PartitionQueue {
+    pub batches: VecDeque<ProducerBatch>,
+    pub in_flight: usize,
+    /// Sequence the next new batch gets.
+    pub next_sequence: i32,
+    /// Last sequence the broker acknowledged, -1 before any.
+    pub last_acked: i32,
+    /// Set after an error broke the sequence order: nothing is sent until the batches in flight
+    /// are back, then queued batches are renumbered from `last_acked + 1` and resent in order.
+    pub resequence: bool,
+}
+
+impl PartitionQueue {
+    fn new() -> Self {
+        PartitionQueue { last_acked: -1, ..Default::default() }
+    }
+
+    /// Puts a batch back for a retry, keeping batches that have sequences in sequence order
+    /// and ahead of new ones.
+    pub fn requeue(&mut self, batch: ProducerBatch) {
+        let pos = self
+            .batches
+            .iter()
+            .position(|b| b.base_sequence < 0 || (batch.base_sequence >= 0 && b.base_sequence > batch.base_sequence))
+            .unwrap_or(self.batches.len());
+        self.batches.insert(pos, batch);
+    }
+}
+
+pub(crate) struct State {
+    pub topics: HashMap<Arc<str>, Vec<PartitionQueue>>,
+    /// Requests in flight per broker.
+    pub node_in_flight: HashMap<i32, usize>,
+    /// > 0 while someone flushes: every batch is ready at once.
+    pub flushing: usize,
+    pub closing: bool,
+}
+
+impl State {
+    pub fn queue(&mut self, topic: &Arc<str>, partition: i32) -> &mut PartitionQueue {
+        let queues = self.topics.entry(topic.clone()).or_default();
+        let p = partition as usize;
+        if queues.len() <= p {
+            queues.resize_with(p + 1, PartitionQueue::new);
+        }
+        &mut queues[p]
+    }
+}
+
+pub(crate) struct Accumulator {
+    pub state: Mutex<State>,
+    pub memory: Semaphore,
+    pub buffer_memory: usize,
+    /// Wakes the sender: a batch filled up, a flush started, a response came back.
+    pub wakeup: Notify,
+    /// Records appended and not yet completed.
+    pub outstanding: AtomicUsize,
+    /// Signalled when `outstanding` drops to zero.
+    pub drained: Notify,
+    batch_size: usize,
+    max_request_size: usize,
+    max_block: Duration,
+    delivery_timeout: Duration,
+}
+
+impl Accumulator {
+    pub fn new(config: &ProducerConfig) -> Self {
+        Accumulator {
+            state: Mutex::new(State { topics: HashMap::new(), node_in_flight: HashMap::new(), flushing: 0, closing: false }),
+            memory: Semaphore::new(config.buffer_memory),
+            buffer_memory: config.buffer_memory,
+            wakeup: Notify::new(),
+            outstanding: AtomicUsize::new(0),
+            drained: Notify::new(),
+            batch_size: config.batch_size,
+            max_request_size: config.max_request_size,
+            max_block: config.max_block,
+            delivery_timeout: config.delivery_timeout,
+        }
+    }
+
+    /// Checks a record's size against `max.request.size` and `buffer.memory`; returns the
+    /// memory it needs.
+    pub fn check_size(&self, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[Header]) -> Result<usize> {
+        let size = RecordBatchBuilder::record_size(0, 0, key, value, headers) + BATCH_OVERHEAD;
+        if size > self.max_request_size {
+            return Err(Error::new(
+                ErrorKind::MessageTooLarge,
+                format!("the record is {size} bytes, larger than max.request.size ({})", self.max_request_size),
+            ));
+        }
+        if size > self.buffer_memory {
+            return Err(Error::new(
+                ErrorKind::MessageTooLarge,
+                format!("the record is {size} bytes, larger than buffer.memory ({})", self.buffer_memory),
+            ));
+        }
+        Ok(size)
+    }
+
+    /// Takes `bytes` from the memory budget, waiting up to `max.block.ms` (`block`) or not at all.
+    pub async fn reserve(&self, bytes: usize, block: bool) -> Result<()> {
+        let n = bytes as u32;
+        let permit = if block {
+            match tokio::time::timeout(self.max_block, self.memory.acquire_many(n)).await {
+                Ok(Ok(p)) => p,
+                Ok(Err(_)) => return Err(Error::closed("the producer is closed")),
+                Err(_) => return Err(self.queue_full()),
+            }
+        } else {
+            match self.memory.try_acquire_many(n) {
+                Ok(p) => p,
+                Err(tokio::sync::TryAcquireError::Closed) => return Err(Error::closed("the producer is closed")),
+                Err(tokio::sync::TryAcquireError::NoPermits) => return Err(self.queue_full()),
+            }
+        };
+        permit.forget();
+        Ok(())
+    }
+
+    fn queue_full(&self) -> Error {
+        Error::new(
+            ErrorKind::QueueFull,
+            format!(
+                "the producer's buffer ({} bytes, buffer.memory) is full and did not drain within max.block.ms ({:?})",
+                self.buffer_memory, self.max_block
+            ),
+        )
+        .with_retriable(true)
+    }
+
+    pub fn release(&self, bytes: usize) {
+        self.memory.add_permits(bytes);
+    }
+
+    /// Appends one record whose memory is already reserved. Returns true when a batch is ready
+    /// (the sender should look now).
+    #[allow(clippy::too_many_arguments)]
+    pub fn append(
+        &self,
+        state: &mut State,
+        topic: &Arc<str>,
+        partition: i32,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+        memory: usize,
+        completion: Completion,
+    ) -> Result<bool> {
+        if state.closing {
+            return Err(Error::closed("the producer is closed"));
+        }
+        let batch_size = self.batch_size;
+        let delivery_timeout = self.delivery_timeout;
+        let queue = state.queue(topic, partition);
+        let fits = match queue.batches.back() {
+            Some(ProducerBatch { builder: Some(b), .. }) => {
+                let delta = (timestamp - b.base_timestamp()).abs();
+                b.size_in_bytes() + RecordBatchBuilder::record_size(b.len() as i32, delta, key, value, headers) <= batch_size
+            }
+            _ => false,
+        };
+        if !fits {
+            let now = Instant::now();
+            queue.batches.push_back(ProducerBatch {
+                topic: topic.clone(),
+                partition,
+                builder: Some(RecordBatchBuilder::with_capacity(timestamp, batch_size.min(memory.max(1024) * 2).max(memory))),
+                built: None,
+                records: Vec::new(),
+                created: now,
+                deadline: now + delivery_timeout,
+                memory: 0,
+                attempts: 0,
+                base_sequence: -1,
+                not_before: None,
+            });
+        }
+        let batch = queue.batches.back_mut().expect("a batch was just ensured");
+        if let Err(e) = batch.builder.as_mut().expect("the last batch is open").append(timestamp, key, value, headers) {
+            if batch.records.is_empty() {
+                queue.batches.pop_back();
+            }
+            return Err(e);
+        }
+        batch.records.push(PendingRecord { completion, timestamp });
+        batch.memory += memory;
+        self.outstanding.fetch_add(1, Ordering::AcqRel);
+        let full = batch.builder.as_ref().map(|b| b.size_in_bytes() >= batch_size).unwrap_or(true);
+        Ok(full || queue.batches.len() > 1)
+    }
+
+    /// Marks `n` records complete.
+    pub fn completed(&self, n: usize) {
+        if n > 0 && self.outstanding.fetch_sub(n, Ordering::AcqRel) == n {
+            self.drained.notify_waiters();
+        }
+    }
+}

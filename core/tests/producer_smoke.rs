@@ -1,0 +1,86 @@
+//! Producer against the real broker: delivery reports, ordering, typed errors.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use polykafka::producer::Producer;
+use polykafka::{ErrorKind, ProducerConfig, ProducerRecord};
+
+fn producer(extra: &[(&str, &str)]) -> Producer {
+    let mut props = vec![("bootstrap.servers".to_string(), common::bootstrap())];
+    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Producer::new(ProducerConfig::from_properties(props).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_in_order_with_offsets() {
+    let p = producer(&[]);
+    let topic = common::unique_topic("smoke");
+    let mut futures = Vec::new();
+    for i in 0..2_000 {
+        let rec = ProducerRecord::new(&topic).key(format!("k{}", i % 7)).value(format!("v{i}")).header("h", "x").header("h", "y");
+        futures.push(p.send(rec).await.unwrap());
+    }
+    p.flush(Duration::from_secs(30)).await.unwrap();
+    let mut last: std::collections::HashMap<i32, i64> = Default::default();
+    for f in futures {
+        let md = f.await.unwrap();
+        assert_eq!(md.topic, topic);
+        let prev = last.insert(md.partition, md.offset);
+        if let Some(prev) = prev {
+            assert_eq!(md.offset, prev + 1, "offsets within a partition follow send order");
+        }
+    }
+    assert_eq!(p.in_flight_count(), 0);
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_call_has_one_completion() {
+    let p = producer(&[("linger.ms", "20"), ("compression.type", "zstd")]);
+    let topic = common::unique_topic("batch");
+    let records: Vec<_> = (0..10_000).map(|i| ProducerRecord::new(&topic).value(format!("value-{i}"))).collect();
+    let results = p.send_batch(records).await.unwrap().await;
+    assert_eq!(results.len(), 10_000);
+    assert!(results.iter().all(|r| r.is_ok()), "{:?}", results.iter().find(|r| r.is_err()));
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_larger_than_max_request_size_fails_alone() {
+    let p = producer(&[("max.request.size", "10000")]);
+    let topic = common::unique_topic("large");
+    let ok1 = p.send(ProducerRecord::new(&topic).value("small")).await.unwrap();
+    let err = p.send(ProducerRecord::new(&topic).value(vec![0u8; 20_000])).await.err().expect("too large");
+    assert_eq!(err.kind(), ErrorKind::MessageTooLarge, "{err}");
+    assert!(err.message().contains("max.request.size"), "{err}");
+    let ok2 = p.send(ProducerRecord::new(&topic).value("small")).await.unwrap();
+    assert!(ok1.await.is_ok());
+    assert!(ok2.await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_topic_without_auto_creation() {
+    let p = producer(&[("allow.auto.create.topics", "false"), ("max.block.ms", "3000")]);
+    let topic = common::unique_topic("missing");
+    let err = p.send(ProducerRecord::new(&topic).value("x")).await.err().expect("unknown topic");
+    assert_eq!(err.name(), "UNKNOWN_TOPIC_OR_PARTITION", "{err}");
+    assert!(err.message().contains(&topic), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_bootstrap_is_a_connection_error() {
+    let config = ProducerConfig::from_properties([
+        ("bootstrap.servers", "127.0.0.1:1"),
+        ("max.block.ms", "2000"),
+        ("socket.connection.setup.timeout.ms", "1000"),
+    ])
+    .unwrap();
+    let p = Producer::new(config).unwrap();
+    let start = Instant::now();
+    let err = p.send(ProducerRecord::new("t").value("x")).await.err().expect("no broker");
+    assert!(matches!(err.kind(), ErrorKind::Connection | ErrorKind::Timeout), "{err}");
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

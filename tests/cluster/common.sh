@@ -1,0 +1,153 @@
+# shellcheck shell=bash
+# Shared helpers for tests/cluster/{kafka,registry,selftest,faulttest}.
+# Sourced, not run. Callers have `set -euo pipefail` on.
+
+CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$CLUSTER_DIR/../.." && pwd)"
+BUILD="${POLYKAFKA_BUILD:-$REPO_ROOT/build/cluster}"
+LIB="$BUILD/lib"
+TLS="$BUILD/tls"
+JAVA="${JAVA:-java}"
+if [[ -n "${JAVA_HOME:-}" && "$JAVA" == java && -x "$JAVA_HOME/bin/java" ]]; then
+  JAVA="$JAVA_HOME/bin/java"
+fi
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+now_ms() { date +%s%3N; }
+# elapsed seconds since a now_ms stamp, with one decimal
+since() { local d=$(( $(now_ms) - $1 )); printf '%d.%d' $((d / 1000)) $(((d % 1000) / 100)); }
+
+# ---------------------------------------------------------------- processes
+# pid_alive PID [MARKER]: PID runs and (if given) its command line contains MARKER.
+# The marker guards against acting on a recycled PID.
+pid_alive() {
+  local pid=$1 marker=${2:-}
+  [[ -n "$pid" && -d /proc/$pid ]] || return 1
+  # zombies count as dead
+  local st; st=$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  [[ "$st" != Z && -n "$st" ]] || return 1
+  [[ -z "$marker" ]] && return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"
+}
+
+# pidfile_pid FILE MARKER -> prints the PID if it is alive and matches, else nothing
+pidfile_pid() {
+  local f=$1 marker=$2 pid
+  [[ -f "$f" ]] || return 0
+  pid=$(<"$f")
+  if pid_alive "$pid" "$marker"; then echo "$pid"; fi
+}
+
+# stop_pid PID MARKER TIMEOUT_S NAME: SIGTERM, wait up to TIMEOUT_S, then SIGKILL.
+stop_pid() {
+  local pid=$1 marker=$2 timeout=$3 name=$4 t0
+  pid_alive "$pid" "$marker" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  t0=$(now_ms)
+  while pid_alive "$pid" "$marker"; do
+    if (( $(now_ms) - t0 > timeout * 1000 )); then
+      log "$name (pid $pid) still running after ${timeout}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      while pid_alive "$pid" "$marker"; do sleep 0.1; done
+      return 0
+    fi
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- ports
+# port_in_use PORT: true if something listens on 127.0.0.1:PORT (or any address).
+port_in_use() {
+  local p=$1
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] && return 0
+  fi
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
+  return 1
+}
+
+# check_ports_free WHAT PORT... : fail fast naming the first taken port
+check_ports_free() {
+  local what=$1 p; shift
+  for p in "$@"; do
+    (( p > 0 && p < 65536 )) || die "$what: port $p is out of range (check the port base)"
+    if port_in_use "$p"; then
+      die "$what: port $p is already in use (on 127.0.0.1). Free it or choose other ports (see tests/cluster/README.md)."
+    fi
+  done
+}
+
+# ---------------------------------------------------------------- env files
+# env_value VALUE -> value quoted only if it needs it for `source`
+env_quote() {
+  local v=$1
+  if [[ "$v" =~ ^[A-Za-z0-9_./:,@%+=-]*$ ]]; then printf '%s' "$v"
+  else printf "'%s'" "${v//\'/\'\\\'\'}"; fi
+}
+json_quote() {
+  local v=$1
+  v=${v//\\/\\\\}; v=${v//\"/\\\"}
+  printf '"%s"' "$v"
+}
+# write_env_files BASE KEY=VALUE... : writes BASE.env (sourceable) and BASE.json
+write_env_files() {
+  local base=$1 kv k v first=1; shift
+  {
+    echo "# written by tests/cluster at $(date -u +%Y-%m-%dT%H:%M:%SZ); sourceable by sh; one KEY and value per line"
+    for kv in "$@"; do k=${kv%%=*}; v=${kv#*=}; echo "$k=$(env_quote "$v")"; done
+  } >"$base.env.tmp"
+  {
+    echo "{"
+    for kv in "$@"; do
+      k=${kv%%=*}; v=${kv#*=}
+      if (( first )); then first=0; else echo ","; fi
+      printf '  %s: %s' "$(json_quote "$k")" "$(json_quote "$v")"
+    done
+    printf '\n}\n'
+  } >"$base.json.tmp"
+  mv "$base.env.tmp" "$base.env"
+  mv "$base.json.tmp" "$base.json"
+}
+
+# ---------------------------------------------------------------- kafka jars
+# ensure_kafka_jars: copy the pom's runtime jars into $LIB once; redo when pom.xml changed.
+ensure_kafka_jars() {
+  local pom="$CLUSTER_DIR/pom.xml" stamp="$LIB/.pom.sha256" want t0
+  want=$(sha256sum "$pom" | cut -d' ' -f1)
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null; then
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: needed once to fetch the Kafka jars"
+  t0=$(now_ms)
+  log "fetching Kafka jars with Maven into $LIB ..."
+  rm -rf "$LIB.tmp"
+  mkdir -p "$LIB.tmp"
+  if ! mvn -B -q -f "$pom" dependency:copy-dependencies -Dcluster.lib="$LIB.tmp" >"$BUILD/mvn-kafka.log" 2>&1; then
+    tail -40 "$BUILD/mvn-kafka.log" >&2
+    die "mvn copy-dependencies failed (full log: $BUILD/mvn-kafka.log)"
+  fi
+  rm -rf "$LIB"
+  mv "$LIB.tmp" "$LIB"
+  echo "$want" >"$stamp"
+  log "Kafka jars ready in $(since "$t0")s ($(ls "$LIB"/*.jar | wc -l) jars)"
+}
+
+kafka_version() {
+  local j
+  j=$(compgen -G "$LIB/kafka_2.13-*.jar" | head -1)
+  j=${j##*/kafka_2.13-}
+  echo "${j%.jar}"
+}
+
+# JVM options for short-lived Kafka CLI tools: fast start matters more than peak speed.
+TOOL_JVM_OPTS=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto
+  "-Dlog4j2.configurationFile=$CLUSTER_DIR/tools-log4j2.properties")
+
+# run_kafka_class CLASS ARGS... : run a Kafka class (CLI) with the jar classpath
+run_kafka_class() {
+  local cls=$1; shift
+  # shellcheck disable=SC2086
+  exec "$JAVA" "${TOOL_JVM_OPTS[@]}" ${KAFKA_TOOL_OPTS:-} -cp "$LIB/*" "$cls" "$@"
+}
