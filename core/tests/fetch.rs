@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, ProduceRequest, TopicProduceData};
-use kafka_protocol::messages::TopicName;
+use kafka_protocol::messages::add_partitions_to_txn_request::{AddPartitionsToTxnRequest, AddPartitionsToTxnTopic};
+use kafka_protocol::messages::end_txn_request::EndTxnRequest;
+use kafka_protocol::messages::init_producer_id_request::InitProducerIdRequest;
+use kafka_protocol::messages::{ProducerId, TopicName, TransactionalId};
+use polykafka::cluster::CoordinatorType;
 use kafka_protocol::protocol::{Request, StrBytes};
 use kafka_protocol::records::{Compression, Record as PRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
 use polykafka::admin::Admin;
@@ -45,20 +49,38 @@ fn rec(i: i64, timestamp: i64) -> Rec {
 /// Test-only: writes `records` to `tp` as ONE batch (Produce v9..=12, acks=all, not
 /// idempotent), encoded by kafka-protocol's own encoder. Returns the base offset.
 async fn produce_batch(cluster: &Cluster, tp: &TopicPartition, records: &[Rec]) -> i64 {
+    produce_batch_as(cluster, tp, records, None).await
+}
+
+/// The transactional producer a batch is written by.
+struct TxnProducer {
+    txn_id: String,
+    producer_id: i64,
+    epoch: i16,
+    /// The sequence of the next record.
+    sequence: i32,
+}
+
+async fn produce_batch_as(cluster: &Cluster, tp: &TopicPartition, records: &[Rec], txn: Option<&mut TxnProducer>) -> i64 {
+    let (pid, epoch, base_seq, transactional_id) = match &txn {
+        Some(t) => (t.producer_id, t.epoch, t.sequence, Some(TransactionalId(StrBytes::from_string(t.txn_id.clone())))),
+        None => (-1, -1, -1, None),
+    };
     let records: Vec<PRecord> = records
         .iter()
         .enumerate()
         .map(|(i, r)| PRecord {
-            transactional: false,
+            transactional: transactional_id.is_some(),
             control: false,
             delete_horizon: false,
             partition_leader_epoch: -1,
-            producer_id: -1,
-            producer_epoch: -1,
+            producer_id: pid,
+            producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
-            // kafka-protocol starts a new batch where offset - sequence changes; base sequence -1.
-            sequence: i as i32 - 1,
+            // kafka-protocol starts a new batch where offset - sequence changes; a non-idempotent
+            // batch has base sequence -1.
+            sequence: base_seq + i as i32,
             timestamp: r.timestamp,
             key: r.key.clone(),
             value: r.value.clone(),
@@ -69,8 +91,12 @@ async fn produce_batch(cluster: &Cluster, tp: &TopicPartition, records: &[Rec]) 
     RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
     let leader = cluster.topic(&tp.topic).await.unwrap().partitions[tp.partition as usize].leader;
     let conn = cluster.connection(leader).await.unwrap();
-    let version = conn.versions().pick(ProduceRequest::KEY, 9, 12).unwrap();
-    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(10_000).with_topic_data(vec![TopicProduceData::default()
+    // v12+ would mean transactions v2 (partitions added implicitly); the test drives v1.
+    let version = conn.versions().pick(ProduceRequest::KEY, 9, if transactional_id.is_some() { 11 } else { 12 }).unwrap();
+    if let Some(t) = txn {
+        t.sequence += records.len() as i32;
+    }
+    let req = ProduceRequest::default().with_acks(-1).with_transactional_id(transactional_id).with_timeout_ms(10_000).with_topic_data(vec![TopicProduceData::default()
         .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
         .with_partition_data(vec![PartitionProduceData::default().with_index(tp.partition).with_records(Some(buf.freeze()))])]);
     let resp = conn.send_version(&req, version, Duration::from_secs(15)).await.unwrap();
@@ -245,9 +271,11 @@ async fn reads_back_what_the_producer_wrote() {
         let tp = TopicPartition::new(&topic, p);
         let got = read_all(&cluster, &tp, 0, 200, IsolationLevel::ReadUncommitted).await.unwrap();
         assert_eq!(got.len(), 200);
-        for (r, (offset, i)) in got.iter().zip(&written[p as usize]) {
-            assert_eq!(r.offset, *offset);
-            assert_eq!(r.key.as_deref(), Some(format!("k{i}").as_bytes()));
+        let by_offset: std::collections::HashMap<i64, i32> = written[p as usize].iter().copied().collect();
+        assert_eq!(by_offset.len(), 200);
+        for r in &got {
+            let i = by_offset.get(&r.offset).unwrap_or_else(|| panic!("offset {} was not reported by the producer", r.offset));
+            assert_eq!(r.key.as_deref(), Some(format!("k{i}").as_bytes()), "at {}", r.offset);
             assert_eq!(r.value.as_deref(), Some(format!("value {i} {}", "x".repeat(*i as usize % 50)).as_bytes()));
             assert_eq!(r.timestamp, T0 + *i as i64);
             assert_eq!(r.headers, vec![Header::new("i", i.to_string()), Header::new("i", "again")]);
@@ -307,4 +335,131 @@ async fn unreachable_broker_is_a_connection_error() {
     let e = fetch(&cluster, &tp, 0, &FetchOptions { timeout: Duration::from_secs(2), ..Default::default() }).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+/// Retries `f` while it fails with a coordinator-not-ready code (test helper for transactions).
+async fn txn_call<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = i16>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let code = f().await;
+        match code {
+            0 => return,
+            // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, CONCURRENT_TRANSACTIONS
+            14 | 15 | 16 | 51 if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            _ => panic!("{what}: error code {code}"),
+        }
+    }
+}
+
+async fn txn_coordinator(cluster: &Cluster, txn_id: &str) -> Arc<polykafka::net::Connection> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match cluster.coordinator(CoordinatorType::Transaction, txn_id).await {
+            Ok(node) => return cluster.connection(node).await.unwrap(),
+            Err(e) if e.retriable() && Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("finding the transaction coordinator: {e}"),
+        }
+    }
+}
+
+/// Runs one transaction of `records` on `tp` (transactions v1 requests), committed or aborted.
+async fn transaction(cluster: &Cluster, txn: &mut TxnProducer, tp: &TopicPartition, records: &[Rec], commit: bool) {
+    let coord = txn_coordinator(cluster, &txn.txn_id).await;
+    let tid = TransactionalId(StrBytes::from_string(txn.txn_id.clone()));
+    let add = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(tid.clone())
+        .with_v3_and_below_producer_id(ProducerId(txn.producer_id))
+        .with_v3_and_below_producer_epoch(txn.epoch)
+        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+            .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
+            .with_partitions(vec![tp.partition])]);
+    let v = coord.versions().pick(AddPartitionsToTxnRequest::KEY, 0, 3).unwrap();
+    txn_call("AddPartitionsToTxn", || async {
+        let r = coord.send_version(&add, v, Duration::from_secs(10)).await.unwrap();
+        r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code
+    })
+    .await;
+    produce_batch_as(cluster, tp, records, Some(txn)).await;
+    let end = EndTxnRequest::default()
+        .with_transactional_id(tid)
+        .with_producer_id(ProducerId(txn.producer_id))
+        .with_producer_epoch(txn.epoch)
+        .with_committed(commit);
+    let v = coord.versions().pick(EndTxnRequest::KEY, 0, 4).unwrap();
+    txn_call("EndTxn", || async { coord.send_version(&end, v, Duration::from_secs(10)).await.unwrap().error_code }).await;
+}
+
+/// Waits until the last stable offset of `tp` is `offset`.
+async fn wait_stable(cluster: &Cluster, tp: &TopicPartition, offset: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let l = list_offsets(cluster, &[(tp.clone(), OffsetSpec::Latest)], IsolationLevel::ReadCommitted).await.unwrap();
+        if l[0].1.as_ref().unwrap().offset == offset {
+            return;
+        }
+        assert!(Instant::now() < deadline, "LSO stuck at {:?}, waiting for {offset}", l[0].1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn read_committed_skips_aborted_transactions() {
+    let admin = admin();
+    let topic = common::unique_topic("fetch-txn");
+    admin.create_topic(&topic, 1, 1).await.unwrap();
+    let tp = TopicPartition::new(&topic, 0);
+    let cluster = consumer_cluster(&[]);
+
+    let txn_id = common::unique_topic("txn");
+    let coord = txn_coordinator(&cluster, &txn_id).await;
+    let init = InitProducerIdRequest::default()
+        .with_transactional_id(Some(TransactionalId(StrBytes::from_string(txn_id.clone()))))
+        .with_transaction_timeout_ms(60_000);
+    let ids = std::sync::Mutex::new((-1i64, -1i16));
+    txn_call("InitProducerId", || async {
+        let r = coord.send(&init).await.unwrap();
+        *ids.lock().unwrap() = (r.producer_id.0, r.producer_epoch);
+        r.error_code
+    })
+    .await;
+    let ids = *ids.lock().unwrap();
+    let mut txn = TxnProducer { txn_id, producer_id: ids.0, epoch: ids.1, sequence: 0 };
+
+    // 0: plain; 1..=3: aborted, 4: abort marker; 5..=6: committed, 7: commit marker; 8: plain.
+    // Markers are written asynchronously after EndTxn: wait until the last stable offset passes
+    // each one, so the offsets are as above.
+    produce_batch(&cluster, &tp, &[rec(0, T0)]).await;
+    transaction(&cluster, &mut txn, &tp, &(1..4).map(|i| rec(i, T0 + i)).collect::<Vec<_>>(), false).await;
+    wait_stable(&cluster, &tp, 5).await;
+    transaction(&cluster, &mut txn, &tp, &(5..7).map(|i| rec(i, T0 + i)).collect::<Vec<_>>(), true).await;
+    wait_stable(&cluster, &tp, 8).await;
+    produce_batch(&cluster, &tp, &[rec(8, T0 + 8)]).await;
+    wait_stable(&cluster, &tp, 9).await;
+
+    let committed = read_all(&cluster, &tp, 0, 9, IsolationLevel::ReadCommitted).await.unwrap();
+    assert_eq!(committed.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0, 5, 6, 8]);
+    for r in &committed {
+        same(r, &rec(r.offset, T0 + r.offset), r.offset);
+    }
+    let uncommitted = read_all(&cluster, &tp, 0, 9, IsolationLevel::ReadUncommitted).await.unwrap();
+    assert_eq!(uncommitted.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![0, 1, 2, 3, 5, 6, 8]);
+    // From inside the aborted transaction.
+    let committed = read_all(&cluster, &tp, 2, 9, IsolationLevel::ReadCommitted).await.unwrap();
+    assert_eq!(committed.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![5, 6, 8]);
+
+    // The fetch itself reports the aborted transaction under read_committed (the broker may
+    // return fewer batches than exist: only check what it says about the range).
+    let f = fetch(&cluster, &tp, 0, &FetchOptions { isolation: IsolationLevel::ReadCommitted, ..Default::default() }).await.unwrap();
+    assert_eq!(f.aborted_transactions, vec![(txn.producer_id, 1)]);
+    assert_eq!(f.last_stable_offset, 9);
+    let f = fetch(&cluster, &tp, 4, &FetchOptions { isolation: IsolationLevel::ReadCommitted, ..Default::default() }).await.unwrap();
+    let marker = &f.batches[0];
+    assert!(marker.control && marker.base_offset == 4, "{marker:?}");
+    assert!(marker.control_record().unwrap().abort());
+
+    admin.delete_topics(&[&topic]).await.unwrap();
 }
