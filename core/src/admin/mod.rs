@@ -13,6 +13,7 @@
 //! of this module, on the same [`Admin::retry`] and request helpers.
 
 mod configs;
+mod groups;
 mod records;
 mod topics;
 

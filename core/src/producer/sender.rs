@@ -15,7 +15,7 @@ use super::accumulator::{Accumulator, State};
 use super::batch::ProducerBatch;
 use super::Inner;
 use crate::config::Acks;
-use crate::error::{self, Error, Result};
+use crate::error::{self, Error, ErrorKind, Result};
 use crate::protocol::records::{self, BatchAttributes, RecordBatchBuilder};
 use crate::record::RecordMetadata;
 
@@ -366,9 +366,12 @@ fn settle_response(inner: &Arc<Inner>, node: i32, batches: Vec<ProducerBatch>, r
                     error::OUT_OF_ORDER_SEQUENCE_NUMBER | error::UNKNOWN_PRODUCER_ID if idempotent => {
                         Outcome::Retry(Error::from_code(code, context).unwrap().with_retriable(true))
                     }
-                    error::INVALID_PRODUCER_EPOCH | error::PRODUCER_FENCED => {
-                        Outcome::Failed(Error::from_code(code, context).unwrap().with_fatal(true))
-                    }
+                    error::INVALID_PRODUCER_EPOCH | error::PRODUCER_FENCED => Outcome::Failed(
+                        Error::from_code(code, format!("{context}: the producer was fenced by a newer instance with the same id"))
+                            .unwrap()
+                            .with_fatal(true)
+                            .with_kind(ErrorKind::Fatal),
+                    ),
                     _ => {
                         let e = Error::from_code(code, context).unwrap();
                         if e.retriable() {

@@ -62,6 +62,8 @@ struct Inner {
     pending: BTreeSet<(Arc<str>, i32)>,
     /// A batch of this transaction failed: the sequence state is reset after the abort.
     needs_epoch_bump: bool,
+    /// AddOffsetsToTxn succeeded: the group's offsets partition is part of the transaction.
+    offsets_added: bool,
 }
 
 pub(crate) struct TransactionManager {
@@ -97,6 +99,7 @@ impl TransactionManager {
                 added: HashSet::new(),
                 pending: BTreeSet::new(),
                 needs_epoch_bump: false,
+                offsets_added: false,
             }),
         }
     }
@@ -243,6 +246,7 @@ impl TransactionManager {
                 let mut inner = self.inner.lock().unwrap();
                 inner.state = TxnState::Ready;
                 inner.needs_epoch_bump = false;
+                inner.offsets_added = false;
                 inner.added.clear();
                 inner.pending.clear();
                 Ok(pid)
@@ -364,6 +368,7 @@ impl TransactionManager {
             self.on_batch_failed(&e);
             return Err(e);
         }
+        self.inner.lock().unwrap().offsets_added = true;
         let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
         for (tp, offset) in offsets {
             let name = TopicName(StrBytes::from_string(tp.topic.clone()));
@@ -440,7 +445,7 @@ impl TransactionManager {
         let deadline = Instant::now() + timeout;
         let nothing_added = {
             let inner = self.inner.lock().unwrap();
-            inner.added.is_empty()
+            inner.added.is_empty() && !inner.offsets_added
         };
         // An empty transaction needs no EndTxn: the coordinator never heard of it.
         let result = if nothing_added {
@@ -469,6 +474,7 @@ impl TransactionManager {
                 inner.state = TxnState::Ready;
                 inner.added.clear();
                 inner.pending.clear();
+                inner.offsets_added = false;
                 Ok(())
             }
             Err(e) => {
