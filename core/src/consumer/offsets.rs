@@ -137,7 +137,7 @@ pub(crate) async fn commit(shared: &super::Shared, offsets: &[(TopicPartition, i
                 (st.group.generation, st.group.member_id.clone())
             }
         };
-        let result = commit_once(shared, &group, generation, &member_id, offsets).await;
+        let result = commit_offsets(cluster, &group, generation, &member_id, shared.config.group_instance_id.as_deref(), offsets).await;
         match result {
             Ok(()) => {
                 let mut st = shared.lock();
@@ -162,15 +162,18 @@ pub(crate) async fn commit(shared: &super::Shared, offsets: &[(TopicPartition, i
     }
 }
 
-async fn commit_once(
-    shared: &super::Shared,
+/// One OffsetCommit of `offsets` (`(partition, next offset, leader epoch)`) for `group` at its
+/// coordinator; generation -1 and an empty member id commit as a non-member (admin, manual
+/// assignment).
+pub(crate) async fn commit_offsets(
+    cluster: &Cluster,
     group: &str,
     generation: i32,
     member_id: &str,
+    instance_id: Option<&str>,
     offsets: &[(TopicPartition, i64, i32)],
 ) -> Result<()> {
     use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic};
-    let cluster = &shared.cluster;
     let node = cluster.coordinator(CoordinatorType::Group, group).await?;
     let conn = cluster.connection(node).await?;
     let version = conn.versions().pick(8, 2, 9)?;
@@ -195,7 +198,7 @@ async fn commit_once(
         .with_member_id(StrBytes::from_string(member_id.to_string()))
         .with_topics(topics);
     if version >= 7 {
-        req = req.with_group_instance_id(shared.config.group_instance_id.clone().map(StrBytes::from_string));
+        req = req.with_group_instance_id(instance_id.map(|i| StrBytes::from_string(i.to_string())));
     }
     if version <= 4 {
         req = req.with_retention_time_ms(-1);
