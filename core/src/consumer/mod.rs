@@ -243,6 +243,7 @@ pub(crate) struct Shared {
     pub wake_group: Notify,
     pub closed: AtomicBool,
     pub closing: AtomicBool,
+    pub close_started: AtomicBool,
 }
 
 impl Shared {
@@ -314,6 +315,7 @@ impl Consumer {
             wake_group: Notify::new(),
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            close_started: AtomicBool::new(false),
         });
         let mut tasks = vec![tokio::spawn(fetcher::run(shared.clone()))];
         if shared.group_id().is_some() {
@@ -781,7 +783,7 @@ impl Consumer {
     /// Commits (auto-commit), leaves the group, stops the background tasks. Later calls fail
     /// with a Closed error; closing twice is fine.
     pub async fn close(&self) -> Result<()> {
-        if self.shared().closing.swap(true, Ordering::AcqRel) {
+        if self.shared().close_started.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
         let mut result = Ok(());
@@ -795,6 +797,7 @@ impl Consumer {
             }
         }
         // The group task sees `closing`, leaves the group and ends.
+        self.shared().closing.store(true, Ordering::Release);
         self.shared().wake_group.notify_one();
         let tasks: Vec<_> = self.handle.tasks.lock().unwrap().drain(..).collect();
         let mut it = tasks.into_iter();
