@@ -407,3 +407,187 @@ async fn three_members_range() {
 async fn three_members_kip848() {
     three_members(&[("group.protocol", "consumer")], true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_member_is_replaced_after_the_session_timeout_and_nothing_committed_is_lost() {
+    let topic = new_topic("c-kill", 4).await;
+    produce(&topic, 4, 0, 4000).await;
+    let group = common::unique_topic("g-kill");
+    let props = [("enable.auto.commit", "false"), ("partition.assignment.strategy", "range"), ("max.poll.records", "100")];
+    // Each member commits after every batch it processed (at-least-once).
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let spawn = |c: Consumer, stop: Arc<AtomicBool>, seen: Seen| {
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Acquire) {
+                match c.poll_batch(100, Duration::from_millis(200)).await {
+                    Ok(recs) => {
+                        if recs.is_empty() {
+                            continue;
+                        }
+                        seen.lock().unwrap().extend(recs.iter().map(|r| (r.partition, r.offset)));
+                        let _ = c.commit(None, CommitMode::Sync).await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Closed => return,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+    };
+    let a = consumer(Some(&group), &props);
+    let b = consumer(Some(&group), &props);
+    a.subscribe(&[topic.clone()]).unwrap();
+    b.subscribe(&[topic.clone()]).unwrap();
+    let (stop_a, stop_b) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let ta = spawn(a.clone(), stop_a.clone(), seen.clone());
+    let tb = spawn(b.clone(), stop_b.clone(), seen.clone());
+    wait_for("two members with 2 partitions each", Duration::from_secs(60), || a.assignment().len() == 2 && b.assignment().len() == 2).await;
+    // Kill a: its tasks are dropped, no LeaveGroup, no commit.
+    stop_a.store(true, Ordering::Release);
+    ta.await.unwrap();
+    let killed_at = Instant::now();
+    drop(a);
+    wait_for("b owning all 4 partitions", Duration::from_secs(40), || b.assignment().len() == 4).await;
+    let took = killed_at.elapsed();
+    assert!(took >= Duration::from_secs(3), "not before the session timeout: {took:?}");
+    // Everything is consumed; b resumed a's partitions from what a committed (at least once).
+    produce(&topic, 4, 4000, 400).await;
+    wait_for("4400 records", Duration::from_secs(60), || seen.lock().unwrap().iter().copied().collect::<HashSet<_>>().len() == 4400).await;
+    stop_b.store(true, Ordering::Release);
+    tb.await.unwrap();
+    b.close().await.unwrap();
+    let lag = admin().consumer_group_lag(&group).await.unwrap();
+    assert_eq!(lag.len(), 4);
+    assert!(lag.iter().all(|l| l.lag == 0 && l.committed == 1100), "{lag:?}");
+}
+
+async fn txn_producer(id: &str) -> Producer {
+    let p = Producer::new(
+        ProducerConfig::from_properties([("bootstrap.servers", common::bootstrap().as_str()), ("transactional.id", id), ("transaction.timeout.ms", "20000")]).unwrap(),
+    )
+    .unwrap();
+    p.init_transactions(T).await.unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_skips_aborted_transactions_and_control_records() {
+    let topic = new_topic("c-rc", 1).await;
+    let p = txn_producer(&common::unique_topic("tid")).await;
+    for (round, abort) in [(0, false), (1, true), (2, false), (3, true), (4, false)] {
+        p.begin_transaction().unwrap();
+        let recs: Vec<ProducerRecord> = (0..100).map(|i| ProducerRecord::new(&topic).partition(0).value(format!("r{round}-{i}"))).collect();
+        // Written before the abort, so the aborted records are in the log.
+        assert!(p.send_batch(recs).await.unwrap().await.iter().all(|r| r.is_ok()));
+        if abort {
+            p.abort_transaction(T).await.unwrap();
+        } else {
+            p.commit_transaction(T).await.unwrap();
+        }
+    }
+    let rc = consumer(Some(&common::unique_topic("g-rc")), &[("isolation.level", "read_committed")]);
+    rc.subscribe(&[topic.clone()]).unwrap();
+    let got = consume_n(&rc, 300, T).await;
+    assert_eq!(got.len(), 300);
+    assert!(got.iter().all(|r| { let v = value(r); v.starts_with("r0-") || v.starts_with("r2-") || v.starts_with("r4-") }));
+    assert!(rc.poll(Duration::from_millis(500)).await.unwrap().is_none(), "nothing else: no control records");
+    rc.close().await.unwrap();
+    let ru = consumer(None, &[]);
+    ru.assign(&[TopicPartition::new(&topic, 0)]).unwrap();
+    let all = consume_n(&ru, 500, T).await;
+    assert_eq!(all.len(), 500, "read_uncommitted sees the aborted records, never the markers");
+    assert!(ru.poll(Duration::from_millis(500)).await.unwrap().is_none());
+    ru.close().await.unwrap();
+    p.close(T).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consume_transform_produce_commits_offsets_in_the_transaction() {
+    let input = new_topic("c-ctp-in", 2).await;
+    let output = new_topic("c-ctp-out", 1).await;
+    produce(&input, 2, 0, 200).await;
+    let group = common::unique_topic("g-ctp");
+    let c = consumer(Some(&group), &[("enable.auto.commit", "false"), ("isolation.level", "read_committed")]);
+    c.subscribe(&[input.clone()]).unwrap();
+    let p = txn_producer(&common::unique_topic("tid-ctp")).await;
+    let mut done = 0;
+    let deadline = Instant::now() + T;
+    while done < 200 && Instant::now() < deadline {
+        let recs = c.poll_batch(50, Duration::from_millis(500)).await.unwrap();
+        if recs.is_empty() {
+            continue;
+        }
+        p.begin_transaction().unwrap();
+        let out: Vec<ProducerRecord> = recs.iter().map(|r| ProducerRecord::new(&output).value(value(r).to_uppercase())).collect();
+        let _ = p.send_batch(out).await.unwrap();
+        let mut next: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        for r in &recs {
+            next.insert(r.topic_partition(), r.offset + 1);
+        }
+        let offsets: Vec<(TopicPartition, i64)> = next.into_iter().collect();
+        p.send_offsets_to_transaction(&offsets, &c.group_metadata().unwrap(), T).await.unwrap();
+        p.commit_transaction(T).await.unwrap();
+        done += recs.len();
+    }
+    assert_eq!(done, 200);
+    let tps: Vec<_> = (0..2).map(|i| TopicPartition::new(&input, i)).collect();
+    assert_eq!(c.committed(&tps, T).await.unwrap(), vec![(tps[0].clone(), 100), (tps[1].clone(), 100)]);
+    c.close().await.unwrap();
+    let check = consumer(None, &[("isolation.level", "read_committed")]);
+    check.assign(&[TopicPartition::new(&output, 0)]).unwrap();
+    let out = consume_n(&check, 200, T).await;
+    assert_eq!(out.len(), 200);
+    assert!(out.iter().all(|r| value(r).starts_with("V-")));
+    check.close().await.unwrap();
+    p.close(T).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_handler_commits_before_partitions_move_eager() {
+    // poll_event: the Revoked event comes before the partitions move; a commit in the handler
+    // succeeds under the current generation, and the next member starts there.
+    let topic = new_topic("c-revoke", 2).await;
+    produce(&topic, 2, 0, 100).await;
+    let group = common::unique_topic("g-revoke");
+    let props = [("enable.auto.commit", "false"), ("partition.assignment.strategy", "roundrobin")];
+    let a = consumer(Some(&group), &props);
+    a.subscribe(&[topic.clone()]).unwrap();
+    let mut got = 0;
+    let mut assigned = None;
+    let deadline = Instant::now() + T;
+    while got < 100 && Instant::now() < deadline {
+        match a.poll_event(Duration::from_millis(200)).await.unwrap() {
+            Some(ConsumerEvent::Assigned(tps)) => assigned = Some(tps),
+            Some(ConsumerEvent::Record(_)) => got += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(got, 100);
+    assert_eq!(assigned.unwrap().len(), 2);
+    let b = consumer(Some(&group), &props);
+    b.subscribe(&[topic.clone()]).unwrap();
+    let bb = b.clone();
+    let b_task = tokio::spawn(async move { consume_n(&bb, 1, Duration::from_secs(20)).await });
+    // a sees the revocation of both partitions (eager) and commits in its handler.
+    let deadline = Instant::now() + T;
+    loop {
+        assert!(Instant::now() < deadline, "no revocation");
+        if let Some(ConsumerEvent::Revoked(tps)) = a.poll_event(Duration::from_millis(200)).await.unwrap() {
+            assert_eq!(tps.len(), 2);
+            a.commit(None, CommitMode::Sync).await.unwrap();
+            break;
+        }
+    }
+    // Keep polling a (acknowledges the revocation, then gets its new assignment).
+    let deadline = Instant::now() + T;
+    while a.assignment().len() != 1 && Instant::now() < deadline {
+        let _ = a.poll_event(Duration::from_millis(200)).await.unwrap();
+    }
+    assert_eq!(a.assignment().len(), 1);
+    produce(&topic, 2, 100, 2).await;
+    let first_b = b_task.await.unwrap();
+    assert_eq!(first_b.len(), 1);
+    assert!(first_b[0].offset >= 50, "b started at a's committed offset, not from the beginning: {:?}", first_b[0]);
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
