@@ -124,7 +124,6 @@ async fn wait_ack(shared: &Shared, id: u64, deadline: Instant, step: Duration) -
 /// Starts a revocation: marks the partitions, queues the event. Returns the event id.
 fn start_revoke(shared: &Shared, tps: &[TopicPartition]) -> u64 {
     let mut st = shared.lock();
-    if std::env::var("PK_DEBUG").is_ok() { eprintln!("revoke {:?} gen {} member {}", tps, st.group.generation, st.group.member_id); }
     for tp in tps {
         if let Some(p) = st.assignment.get_mut(tp) {
             p.revoking = true;
@@ -361,9 +360,7 @@ impl Classic {
     }
 
     async fn heartbeat(&mut self) {
-        let r = self.send_heartbeat().await;
-        if std::env::var("PK_DEBUG").is_ok() { eprintln!("heartbeat gen {} member {} -> {:?}", self.generation, self.member_id, r); }
-        match r {
+        match self.send_heartbeat().await {
             Ok(0) => {}
             Ok(REBALANCE_IN_PROGRESS) => {
                 tracing::debug!(group = self.group(), "rebalance in progress: rejoining");
@@ -493,7 +490,6 @@ impl Classic {
         self.protocol = assignor::kind_for_name(&protocol_name);
         let is_leader = resp.leader == resp.member_id;
         tracing::debug!(group = self.group(), generation = self.generation, member = %self.member_id, protocol = %protocol_name, is_leader, "joined");
-        if std::env::var("PK_DEBUG").is_ok() { eprintln!("joined gen {} member {} leader {}", self.generation, self.member_id, is_leader); }
         let assignments = if is_leader && !resp.skip_assignment {
             self.leader_assign(&resp.members, &protocol_name).await?
         } else {
@@ -531,7 +527,6 @@ impl Classic {
             code => return Err(Error::from_code(code, format!("SyncGroup of group '{}'", self.group())).unwrap()),
         }
         let new = assignor::decode_assignment(sync.assignment)?;
-        if std::env::var("PK_DEBUG").is_ok() { eprintln!("synced gen {} member {} new {:?} owned {:?}", self.generation, self.member_id, new.iter().map(|t| t.partition).collect::<Vec<_>>(), owned(&self.shared).iter().map(|t| t.partition).collect::<Vec<_>>()); }
         self.need_join = false;
         self.joined_version = version;
         self.joined_topics = topics;
