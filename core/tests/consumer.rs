@@ -591,3 +591,29 @@ async fn revoke_handler_commits_before_partitions_move_eager() {
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_application_stops_the_fetcher_memory_stays_bounded() {
+    let topic = new_topic("c-mem", 4).await;
+    let p = producer();
+    let big = "x".repeat(1000);
+    let recs: Vec<ProducerRecord> = (0..8000).map(|i| ProducerRecord::new(&topic).partition(i % 4).value(big.clone())).collect();
+    assert!(p.send_batch(recs).await.unwrap().await.iter().all(|r| r.is_ok()));
+    p.close(T).await.unwrap();
+    let fetch_max = 200_000usize;
+    let c = consumer(None, &[("fetch.max.bytes", "200000"), ("max.partition.fetch.bytes", "100000")]);
+    c.assign(&(0..4).map(|p| TopicPartition::new(&topic, p)).collect::<Vec<_>>()).unwrap();
+    assert_eq!(consume_n(&c, 1, T).await.len(), 1);
+    // The application stops polling: the fetcher fills up to its bound and stops.
+    let mut peak = 0;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(c.buffered_bytes());
+    }
+    assert!(peak > 0);
+    assert!(peak <= 2 * fetch_max, "buffered {peak} bytes, bound 2 × fetch.max.bytes = {}", 2 * fetch_max);
+    // Everything still arrives once the application polls.
+    let rest = consume_n(&c, 7999, Duration::from_secs(60)).await;
+    assert_eq!(rest.len(), 7999);
+    c.close().await.unwrap();
+}

@@ -742,6 +742,12 @@ impl Consumer {
         st.assignment.get(tp).map(|p| (p.log_start_offset, p.high_watermark))
     }
 
+    /// Bytes of fetched records waiting to be polled (keys, values, headers and a fixed
+    /// per-record overhead). See the memory note of this module for its bound.
+    pub fn buffered_bytes(&self) -> usize {
+        self.shared().lock().buffered_bytes
+    }
+
     /// Stops fetching and delivering `tps` (still assigned; no rebalance).
     pub fn pause(&self, tps: &[TopicPartition]) -> Result<()> {
         for tp in tps {
