@@ -617,3 +617,45 @@ async fn a_slow_application_stops_the_fetcher_memory_stays_bounded() {
     assert_eq!(rest.len(), 7999);
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarting_gets_its_partitions_back_without_a_rebalance() {
+    let topic = new_topic("c-static", 4).await;
+    let group = common::unique_topic("g-static");
+    let inst_a = common::unique_topic("inst-a");
+    let inst_b = common::unique_topic("inst-b");
+    let props = |inst: &str| vec![("partition.assignment.strategy".to_string(), "range".to_string()), ("group.instance.id".to_string(), inst.to_string())];
+    let mk = |inst: &str| {
+        let p = props(inst);
+        let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let c = consumer(Some(&group), &p);
+        c.subscribe(&[topic.clone()]).unwrap();
+        c
+    };
+    let a = mk(&inst_a);
+    let b = mk(&inst_b);
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let mb = start_member(b.clone(), seen.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(a.assignment().len() == 2 && b.assignment().len() == 2) {
+        assert!(Instant::now() < deadline, "no balanced assignment");
+        let _ = a.poll_batch(100, Duration::from_millis(100)).await.unwrap();
+    }
+    let before_a = a.assignment();
+    let revoked_b = count_revoked(&mb);
+    a.close().await.unwrap(); // static: no LeaveGroup
+    let a2 = mk(&inst_a);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a2.assignment().len() != 2 {
+        assert!(Instant::now() < deadline, "the restarted static member got nothing");
+        let _ = a2.poll_batch(100, Duration::from_millis(100)).await.unwrap();
+    }
+    assert_eq!(a2.assignment(), before_a, "same partitions back");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(count_revoked(&mb), revoked_b, "the other member was not rebalanced: {:?}", mb.events.lock().unwrap());
+    assert_eq!(b.assignment().len(), 2);
+    mb.stop.store(true, Ordering::Release);
+    a2.close().await.unwrap();
+    b.close().await.unwrap();
+    let _ = mb.task.await;
+}
