@@ -659,3 +659,39 @@ async fn a_static_member_restarting_gets_its_partitions_back_without_a_rebalance
     b.close().await.unwrap();
     let _ = mb.task.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_stops_polling_leaves_after_max_poll_interval_and_rejoins_on_poll() {
+    let topic = new_topic("c-mpi", 2).await;
+    let group = common::unique_topic("g-mpi");
+    let props = [("max.poll.interval.ms", "3000"), ("partition.assignment.strategy", "range")];
+    let a = consumer(Some(&group), &props);
+    let b = consumer(Some(&group), &props);
+    a.subscribe(&[topic.clone()]).unwrap();
+    b.subscribe(&[topic.clone()]).unwrap();
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let mb = start_member(b.clone(), seen.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(a.assignment().len() == 1 && b.assignment().len() == 1) {
+        assert!(Instant::now() < deadline, "no balanced assignment");
+        let _ = a.poll_batch(100, Duration::from_millis(100)).await.unwrap();
+    }
+    // a stops polling: after max.poll.interval.ms it leaves and b takes everything.
+    wait_for("b owning both partitions", Duration::from_secs(30), || b.assignment().len() == 2).await;
+    assert!(a.assignment().is_empty());
+    // a polls again: it learns its partitions were lost, then rejoins.
+    let mut lost = false;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a.assignment().len() != 1 {
+        assert!(Instant::now() < deadline, "a did not rejoin");
+        if let Some(ConsumerEvent::Lost(tps)) = a.poll_event(Duration::from_millis(100)).await.unwrap() {
+            assert_eq!(tps.len(), 1);
+            lost = true;
+        }
+    }
+    assert!(lost, "a saw its partitions lost");
+    mb.stop.store(true, Ordering::Release);
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    let _ = mb.task.await;
+}
