@@ -219,7 +219,7 @@ impl TransactionManager {
             if err.code() == CONCURRENT_TRANSACTIONS {
                 // The previous transaction's markers are being written: this clears in
                 // milliseconds, so retry soon (as the Java client does) instead of backing off.
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                tokio::time::sleep(Duration::from_millis(1)).await;
                 continue;
             }
             tokio::time::sleep(backoff).await;

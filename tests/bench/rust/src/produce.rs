@@ -82,13 +82,22 @@ async fn main() -> polykafka::Result<()> {
     let start = Instant::now();
     let mut sent = 0;
     let mut pending = Vec::new();
+    // Seconds spent queueing, delivering and committing (transactional mode).
+    let mut phases = [0f64; 3];
     while sent < a.records {
         let n = chunk.min(a.records - sent);
         let records: Vec<ProducerRecord> = (0..n).map(|_| ProducerRecord::new(&topic).value(value.clone())).collect();
         if transactional {
             producer.begin_transaction()?;
+            let t0 = Instant::now();
             let delivery = producer.send_batch(records).await?;
+            let t1 = Instant::now();
+            producer.flush(Duration::from_secs(60)).await?;
+            let t2 = Instant::now();
             producer.commit_transaction(Duration::from_secs(60)).await?;
+            phases[0] += (t1 - t0).as_secs_f64();
+            phases[1] += (t2 - t1).as_secs_f64();
+            phases[2] += t2.elapsed().as_secs_f64();
             let failed = delivery.await.into_iter().filter(|r| r.is_err()).count();
             assert_eq!(failed, 0, "records failed in a committed transaction");
         } else {
@@ -102,6 +111,15 @@ async fn main() -> polykafka::Result<()> {
         failed += d.await.into_iter().filter(|r| r.is_err()).count();
     }
     let secs = start.elapsed().as_secs_f64();
+    if transactional {
+        let n = (a.records / a.txn_size).max(1) as f64;
+        eprintln!(
+            "per transaction: queue {:.2} ms, deliver {:.2} ms, commit {:.2} ms",
+            phases[0] / n * 1e3,
+            phases[1] / n * 1e3,
+            phases[2] / n * 1e3
+        );
+    }
     let cpu = cpu_seconds() - cpu0;
     producer.close(Duration::from_secs(10)).await?;
     admin.delete_topics(&[topic.as_str()]).await?;
