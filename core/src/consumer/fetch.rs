@@ -438,6 +438,7 @@ async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64, opts: &
         .with_session_epoch(-1)
         .with_topics(vec![topic]);
     let resp = conn.send_version(&req, version, cluster.config().request_timeout + opts.max_wait).await?;
+    conn.throttle(resp.throttle_time_ms);
     let context = format!("fetching {tp} at offset {offset}");
     Error::check(resp.error_code, &context)?;
     let part = resp
