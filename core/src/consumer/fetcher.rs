@@ -250,6 +250,7 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
         }
     }
     let resp: FetchResponse = conn.send_version(&req, version, config.client.request_timeout + config.fetch_max_wait).await?;
+    conn.throttle(resp.throttle_time_ms);
     Error::check(resp.error_code, format!("fetching from broker {leader}"))?;
     let by_id: HashMap<[u8; 16], String> = ids.iter().map(|(t, id)| (*id, t.clone())).collect();
     let wanted: HashMap<TopicPartition, (i64, u64)> = parts.iter().map(|(tp, o, e)| (tp.clone(), (*o, *e))).collect();
