@@ -6,6 +6,7 @@ CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$CLUSTER_DIR/../.." && pwd)"
 BUILD="${POLYKAFKA_BUILD:-$REPO_ROOT/build/cluster}"
 LIB="$BUILD/lib"
+# shellcheck disable=SC2034 # TLS is used by kafka
 TLS="$BUILD/tls"
 JAVA="${JAVA:-java}"
 if [[ -n "${JAVA_HOME:-}" && "$JAVA" == java && -x "$JAVA_HOME/bin/java" ]]; then
@@ -112,13 +113,32 @@ write_env_files() {
 }
 
 # ---------------------------------------------------------------- kafka jars
+# with_lock NAME CMD...: run CMD holding $BUILD/.NAME.lock (several sessions may share a build dir)
+with_lock() {
+  local name=$1; shift
+  mkdir -p "$BUILD"
+  if command -v flock >/dev/null 2>&1; then
+    ( flock 9; "$@" ) 9>"$BUILD/.$name.lock"
+  else
+    "$@"
+  fi
+}
+
+jars_current() {
+  local stamp="$LIB/.pom.sha256"
+  [[ -f "$stamp" && "$(<"$stamp")" == "$(sha256sum "$CLUSTER_DIR/pom.xml" | cut -d' ' -f1)" ]] &&
+    compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null
+}
+
 # ensure_kafka_jars: copy the pom's runtime jars into $LIB once; redo when pom.xml changed.
 ensure_kafka_jars() {
+  jars_current && return 0
+  with_lock jars fetch_kafka_jars
+}
+fetch_kafka_jars() {
   local pom="$CLUSTER_DIR/pom.xml" stamp="$LIB/.pom.sha256" want t0
+  jars_current && return 0
   want=$(sha256sum "$pom" | cut -d' ' -f1)
-  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null; then
-    return 0
-  fi
   command -v mvn >/dev/null 2>&1 || die "mvn not found: needed once to fetch the Kafka jars"
   t0=$(now_ms)
   log "fetching Kafka jars with Maven into $LIB ..."
