@@ -5,8 +5,10 @@
 //! Its threads are not libuv handles, and every threadsafe function is unref'd, so nothing keeps
 //! the Node process alive once the façade's promises have settled.
 
+mod admin;
 mod error;
 mod logging;
 mod producer;
 
+pub use admin::NativeAdmin;
 pub use producer::NativeProducer;
