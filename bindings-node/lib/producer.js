@@ -10,7 +10,6 @@ const { hub } = require('./logger')
 const {
   KafkaJSError,
   KafkaJSNonRetriableError,
-  KafkaJSNotImplemented,
   fromNative,
 } = require('./errors')
 
@@ -214,9 +213,50 @@ class Producer {
     if (!this._opts.transactionalId) {
       throw new KafkaJSNonRetriableError('Must provide transactional id for transactional producer')
     }
-    throw new KafkaJSNotImplemented(
-      'polykafka: transactions are not available yet in the Node binding (waiting for the core transaction manager)'
-    )
+    if (this._transactionActive) {
+      throw new KafkaJSNonRetriableError(
+        'There is already an ongoing transaction for this producer. Please end the transaction before beginning another.'
+      )
+    }
+    if (this._status !== STATUS.CONNECTED || !this._native) {
+      throw new KafkaJSError('The producer is disconnected')
+    }
+    try {
+      this._native.beginTransaction()
+    } catch (e) {
+      throw fromNative(e, { wrapRetriable: false })
+    }
+    this._transactionActive = true
+    let ended = false
+    const end = async commit => {
+      try {
+        await this._native.endTransaction(commit)
+      } catch (e) {
+        throw fromNative(e, { wrapRetriable: false })
+      }
+      ended = true
+      this._transactionActive = false
+    }
+    const guard = fn => (...args) =>
+      ended ? Promise.reject(new KafkaJSNonRetriableError('Cannot continue to use transaction once ended')) : fn(...args)
+    return {
+      send: guard(record => this.send(record)),
+      sendBatch: guard(batch => this.sendBatch(batch)),
+      sendOffsets: guard(async ({ consumerGroupId, topics = [] } = {}) => {
+        const offsets = []
+        for (const { topic, partitions } of topics) {
+          for (const { partition, offset } of partitions) offsets.push({ topic, partition, offset: String(offset) })
+        }
+        try {
+          await this._native.sendOffsets(String(consumerGroupId), offsets)
+        } catch (e) {
+          throw fromNative(e, { wrapRetriable: false })
+        }
+      }),
+      commit: guard(() => end(true)),
+      abort: guard(() => end(false)),
+      isActive: () => !ended,
+    }
   }
 }
 

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 use napi::JsObject;
 use napi_derive::napi;
-use polykafka::producer::Producer;
+use polykafka::producer::{Producer, TxnState};
 use polykafka::{Header, ProducerConfig, ProducerRecord};
 
 use crate::error::IntoNapi;
@@ -74,17 +74,28 @@ type Key = (i16, u8);
 struct Shared {
     props: BTreeMap<String, String>,
     producers: Mutex<HashMap<Key, Producer>>,
+    /// With a `transactional.id`: the one transactional producer. kafkajs lets such a producer
+    /// also send outside a transaction; those sends go through `producers` (no transactional id).
+    txn: Mutex<Option<Producer>>,
 }
 
 impl Shared {
     /// The core producer for `acks` and `compression`, made on first use. Must run inside
     /// the runtime: the producer spawns its sender task there.
     fn producer(&self, acks: i16, compression: u8) -> polykafka::Result<Producer> {
+        if let Some(txn) = self.txn.lock().unwrap().as_ref() {
+            if matches!(txn.transaction_state(), Some(TxnState::InTransaction)) {
+                return Ok(txn.clone());
+            }
+        }
         let mut producers = self.producers.lock().unwrap();
         if let Some(p) = producers.get(&(acks, compression)) {
             return Ok(p.clone());
         }
         let mut props = self.props.clone();
+        if props.remove("transactional.id").is_some() && acks != -1 {
+            props.insert("enable.idempotence".into(), "false".into());
+        }
         props.insert("acks".into(), acks.to_string());
         let codec = match compression {
             0 => "none",
@@ -100,8 +111,21 @@ impl Shared {
         Ok(producer)
     }
 
+    /// The transactional producer, made on first use.
+    fn transactional(&self) -> polykafka::Result<Producer> {
+        let mut txn = self.txn.lock().unwrap();
+        if let Some(p) = txn.as_ref() {
+            return Ok(p.clone());
+        }
+        let producer = Producer::new(ProducerConfig::from_properties(self.props.clone())?)?;
+        *txn = Some(producer.clone());
+        Ok(producer)
+    }
+
     fn all(&self) -> Vec<Producer> {
-        self.producers.lock().unwrap().drain().map(|(_, p)| p).collect()
+        let mut all: Vec<Producer> = self.producers.lock().unwrap().drain().map(|(_, p)| p).collect();
+        all.extend(self.txn.lock().unwrap().take());
+        all
     }
 }
 
@@ -121,7 +145,7 @@ impl NativeProducer {
         let config = ProducerConfig::from_properties(props.clone()).napi()?;
         Ok(NativeProducer {
             default_acks: config.acks.as_i16(),
-            shared: Arc::new(Shared { props, producers: Mutex::new(HashMap::new()) }),
+            shared: Arc::new(Shared { props, producers: Mutex::new(HashMap::new()), txn: Mutex::new(None) }),
         })
     }
 
@@ -134,6 +158,12 @@ impl NativeProducer {
         env.spawn_future(async move {
             let producer = shared.producer(acks, 0).napi()?;
             producer.cluster().refresh_metadata(Some(&[]), false).await.napi()?;
+            if shared.props.contains_key("transactional.id") {
+                let txn = shared.transactional().napi()?;
+                if matches!(txn.transaction_state(), Some(TxnState::Uninitialized)) {
+                    txn.init_transactions(txn.config().transaction_timeout.max(Duration::from_secs(30))).await.napi()?;
+                }
+            }
             Ok(())
         })
     }
@@ -217,6 +247,45 @@ impl NativeProducer {
                     offline_replicas: p.offline_replicas.clone(),
                 })
                 .collect::<Vec<_>>())
+        })
+    }
+
+    fn transactional(&self) -> Result<Producer> {
+        self.shared.transactional().napi()
+    }
+
+    #[napi]
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.transactional()?.begin_transaction().napi()
+    }
+
+    /// Adds a group's offsets (the next offsets to read) to the running transaction.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn send_offsets(&self, env: Env, group_id: String, offsets: Vec<crate::admin::NativeCommitted>) -> Result<JsObject> {
+        let producer = self.transactional()?;
+        let mut list = Vec::new();
+        for o in offsets {
+            let n: i64 = o.offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{}'", o.offset)))?;
+            list.push((polykafka::TopicPartition::new(o.topic, o.partition), n));
+        }
+        env.spawn_future(async move {
+            let group = polykafka::producer::ConsumerGroupMetadata::for_group(group_id);
+            let timeout = producer.config().client.request_timeout * 2;
+            producer.send_offsets_to_transaction(&list, &group, timeout).await.napi()
+        })
+    }
+
+    /// Commits (`commit` true) or aborts the running transaction.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn end_transaction(&self, env: Env, commit: bool) -> Result<JsObject> {
+        let producer = self.transactional()?;
+        env.spawn_future(async move {
+            let timeout = producer.config().transaction_timeout.max(Duration::from_secs(30));
+            if commit {
+                producer.commit_transaction(timeout).await.napi()
+            } else {
+                producer.abort_transaction(timeout).await.napi()
+            }
         })
     }
 

@@ -157,10 +157,27 @@ test('idempotent producer', { timeout: 30000 }, async () => {
   })
 })
 
-test('transactions: clear not-yet-available error with a transactionalId', { timeout: 30000 }, async () => {
-  await withProducer({}, { transactionalId: uniqueTopic('txn'), maxInFlightRequests: 1, idempotent: true }, async producer => {
-    await assert.rejects(producer.transaction(), KafkaJSNotImplemented)
+test('transactions: committed records are read, aborted ones are not (read_committed)', { timeout: 60000 }, async () => {
+  const topic = uniqueTopic('txn')
+  await createTopics([topic], 1)
+  await withProducer({}, { transactionalId: uniqueTopic('txn-id'), maxInFlightRequests: 1, idempotent: true }, async producer => {
+    const t1 = await producer.transaction()
+    await assert.rejects(producer.transaction(), /already an ongoing transaction/)
+    await t1.send({ topic, messages: [{ key: 'k', value: 'committed-1' }] })
+    await t1.commit()
+    assert.equal(t1.isActive(), false)
+    await assert.rejects(t1.send({ topic, messages: [{ value: 'late' }] }), /Cannot continue to use transaction once ended/)
+    const t2 = await producer.transaction()
+    await t2.sendBatch({ topicMessages: [{ topic, messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] }] })
+    await t2.abort()
+    const t3 = await producer.transaction()
+    await t3.send({ topic, messages: [{ value: 'committed-2' }] })
+    await t3.sendOffsets({ consumerGroupId: uniqueTopic('txn-group'), topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }] })
+    await t3.commit()
   })
+  // kafkajs's consumer reads read_committed by default.
+  const got = await readBack(topic, 2)
+  assert.deepEqual(got.map(m => m.value.toString()), ['committed-1', 'committed-2'])
 })
 
 for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512']) {

@@ -76,9 +76,7 @@ try {
     throw error
   }
 } catch (error) {
-  // Until the core's transactions land, transaction() rejects with KafkaJSNotImplemented.
-  if (error.name !== 'KafkaJSNotImplemented') throw error
-  transactions = 'not-implemented'
+  transactions = `failed: ${error.name}: ${error.message}`
 }
 
 // Graceful shutdown
