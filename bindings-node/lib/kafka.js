@@ -2,7 +2,8 @@
 const { createLogger, LEVELS } = require('./logger')
 const { Producer } = require('./producer')
 const { Admin } = require('./admin')
-const { KafkaJSNonRetriableError, KafkaJSNotImplemented } = require('./errors')
+const { Consumer } = require('./consumer')
+const { KafkaJSNonRetriableError } = require('./errors')
 
 class Kafka {
   constructor(cfg = {}) {
@@ -21,12 +22,7 @@ class Kafka {
   }
 
   consumer(opts = {}) {
-    if (!opts.groupId) {
-      throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.')
-    }
-    throw new KafkaJSNotImplemented(
-      'polykafka: the consumer is not available yet in the Node binding (waiting for the core consumer)'
-    )
+    return new Consumer(this, opts)
   }
 
   logger() {

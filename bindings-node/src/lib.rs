@@ -6,9 +6,11 @@
 //! the Node process alive once the façade's promises have settled.
 
 mod admin;
+mod consumer;
 mod error;
 mod logging;
 mod producer;
 
 pub use admin::NativeAdmin;
+pub use consumer::NativeConsumer;
 pub use producer::NativeProducer;

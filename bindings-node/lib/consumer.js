@@ -1,0 +1,590 @@
+'use strict'
+// kafkajs's Consumer over NativeConsumer. The run loop lives here: one native poll brings a
+// batch of records per partition (or the pending rebalance events); handlers run on the JS
+// thread, one partition's messages in order, `partitionsConsumedConcurrently` partitions at
+// once. Offsets are kafkajs's: a message is resolved when its handler returns, commits carry
+// resolved offsets (+1), and a throwing handler leaves its message to be delivered again.
+const native = require('./native')
+const config = require('./config')
+const { createRetry, DEFAULTS: RETRY_DEFAULTS } = require('./retry')
+const { InstrumentationEmitter } = require('./events')
+const { hub } = require('./logger')
+const { KafkaJSNonRetriableError, KafkaJSError, fromNative } = require('./errors')
+
+const consumerEvents = {
+  HEARTBEAT: 'consumer.heartbeat',
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
+  GROUP_JOIN: 'consumer.group_join',
+  FETCH_START: 'consumer.fetch_start',
+  FETCH: 'consumer.fetch',
+  START_BATCH_PROCESS: 'consumer.start_batch_process',
+  END_BATCH_PROCESS: 'consumer.end_batch_process',
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  CRASH: 'consumer.crash',
+  REBALANCING: 'consumer.rebalancing',
+  RECEIVED_UNSUBSCRIBED_TOPICS: 'consumer.received_unsubscribed_topics',
+  REQUEST: 'consumer.network.request',
+  REQUEST_TIMEOUT: 'consumer.network.request_timeout',
+  REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
+}
+
+const key = (topic, partition) => `${topic}\u0000${partition}`
+const escapeRegex = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const call = async (fn, opts) => {
+  try {
+    return await fn()
+  } catch (e) {
+    throw fromNative(e, opts)
+  }
+}
+
+function toMessage(m) {
+  const headers = {}
+  for (const h of m.headers) {
+    const v = h.value == null ? null : h.value
+    if (h.key in headers) {
+      const prev = headers[h.key]
+      headers[h.key] = Array.isArray(prev) ? [...prev, v] : [prev, v]
+    } else headers[h.key] = v
+  }
+  return {
+    magicByte: 2,
+    attributes: 0,
+    timestamp: m.timestamp,
+    offset: m.offset,
+    key: m.key == null ? null : m.key,
+    value: m.value == null ? null : m.value,
+    headers,
+    isControlRecord: false,
+    batchContext: {},
+  }
+}
+
+class Consumer {
+  constructor(kafka, opts = {}) {
+    const {
+      groupId,
+      sessionTimeout = 30000,
+      rebalanceTimeout = 60000,
+      heartbeatInterval = 3000,
+      minBytes = 1,
+      maxBytes = 10485760,
+      maxBytesPerPartition = 1048576,
+      maxWaitTimeInMs = 5000,
+      readUncommitted = false,
+      allowAutoTopicCreation = true,
+      rackId,
+      retry,
+      partitionAssigners,
+    } = opts
+    if (!groupId || typeof groupId !== 'string') {
+      throw new KafkaJSNonRetriableError('Consumer groupId must be a non-empty string.')
+    }
+    if (heartbeatInterval >= sessionTimeout) {
+      throw new KafkaJSNonRetriableError(
+        `Consumer heartbeatInterval (${heartbeatInterval}) must be lower than sessionTimeout (${sessionTimeout}). It is recommended to set heartbeatInterval to approximately a third of the sessionTimeout.`
+      )
+    }
+    this._kafka = kafka
+    this._groupId = groupId
+    this._settings = {
+      'group.id': groupId,
+      'session.timeout.ms': String(sessionTimeout),
+      'rebalance.timeout.ms': String(rebalanceTimeout),
+      'heartbeat.interval.ms': String(heartbeatInterval),
+      'max.poll.interval.ms': String(Math.max(rebalanceTimeout, 300000)),
+      'fetch.min.bytes': String(minBytes),
+      'fetch.max.bytes': String(maxBytes),
+      'max.partition.fetch.bytes': String(maxBytesPerPartition),
+      // Capped: the core sends group requests (commits) on the connection its long-poll fetches
+      // use, so a long wait delays commits (reported to the core).
+      'fetch.max.wait.ms': String(Math.min(maxWaitTimeInMs, 500)),
+      'isolation.level': readUncommitted ? 'read_uncommitted' : 'read_committed',
+      'allow.auto.create.topics': String(allowAutoTopicCreation),
+      // kafkajs commits resolved offsets itself (below), not the positions delivered.
+      'enable.auto.commit': 'false',
+      'partition.assignment.strategy': (partitionAssigners || []).some(a => a && a.assignerName === 'roundrobin') || !partitionAssigners
+        ? 'roundrobin'
+        : 'range',
+    }
+    if (rackId) this._settings['client.rack'] = String(rackId)
+    this._retry = Object.assign({}, RETRY_DEFAULTS, kafka._config.retry, retry)
+    this._logger = kafka._logger.namespace('Consumer')
+    this._emitter = new InstrumentationEmitter(consumerEvents)
+    this.events = consumerEvents
+    this._topics = new Set()
+    this._patterns = []
+    this._fromBeginning = false
+    this._native = null
+    this._connected = false
+    this._running = false
+    this._loop = null
+    this._resolved = new Map() // tp key -> {topic, partition, offset (next, string)}
+    this._committed = new Map() // tp key -> offset committed (string)
+    this._paused = new Set()
+    this._pendingSeeks = []
+    this._stale = new Set()
+  }
+
+  on(eventName, listener) {
+    return this._emitter.on(eventName, listener)
+  }
+
+  logger() {
+    return this._logger
+  }
+
+  async connect() {
+    if (this._connected) return
+    hub.register(this._kafka._logger)
+    try {
+      const kafka = this._kafka._config
+      const brokers = await config.resolveBrokers(kafka.brokers)
+      const token = await config.oauthToken(kafka)
+      this._props = Object.assign(config.clientProperties(kafka, brokers, { token }), this._settings)
+      // Check the cluster is reachable now, as kafkajs does; the consumer itself starts in run().
+      this._adminProps = config.adminProperties(kafka, brokers, { token })
+      const probe = new native.NativeAdmin(this._adminProps)
+      await createRetry(this._retry)(async bail => {
+        try {
+          await probe.connect()
+        } catch (e) {
+          const err = fromNative(e, { wrapRetriable: false })
+          if (err.retriable === false) bail(err)
+          throw err
+        }
+      })
+      await probe.close()
+    } catch (e) {
+      hub.unregisterSoon(this._kafka._logger)
+      throw e
+    }
+    this._connected = true
+    this._emitter.emit(consumerEvents.CONNECT)
+  }
+
+  async subscribe(subscription = {}) {
+    if (this._running) {
+      throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
+    }
+    const { topic, topics: list, fromBeginning = false } = subscription
+    const topics = list || (topic !== undefined ? [topic] : undefined)
+    if (!topics || !Array.isArray(topics) || topics.length === 0) {
+      throw new KafkaJSNonRetriableError('Missing required argument "topics"')
+    }
+    for (const t of topics) {
+      if (t instanceof RegExp) this._patterns.push(t.source)
+      else if (typeof t === 'string' && t.length > 0) this._topics.add(t)
+      else throw new KafkaJSNonRetriableError(`Invalid topic ${t} (${typeof t}), the topic name has to be a String or a RegExp`)
+    }
+    if (fromBeginning) this._fromBeginning = true
+  }
+
+  async run({
+    autoCommit = true,
+    autoCommitInterval = null,
+    autoCommitThreshold = null,
+    eachBatchAutoResolve = true,
+    partitionsConsumedConcurrently = 1,
+    eachBatch = null,
+    eachMessage = null,
+  } = {}) {
+    if (!this._connected) throw new KafkaJSError('The consumer is not connected; call connect() first')
+    if (this._running) {
+      this._logger.warn('consumer#run was called, but the consumer is already running', { groupId: this._groupId })
+      return
+    }
+    if (this._topics.size === 0 && this._patterns.length === 0) {
+      throw new KafkaJSNonRetriableError('The consumer has not subscribed to any topic; call subscribe() first')
+    }
+    const props = Object.assign({}, this._props, { 'auto.offset.reset': this._fromBeginning ? 'earliest' : 'latest' })
+    let nativeConsumer
+    try {
+      nativeConsumer = new native.NativeConsumer(props)
+    } catch (e) {
+      throw fromNative(e, { wrapRetriable: false })
+    }
+    let pattern = null
+    if (this._patterns.length) {
+      const parts = [...this._patterns.map(p => `(?:${p})`), ...[...this._topics].map(t => `^${escapeRegex(t)}$`)]
+      pattern = parts.join('|')
+    }
+    await call(() => nativeConsumer.start([...this._topics], pattern || undefined), { wrapRetriable: false })
+    this._native = nativeConsumer
+    for (const s of this._pendingSeeks.splice(0)) this._applySeek(s)
+    this._runConfig = { autoCommit, autoCommitInterval, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }
+    this._concurrency = Math.max(1, partitionsConsumedConcurrently | 0)
+    this._lastCommit = Date.now()
+    this._uncommittedCount = 0
+    this._running = true
+    this._loop = this._runLoop()
+  }
+
+  async _runLoop() {
+    let failures = 0
+    while (this._running) {
+      let res
+      try {
+        res = await this._native.poll(500, 1000)
+        failures = 0
+      } catch (e) {
+        if (!this._running) break
+        const error = fromNative(e, { wrapRetriable: false })
+        failures++
+        const restart = error.retriable !== false && failures <= (this._retry.retries ?? 5)
+        this._logger.error(`Crash: ${error.name}: ${error.message}`, { groupId: this._groupId, retryCount: failures })
+        this._emitter.emit(consumerEvents.CRASH, { error, groupId: this._groupId, restart })
+        if (!restart) {
+          this._running = false
+          break
+        }
+        await new Promise(r => setTimeout(r, this._retry.initialRetryTime * failures))
+        continue
+      }
+      try {
+        for (const ev of res.events) await this._onRebalance(ev)
+        if (res.batches.length) await this._process(res.batches)
+        await this._autoCommit(false)
+      } catch (e) {
+        this._logger.error(`Error in the consumer loop: ${e.message}`, { groupId: this._groupId })
+      }
+    }
+  }
+
+  async _onRebalance(ev) {
+    const info = this._native.groupInfo()
+    if (ev.kind === 'revoked' || ev.kind === 'lost') {
+      this._emitter.emit(consumerEvents.REBALANCING, { groupId: this._groupId, memberId: info.memberId })
+      if (ev.kind === 'revoked' && this._runConfig.autoCommit) await this._commitResolved(ev.partitions)
+      for (const { topic, partition } of ev.partitions) {
+        const k = key(topic, partition)
+        this._resolved.delete(k)
+        this._committed.delete(k)
+        this._stale.add(k)
+      }
+      return
+    }
+    if (ev.kind === 'assigned') {
+      const memberAssignment = {}
+      for (const { topic, partition } of this._native.assignment()) {
+        ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
+        this._stale.delete(key(topic, partition))
+      }
+      for (const t of Object.keys(memberAssignment)) memberAssignment[t].sort((a, b) => a - b)
+      this._emitter.emit(consumerEvents.GROUP_JOIN, {
+        duration: 0,
+        groupId: this._groupId,
+        isLeader: false,
+        leaderId: '',
+        groupProtocol: this._settings['partition.assignment.strategy'] === 'roundrobin' ? 'RoundRobinAssigner' : 'RangeAssigner',
+        memberId: info.memberId,
+        memberAssignment,
+      })
+    }
+  }
+
+  async _process(batches) {
+    const queue = batches.slice()
+    const worker = async () => {
+      while (queue.length && this._running) {
+        const b = queue.shift()
+        await this._processBatch(b)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this._concurrency, batches.length) }, worker))
+  }
+
+  _resolve(topic, partition, offset) {
+    const next = (BigInt(offset) + 1n).toString()
+    this._resolved.set(key(topic, partition), { topic, partition, offset: next })
+    this._uncommittedCount++
+  }
+
+  _skip(k) {
+    return !this._running || this._paused.has(k) || this._stale.has(k)
+  }
+
+  async _processBatch(b) {
+    const { topic, partition } = b
+    const k = key(topic, partition)
+    this._stale.delete(k)
+    const { eachMessage, eachBatch, eachBatchAutoResolve } = this._runConfig
+    const messages = b.messages.map(toMessage)
+    const pause = () => {
+      this.pause([{ topic, partitions: [partition] }])
+      return () => this.resume([{ topic, partitions: [partition] }])
+    }
+    const heartbeat = async () => {}
+    if (eachMessage) {
+      for (const message of messages) {
+        if (this._skip(k)) return
+        try {
+          await eachMessage({ topic, partition, message, heartbeat, pause })
+        } catch (e) {
+          await this._onHandlerError(e, topic, partition, message.offset)
+          return
+        }
+        this._resolve(topic, partition, message.offset)
+        await this._autoCommit(false)
+      }
+      return
+    }
+    const first = messages.length ? messages[0].offset : null
+    const last = messages.length ? messages[messages.length - 1].offset : b.highWatermark
+    const batch = {
+      topic,
+      partition,
+      highWatermark: b.highWatermark,
+      messages,
+      isEmpty: () => messages.length === 0,
+      firstOffset: () => first,
+      lastOffset: () => last,
+      offsetLag: () => {
+        const lag = BigInt(b.highWatermark) - 1n - BigInt(last)
+        return (lag < 0n ? 0n : lag).toString()
+      },
+      offsetLagLow: () => {
+        if (first === null) return '0'
+        const lag = BigInt(b.highWatermark) - 1n - BigInt(first)
+        return (lag < 0n ? 0n : lag).toString()
+      },
+    }
+    try {
+      await eachBatch({
+        batch,
+        resolveOffset: offset => this._resolve(topic, partition, offset),
+        heartbeat,
+        pause,
+        commitOffsetsIfNecessary: async offsets => {
+          if (offsets) return this.commitOffsets(offsets.topics.flatMap(t => t.partitions.map(p => ({ topic: t.topic, ...p }))))
+          return this._autoCommit(false, true)
+        },
+        uncommittedOffsets: () => this._uncommitted(),
+        isRunning: () => this._running,
+        isStale: () => this._stale.has(k),
+      })
+    } catch (e) {
+      const r = this._resolved.get(k)
+      const from = r && first !== null && BigInt(r.offset) > BigInt(first) ? r.offset : first
+      await this._onHandlerError(e, topic, partition, from)
+      return
+    }
+    if (eachBatchAutoResolve && messages.length && !this._stale.has(k)) this._resolve(topic, partition, last)
+  }
+
+  async _onHandlerError(e, topic, partition, offset) {
+    this._logger.error(`Error when calling ${this._runConfig.eachMessage ? 'eachMessage' : 'eachBatch'}`, {
+      topic,
+      partition,
+      offset,
+      stack: e && e.stack,
+      error: e && e.message,
+    })
+    // The failed message (and what follows it) is delivered again; what was resolved is kept.
+    if (offset != null && this._native) {
+      try {
+        this._native.seek(topic, partition, String(offset))
+      } catch (err) {
+        // The partition may have been revoked meanwhile.
+        this._logger.debug(`seek after a failed handler: ${err.message}`)
+      }
+    }
+    if (this._runConfig.autoCommit) await this._autoCommit(true)
+    await new Promise(r => setTimeout(r, this._retry.initialRetryTime))
+  }
+
+  _uncommitted() {
+    const topics = new Map()
+    for (const [k, r] of this._resolved) {
+      if (this._committed.get(k) === r.offset) continue
+      if (!topics.has(r.topic)) topics.set(r.topic, [])
+      topics.get(r.topic).push({ partition: r.partition, offset: r.offset })
+    }
+    return { topics: [...topics.entries()].map(([topic, partitions]) => ({ topic, partitions })) }
+  }
+
+  async _autoCommit(force, explicit = false) {
+    const { autoCommit, autoCommitInterval, autoCommitThreshold } = this._runConfig || {}
+    if (!autoCommit && !explicit) return
+    if (!force && !explicit) {
+      const byTime = autoCommitInterval != null && Date.now() - this._lastCommit >= autoCommitInterval
+      const byCount = autoCommitThreshold != null && this._uncommittedCount >= autoCommitThreshold
+      const always = autoCommitInterval == null && autoCommitThreshold == null
+      if (!byTime && !byCount && !always) return
+    }
+    await this._commitResolved(null)
+  }
+
+  async _commitResolved(only) {
+    const wanted = only ? new Set(only.map(p => key(p.topic, p.partition))) : null
+    const offsets = []
+    for (const [k, r] of this._resolved) {
+      if (wanted && !wanted.has(k)) continue
+      if (this._committed.get(k) === r.offset) continue
+      offsets.push({ topic: r.topic, partition: r.partition, offset: r.offset })
+    }
+    if (offsets.length === 0 || !this._native) return
+    await this._commit(offsets)
+  }
+
+  async _commit(offsets) {
+    await call(() => this._native.commit(offsets), { wrapRetriable: false })
+    for (const o of offsets) this._committed.set(key(o.topic, o.partition), o.offset)
+    this._lastCommit = Date.now()
+    this._uncommittedCount = 0
+    const info = this._native.groupInfo()
+    const topics = new Map()
+    for (const o of offsets) {
+      if (!topics.has(o.topic)) topics.set(o.topic, [])
+      topics.get(o.topic).push({ partition: String(o.partition), offset: o.offset })
+    }
+    this._emitter.emit(consumerEvents.COMMIT_OFFSETS, {
+      groupId: this._groupId,
+      memberId: info.memberId,
+      groupGenerationId: info.generationId,
+      topics: [...topics.entries()].map(([topic, partitions]) => ({ topic, partitions })),
+    })
+  }
+
+  /** Commits exactly the offsets given (each the next offset to read). */
+  async commitOffsets(topicPartitions = []) {
+    if (!this._native) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
+    const offsets = topicPartitions.map(({ topic, partition, offset }) => {
+      if (!topic || typeof partition !== 'number' || offset == null) {
+        throw new KafkaJSNonRetriableError(`Invalid offset, topic/partition/offset are required`)
+      }
+      return { topic, partition, offset: String(offset) }
+    })
+    await this._commit(offsets)
+    for (const o of offsets) {
+      const k = key(o.topic, o.partition)
+      const r = this._resolved.get(k)
+      if (!r || BigInt(r.offset) < BigInt(o.offset)) this._resolved.set(k, o)
+    }
+  }
+
+  seek({ topic, partition, offset } = {}) {
+    if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+    if (isNaN(partition)) throw new KafkaJSNonRetriableError(`Invalid partition, expected a number received ${partition}`)
+    let o
+    try {
+      o = BigInt(offset)
+    } catch (_) {
+      throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
+    }
+    if (o < -2n) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
+    const s = { topic, partition, offset: o.toString() }
+    if (!this._native) {
+      this._pendingSeeks.push(s)
+      return
+    }
+    this._applySeek(s)
+  }
+
+  _applySeek({ topic, partition, offset }) {
+    const k = key(topic, partition)
+    this._stale.add(k)
+    try {
+      this._native.seek(topic, partition, offset)
+    } catch (e) {
+      throw fromNative(e, { wrapRetriable: false })
+    }
+    if (BigInt(offset) >= 0n) this._resolved.set(k, { topic, partition, offset })
+  }
+
+  pause(topicPartitions = []) {
+    const list = this._expand(topicPartitions)
+    for (const { topic, partition } of list) this._paused.add(key(topic, partition))
+    if (this._native && list.length) {
+      try {
+        this._native.pause(list)
+      } catch (_) {
+        // Not assigned (yet): the JS-side flag is enough until then.
+      }
+    }
+  }
+
+  resume(topicPartitions = []) {
+    const list = this._expand(topicPartitions)
+    for (const { topic, partition } of list) this._paused.delete(key(topic, partition))
+    if (this._native && list.length) {
+      try {
+        this._native.resume(list)
+      } catch (_) {
+        // see pause
+      }
+    }
+  }
+
+  paused() {
+    const byTopic = new Map()
+    for (const k of this._paused) {
+      const [topic, p] = k.split('\u0000')
+      if (!byTopic.has(topic)) byTopic.set(topic, [])
+      byTopic.get(topic).push(Number(p))
+    }
+    return [...byTopic.entries()].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }))
+  }
+
+  _expand(topicPartitions) {
+    const assigned = this._native ? this._native.assignment() : []
+    const out = []
+    for (const { topic, partitions } of topicPartitions) {
+      if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+      const ps = partitions || assigned.filter(a => a.topic === topic).map(a => a.partition)
+      for (const partition of ps) out.push({ topic, partition })
+    }
+    return out
+  }
+
+  async describeGroup() {
+    if (!this._adminProps) throw new KafkaJSError('The consumer is not connected; call connect() first')
+    const admin = new native.NativeAdmin(this._adminProps)
+    try {
+      const [g] = await call(() => admin.describeGroups([this._groupId]))
+      return {
+        errorCode: 0,
+        groupId: g.groupId,
+        state: g.state,
+        protocol: g.protocol,
+        protocolType: g.protocolType,
+        members: g.members.map(m => ({ ...m, memberMetadata: Buffer.alloc(0), memberAssignment: Buffer.alloc(0) })),
+      }
+    } finally {
+      await admin.close()
+    }
+  }
+
+  async stop() {
+    if (!this._running) return
+    this._running = false
+    if (this._loop) await this._loop
+    this._loop = null
+    if (this._runConfig && this._runConfig.autoCommit) {
+      await this._commitResolved(null).catch(e => this._logger.error(`Commit on stop failed: ${e.message}`))
+    }
+    this._emitter.emit(consumerEvents.STOP)
+  }
+
+  async disconnect() {
+    await this.stop()
+    const n = this._native
+    this._native = null
+    if (n) {
+      try {
+        await n.close()
+      } catch (e) {
+        this._logger.error(`Error while disconnecting: ${e.message}`)
+      }
+    }
+    if (this._connected) {
+      this._connected = false
+      hub.unregisterSoon(this._kafka._logger)
+      this._emitter.emit(consumerEvents.DISCONNECT)
+    }
+  }
+}
+
+module.exports = { Consumer, consumerEvents }
