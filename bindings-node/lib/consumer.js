@@ -256,6 +256,7 @@ class Consumer {
   async _onRebalance(ev) {
     const info = this._native.groupInfo()
     if (ev.kind === 'revoked' || ev.kind === 'lost') {
+      this._rebalancing = true
       this._emitter.emit(consumerEvents.REBALANCING, { groupId: this._groupId, memberId: info.memberId })
       if (ev.kind === 'revoked' && this._runConfig.autoCommit) await this._commitResolved(ev.partitions)
       for (const { topic, partition } of ev.partitions) {
@@ -267,6 +268,10 @@ class Consumer {
       return
     }
     if (ev.kind === 'assigned') {
+      // The core reports the outcome of a join, not its start: a join without a revocation
+      // before it (the first one) still announces the rebalance, as kafkajs does.
+      if (!this._rebalancing) this._emitter.emit(consumerEvents.REBALANCING, { groupId: this._groupId, memberId: info.memberId })
+      this._rebalancing = false
       const memberAssignment = {}
       for (const { topic, partition } of this._native.assignment()) {
         ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
@@ -565,20 +570,18 @@ class Consumer {
     if (this._runConfig && this._runConfig.autoCommit) {
       await this._commitResolved(null).catch(e => this._logger.error(`Commit on stop failed: ${e.message}`))
     }
+    // Leave the group: a later run() joins again with a fresh member.
+    const n = this._native
+    this._native = null
+    this._resolved.clear()
+    this._committed.clear()
+    this._stale.clear()
+    if (n) await n.close().catch(e => this._logger.error(`Error while leaving the group: ${e.message}`))
     this._emitter.emit(consumerEvents.STOP)
   }
 
   async disconnect() {
     await this.stop()
-    const n = this._native
-    this._native = null
-    if (n) {
-      try {
-        await n.close()
-      } catch (e) {
-        this._logger.error(`Error while disconnecting: ${e.message}`)
-      }
-    }
     if (this._connected) {
       this._connected = false
       hub.unregisterSoon(this._kafka._logger)

@@ -1,0 +1,172 @@
+'use strict'
+// Consumer: the SAME bodies against kafkajs and polykafka.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { brokers, uniqueTopic, createTopics } = require('./helpers')
+
+const implementations = { kafkajs: require('kafkajs'), polykafka: require('..') }
+
+const waitFor = async (cond, ms, what) => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 50))
+  }
+}
+
+async function produce(lib, topic, messages) {
+  const kafka = new lib.Kafka({ clientId: 'feeder', brokers, logLevel: lib.logLevel.NOTHING })
+  const p = kafka.producer()
+  await p.connect()
+  await p.send({ topic, messages })
+  await p.disconnect()
+}
+
+async function committed(lib, groupId, topic) {
+  const kafka = new lib.Kafka({ clientId: 'check', brokers, logLevel: lib.logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    return Object.fromEntries(t.partitions.map(p => [p.partition, p.offset]))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+for (const [name, lib] of Object.entries(implementations)) {
+  const kafka = new lib.Kafka({ clientId: `consumer-${name}`, brokers, logLevel: lib.logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } })
+
+  test(`consumer[${name}]: validation`, async () => {
+    assert.throws(() => kafka.consumer({}), lib.KafkaJSNonRetriableError)
+    assert.throws(() => kafka.consumer({ groupId: 'g', sessionTimeout: 3000, heartbeatInterval: 3000 }), lib.KafkaJSNonRetriableError)
+    const c = kafka.consumer({ groupId: 'g' })
+    assert.equal(c.events.GROUP_JOIN, 'consumer.group_join')
+    assert.throws(() => c.on('nope', () => {}), lib.KafkaJSNonRetriableError)
+    await assert.rejects(c.commitOffsets([{ topic: 't', partition: 0, offset: '1' }]), lib.KafkaJSNonRetriableError)
+  })
+
+  test(`consumer[${name}]: eachMessage delivers keys, values, headers; a throwing handler gets its message again`, { timeout: 90000 }, async () => {
+    const topic = uniqueTopic(`cm-${name}`)
+    await createTopics([topic], 1)
+    await produce(lib, topic, [
+      { key: 'k0', value: 'v0', headers: { one: 'a', many: ['x', 'y'] } },
+      { key: 'k1', value: 'v1' },
+      { key: 'k2', value: 'v2' },
+      { key: null, value: null },
+    ])
+    const groupId = uniqueTopic(`cmg-${name}`)
+    const consumer = kafka.consumer({ groupId })
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    await assert.rejects(async () => {
+      await consumer.run({ eachMessage: async () => {} })
+      await consumer.subscribe({ topics: ['other'] })
+    }, /while consumer is running/)
+    await consumer.stop()
+    const seen = []
+    let failures = 0
+    await consumer.run({
+      eachMessage: async ({ topic: t, partition, message }) => {
+        assert.equal(t, topic)
+        assert.equal(partition, 0)
+        if (message.offset === '2' && failures === 0) {
+          failures++
+          throw new Error('handler failed once')
+        }
+        seen.push(message)
+      },
+    })
+    await waitFor(() => seen.length >= 4, 30000, 'four messages')
+    await consumer.disconnect()
+    assert.deepEqual(seen.map(m => m.offset), ['0', '1', '2', '3'])
+    assert.equal(failures, 1)
+    const [m0, , m2, m3] = seen
+    assert.ok(Buffer.isBuffer(m0.key) && Buffer.isBuffer(m0.value))
+    assert.equal(m0.key.toString(), 'k0')
+    assert.equal(m0.value.toString(), 'v0')
+    assert.equal(m0.headers.one.toString(), 'a')
+    assert.deepEqual(m0.headers.many.map(String), ['x', 'y'])
+    assert.equal(typeof m0.timestamp, 'string')
+    assert.equal(m2.value.toString(), 'v2')
+    assert.equal(m3.key, null)
+    assert.equal(m3.value, null)
+    assert.deepEqual(await committed(lib, groupId, topic), { 0: '4' })
+  })
+
+  test(`consumer[${name}]: eachBatch with manual resolve commits what was resolved`, { timeout: 90000 }, async () => {
+    const topic = uniqueTopic(`cb-${name}`)
+    await createTopics([topic], 1)
+    await produce(lib, topic, Array.from({ length: 6 }, (_, i) => ({ value: `m${i}` })))
+    const groupId = uniqueTopic(`cbg-${name}`)
+    const consumer = kafka.consumer({ groupId })
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    const got = []
+    let batches = 0
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        batches++
+        assert.equal(batch.topic, topic)
+        assert.equal(typeof batch.highWatermark, 'string')
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) break
+          got.push(message.offset)
+          if (Number(message.offset) < 3) resolveOffset(message.offset)
+          await heartbeat()
+        }
+        await commitOffsetsIfNecessary()
+      },
+    })
+    await waitFor(() => got.includes('5'), 30000, 'the batch')
+    await consumer.disconnect()
+    assert.ok(batches >= 1)
+    assert.deepEqual(await committed(lib, groupId, topic), { 0: '3' })
+  })
+
+  test(`consumer[${name}]: three members share a topic; GROUP_JOIN and REBALANCING events`, { timeout: 120000 }, async () => {
+    const topic = uniqueTopic(`cg-${name}`)
+    await createTopics([topic], 6)
+    const groupId = uniqueTopic(`cgg-${name}`)
+    const consumers = []
+    const joins = []
+    const rebalancing = []
+    const received = new Set()
+    for (let i = 0; i < 3; i++) {
+      const consumer = kafka.consumer({ groupId, sessionTimeout: 30000 })
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => joins.push({ i, payload }))
+      consumer.on(consumer.events.REBALANCING, ({ payload }) => rebalancing.push({ i, payload }))
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic] })
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          received.add(message.value.toString())
+        },
+      })
+      consumers.push(consumer)
+    }
+    // Settled: the last join of each member gives the final assignment.
+    const final = () => {
+      const last = new Map()
+      for (const j of joins) last.set(j.i, j.payload)
+      return last
+    }
+    await waitFor(() => {
+      const f = final()
+      if (f.size < 3) return false
+      const parts = [...f.values()].flatMap(p => p.memberAssignment[topic] || [])
+      return parts.length === 6 && new Set(parts).size === 6 && [...f.values()].every(p => (p.memberAssignment[topic] || []).length === 2)
+    }, 60000, 'three members with two partitions each')
+    for (const { payload } of joins) {
+      assert.equal(payload.groupId, groupId)
+      assert.equal(typeof payload.memberId, 'string')
+      assert.equal(typeof payload.isLeader, 'boolean')
+    }
+    assert.ok(rebalancing.length >= 1, 'REBALANCING seen')
+    assert.equal(rebalancing[0].payload.groupId, groupId)
+    await produce(lib, topic, Array.from({ length: 30 }, (_, i) => ({ key: `key-${i}`, value: `value-${i}` })))
+    await waitFor(() => received.size === 30, 30000, 'thirty messages')
+    await Promise.all(consumers.map(c => c.disconnect()))
+  })
+}
