@@ -5,6 +5,7 @@ const config = require('./config')
 const { createRetry } = require('./retry')
 const { InstrumentationEmitter, adminEvents } = require('./events')
 const { hub } = require('./logger')
+const keepalive = require('./keepalive')
 const {
   KafkaJSNonRetriableError,
   KafkaJSNotImplemented,
@@ -67,6 +68,7 @@ class Admin {
       hub.unregisterSoon(this._kafka._logger)
       throw e
     }
+    keepalive.acquire()
     this._emitter.emit(adminEvents.CONNECT)
   }
 
@@ -77,6 +79,7 @@ class Admin {
     try {
       await n.close()
     } finally {
+      keepalive.release()
       hub.unregisterSoon(this._kafka._logger)
       this._emitter.emit(adminEvents.DISCONNECT)
     }

@@ -9,6 +9,7 @@ const config = require('./config')
 const { createRetry, DEFAULTS: RETRY_DEFAULTS } = require('./retry')
 const { InstrumentationEmitter } = require('./events')
 const { hub } = require('./logger')
+const keepalive = require('./keepalive')
 const { KafkaJSNonRetriableError, KafkaJSError, fromNative } = require('./errors')
 
 const consumerEvents = {
@@ -162,6 +163,7 @@ class Consumer {
       throw e
     }
     this._connected = true
+    keepalive.acquire()
     this._emitter.emit(consumerEvents.CONNECT)
   }
 
@@ -584,6 +586,7 @@ class Consumer {
     await this.stop()
     if (this._connected) {
       this._connected = false
+      keepalive.release()
       hub.unregisterSoon(this._kafka._logger)
       this._emitter.emit(consumerEvents.DISCONNECT)
     }

@@ -7,6 +7,7 @@ const { createRetry } = require('./retry')
 const { InstrumentationEmitter, producerEvents } = require('./events')
 const { Partitioners, NATIVE } = require('./partitioners')
 const { hub } = require('./logger')
+const keepalive = require('./keepalive')
 const {
   KafkaJSError,
   KafkaJSNonRetriableError,
@@ -109,6 +110,7 @@ class Producer {
       throw e
     }
     this._status = STATUS.CONNECTED
+    keepalive.acquire()
     this._emitter.emit(producerEvents.CONNECT)
   }
 
@@ -126,6 +128,7 @@ class Producer {
     } finally {
       this._native = null
       this._status = STATUS.DISCONNECTED
+      keepalive.release()
       hub.unregisterSoon(this._kafka._logger)
       this._emitter.emit(producerEvents.DISCONNECT)
     }
