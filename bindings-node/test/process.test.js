@@ -62,3 +62,22 @@ test('the seed producer program runs; SIGTERM disconnects and the process ends',
   const orders = await readBack(`${prefix}-orders`, 3)
   assert.deepEqual(orders.map(m => JSON.parse(m.value).id).sort(), ['order-1', 'order-2', 'order-3'])
 })
+
+test('the seed consumer program runs: manual commits after processing', { timeout: 90000 }, async () => {
+  const prefix = uniqueTopic('seedc')
+  await createTopics([`${prefix}-user-events`, `${prefix}-order-events`], 1)
+  const r = await run('seed_consumer.mjs', [prefix], { timeoutMs: 60000 })
+  assert.equal(r.code, 0, `signal ${r.signal}: ${r.err}\n${r.out}`)
+  const lines = r.out.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l))
+  assert.deepEqual(lines.map(l => [l.topic, l.offset, l.key]).sort(), [
+    [`${prefix}-order-events`, '0', 'order-1'],
+    [`${prefix}-user-events`, '0', 'user-1'],
+  ])
+  assert.match(r.out, /DONE/)
+  const { Kafka, logLevel } = require('..')
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  const offsets = await admin.fetchOffsets({ groupId: `${prefix}-user-service`, topics: [`${prefix}-user-events`, `${prefix}-order-events`] })
+  await admin.disconnect()
+  assert.deepEqual(offsets.map(t => t.partitions[0].offset), ['1', '1'])
+})

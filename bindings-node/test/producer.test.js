@@ -14,7 +14,6 @@ const {
   KafkaJSSASLAuthenticationError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSConnectionError,
-  KafkaJSNotImplemented,
 } = require('..')
 
 const quiet = { logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 } }
@@ -265,9 +264,4 @@ test('logCreator receives core logs (batched), honouring logLevel', { timeout: 3
   kafka.logger().debug('not at WARN')
   assert.equal(entries.length, n + 1)
   assert.deepEqual([entries[n].label, entries[n].log.message, entries[n].log.extra], ['WARN', 'hello', 1])
-})
-
-test('the consumer is not available yet: a clear error', () => {
-  const kafka = new Kafka({ brokers, ...quiet })
-  assert.throws(() => kafka.consumer({ groupId: 'g' }), KafkaJSNotImplemented)
 })
