@@ -229,7 +229,10 @@ class Consumer {
     while (this._running) {
       let res
       try {
+        const started = Date.now()
+        this._emitter.emit(consumerEvents.FETCH_START, { nodeId: -1 })
         res = await this._native.poll(500, 1000)
+        this._emitter.emit(consumerEvents.FETCH, { numberOfBatches: res.batches.length, duration: Date.now() - started, nodeId: -1 })
         failures = 0
       } catch (e) {
         if (!this._running) break
@@ -297,10 +300,34 @@ class Consumer {
     const worker = async () => {
       while (queue.length && this._running) {
         const b = queue.shift()
+        const started = Date.now()
+        const info = this._batchInfo(b)
+        this._emitter.emit(consumerEvents.START_BATCH_PROCESS, info)
         await this._processBatch(b)
+        this._emitter.emit(consumerEvents.END_BATCH_PROCESS, Object.assign({}, info, { duration: Date.now() - started }))
       }
     }
     await Promise.all(Array.from({ length: Math.min(this._concurrency, batches.length) }, worker))
+  }
+
+  _batchInfo(b) {
+    const first = b.messages.length ? b.messages[0].offset : null
+    const last = b.messages.length ? b.messages[b.messages.length - 1].offset : b.highWatermark
+    const lag = o => {
+      if (o === null || BigInt(b.highWatermark) < 0n) return '0'
+      const l = BigInt(b.highWatermark) - 1n - BigInt(o)
+      return (l < 0n ? 0n : l).toString()
+    }
+    return {
+      topic: b.topic,
+      partition: b.partition,
+      highWatermark: b.highWatermark,
+      offsetLag: lag(last),
+      offsetLagLow: lag(first),
+      batchSize: b.messages.length,
+      firstOffset: first,
+      lastOffset: last,
+    }
   }
 
   _resolve(topic, partition, offset) {
