@@ -1,0 +1,3 @@
+use pyo3::prelude::*;
+#[pyclass(module = "polykafka.admin", name = "_AdminClient", frozen)]
+pub struct AdminClient {}
