@@ -53,7 +53,11 @@ pub fn code_of(e: &Error, context: Context) -> i32 {
         ErrorKind::Broker if broker == 0 && e.txn_requires_abort() => PURGE_QUEUE,
         ErrorKind::Broker => or(FAIL),
         ErrorKind::Protocol => BAD_MSG,
-        ErrorKind::Closed => DESTROY,
+        // A record failed because its producer was closed or purged: librdkafka's purge code.
+        ErrorKind::Closed => match context {
+            Context::Delivery => PURGE_QUEUE,
+            Context::Call => DESTROY,
+        },
         ErrorKind::InvalidArgument => INVALID_ARG,
         ErrorKind::Serialization => BAD_MSG,
         ErrorKind::QueueFull => QUEUE_FULL,

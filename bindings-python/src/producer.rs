@@ -109,6 +109,8 @@ pub struct Core {
     pub pid: u32,
     pub reports: Arc<ReportQueue>,
     pub logger: PyObject,
+    /// `error_cb` from the conf: accepted; the core reports no client-wide errors yet.
+    #[allow(dead_code)]
     pub error_cb: Option<PyObject>,
     pub on_delivery: Option<PyObject>,
     pub closed: AtomicBool,
