@@ -93,7 +93,8 @@ pub fn report_to_python(py: Python<'_>, r: Report) -> PyResult<(PyObject, PyObje
         offset: Some(offset),
         key,
         value,
-        headers: if r.headers.is_empty() { Headers::None } else { Headers::Core(r.headers) },
+        // As confluent-kafka: a delivery report carries no headers.
+        headers: Headers::None,
         error,
         timestamp,
         latency: Some(r.latency),
@@ -150,10 +151,10 @@ impl Core {
         let Some(callback) = callback else { return Completion::Ignore };
         let reports = self.reports.clone();
         let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
-        let (key, value, headers) = (record.key.clone(), record.value.clone(), record.headers.clone());
+        let (key, value) = (record.key.clone(), record.value.clone());
         let start = Instant::now();
         Completion::Callback(Box::new(move |result| {
-            reports.push(Report { callback, topic, partition, key, value, headers, result, latency: start.elapsed().as_secs_f64() })
+            reports.push(Report { callback, topic, partition, key, value, result, latency: start.elapsed().as_secs_f64() })
         }))
     }
 

@@ -11,7 +11,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use polykafka::{Header, RecordMetadata};
+use polykafka::RecordMetadata;
 use pyo3::prelude::*;
 
 pub struct Report {
@@ -21,7 +21,6 @@ pub struct Report {
     pub partition: i32,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
-    pub headers: Vec<Header>,
     pub result: polykafka::Result<RecordMetadata>,
     /// Seconds from produce() to the outcome.
     pub latency: f64,
