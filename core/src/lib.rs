@@ -3,7 +3,7 @@
 //! The core is async on tokio and never creates a runtime: each binding owns one.
 //! Layers, bottom up: [`protocol`] (wire formats on top of `kafka-protocol`), [`net`]
 //! (connections, TLS, SASL), [`cluster`] (metadata and the connection pool), then the clients:
-//! [`producer`] and [`admin`].
+//! [`producer`], [`consumer`] and [`admin`].
 
 pub mod admin;
 pub mod cluster;
@@ -15,6 +15,7 @@ pub mod producer;
 pub mod protocol;
 pub mod record;
 
+pub use consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord, PartitionBatch};
 pub use config::{AdminConfig, ClientConfig, ConsumerConfig, ProducerConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use record::{Header, ProducerRecord, RecordMetadata, TopicPartition};

@@ -161,3 +161,66 @@ fn missing_ca_file_is_a_config_error() {
         assert!(err.message().contains("/nonexistent/ca.pem"), "{err}");
     });
 }
+
+/// An unsigned JWT (`"alg":"none"`), which the test broker's unsecured validator accepts.
+fn unsecured_jwt(subject: &str, expires_in_s: i64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let header = B64.encode(r#"{"alg":"none"}"#);
+    let payload = B64.encode(format!(r#"{{"sub":"{subject}","iat":{},"exp":{}}}"#, now - 60, now + expires_in_s));
+    format!("{header}.{payload}.")
+}
+
+fn oauth_props(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut props = vec![
+        ("bootstrap.servers".to_string(), common::get("KAFKA_SASL_BOOTSTRAP")),
+        ("security.protocol".to_string(), "SASL_PLAINTEXT".to_string()),
+        ("sasl.mechanism".to_string(), "OAUTHBEARER".to_string()),
+        ("max.block.ms".to_string(), "8000".to_string()),
+    ];
+    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    props
+}
+
+fn broker_has_oauthbearer() -> bool {
+    common::cluster_env().get("KAFKA_SASL_MECHANISMS").map(|m| m.contains("OAUTHBEARER")).unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_static_token_and_provider() {
+    assert!(broker_has_oauthbearer(), "the test cluster enables OAUTHBEARER (tests/cluster/kafka)");
+    let token = unsecured_jwt("alice", 3600);
+    let config = ProducerConfig::from_properties(oauth_props(&[("sasl.oauthbearer.token", &token)])).unwrap();
+    produce_one(config).await.unwrap();
+
+    struct Provider(std::sync::atomic::AtomicUsize);
+    impl polykafka::config::TokenProvider for Provider {
+        fn token(&self) -> polykafka::Result<polykafka::config::OAuthToken> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(polykafka::config::OAuthToken { value: unsecured_jwt("bob", 600), extensions: Default::default() })
+        }
+    }
+    let provider = std::sync::Arc::new(Provider(Default::default()));
+    let mut config = ProducerConfig::from_properties(oauth_props(&[])).unwrap();
+    config.client.security.sasl.as_mut().unwrap().token_provider = Some(provider.clone());
+    produce_one(config).await.unwrap();
+    assert!(provider.0.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the provider was asked for a token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauthbearer_expired_token_is_refused() {
+    assert!(broker_has_oauthbearer(), "the test cluster enables OAUTHBEARER (tests/cluster/kafka)");
+    let token = unsecured_jwt("alice", -30);
+    let config = ProducerConfig::from_properties(oauth_props(&[("sasl.oauthbearer.token", &token)])).unwrap();
+    let err = produce_one(config).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
+    let config = ProducerConfig::from_properties(oauth_props(&[])).unwrap();
+    let err = Producer::new(config).err();
+    // Without a token or a provider there is nothing to authenticate with: said at once.
+    let err = match err {
+        Some(e) => e,
+        None => produce_one(ProducerConfig::from_properties(oauth_props(&[])).unwrap()).await.unwrap_err(),
+    };
+    assert!(err.message().contains("sasl.oauthbearer.token"), "{err}");
+}

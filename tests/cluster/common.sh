@@ -6,6 +6,7 @@ CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$CLUSTER_DIR/../.." && pwd)"
 BUILD="${POLYKAFKA_BUILD:-$REPO_ROOT/build/cluster}"
 LIB="$BUILD/lib"
+# shellcheck disable=SC2034 # TLS is used by kafka
 TLS="$BUILD/tls"
 JAVA="${JAVA:-java}"
 if [[ -n "${JAVA_HOME:-}" && "$JAVA" == java && -x "$JAVA_HOME/bin/java" ]]; then

@@ -25,6 +25,7 @@ use kafka_protocol::messages::describe_cluster_request::DescribeClusterRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequest;
 
 pub use configs::{AlterConfigOp, AlterConfigOpType, ConfigDescription, ConfigEntry, ConfigResource, ConfigResourceKind, ConfigSource};
+pub use groups::{GroupDescription, GroupListing, MemberDescription, OffsetResetSpec, PartitionLag};
 pub use topics::{NewTopic, PartitionInfo, TopicDescription, TopicResult};
 
 pub use crate::cluster::BrokerMeta;

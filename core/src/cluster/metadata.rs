@@ -29,6 +29,8 @@ pub struct PartitionMeta {
 #[derive(Clone, Debug)]
 pub struct TopicMeta {
     pub name: String,
+    /// The name again, shared: every batch of the topic refers to it without copying.
+    pub shared_name: Arc<str>,
     pub topic_id: [u8; 16],
     pub internal: bool,
     pub error_code: i16,
@@ -104,6 +106,7 @@ impl Metadata {
             topics.insert(
                 name.clone(),
                 Arc::new(TopicMeta {
+                    shared_name: Arc::from(name.as_str()),
                     name,
                     topic_id: *t.topic_id.as_bytes(),
                     internal: t.is_internal,

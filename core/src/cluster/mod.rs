@@ -243,19 +243,23 @@ impl Cluster {
     /// Metadata of one topic, fetched if not cached or stale. An unknown topic (auto-creation
     /// off or refused) is an UNKNOWN_TOPIC_OR_PARTITION error naming it.
     pub async fn topic(&self, topic: &str) -> Result<Arc<TopicMeta>> {
-        self.add_interest([topic]);
-        let meta = self.metadata();
-        if let Some(t) = meta.topics.get(topic) {
-            if t.error_code == 0 && meta.age() < self.config.metadata_max_age {
-                return Ok(t.clone());
-            }
+        if let Some(t) = self.cached_topic(topic) {
+            return Ok(t);
         }
+        self.add_interest([topic]);
         let meta = self.refresh_metadata(Some(&[topic.to_string()]), true).await?;
         match meta.topics.get(topic) {
             Some(t) if t.error_code == 0 && !t.partitions.is_empty() => Ok(t.clone()),
             Some(t) if t.error_code != 0 => Err(Error::from_code(t.error_code, format!("topic '{topic}'")).unwrap()),
             _ => Err(Error::from_code(error::LEADER_NOT_AVAILABLE, format!("topic '{topic}' has no partitions yet")).unwrap()),
         }
+    }
+
+    /// The topic's metadata if cached, without error and younger than `metadata.max.age.ms`.
+    pub fn cached_topic(&self, topic: &str) -> Option<Arc<TopicMeta>> {
+        let meta = self.metadata.read().unwrap();
+        let t = meta.topics.get(topic)?;
+        (t.error_code == 0 && !t.partitions.is_empty() && meta.age() < self.config.metadata_max_age).then(|| t.clone())
     }
 
     /// The broker coordinating `key` (a group id or a transactional id), cached until

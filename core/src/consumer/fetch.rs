@@ -62,7 +62,7 @@ pub struct ListedOffset {
     pub leader_epoch: i32,
 }
 
-fn isolation_code(isolation: IsolationLevel) -> i8 {
+pub(crate) fn isolation_code(isolation: IsolationLevel) -> i8 {
     match isolation {
         IsolationLevel::ReadUncommitted => 0,
         IsolationLevel::ReadCommitted => 1,
@@ -70,7 +70,7 @@ fn isolation_code(isolation: IsolationLevel) -> i8 {
 }
 
 /// Errors after which the leader is looked up again and the request retried.
-fn refresh_and_retry(e: &Error) -> bool {
+pub(crate) fn refresh_and_retry(e: &Error) -> bool {
     matches!(
         e.code(),
         error::NOT_LEADER_OR_FOLLOWER
@@ -101,7 +101,7 @@ async fn leader_of(cluster: &Cluster, tp: &TopicPartition) -> Result<(i32, i32, 
     Ok((p.leader, p.leader_epoch, topic.topic_id))
 }
 
-async fn refresh(cluster: &Cluster, topics: impl IntoIterator<Item = String>) {
+pub(crate) async fn refresh(cluster: &Cluster, topics: impl IntoIterator<Item = String>) {
     let mut topics: Vec<String> = topics.into_iter().collect();
     topics.sort();
     topics.dedup();
@@ -438,6 +438,7 @@ async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64, opts: &
         .with_session_epoch(-1)
         .with_topics(vec![topic]);
     let resp = conn.send_version(&req, version, cluster.config().request_timeout + opts.max_wait).await?;
+    conn.throttle(resp.throttle_time_ms);
     let context = format!("fetching {tp} at offset {offset}");
     Error::check(resp.error_code, &context)?;
     let part = resp

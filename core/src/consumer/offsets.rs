@@ -117,3 +117,97 @@ async fn fetch_once(
     }
     Ok(out)
 }
+
+/// Commits `offsets` (`(partition, next offset, leader epoch)`) for the consumer's group under
+/// its current generation (classic) or member epoch (KIP-848); a manually assigned consumer
+/// commits as generation -1 with no member id. Coordinator moves are retried within
+/// `default.api.timeout.ms`; a fenced generation is a non-retriable broker error
+/// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, REBALANCE_IN_PROGRESS).
+pub(crate) async fn commit(shared: &super::Shared, offsets: &[(TopicPartition, i64, i32)]) -> Result<()> {
+    let group = shared.group_id().ok_or_else(|| Error::invalid("commit needs 'group.id'"))?.to_string();
+    let cluster = &shared.cluster;
+    let deadline = tokio::time::Instant::now() + shared.config.default_api_timeout;
+    let mut backoff = cluster.config().retry_backoff;
+    loop {
+        let (generation, member_id) = {
+            let st = shared.lock();
+            if matches!(st.subscription, super::Subscription::Manual | super::Subscription::None) {
+                (-1, String::new())
+            } else {
+                (st.group.generation, st.group.member_id.clone())
+            }
+        };
+        let result = commit_offsets(cluster, &group, generation, &member_id, shared.config.group_instance_id.as_deref(), offsets).await;
+        match result {
+            Ok(()) => {
+                let mut st = shared.lock();
+                for (tp, off, _) in offsets {
+                    st.last_committed.insert(tp.clone(), *off);
+                }
+                return Ok(());
+            }
+            Err(e)
+                if (e.retriable() || matches!(e.code(), error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE | error::COORDINATOR_LOAD_IN_PROGRESS))
+                    && !matches!(e.code(), 27 /* REBALANCE_IN_PROGRESS */ | 22 | 25 | 110)
+                    && tokio::time::Instant::now() + backoff < deadline =>
+            {
+                if matches!(e.code(), error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE) || e.code() == 0 {
+                    cluster.forget_coordinator(CoordinatorType::Group, &group);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(cluster.config().retry_backoff_max);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One OffsetCommit of `offsets` (`(partition, next offset, leader epoch)`) for `group` at its
+/// coordinator; generation -1 and an empty member id commit as a non-member (admin, manual
+/// assignment).
+pub(crate) async fn commit_offsets(
+    cluster: &Cluster,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    instance_id: Option<&str>,
+    offsets: &[(TopicPartition, i64, i32)],
+) -> Result<()> {
+    use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic};
+    let node = cluster.coordinator(CoordinatorType::Group, group).await?;
+    let conn = cluster.connection(node).await?;
+    let version = conn.versions().pick(8, 2, 9)?;
+    let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
+    for (tp, off, epoch) in offsets {
+        let part = OffsetCommitRequestPartition::default()
+            .with_partition_index(tp.partition)
+            .with_committed_offset(*off)
+            .with_committed_leader_epoch(*epoch);
+        match topics.iter_mut().find(|t| t.name.0.as_str() == tp.topic) {
+            Some(t) => t.partitions.push(part),
+            None => topics.push(
+                OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
+                    .with_partitions(vec![part]),
+            ),
+        }
+    }
+    let mut req = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+        .with_generation_id_or_member_epoch(generation)
+        .with_member_id(StrBytes::from_string(member_id.to_string()))
+        .with_topics(topics);
+    if version >= 7 {
+        req = req.with_group_instance_id(instance_id.map(|i| StrBytes::from_string(i.to_string())));
+    }
+    if version <= 4 {
+        req = req.with_retention_time_ms(-1);
+    }
+    let resp = conn.send_version(&req, version, cluster.config().request_timeout).await?;
+    for t in resp.topics {
+        for p in t.partitions {
+            Error::check(p.error_code, format!("committing the offset of {}-{} for group '{group}' (generation {generation})", t.name.0, p.partition_index))?;
+        }
+    }
+    Ok(())
+}

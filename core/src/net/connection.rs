@@ -201,6 +201,8 @@ pub struct Connection {
     client_id: StrBytes,
     request_timeout: Duration,
     reader: tokio::task::JoinHandle<()>,
+    /// The broker asked for a pause (throttle_time_ms, KIP-219): no request goes out before.
+    throttled_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Drop for Connection {
@@ -283,6 +285,7 @@ impl Connection {
             client_id: framed.client_id,
             request_timeout,
             reader,
+            throttled_until: Mutex::new(None),
         })
     }
 
@@ -332,12 +335,32 @@ impl Connection {
         self.write(req, version, false).await.map(|_| ())
     }
 
+    /// Honours a response's `throttle_time_ms`: requests to this broker wait that long
+    /// (KIP-219, the client backs off instead of the broker muting the connection).
+    pub fn throttle(&self, throttle_time_ms: i32) {
+        if throttle_time_ms <= 0 {
+            return;
+        }
+        let until = tokio::time::Instant::now() + Duration::from_millis(throttle_time_ms as u64);
+        let mut t = self.throttled_until.lock().unwrap();
+        if t.map_or(true, |old| old < until) {
+            tracing::debug!(node = self.node_id, throttle_time_ms, "throttled by the broker");
+            *t = Some(until);
+        }
+    }
+
     async fn write<R: Request>(
         &self,
         req: &R,
         version: i16,
         expect_response: bool,
     ) -> Result<(i32, Option<oneshot::Receiver<Result<Bytes>>>)> {
+        let throttled = *self.throttled_until.lock().unwrap();
+        if let Some(until) = throttled {
+            if until > tokio::time::Instant::now() {
+                tokio::time::sleep_until(until).await;
+            }
+        }
         let correlation_id = self.correlation.fetch_add(1, Ordering::Relaxed);
         let mut buf = BytesMut::with_capacity(req.compute_size(version).unwrap_or(64) + 64);
         encode_request(&mut buf, req, version, correlation_id, &self.client_id)?;

@@ -158,8 +158,8 @@ impl Accumulator {
         self.memory.add_permits(bytes);
     }
 
-    /// Appends one record whose memory is already reserved. Returns true when a batch is ready
-    /// (the sender should look now).
+    /// Appends one record whose memory is already reserved. Returns true when the sender should
+    /// look now: a batch filled up, or a new one started (its linger deadline is new).
     #[allow(clippy::too_many_arguments)]
     pub fn append(
         &self,
@@ -213,7 +213,8 @@ impl Accumulator {
         batch.memory += memory;
         self.outstanding.fetch_add(1, Ordering::AcqRel);
         let full = batch.builder.as_ref().map(|b| b.size_in_bytes() >= batch_size).unwrap_or(true);
-        Ok(full || queue.batches.len() > 1)
+        // A new batch wakes the sender too, so it sleeps until this batch's linger ends.
+        Ok(full || !fits)
     }
 
     /// Starts every partition's sequence numbers over (a new producer id or epoch).

@@ -235,13 +235,16 @@ impl Producer {
             }
             None => inner.partitioner.partition(&record.topic, record.key.as_deref(), n, &meta.available),
         };
-        Ok((intern(&meta.name), partition))
+        Ok((meta.shared_name.clone(), partition))
     }
 
     /// The topic's metadata, waiting up to `max.block.ms` while the topic is being created or
     /// the brokers cannot be reached; then the last error, naming its cause.
     async fn topic_metadata(&self, topic: &str) -> Result<Arc<crate::cluster::TopicMeta>> {
         let inner = &self.inner;
+        if let Some(meta) = inner.cluster.cached_topic(topic) {
+            return Ok(meta);
+        }
         let deadline = tokio::time::Instant::now() + inner.config.max_block;
         let mut backoff = inner.config.client.retry_backoff;
         let mut last: Option<Error> = None;
@@ -418,9 +421,4 @@ impl Producer {
         self.inner.cluster.close().await;
         flushed
     }
-}
-
-/// Topic names are shared by every batch of the topic.
-fn intern(name: &str) -> Arc<str> {
-    Arc::from(name)
 }

@@ -306,7 +306,10 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
         let resp = in_flight.wait(&conn, request_timeout + Duration::from_secs(5)).await;
         release_node(&inner, node);
         match resp {
-            Ok(resp) => settle_response(&inner, node, batches, resp),
+            Ok(resp) => {
+                conn.throttle(resp.throttle_time_ms);
+                settle_response(&inner, node, batches, resp)
+            }
             Err(e) => settle_all(&inner, node, batches, &e),
         }
         inner.accumulator.wakeup.notify_one();

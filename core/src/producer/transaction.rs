@@ -216,6 +216,12 @@ impl TransactionManager {
                 return Err(err.context(format!("{what} did not complete in time")));
             }
             tracing::debug!(error = %err, "{what}: retrying");
+            if err.code() == CONCURRENT_TRANSACTIONS {
+                // The previous transaction's markers are being written: this clears in
+                // milliseconds, so retry soon (as the Java client does) instead of backing off.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(cluster.config().retry_backoff_max);
         }
