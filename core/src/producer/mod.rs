@@ -367,6 +367,12 @@ impl Producer {
         Ok(())
     }
 
+    /// Fails every record still waiting in the queues (not those in flight) with a `Closed`
+    /// error; their completions run now. confluent-kafka's `Producer.purge()`.
+    pub fn purge_queued(&self) {
+        sender::fail_queued(&self.inner, Error::closed("the record was purged from the queue"));
+    }
+
     /// Records queued or in flight, not yet completed.
     pub fn in_flight_count(&self) -> usize {
         self.inner.accumulator.outstanding.load(Ordering::Acquire)
