@@ -1,0 +1,1 @@
+//! Admin: waits for the core admin client.
