@@ -112,13 +112,32 @@ write_env_files() {
 }
 
 # ---------------------------------------------------------------- kafka jars
+# with_lock NAME CMD...: run CMD holding $BUILD/.NAME.lock (several sessions may share a build dir)
+with_lock() {
+  local name=$1; shift
+  mkdir -p "$BUILD"
+  if command -v flock >/dev/null 2>&1; then
+    ( flock 9; "$@" ) 9>"$BUILD/.$name.lock"
+  else
+    "$@"
+  fi
+}
+
+jars_current() {
+  local stamp="$LIB/.pom.sha256"
+  [[ -f "$stamp" && "$(<"$stamp")" == "$(sha256sum "$CLUSTER_DIR/pom.xml" | cut -d' ' -f1)" ]] &&
+    compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null
+}
+
 # ensure_kafka_jars: copy the pom's runtime jars into $LIB once; redo when pom.xml changed.
 ensure_kafka_jars() {
+  jars_current && return 0
+  with_lock jars fetch_kafka_jars
+}
+fetch_kafka_jars() {
   local pom="$CLUSTER_DIR/pom.xml" stamp="$LIB/.pom.sha256" want t0
+  jars_current && return 0
   want=$(sha256sum "$pom" | cut -d' ' -f1)
-  if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null; then
-    return 0
-  fi
   command -v mvn >/dev/null 2>&1 || die "mvn not found: needed once to fetch the Kafka jars"
   t0=$(now_ms)
   log "fetching Kafka jars with Maven into $LIB ..."

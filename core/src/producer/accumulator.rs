@@ -216,6 +216,16 @@ impl Accumulator {
         Ok(full || queue.batches.len() > 1)
     }
 
+    /// Starts every partition's sequence numbers over (a new producer id or epoch).
+    pub fn reset_sequences(&self) {
+        let mut state = self.state.lock().unwrap();
+        for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
+            q.next_sequence = 0;
+            q.last_acked = -1;
+            q.resequence = false;
+        }
+    }
+
     /// Marks `n` records complete.
     pub fn completed(&self, n: usize) {
         if n > 0 && self.outstanding.fetch_sub(n, Ordering::AcqRel) == n {

@@ -16,6 +16,7 @@ mod accumulator;
 mod batch;
 pub mod partitioner;
 mod sender;
+mod transaction;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,12 +29,14 @@ use kafka_protocol::messages::{InitProducerIdRequest, ProducerId, TransactionalI
 use tokio::sync::oneshot;
 
 pub use batch::{Completion, GroupCompletion};
+pub use transaction::{ConsumerGroupMetadata, TxnState};
 
 use crate::cluster::Cluster;
 use crate::config::ProducerConfig;
 use crate::error::{Error, Result};
-use crate::record::{ProducerRecord, RecordMetadata};
+use crate::record::{ProducerRecord, RecordMetadata, TopicPartition};
 use accumulator::Accumulator;
+use transaction::TransactionManager;
 use partitioner::Partitioner;
 
 pub(crate) struct Inner {
@@ -45,11 +48,18 @@ pub(crate) struct Inner {
     pid: Mutex<(i64, i16)>,
     pub needs_metadata: AtomicBool,
     closed: AtomicBool,
+    /// Set when `transactional.id` is.
+    pub txn: Option<TransactionManager>,
 }
 
 impl Inner {
     pub fn producer_id(&self) -> (i64, i16) {
         *self.pid.lock().unwrap()
+    }
+
+    fn set_producer_id(&self, pid: (i64, i16)) {
+        *self.pid.lock().unwrap() = pid;
+        self.accumulator.reset_sequences();
     }
 
     /// Gets a producer id once, for an idempotent producer without `transactional.id`.
@@ -64,7 +74,7 @@ impl Inner {
             .with_producer_epoch(-1);
         let resp = self.cluster.send_any(&req).await?;
         Error::check(resp.error_code, "InitProducerId for an idempotent producer")?;
-        *self.pid.lock().unwrap() = (resp.producer_id.0, resp.producer_epoch);
+        self.set_producer_id((resp.producer_id.0, resp.producer_epoch));
         tracing::debug!(producer_id = resp.producer_id.0, epoch = resp.producer_epoch, "idempotent producer id");
         Ok(())
     }
@@ -124,6 +134,10 @@ impl Producer {
             pid: Mutex::new((-1, -1)),
             needs_metadata: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            txn: config
+                .transactional_id
+                .clone()
+                .map(|id| TransactionManager::new(id, config.transaction_timeout)),
             config,
         });
         handle.spawn(sender::run(inner.clone()));
@@ -153,6 +167,9 @@ impl Producer {
         let inner = &self.inner;
         let memory = inner.accumulator.check_size(record.key.as_deref(), record.value.as_deref(), &record.headers)?;
         let (topic, partition) = self.choose_partition(&record).await?;
+        if let Some(txn) = &inner.txn {
+            txn.on_send(&topic, partition)?;
+        }
         inner.accumulator.reserve(memory, block).await?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let ready = {
@@ -258,6 +275,91 @@ impl Producer {
     fn check_open(&self) -> Result<()> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::closed("the producer is closed"));
+        }
+        Ok(())
+    }
+
+    fn txn(&self) -> Result<&TransactionManager> {
+        self.inner
+            .txn
+            .as_ref()
+            .ok_or_else(|| Error::invalid("transactions need 'transactional.id' in the producer's configuration"))
+    }
+
+    /// The transaction state, `None` without `transactional.id`.
+    pub fn transaction_state(&self) -> Option<TxnState> {
+        self.inner.txn.as_ref().map(|t| t.state())
+    }
+
+    /// Registers the `transactional.id` with its coordinator and fences any older producer with
+    /// the same id. Retried inside `timeout`.
+    pub async fn init_transactions(&self, timeout: Duration) -> Result<()> {
+        self.check_open()?;
+        let pid = self.txn()?.init_producer_id(&self.inner.cluster, (-1, -1), timeout).await?;
+        self.inner.set_producer_id(pid);
+        tracing::debug!(producer_id = pid.0, epoch = pid.1, "transactional producer initialised");
+        Ok(())
+    }
+
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.check_open()?;
+        self.txn()?.begin()
+    }
+
+    /// Adds the consumer's offsets (the next offsets to read) to the transaction: they are
+    /// committed to the group if and only if the transaction commits.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(TopicPartition, i64)],
+        group: &ConsumerGroupMetadata,
+        timeout: Duration,
+    ) -> Result<()> {
+        let txn = self.txn()?;
+        txn.send_offsets(&self.inner.cluster, self.inner.producer_id(), offsets, group, timeout).await
+    }
+
+    /// Delivers every record of the transaction, then commits it. A record that failed makes
+    /// this fail with an error marked `txn_requires_abort`.
+    pub async fn commit_transaction(&self, timeout: Duration) -> Result<()> {
+        let txn = self.txn()?;
+        txn.check_end(true)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.flush(timeout).await?;
+        txn.check_end(true)?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        txn.end(&self.inner.cluster, self.inner.producer_id(), true, left.max(Duration::from_millis(1))).await
+    }
+
+    /// Aborts the transaction: records not yet sent fail with an "aborted" error, records in
+    /// flight complete, then the coordinator discards everything the transaction wrote.
+    pub async fn abort_transaction(&self, timeout: Duration) -> Result<()> {
+        let txn = self.txn()?;
+        txn.check_end(false)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        sender::fail_queued(&self.inner, Error::new(crate::error::ErrorKind::Broker, "the transaction was aborted").with_txn_requires_abort(true));
+        let acc = &self.inner.accumulator;
+        let wait = async {
+            loop {
+                let drained = acc.drained.notified();
+                tokio::pin!(drained);
+                drained.as_mut().enable();
+                if acc.outstanding.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                drained.await;
+            }
+        };
+        tokio::time::timeout_at(deadline, wait)
+            .await
+            .map_err(|_| Error::timeout("abort_transaction: records in flight did not complete in time"))?;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(1));
+        txn.end(&self.inner.cluster, self.inner.producer_id(), false, left).await?;
+        if txn.take_needs_epoch_bump() {
+            // A failed batch left a gap in the sequence numbers: bump the epoch (KIP-360) so
+            // the next transaction starts clean.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+            let pid = txn.init_producer_id(&self.inner.cluster, self.inner.producer_id(), left).await?;
+            self.inner.set_producer_id(pid);
         }
         Ok(())
     }

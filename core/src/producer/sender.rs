@@ -15,7 +15,7 @@ use super::accumulator::{Accumulator, State};
 use super::batch::ProducerBatch;
 use super::Inner;
 use crate::config::Acks;
-use crate::error::{self, Error, Result};
+use crate::error::{self, Error, ErrorKind, Result};
 use crate::protocol::records::{self, BatchAttributes, RecordBatchBuilder};
 use crate::record::RecordMetadata;
 
@@ -46,6 +46,15 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 return;
             }
             continue;
+        }
+        if let Some(txn) = &inner.txn {
+            if txn.has_pending_partitions() {
+                let pid = inner.producer_id();
+                if let Err(e) = txn.add_pending_partitions(&inner.cluster, pid, inner.config.client.request_timeout).await {
+                    tracing::warn!(error = %e, "AddPartitionsToTxn failed");
+                    fail_queued(&inner, e);
+                }
+            }
         }
         let notified = acc.wakeup.notified();
         tokio::pin!(notified);
@@ -121,6 +130,11 @@ fn drain(inner: &Inner) -> Drained {
                     expired.push(b);
                 }
                 let Some(head) = q.batches.front() else { continue };
+                if let Some(txn) = &inner.txn {
+                    if !txn.can_send(topic, partition as i32) {
+                        continue;
+                    }
+                }
                 if let Some(wait) = head.not_before.and_then(|t| t.checked_duration_since(now)) {
                     out.next_check = Some(out.next_check.map_or(wait, |c: Duration| c.min(wait)));
                     continue;
@@ -196,6 +210,9 @@ fn drain(inner: &Inner) -> Drained {
             b.partition,
             b.attempts
         ));
+        if let Some(txn) = &inner.txn {
+            txn.on_batch_failed(&err);
+        }
         finish(acc, b, Err(err));
     }
     out
@@ -260,7 +277,9 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
         Ok(c) => c,
         Err(e) => return settle_all(inner, node, batches, &e),
     };
-    let version = match conn.versions().pick(0, PRODUCE_MIN, PRODUCE_MAX) {
+    // Transactions use the classic protocol: Produce v12+ would mean KIP-890's implicit adds.
+    let max = if inner.txn.is_some() { PRODUCE_MAX.min(11) } else { PRODUCE_MAX };
+    let version = match conn.versions().pick(0, PRODUCE_MIN, max) {
         Ok(v) => v,
         Err(e) => return settle_all(inner, node, batches, &e),
     };
@@ -347,9 +366,12 @@ fn settle_response(inner: &Arc<Inner>, node: i32, batches: Vec<ProducerBatch>, r
                     error::OUT_OF_ORDER_SEQUENCE_NUMBER | error::UNKNOWN_PRODUCER_ID if idempotent => {
                         Outcome::Retry(Error::from_code(code, context).unwrap().with_retriable(true))
                     }
-                    error::INVALID_PRODUCER_EPOCH | error::PRODUCER_FENCED => {
-                        Outcome::Failed(Error::from_code(code, context).unwrap().with_fatal(true))
-                    }
+                    error::INVALID_PRODUCER_EPOCH | error::PRODUCER_FENCED => Outcome::Failed(
+                        Error::from_code(code, format!("{context}: the producer was fenced by a newer instance with the same id"))
+                            .unwrap()
+                            .with_fatal(true)
+                            .with_kind(ErrorKind::Fatal),
+                    ),
                     _ => {
                         let e = Error::from_code(code, context).unwrap();
                         if e.retriable() {
@@ -397,7 +419,15 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                 }
                 return;
             }
-            Outcome::Retry(e) => Some(Err(e)),
+            Outcome::Retry(e) => {
+                if let Some(txn) = &inner.txn {
+                    txn.on_batch_failed(&e);
+                }
+                if idempotent && batch.base_sequence >= 0 {
+                    q.resequence = true;
+                }
+                Some(Err(e))
+            }
             Outcome::Split(e) => {
                 match split(inner, &batch) {
                     Ok(parts) => {
@@ -431,6 +461,9 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                 }
             }
             Outcome::Failed(e) => {
+                if let Some(txn) = &inner.txn {
+                    txn.on_batch_failed(&e);
+                }
                 if idempotent && batch.base_sequence >= 0 {
                     // The sequence has a gap now: renumber what follows before sending it.
                     q.resequence = true;
@@ -495,6 +528,32 @@ fn complete(acc: &Accumulator, batch: &mut ProducerBatch, result: Result<(i64, i
 /// Completes a batch that never went out (or must not go again).
 fn finish(acc: &Accumulator, mut batch: ProducerBatch, result: Result<(i64, i64)>) {
     complete(acc, &mut batch, result);
+}
+
+/// Fails every record waiting in the queues (not those in flight): an aborted transaction, or
+/// partitions that could not join the transaction.
+pub(crate) fn fail_queued(inner: &Inner, e: Error) {
+    let acc = &inner.accumulator;
+    let batches: Vec<ProducerBatch> = {
+        let mut state = acc.state.lock().unwrap();
+        let mut out = Vec::new();
+        for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
+            if q.batches.iter().any(|b| b.base_sequence >= 0) {
+                q.resequence = true;
+            }
+            out.extend(q.batches.drain(..));
+        }
+        out
+    };
+    // Only batches that had sequence numbers leave a gap the next transaction must not see.
+    if batches.iter().any(|b| b.base_sequence >= 0) {
+        if let Some(txn) = &inner.txn {
+            txn.on_batch_failed(&e);
+        }
+    }
+    for b in batches {
+        finish(acc, b, Err(e.clone()));
+    }
 }
 
 /// Fails every queued record: the producer cannot go on (fenced, or closing by force).
