@@ -39,132 +39,167 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- Lets the partitioner choose the partition of a record.
+/**
+ * Lets the partitioner choose the partition of a record.
  */
 #define PK_PARTITION_ANY -1
 
-/*
- What class of problem an error is; mirrors the core's error kinds one to one.
+/**
+ * What class of problem an error is; mirrors the core's error kinds one to one.
  */
 typedef enum pk_error_kind {
-  /*
-   An unknown configuration key, or a value not valid for its key.
+  /**
+   * An unknown configuration key, or a value not valid for its key.
    */
   PK_ERROR_KIND_CONFIG = 1,
-  /*
-   A broker could not be reached, or the connection broke.
+  /**
+   * A broker could not be reached, or the connection broke.
    */
   PK_ERROR_KIND_CONNECTION = 2,
-  /*
-   TLS failed (untrusted certificate, hostname mismatch).
+  /**
+   * TLS failed (untrusted certificate, hostname mismatch).
    */
   PK_ERROR_KIND_TLS = 3,
-  /*
-   An operation did not complete in time.
+  /**
+   * An operation did not complete in time.
    */
   PK_ERROR_KIND_TIMEOUT = 4,
-  /*
-   SASL authentication was refused.
+  /**
+   * SASL authentication was refused.
    */
   PK_ERROR_KIND_AUTHENTICATION = 5,
-  /*
-   The broker refused the operation for lack of permission.
+  /**
+   * The broker refused the operation for lack of permission.
    */
   PK_ERROR_KIND_AUTHORIZATION = 6,
-  /*
-   The broker answered with a Kafka error code (see pk_error_code()).
+  /**
+   * The broker answered with a Kafka error code (see pk_error_code()).
    */
   PK_ERROR_KIND_BROKER = 7,
-  /*
-   A malformed or unexpected message on the wire.
+  /**
+   * A malformed or unexpected message on the wire.
    */
   PK_ERROR_KIND_PROTOCOL = 8,
-  /*
-   The handle was closed.
+  /**
+   * The handle was closed.
    */
   PK_ERROR_KIND_CLOSED = 9,
-  /*
-   An argument is not valid: a NULL handle or pointer, a bad length, invalid UTF-8.
+  /**
+   * An argument is not valid: a NULL handle or pointer, a bad length, invalid UTF-8.
    */
   PK_ERROR_KIND_INVALID_ARGUMENT = 10,
-  /*
-   A record could not be encoded or decoded.
+  /**
+   * A record could not be encoded or decoded.
    */
   PK_ERROR_KIND_SERIALIZATION = 11,
-  /*
-   The producer's buffer is full and did not drain within max.block.ms.
+  /**
+   * The producer's buffer is full and did not drain within max.block.ms.
    */
   PK_ERROR_KIND_QUEUE_FULL = 12,
-  /*
-   A record is larger than max.request.size or the broker's limit.
+  /**
+   * A record is larger than max.request.size or the broker's limit.
    */
   PK_ERROR_KIND_MESSAGE_TOO_LARGE = 13,
-  /*
-   The client is in a state it cannot leave, or an internal failure was caught.
+  /**
+   * The client is in a state it cannot leave, or an internal failure was caught.
    */
   PK_ERROR_KIND_FATAL = 14,
 } pk_error_kind;
 
-/*
- One completion for the records of one pk_producer_send_batch() call. Freed with
- pk_batch_free().
+/**
+ * An admin client. Created with pk_admin_new(), freed with pk_admin_free(). Thread-safe.
+ */
+typedef struct pk_admin pk_admin;
+
+/**
+ * One completion for the records of one pk_producer_send_batch() call. Freed with
+ * pk_batch_free().
  */
 typedef struct pk_batch pk_batch;
 
-/*
- A set of configuration properties. Created with pk_config_new(), freed with
- pk_config_free(). Not thread-safe while being modified.
+/**
+ * A set of configuration properties. Created with pk_config_new(), freed with
+ * pk_config_free(). Not thread-safe while being modified.
  */
 typedef struct pk_config pk_config;
 
-/*
- An error. Created by the library, owned by the caller, freed with pk_error_free().
+/**
+ * An error. Created by the library, owned by the caller, freed with pk_error_free().
  */
 typedef struct pk_error pk_error;
 
-/*
- A producer. Created with pk_producer_new(), freed with pk_producer_free(). Thread-safe.
+/**
+ * A producer. Created with pk_producer_new(), freed with pk_producer_free(). Thread-safe.
  */
 typedef struct pk_producer pk_producer;
 
-/*
- The outcome of one record.
+/**
+ * A list of strings. Freed with pk_string_list_free().
+ */
+typedef struct pk_string_list pk_string_list;
+
+/**
+ * A topic to create. Every pointer is borrowed for the duration of the call.
+ */
+typedef struct pk_new_topic {
+  /**
+   * The topic's name, NUL-terminated.
+   */
+  const char *name;
+  /**
+   * The number of partitions; -1 for the broker's default.
+   */
+  int32_t num_partitions;
+  /**
+   * The replication factor; -1 for the broker's default.
+   */
+  int16_t replication_factor;
+  /**
+   * `configs_len` topic configs (`retention.ms`...) as parallel arrays of NUL-terminated
+   * keys and values; NULL when `configs_len` is 0.
+   */
+  const char *const *config_keys;
+  const char *const *config_values;
+  size_t configs_len;
+} pk_new_topic;
+
+/**
+ * The outcome of one record.
  */
 typedef struct pk_delivery_report {
-  /*
-   The record's `opaque` value.
+  /**
+   * The record's `opaque` value.
    */
   uint64_t opaque;
-  /*
-   Where the record was written; -1 when it failed before a partition was chosen.
+  /**
+   * Where the record was written; -1 when it failed before a partition was chosen.
    */
   int32_t partition;
-  /*
-   The record's offset; -1 when it failed, or with acks=0 (the broker does not say).
+  /**
+   * The record's offset; -1 when it failed, or with acks=0 (the broker does not say).
    */
   int64_t offset;
-  /*
-   The record's timestamp (or the broker's log-append time); -1 when it failed.
+  /**
+   * The record's timestamp (or the broker's log-append time); -1 when it failed.
    */
   int64_t timestamp_ms;
-  /*
-   NULL when the record was written. Otherwise: in reports from pk_producer_poll_reports()
-   and pk_batch_wait() the caller frees it (pk_error_free, or pk_delivery_reports_clear for
-   a whole array); in a callback it is borrowed for the duration of the call.
+  /**
+   * NULL when the record was written. Otherwise: in reports from pk_producer_poll_reports()
+   * and pk_batch_wait() the caller frees it (pk_error_free, or pk_delivery_reports_clear for
+   * a whole array); in a callback it is borrowed for the duration of the call.
    */
   struct pk_error *error;
 } pk_delivery_report;
 
-/*
- Called with each delivery report when set with pk_config_set_delivery_callback(). `report`
- is borrowed for the duration of the call; `user` is the pointer given with the callback.
+/**
+ * Called with each delivery report when set with pk_config_set_delivery_callback(). `report`
+ * is borrowed for the duration of the call; `user` is the pointer given with the callback.
  */
 typedef void (*pk_delivery_callback)(const struct pk_delivery_report *report, void *user);
 
-/*
- A record header. `key` is UTF-8 (`key_len` 0: NUL-terminated); `value` NULL is a null
- value. Borrowed for the duration of the produce call only.
+/**
+ * A record header. `key` is UTF-8 (`key_len` 0: NUL-terminated); `value` NULL is a null
+ * value. Borrowed for the duration of the produce call only.
  */
 typedef struct pk_header {
   const char *key;
@@ -173,41 +208,41 @@ typedef struct pk_header {
   size_t value_len;
 } pk_header;
 
-/*
- A record to produce. Every pointer is borrowed for the duration of the produce call only:
- the data is copied before the call returns.
+/**
+ * A record to produce. Every pointer is borrowed for the duration of the produce call only:
+ * the data is copied before the call returns.
  */
 typedef struct pk_record {
-  /*
-   The topic, UTF-8; `topic_len` 0 means NUL-terminated.
+  /**
+   * The topic, UTF-8; `topic_len` 0 means NUL-terminated.
    */
   const char *topic;
   size_t topic_len;
-  /*
-   A partition number, or PK_PARTITION_ANY to let the configured `partitioner` choose.
+  /**
+   * A partition number, or PK_PARTITION_ANY to let the configured `partitioner` choose.
    */
   int32_t partition;
-  /*
-   The key; NULL means no key (an empty key is a non-NULL pointer with length 0).
+  /**
+   * The key; NULL means no key (an empty key is a non-NULL pointer with length 0).
    */
   const uint8_t *key;
   size_t key_len;
-  /*
-   The value; NULL means a null value (a tombstone).
+  /**
+   * The value; NULL means a null value (a tombstone).
    */
   const uint8_t *value;
   size_t value_len;
-  /*
-   `headers_len` headers, in order; NULL when `headers_len` is 0.
+  /**
+   * `headers_len` headers, in order; NULL when `headers_len` is 0.
    */
   const struct pk_header *headers;
   size_t headers_len;
-  /*
-   Milliseconds since the epoch; 0 means now.
+  /**
+   * Milliseconds since the epoch; 0 means now.
    */
   int64_t timestamp_ms;
-  /*
-   Any value: returned unchanged in the record's delivery report.
+  /**
+   * Any value: returned unchanged in the record's delivery report.
    */
   uint64_t opaque;
 } pk_record;
@@ -216,120 +251,191 @@ typedef struct pk_record {
 extern "C" {
 #endif // __cplusplus
 
-/*
- The library's version ("0.1.0"), static.
+/**
+ * The library's version ("0.1.0"), static.
  */
 const char *pk_version(void);
 
-/*
- Creates an empty configuration in `*out`; the caller frees it with pk_config_free().
+/**
+ * Creates an admin client from `config` (borrowed: copied). Producer and consumer keys are
+ * config errors. No connection is made until the first call. The caller frees `*out_admin`
+ * with pk_admin_free().
+ */
+struct pk_error *pk_admin_new(const struct pk_config *config, struct pk_admin **out_admin);
+
+/**
+ * Creates `topics_len` topics and waits until they have leaders (within
+ * default.api.timeout.ms). `out_results` is an array of `topics_len` the call fills: NULL for a
+ * topic created, else its error (TOPIC_ALREADY_EXISTS...), which the caller frees with
+ * pk_error_free(). The call itself fails (and writes no results) when no broker answers.
+ */
+struct pk_error *pk_admin_create_topics(struct pk_admin *admin,
+                                        const struct pk_new_topic *topics,
+                                        size_t topics_len,
+                                        struct pk_error **out_results);
+
+/**
+ * Deletes `names_len` topics (NUL-terminated names, borrowed). `out_results` is an array of
+ * `names_len` the call fills: NULL for a topic deleted, else its error
+ * (UNKNOWN_TOPIC_OR_PARTITION...), which the caller frees with pk_error_free().
+ */
+struct pk_error *pk_admin_delete_topics(struct pk_admin *admin,
+                                        const char *const *names,
+                                        size_t names_len,
+                                        struct pk_error **out_results);
+
+/**
+ * The names of all topics, sorted (internal ones only with `include_internal`). The caller
+ * frees `*out_list` with pk_string_list_free().
+ */
+struct pk_error *pk_admin_list_topics(struct pk_admin *admin,
+                                      bool include_internal,
+                                      struct pk_string_list **out_list);
+
+/**
+ * The number of partitions of topic `name` (NUL-terminated, borrowed) in `*out_count`; an
+ * unknown topic is an UNKNOWN_TOPIC_OR_PARTITION error.
+ */
+struct pk_error *pk_admin_partition_count(struct pk_admin *admin,
+                                          const char *name,
+                                          int32_t *out_count);
+
+/**
+ * Closes the admin client's connections. Idempotent; later calls fail with
+ * PK_ERROR_KIND_CLOSED. The handle must still be freed with pk_admin_free().
+ */
+struct pk_error *pk_admin_close(struct pk_admin *admin);
+
+/**
+ * Frees an admin client, closing it first if needed. `admin` is consumed; NULL is allowed.
+ */
+void pk_admin_free(struct pk_admin *admin);
+
+/**
+ * The number of strings in `list` (borrowed); 0 for NULL.
+ */
+size_t pk_string_list_len(const struct pk_string_list *list);
+
+/**
+ * The string at `index`, NUL-terminated, borrowed from `list` (valid until
+ * pk_string_list_free); NULL when `list` is NULL or `index` is out of range.
+ */
+const char *pk_string_list_get(const struct pk_string_list *list, size_t index);
+
+/**
+ * Frees a list. `list` is consumed; NULL is allowed.
+ */
+void pk_string_list_free(struct pk_string_list *list);
+
+/**
+ * Creates an empty configuration in `*out`; the caller frees it with pk_config_free().
  */
 struct pk_error *pk_config_new(struct pk_config **out_config);
 
-/*
- Sets `key` to `value` (both NUL-terminated UTF-8, borrowed: copied). Setting a key again
- replaces its value. `config` is borrowed and modified.
+/**
+ * Sets `key` to `value` (both NUL-terminated UTF-8, borrowed: copied). Setting a key again
+ * replaces its value. `config` is borrowed and modified.
  */
 struct pk_error *pk_config_set(struct pk_config *config, const char *key, const char *value);
 
-/*
- Sets the function producers made from this configuration call with each delivery report,
- instead of queueing reports for pk_producer_poll_reports(). `user` is passed back unchanged
- and must stay valid as long as such a producer exists. `callback` NULL removes it.
- The callback runs on a library worker thread ("polykafka-worker"), one report at a time per
- producer or concurrently for different partitions; the report and its error are borrowed
- for the duration of the call. It must not block, and must not call pk_producer_flush,
- pk_producer_close or pk_producer_free.
+/**
+ * Sets the function producers made from this configuration call with each delivery report,
+ * instead of queueing reports for pk_producer_poll_reports(). `user` is passed back unchanged
+ * and must stay valid as long as such a producer exists. `callback` NULL removes it.
+ * The callback runs on a library worker thread ("polykafka-worker"), one report at a time per
+ * producer or concurrently for different partitions; the report and its error are borrowed
+ * for the duration of the call. It must not block, and must not call pk_producer_flush,
+ * pk_producer_close or pk_producer_free.
  */
 struct pk_error *pk_config_set_delivery_callback(struct pk_config *config,
                                                  pk_delivery_callback callback,
                                                  void *user);
 
-/*
- Frees a configuration. `config` is consumed; NULL is allowed. Clients created from it do
- not depend on it.
+/**
+ * Frees a configuration. `config` is consumed; NULL is allowed. Clients created from it do
+ * not depend on it.
  */
 void pk_config_free(struct pk_config *config);
 
-/*
- The class of the error. `error` is borrowed; a NULL error gives PK_ERROR_KIND_INVALID_ARGUMENT.
+/**
+ * The class of the error. `error` is borrowed; a NULL error gives PK_ERROR_KIND_INVALID_ARGUMENT.
  */
-enum pk_error_kind pk_error_kind(const struct pk_error *error);
+enum pk_error_kind pk_error_get_kind(const struct pk_error *error);
 
-/*
- The Kafka error code (3 for UNKNOWN_TOPIC_OR_PARTITION...), 0 when the error did not come
- from a broker. `error` is borrowed; NULL gives 0.
+/**
+ * The Kafka error code (3 for UNKNOWN_TOPIC_OR_PARTITION...), 0 when the error did not come
+ * from a broker. `error` is borrowed; NULL gives 0.
  */
 int16_t pk_error_code(const struct pk_error *error);
 
-/*
- The Kafka name of the code ("UNKNOWN_TOPIC_OR_PARTITION"), or for client-side errors the
- kind's name with a leading underscore ("_TIMEOUT"). Borrowed from `error`: valid until
- pk_error_free(error). NULL gives "".
+/**
+ * The Kafka name of the code ("UNKNOWN_TOPIC_OR_PARTITION"), or for client-side errors the
+ * kind's name with a leading underscore ("_TIMEOUT"). Borrowed from `error`: valid until
+ * pk_error_free(error). NULL gives "".
  */
 const char *pk_error_name(const struct pk_error *error);
 
-/*
- A message naming the cause ("UNKNOWN_TOPIC_OR_PARTITION (broker): topic 'x' ..."). Borrowed
- from `error`: valid until pk_error_free(error). NULL gives "".
+/**
+ * A message naming the cause ("UNKNOWN_TOPIC_OR_PARTITION (broker): topic 'x' ..."). Borrowed
+ * from `error`: valid until pk_error_free(error). NULL gives "".
  */
 const char *pk_error_message(const struct pk_error *error);
 
-/*
- Whether retrying the same operation may succeed. `error` is borrowed.
+/**
+ * Whether retrying the same operation may succeed. `error` is borrowed.
  */
 bool pk_error_retriable(const struct pk_error *error);
 
-/*
- Whether the client that returned it can no longer be used (a fenced producer...).
- `error` is borrowed.
+/**
+ * Whether the client that returned it can no longer be used (a fenced producer...).
+ * `error` is borrowed.
  */
 bool pk_error_fatal(const struct pk_error *error);
 
-/*
- Whether the current transaction must be aborted. `error` is borrowed.
+/**
+ * Whether the current transaction must be aborted. `error` is borrowed.
  */
 bool pk_error_txn_requires_abort(const struct pk_error *error);
 
-/*
- Frees an error. `error` is consumed; NULL is allowed and does nothing.
+/**
+ * Frees an error. `error` is consumed; NULL is allowed and does nothing.
  */
 void pk_error_free(struct pk_error *error);
 
-/*
- Creates a producer from `config` (borrowed: its properties are copied). Every key is
- checked: an unknown key or a bad value is a PK_ERROR_KIND_CONFIG error naming it. No
- connection is made until the first record. The caller frees `*out_producer` with
- pk_producer_free().
+/**
+ * Creates a producer from `config` (borrowed: its properties are copied). Every key is
+ * checked: an unknown key or a bad value is a PK_ERROR_KIND_CONFIG error naming it. No
+ * connection is made until the first record. The caller frees `*out_producer` with
+ * pk_producer_free().
  */
 struct pk_error *pk_producer_new(const struct pk_config *config, struct pk_producer **out_producer);
 
-/*
- Queues one record (borrowed: copied before returning). Blocks while the topic's metadata is
- fetched or the buffer is full, at most `max.block.ms`. Returns an error if the record could
- not be queued (then no report follows); otherwise its report comes later through
- pk_producer_poll_reports() or the delivery callback.
+/**
+ * Queues one record (borrowed: copied before returning). Blocks while the topic's metadata is
+ * fetched or the buffer is full, at most `max.block.ms`. Returns an error if the record could
+ * not be queued (then no report follows); otherwise its report comes later through
+ * pk_producer_poll_reports() or the delivery callback.
  */
 struct pk_error *pk_producer_produce(struct pk_producer *producer, const struct pk_record *record);
 
-/*
- Queues `records_len` records (borrowed: copied once before returning) with one call. Every
- record gets exactly one delivery report, through pk_producer_poll_reports() or the delivery
- callback, including records that fail before being queued (too large, unknown partition).
- `*out_queued` (may be NULL) receives the number queued without error. The call itself fails
- only for a bad handle or argument, and then queues nothing.
+/**
+ * Queues `records_len` records (borrowed: copied once before returning) with one call. Every
+ * record gets exactly one delivery report, through pk_producer_poll_reports() or the delivery
+ * callback, including records that fail before being queued (too large, unknown partition).
+ * `*out_queued` (may be NULL) receives the number queued without error. The call itself fails
+ * only for a bad handle or argument, and then queues nothing.
  */
 struct pk_error *pk_producer_produce_batch(struct pk_producer *producer,
                                            const struct pk_record *records,
                                            size_t records_len,
                                            size_t *out_queued);
 
-/*
- Moves up to `max` delivery reports into `out_reports` (an array of at least `max`, written,
- not read), waiting up to `timeout_ms` (negative: without limit, 0: not at all) for the
- first. `*out_count` receives how many were written. The caller frees each report's error
- (pk_delivery_reports_clear frees them all). Gives nothing when the producer has a delivery
- callback.
+/**
+ * Moves up to `max` delivery reports into `out_reports` (an array of at least `max`, written,
+ * not read), waiting up to `timeout_ms` (negative: without limit, 0: not at all) for the
+ * first. `*out_count` receives how many were written. The caller frees each report's error
+ * (pk_delivery_reports_clear frees them all). Gives nothing when the producer has a delivery
+ * callback.
  */
 struct pk_error *pk_producer_poll_reports(struct pk_producer *producer,
                                           struct pk_delivery_report *out_reports,
@@ -337,72 +443,72 @@ struct pk_error *pk_producer_poll_reports(struct pk_producer *producer,
                                           int32_t timeout_ms,
                                           size_t *out_count);
 
-/*
- Frees the errors of `reports_len` reports in `reports` (borrowed) and sets them to NULL.
- NULL with length 0 is allowed.
+/**
+ * Frees the errors of `reports_len` reports in `reports` (borrowed) and sets them to NULL.
+ * NULL with length 0 is allowed.
  */
 void pk_delivery_reports_clear(struct pk_delivery_report *reports, size_t reports_len);
 
-/*
- Sends every queued record now (ignoring linger.ms) and waits until all completed, at most
- `timeout_ms` (negative: without limit); a PK_ERROR_KIND_TIMEOUT error says how many are left.
+/**
+ * Sends every queued record now (ignoring linger.ms) and waits until all completed, at most
+ * `timeout_ms` (negative: without limit); a PK_ERROR_KIND_TIMEOUT error says how many are left.
  */
 struct pk_error *pk_producer_flush(struct pk_producer *producer, int32_t timeout_ms);
 
-/*
- The number of records queued or in flight, not yet completed, in `*out_count`.
+/**
+ * The number of records queued or in flight, not yet completed, in `*out_count`.
  */
 struct pk_error *pk_producer_in_flight(struct pk_producer *producer, size_t *out_count);
 
-/*
- The number of partitions of `topic` (NUL-terminated, borrowed) in `*out_count`, from the
- metadata cache or fetched. Waits up to max.block.ms while the topic is being created; an
- unknown topic with allow.auto.create.topics=false fails at once (UNKNOWN_TOPIC_OR_PARTITION).
+/**
+ * The number of partitions of `topic` (NUL-terminated, borrowed) in `*out_count`, from the
+ * metadata cache or fetched. Waits up to max.block.ms while the topic is being created; an
+ * unknown topic with allow.auto.create.topics=false fails at once (UNKNOWN_TOPIC_OR_PARTITION).
  */
 struct pk_error *pk_producer_partition_count(struct pk_producer *producer,
                                              const char *topic,
                                              int32_t *out_count);
 
-/*
- Delivers what is queued, waiting at most `timeout_ms` (negative: without limit), then fails
- whatever is left with PK_ERROR_KIND_CLOSED (their reports say so). Idempotent: closing a
- closed producer succeeds. Later calls on the handle fail with PK_ERROR_KIND_CLOSED, except
- pk_producer_poll_reports, which still hands out the remaining reports. The handle must still
- be freed with pk_producer_free().
+/**
+ * Delivers what is queued, waiting at most `timeout_ms` (negative: without limit), then fails
+ * whatever is left with PK_ERROR_KIND_CLOSED (their reports say so). Idempotent: closing a
+ * closed producer succeeds. Later calls on the handle fail with PK_ERROR_KIND_CLOSED, except
+ * pk_producer_poll_reports, which still hands out the remaining reports. The handle must still
+ * be freed with pk_producer_free().
  */
 struct pk_error *pk_producer_close(struct pk_producer *producer, int32_t timeout_ms);
 
-/*
- Frees a producer. `producer` is consumed; NULL is allowed. If it was not closed, it is
- closed without waiting: records not yet delivered fail with PK_ERROR_KIND_CLOSED (call
- pk_producer_flush or pk_producer_close first to deliver them). Undelivered queued reports are
- dropped.
+/**
+ * Frees a producer. `producer` is consumed; NULL is allowed. If it was not closed, it is
+ * closed without waiting: records not yet delivered fail with PK_ERROR_KIND_CLOSED (call
+ * pk_producer_flush or pk_producer_close first to deliver them). Undelivered queued reports are
+ * dropped.
  */
 void pk_producer_free(struct pk_producer *producer);
 
-/*
- Queues `records_len` records (borrowed: copied once before returning) whose outcomes are
- collected in one batch, instead of going to the report queue or callback: one wait for the
- whole batch. The caller frees `*out_batch` with pk_batch_free(), which may be done before it
- completes (the records still go).
+/**
+ * Queues `records_len` records (borrowed: copied once before returning) whose outcomes are
+ * collected in one batch, instead of going to the report queue or callback: one wait for the
+ * whole batch. The caller frees `*out_batch` with pk_batch_free(), which may be done before it
+ * completes (the records still go).
  */
 struct pk_error *pk_producer_send_batch(struct pk_producer *producer,
                                         const struct pk_record *records,
                                         size_t records_len,
                                         struct pk_batch **out_batch);
 
-/*
- The number of records in the batch in `*out_count`.
+/**
+ * The number of records in the batch in `*out_count`.
  */
 struct pk_error *pk_batch_len(const struct pk_batch *batch, size_t *out_count);
 
-/*
- Waits up to `timeout_ms` (negative: without limit) for every record of the batch to
- complete, then writes one report per record, in the order given, into `out_reports` (an
- array of at least `reports_cap`; at most `reports_cap` are written) and their number into
- `*out_count`. Each call gives fresh reports whose errors the caller frees
- (pk_delivery_reports_clear). If the batch is not complete in time: a PK_ERROR_KIND_TIMEOUT
- error, and the wait may be repeated.
+/**
+ * Waits up to `timeout_ms` (negative: without limit) for every record of the batch to
+ * complete, then writes one report per record, in the order given, into `out_reports` (an
+ * array of at least `reports_cap`; at most `reports_cap` are written) and their number into
+ * `*out_count`. Each call gives fresh reports whose errors the caller frees
+ * (pk_delivery_reports_clear). If the batch is not complete in time: a PK_ERROR_KIND_TIMEOUT
+ * error, and the wait may be repeated.
  */
 struct pk_error *pk_batch_wait(struct pk_batch *batch,
                                int32_t timeout_ms,
@@ -410,9 +516,9 @@ struct pk_error *pk_batch_wait(struct pk_batch *batch,
                                size_t reports_cap,
                                size_t *out_count);
 
-/*
- Frees a batch. `batch` is consumed; NULL is allowed. Records not yet completed still go;
- their outcomes are dropped.
+/**
+ * Frees a batch. `batch` is consumed; NULL is allowed. Records not yet completed still go;
+ * their outcomes are dropped.
  */
 void pk_batch_free(struct pk_batch *batch);
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void};
 
 use crate::error::pk_error;
-use crate::ffi::{c_str, guard, guard_void, handle, out};
+use crate::ffi::{c_str, check_out, guard, guard_void, handle, out};
 use crate::producer::{pk_delivery_callback, Callback};
 
 /// A set of configuration properties. Created with pk_config_new(), freed with
@@ -20,6 +20,7 @@ pub struct pk_config {
 #[no_mangle]
 pub extern "C" fn pk_config_new(out_config: *mut *mut pk_config) -> *mut pk_error {
     guard(|| {
+        check_out(out_config, "out_config")?;
         let config = Box::new(pk_config { props: BTreeMap::new(), callback: None });
         out(out_config, "out_config", Box::into_raw(config))
     })

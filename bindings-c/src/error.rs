@@ -110,7 +110,7 @@ fn borrow<'a>(e: *const pk_error) -> Option<&'a pk_error> {
 
 /// The class of the error. `error` is borrowed; a NULL error gives PK_ERROR_KIND_INVALID_ARGUMENT.
 #[no_mangle]
-pub extern "C" fn pk_error_kind(error: *const pk_error) -> pk_error_kind {
+pub extern "C" fn pk_error_get_kind(error: *const pk_error) -> pk_error_kind {
     borrow(error).map(|e| e.kind).unwrap_or(pk_error_kind::PK_ERROR_KIND_INVALID_ARGUMENT)
 }
 

@@ -11,6 +11,7 @@ mod ffi;
 mod producer;
 mod runtime;
 
+pub use admin::*;
 pub use config::*;
 pub use error::*;
 pub use producer::*;

@@ -195,6 +195,17 @@ pub extern "C" fn pk_producer_new(config: *const pk_config, out_producer: *mut *
     })
 }
 
+/// A nullable byte buffer: NULL means absent, and then the length must be 0.
+fn optional<'a>(ptr: *const u8, len: usize, what: &str) -> Result<Option<&'a [u8]>> {
+    if ptr.is_null() {
+        if len != 0 {
+            return Err(Error::invalid(format!("{what} is NULL but its length is {len}")));
+        }
+        return Ok(None);
+    }
+    bytes(ptr, len, what).map(Some)
+}
+
 /// Copies the records' data into one buffer (one copy) and builds the core's records.
 fn convert(records: &[pk_record]) -> Result<Vec<(ProducerRecord, u64)>> {
     struct Parts<'a> {
@@ -207,12 +218,12 @@ fn convert(records: &[pk_record]) -> Result<Vec<(ProducerRecord, u64)>> {
     let mut total = 0usize;
     for (i, r) in records.iter().enumerate() {
         let topic = str_len(r.topic, r.topic_len, &format!("records[{i}].topic"))?;
-        let key = if r.key.is_null() { None } else { Some(bytes(r.key, r.key_len, "key")?) };
-        let value = if r.value.is_null() { None } else { Some(bytes(r.value, r.value_len, "value")?) };
+        let key = optional(r.key, r.key_len, &format!("records[{i}].key"))?;
+        let value = optional(r.value, r.value_len, &format!("records[{i}].value"))?;
         let mut headers = Vec::new();
         for (j, h) in slice(r.headers, r.headers_len, &format!("records[{i}].headers"))?.iter().enumerate() {
             let k = str_len(h.key, h.key_len, &format!("records[{i}].headers[{j}].key"))?;
-            let v = if h.value.is_null() { None } else { Some(bytes(h.value, h.value_len, "header value")?) };
+            let v = optional(h.value, h.value_len, &format!("records[{i}].headers[{j}].value"))?;
             total += v.map_or(0, <[u8]>::len);
             headers.push((k, v));
         }
@@ -534,7 +545,8 @@ pub extern "C" fn pk_batch_wait(
         }
         let mut state = b.state.lock().unwrap_or_else(|e| e.into_inner());
         if let BatchState::Pending(delivery) = &mut *state {
-            let waited = block_on("pk_batch_wait", tokio::time::timeout(timeout(timeout_ms), delivery))?;
+            let limit = timeout(timeout_ms);
+            let waited = block_on("pk_batch_wait", async { tokio::time::timeout(limit, delivery).await })?;
             match waited {
                 Ok(results) => *state = BatchState::Done(results),
                 Err(_) => return Err(Error::timeout(format!("the batch did not complete within {timeout_ms} ms"))),

@@ -30,8 +30,8 @@ static char topic[128];
 static void expect_error(pk_error *err, pk_error_kind kind, const char *what) {
     CHECK(err != NULL, "%s: expected an error", what);
     if (err) {
-        CHECK(pk_error_kind(err) == kind, "%s: kind %d, expected %d (%s)", what,
-              (int)pk_error_kind(err), (int)kind, pk_error_message(err));
+        CHECK(pk_error_get_kind(err) == kind, "%s: kind %d, expected %d (%s)", what,
+              (int)pk_error_get_kind(err), (int)kind, pk_error_message(err));
         CHECK(strlen(pk_error_name(err)) > 0, "%s: error has no name", what);
         pk_error_free(err);
     }
@@ -104,7 +104,7 @@ static void test_version_and_null_frees(void) {
     pk_delivery_reports_clear(NULL, 3);
     CHECK(pk_error_code(NULL) == 0, "code of NULL");
     CHECK(strcmp(pk_error_message(NULL), "") == 0, "message of NULL");
-    CHECK(pk_error_kind(NULL) == PK_ERROR_KIND_INVALID_ARGUMENT, "kind of NULL");
+    CHECK(pk_error_get_kind(NULL) == PK_ERROR_KIND_INVALID_ARGUMENT, "kind of NULL");
 }
 
 static void test_null_handles(void) {
@@ -353,15 +353,20 @@ static void test_unreachable(void) {
     pk_record r = record("t", "k", "v", 0);
     pk_error *err = pk_producer_produce(p, &r);
     CHECK(err != NULL, "produce to an unreachable broker fails");
-    CHECK(err && (pk_error_kind(err) == PK_ERROR_KIND_CONNECTION || pk_error_kind(err) == PK_ERROR_KIND_TIMEOUT),
-          "kind %d: %s", (int)pk_error_kind(err), pk_error_message(err));
+    CHECK(err && (pk_error_get_kind(err) == PK_ERROR_KIND_CONNECTION || pk_error_get_kind(err) == PK_ERROR_KIND_TIMEOUT),
+          "kind %d: %s", (int)pk_error_get_kind(err), pk_error_message(err));
     pk_error_free(err);
     pk_producer_free(p);
 }
 
 static void test_admin(void) {
-    pk_config *c = config(NULL, NULL, NULL, NULL);
+    pk_config *c = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_ok(pk_config_set(c, "bootstrap.servers", bootstrap), "bootstrap");
     pk_admin *a = NULL;
+    pk_config *bad_config = config(NULL, NULL, NULL, NULL); /* has linger.ms, a producer key */
+    expect_error(pk_admin_new(bad_config, &a), PK_ERROR_KIND_CONFIG, "producer key on an admin client");
+    pk_config_free(bad_config);
     pk_error *err = pk_admin_new(c, &a);
     expect_ok(err, "admin_new");
     pk_config_free(c);
