@@ -265,13 +265,14 @@ struct pk_error *pk_admin_new(const struct pk_config *config, struct pk_admin **
 
 /**
  * Creates `topics_len` topics and waits until they have leaders (within
- * default.api.timeout.ms). `out_results` is an array of `topics_len` the call fills: NULL for a
+ * default.api.timeout.ms); with `validate_only` the broker only checks the request. `out_results` is an array of `topics_len` the call fills: NULL for a
  * topic created, else its error (TOPIC_ALREADY_EXISTS...), which the caller frees with
  * pk_error_free(). The call itself fails (and writes no results) when no broker answers.
  */
 struct pk_error *pk_admin_create_topics(struct pk_admin *admin,
                                         const struct pk_new_topic *topics,
                                         size_t topics_len,
+                                        bool validate_only,
                                         struct pk_error **out_results);
 
 /**

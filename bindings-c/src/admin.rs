@@ -77,7 +77,7 @@ fn write_results(out_results: *mut *mut pk_error, results: Vec<Option<Error>>) {
 }
 
 /// Creates `topics_len` topics and waits until they have leaders (within
-/// default.api.timeout.ms). `out_results` is an array of `topics_len` the call fills: NULL for a
+/// default.api.timeout.ms); with `validate_only` the broker only checks the request. `out_results` is an array of `topics_len` the call fills: NULL for a
 /// topic created, else its error (TOPIC_ALREADY_EXISTS...), which the caller frees with
 /// pk_error_free(). The call itself fails (and writes no results) when no broker answers.
 #[no_mangle]
@@ -85,6 +85,7 @@ pub extern "C" fn pk_admin_create_topics(
     admin: *mut pk_admin,
     topics: *const pk_new_topic,
     topics_len: usize,
+    validate_only: bool,
     out_results: *mut *mut pk_error,
 ) -> *mut pk_error {
     guard(|| {
@@ -102,7 +103,7 @@ pub extern "C" fn pk_admin_create_topics(
             }
             new.push(topic);
         }
-        let results = block_on("pk_admin_create_topics", a.admin.create_topics(&new, false))??;
+        let results = block_on("pk_admin_create_topics", a.admin.create_topics(&new, validate_only))??;
         let by_name: Vec<Option<Error>> = new
             .iter()
             .map(|t| {

@@ -376,10 +376,13 @@ static void test_admin(void) {
     const char *keys[] = {"retention.ms"}, *values[] = {"3600000"};
     pk_new_topic t = {name, 3, 1, keys, values, 1};
     pk_error *results[2] = {NULL, NULL};
-    expect_ok(pk_admin_create_topics(a, &t, 1, results), "create_topics");
+    expect_ok(pk_admin_create_topics(a, &t, 1, true, results), "validate only");
+    CHECK(results[0] == NULL, "validated: %s", pk_error_message(results[0]));
+    pk_error_free(results[0]);
+    expect_ok(pk_admin_create_topics(a, &t, 1, false, results), "create_topics");
     CHECK(results[0] == NULL, "created: %s", pk_error_message(results[0]));
     pk_error_free(results[0]);
-    expect_ok(pk_admin_create_topics(a, &t, 1, results), "create again");
+    expect_ok(pk_admin_create_topics(a, &t, 1, false, results), "create again");
     CHECK(results[0] && pk_error_code(results[0]) == 36, "TOPIC_ALREADY_EXISTS: %s", pk_error_message(results[0]));
     pk_error_free(results[0]);
 
@@ -404,7 +407,7 @@ static void test_admin(void) {
     pk_error_free(results[1]);
 
     pk_new_topic bad = {"", 1, 1, NULL, NULL, 0};
-    expect_ok(pk_admin_create_topics(a, &bad, 1, results), "create with an empty name");
+    expect_ok(pk_admin_create_topics(a, &bad, 1, false, results), "create with an empty name");
     CHECK(results[0] != NULL, "empty name refused");
     pk_error_free(results[0]);
 
