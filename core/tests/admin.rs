@@ -157,6 +157,19 @@ async fn list_topics_internal() {
     assert!(public.iter().all(|t| !t.starts_with("__consumer_offsets")));
 }
 
+/// Describes the topic's configs until `ready` holds: in KRaft an altered config reaches the
+/// broker that answers DescribeConfigs through the metadata log, a moment after the alter.
+async fn describe_until(admin: &Admin, topic: &str, ready: impl Fn(&polykafka::admin::ConfigDescription) -> bool) -> polykafka::admin::ConfigDescription {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let d = admin.describe_configs(&[ConfigResource::topic(topic)]).await.unwrap().remove(0);
+        if ready(&d) || std::time::Instant::now() > deadline {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn configs_describe_and_alter() {
     let admin = admin();
@@ -177,7 +190,7 @@ async fn configs_describe_and_alter() {
         .incremental_alter_configs(&[(ConfigResource::topic(&topic), vec![AlterConfigOp::set("retention.ms", "3600000")])])
         .await
         .unwrap();
-    let d = admin.describe_configs(&[ConfigResource::topic(&topic)]).await.unwrap().remove(0);
+    let d = describe_until(&admin, &topic, |d| d.get("retention.ms").map(|e| !e.is_default).unwrap_or(false)).await;
     let retention = d.get("retention.ms").unwrap();
     assert_eq!(retention.value.as_deref(), Some("3600000"));
     assert!(!retention.is_default);
@@ -188,7 +201,7 @@ async fn configs_describe_and_alter() {
         .incremental_alter_configs(&[(ConfigResource::topic(&topic), vec![AlterConfigOp::delete("retention.ms")])])
         .await
         .unwrap();
-    let d = admin.describe_configs(&[ConfigResource::topic(&topic)]).await.unwrap().remove(0);
+    let d = describe_until(&admin, &topic, |d| d.get("retention.ms").map(|e| e.is_default).unwrap_or(false)).await;
     assert!(d.get("retention.ms").unwrap().is_default);
 
     // A key that does not exist: INVALID_CONFIG, typed, naming the key.

@@ -84,3 +84,67 @@ async fn unreachable_bootstrap_is_a_connection_error() {
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+/// A record under max.request.size but over the topic's max.message.bytes: the broker refuses
+/// its whole batch; the producer splits the batch and only that record fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_over_the_brokers_limit_fails_alone_in_its_batch() {
+    use polykafka::admin::{Admin, NewTopic};
+    use polykafka::AdminConfig;
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
+    let topic = common::unique_topic("broker-limit");
+    admin.create_topics(&[NewTopic::new(&topic, 1, 1).config("max.message.bytes", "3000")], false).await.unwrap();
+    let p = producer(&[("linger.ms", "200")]);
+    let mut records: Vec<ProducerRecord> = (0..5).map(|i| ProducerRecord::new(&topic).value(format!("small-{i}"))).collect();
+    records.insert(2, ProducerRecord::new(&topic).value(vec![b'x'; 6000]));
+    let results = p.send_batch(records).await.unwrap().await;
+    assert_eq!(results.len(), 6);
+    let err = results[2].as_ref().expect_err("the large record fails");
+    assert_eq!(err.kind(), ErrorKind::MessageTooLarge, "{err}");
+    assert_eq!(err.name(), "MESSAGE_TOO_LARGE", "{err}");
+    let offsets: Vec<i64> = results.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, r)| r.as_ref().unwrap().offset).collect();
+    assert_eq!(offsets, vec![0, 1, 2, 3, 4], "the others are delivered, in order");
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+/// A full buffer: `send_with(.., block = false)` fails at once with QueueFull; a blocking send
+/// waits max.block.ms and then fails the same way; nothing queued is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_buffer_is_a_queue_full_error() {
+    use polykafka::producer::Completion;
+    // A long linger and a large batch keep everything buffered until the flush.
+    let p = Producer::new(
+        ProducerConfig::from_properties([
+            ("bootstrap.servers", common::bootstrap().as_str()),
+            ("buffer.memory", "4096"),
+            ("max.block.ms", "300"),
+            ("linger.ms", "60000"),
+            ("batch.size", "1000000"),
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    let topic = common::unique_topic("full");
+    let mut queued = Vec::new();
+    let mut full = None;
+    for i in 0..100 {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match p.send_with(ProducerRecord::new(&topic).value(vec![b'v'; 200]).key(i.to_string()), Completion::Oneshot(tx), false).await {
+            Ok(()) => queued.push(rx),
+            Err(e) => {
+                full = Some(e);
+                break;
+            }
+        }
+    }
+    let err = full.expect("4 KiB fill up");
+    assert_eq!(err.kind(), ErrorKind::QueueFull, "{err}");
+    assert!(err.message().contains("buffer.memory"), "{err}");
+    let err = p.send(ProducerRecord::new(&topic).value(vec![b'v'; 200])).await.err().expect("blocking send also fails");
+    assert_eq!(err.kind(), ErrorKind::QueueFull, "{err}");
+    // Everything that was queued is delivered once flushed.
+    p.flush(Duration::from_secs(30)).await.unwrap();
+    for rx in queued {
+        rx.await.unwrap().unwrap();
+    }
+}

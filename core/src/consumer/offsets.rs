@@ -91,13 +91,7 @@ async fn fetch_once(
             Error::check(g.error_code, &context)?;
             for t in g.topics {
                 for p in t.partitions {
-                    Error::check(p.error_code, format!("{context} for {}-{}", t.name.0, p.partition_index))?;
-                    out.push(CommittedOffset {
-                        partition: TopicPartition::new(t.name.0.to_string(), p.partition_index),
-                        offset: p.committed_offset,
-                        leader_epoch: p.committed_leader_epoch,
-                        metadata: p.metadata.map(|m| m.to_string()),
-                    });
+                    out.push(committed(&context, &t.name.0, p.partition_index, p.error_code, p.committed_offset, p.committed_leader_epoch, p.metadata)?);
                 }
             }
         }
@@ -105,13 +99,7 @@ async fn fetch_once(
         Error::check(resp.error_code, &context)?;
         for t in resp.topics {
             for p in t.partitions {
-                Error::check(p.error_code, format!("{context} for {}-{}", t.name.0, p.partition_index))?;
-                out.push(CommittedOffset {
-                    partition: TopicPartition::new(t.name.0.to_string(), p.partition_index),
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata: p.metadata.map(|m| m.to_string()),
-                });
+                out.push(committed(&context, &t.name.0, p.partition_index, p.error_code, p.committed_offset, p.committed_leader_epoch, p.metadata)?);
             }
         }
     }
@@ -210,4 +198,23 @@ pub(crate) async fn commit_offsets(
         }
     }
     Ok(())
+}
+
+/// One partition's entry of an OffsetFetch response (both response layouts).
+fn committed(
+    context: &str,
+    topic: &StrBytes,
+    partition: i32,
+    error_code: i16,
+    offset: i64,
+    leader_epoch: i32,
+    metadata: Option<StrBytes>,
+) -> Result<CommittedOffset> {
+    Error::check(error_code, format!("{context} for {topic}-{partition}"))?;
+    Ok(CommittedOffset {
+        partition: TopicPartition::new(topic.to_string(), partition),
+        offset,
+        leader_epoch,
+        metadata: metadata.map(|m| m.to_string()),
+    })
 }

@@ -227,6 +227,19 @@ impl Accumulator {
         }
     }
 
+    /// Resolves once every record appended so far has completed.
+    pub async fn wait_drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.outstanding.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+
     /// Marks `n` records complete.
     pub fn completed(&self, n: usize) {
         if n > 0 && self.outstanding.fetch_sub(n, Ordering::AcqRel) == n {

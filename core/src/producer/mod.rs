@@ -340,19 +340,7 @@ impl Producer {
         txn.check_end(false)?;
         let deadline = tokio::time::Instant::now() + timeout;
         sender::fail_queued(&self.inner, Error::new(crate::error::ErrorKind::Broker, "the transaction was aborted").with_txn_requires_abort(true));
-        let acc = &self.inner.accumulator;
-        let wait = async {
-            loop {
-                let drained = acc.drained.notified();
-                tokio::pin!(drained);
-                drained.as_mut().enable();
-                if acc.outstanding.load(Ordering::Acquire) == 0 {
-                    return;
-                }
-                drained.await;
-            }
-        };
-        tokio::time::timeout_at(deadline, wait)
+        tokio::time::timeout_at(deadline, self.inner.accumulator.wait_drained())
             .await
             .map_err(|_| Error::timeout("abort_transaction: records in flight did not complete in time"))?;
         let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(1));
@@ -367,6 +355,12 @@ impl Producer {
         Ok(())
     }
 
+    /// Fails every record still waiting in the queues (not those in flight) with a `Closed`
+    /// error; their completions run now. confluent-kafka's `Producer.purge()`.
+    pub fn purge_queued(&self) {
+        sender::fail_queued(&self.inner, Error::closed("the record was purged from the queue"));
+    }
+
     /// Records queued or in flight, not yet completed.
     pub fn in_flight_count(&self) -> usize {
         self.inner.accumulator.outstanding.load(Ordering::Acquire)
@@ -378,18 +372,7 @@ impl Producer {
         let acc = &self.inner.accumulator;
         acc.state.lock().unwrap().flushing += 1;
         acc.wakeup.notify_one();
-        let wait = async {
-            loop {
-                let drained = acc.drained.notified();
-                tokio::pin!(drained);
-                drained.as_mut().enable();
-                if acc.outstanding.load(Ordering::Acquire) == 0 {
-                    return;
-                }
-                drained.await;
-            }
-        };
-        let res = tokio::time::timeout(timeout, wait).await;
+        let res = tokio::time::timeout(timeout, acc.wait_drained()).await;
         acc.state.lock().unwrap().flushing -= 1;
         match res {
             Ok(()) => Ok(()),

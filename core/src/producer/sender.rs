@@ -275,13 +275,19 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
 
     let conn = match inner.cluster.connection(node).await {
         Ok(c) => c,
-        Err(e) => return settle_all(inner, node, batches, &e),
+        Err(e) => {
+            release_node(inner, node);
+            return settle_all(inner, node, batches, &e);
+        }
     };
     // Transactions use the classic protocol: Produce v12+ would mean KIP-890's implicit adds.
     let max = if inner.txn.is_some() { PRODUCE_MAX.min(11) } else { PRODUCE_MAX };
     let version = match conn.versions().pick(0, PRODUCE_MIN, max) {
         Ok(v) => v,
-        Err(e) => return settle_all(inner, node, batches, &e),
+        Err(e) => {
+            release_node(inner, node);
+            return settle_all(inner, node, batches, &e);
+        }
     };
     if inner.config.acks == Acks::None {
         let res = conn.send_no_response(&req, version).await;
@@ -299,7 +305,10 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
     // the next requests can go out meanwhile.
     let in_flight = match conn.start(&req, version).await {
         Ok(f) => f,
-        Err(e) => return settle_all(inner, node, batches, &e),
+        Err(e) => {
+            release_node(inner, node);
+            return settle_all(inner, node, batches, &e);
+        }
     };
     let inner = inner.clone();
     tokio::spawn(async move {

@@ -502,6 +502,7 @@ fn compress(
                 .block_size(lz4::BlockSize::Max64KB)
                 .block_mode(lz4::BlockMode::Independent)
                 .checksum(lz4::ContentChecksum::NoChecksum)
+                .block_checksum(lz4::liblz4::BlockChecksum::NoBlockChecksum)
                 .build(out.writer())
                 .map_err(|e| compress_error(codec, e))?;
             enc.write_all(input).map_err(|e| compress_error(codec, e))?;
@@ -1684,5 +1685,20 @@ mod tests {
         ] {
             assert!(range.contains(&(part.as_ptr() as usize)));
         }
+    }
+
+    /// Java's and Go's readers (pierrec/lz4 as pinned by kafka-go) expect frames without block
+    /// or content checksums, as Java's Lz4BlockOutputStream writes them.
+    #[test]
+    fn lz4_frames_carry_no_checksums() {
+        let mut b = RecordBatchBuilder::new(0);
+        b.append(0, Some(b"k"), Some(&[7u8; 5000]), &[]).unwrap();
+        let attrs = BatchAttributes { compression: CompressionType::Lz4, ..Default::default() };
+        let bytes = b.build(&attrs).unwrap();
+        let frame = &bytes[BATCH_HEADER_SIZE..];
+        assert_eq!(&frame[..4], &[0x04, 0x22, 0x4d, 0x18], "LZ4 frame magic");
+        let flg = frame[4];
+        assert_eq!(flg & 0x10, 0, "no block checksums");
+        assert_eq!(flg & 0x04, 0, "no content checksum");
     }
 }

@@ -2,11 +2,7 @@
 //! partition in the middle of producing 200,000 idempotent records (acks=all) loses none and
 //! duplicates none: every record is read back exactly once, in send order per partition.
 
-mod common;
-
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use polykafka::admin::Admin;
@@ -15,54 +11,18 @@ use polykafka::config::IsolationLevel;
 use polykafka::consumer::fetch::{list_offsets, read_all, OffsetSpec};
 use polykafka::producer::Producer;
 use polykafka::{AdminConfig, ClientConfig, ProducerConfig, ProducerRecord, TopicPartition};
+use polykafka_system_tests::{unique, TestCluster};
 
-const NAME: &str = "failover";
 const RECORDS: usize = 200_000;
 const PARTITIONS: i32 = 3;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn launcher(args: &[&str]) -> String {
-    let out = Command::new(repo().join("tests/cluster/kafka"))
-        .arg("--name")
-        .arg(NAME)
-        .args(args)
-        .env("KAFKA_PORT_BASE", std::env::var("FAILOVER_PORT_BASE").unwrap_or_else(|_| "9392".into()))
-        .output()
-        .expect("tests/cluster/kafka runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "tests/cluster/kafka {args:?} failed:\n{text}");
-    text
-}
-
-/// Stops the three-node cluster however the test ends.
-struct ClusterGuard;
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("tests/cluster/kafka")).args(["--name", NAME, "down"]).output();
-    }
-}
-
-fn bootstrap() -> String {
-    let build = std::env::var("POLYKAFKA_BUILD").map(PathBuf::from).unwrap_or(repo().join("build/cluster"));
-    let env = std::fs::read_to_string(build.join(format!("kafka-{NAME}/cluster.env"))).expect("the failover cluster's env file");
-    env.lines()
-        .find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP="))
-        .map(|v| v.trim_matches('"').to_string())
-        .expect("KAFKA_BOOTSTRAP in the env file")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_loses_and_duplicates_nothing() {
-    let _ = Command::new(repo().join("tests/cluster/kafka")).args(["--name", NAME, "down"]).output();
-    launcher(&["up", "--nodes", "3"]);
-    let _guard = ClusterGuard;
-    let bootstrap = bootstrap();
+    let cluster3 = TestCluster::start("failover", 3, 9392);
+    let bootstrap = cluster3.bootstrap();
 
     let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
-    let topic = common::unique_topic("failover");
+    let topic = unique("failover");
     admin.create_topic(&topic, PARTITIONS, 3).await.unwrap();
 
     let producer = Producer::new(
@@ -88,7 +48,7 @@ async fn killing_the_leader_loses_and_duplicates_nothing() {
         if chunk == 6 {
             // Kill partition 0's leader while batches are in flight.
             let leader = producer.cluster().metadata().leader(&topic, 0).expect("partition 0 has a leader");
-            launcher(&["kill", &leader.to_string()]);
+            cluster3.launcher(&["kill", &leader.to_string()]);
             killed = Some(leader);
         }
     }
@@ -99,7 +59,7 @@ async fn killing_the_leader_loses_and_duplicates_nothing() {
     assert!(failures.is_empty(), "{} records failed, first: {}", failures.len(), failures[0]);
     producer.close(Duration::from_secs(30)).await.unwrap();
     let killed = killed.unwrap();
-    launcher(&["start", &killed.to_string()]);
+    cluster3.launcher(&["start", &killed.to_string()]);
 
     let cluster = Cluster::new(ClientConfig::with_bootstrap(&bootstrap).unwrap()).unwrap();
     let mut seen: HashMap<usize, usize> = HashMap::new();

@@ -1,0 +1,116 @@
+package kafka_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	kafka "github.com/polykafka/polykafka/bindings-c/go"
+	kgo "github.com/segmentio/kafka-go"
+)
+
+// bootstrap is KAFKA_BOOTSTRAP, else the cluster started by tests/cluster/kafka.
+func bootstrap(t testing.TB) string {
+	if b := os.Getenv("KAFKA_BOOTSTRAP"); b != "" {
+		return b
+	}
+	f, err := os.Open(filepath.Join("..", "..", "build", "cluster", "cluster.env"))
+	if err == nil {
+		defer f.Close()
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			if v, ok := strings.CutPrefix(s.Text(), "KAFKA_BOOTSTRAP="); ok {
+				return v
+			}
+		}
+	}
+	return "127.0.0.1:9092"
+}
+
+var topicSeq int64
+
+// newTopic creates a topic with our Client (so every test also exercises admin).
+func newTopic(t testing.TB, partitions int) string {
+	t.Helper()
+	name := fmt.Sprintf("go-%s-%d-%d", strings.ReplaceAll(t.Name(), "/", "-"), time.Now().UnixNano()%1e9, atomic.AddInt64(&topicSeq, 1))
+	c := &kafka.Client{Addr: kafka.TCP(bootstrap(t))}
+	defer c.Close()
+	resp, err := c.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{
+		Topics: []kafka.TopicConfig{{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}},
+	})
+	if err != nil {
+		t.Fatalf("CreateTopics: %v", err)
+	}
+	if err := resp.Errors[name]; err != nil {
+		t.Fatalf("CreateTopics %s: %v", name, err)
+	}
+	return name
+}
+
+// readBack reads every message of the topic with kafka-go's own reader, waiting (up to 20 s)
+// until there are at least want.
+func readBack(t testing.TB, topic string, partitions, want int) map[int][]kgo.Message {
+	t.Helper()
+	addr := bootstrap(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	firsts, lasts := make([]int64, partitions), make([]int64, partitions)
+	for {
+		total := int64(0)
+		for p := 0; p < partitions; p++ {
+			conn, err := kgo.DialLeader(ctx, "tcp", addr, topic, p)
+			if err != nil {
+				t.Fatalf("dial leader of %s-%d: %v", topic, p, err)
+			}
+			firsts[p], lasts[p], err = conn.ReadOffsets()
+			conn.Close()
+			if err != nil {
+				t.Fatalf("offsets of %s-%d: %v", topic, p, err)
+			}
+			total += lasts[p] - firsts[p]
+		}
+		if total >= int64(want) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%s has %d messages, want %d", topic, total, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out := map[int][]kgo.Message{}
+	for p := 0; p < partitions; p++ {
+		if lasts[p] == firsts[p] {
+			continue
+		}
+		r := kgo.NewReader(kgo.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 200 * time.Millisecond})
+		if err := r.SetOffset(firsts[p]); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatalf("reading %s-%d: %v", topic, p, err)
+			}
+			out[p] = append(out[p], m)
+			if m.Offset >= lasts[p]-1 {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
+}
+
+func count(m map[int][]kgo.Message) int {
+	n := 0
+	for _, ms := range m {
+		n += len(ms)
+	}
+	return n
+}

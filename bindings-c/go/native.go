@@ -1,0 +1,476 @@
+package kafka
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#cgo LDFLAGS: ${SRCDIR}/../../target/release/libpolykafka.a -lpthread -ldl -lm -lrt -lgcc_s
+#include <stdlib.h>
+#include "polykafka.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"sort"
+	"sync"
+	"unsafe"
+)
+
+// This file is the only one that knows the C ABI's memory rules:
+//   - C never keeps a Go pointer: records are copied into one C allocation per batch, which the
+//     library copies once more into its own buffers before the call returns;
+//   - every C handle is owned by one Go object whose free is idempotent, with a finalizer as a
+//     backup; calls hold a read lock so the handle is freed only after they return;
+//   - runtime.KeepAlive follows every call that uses a handle.
+
+// takeError converts a C error into a Go error and frees it. NULL gives nil.
+func takeError(e *C.pk_error) error {
+	if e == nil {
+		return nil
+	}
+	defer C.pk_error_free(e)
+	ne := &ClientError{
+		Kind:             errorKind(C.pk_error_kind(C.pk_error_get_kind(e))),
+		Code:             int16(C.pk_error_code(e)),
+		Name:             C.GoString(C.pk_error_name(e)),
+		Message:          C.GoString(C.pk_error_message(e)),
+		Retriable:        bool(C.pk_error_retriable(e)),
+		Fatal:            bool(C.pk_error_fatal(e)),
+		TxnRequiresAbort: bool(C.pk_error_txn_requires_abort(e)),
+	}
+	return ne.kafkaError()
+}
+
+func errorKind(k C.pk_error_kind) string {
+	switch k {
+	case C.PK_ERROR_KIND_CONFIG:
+		return "config"
+	case C.PK_ERROR_KIND_CONNECTION:
+		return "connection"
+	case C.PK_ERROR_KIND_TLS:
+		return "tls"
+	case C.PK_ERROR_KIND_TIMEOUT:
+		return "timeout"
+	case C.PK_ERROR_KIND_AUTHENTICATION:
+		return "authentication"
+	case C.PK_ERROR_KIND_AUTHORIZATION:
+		return "authorization"
+	case C.PK_ERROR_KIND_BROKER:
+		return "broker"
+	case C.PK_ERROR_KIND_PROTOCOL:
+		return "protocol"
+	case C.PK_ERROR_KIND_CLOSED:
+		return "closed"
+	case C.PK_ERROR_KIND_INVALID_ARGUMENT:
+		return "invalid_argument"
+	case C.PK_ERROR_KIND_SERIALIZATION:
+		return "serialization"
+	case C.PK_ERROR_KIND_QUEUE_FULL:
+		return "queue_full"
+	case C.PK_ERROR_KIND_MESSAGE_TOO_LARGE:
+		return "message_too_large"
+	default:
+		return "fatal"
+	}
+}
+
+// newConfig builds a native configuration from properties. The caller frees it.
+func newConfig(props map[string]string) (*C.pk_config, error) {
+	var cfg *C.pk_config
+	if err := takeError(C.pk_config_new(&cfg)); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ck, cv := C.CString(k), C.CString(props[k])
+		err := takeError(C.pk_config_set(cfg, ck, cv))
+		C.free(unsafe.Pointer(ck))
+		C.free(unsafe.Pointer(cv))
+		if err != nil {
+			C.pk_config_free(cfg)
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// nativeHandle names the C producer type outside this file.
+type nativeHandle = C.pk_producer
+
+// nativeProducer owns one pk_producer.
+type nativeProducer struct {
+	mu  sync.RWMutex // read-held by calls, write-held by free
+	ptr *C.pk_producer
+}
+
+func newNativeProducer(props map[string]string) (*nativeProducer, error) {
+	cfg, err := newConfig(props)
+	if err != nil {
+		return nil, err
+	}
+	defer C.pk_config_free(cfg)
+	var ptr *C.pk_producer
+	if err := takeError(C.pk_producer_new(cfg, &ptr)); err != nil {
+		return nil, err
+	}
+	p := &nativeProducer{ptr: ptr}
+	runtime.SetFinalizer(p, (*nativeProducer).free)
+	return p, nil
+}
+
+// call runs f with the handle, or reports the producer closed.
+func (p *nativeProducer) call(f func(*C.pk_producer) error) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.ptr == nil {
+		return errClosedNative
+	}
+	err := f(p.ptr)
+	runtime.KeepAlive(p)
+	return err
+}
+
+func (p *nativeProducer) partitionCount(topic string) (int, error) {
+	ct := C.CString(topic)
+	defer C.free(unsafe.Pointer(ct))
+	var n C.int32_t
+	err := p.call(func(ptr *C.pk_producer) error {
+		return takeError(C.pk_producer_partition_count(ptr, ct, &n))
+	})
+	return int(n), err
+}
+
+func (p *nativeProducer) close(timeoutMs int) error {
+	return p.call(func(ptr *C.pk_producer) error {
+		return takeError(C.pk_producer_close(ptr, C.int32_t(timeoutMs)))
+	})
+}
+
+// flushNow makes the engine send what is queued now (ignoring linger) and waits for it.
+func flushNow(ptr *C.pk_producer, timeoutMs int) error {
+	return takeError(C.pk_producer_flush(ptr, C.int32_t(timeoutMs)))
+}
+
+// free releases the handle; idempotent. Waits for calls in progress.
+func (p *nativeProducer) free() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ptr != nil {
+		C.pk_producer_free(p.ptr)
+		p.ptr = nil
+	}
+	runtime.SetFinalizer(p, nil)
+}
+
+// outRecord is one message ready for the C ABI.
+type outRecord struct {
+	topic     string
+	partition int // -1: the core's partitioner chooses
+	msg       *Message
+}
+
+// sendBatch copies the records into one C allocation, queues them with one call, and returns
+// the batch to wait on.
+func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
+	recSize := int(unsafe.Sizeof(C.pk_record{}))
+	hdrSize := int(unsafe.Sizeof(C.pk_header{}))
+	nHeaders, data := 0, 1
+	for i := range recs {
+		m := recs[i].msg
+		data += len(recs[i].topic) + 1 + len(m.Key) + len(m.Value)
+		for _, h := range m.Headers {
+			data += len(h.Key) + 1 + len(h.Value)
+		}
+		nHeaders += len(m.Headers)
+	}
+	size := len(recs)*recSize + nHeaders*hdrSize + data
+	base := C.malloc(C.size_t(size))
+	if base == nil {
+		panic("kafka: out of memory")
+	}
+	defer C.free(base)
+	records := unsafe.Slice((*C.pk_record)(base), len(recs))
+	headers := unsafe.Slice((*C.pk_header)(unsafe.Add(base, len(recs)*recSize)), nHeaders)
+	arena := unsafe.Slice((*byte)(unsafe.Add(base, len(recs)*recSize+nHeaders*hdrSize)), data)
+	pos, hpos := 0, 0
+	put := func(b []byte) *C.uint8_t {
+		ptr := (*C.uint8_t)(unsafe.Pointer(&arena[pos]))
+		pos += copy(arena[pos:], b)
+		return ptr
+	}
+	putString := func(s string) (*C.char, C.size_t) {
+		ptr := (*C.char)(unsafe.Pointer(&arena[pos]))
+		pos += copy(arena[pos:], s)
+		arena[pos] = 0
+		pos++
+		return ptr, C.size_t(len(s))
+	}
+	for i := range recs {
+		m := recs[i].msg
+		r := &records[i]
+		r.topic, r.topic_len = putString(recs[i].topic)
+		r.partition = C.int32_t(recs[i].partition)
+		r.key, r.key_len = nil, 0
+		if m.Key != nil {
+			r.key, r.key_len = put(m.Key), C.size_t(len(m.Key))
+		}
+		r.value, r.value_len = nil, 0
+		if m.Value != nil {
+			r.value, r.value_len = put(m.Value), C.size_t(len(m.Value))
+		}
+		r.headers, r.headers_len = nil, C.size_t(len(m.Headers))
+		if len(m.Headers) > 0 {
+			r.headers = &headers[hpos]
+		}
+		for _, h := range m.Headers {
+			ch := &headers[hpos]
+			hpos++
+			// A NUL follows every key, so an empty key (length 0 = NUL-terminated) reads as "".
+			ch.key, ch.key_len = putString(h.Key)
+			ch.value, ch.value_len = nil, 0
+			if h.Value != nil {
+				ch.value, ch.value_len = put(h.Value), C.size_t(len(h.Value))
+			}
+		}
+		r.timestamp_ms = 0
+		if !m.Time.IsZero() {
+			r.timestamp_ms = C.int64_t(m.Time.UnixMilli())
+		}
+		r.opaque = C.uint64_t(i)
+	}
+	var batch *C.pk_batch
+	err := p.call(func(ptr *C.pk_producer) error {
+		return takeError(C.pk_producer_send_batch(ptr, &records[0], C.size_t(len(records)), &batch))
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := &nativeBatch{ptr: batch, n: len(recs)}
+	runtime.SetFinalizer(b, (*nativeBatch).free)
+	return b, nil
+}
+
+// nativeBatch owns one pk_batch.
+type nativeBatch struct {
+	ptr *C.pk_batch
+	n   int
+}
+
+// delivery is the outcome of one record.
+type delivery struct {
+	partition int
+	offset    int64
+	timestamp int64
+	err       error
+}
+
+// wait blocks until every record completed (a blocking cgo call: run it on its own goroutine
+// when the caller must stay responsive), then frees the batch.
+func (b *nativeBatch) wait() []delivery {
+	reports := make([]C.pk_delivery_report, b.n)
+	var n C.size_t
+	err := takeError(C.pk_batch_wait(b.ptr, -1, &reports[0], C.size_t(b.n), &n))
+	out := make([]delivery, b.n)
+	for i := range out {
+		if err != nil {
+			out[i] = delivery{partition: -1, offset: -1, err: err}
+			continue
+		}
+		r := &reports[i]
+		out[i] = delivery{partition: int(r.partition), offset: int64(r.offset), timestamp: int64(r.timestamp_ms)}
+		if r.error != nil {
+			out[i].err = takeError(r.error)
+			r.error = nil
+		}
+	}
+	b.free()
+	return out
+}
+
+func (b *nativeBatch) free() {
+	if b.ptr != nil {
+		C.pk_batch_free(b.ptr)
+		b.ptr = nil
+	}
+	runtime.SetFinalizer(b, nil)
+}
+
+// nativeAdmin owns one pk_admin.
+type nativeAdmin struct {
+	mu  sync.RWMutex
+	ptr *C.pk_admin
+}
+
+func newNativeAdmin(props map[string]string) (*nativeAdmin, error) {
+	cfg, err := newConfig(props)
+	if err != nil {
+		return nil, err
+	}
+	defer C.pk_config_free(cfg)
+	var ptr *C.pk_admin
+	if err := takeError(C.pk_admin_new(cfg, &ptr)); err != nil {
+		return nil, err
+	}
+	a := &nativeAdmin{ptr: ptr}
+	runtime.SetFinalizer(a, (*nativeAdmin).free)
+	return a, nil
+}
+
+func (a *nativeAdmin) call(f func(*C.pk_admin) error) error {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.ptr == nil {
+		return errClosedNative
+	}
+	err := f(a.ptr)
+	runtime.KeepAlive(a)
+	return err
+}
+
+func (a *nativeAdmin) free() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ptr != nil {
+		C.pk_admin_free(a.ptr)
+		a.ptr = nil
+	}
+	runtime.SetFinalizer(a, nil)
+}
+
+// cStrings copies ss into one C allocation: an array of pointers, then the NUL-terminated
+// strings. The caller frees the returned base with C.free.
+func cStrings(ss []string) (unsafe.Pointer, []*C.char) {
+	ptrSize := int(unsafe.Sizeof((*C.char)(nil)))
+	size := len(ss)*ptrSize + 1
+	for _, s := range ss {
+		size += len(s) + 1
+	}
+	base := C.malloc(C.size_t(size))
+	ptrs := unsafe.Slice((**C.char)(base), len(ss))
+	arena := unsafe.Slice((*byte)(unsafe.Add(base, len(ss)*ptrSize)), size-len(ss)*ptrSize)
+	pos := 0
+	for i, s := range ss {
+		ptrs[i] = (*C.char)(unsafe.Pointer(&arena[pos]))
+		pos += copy(arena[pos:], s)
+		arena[pos] = 0
+		pos++
+	}
+	return base, ptrs
+}
+
+// createTopics creates topics; one error (or nil) per topic.
+func (a *nativeAdmin) createTopics(topics []TopicConfig, validateOnly bool) ([]error, error) {
+	if len(topics) == 0 {
+		return nil, nil
+	}
+	var strs []string
+	nConfigs := 0
+	for _, t := range topics {
+		strs = append(strs, t.Topic)
+		for _, e := range t.ConfigEntries {
+			strs = append(strs, e.ConfigName, e.ConfigValue)
+		}
+		nConfigs += len(t.ConfigEntries)
+	}
+	base, ptrs := cStrings(strs)
+	defer C.free(base)
+	tbase := C.malloc(C.size_t(len(topics) * int(unsafe.Sizeof(C.pk_new_topic{}))))
+	defer C.free(tbase)
+	nts := unsafe.Slice((*C.pk_new_topic)(tbase), len(topics))
+	// Keys and values as parallel arrays, in C memory too.
+	kvBase := C.malloc(C.size_t(2*nConfigs*int(unsafe.Sizeof((*C.char)(nil))) + 1))
+	defer C.free(kvBase)
+	kv := unsafe.Slice((**C.char)(kvBase), 2*nConfigs)
+	si, ki := 0, 0
+	for i, t := range topics {
+		nt := &nts[i]
+		nt.name = ptrs[si]
+		si++
+		nt.num_partitions = C.int32_t(t.NumPartitions)
+		if t.NumPartitions == 0 {
+			nt.num_partitions = -1
+		}
+		nt.replication_factor = C.int16_t(t.ReplicationFactor)
+		if t.ReplicationFactor == 0 {
+			nt.replication_factor = -1
+		}
+		n := len(t.ConfigEntries)
+		nt.configs_len = C.size_t(n)
+		nt.config_keys, nt.config_values = nil, nil
+		if n > 0 {
+			keys, values := kv[ki:ki+n], kv[nConfigs+ki:nConfigs+ki+n]
+			for j := 0; j < n; j++ {
+				keys[j], values[j] = ptrs[si], ptrs[si+1]
+				si += 2
+			}
+			nt.config_keys, nt.config_values = &keys[0], &values[0]
+			ki += n
+		}
+	}
+	results := make([]*C.pk_error, len(topics))
+	err := a.call(func(ptr *C.pk_admin) error {
+		return takeError(C.pk_admin_create_topics(ptr, &nts[0], C.size_t(len(nts)), C.bool(validateOnly), &results[0]))
+	})
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(topics))
+	for i, r := range results {
+		errs[i] = takeError(r)
+	}
+	return errs, nil
+}
+
+func (a *nativeAdmin) deleteTopics(names []string) ([]error, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	base, ptrs := cStrings(names)
+	defer C.free(base)
+	results := make([]*C.pk_error, len(names))
+	err := a.call(func(ptr *C.pk_admin) error {
+		return takeError(C.pk_admin_delete_topics(ptr, &ptrs[0], C.size_t(len(names)), &results[0]))
+	})
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(names))
+	for i, r := range results {
+		errs[i] = takeError(r)
+	}
+	return errs, nil
+}
+
+func (a *nativeAdmin) listTopics(internal bool) ([]string, error) {
+	var list *C.pk_string_list
+	err := a.call(func(ptr *C.pk_admin) error {
+		return takeError(C.pk_admin_list_topics(ptr, C.bool(internal), &list))
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer C.pk_string_list_free(list)
+	names := make([]string, int(C.pk_string_list_len(list)))
+	for i := range names {
+		names[i] = C.GoString(C.pk_string_list_get(list, C.size_t(i)))
+	}
+	return names, nil
+}
+
+func (a *nativeAdmin) partitionCount(topic string) (int, error) {
+	ct := C.CString(topic)
+	defer C.free(unsafe.Pointer(ct))
+	var n C.int32_t
+	err := a.call(func(ptr *C.pk_admin) error {
+		return takeError(C.pk_admin_partition_count(ptr, ct, &n))
+	})
+	return int(n), err
+}
+
+// Version is the version of the native polykafka library.
+func Version() string {
+	return C.GoString(C.pk_version())
+}

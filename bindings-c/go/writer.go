@@ -1,0 +1,501 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Writer writes messages to Kafka, with kafka-go's fields, defaults and semantics. The zero
+// value is usable once Addr is set: the native producer is created at the first write.
+// A Writer must not be copied after first use.
+type Writer struct {
+	// Addr is the address of the cluster's bootstrap brokers (see TCP).
+	Addr net.Addr
+	// Topic is the topic of every message; when empty, each Message names its topic. Setting
+	// both, or neither, is an error.
+	Topic string
+	// Balancer chooses partitions; default &RoundRobin{}.
+	Balancer Balancer
+	// MaxAttempts is the number of attempts per batch; default 10.
+	MaxAttempts int
+	// WriteBackoffMin and WriteBackoffMax bound the backoff between attempts; default 100 ms, 1 s.
+	WriteBackoffMin time.Duration
+	WriteBackoffMax time.Duration
+	// BatchSize is the number of messages after which a call is sent at once; default 100.
+	BatchSize int
+	// BatchBytes is the largest message size accepted (larger ones give MessageTooLargeError)
+	// and the size a partition's batch may grow to; default 1 MiB.
+	BatchBytes int64
+	// BatchTimeout is how long a batch waits to fill before it is sent; default 1 s.
+	BatchTimeout time.Duration
+	// ReadTimeout is accepted for compatibility; WriteTimeout bounds every request.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds each produce request and the wait for metadata; default 10 s.
+	WriteTimeout time.Duration
+	// RequiredAcks is the acknowledgement a write waits for; default RequireNone. With
+	// RequireAll the engine also makes the writer idempotent (no duplicates on retry).
+	RequiredAcks RequiredAcks
+	// Async makes WriteMessages return at once; outcomes go to Completion and ErrorLogger.
+	Async bool
+	// Completion, when set, is called with each partition's messages (Topic, Partition,
+	// Offset and Time filled in) and their error, in sync and async mode.
+	Completion func(messages []Message, err error)
+	// Compression is the codec of the batches; default none.
+	Compression Compression
+	Logger      Logger
+	ErrorLogger Logger
+	// Transport: of a *Transport only ClientID is used.
+	Transport RoundTripper
+	// AllowAutoTopicCreation lets a write to a missing topic create it; default false.
+	AllowAutoTopicCreation bool
+
+	mu        sync.Mutex
+	closed    bool
+	native    *nativeProducer
+	sending   sync.WaitGroup // calls between entering and queueing their batch
+	inflight  sync.WaitGroup // calls and async completions not finished
+	partsMu   sync.Mutex
+	partsSeen map[string]partitionCount
+	stats     writerCounters
+}
+
+type partitionCount struct {
+	n    int
+	when time.Time
+}
+
+type writerCounters struct {
+	writes, messages, bytes, errors int64
+}
+
+func (w *Writer) batchSize() int {
+	if w.BatchSize > 0 {
+		return w.BatchSize
+	}
+	return 100
+}
+
+func (w *Writer) batchBytes() int64 {
+	if w.BatchBytes > 0 {
+		return w.BatchBytes
+	}
+	return 1048576
+}
+
+func (w *Writer) batchTimeout() time.Duration {
+	if w.BatchTimeout > 0 {
+		return w.BatchTimeout
+	}
+	return time.Second
+}
+
+func (w *Writer) writeTimeout() time.Duration {
+	if w.WriteTimeout > 0 {
+		return w.WriteTimeout
+	}
+	return 10 * time.Second
+}
+
+func (w *Writer) readTimeout() time.Duration {
+	if w.ReadTimeout > 0 {
+		return w.ReadTimeout
+	}
+	return 10 * time.Second
+}
+
+func (w *Writer) maxAttempts() int {
+	if w.MaxAttempts > 0 {
+		return w.MaxAttempts
+	}
+	return 10
+}
+
+func (w *Writer) backoff() (time.Duration, time.Duration) {
+	lo, hi := w.WriteBackoffMin, w.WriteBackoffMax
+	if lo <= 0 {
+		lo = 100 * time.Millisecond
+	}
+	if hi <= 0 {
+		hi = time.Second
+	}
+	return lo, hi
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// properties translates the Writer's fields into the engine's configuration.
+func (w *Writer) properties() map[string]string {
+	lo, hi := w.backoff()
+	linger, timeout := w.batchTimeout(), w.writeTimeout()
+	delivery := linger + timeout*time.Duration(w.maxAttempts()) + hi*time.Duration(w.maxAttempts())
+	if delivery > 24*time.Hour {
+		delivery = 24 * time.Hour
+	}
+	props := map[string]string{
+		"bootstrap.servers":        w.Addr.String(),
+		"linger.ms":                ms(linger),
+		"batch.size":               strconv.FormatInt(w.batchBytes(), 10),
+		"max.request.size":         strconv.FormatInt(w.batchBytes()+64*1024, 10),
+		"request.timeout.ms":       ms(timeout),
+		"delivery.timeout.ms":      ms(delivery),
+		"max.block.ms":             ms(timeout),
+		"retries":                  strconv.Itoa(w.maxAttempts() - 1),
+		"retry.backoff.ms":         ms(lo),
+		"retry.backoff.max.ms":     ms(hi),
+		"allow.auto.create.topics": strconv.FormatBool(w.AllowAutoTopicCreation),
+		"compression.type":         w.Compression.String(),
+		"client.id":                "kafka-go",
+	}
+	switch w.RequiredAcks {
+	case RequireNone:
+		props["acks"] = "0"
+	case RequireOne:
+		props["acks"] = "1"
+	default:
+		props["acks"] = "all"
+	}
+	if p := corePartitioner(w.Balancer); p != "" {
+		props["partitioner"] = p
+	}
+	if t, ok := w.Transport.(*Transport); ok && t != nil && t.ClientID != "" {
+		props["client.id"] = t.ClientID
+	}
+	return props
+}
+
+// enter registers a call, or reports the writer closed.
+func (w *Writer) enter() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.sending.Add(1)
+	w.inflight.Add(1)
+	return true
+}
+
+func (w *Writer) producer() (*nativeProducer, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.native == nil {
+		p, err := newNativeProducer(w.properties())
+		if err != nil {
+			return nil, err
+		}
+		w.native = p
+	}
+	return w.native, nil
+}
+
+func (w *Writer) chooseTopic(msg *Message) (string, error) {
+	switch {
+	case w.Topic != "" && msg.Topic != "":
+		return "", errors.New("kafka.(*Writer): Topic must not be specified for both Writer and Message")
+	case w.Topic == "" && msg.Topic == "":
+		return "", errors.New("kafka.(*Writer): Topic must be specified for Writer or Message")
+	case msg.Topic != "":
+		return msg.Topic, nil
+	default:
+		return w.Topic, nil
+	}
+}
+
+// partitions returns the topic's partition count, cached for a few seconds: one cgo call per
+// topic and call at most. An unknown topic fails here, as in kafka-go.
+func (w *Writer) partitions(p *nativeProducer, topic string) (int, error) {
+	w.partsMu.Lock()
+	c, ok := w.partsSeen[topic]
+	w.partsMu.Unlock()
+	if ok && time.Since(c.when) < 5*time.Second {
+		return c.n, nil
+	}
+	n, err := p.partitionCount(topic)
+	if err != nil {
+		return 0, err
+	}
+	w.partsMu.Lock()
+	if w.partsSeen == nil {
+		w.partsSeen = make(map[string]partitionCount)
+	}
+	w.partsSeen[topic] = partitionCount{n, time.Now()}
+	w.partsMu.Unlock()
+	return n, nil
+}
+
+var partitionLists sync.Map // int -> []int{0..n-1}
+
+func partitionList(n int) []int {
+	if l, ok := partitionLists.Load(n); ok {
+		return l.([]int)
+	}
+	l := make([]int, n)
+	for i := range l {
+		l[i] = i
+	}
+	partitionLists.Store(n, l)
+	return l
+}
+
+// WriteMessages writes messages, as kafka-go's: all messages of the call are sent in one batch
+// (one call into the engine). In sync mode it returns when every message was written or
+// failed: nil, or WriteErrors with one entry per message. In async mode it returns nil at
+// once. A cancelled ctx returns ctx.Err() (the messages may still be written). After Close it
+// returns io.ErrClosedPipe.
+func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
+	if w.Addr == nil {
+		return errors.New("kafka.(*Writer).WriteMessages: cannot create a kafka writer with a nil address")
+	}
+	if !w.enter() {
+		return io.ErrClosedPipe
+	}
+	queued := false
+	defer func() {
+		if !queued {
+			w.sending.Done()
+			w.inflight.Done()
+		}
+	}()
+	if len(msgs) == 0 {
+		return nil
+	}
+	batchBytes := w.batchBytes()
+	var bytes int64
+	for i := range msgs {
+		size := msgs[i].totalSize()
+		if size > batchBytes {
+			return messageTooLarge(msgs, i)
+		}
+		bytes += int64(len(msgs[i].Key) + len(msgs[i].Value))
+	}
+	p, err := w.producer()
+	if err != nil {
+		return err
+	}
+	goBalancer := corePartitioner(w.Balancer) == ""
+	recs := make([]outRecord, len(msgs))
+	for i := range msgs {
+		topic, err := w.chooseTopic(&msgs[i])
+		if err != nil {
+			return err
+		}
+		n, err := w.partitions(p, topic)
+		if err != nil {
+			return err
+		}
+		recs[i] = outRecord{topic: topic, partition: -1, msg: &msgs[i]}
+		if goBalancer {
+			recs[i].partition = w.Balancer.Balance(msgs[i], partitionList(n)...)
+		}
+	}
+	batch, err := p.sendBatch(recs)
+	if err != nil {
+		atomic.AddInt64(&w.stats.errors, 1)
+		return err
+	}
+	if len(msgs) >= w.batchSize() {
+		// kafka-go sends a full batch at once instead of waiting for BatchTimeout.
+		timeout := int(w.writeTimeout().Milliseconds())
+		go func() { _ = p.call(func(ptr *nativeHandle) error { return flushNow(ptr, timeout) }) }()
+	}
+	atomic.AddInt64(&w.stats.writes, 1)
+	atomic.AddInt64(&w.stats.messages, int64(len(msgs)))
+	atomic.AddInt64(&w.stats.bytes, bytes)
+	queued = true
+	w.sending.Done()
+
+	var done chan error
+	if !w.Async {
+		done = make(chan error, 1)
+		// The caller may return early on ctx; the messages it passed are copied for Completion.
+		msgs = append([]Message(nil), msgs...)
+	} else if w.Completion != nil {
+		msgs = append([]Message(nil), msgs...)
+	}
+	go func() {
+		defer w.inflight.Done()
+		results := batch.wait()
+		err := w.complete(msgs, results)
+		if done != nil {
+			done <- err
+		}
+	}()
+	if w.Async {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-done:
+		return err
+	}
+}
+
+// complete reports the outcome of a batch: Completion per partition, ErrorLogger, and the
+// error WriteMessages returns.
+func (w *Writer) complete(msgs []Message, results []delivery) error {
+	var werr WriteErrors
+	for i, r := range results {
+		if r.err != nil {
+			if werr == nil {
+				werr = make(WriteErrors, len(msgs))
+			}
+			werr[i] = r.err
+			continue
+		}
+		m := &msgs[i]
+		m.Partition = r.partition
+		m.Offset = r.offset
+		if m.Time.IsZero() {
+			m.Time = time.UnixMilli(r.timestamp)
+		}
+		if m.Topic == "" {
+			m.Topic = w.Topic
+		}
+	}
+	if werr != nil {
+		atomic.AddInt64(&w.stats.errors, int64(werr.Count()))
+		if w.ErrorLogger != nil {
+			w.ErrorLogger.Printf("error writing messages to %s: %v", w.Topic, werr)
+		} else if w.Logger != nil {
+			w.Logger.Printf("error writing messages to %s: %v", w.Topic, werr)
+		}
+	}
+	if w.Completion != nil {
+		// One call per partition's messages, as kafka-go's per-partition batches.
+		type key struct {
+			topic     string
+			partition int
+			failed    bool
+		}
+		groups := map[key][]Message{}
+		var order []key
+		errs := map[key]error{}
+		for i := range msgs {
+			k := key{msgs[i].Topic, msgs[i].Partition, werr != nil && werr[i] != nil}
+			if k.failed {
+				k.partition = -1
+				errs[k] = werr[i]
+			}
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], msgs[i])
+		}
+		for _, k := range order {
+			w.Completion(groups[k], errs[k])
+		}
+	}
+	if werr != nil {
+		return werr
+	}
+	return nil
+}
+
+// Close flushes what is queued, waits for writes in progress, and releases the native
+// producer. Later writes return io.ErrClosedPipe. Idempotent.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	native := w.native
+	w.mu.Unlock()
+	w.sending.Wait()
+	var err error
+	if native != nil {
+		if cerr := native.close(int((w.writeTimeout() * time.Duration(w.maxAttempts())).Milliseconds())); cerr != nil && !errors.Is(cerr, io.ErrClosedPipe) {
+			err = cerr
+		}
+	}
+	w.inflight.Wait()
+	if native != nil {
+		native.free()
+	}
+	return err
+}
+
+// Stats returns the counters since the last call (they are reset) and the configuration.
+func (w *Writer) Stats() WriterStats {
+	lo, hi := w.backoff()
+	return WriterStats{
+		Writes:          atomic.SwapInt64(&w.stats.writes, 0),
+		Messages:        atomic.SwapInt64(&w.stats.messages, 0),
+		Bytes:           atomic.SwapInt64(&w.stats.bytes, 0),
+		Errors:          atomic.SwapInt64(&w.stats.errors, 0),
+		MaxAttempts:     int64(w.maxAttempts()),
+		WriteBackoffMin: lo,
+		WriteBackoffMax: hi,
+		MaxBatchSize:    int64(w.batchSize()),
+		BatchTimeout:    w.batchTimeout(),
+		ReadTimeout:     w.readTimeout(),
+		WriteTimeout:    w.writeTimeout(),
+		RequiredAcks:    int64(w.RequiredAcks),
+		Async:           w.Async,
+		Topic:           w.Topic,
+		ClientID:        "kafka-go",
+	}
+}
+
+// WriterStats has kafka-go's fields; the duration and size summaries are not measured yet.
+type WriterStats struct {
+	Writes   int64
+	Messages int64
+	Bytes    int64
+	Errors   int64
+
+	BatchTime      DurationStats
+	BatchQueueTime DurationStats
+	WriteTime      DurationStats
+	WaitTime       DurationStats
+	Retries        int64
+	BatchSize      SummaryStats
+	BatchBytes     SummaryStats
+
+	MaxAttempts     int64
+	WriteBackoffMin time.Duration
+	WriteBackoffMax time.Duration
+	MaxBatchSize    int64
+	BatchTimeout    time.Duration
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+	RequiredAcks    int64
+	Async           bool
+
+	Topic string
+
+	Dials    int64
+	DialTime DurationStats
+
+	Rebalances        int64
+	RebalanceInterval time.Duration
+	QueueLength       int64
+	QueueCapacity     int64
+	ClientID          string
+}
+
+// DurationStats summarises durations.
+type DurationStats struct {
+	Avg   time.Duration
+	Min   time.Duration
+	Max   time.Duration
+	Count int64
+	Sum   time.Duration
+}
+
+// SummaryStats summarises values.
+type SummaryStats struct {
+	Avg   int64
+	Min   int64
+	Max   int64
+	Count int64
+	Sum   int64
+}

@@ -1,0 +1,23 @@
+//! The C ABI of polykafka. The header `include/polykafka.h` is generated from this crate by
+//! cbindgen (see `build.rs`); its top comment states the conventions (errors, ownership,
+//! threads). One module per handle type.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+mod admin;
+mod config;
+mod error;
+mod ffi;
+mod producer;
+mod runtime;
+
+pub use admin::*;
+pub use config::*;
+pub use error::*;
+pub use producer::*;
+
+/// The library's version ("0.1.0"), static.
+#[no_mangle]
+pub extern "C" fn pk_version() -> *const std::ffi::c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

@@ -1,0 +1,171 @@
+"""The one place where a confluent-kafka conf dict becomes the core's properties.
+
+confluent-kafka (librdkafka) and the core (Kafka's Java names) mostly share keys. Where they
+differ, the librdkafka key is renamed here; where librdkafka has a knob the core does not, the
+key is accepted and ignored (``IGNORED``). Every other key goes to the core, which rejects an
+unknown key with a ``KafkaException`` (``_INVALID_ARG``) naming it. Callables (``error_cb``,
+``logger``, ``on_delivery``, ...) are taken out. Defaults are confluent-kafka's where they
+differ from Java's: ``partitioner=consistent_random``, ``enable.idempotence=false``.
+"""
+
+import logging
+
+# librdkafka name -> core name.
+RENAMES = {
+    "metadata.broker.list": "bootstrap.servers",
+    "request.required.acks": "acks",
+    "topic.request.required.acks": "acks",
+    "queue.buffering.max.ms": "linger.ms",
+    "compression.codec": "compression.type",
+    "topic.compression.codec": "compression.type",
+    "message.timeout.ms": "delivery.timeout.ms",
+    "topic.message.timeout.ms": "delivery.timeout.ms",
+    "message.max.bytes": "max.request.size",
+    "sasl.mechanisms": "sasl.mechanism",
+    "max.in.flight": "max.in.flight.requests.per.connection",
+    "message.send.max.retries": "retries",
+    "socket.timeout.ms": "request.timeout.ms",
+    "socket.connection.setup.timeout.ms": "socket.connection.setup.timeout.ms",
+    # How long a produce waits for an unknown topic to appear before failing.
+    "topic.metadata.propagation.max.ms": "max.block.ms",
+    "topic.metadata.refresh.interval.ms": "metadata.max.age.ms",
+    "partitioner": "partitioner",
+    "topic.partitioner": "partitioner",
+}
+
+# librdkafka knobs the core has no use for: accepted, ignored.
+IGNORED = frozenset({
+    "batch.num.messages",             # batches are bounded by batch.size (bytes) only
+    "queue.buffering.max.messages",   # the buffer is bounded by queue.buffering.max.kbytes
+    "queue.buffering.backpressure.threshold",
+    "statistics.interval.ms",
+    "api.version.request",
+    "api.version.fallback.ms",
+    "broker.version.fallback",
+    "socket.keepalive.enable",
+    "socket.nagle.disable",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "enable.gapless.guarantee",
+    "log.connection.close",
+    "log.queue",
+    "log.thread.name",
+    "log_level",
+    "enable.ssl.certificate.verification",
+    "broker.address.family",
+    "sticky.partitioning.linger.ms",
+    "enable.sasl.oauthbearer.unsecure.jwt",
+    "client.dns.lookup",
+})
+
+CALLABLES = frozenset({
+    "error_cb", "logger", "on_delivery", "delivery.report.only.error", "stats_cb",
+    "throttle_cb", "oauth_cb", "on_commit",
+})
+
+PRODUCER_ONLY = frozenset({
+    "acks", "enable.idempotence", "linger.ms", "batch.size", "buffer.memory", "max.block.ms",
+    "compression.type", "compression.level", "partitioner", "retries", "delivery.timeout.ms",
+    "max.in.flight.requests.per.connection", "max.request.size", "transactional.id",
+    "transaction.timeout.ms",
+})
+
+CONSUMER_ONLY = frozenset({
+    "group.id", "group.instance.id", "group.protocol", "group.remote.assignor",
+    "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+    "rebalance.timeout.ms", "partition.assignment.strategy", "auto.offset.reset",
+    "enable.auto.commit", "auto.commit.interval.ms", "isolation.level", "fetch.min.bytes",
+    "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.max.wait.ms", "max.poll.records",
+    "check.crcs", "client.rack", "enable.auto.offset.store", "enable.partition.eof",
+    "fetch.wait.max.ms", "fetch.error.backoff.ms", "queued.min.messages",
+    "queued.max.messages.kbytes",
+})
+
+_log = logging.getLogger("polykafka")
+
+
+def _text(key, value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise TypeError("configuration value for %r must be str, int, float or bool, not %s"
+                    % (key, type(value).__name__))
+
+
+def translate(conf, kwargs, role):
+    """``(properties, extras)``: the core's properties (str -> str) for a ``role``
+    ("producer", "consumer" or "admin") and the callables and flags taken out."""
+    merged = {}
+    if conf is not None:
+        if not isinstance(conf, dict):
+            raise TypeError("expected configuration dict, got %s" % type(conf).__name__)
+        merged.update(conf)
+    if kwargs:
+        for k, v in kwargs.items():
+            # Producer(conf, logger=...) and Producer(bootstrap_servers=...) as confluent-kafka.
+            merged[k if k in CALLABLES else k.replace("_", ".")] = v
+
+    props, extras = {}, {}
+    kbytes = None
+    for key, value in merged.items():
+        if not isinstance(key, str):
+            raise TypeError("configuration keys must be str, not %s" % type(key).__name__)
+        if key in CALLABLES:
+            if value is not None and key not in ("delivery.report.only.error",) and not callable(value) \
+                    and not (key == "logger" and hasattr(value, "log")):
+                raise TypeError("expected %r to be callable" % key)
+            extras[key] = value
+            continue
+        if key == "debug":
+            extras["debug"] = bool(value)
+            continue
+        if key == "default.topic.config":
+            # confluent-kafka 1.x: a dict of topic-level properties.
+            for k, v in dict(value).items():
+                merged_key = RENAMES.get(k, k)
+                props[merged_key] = _text(k, v)
+            continue
+        if key in IGNORED:
+            continue
+        if key == "queue.buffering.max.kbytes":
+            kbytes = int(_text(key, value))
+            continue
+        core_key = RENAMES.get(key, key)
+        props[core_key] = _text(key, value)
+
+    if kbytes is not None:
+        props["buffer.memory"] = str(kbytes * 1024)
+
+    if role == "producer":
+        props.setdefault("partitioner", "consistent_random")
+        if "transactional.id" not in props:
+            props.setdefault("enable.idempotence", "false")
+        _fit_request_timeout(props)
+    drop = {"producer": CONSUMER_ONLY, "consumer": PRODUCER_ONLY,
+            "admin": PRODUCER_ONLY | CONSUMER_ONLY}.get(role, frozenset())
+    for key in [k for k in props if k in drop]:
+        # librdkafka warns and ignores a property of another kind of client.
+        _log.debug("configuration property %r does not apply to a %s: ignored", key, role)
+        del props[key]
+    return props, extras
+
+
+def _fit_request_timeout(props):
+    """librdkafka accepts ``message.timeout.ms`` below the request timeout; the core needs
+    ``delivery.timeout.ms >= linger.ms + request.timeout.ms``, so the request timeout shrinks."""
+    if "delivery.timeout.ms" not in props or "request.timeout.ms" in props:
+        return
+    try:
+        delivery = int(props["delivery.timeout.ms"])
+        linger = int(props.get("linger.ms", "5"))
+    except ValueError:
+        return  # the core names the bad value
+    if delivery == 0:
+        # librdkafka: 0 means forever.
+        props["delivery.timeout.ms"] = str(2**31 - 1)
+        return
+    if delivery < linger + 30000:
+        props["request.timeout.ms"] = str(max(1, delivery - linger))

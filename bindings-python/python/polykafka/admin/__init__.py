@@ -1,0 +1,296 @@
+"""confluent-kafka's ``AdminClient``: calls return ``{key: concurrent.futures.Future}``."""
+
+import concurrent.futures
+from enum import Enum
+
+from .._errors import KafkaError, KafkaException
+from .._native import _AdminClient
+
+__all__ = [
+    "AdminClient", "AlterConfigOpType", "BrokerMetadata", "ClusterMetadata", "ConfigEntry",
+    "ConfigResource", "ConfigSource", "NewPartitions", "NewTopic", "PartitionMetadata",
+    "ResourceType", "TopicMetadata",
+]
+
+
+class NewTopic:
+    def __init__(self, topic, num_partitions=-1, replication_factor=-1, replica_assignment=None,
+                 config=None):
+        self.topic = topic
+        self.num_partitions = num_partitions
+        self.replication_factor = replication_factor
+        self.replica_assignment = replica_assignment
+        self.config = dict(config or {})
+
+    def __repr__(self):
+        return "NewTopic(topic=%s,num_partitions=%d)" % (self.topic, self.num_partitions)
+
+
+class NewPartitions:
+    def __init__(self, topic, new_total_count, replica_assignment=None):
+        self.topic = topic
+        self.new_total_count = new_total_count
+        self.replica_assignment = replica_assignment
+
+    def __repr__(self):
+        return "NewPartitions(topic=%s,new_total_count=%d)" % (self.topic, self.new_total_count)
+
+
+class ResourceType(Enum):
+    UNKNOWN = 0
+    ANY = 1
+    TOPIC = 2
+    GROUP = 3
+    BROKER = 4
+    TRANSACTIONAL_ID = 5
+    BROKER_LOGGER = 8
+
+
+class AlterConfigOpType(Enum):
+    SET = 0
+    DELETE = 1
+    APPEND = 2
+    SUBTRACT = 3
+
+
+class ConfigSource(Enum):
+    UNKNOWN_CONFIG = 0
+    DYNAMIC_TOPIC_CONFIG = 1
+    DYNAMIC_BROKER_CONFIG = 2
+    DYNAMIC_DEFAULT_BROKER_CONFIG = 3
+    STATIC_BROKER_CONFIG = 4
+    DEFAULT_CONFIG = 5
+    GROUP_CONFIG = 8
+
+
+_SOURCES = {
+    "DynamicTopic": ConfigSource.DYNAMIC_TOPIC_CONFIG,
+    "DynamicBroker": ConfigSource.DYNAMIC_BROKER_CONFIG,
+    "DynamicDefaultBroker": ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+    "StaticBroker": ConfigSource.STATIC_BROKER_CONFIG,
+    "Default": ConfigSource.DEFAULT_CONFIG,
+}
+
+
+class ConfigEntry:
+    def __init__(self, name, value, source=ConfigSource.UNKNOWN_CONFIG, is_read_only=False,
+                 is_default=False, is_sensitive=False, is_synonym=False, synonyms=None,
+                 incremental_operation=None):
+        self.name = name
+        self.value = value
+        self.source = source
+        self.is_read_only = is_read_only
+        self.is_default = is_default
+        self.is_sensitive = is_sensitive
+        self.is_synonym = is_synonym
+        self.synonyms = synonyms or {}
+        self.incremental_operation = incremental_operation
+
+    def __repr__(self):
+        return "ConfigEntry(%s=%s)" % (self.name, self.value)
+
+    def __str__(self):
+        return "%s=%s" % (self.name, self.value)
+
+
+class ConfigResource:
+    Type = ResourceType
+
+    def __init__(self, restype, name, set_config=None, described_configs=None, error=None,
+                 incremental_configs=None):
+        if isinstance(restype, str):
+            restype = ResourceType[restype.upper()]
+        elif isinstance(restype, int):
+            restype = ResourceType(restype)
+        self.restype = restype
+        self.name = name
+        self.set_config_dict = dict(set_config or {})
+        self.incremental_configs = list(incremental_configs or [])
+        self.configs = described_configs
+        self.error = error
+
+    def set_config(self, name, value, overwrite=True):
+        if not overwrite and name in self.set_config_dict:
+            return
+        self.set_config_dict[name] = value
+
+    def add_incremental_config(self, config_entry):
+        self.incremental_configs.append(config_entry)
+
+    def __repr__(self):
+        return "ConfigResource(%s,%s)" % (self.restype, self.name)
+
+    def __hash__(self):
+        return hash((self.restype, self.name))
+
+    def __eq__(self, other):
+        return isinstance(other, ConfigResource) and (self.restype, self.name) == (other.restype, other.name)
+
+    def __lt__(self, other):
+        return (self.restype.value, self.name) < (other.restype.value, other.name)
+
+
+class BrokerMetadata:
+    def __init__(self):
+        self.id = -1
+        self.host = None
+        self.port = -1
+
+    def __repr__(self):
+        return "BrokerMetadata(%d, %s:%d)" % (self.id, self.host, self.port)
+
+    def __str__(self):
+        return "%s:%d/%d" % (self.host, self.port, self.id)
+
+
+class PartitionMetadata:
+    def __init__(self):
+        self.id = -1
+        self.leader = -1
+        self.replicas = []
+        self.isrs = []
+        self.error = None
+
+    def __repr__(self):
+        return "PartitionMetadata(%d)" % self.id
+
+
+class TopicMetadata:
+    def __init__(self):
+        self.topic = None
+        self.partitions = {}
+        self.error = None
+
+    def __repr__(self):
+        return "TopicMetadata(%s, %d partitions)" % (self.topic, len(self.partitions))
+
+
+class ClusterMetadata:
+    def __init__(self):
+        self.cluster_id = None
+        self.controller_id = -1
+        self.brokers = {}
+        self.topics = {}
+        self.orig_broker_id = -1
+        self.orig_broker_name = None
+
+    def __repr__(self):
+        return "ClusterMetadata(%s)" % self.cluster_id
+
+
+def _future():
+    f = concurrent.futures.Future()
+    f.set_running_or_notify_cancel()
+    return f
+
+
+class AdminClient:
+    """confluent-kafka's ``AdminClient(conf)``."""
+
+    def __init__(self, conf=None, **kwargs):
+        self._impl = _AdminClient(conf, **kwargs)
+
+    def create_topics(self, new_topics, operation_timeout=0, request_timeout=None,
+                      validate_only=False):
+        futures = {t.topic: _future() for t in new_topics}
+        topics = [(t.topic, t.num_partitions, t.replication_factor,
+                   [(str(k), str(v)) for k, v in t.config.items()]) for t in new_topics]
+        self._impl.create_topics(topics, bool(validate_only), futures)
+        return futures
+
+    def delete_topics(self, topics, operation_timeout=0, request_timeout=None):
+        futures = {t: _future() for t in topics}
+        self._impl.delete_topics(list(topics), futures)
+        return futures
+
+    def create_partitions(self, new_partitions, operation_timeout=0, request_timeout=None,
+                          validate_only=False):
+        futures = {p.topic: _future() for p in new_partitions}
+        self._impl.create_partitions([(p.topic, p.new_total_count, futures[p.topic])
+                                      for p in new_partitions])
+        return futures
+
+    def list_topics(self, topic=None, timeout=-1):
+        cluster_id, controller, brokers, topics = self._impl.list_topics(
+            topic, None if timeout is None or timeout < 0 else timeout)
+        md = ClusterMetadata()
+        md.cluster_id = cluster_id
+        md.controller_id = controller
+        for node, host, port in brokers:
+            b = BrokerMetadata()
+            b.id, b.host, b.port = node, host, port
+            md.brokers[node] = b
+        for name, err, parts in topics:
+            t = TopicMetadata()
+            t.topic, t.error = name, err
+            for pid, leader, replicas, isrs in parts:
+                p = PartitionMetadata()
+                p.id, p.leader, p.replicas, p.isrs = pid, leader, list(replicas), list(isrs)
+                t.partitions[pid] = p
+            md.topics[name] = t
+        return md
+
+    def describe_configs(self, resources, request_timeout=None):
+        futures = {}
+        work = []
+        for r in resources:
+            inner = _future()
+            outer = _future()
+            futures[r] = outer
+            inner.add_done_callback(lambda f, outer=outer: _entries(f, outer))
+            work.append((r.restype.value, r.name, inner))
+        self._impl.describe_configs(work)
+        return futures
+
+    def incremental_alter_configs(self, resources, request_timeout=None, validate_only=False):
+        futures = {}
+        work = []
+        for r in resources:
+            ops = []
+            for e in r.incremental_configs:
+                op = e.incremental_operation or AlterConfigOpType.SET
+                ops.append((e.name, None if e.value is None else str(e.value), op.value))
+            futures[r] = _future()
+            work.append((r.restype.value, r.name, ops, futures[r]))
+        self._impl.incremental_alter_configs(work)
+        return futures
+
+    def delete_records(self, topic_partition_offsets, request_timeout=None,
+                       operation_timeout=None):
+        futures = {}
+        work = []
+        for tp in topic_partition_offsets:
+            futures[tp] = _future()
+            work.append((tp.topic, tp.partition, tp.offset, futures[tp]))
+        self._impl.delete_records(work)
+        return futures
+
+    def poll(self, timeout=None):
+        self._impl._drain_logs()
+        return 0
+
+    def close(self):
+        self._impl.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _entries(inner, outer):
+    exc = inner.exception()
+    if exc is not None:
+        outer.set_exception(exc)
+        return
+    out = {}
+    for name, value, read_only, is_default, sensitive, source in inner.result():
+        out[name] = ConfigEntry(name, value, _SOURCES.get(source, ConfigSource.UNKNOWN_CONFIG),
+                                read_only, is_default, sensitive)
+    outer.set_result(out)
+
+
+# KafkaError and KafkaException are also importable from here in confluent-kafka's layout.
+_ = (KafkaError, KafkaException)

@@ -1,0 +1,307 @@
+//! The admin client's native half. `polykafka.admin.AdminClient` (Python) builds the request
+//! objects and the `concurrent.futures.Future`s; each call here starts the operation on the
+//! runtime and returns at once, and the task completes the futures when the brokers answered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use polykafka::admin::{Admin, AlterConfigOp, AlterConfigOpType, ConfigResource, ConfigResourceKind, NewTopic};
+use polykafka::{AdminConfig, Error, TopicPartition};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use tokio::runtime::Handle;
+
+use crate::errors::{self, Context, IntoPy};
+use crate::{config, runtime};
+
+#[pyclass(module = "polykafka.admin", name = "_AdminClient", frozen)]
+pub struct AdminClient {
+    admin: Arc<Admin>,
+    handle: Handle,
+    pid: u32,
+    logger: PyObject,
+}
+
+fn set_error(py: Python<'_>, fut: &Bound<'_, PyAny>, e: &Error) -> PyResult<()> {
+    let err = errors::kafka_error(py, e, Context::Call)?;
+    let exc = errors::exception_from(py, err);
+    fut.call_method1("set_exception", (exc.value(py),))?;
+    Ok(())
+}
+
+fn set_result<'py, T: IntoPyObject<'py>>(fut: &Bound<'py, PyAny>, value: T) -> PyResult<()> {
+    fut.call_method1("set_result", (value,))?;
+    Ok(())
+}
+
+/// A Python exception while completing futures can only be reported.
+fn report(py: Python<'_>, r: PyResult<()>) {
+    if let Err(e) = r {
+        e.print(py);
+    }
+}
+
+impl AdminClient {
+    fn check(&self) -> PyResult<()> {
+        runtime::check_pid(self.pid)
+    }
+
+    /// Runs `op` on the runtime; `done` gets its outcome with the GIL held.
+    fn start<T, F, D>(&self, op: F, done: D)
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = polykafka::Result<T>> + Send + 'static,
+        D: FnOnce(Python<'_>, polykafka::Result<T>) -> PyResult<()> + Send + 'static,
+    {
+        self.handle.spawn(async move {
+            let out = op.await;
+            Python::with_gil(|py| report(py, done(py, out)));
+        });
+    }
+}
+
+fn timeout_of(t: Option<f64>, admin: &Admin) -> Duration {
+    runtime::timeout_from(t).unwrap_or_else(|| admin.timeout())
+}
+
+fn resource_of(kind: i32, name: &str) -> PyResult<ConfigResource> {
+    let kind = match kind {
+        2 => ConfigResourceKind::Topic,
+        4 => ConfigResourceKind::Broker,
+        8 => ConfigResourceKind::BrokerLogger,
+        k => return Err(pyo3::exceptions::PyValueError::new_err(format!("unsupported ConfigResource type {k}"))),
+    };
+    Ok(ConfigResource { kind, name: name.to_string() })
+}
+
+#[pymethods]
+impl AdminClient {
+    #[new]
+    #[pyo3(signature = (config=None, /, **kwargs))]
+    fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let conf = config::translate(py, config, kwargs, "admin")?;
+        let cfg = AdminConfig::from_properties(conf.properties).py_err(py)?;
+        let handle = runtime::handle()?;
+        let admin = {
+            let _guard = handle.enter();
+            Admin::new(cfg).py_err(py)?
+        };
+        Ok(AdminClient { admin: Arc::new(admin), handle, pid: std::process::id(), logger: conf.logger })
+    }
+
+    /// `topics`: `(name, num_partitions, replication_factor, {config})`; `futures`: name -> Future.
+    fn create_topics(&self, topics: Vec<(String, i32, i16, Vec<(String, String)>)>, validate_only: bool, futures: Py<PyDict>) -> PyResult<()> {
+        self.check()?;
+        let new: Vec<NewTopic> = topics
+            .into_iter()
+            .map(|(name, n, rf, configs)| NewTopic { configs, ..NewTopic::new(name, n, rf) })
+            .collect();
+        let admin = self.admin.clone();
+        self.start(async move { admin.create_topics(&new, validate_only).await }, move |py, out| {
+            let futures = futures.bind(py);
+            match out {
+                Ok(results) => {
+                    for r in results {
+                        if let Some(f) = futures.get_item(&r.name)? {
+                            match &r.error {
+                                None => set_result(&f, py.None())?,
+                                Some(e) => set_error(py, &f, e)?,
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    for (_, f) in futures.iter() {
+                        set_error(py, &f, &e)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        Ok(())
+    }
+
+    fn delete_topics(&self, topics: Vec<String>, futures: Py<PyDict>) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        self.start(
+            async move {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                admin.delete_topics(&names).await
+            },
+            move |py, out| {
+                let futures = futures.bind(py);
+                match out {
+                    Ok(results) => {
+                        for r in results {
+                            if let Some(f) = futures.get_item(&r.name)? {
+                                match &r.error {
+                                    None => set_result(&f, py.None())?,
+                                    Some(e) => set_error(py, &f, e)?,
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        for (_, f) in futures.iter() {
+                            set_error(py, &f, &e)?;
+                        }
+                    }
+                }
+                Ok(())
+            },
+        );
+        Ok(())
+    }
+
+    /// `parts`: `(topic, new_total, future)`.
+    fn create_partitions(&self, parts: Vec<(String, i32, PyObject)>) -> PyResult<()> {
+        self.check()?;
+        for (topic, total, fut) in parts {
+            let admin = self.admin.clone();
+            self.start(async move { admin.create_partitions(&topic, total).await }, move |py, out| {
+                let f = fut.bind(py);
+                match out {
+                    Ok(()) => set_result(f, py.None()),
+                    Err(e) => set_error(py, f, &e),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Blocking (as confluent-kafka): `(cluster_id, controller_id, [(id, host, port)],
+    /// [(topic, error, [(partition, leader, replicas, isrs)])])`.
+    #[pyo3(signature = (topic=None, timeout=None))]
+    #[allow(clippy::type_complexity)]
+    fn list_topics(
+        &self,
+        py: Python<'_>,
+        topic: Option<String>,
+        timeout: Option<f64>,
+    ) -> PyResult<(Option<String>, i32, Vec<(i32, String, i32)>, Vec<(String, PyObject, Vec<(i32, i32, Vec<i32>, Vec<i32>)>)>)> {
+        self.check()?;
+        let admin = self.admin.clone();
+        let t = timeout_of(timeout, &admin);
+        let work = async move {
+            let cluster = admin.describe_cluster().await?;
+            let names = match topic {
+                Some(t) => vec![t],
+                None => admin.list_topics(true).await?,
+            };
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let described = if refs.is_empty() { Ok(Vec::new()) } else { admin.describe_topics(&refs).await };
+            Ok::<_, Error>((cluster, names, described))
+        };
+        let out = runtime::wait(py, &self.handle, work, Some(t))?
+            .ok_or_else(|| errors::to_pyerr(py, &Error::timeout(format!("list_topics did not complete within {t:?}"))))?
+            .py_err(py)?;
+        let (cluster, names, described) = out;
+        let brokers = cluster.brokers.iter().map(|b| (b.node_id, b.host.clone(), b.port)).collect();
+        let mut topics = Vec::new();
+        match described {
+            Ok(ds) => {
+                for d in ds {
+                    let parts = d.partitions.iter().map(|p| (p.partition, p.leader, p.replicas.clone(), p.isr.clone())).collect();
+                    topics.push((d.name, py.None(), parts));
+                }
+            }
+            Err(e) => {
+                for n in names {
+                    topics.push((n, errors::kafka_error(py, &e, Context::Call)?, Vec::new()));
+                }
+            }
+        }
+        Ok((cluster.cluster_id, cluster.controller_id, brokers, topics))
+    }
+
+    /// `resources`: `(restype, name, future)`; each future gets `[(name, value, read_only,
+    /// is_default, sensitive, source)]`.
+    fn describe_configs(&self, resources: Vec<(i32, String, PyObject)>) -> PyResult<()> {
+        self.check()?;
+        for (kind, name, fut) in resources {
+            let resource = resource_of(kind, &name)?;
+            let admin = self.admin.clone();
+            self.start(async move { admin.describe_configs(&[resource]).await }, move |py, out| {
+                let f = fut.bind(py);
+                match out {
+                    Ok(mut descs) if !descs.is_empty() => {
+                        let d = descs.remove(0);
+                        let list = PyList::empty(py);
+                        for e in d.entries {
+                            list.append((e.name, e.value, e.read_only, e.is_default, e.sensitive, format!("{:?}", e.source)))?;
+                        }
+                        set_result(f, list)
+                    }
+                    Ok(_) => set_error(py, f, &Error::protocol("no description in the response")),
+                    Err(e) => set_error(py, f, &e),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// `changes`: `(restype, name, [(config, value or None, op)], future)`; op 0 set, 1 delete,
+    /// 2 append, 3 subtract.
+    #[allow(clippy::type_complexity)]
+    fn incremental_alter_configs(&self, changes: Vec<(i32, String, Vec<(String, Option<String>, i32)>, PyObject)>) -> PyResult<()> {
+        self.check()?;
+        for (kind, name, ops, fut) in changes {
+            let resource = resource_of(kind, &name)?;
+            let ops = ops
+                .into_iter()
+                .map(|(name, value, op)| {
+                    let op = match op {
+                        0 => AlterConfigOpType::Set,
+                        1 => AlterConfigOpType::Delete,
+                        2 => AlterConfigOpType::Append,
+                        3 => AlterConfigOpType::Subtract,
+                        o => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown AlterConfigOpType {o}"))),
+                    };
+                    Ok(AlterConfigOp { name, value, op })
+                })
+                .collect::<PyResult<Vec<_>>>()?;
+            let admin = self.admin.clone();
+            self.start(async move { admin.incremental_alter_configs(&[(resource, ops)]).await }, move |py, out| {
+                let f = fut.bind(py);
+                match out {
+                    Ok(()) => set_result(f, py.None()),
+                    Err(e) => set_error(py, f, &e),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// `offsets`: `(topic, partition, offset, future)`; each future gets the new low watermark.
+    fn delete_records(&self, offsets: Vec<(String, i32, i64, PyObject)>) -> PyResult<()> {
+        self.check()?;
+        for (topic, partition, offset, fut) in offsets {
+            let admin = self.admin.clone();
+            self.start(
+                async move { admin.delete_records(&[(TopicPartition::new(topic, partition), offset)]).await },
+                move |py, out| {
+                    let f = fut.bind(py);
+                    match out {
+                        Ok(v) => set_result(f, v.first().map(|(_, low)| *low).unwrap_or(-1)),
+                        Err(e) => set_error(py, f, &e),
+                    }
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn _drain_logs(&self, py: Python<'_>) -> PyResult<()> {
+        crate::logs::drain(py, self.logger.bind(py))
+    }
+
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if std::process::id() != self.pid {
+            return Ok(());
+        }
+        let admin = self.admin.clone();
+        runtime::wait(py, &self.handle, async move { admin.close().await }, Some(Duration::from_secs(10)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,551 @@
+//! `Producer`: confluent-kafka's producer over the core's.
+//!
+//! `produce` queues a record and returns; its outcome is a [`Report`] the core's completion
+//! pushes to the producer's [`ReportQueue`], and delivery callbacks run only inside
+//! `poll`/`flush`, on the caller's thread. A record without a callback gets no report at all.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use polykafka::producer::{Completion, ConsumerGroupMetadata};
+use polykafka::{Header, ProducerConfig, ProducerRecord, TopicPartition};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
+use tokio::runtime::Handle;
+
+use crate::errors::{self, Context, IntoPy};
+use crate::message::{Headers, Message, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME};
+use crate::reports::{Report, ReportQueue};
+use crate::{config, logs, runtime};
+
+/// Values at least this long are handed to the core without a copy (the record batch copies
+/// them once); shorter ones are cheaper to copy than to keep a Python reference for.
+const ZERO_COPY_MIN: usize = 4096;
+
+/// Bytes of a `str`/`bytes`/`bytearray` key or value; `None` for None.
+pub fn payload(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Bytes>> {
+    let Some(obj) = obj else { return Ok(None) };
+    if obj.is_none() {
+        return Ok(None);
+    }
+    if let Ok(b) = obj.downcast::<PyBytes>() {
+        let slice = b.as_bytes();
+        if slice.len() >= ZERO_COPY_MIN {
+            return Ok(Some(Bytes::from_owner(PyBackedBytes::from(b.clone()))));
+        }
+        return Ok(Some(Bytes::copy_from_slice(slice)));
+    }
+    if let Ok(s) = obj.downcast::<PyString>() {
+        return Ok(Some(Bytes::copy_from_slice(s.to_cow()?.as_bytes())));
+    }
+    if let Ok(b) = obj.downcast::<PyByteArray>() {
+        return Ok(Some(Bytes::from(b.to_vec())));
+    }
+    Err(PyTypeError::new_err(format!("{what} must be str, bytes or None, not {}", obj.get_type().name()?)))
+}
+
+/// Headers from a dict or a list of `(str, str|bytes|None)` tuples.
+pub fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Header>> {
+    let Some(obj) = obj else { return Ok(Vec::new()) };
+    if obj.is_none() {
+        return Ok(Vec::new());
+    }
+    let one = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>| -> PyResult<Header> {
+        let key: String = k.extract().map_err(|_| PyTypeError::new_err("header keys must be str"))?;
+        Ok(Header { key, value: payload(Some(v), "a header value")? })
+    };
+    if let Ok(d) = obj.downcast::<PyDict>() {
+        return d.iter().map(|(k, v)| one(&k, &v)).collect();
+    }
+    let mut out = Vec::new();
+    for item in obj.try_iter().map_err(|_| PyTypeError::new_err("headers must be a dict or a list of (key, value) tuples"))? {
+        let item = item?;
+        let pair = item
+            .downcast::<PyTuple>()
+            .map_err(|_| PyTypeError::new_err("headers must be a dict or a list of (key, value) tuples"))?;
+        if pair.len() != 2 {
+            return Err(PyTypeError::new_err("a header must be a (key, value) tuple"));
+        }
+        out.push(one(&pair.get_item(0)?, &pair.get_item(1)?)?);
+    }
+    Ok(out)
+}
+
+/// Builds the `Message` of a report and the error argument of its callback.
+pub fn report_to_python(py: Python<'_>, r: Report) -> PyResult<(PyObject, PyObject, Py<Message>)> {
+    let (key, value) = Message::from_bytes(r.key, r.value);
+    let (partition, offset, timestamp, error) = match &r.result {
+        Ok(md) => (md.partition, md.offset, (if md.timestamp >= 0 { TIMESTAMP_CREATE_TIME } else { 0 }, md.timestamp), None),
+        Err(e) => (r.partition, -1001, (0, 0), Some(errors::kafka_error(py, e, Context::Delivery)?)),
+    };
+    let _ = TIMESTAMP_LOG_APPEND_TIME;
+    let err_arg = error.as_ref().map(|e| e.clone_ref(py)).unwrap_or_else(|| py.None());
+    let msg = Message {
+        topic: Some(match r.result {
+            Ok(md) => md.topic,
+            Err(_) => r.topic,
+        }),
+        partition: Some(partition),
+        offset: Some(offset),
+        key,
+        value,
+        // As confluent-kafka: a delivery report carries no headers.
+        headers: Headers::None,
+        error,
+        timestamp,
+        latency: Some(r.latency),
+        leader_epoch: None,
+    };
+    Ok((r.callback, err_arg, Py::new(py, msg)?))
+}
+
+/// Everything a producer handle shares with the asyncio producer.
+pub struct Core {
+    pub producer: polykafka::producer::Producer,
+    pub handle: Handle,
+    pub pid: u32,
+    pub reports: Arc<ReportQueue>,
+    pub logger: PyObject,
+    /// `error_cb` from the conf: accepted; the core reports no client-wide errors yet.
+    #[allow(dead_code)]
+    pub error_cb: Option<PyObject>,
+    pub on_delivery: Option<PyObject>,
+    pub closed: AtomicBool,
+}
+
+impl Core {
+    pub fn new(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Core> {
+        let conf = config::translate(py, conf, kwargs, "producer")?;
+        let cfg = ProducerConfig::from_properties(conf.properties).py_err(py)?;
+        let handle = runtime::handle()?;
+        let producer = {
+            let _guard = handle.enter();
+            polykafka::producer::Producer::new(cfg).py_err(py)?
+        };
+        Ok(Core {
+            producer,
+            handle,
+            pid: std::process::id(),
+            reports: Arc::new(ReportQueue::new()),
+            logger: conf.logger,
+            error_cb: conf.error_cb,
+            on_delivery: conf.on_delivery,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn check(&self) -> PyResult<()> {
+        runtime::check_pid(self.pid)?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(errors::state_error("the producer is closed"));
+        }
+        Ok(())
+    }
+
+    /// The completion of one record: a report when someone waits for it, nothing otherwise.
+    pub fn completion(&self, callback: Option<PyObject>, record: &ProducerRecord) -> Completion {
+        let Some(callback) = callback else { return Completion::Ignore };
+        let reports = self.reports.clone();
+        let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
+        let (key, value) = (record.key.clone(), record.value.clone());
+        let start = Instant::now();
+        Completion::Callback(Box::new(move |result| {
+            reports.push(Report { callback, topic, partition, key, value, result, latency: start.elapsed().as_secs_f64() })
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        topic: String,
+        value: Option<&Bound<'_, PyAny>>,
+        key: Option<&Bound<'_, PyAny>>,
+        partition: i32,
+        timestamp: i64,
+        hdrs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<ProducerRecord> {
+        Ok(ProducerRecord {
+            topic,
+            partition: (partition >= 0).then_some(partition),
+            key: payload(key, "key")?,
+            value: payload(value, "value")?,
+            headers: headers(hdrs)?,
+            timestamp: (timestamp > 0).then_some(timestamp),
+        })
+    }
+
+    /// Queues a record without waiting for buffer space: a full buffer is `BufferError`.
+    pub fn send(&self, py: Python<'_>, record: ProducerRecord, callback: Option<PyObject>) -> PyResult<()> {
+        let completion = self.completion(callback, &record);
+        runtime::run(py, &self.handle, self.producer.send_with(record, completion, false))?.py_err(py)
+    }
+
+    pub fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
+        logs::drain(py, self.logger.bind(py))
+    }
+
+    /// Runs the callbacks of the reports waiting; the number served.
+    pub fn serve(&self, py: Python<'_>) -> PyResult<usize> {
+        let mut pending = self.reports.take();
+        let mut served = 0;
+        while let Some(r) = pending.pop_front() {
+            let (cb, err, msg) = report_to_python(py, r)?;
+            served += 1;
+            if let Err(e) = cb.bind(py).call1((err, msg)) {
+                self.reports.put_back(pending);
+                return Err(e);
+            }
+        }
+        Ok(served)
+    }
+
+    pub fn len(&self) -> usize {
+        self.producer.in_flight_count() + self.reports.len()
+    }
+
+    pub fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        self.drain_logs(py)?;
+        let served = self.serve(py)?;
+        if served > 0 {
+            return Ok(served);
+        }
+        let deadline = runtime::timeout_from(timeout).map(|t| Instant::now() + t);
+        loop {
+            let slice = match deadline {
+                None => runtime::SIGNAL_SLICE,
+                Some(d) => d.saturating_duration_since(Instant::now()).min(runtime::SIGNAL_SLICE),
+            };
+            let reports = &self.reports;
+            if py.allow_threads(|| reports.wait(slice)) {
+                self.drain_logs(py)?;
+                return self.serve(py);
+            }
+            py.check_signals()?;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.drain_logs(py)?;
+                return Ok(0);
+            }
+        }
+    }
+
+    pub fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let deadline = runtime::timeout_from(timeout).map(|t| Instant::now() + t);
+        loop {
+            self.drain_logs(py)?;
+            self.serve(py)?;
+            let left = self.len();
+            if left == 0 {
+                return Ok(0);
+            }
+            let slice = match deadline {
+                None => runtime::SIGNAL_SLICE,
+                Some(d) => {
+                    let rest = d.saturating_duration_since(Instant::now());
+                    if rest.is_zero() {
+                        return Ok(left);
+                    }
+                    rest.min(runtime::SIGNAL_SLICE)
+                }
+            };
+            let (producer, handle) = (&self.producer, &self.handle);
+            py.allow_threads(|| handle.block_on(async { producer.flush(slice).await.ok() }));
+            py.check_signals()?;
+        }
+    }
+
+    pub fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        if std::process::id() != self.pid || self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(true);
+        }
+        let timeout = runtime::timeout_from(timeout).unwrap_or(Duration::from_secs(30));
+        let res = runtime::wait(py, &self.handle, self.producer.close(timeout), None)?.expect("no timeout");
+        self.serve(py)?;
+        self.drain_logs(py)?;
+        Ok(res.is_ok())
+    }
+}
+
+fn seconds(timeout: Option<f64>, default: Duration) -> Duration {
+    runtime::timeout_from(timeout).unwrap_or(default)
+}
+
+/// confluent-kafka's `Producer`.
+#[pyclass(module = "polykafka", name = "Producer", subclass, frozen)]
+pub struct Producer {
+    core: Core,
+}
+
+#[pymethods]
+impl Producer {
+    #[new]
+    #[pyo3(signature = (config=None, /, **kwargs))]
+    fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Ok(Producer { core: Core::new(py, config, kwargs)? })
+    }
+
+    /// Queues a record. Raises `BufferError` when the buffer (`queue.buffering.max.kbytes`) is
+    /// full: call `poll()` and try again.
+    #[pyo3(signature = (topic, value=None, key=None, partition=-1, callback=None, on_delivery=None, timestamp=0, headers=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        value: Option<&Bound<'_, PyAny>>,
+        key: Option<&Bound<'_, PyAny>>,
+        partition: i32,
+        callback: Option<PyObject>,
+        on_delivery: Option<PyObject>,
+        timestamp: i64,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.core.check()?;
+        let record = Core::record(topic, value, key, partition, timestamp, headers)?;
+        let cb = callback.or(on_delivery).or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
+        self.core.send(py, record, cb)
+    }
+
+    /// Queues many records in one call. `messages` is a list of dicts with the keys of
+    /// `produce` (`value`, `key`, `partition`, `timestamp`, `headers`, `callback`). Returns how
+    /// many were queued; a record that could not be queued gets its error under `_error` in
+    /// its dict, as confluent-kafka's `produce_batch`.
+    #[pyo3(signature = (topic, messages, partition=-1, callback=None, on_delivery=None))]
+    fn produce_batch(
+        &self,
+        py: Python<'_>,
+        topic: String,
+        messages: &Bound<'_, PyList>,
+        partition: i32,
+        callback: Option<PyObject>,
+        on_delivery: Option<PyObject>,
+    ) -> PyResult<usize> {
+        self.core.check()?;
+        let default_cb = callback.or(on_delivery).or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
+        let mut queued = 0;
+        for item in messages.iter() {
+            let m = item.downcast::<PyDict>().map_err(|_| PyTypeError::new_err("produce_batch: each message must be a dict"))?;
+            let get = |k: &str| m.get_item(k);
+            let part: i32 = match get("partition")? {
+                Some(p) if !p.is_none() => p.extract()?,
+                _ => partition,
+            };
+            let ts: i64 = match get("timestamp")? {
+                Some(t) if !t.is_none() => t.extract()?,
+                _ => 0,
+            };
+            let record = Core::record(
+                topic.clone(),
+                get("value")?.as_ref(),
+                get("key")?.as_ref(),
+                part,
+                ts,
+                get("headers")?.as_ref(),
+            )?;
+            let cb = match get("callback")?.filter(|c| !c.is_none()) {
+                Some(c) => Some(c.unbind()),
+                None => default_cb.as_ref().map(|c| c.clone_ref(py)),
+            };
+            let completion = self.core.completion(cb, &record);
+            match runtime::run(py, &self.core.handle, self.core.producer.send_with(record, completion, false))? {
+                Ok(()) => queued += 1,
+                Err(e) => m.set_item("_error", errors::kafka_error(py, &e, Context::Call)?)?,
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Serves delivery callbacks: waits up to `timeout` seconds (None: forever) for the first
+    /// one. Returns how many were served.
+    #[pyo3(signature = (timeout=None))]
+    fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        runtime::check_pid(self.core.pid)?;
+        self.core.poll(py, timeout)
+    }
+
+    /// Sends everything queued and serves callbacks until nothing is left or `timeout` seconds
+    /// passed. Returns how many records are still waiting.
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        runtime::check_pid(self.core.pid)?;
+        self.core.flush(py, timeout)
+    }
+
+    /// Fails the records still waiting in the queue (not those in flight) with `_PURGE_QUEUE`;
+    /// their callbacks run in the next `poll`/`flush`.
+    #[pyo3(signature = (in_queue=true, in_flight=true, blocking=true))]
+    fn purge(&self, in_queue: bool, in_flight: bool, blocking: bool) -> PyResult<()> {
+        let _ = (in_flight, blocking);
+        self.core.check()?;
+        if in_queue {
+            self.core.producer.purge_queued();
+        }
+        Ok(())
+    }
+
+    #[pyo3(signature = (timeout=None))]
+    fn init_transactions(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.core.check()?;
+        let t = seconds(timeout, Duration::from_secs(60));
+        runtime::wait(py, &self.core.handle, self.core.producer.init_transactions(t), None)?.expect("no timeout").py_err(py)
+    }
+
+    fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
+        self.core.check()?;
+        self.core.producer.begin_transaction().py_err(py)
+    }
+
+    #[pyo3(signature = (timeout=None))]
+    fn commit_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.core.check()?;
+        let t = seconds(timeout, Duration::from_secs(60));
+        let res = runtime::wait(py, &self.core.handle, self.core.producer.commit_transaction(t), None)?.expect("no timeout");
+        self.core.serve(py)?;
+        res.py_err(py)
+    }
+
+    #[pyo3(signature = (timeout=None))]
+    fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.core.check()?;
+        let t = seconds(timeout, Duration::from_secs(60));
+        let res = runtime::wait(py, &self.core.handle, self.core.producer.abort_transaction(t), None)?.expect("no timeout");
+        self.core.serve(py)?;
+        res.py_err(py)
+    }
+
+    /// `positions`: TopicPartitions with the offsets to commit (the next offset to read);
+    /// `group_metadata`: `Consumer.consumer_group_metadata()` (or a group id string).
+    #[pyo3(signature = (positions, group_metadata, timeout=None))]
+    fn send_offsets_to_transaction(
+        &self,
+        py: Python<'_>,
+        positions: &Bound<'_, PyAny>,
+        group_metadata: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<()> {
+        self.core.check()?;
+        let mut offsets = Vec::new();
+        for tp in positions.try_iter()? {
+            let tp = tp?;
+            let topic: String = tp.getattr("topic")?.extract()?;
+            let partition: i32 = tp.getattr("partition")?.extract()?;
+            let offset: i64 = tp.getattr("offset")?.extract()?;
+            offsets.push((TopicPartition::new(topic, partition), offset));
+        }
+        let group = group_metadata_from(group_metadata)?;
+        let t = seconds(timeout, Duration::from_secs(60));
+        runtime::wait(py, &self.core.handle, self.core.producer.send_offsets_to_transaction(&offsets, &group, t), None)?
+            .expect("no timeout")
+            .py_err(py)
+    }
+
+    /// Delivers what is queued (up to `timeout` seconds, default 30), then fails the rest.
+    /// Later calls raise `KafkaException` (`_STATE`). True when everything was delivered.
+    #[pyo3(signature = (timeout=None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        self.core.close(py, timeout)
+    }
+
+    fn __len__(&self) -> usize {
+        self.core.len()
+    }
+
+    fn __bool__(&self) -> bool {
+        true
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.core.flush(py, None).ok();
+        self.core.close(py, None)?;
+        Ok(false)
+    }
+
+    // Used by polykafka.aio.
+    fn _set_wake_fd(&self, fd: i32) {
+        self.core.reports.set_wake_fd(fd);
+    }
+
+    fn _rearm(&self) {
+        self.core.reports.rearm();
+    }
+
+    /// Takes the waiting reports as `(callback, error, message)` tuples, without calling them.
+    fn _take_reports(&self, py: Python<'_>) -> PyResult<Vec<(PyObject, PyObject, Py<Message>)>> {
+        self.core.reports.take().into_iter().map(|r| report_to_python(py, r)).collect()
+    }
+
+    /// `produce` whose report goes to `future` (taken back by `_take_reports`).
+    #[pyo3(signature = (future, topic, value=None, key=None, partition=-1, timestamp=0, headers=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _produce_to(
+        &self,
+        py: Python<'_>,
+        future: PyObject,
+        topic: String,
+        value: Option<&Bound<'_, PyAny>>,
+        key: Option<&Bound<'_, PyAny>>,
+        partition: i32,
+        timestamp: i64,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.core.check()?;
+        let record = Core::record(topic, value, key, partition, timestamp, headers)?;
+        self.core.send(py, record, Some(future))
+    }
+
+    /// Takes the finished calls as `(future, error or None)`.
+    fn _take_done(&self, py: Python<'_>) -> PyResult<Vec<(PyObject, PyObject)>> {
+        self.core
+            .reports
+            .take_done()
+            .into_iter()
+            .map(|(fut, res)| {
+                let err = match res {
+                    Ok(()) => py.None(),
+                    Err(e) => errors::kafka_error(py, &e, Context::Call)?,
+                };
+                Ok((fut, err))
+            })
+            .collect()
+    }
+
+    /// Starts a flush (`close` when `close` is true) on the runtime; `future` comes back from
+    /// `_take_done` when it finished.
+    #[pyo3(signature = (future, timeout=None, close=false))]
+    fn _flush_to(&self, future: PyObject, timeout: Option<f64>, close: bool) -> PyResult<()> {
+        runtime::check_pid(self.core.pid)?;
+        let t = seconds(timeout, Duration::from_secs(if close { 30 } else { 3600 }));
+        if close {
+            self.core.closed.store(true, Ordering::Release);
+        }
+        let (producer, reports) = (self.core.producer.clone(), self.core.reports.clone());
+        self.core.handle.spawn(async move {
+            let res = if close { producer.close(t).await } else { producer.flush(t).await };
+            reports.push_done((future, res));
+        });
+        Ok(())
+    }
+
+    fn _drain_logs(&self, py: Python<'_>) -> PyResult<()> {
+        self.core.drain_logs(py)
+    }
+}
+
+/// A `ConsumerGroupMetadata` from the consumer's object or a group id string.
+fn group_metadata_from(obj: &Bound<'_, PyAny>) -> PyResult<ConsumerGroupMetadata> {
+    if let Ok(s) = obj.extract::<String>() {
+        return Ok(ConsumerGroupMetadata::for_group(s));
+    }
+    let group_id: String = obj.getattr("group_id")?.extract()?;
+    let generation_id: i32 = obj.getattr("generation_id").and_then(|v| v.extract()).unwrap_or(-1);
+    let member_id: String = obj.getattr("member_id").and_then(|v| v.extract()).unwrap_or_default();
+    let group_instance_id: Option<String> = obj.getattr("group_instance_id").and_then(|v| v.extract()).unwrap_or(None);
+    Ok(ConsumerGroupMetadata { group_id, generation_id, member_id, group_instance_id })
+}

@@ -1,0 +1,112 @@
+//! Delivery reports waiting for the application's thread.
+//!
+//! The core completes a record on a runtime thread; the binding's completion only pushes a
+//! [`Report`] here (no GIL, no Python object). `poll`/`flush` take the reports on the caller's
+//! thread and run the callbacks there, as confluent-kafka does. For asyncio a wake-up byte is
+//! written to a pipe the event loop watches, once per burst of reports.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use polykafka::RecordMetadata;
+use pyo3::prelude::*;
+
+pub struct Report {
+    /// The delivery callback (or, for asyncio, the future to complete).
+    pub callback: Py<PyAny>,
+    pub topic: String,
+    pub partition: i32,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub result: polykafka::Result<RecordMetadata>,
+    /// Seconds from produce() to the outcome.
+    pub latency: f64,
+}
+
+/// A call that completed on the runtime (an asyncio `flush`, `close`, ...): its future and
+/// its outcome.
+pub type Done = (Py<PyAny>, polykafka::Result<()>);
+
+#[derive(Default)]
+pub struct ReportQueue {
+    items: Mutex<VecDeque<Report>>,
+    done: Mutex<Vec<Done>>,
+    ready: Condvar,
+    wake_fd: AtomicI32,
+    signalled: AtomicBool,
+}
+
+impl ReportQueue {
+    pub fn new() -> Self {
+        ReportQueue { wake_fd: AtomicI32::new(-1), ..Default::default() }
+    }
+
+    pub fn push(&self, report: Report) {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).push_back(report);
+        self.ready.notify_all();
+        self.wake();
+    }
+
+    pub fn push_done(&self, done: Done) {
+        self.done.lock().unwrap_or_else(|p| p.into_inner()).push(done);
+        self.wake();
+    }
+
+    pub fn take_done(&self) -> Vec<Done> {
+        std::mem::take(&mut *self.done.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn wake(&self) {
+        let fd = self.wake_fd.load(Ordering::Acquire);
+        if fd >= 0 && !self.signalled.swap(true, Ordering::AcqRel) {
+            // SAFETY: writing one byte from a valid buffer; a failed write (full pipe) is fine,
+            // the reader is already due to run.
+            unsafe {
+                libc::write(fd, b"!".as_ptr().cast(), 1);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn take(&self) -> VecDeque<Report> {
+        std::mem::take(&mut *self.items.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts reports that were not served back at the front, in order.
+    pub fn put_back(&self, mut rest: VecDeque<Report>) {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        rest.extend(items.drain(..));
+        *items = rest;
+    }
+
+    /// Waits (without the GIL: call inside `allow_threads`) until a report is queued or
+    /// `timeout` passed. True when reports are waiting.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        while items.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            items = self.ready.wait_timeout(items, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        true
+    }
+
+    /// Reports wake the event loop through this file descriptor (the write end of a pipe).
+    pub fn set_wake_fd(&self, fd: i32) {
+        self.wake_fd.store(fd, Ordering::Release);
+    }
+
+    /// The loop read the wake-up byte(s): the next report writes again.
+    pub fn rearm(&self) {
+        self.signalled.store(false, Ordering::Release);
+    }
+}

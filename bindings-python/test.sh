@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# bindings-python/test.sh - build and install polykafka into build/venv-python, then run its
+# pytest suite against the test cluster. Exits with pytest's status.
+#
+# The cluster: $KAFKA_BOOTSTRAP if set, else the one described by build/cluster/cluster.env
+# (started with tests/cluster/kafka up when it is not running).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+venv="$root/build/venv-python"
+python="${PYTHON:-python3}"
+
+if [[ ! -x "$venv/bin/python" ]]; then
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --upgrade pip
+"$venv/bin/pip" install -q "maturin>=1.5,<2.0" "pytest>=7" "confluent-kafka>=2.13"
+"$venv/bin/pip" install -q "$here"
+
+if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
+  if ! "$root/tests/cluster/kafka" status >/dev/null 2>&1; then
+    "$root/tests/cluster/kafka" up
+  fi
+  KAFKA_BOOTSTRAP="$(sed -n 's/^KAFKA_BOOTSTRAP=//p' "$root/build/cluster/cluster.env")"
+  export KAFKA_BOOTSTRAP
+fi
+
+cd "$here"
+set +e
+"$venv/bin/python" -m pytest tests -q "$@"
+status=$?
+exit $status

@@ -1,0 +1,82 @@
+"""Fixtures: the test cluster's address, unique topics, and reading records back.
+
+The broker is the real one started by ``tests/cluster/kafka up``: its address comes from
+``KAFKA_BOOTSTRAP`` or from the cluster's env file (``POLYKAFKA_CLUSTER_ENV``, default
+``<repo>/build/cluster/cluster.env``). Records are read back with confluent-kafka's Consumer
+until polykafka has its own.
+"""
+
+import os
+import pathlib
+import uuid
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _cluster_env():
+    path = pathlib.Path(os.environ.get("POLYKAFKA_CLUSTER_ENV", REPO / "build/cluster/cluster.env"))
+    env = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                env[k] = v
+    return env
+
+
+def bootstrap_servers():
+    bs = os.environ.get("KAFKA_BOOTSTRAP") or _cluster_env().get("KAFKA_BOOTSTRAP")
+    if not bs:
+        pytest.exit("no Kafka cluster: run tests/cluster/kafka up or set KAFKA_BOOTSTRAP", 2)
+    return bs
+
+
+@pytest.fixture(scope="session")
+def bootstrap():
+    return bootstrap_servers()
+
+
+@pytest.fixture(scope="session")
+def admin(bootstrap):
+    from polykafka.admin import AdminClient
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def unique(prefix="py"):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
+
+
+@pytest.fixture
+def topic(admin):
+    """A new topic with 3 partitions, deleted afterwards."""
+    from polykafka.admin import NewTopic
+    name = unique()
+    admin.create_topics([NewTopic(name, 3, 1)])[name].result(30)
+    yield name
+    try:
+        admin.delete_topics([name])[name].result(30)
+    except Exception:
+        pass
+
+
+def read_back(bootstrap, topic, n, timeout=30.0):
+    """The first ``n`` records of ``topic`` (every partition), as confluent-kafka Messages."""
+    import time
+
+    import confluent_kafka as ck
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"),
+                     "enable.auto.commit": False})
+    try:
+        md = c.list_topics(topic, timeout=10)
+        parts = md.topics[topic].partitions
+        c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in parts])
+        out, deadline = [], time.time() + timeout
+        while len(out) < n and time.time() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                out.append(m)
+        return out
+    finally:
+        c.close()

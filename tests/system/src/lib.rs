@@ -1,0 +1,78 @@
+//! Helpers for tests that run their own Kafka clusters with `tests/cluster/kafka` and kill
+//! brokers or client processes.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root")
+}
+
+/// A cluster started with `tests/cluster/kafka --name NAME`, stopped when dropped.
+pub struct TestCluster {
+    pub name: String,
+    port_base: String,
+}
+
+impl TestCluster {
+    /// Starts a fresh cluster of `nodes` nodes. `port_base` is overridden by `<NAME>_PORT_BASE`
+    /// in the environment (upper case).
+    pub fn start(name: &str, nodes: u32, port_base: u32) -> TestCluster {
+        let var = format!("{}_PORT_BASE", name.to_ascii_uppercase().replace('-', "_"));
+        let port_base = std::env::var(var).unwrap_or_else(|_| port_base.to_string());
+        let cluster = TestCluster { name: name.to_string(), port_base };
+        let _ = cluster.run(&["down"]);
+        cluster.launcher(&["up", "--nodes", &nodes.to_string()]);
+        cluster
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(repo().join("tests/cluster/kafka"))
+            .arg("--name")
+            .arg(&self.name)
+            .args(args)
+            .env("KAFKA_PORT_BASE", &self.port_base)
+            .output()
+            .expect("tests/cluster/kafka runs")
+    }
+
+    /// Runs the launcher (`kill 2`, `start 2`, ...), panicking with its output on failure.
+    pub fn launcher(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "tests/cluster/kafka --name {} {args:?} failed:\n{text}", self.name);
+        text
+    }
+
+    /// The PLAINTEXT bootstrap address from the cluster's env file.
+    pub fn bootstrap(&self) -> String {
+        let build = std::env::var("POLYKAFKA_BUILD").map(PathBuf::from).unwrap_or(repo().join("build/cluster"));
+        let path = build.join(format!("kafka-{}/cluster.env", self.name));
+        let env = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        env.lines()
+            .find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP="))
+            .map(|v| v.trim_matches('"').to_string())
+            .expect("KAFKA_BOOTSTRAP in the env file")
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        let _ = self.run(&["down"]);
+    }
+}
+
+/// A topic or id no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{}-{}", std::process::id(), nanos % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Prints the client's logs to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=polykafka=debug`).
+pub fn init_logs() {
+    if std::env::var("RUST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).try_init();
+    }
+}
