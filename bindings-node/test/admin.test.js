@@ -118,11 +118,12 @@ for (const [name, lib] of Object.entries(implementations)) {
       assert.equal(typeof cluster.brokers[0].host, 'string')
       assert.equal(typeof cluster.clusterId, 'string')
       await admin.createPartitions({ topicPartitions: [{ topic, count: 5 }] })
-      // kafkajs may answer NOT_LEADER_OR_FOLLOWER from stale metadata right after; retry a little.
+      // kafkajs may answer from stale metadata right after (NOT_LEADER_OR_FOLLOWER, or the old
+      // partition count); retry a little.
       let offsets = null
-      for (let i = 0; i < 20 && !offsets; i++) {
+      for (let i = 0; i < 20 && !(offsets && offsets.length === 5); i++) {
         offsets = await admin.fetchTopicOffsets(topic).catch(() => null)
-        if (!offsets) await new Promise(r => setTimeout(r, 250))
+        if (!(offsets && offsets.length === 5)) await new Promise(r => setTimeout(r, 250))
       }
       assert.equal(offsets.length, 5)
     })
