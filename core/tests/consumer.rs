@@ -695,3 +695,24 @@ async fn a_member_that_stops_polling_leaves_after_max_poll_interval_and_rejoins_
     b.close().await.unwrap();
     let _ = mb.task.await;
 }
+
+/// A commit does not queue behind a long-poll Fetch to the same broker: the coordinator gets
+/// its own connection (a broker answers one connection's requests in order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_do_not_wait_behind_long_poll_fetches() {
+    let topic = new_topic("longpoll", 1).await;
+    produce(&topic, 1, 0, 10).await;
+    let group = common::unique_topic("longpoll-group");
+    let c = consumer(Some(&group), &[("fetch.max.wait.ms", "20000"), ("enable.auto.commit", "false")]);
+    c.subscribe(&[topic.clone()]).unwrap();
+    let got = consume_n(&c, 10, T).await;
+    assert_eq!(got.len(), 10);
+    // The fetcher now long-polls the empty partition for up to 20 s.
+    let _ = c.poll(Duration::from_millis(500)).await.unwrap();
+    let start = std::time::Instant::now();
+    c.commit(None, CommitMode::Sync).await.unwrap();
+    assert!(start.elapsed() < Duration::from_secs(10), "the commit waited {:?} behind the fetch", start.elapsed());
+    let committed = c.committed(&[TopicPartition::new(&topic, 0)], T).await.unwrap();
+    assert_eq!(committed[0].1, 10);
+    c.close().await.unwrap();
+}

@@ -55,6 +55,9 @@ pub struct Cluster {
     security: Security,
     metadata: RwLock<Arc<Metadata>>,
     nodes: Mutex<HashMap<i32, Arc<NodeSlot>>>,
+    /// Second connections to brokers acting as coordinators: commits and offset fetches must
+    /// not queue behind a long-poll Fetch (a broker answers one connection's requests in order).
+    coordinator_nodes: Mutex<HashMap<i32, Arc<NodeSlot>>>,
     bootstrap: Vec<Arc<NodeSlot>>,
     /// Topics this client uses: refreshed together so one refresh serves all.
     interest: Mutex<std::collections::BTreeSet<String>>,
@@ -84,6 +87,7 @@ impl Cluster {
             security,
             metadata: RwLock::new(Arc::new(Metadata::default())),
             nodes: Mutex::new(HashMap::new()),
+            coordinator_nodes: Mutex::new(HashMap::new()),
             bootstrap,
             interest: Mutex::new(Default::default()),
             refresh: tokio::sync::Mutex::new(()),
@@ -142,6 +146,22 @@ impl Cluster {
     /// A ready connection to broker `node_id` (as named in the metadata).
     pub async fn connection(&self, node_id: i32) -> Result<Arc<Connection>> {
         let slot = self.slot(node_id)?;
+        self.connect_slot(&slot).await
+    }
+
+    /// A ready connection to broker `node_id` for coordinator requests, apart from the one
+    /// [`Cluster::connection`] gives (which fetches may hold with long polls), as the Java
+    /// client does.
+    pub async fn coordinator_connection(&self, node_id: i32) -> Result<Arc<Connection>> {
+        let addr = self.slot(node_id)?.addr.lock().unwrap().clone();
+        let slot = {
+            let mut nodes = self.coordinator_nodes.lock().unwrap();
+            let slot = nodes.entry(node_id).or_insert_with(|| NodeSlot::new(node_id, addr.clone()));
+            if *slot.addr.lock().unwrap() != addr {
+                *slot.addr.lock().unwrap() = addr;
+            }
+            slot.clone()
+        };
         self.connect_slot(&slot).await
     }
 
@@ -303,7 +323,15 @@ impl Cluster {
 
     /// Closes every connection.
     pub async fn close(&self) {
-        let slots: Vec<Arc<NodeSlot>> = self.nodes.lock().unwrap().values().cloned().chain(self.bootstrap.iter().cloned()).collect();
+        let slots: Vec<Arc<NodeSlot>> = self
+            .nodes
+            .lock()
+            .unwrap()
+            .values()
+            .chain(self.coordinator_nodes.lock().unwrap().values())
+            .cloned()
+            .chain(self.bootstrap.iter().cloned())
+            .collect();
         for slot in slots {
             *slot.conn.lock().await = None;
         }

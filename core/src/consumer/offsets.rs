@@ -63,7 +63,7 @@ async fn fetch_once(
     require_stable: bool,
 ) -> Result<Vec<CommittedOffset>> {
     let node = cluster.coordinator(CoordinatorType::Group, group).await?;
-    let conn = cluster.connection(node).await?;
+    let conn = cluster.coordinator_connection(node).await?;
     let version = conn.versions().version_for::<OffsetFetchRequest>()?;
     let group_id = GroupId(StrBytes::from_string(group.to_string()));
     let topics = partitions.map(by_topic);
@@ -163,7 +163,7 @@ pub(crate) async fn commit_offsets(
 ) -> Result<()> {
     use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic};
     let node = cluster.coordinator(CoordinatorType::Group, group).await?;
-    let conn = cluster.connection(node).await?;
+    let conn = cluster.coordinator_connection(node).await?;
     let version = conn.versions().pick(8, 2, 9)?;
     let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
     for (tp, off, epoch) in offsets {

@@ -400,7 +400,7 @@ impl TransactionManager {
         loop {
             let attempt = async {
                 let node = cluster.coordinator(CoordinatorType::Group, &group.group_id).await?;
-                let conn = cluster.connection(node).await?;
+                let conn = cluster.coordinator_connection(node).await?;
                 let version = conn.versions().pick(28, 0, 4)?;
                 let resp = conn.send_version(&commit, version, cluster.config().request_timeout).await?;
                 Ok::<_, Error>(
