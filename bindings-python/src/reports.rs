@@ -26,9 +26,24 @@ pub struct Report {
     pub latency: f64,
 }
 
-/// A call that completed on the runtime (an asyncio `flush`, `close`, ...): its future and
-/// its outcome.
-pub type Done = (Py<PyAny>, polykafka::Result<()>);
+/// Turns the outcome of a call into its Python result (or exception), with the GIL held.
+pub type Conv = Box<dyn FnOnce(Python<'_>) -> PyResult<PyObject> + Send>;
+
+/// A call that completed on the runtime (an asyncio `flush`, `close`, `commit`, ...): its
+/// future and its outcome.
+pub type Done = (Py<PyAny>, Conv);
+
+/// The finished calls as `(future, result, exception or None)`.
+pub fn take_done_py(py: Python<'_>, queue: &ReportQueue) -> Vec<(PyObject, PyObject, PyObject)> {
+    queue
+        .take_done()
+        .into_iter()
+        .map(|(fut, conv)| match conv(py) {
+            Ok(v) => (fut, v, py.None()),
+            Err(e) => (fut, py.None(), e.value(py).clone().into_any().unbind()),
+        })
+        .collect()
+}
 
 #[derive(Default)]
 pub struct ReportQueue {

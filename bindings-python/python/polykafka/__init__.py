@@ -15,6 +15,8 @@ from ._native import (
     TIMESTAMP_CREATE_TIME,
     TIMESTAMP_LOG_APPEND_TIME,
     TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    ConsumerGroupMetadata,
     Message,
     Producer,
 )
@@ -23,6 +25,8 @@ from ._native import __version__ as _native_version
 __version__ = _native_version
 
 __all__ = [
+    "Consumer",
+    "ConsumerGroupMetadata",
     "KafkaError",
     "KafkaException",
     "Message",
