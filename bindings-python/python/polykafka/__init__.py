@@ -9,6 +9,11 @@ from ._model import (
     OFFSET_END,
     OFFSET_INVALID,
     OFFSET_STORED,
+    ConsumerGroupState,
+    ConsumerGroupTopicPartitions,
+    ConsumerGroupType,
+    IsolationLevel,
+    Node,
     TopicPartition,
 )
 from ._native import (
@@ -27,6 +32,11 @@ __version__ = _native_version
 __all__ = [
     "Consumer",
     "ConsumerGroupMetadata",
+    "ConsumerGroupState",
+    "ConsumerGroupTopicPartitions",
+    "ConsumerGroupType",
+    "IsolationLevel",
+    "Node",
     "KafkaError",
     "KafkaException",
     "Message",
