@@ -86,7 +86,7 @@ impl AdminClient {
             let _guard = handle.enter();
             Admin::new(cfg).py_err(py)?
         };
-        Ok(AdminClient { admin: Arc::new(admin), handle, pid: std::process::id(), logger: conf.logger })
+        Ok(AdminClient { admin: Arc::new(admin), handle, pid: runtime::pid(), logger: conf.logger })
     }
 
     /// `topics`: `(name, num_partitions, replication_factor, {config})`; `futures`: name -> Future.
@@ -444,7 +444,7 @@ impl AdminClient {
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        if std::process::id() != self.pid {
+        if runtime::pid() != self.pid {
             return Ok(());
         }
         let admin = self.admin.clone();

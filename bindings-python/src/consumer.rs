@@ -376,7 +376,9 @@ impl Consumer {
             this.auto_commit_tick();
             let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
             let slice = if this.partition_eof { left.min(EOF_SLICE) } else { left };
-            let out = this.block(py, this.consumer.poll_batch_events(max, slice))?;
+            // Records already fetched come out at the first poll of the future: no GIL
+            // release, no thread switch (runtime::run).
+            let out = runtime::run(py, &this.handle, this.consumer.poll_batch_events(max, slice))?;
             match out {
                 Err(e) if e.kind() == ErrorKind::Closed => return Err(PyRuntimeError::new_err("Consumer closed")),
                 Err(e) => return PyList::new(py, [error_message(py, &e)?]),
@@ -536,7 +538,7 @@ impl Consumer {
         let this = Consumer {
             consumer,
             handle,
-            pid: std::process::id(),
+            pid: runtime::pid(),
             logger: conf.logger,
             on_commit: conf.on_commit,
             partition_eof: conf.partition_eof,
@@ -808,7 +810,7 @@ impl Consumer {
     fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
-        if std::process::id() != this.pid || this.closed.load(Ordering::Acquire) {
+        if runtime::pid() != this.pid || this.closed.load(Ordering::Acquire) {
             return Ok(());
         }
         let revoke = Self::revoke_on_close(slf);

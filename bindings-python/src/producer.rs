@@ -129,7 +129,7 @@ impl Core {
         Ok(Core {
             producer,
             handle,
-            pid: std::process::id(),
+            pid: runtime::pid(),
             reports: Arc::new(ReportQueue::new()),
             logger: conf.logger,
             error_cb: conf.error_cb,
@@ -257,7 +257,7 @@ impl Core {
     }
 
     pub fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        if std::process::id() != self.pid || self.closed.swap(true, Ordering::AcqRel) {
+        if runtime::pid() != self.pid || self.closed.swap(true, Ordering::AcqRel) {
             return Ok(true);
         }
         let timeout = runtime::timeout_from(timeout).unwrap_or(Duration::from_secs(30));

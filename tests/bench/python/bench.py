@@ -48,8 +48,10 @@ class Meter:
 def make_topic(mod, bs, partitions):
     admin = importlib.import_module(mod.__name__ + ".admin")
     name = "bench-py-%s" % uuid.uuid4().hex[:10]
-    admin.AdminClient({"bootstrap.servers": bs}).create_topics(
+    client = admin.AdminClient({"bootstrap.servers": bs})  # kept alive until the result
+    client.create_topics(
         [admin.NewTopic(name, num_partitions=partitions, replication_factor=1)])[name].result(30)
+    time.sleep(1)  # metadata propagation
     return name
 
 
