@@ -56,6 +56,7 @@ def make_topic(mod, bs, partitions):
 
 
 PRODUCER_CONF = {"linger.ms": 5, "batch.size": 1048576, "queue.buffering.max.kbytes": 1048576,
+                 "queue.buffering.max.messages": 1000000,
                  "compression.type": "none", "acks": "all"}
 
 
@@ -65,11 +66,12 @@ def produce_each(mod, bs, topic, n, value):
     p.flush(30)
     with Meter() as m:
         for i in range(n):
-            try:
-                p.produce(topic, value)
-            except BufferError:
-                p.poll(0.01)
-                p.produce(topic, value)
+            while True:
+                try:
+                    p.produce(topic, value)
+                    break
+                except BufferError:
+                    p.poll(0.01)
             if i % 1000 == 0:
                 p.poll(0)
         assert p.flush(120) == 0
@@ -86,11 +88,12 @@ def produce_each_with_callbacks(mod, bs, topic, n, value):
         count[0] += 1
     with Meter() as m:
         for i in range(n):
-            try:
-                p.produce(topic, value, on_delivery=cb)
-            except BufferError:
-                p.poll(0.01)
-                p.produce(topic, value, on_delivery=cb)
+            while True:
+                try:
+                    p.produce(topic, value, on_delivery=cb)
+                    break
+                except BufferError:
+                    p.poll(0.01)
             if i % 1000 == 0:
                 p.poll(0)
         assert p.flush(120) == 0
