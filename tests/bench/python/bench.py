@@ -160,6 +160,42 @@ def consume_batch(mod, bs, topic, n):
     return m
 
 
+def aio_consume_lag(mod, bs, topic, n):
+    """AIOConsumer.consume(1000) throughput and the event loop's worst lag meanwhile (a task
+    sleeping 1 ms measures how late it wakes)."""
+    import asyncio
+    aio = importlib.import_module(mod.__name__ + ".aio")
+
+    async def body():
+        c = aio.AIOConsumer({"bootstrap.servers": bs, "group.id": "bench-" + uuid.uuid4().hex,
+                             "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        await c.subscribe([topic])
+        got = 0
+        while got == 0:
+            got = len([x for x in await c.consume(1, 10) if not x.error()])
+        lag = [0.0]
+        stop = [False]
+
+        async def ticker():
+            while not stop[0]:
+                t = time.perf_counter()
+                await asyncio.sleep(0.001)
+                lag[0] = max(lag[0], time.perf_counter() - t - 0.001)
+        tick = asyncio.ensure_future(ticker())
+        with Meter() as m:
+            while got < n:
+                msgs = await c.consume(1000, 5)
+                if not msgs:
+                    break
+                got += sum(1 for x in msgs if not x.error())
+        stop[0] = True
+        await tick
+        await c.close()
+        m.lag = lag[0]
+        return m
+    return asyncio.run(body())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=200000)
@@ -178,14 +214,17 @@ def main():
             if m is not None:
                 rows.append((name, label, args.count, m))
         total = 1 + 2 * args.count + (args.count if hasattr(mod.Producer, "produce_batch") else 0) + 2
-        for label, fn in [("consume poll()", consume_poll), ("consume(1000)", consume_batch)]:
+        for label, fn in [("consume poll()", consume_poll), ("consume(1000)", consume_batch),
+                          ("aio consume(1000)", aio_consume_lag)]:
             m = fn(mod, bs, topic, args.count)
             rows.append((name, label, args.count, m))
     print("%d messages of %d bytes, broker %s" % (args.count, args.size, bs))
-    print("%-16s %-18s %12s %10s %14s" % ("client", "operation", "msg/s", "MB/s", "CPU us/msg"))
+    print("%-16s %-18s %12s %10s %14s %14s" % ("client", "operation", "msg/s", "MB/s", "CPU us/msg",
+                                             "loop lag ms"))
     for name, label, n, m in rows:
-        print("%-16s %-18s %12.0f %10.1f %14.2f" % (
-            name, label, n / m.wall, n * args.size / m.wall / 1e6, m.cpu / n * 1e6))
+        lag = "%.1f" % (m.lag * 1000) if hasattr(m, "lag") else ""
+        print("%-16s %-18s %12.0f %10.1f %14.2f %14s" % (
+            name, label, n / m.wall, n * args.size / m.wall / 1e6, m.cpu / n * 1e6, lag))
 
 
 if __name__ == "__main__":
