@@ -1,4 +1,4 @@
-"""A confluent-kafka style producer program: only the import says polykafka.
+"""A confluent-kafka style program (produce, then consume back): only the import says polykafka.
 
     KAFKA_BOOTSTRAP=127.0.0.1:9092 build/venv-python/bin/python bindings-python/demo.py
 """
@@ -35,4 +35,24 @@ for i, fruit in enumerate(["apple", "banana", "cherry", "damson", "elderberry"])
     producer.poll(0)
 left = producer.flush(30)
 print("%d record(s) not delivered" % left)
-sys.exit(1 if left else 0)
+if left:
+    sys.exit(1)
+
+# Consume them back: a new group starting from the beginning, a poll loop, one commit.
+consumer = confluent_kafka.Consumer({"bootstrap.servers": bootstrap, "group.id": "demo-%d" % os.getpid(),
+                                     "auto.offset.reset": "earliest", "enable.auto.commit": False})
+consumer.subscribe([topic], on_assign=lambda c, parts: print("assigned partitions %s" % [p.partition for p in parts]))
+seen = 0
+while seen < 5:
+    msg = consumer.poll(10)
+    if msg is None:
+        break
+    if msg.error():
+        print("consumer error: %s" % msg.error())
+        continue
+    seen += 1
+    print("consumed %s=%s from %s [%d] @ %d headers=%s" % (
+        msg.key().decode(), msg.value().decode(), msg.topic(), msg.partition(), msg.offset(), msg.headers()))
+consumer.commit(asynchronous=False)
+consumer.close()
+sys.exit(0 if seen >= 5 else 1)

@@ -86,7 +86,7 @@ impl AdminClient {
             let _guard = handle.enter();
             Admin::new(cfg).py_err(py)?
         };
-        Ok(AdminClient { admin: Arc::new(admin), handle, pid: std::process::id(), logger: conf.logger })
+        Ok(AdminClient { admin: Arc::new(admin), handle, pid: runtime::pid(), logger: conf.logger })
     }
 
     /// `topics`: `(name, num_partitions, replication_factor, {config})`; `futures`: name -> Future.
@@ -292,12 +292,159 @@ impl AdminClient {
         Ok(())
     }
 
+    /// `future` gets `[(group_id, protocol_type, state, group_type)]`.
+    fn list_consumer_groups(&self, future: PyObject) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        self.start(async move { admin.list_consumer_groups().await }, move |py, out| {
+            let f = future.bind(py);
+            match out {
+                Ok(list) => {
+                    let items: Vec<_> = list.into_iter().map(|g| (g.group_id, g.protocol_type, g.state, g.group_type)).collect();
+                    set_result(f, items)
+                }
+                Err(e) => set_error(py, f, &e),
+            }
+        });
+        Ok(())
+    }
+
+    /// `futures`: group -> Future of `(group_id, state, protocol_type, protocol, group_type,
+    /// (node, host, port, rack), [(member_id, instance_id, client_id, host, [(topic, p)])])`.
+    fn describe_consumer_groups(&self, groups: Vec<String>, futures: Py<PyDict>) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        let work = async move {
+            let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+            let described = admin.describe_consumer_groups(&refs).await?;
+            let brokers = admin.describe_cluster().await.map(|c| c.brokers).unwrap_or_default();
+            Ok((described, brokers))
+        };
+        self.start(work, move |py, out| {
+            let futures = futures.bind(py);
+            match out {
+                Ok((described, brokers)) => {
+                    for d in described {
+                        let Some(f) = futures.get_item(&d.group_id)? else { continue };
+                        if d.state == "Dead" || d.state.is_empty() {
+                            let e = Error::from_code(69, format!("group {} does not exist", d.group_id))
+                                .unwrap_or_else(|| Error::invalid("group not found"));
+                            set_error(py, &f, &e)?;
+                            continue;
+                        }
+                        let node = brokers
+                            .iter()
+                            .find(|b| b.node_id == d.coordinator)
+                            .map(|b| (b.node_id, b.host.clone(), b.port, b.rack.clone()))
+                            .unwrap_or((d.coordinator, String::new(), -1, None));
+                        let members: Vec<_> = d
+                            .members
+                            .into_iter()
+                            .map(|m| {
+                                let parts: Vec<(String, i32)> = m.assignment.into_iter().map(|tp| (tp.topic.to_string(), tp.partition)).collect();
+                                (m.member_id, m.group_instance_id, m.client_id, m.host, parts)
+                            })
+                            .collect();
+                        set_result(&f, (d.group_id, d.state, d.protocol_type, d.protocol, d.group_type, node, members))?;
+                    }
+                }
+                Err(e) => {
+                    for (_, f) in futures.iter() {
+                        set_error(py, &f, &e)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        Ok(())
+    }
+
+    /// `partitions`: `[(topic, p)]` or None for every committed partition; `future` gets
+    /// `[(topic, p, offset)]`.
+    #[pyo3(signature = (group, partitions, future))]
+    fn list_consumer_group_offsets(&self, group: String, partitions: Option<Vec<(String, i32)>>, future: PyObject) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        let tps: Option<Vec<TopicPartition>> = partitions.map(|ps| ps.into_iter().map(|(t, p)| TopicPartition::new(t, p)).collect());
+        self.start(async move { admin.list_consumer_group_offsets(&group, tps.as_deref()).await }, move |py, out| {
+            let f = future.bind(py);
+            match out {
+                Ok(list) => set_result(f, list.into_iter().map(|(tp, o)| (tp.topic.to_string(), tp.partition, o)).collect::<Vec<_>>()),
+                Err(e) => set_error(py, f, &e),
+            }
+        });
+        Ok(())
+    }
+
+    /// `offsets`: `[(topic, p, offset)]`; `future` gets them back.
+    fn alter_consumer_group_offsets(&self, group: String, offsets: Vec<(String, i32, i64)>, future: PyObject) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        let list: Vec<(TopicPartition, i64)> = offsets.iter().map(|(t, p, o)| (TopicPartition::new(t.clone(), *p), *o)).collect();
+        self.start(async move { admin.alter_consumer_group_offsets(&group, &list).await }, move |py, out| {
+            let f = future.bind(py);
+            match out {
+                Ok(()) => set_result(f, offsets),
+                Err(e) => set_error(py, f, &e),
+            }
+        });
+        Ok(())
+    }
+
+    fn delete_consumer_groups(&self, groups: Vec<String>, futures: Py<PyDict>) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        let work = async move {
+            let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+            admin.delete_consumer_groups(&refs).await
+        };
+        self.start(work, move |py, out| {
+            let futures = futures.bind(py);
+            match out {
+                Ok(results) => {
+                    for (g, r) in results {
+                        if let Some(f) = futures.get_item(&g)? {
+                            match r {
+                                Ok(()) => set_result(&f, py.None())?,
+                                Err(e) => set_error(py, &f, &e)?,
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    for (_, f) in futures.iter() {
+                        set_error(py, &f, &e)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        Ok(())
+    }
+
+    /// `future` gets `(cluster_id, controller_id, [(node, host, port, rack)])`.
+    fn describe_cluster(&self, future: PyObject) -> PyResult<()> {
+        self.check()?;
+        let admin = self.admin.clone();
+        self.start(async move { admin.describe_cluster().await }, move |py, out| {
+            let f = future.bind(py);
+            match out {
+                Ok(c) => {
+                    let nodes: Vec<_> = c.brokers.into_iter().map(|b| (b.node_id, b.host, b.port, b.rack)).collect();
+                    set_result(f, (c.cluster_id, c.controller_id, nodes))
+                }
+                Err(e) => set_error(py, f, &e),
+            }
+        });
+        Ok(())
+    }
+
     fn _drain_logs(&self, py: Python<'_>) -> PyResult<()> {
         crate::logs::drain(py, self.logger.bind(py))
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        if std::process::id() != self.pid {
+        if runtime::pid() != self.pid {
             return Ok(());
         }
         let admin = self.admin.clone();

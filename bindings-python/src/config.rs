@@ -13,6 +13,11 @@ pub struct Conf {
     pub logger: PyObject,
     pub error_cb: Option<PyObject>,
     pub on_delivery: Option<PyObject>,
+    pub on_commit: Option<PyObject>,
+    /// `enable.partition.eof` (consumer; default false).
+    pub partition_eof: bool,
+    /// `enable.auto.offset.store` (consumer; default true).
+    pub auto_offset_store: bool,
 }
 
 pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>, role: &str) -> PyResult<Conf> {
@@ -31,5 +36,8 @@ pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option
         },
         error_cb: get("error_cb")?,
         on_delivery: get("on_delivery")?,
+        on_commit: get("on_commit")?,
+        partition_eof: get("enable.partition.eof")?.map(|v| v.bind(py).is_truthy()).transpose()?.unwrap_or(false),
+        auto_offset_store: get("enable.auto.offset.store")?.map(|v| v.bind(py).is_truthy()).transpose()?.unwrap_or(true),
     })
 }

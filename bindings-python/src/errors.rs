@@ -58,6 +58,8 @@ pub fn code_of(e: &Error, context: Context) -> i32 {
             Context::Delivery => PURGE_QUEUE,
             Context::Call => DESTROY,
         },
+        // A transaction call in the wrong state: librdkafka's _STATE.
+        ErrorKind::InvalidArgument if e.message().starts_with("invalid transaction state") => STATE,
         ErrorKind::InvalidArgument => INVALID_ARG,
         ErrorKind::Serialization => BAD_MSG,
         ErrorKind::QueueFull => QUEUE_FULL,

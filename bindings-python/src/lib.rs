@@ -7,6 +7,7 @@
 
 mod admin;
 mod config;
+mod consumer;
 mod errors;
 mod logs;
 mod message;
@@ -21,6 +22,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
     m.add_class::<producer::Producer>()?;
     m.add_class::<admin::AdminClient>()?;
+    m.add_class::<consumer::Consumer>()?;
+    m.add_class::<consumer::GroupMetadata>()?;
     m.add("TIMESTAMP_NOT_AVAILABLE", message::TIMESTAMP_NOT_AVAILABLE)?;
     m.add("TIMESTAMP_CREATE_TIME", message::TIMESTAMP_CREATE_TIME)?;
     m.add("TIMESTAMP_LOG_APPEND_TIME", message::TIMESTAMP_LOG_APPEND_TIME)?;

@@ -180,6 +180,22 @@ impl Message {
 }
 
 impl Message {
+    /// A message that reports an error (confluent-kafka's consumer errors).
+    pub fn with_error(topic: Option<String>, partition: Option<i32>, offset: Option<i64>, error: PyObject) -> Message {
+        Message {
+            topic,
+            partition,
+            offset,
+            key: Payload::None,
+            value: Payload::None,
+            headers: Headers::None,
+            error: Some(error),
+            timestamp: (TIMESTAMP_NOT_AVAILABLE, 0),
+            latency: None,
+            leader_epoch: None,
+        }
+    }
+
     pub fn from_bytes(key: Option<Bytes>, value: Option<Bytes>) -> (Payload, Payload) {
         (key.map(Payload::Bytes).unwrap_or(Payload::None), value.map(Payload::Bytes).unwrap_or(Payload::None))
     }

@@ -129,7 +129,7 @@ impl Core {
         Ok(Core {
             producer,
             handle,
-            pid: std::process::id(),
+            pid: runtime::pid(),
             reports: Arc::new(ReportQueue::new()),
             logger: conf.logger,
             error_cb: conf.error_cb,
@@ -257,7 +257,7 @@ impl Core {
     }
 
     pub fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
-        if std::process::id() != self.pid || self.closed.swap(true, Ordering::AcqRel) {
+        if runtime::pid() != self.pid || self.closed.swap(true, Ordering::AcqRel) {
             return Ok(true);
         }
         let timeout = runtime::timeout_from(timeout).unwrap_or(Duration::from_secs(30));
@@ -426,14 +426,7 @@ impl Producer {
         timeout: Option<f64>,
     ) -> PyResult<()> {
         self.core.check()?;
-        let mut offsets = Vec::new();
-        for tp in positions.try_iter()? {
-            let tp = tp?;
-            let topic: String = tp.getattr("topic")?.extract()?;
-            let partition: i32 = tp.getattr("partition")?.extract()?;
-            let offset: i64 = tp.getattr("offset")?.extract()?;
-            offsets.push((TopicPartition::new(topic, partition), offset));
-        }
+        let offsets = offsets_from(positions)?;
         let group = group_metadata_from(group_metadata)?;
         let t = seconds(timeout, Duration::from_secs(60));
         runtime::wait(py, &self.core.handle, self.core.producer.send_offsets_to_transaction(&offsets, &group, t), None)?
@@ -500,20 +493,9 @@ impl Producer {
         self.core.send(py, record, Some(future))
     }
 
-    /// Takes the finished calls as `(future, error or None)`.
-    fn _take_done(&self, py: Python<'_>) -> PyResult<Vec<(PyObject, PyObject)>> {
-        self.core
-            .reports
-            .take_done()
-            .into_iter()
-            .map(|(fut, res)| {
-                let err = match res {
-                    Ok(()) => py.None(),
-                    Err(e) => errors::kafka_error(py, &e, Context::Call)?,
-                };
-                Ok((fut, err))
-            })
-            .collect()
+    /// Takes the finished calls as `(future, result, exception or None)`.
+    fn _take_done(&self, py: Python<'_>) -> Vec<(PyObject, PyObject, PyObject)> {
+        crate::reports::take_done_py(py, &self.core.reports)
     }
 
     /// Starts a flush (`close` when `close` is true) on the runtime; `future` comes back from
@@ -528,7 +510,7 @@ impl Producer {
         let (producer, reports) = (self.core.producer.clone(), self.core.reports.clone());
         self.core.handle.spawn(async move {
             let res = if close { producer.close(t).await } else { producer.flush(t).await };
-            reports.push_done((future, res));
+            reports.push_done((future, unit_conv(res)));
         });
         Ok(())
     }
@@ -536,6 +518,59 @@ impl Producer {
     fn _drain_logs(&self, py: Python<'_>) -> PyResult<()> {
         self.core.drain_logs(py)
     }
+
+    /// A transaction call (`init`, `commit`, `abort` or `send_offsets`) on the runtime; `future`
+    /// comes back from `_take_done` when it finished.
+    #[pyo3(signature = (future, op, timeout=None, positions=None, group_metadata=None))]
+    fn _txn_to(
+        &self,
+        future: PyObject,
+        op: &str,
+        timeout: Option<f64>,
+        positions: Option<&Bound<'_, PyAny>>,
+        group_metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.core.check()?;
+        let t = seconds(timeout, Duration::from_secs(60));
+        let (producer, reports) = (self.core.producer.clone(), self.core.reports.clone());
+        let offsets_group = match op {
+            "send_offsets" => {
+                let positions = positions.ok_or_else(|| PyTypeError::new_err("positions are required"))?;
+                let group = group_metadata.ok_or_else(|| PyTypeError::new_err("group_metadata is required"))?;
+                Some((offsets_from(positions)?, group_metadata_from(group)?))
+            }
+            "init" | "commit" | "abort" => None,
+            other => return Err(PyTypeError::new_err(format!("unknown transaction call {other}"))),
+        };
+        let op = op.to_string();
+        self.core.handle.spawn(async move {
+            let res = match (op.as_str(), offsets_group) {
+                ("init", _) => producer.init_transactions(t).await,
+                ("commit", _) => producer.commit_transaction(t).await,
+                ("abort", _) => producer.abort_transaction(t).await,
+                (_, Some((offsets, group))) => producer.send_offsets_to_transaction(&offsets, &group, t).await,
+                _ => Ok(()),
+            };
+            reports.push_done((future, unit_conv(res)));
+        });
+        Ok(())
+    }
+}
+
+/// `(TopicPartition, offset)` pairs from a list of `TopicPartition`s; negative offsets (a
+/// partition with no position yet) are left out, as librdkafka does.
+fn offsets_from(positions: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i64)>> {
+    let mut offsets = Vec::new();
+    for tp in positions.try_iter()? {
+        let tp = tp?;
+        let topic: String = tp.getattr("topic")?.extract()?;
+        let partition: i32 = tp.getattr("partition")?.extract()?;
+        let offset: i64 = tp.getattr("offset")?.extract()?;
+        if offset >= 0 {
+            offsets.push((TopicPartition::new(topic, partition), offset));
+        }
+    }
+    Ok(offsets)
 }
 
 /// A `ConsumerGroupMetadata` from the consumer's object or a group id string.
@@ -548,4 +583,12 @@ fn group_metadata_from(obj: &Bound<'_, PyAny>) -> PyResult<ConsumerGroupMetadata
     let member_id: String = obj.getattr("member_id").and_then(|v| v.extract()).unwrap_or_default();
     let group_instance_id: Option<String> = obj.getattr("group_instance_id").and_then(|v| v.extract()).unwrap_or(None);
     Ok(ConsumerGroupMetadata { group_id, generation_id, member_id, group_instance_id })
+}
+
+/// The conversion of a call without a result.
+pub fn unit_conv(res: polykafka::Result<()>) -> crate::reports::Conv {
+    Box::new(move |py| match res {
+        Ok(()) => Ok(py.None()),
+        Err(e) => Err(errors::to_pyerr(py, &e)),
+    })
 }

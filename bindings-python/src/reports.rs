@@ -6,7 +6,7 @@
 //! written to a pipe the event loop watches, once per burst of reports.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,27 +26,50 @@ pub struct Report {
     pub latency: f64,
 }
 
-/// A call that completed on the runtime (an asyncio `flush`, `close`, ...): its future and
-/// its outcome.
-pub type Done = (Py<PyAny>, polykafka::Result<()>);
+/// Turns the outcome of a call into its Python result (or exception), with the GIL held.
+pub type Conv = Box<dyn FnOnce(Python<'_>) -> PyResult<PyObject> + Send>;
+
+/// A call that completed on the runtime (an asyncio `flush`, `close`, `commit`, ...): its
+/// future and its outcome.
+pub type Done = (Py<PyAny>, Conv);
+
+/// The finished calls as `(future, result, exception or None)`.
+pub fn take_done_py(py: Python<'_>, queue: &ReportQueue) -> Vec<(PyObject, PyObject, PyObject)> {
+    queue
+        .take_done()
+        .into_iter()
+        .map(|(fut, conv)| match conv(py) {
+            Ok(v) => (fut, v, py.None()),
+            Err(e) => (fut, py.None(), e.value(py).clone().into_any().unbind()),
+        })
+        .collect()
+}
 
 #[derive(Default)]
 pub struct ReportQueue {
     items: Mutex<VecDeque<Report>>,
     done: Mutex<Vec<Done>>,
     ready: Condvar,
+    /// Threads waiting on `ready` (changed under the `items` lock): a push notifies only when
+    /// there is one, since a notify is a system call and the push happens once per record.
+    waiters: AtomicUsize,
     wake_fd: AtomicI32,
     signalled: AtomicBool,
 }
 
 impl ReportQueue {
     pub fn new() -> Self {
-        ReportQueue { wake_fd: AtomicI32::new(-1), ..Default::default() }
+        ReportQueue { wake_fd: AtomicI32::new(-1), waiters: AtomicUsize::new(0), ..Default::default() }
     }
 
     pub fn push(&self, report: Report) {
-        self.items.lock().unwrap_or_else(|p| p.into_inner()).push_back(report);
-        self.ready.notify_all();
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        items.push_back(report);
+        let waiting = self.waiters.load(Ordering::Relaxed) > 0;
+        drop(items);
+        if waiting {
+            self.ready.notify_all();
+        }
         self.wake();
     }
 
@@ -90,13 +113,16 @@ impl ReportQueue {
     pub fn wait(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        self.waiters.fetch_add(1, Ordering::Relaxed);
         while items.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                self.waiters.fetch_sub(1, Ordering::Relaxed);
                 return false;
             }
             items = self.ready.wait_timeout(items, left).unwrap_or_else(|p| p.into_inner()).0;
         }
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
         true
     }
 

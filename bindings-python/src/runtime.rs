@@ -8,7 +8,8 @@
 //! fork and used in the child gets a clear error instead of a hang (see [`check_pid`]).
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
@@ -25,9 +26,30 @@ pub const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
 static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
 
+/// This process's id, cached: `getpid()` is a system call, and every client call checks it.
+/// A `pthread_atfork` child handler refreshes it after a fork.
+static PID: AtomicU32 = AtomicU32::new(0);
+static ATFORK: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    PID.store(std::process::id(), Ordering::Relaxed);
+}
+
+/// The id of this process (cheap).
+pub fn pid() -> u32 {
+    ATFORK.call_once(|| {
+        PID.store(std::process::id(), Ordering::Relaxed);
+        // SAFETY: registers a handler that only stores the child's pid in an atomic.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
+    });
+    PID.load(Ordering::Relaxed)
+}
+
 /// The runtime of this process, created on first use (again in a forked child).
 pub fn handle() -> PyResult<Handle> {
-    let pid = std::process::id();
+    let pid = pid();
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((owner, rt)) = *slot {
         if owner == pid {
@@ -48,7 +70,7 @@ pub fn handle() -> PyResult<Handle> {
 
 /// Fails when a client is used in another process than the one that created it.
 pub fn check_pid(owner: u32) -> PyResult<()> {
-    if owner != std::process::id() {
+    if owner != pid() {
         return Err(errors::state_error(
             "this client was created before os.fork(): create a new client in the child process",
         ));

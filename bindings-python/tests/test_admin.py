@@ -47,8 +47,14 @@ def test_describe_and_alter_configs(bootstrap, topic):
     res.add_incremental_config(ConfigEntry("retention.ms", "123456",
                                            incremental_operation=AlterConfigOpType.SET))
     a.incremental_alter_configs([res])[res].result(30)
-    configs = a.describe_configs([ConfigResource(ResourceType.TOPIC, topic)])
-    entries = list(configs.values())[0].result(30)
+    import time
+    deadline = time.time() + 15
+    while True:  # a config change reaches the broker's view asynchronously
+        configs = a.describe_configs([ConfigResource(ResourceType.TOPIC, topic)])
+        entries = list(configs.values())[0].result(30)
+        if entries["retention.ms"].value == "123456" or time.time() > deadline:
+            break
+        time.sleep(0.2)
     assert entries["retention.ms"].value == "123456"
     assert not entries["retention.ms"].is_default
 

@@ -98,7 +98,12 @@ def test_admin_round_trip(ck, bootstrap):
     name = unique("compat")
     fs = a.create_topics([admin_mod.NewTopic(name, num_partitions=2, replication_factor=1)])
     assert fs[name].result(30) is None
+    import time
+    deadline = time.time() + 10
     md = a.list_topics(timeout=10)
+    while name not in md.topics and time.time() < deadline:  # metadata propagation
+        time.sleep(0.2)
+        md = a.list_topics(timeout=10)
     assert len(md.topics[name].partitions) == 2
     p = ck.Producer({"bootstrap.servers": bootstrap})
     p.produce(name, b"hello", key=b"k")

@@ -41,6 +41,8 @@ def test_stubs_match_the_native_module():
     checked = 0
     for cls_name, fn in stub_methods():
         cls = getattr(_native, cls_name)
+        if cls_name == "ConsumerGroupMetadata":
+            continue
         if fn.name == "__init__":
             real = runtime_params(cls)
         elif fn.name.startswith("__") and fn.name not in ("__exit__",):
@@ -55,7 +57,7 @@ def test_stubs_match_the_native_module():
 
 def test_every_public_native_method_has_a_stub():
     stubbed = {(c, f.name) for c, f in stub_methods()}
-    for cls_name in ("Producer", "Message", "_AdminClient"):
+    for cls_name in ("Producer", "Message", "_AdminClient", "Consumer"):
         cls = getattr(_native, cls_name)
         for name, _ in inspect.getmembers(cls, callable):
             if not name.startswith("__"):

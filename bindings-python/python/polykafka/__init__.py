@@ -9,12 +9,19 @@ from ._model import (
     OFFSET_END,
     OFFSET_INVALID,
     OFFSET_STORED,
+    ConsumerGroupState,
+    ConsumerGroupTopicPartitions,
+    ConsumerGroupType,
+    IsolationLevel,
+    Node,
     TopicPartition,
 )
 from ._native import (
     TIMESTAMP_CREATE_TIME,
     TIMESTAMP_LOG_APPEND_TIME,
     TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    ConsumerGroupMetadata,
     Message,
     Producer,
 )
@@ -23,6 +30,13 @@ from ._native import __version__ as _native_version
 __version__ = _native_version
 
 __all__ = [
+    "Consumer",
+    "ConsumerGroupMetadata",
+    "ConsumerGroupState",
+    "ConsumerGroupTopicPartitions",
+    "ConsumerGroupType",
+    "IsolationLevel",
+    "Node",
     "KafkaError",
     "KafkaException",
     "Message",

@@ -31,6 +31,8 @@ RENAMES = {
     "topic.metadata.refresh.interval.ms": "metadata.max.age.ms",
     "partitioner": "partitioner",
     "topic.partitioner": "partitioner",
+    "fetch.wait.max.ms": "fetch.max.wait.ms",
+    "topic.auto.offset.reset": "auto.offset.reset",
 }
 
 # librdkafka knobs the core has no use for: accepted, ignored.
@@ -56,7 +58,17 @@ IGNORED = frozenset({
     "sticky.partitioning.linger.ms",
     "enable.sasl.oauthbearer.unsecure.jwt",
     "client.dns.lookup",
+    # consumer knobs of librdkafka's fetch queue: the core bounds its buffer by fetch.max.bytes
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "fetch.error.backoff.ms",
+    "fetch.queue.backoff.ms",
+    "coordinator.query.interval.ms",
+    "offset.store.method",
 })
+
+# Flags the binding handles itself (not the core): taken out into the extras.
+BINDING_FLAGS = frozenset({"enable.partition.eof", "enable.auto.offset.store"})
 
 CALLABLES = frozenset({
     "error_cb", "logger", "on_delivery", "delivery.report.only.error", "stats_cb",
@@ -95,6 +107,17 @@ def _text(key, value):
                     % (key, type(value).__name__))
 
 
+def _flag(key, value):
+    if isinstance(value, bool):
+        return value
+    text = _text(key, value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("configuration property %r: expected a boolean, got %r" % (key, value))
+
+
 def translate(conf, kwargs, role):
     """``(properties, extras)``: the core's properties (str -> str) for a ``role``
     ("producer", "consumer" or "admin") and the callables and flags taken out."""
@@ -118,6 +141,9 @@ def translate(conf, kwargs, role):
                     and not (key == "logger" and hasattr(value, "log")):
                 raise TypeError("expected %r to be callable" % key)
             extras[key] = value
+            continue
+        if key in BINDING_FLAGS:
+            extras[key] = _flag(key, value)
             continue
         if key == "debug":
             extras["debug"] = bool(value)
@@ -144,6 +170,10 @@ def translate(conf, kwargs, role):
         if "transactional.id" not in props:
             props.setdefault("enable.idempotence", "false")
         _fit_request_timeout(props)
+    elif role == "consumer":
+        # librdkafka's defaults where they differ from Java's.
+        props.setdefault("isolation.level", "read_committed")
+        props.setdefault("partition.assignment.strategy", "range,roundrobin")
     drop = {"producer": CONSUMER_ONLY, "consumer": PRODUCER_ONLY,
             "admin": PRODUCER_ONLY | CONSUMER_ONLY}.get(role, frozenset())
     for key in [k for k in props if k in drop]:

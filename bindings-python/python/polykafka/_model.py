@@ -1,5 +1,7 @@
 """Small value types of confluent-kafka's API."""
 
+from enum import Enum
+
 from ._errors import KafkaError  # noqa: F401  (re-exported by the package)
 
 OFFSET_BEGINNING = -2
@@ -40,3 +42,82 @@ class TopicPartition:
             self.topic, self.partition, self.offset, self.leader_epoch, self.error)
 
     __str__ = __repr__
+
+
+class Node:
+    """A broker: id, host, port and rack."""
+
+    def __init__(self, id, host, port, rack=None):
+        self.id = id
+        self.id_string = str(id)
+        self.host = host
+        self.port = port
+        self.rack = rack
+
+    def __repr__(self):
+        return "Node(id=%d, host=%s, port=%d, rack=%s)" % (self.id, self.host, self.port, self.rack)
+
+
+class ConsumerGroupTopicPartitions:
+    """A group id and a list of TopicPartition (the requests and results of the group-offset
+    admin calls)."""
+
+    def __init__(self, group_id, topic_partitions=None):
+        self.group_id = group_id
+        self.topic_partitions = topic_partitions
+
+    def __repr__(self):
+        return "ConsumerGroupTopicPartitions(%s, %r)" % (self.group_id, self.topic_partitions)
+
+    def __hash__(self):
+        return hash(self.group_id)
+
+
+class ConsumerGroupState(Enum):
+    UNKNOWN = 0
+    UNKOWN = UNKNOWN  # confluent-kafka's historical misspelling
+    PREPARING_REBALANCING = 1
+    COMPLETING_REBALANCING = 2
+    STABLE = 3
+    DEAD = 4
+    EMPTY = 5
+
+    def __lt__(self, other):
+        return self.value < other.value
+
+
+class ConsumerGroupType(Enum):
+    UNKNOWN = 0
+    CONSUMER = 1
+    CLASSIC = 2
+
+    def __lt__(self, other):
+        return self.value < other.value
+
+
+class IsolationLevel(Enum):
+    READ_UNCOMMITTED = 0
+    READ_COMMITTED = 1
+
+    def __lt__(self, other):
+        return self.value < other.value
+
+
+_STATES = {
+    "preparingrebalance": ConsumerGroupState.PREPARING_REBALANCING,
+    "completingrebalance": ConsumerGroupState.COMPLETING_REBALANCING,
+    "assigning": ConsumerGroupState.COMPLETING_REBALANCING,
+    "reconciling": ConsumerGroupState.COMPLETING_REBALANCING,
+    "stable": ConsumerGroupState.STABLE,
+    "dead": ConsumerGroupState.DEAD,
+    "empty": ConsumerGroupState.EMPTY,
+}
+
+
+def _group_state(text):
+    return _STATES.get((text or "").lower(), ConsumerGroupState.UNKNOWN)
+
+
+def _group_type(text):
+    return {"consumer": ConsumerGroupType.CONSUMER,
+            "classic": ConsumerGroupType.CLASSIC}.get((text or "").lower(), ConsumerGroupType.UNKNOWN)

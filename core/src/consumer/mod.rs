@@ -432,6 +432,12 @@ impl Consumer {
         Ok(())
     }
 
+    /// The positions of the records delivered so far (the next offset to read), for the
+    /// partitions that delivered any: what `commit(None, ..)` commits.
+    pub fn delivered_positions(&self) -> Vec<(TopicPartition, i64)> {
+        self.shared().lock().delivered(None).into_iter().map(|(tp, o, _)| (tp, o)).collect()
+    }
+
     /// The partitions assigned now (revocations in progress included).
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.shared().lock().assignment.keys().cloned().collect()

@@ -4,10 +4,20 @@ import concurrent.futures
 from enum import Enum
 
 from .._errors import KafkaError, KafkaException
+from .._model import (
+    ConsumerGroupState,
+    ConsumerGroupTopicPartitions,
+    ConsumerGroupType,
+    Node,
+    TopicPartition,
+    _group_state,
+    _group_type,
+)
 from .._native import _AdminClient
 
 __all__ = [
-    "AdminClient", "AlterConfigOpType", "BrokerMetadata", "ClusterMetadata", "ConfigEntry",
+    "AdminClient", "ConsumerGroupDescription", "ConsumerGroupListing", "DescribeClusterResult",
+    "ListConsumerGroupsResult", "MemberAssignment", "MemberDescription", "AlterConfigOpType", "BrokerMetadata", "ClusterMetadata", "ConfigEntry",
     "ConfigResource", "ConfigSource", "NewPartitions", "NewTopic", "PartitionMetadata",
     "ResourceType", "TopicMetadata",
 ]
@@ -178,6 +188,81 @@ class ClusterMetadata:
         return "ClusterMetadata(%s)" % self.cluster_id
 
 
+class ConsumerGroupListing:
+    def __init__(self, group_id, is_simple_consumer_group, state=None, type=None):
+        self.group_id = group_id
+        self.is_simple_consumer_group = is_simple_consumer_group
+        self.state = state
+        self.type = type
+
+    def __repr__(self):
+        return "ConsumerGroupListing(%s, %s)" % (self.group_id, self.state)
+
+
+class ListConsumerGroupsResult:
+    def __init__(self, valid=None, errors=None):
+        self.valid = valid or []
+        self.errors = errors or []
+
+
+class MemberAssignment:
+    def __init__(self, topic_partitions=None):
+        self.topic_partitions = topic_partitions or []
+
+
+class MemberDescription:
+    def __init__(self, member_id, client_id, host, assignment, group_instance_id=None,
+                 target_assignment=None):
+        self.member_id = member_id
+        self.client_id = client_id
+        self.host = host
+        self.assignment = assignment
+        self.group_instance_id = group_instance_id
+        self.target_assignment = target_assignment
+
+    def __repr__(self):
+        return "MemberDescription(%s, %s)" % (self.member_id, self.client_id)
+
+
+class ConsumerGroupDescription:
+    def __init__(self, group_id, is_simple_consumer_group, members, partition_assignor, state,
+                 coordinator, authorized_operations=None, type=ConsumerGroupType.UNKNOWN):
+        self.group_id = group_id
+        self.is_simple_consumer_group = is_simple_consumer_group
+        self.members = members
+        self.partition_assignor = partition_assignor
+        self.state = state
+        self.coordinator = coordinator
+        self.authorized_operations = authorized_operations
+        self.type = type
+
+    def __repr__(self):
+        return "ConsumerGroupDescription(%s, %s, %d members)" % (
+            self.group_id, self.state, len(self.members))
+
+
+class DescribeClusterResult:
+    def __init__(self, controller, nodes, cluster_id=None, authorized_operations=None):
+        self.controller = controller
+        self.nodes = nodes
+        self.cluster_id = cluster_id
+        self.authorized_operations = authorized_operations
+
+
+def _chain(inner, outer, convert):
+    """Completes ``outer`` with ``convert(inner.result())``."""
+    def done(f):
+        exc = f.exception()
+        if exc is not None:
+            outer.set_exception(exc)
+            return
+        try:
+            outer.set_result(convert(f.result()))
+        except Exception as e:  # a conversion bug must not leave the future pending
+            outer.set_exception(e)
+    inner.add_done_callback(done)
+
+
 def _future():
     f = concurrent.futures.Future()
     f.set_running_or_notify_cancel()
@@ -265,6 +350,117 @@ class AdminClient:
         self._impl.delete_records(work)
         return futures
 
+    def list_consumer_groups(self, request_timeout=None, states=None, types=None):
+        """A future of ``ListConsumerGroupsResult`` (``states``/``types``: sets of
+        ``ConsumerGroupState``/``ConsumerGroupType`` to keep)."""
+        states = set(states or ())
+        types = set(types or ())
+        inner, outer = _future(), _future()
+
+        def convert(rows):
+            valid = []
+            for group_id, protocol_type, state, group_type in rows:
+                listing = ConsumerGroupListing(group_id, protocol_type == "", _group_state(state),
+                                               _group_type(group_type))
+                if states and listing.state not in states:
+                    continue
+                if types and listing.type not in types:
+                    continue
+                valid.append(listing)
+            return ListConsumerGroupsResult(valid, [])
+        _chain(inner, outer, convert)
+        self._impl.list_consumer_groups(inner)
+        return outer
+
+    def describe_consumer_groups(self, group_ids, include_authorized_operations=False,
+                                 request_timeout=None):
+        """``{group_id: future of ConsumerGroupDescription}``."""
+        if not isinstance(group_ids, list):
+            raise TypeError("Expected input to be list of group ids to be described")
+        if not group_ids:
+            raise ValueError("Expected at least one group to be described")
+        futures = {g: _future() for g in group_ids}
+        inner = {g: _future() for g in group_ids}
+
+        def convert(row):
+            group_id, state, protocol_type, protocol, group_type, node, members = row
+            nid, host, port, rack = node
+            ms = [MemberDescription(mid, client_id, host_,
+                                    MemberAssignment([TopicPartition(t, p) for t, p in parts]),
+                                    instance_id)
+                  for mid, instance_id, client_id, host_, parts in members]
+            return ConsumerGroupDescription(group_id, protocol_type == "", ms, protocol,
+                                            _group_state(state), Node(nid, host, port, rack),
+                                            None, _group_type(group_type))
+        for g in group_ids:
+            _chain(inner[g], futures[g], convert)
+        self._impl.describe_consumer_groups(list(group_ids), inner)
+        return futures
+
+    def list_consumer_group_offsets(self, list_consumer_group_offsets_request, require_stable=False,
+                                    request_timeout=None):
+        """``{group_id: future of ConsumerGroupTopicPartitions}`` (one request, as
+        confluent-kafka)."""
+        reqs = list_consumer_group_offsets_request
+        if not isinstance(reqs, list):
+            raise TypeError("Expected input to be list of ConsumerGroupTopicPartitions")
+        if len(reqs) != 1:
+            raise ValueError("Currently we support listing offsets for a single consumer group only")
+        req = reqs[0]
+        parts = None
+        if req.topic_partitions:
+            parts = [(tp.topic, tp.partition) for tp in req.topic_partitions]
+        inner, outer = _future(), _future()
+
+        def convert(rows):
+            tps = []
+            for t, p, o in rows:
+                tp = TopicPartition(t, p, o if o >= 0 else -1001)
+                tps.append(tp)
+            return ConsumerGroupTopicPartitions(req.group_id, tps)
+        _chain(inner, outer, convert)
+        self._impl.list_consumer_group_offsets(req.group_id, parts, inner)
+        return {req.group_id: outer}
+
+    def alter_consumer_group_offsets(self, alter_consumer_group_offsets_request,
+                                     request_timeout=None):
+        """``{group_id: future of ConsumerGroupTopicPartitions}`` (the group must be empty)."""
+        reqs = alter_consumer_group_offsets_request
+        if not isinstance(reqs, list):
+            raise TypeError("Expected input to be list of ConsumerGroupTopicPartitions")
+        if len(reqs) != 1:
+            raise ValueError("Currently we support altering offsets for a single consumer group only")
+        req = reqs[0]
+        if not req.topic_partitions:
+            raise ValueError("topic_partitions cannot be empty")
+        offsets = [(tp.topic, tp.partition, tp.offset) for tp in req.topic_partitions]
+        inner, outer = _future(), _future()
+        _chain(inner, outer, lambda rows: ConsumerGroupTopicPartitions(
+            req.group_id, [TopicPartition(t, p, o) for t, p, o in rows]))
+        self._impl.alter_consumer_group_offsets(req.group_id, offsets, inner)
+        return {req.group_id: outer}
+
+    def delete_consumer_groups(self, group_ids, request_timeout=None):
+        """``{group_id: future of None}``."""
+        if not isinstance(group_ids, list):
+            raise TypeError("Expected input to be list of group ids to be deleted")
+        futures = {g: _future() for g in group_ids}
+        self._impl.delete_consumer_groups(list(group_ids), futures)
+        return futures
+
+    def describe_cluster(self, include_authorized_operations=False, request_timeout=None):
+        """A future of ``DescribeClusterResult``."""
+        inner, outer = _future(), _future()
+
+        def convert(row):
+            cluster_id, controller_id, nodes = row
+            ns = [Node(i, h, p, r) for i, h, p, r in nodes]
+            controller = next((n for n in ns if n.id == controller_id), None)
+            return DescribeClusterResult(controller, ns, cluster_id)
+        _chain(inner, outer, convert)
+        self._impl.describe_cluster(inner)
+        return outer
+
     def poll(self, timeout=None):
         self._impl._drain_logs()
         return 0
@@ -292,5 +488,5 @@ def _entries(inner, outer):
     outer.set_result(out)
 
 
-# KafkaError and KafkaException are also importable from here in confluent-kafka's layout.
-_ = (KafkaError, KafkaException)
+# Also importable from here in confluent-kafka's layout.
+_ = (KafkaError, KafkaException, ConsumerGroupState, ConsumerGroupTopicPartitions, ConsumerGroupType)

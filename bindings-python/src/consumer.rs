@@ -1,0 +1,976 @@
+//! `Consumer`: confluent-kafka's consumer over the core's.
+//!
+//! `poll`/`consume` are one native call each: the core hands over rebalance events or a batch
+//! of records ([`polykafka::Consumer::poll_batch_events`]); events run the application's
+//! `on_assign`/`on_revoke`/`on_lost` on the caller's thread, then the rebalance is acknowledged
+//! (so a commit made in `on_revoke` lands before the partitions move); records become
+//! `Message`s in one pass. Commit results (for `on_commit`) wait in a queue served by
+//! `poll`/`consume`/`close`. The asyncio consumer drives the same calls through `_*_to`
+//! methods whose outcome completes an asyncio future (see `reports::Done`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use polykafka::consumer::TimestampType;
+use polykafka::{CommitMode, ConsumerConfig, ConsumerEvent, ConsumerRecord, Error, ErrorKind, TopicPartition};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use tokio::runtime::Handle;
+
+use crate::errors::{self, Context, IntoPy};
+use crate::message::{Headers, Message, Payload};
+use crate::reports::{Conv, ReportQueue};
+use crate::{config, logs, runtime};
+
+pub const OFFSET_BEGINNING: i64 = -2;
+pub const OFFSET_END: i64 = -1;
+pub const OFFSET_INVALID: i64 = -1001;
+const PARTITION_EOF: i32 = -191;
+const NO_OFFSET: i32 = -168;
+const AUTO_OFFSET_RESET: i32 = -140;
+/// "Forever" for the core's timeouts.
+const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+/// With `enable.partition.eof`, how often a waiting poll looks for partitions at their end.
+const EOF_SLICE: Duration = Duration::from_millis(100);
+
+static TP_CLASS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+
+/// A `polykafka.TopicPartition`.
+pub fn new_tp(py: Python<'_>, topic: &str, partition: i32, offset: i64) -> PyResult<PyObject> {
+    let cls = TP_CLASS.get_or_try_init(py, || Ok::<_, PyErr>(py.import("polykafka._model")?.getattr("TopicPartition")?.unbind()))?;
+    Ok(cls.bind(py).call1((topic, partition, offset))?.unbind())
+}
+
+pub fn tp_list(py: Python<'_>, tps: &[(TopicPartition, i64)]) -> PyResult<PyObject> {
+    let items = tps.iter().map(|(tp, o)| new_tp(py, &tp.topic, tp.partition, *o)).collect::<PyResult<Vec<_>>>()?;
+    Ok(PyList::new(py, items)?.into_any().unbind())
+}
+
+/// `(TopicPartition, offset)` from a list of Python `TopicPartition`s.
+pub fn tps_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i64)>> {
+    let mut out = Vec::new();
+    let iter = obj.try_iter().map_err(|_| PyTypeError::new_err("expected a list of TopicPartition"))?;
+    for tp in iter {
+        out.push(tp_from(&tp?)?);
+    }
+    Ok(out)
+}
+
+pub fn tp_from(tp: &Bound<'_, PyAny>) -> PyResult<(TopicPartition, i64)> {
+    let topic: String = tp.getattr("topic").map_err(|_| PyTypeError::new_err("expected a TopicPartition"))?.extract()?;
+    let partition: i32 = tp.getattr("partition")?.extract()?;
+    let offset: i64 = tp.getattr("offset")?.extract()?;
+    Ok((TopicPartition::new(topic, partition), offset))
+}
+
+/// A fetched record as a `Message`.
+fn message_of(r: ConsumerRecord) -> Message {
+    let ts_type = match r.timestamp_type {
+        _ if r.timestamp < 0 => crate::message::TIMESTAMP_NOT_AVAILABLE,
+        TimestampType::CreateTime => crate::message::TIMESTAMP_CREATE_TIME,
+        TimestampType::LogAppendTime => crate::message::TIMESTAMP_LOG_APPEND_TIME,
+    };
+    Message {
+        topic: Some(r.topic.to_string()),
+        partition: Some(r.partition),
+        offset: Some(r.offset),
+        key: r.key.map(Payload::Bytes).unwrap_or(Payload::None),
+        value: r.value.map(Payload::Bytes).unwrap_or(Payload::None),
+        headers: if r.headers.is_empty() { Headers::None } else { Headers::Core(r.headers) },
+        error: None,
+        timestamp: (ts_type, r.timestamp),
+        latency: None,
+        leader_epoch: r.leader_epoch,
+    }
+}
+
+fn messages_of(py: Python<'_>, records: Vec<ConsumerRecord>) -> PyResult<Bound<'_, PyList>> {
+    let mut items = Vec::with_capacity(records.len());
+    for r in records {
+        items.push(Bound::new(py, message_of(r))?);
+    }
+    PyList::new(py, items)
+}
+
+/// A message carrying an error (confluent-kafka's way of reporting consumer errors).
+fn error_message(py: Python<'_>, e: &Error) -> PyResult<Py<Message>> {
+    let text = e.message();
+    let code = if e.kind() == ErrorKind::Broker && e.code() == 1 && text.contains("auto.offset.reset") {
+        AUTO_OFFSET_RESET
+    } else {
+        errors::code_of(e, Context::Call)
+    };
+    let err = errors::new_kafka_error(py, code, text, e.fatal(), e.retriable(), e.txn_requires_abort())?;
+    Py::new(py, Message::with_error(None, None, None, err))
+}
+
+fn event_of(py: Python<'_>, ev: &ConsumerEvent) -> PyResult<Option<(&'static str, PyObject)>> {
+    let (kind, tps) = match ev {
+        ConsumerEvent::Assigned(t) => ("assign", t),
+        ConsumerEvent::Revoked(t) => ("revoke", t),
+        ConsumerEvent::Lost(t) => ("lost", t),
+        ConsumerEvent::Record(_) => return Ok(None),
+    };
+    let list: Vec<(TopicPartition, i64)> = tps.iter().map(|tp| (tp.clone(), OFFSET_INVALID)).collect();
+    Ok(Some((kind, tp_list(py, &list)?)))
+}
+
+/// A commit's outcome waiting for `on_commit`.
+type CommitResult = (Option<Error>, Vec<(TopicPartition, i64)>);
+
+#[derive(Default)]
+struct Callbacks {
+    on_assign: Option<PyObject>,
+    on_revoke: Option<PyObject>,
+    on_lost: Option<PyObject>,
+}
+
+/// Offsets stored for the binding's own auto-commit (`enable.auto.offset.store=false`).
+#[derive(Default)]
+struct Stored {
+    offsets: HashMap<TopicPartition, i64>,
+    last_commit: Option<Instant>,
+}
+
+/// The group metadata of a consumer, for `Producer.send_offsets_to_transaction`.
+#[pyclass(module = "polykafka", name = "ConsumerGroupMetadata", frozen, get_all)]
+pub struct GroupMetadata {
+    pub group_id: String,
+    pub generation_id: i32,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+}
+
+#[pymethods]
+impl GroupMetadata {
+    fn __repr__(&self) -> String {
+        format!("ConsumerGroupMetadata(group_id={:?}, generation_id={}, member_id={:?})", self.group_id, self.generation_id, self.member_id)
+    }
+}
+
+/// confluent-kafka's `Consumer`.
+#[pyclass(module = "polykafka", name = "Consumer", subclass, frozen)]
+pub struct Consumer {
+    consumer: polykafka::Consumer,
+    handle: Handle,
+    pid: u32,
+    logger: PyObject,
+    on_commit: Option<PyObject>,
+    partition_eof: bool,
+    /// `enable.auto.offset.store=false`: `store_offsets` decides what the auto-commit commits
+    /// (the binding commits; the core's auto-commit is off).
+    manual_store: bool,
+    /// The binding's auto-commit of stored offsets (`manual_store` and `enable.auto.commit`).
+    binding_auto_commit: bool,
+    auto_commit_interval: Duration,
+    callbacks: Mutex<Callbacks>,
+    subscribed: AtomicBool,
+    closed: AtomicBool,
+    /// Completions of asyncio calls.
+    done: Arc<ReportQueue>,
+    commits: Arc<Mutex<Vec<CommitResult>>>,
+    /// The offset each partition last reported its end at.
+    eof_at: Mutex<HashMap<TopicPartition, i64>>,
+    stored: Mutex<Stored>,
+}
+
+impl Consumer {
+    fn check(&self) -> PyResult<()> {
+        runtime::check_pid(self.pid)?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(PyRuntimeError::new_err("Consumer closed"));
+        }
+        Ok(())
+    }
+
+    fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
+        logs::drain(py, self.logger.bind(py))
+    }
+
+    /// Runs `on_commit` for the commits that finished.
+    fn serve_commits(&self, py: Python<'_>) -> PyResult<()> {
+        let results = std::mem::take(&mut *self.commits.lock().unwrap_or_else(|p| p.into_inner()));
+        let Some(cb) = &self.on_commit else { return Ok(()) };
+        for (err, offsets) in results {
+            let err = match err {
+                Some(e) => errors::kafka_error(py, &e, Context::Call)?,
+                None => py.None(),
+            };
+            cb.bind(py).call1((err, tp_list(py, &offsets)?))?;
+        }
+        Ok(())
+    }
+
+    /// Runs a core call to completion (GIL released, Ctrl-C honoured).
+    fn block<F: Future + Send>(&self, py: Python<'_>, fut: F) -> PyResult<F::Output>
+    where
+        F::Output: Send,
+    {
+        Ok(runtime::wait(py, &self.handle, fut, None)?.expect("no timeout"))
+    }
+
+    /// The offsets a commit without arguments commits.
+    fn current_offsets(&self) -> Vec<(TopicPartition, i64)> {
+        if self.manual_store {
+            let st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            let assigned: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
+            st.offsets.iter().filter(|(tp, _)| assigned.contains(*tp)).map(|(tp, o)| (tp.clone(), *o)).collect()
+        } else {
+            self.consumer.delivered_positions()
+        }
+    }
+
+    /// The commit of `offsets` as a future; its outcome is also queued for `on_commit`.
+    fn commit_op(&self, offsets: Vec<(TopicPartition, i64)>) -> impl Future<Output = polykafka::Result<Vec<(TopicPartition, i64)>>> + Send + 'static {
+        let (consumer, commits, report) = (self.consumer.clone(), self.commits.clone(), self.on_commit.is_some());
+        async move {
+            let res = consumer.commit(Some(&offsets), CommitMode::Sync).await;
+            if report {
+                commits.lock().unwrap_or_else(|p| p.into_inner()).push((res.as_ref().err().cloned(), offsets.clone()));
+            }
+            res.map(|()| offsets)
+        }
+    }
+
+    /// What `commit(message=, offsets=)` commits.
+    fn commit_list(&self, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(TopicPartition, i64)>> {
+        match (message.filter(|m| !m.is_none()), offsets.filter(|o| !o.is_none())) {
+            (Some(_), Some(_)) => Err(PyValueError::new_err("Commit takes only one of message and offsets")),
+            (Some(m), None) => {
+                let m = m.downcast::<Message>().map_err(|_| PyTypeError::new_err("expected a Message"))?.borrow();
+                let (Some(topic), Some(partition), Some(offset)) = (m.topic.clone(), m.partition, m.offset) else {
+                    return Err(PyValueError::new_err("the message has no topic, partition or offset"));
+                };
+                Ok(vec![(TopicPartition::new(topic, partition), offset + 1)])
+            }
+            (None, Some(o)) => tps_from(o),
+            (None, None) => Ok(self.current_offsets()),
+        }
+    }
+
+    /// Applies the offset of a partition given to assign(): a position to start from.
+    fn apply_offset(&self, tp: &TopicPartition, offset: i64) -> polykafka::Result<()> {
+        match offset {
+            o if o >= 0 => self.consumer.seek(tp, o),
+            OFFSET_BEGINNING => self.consumer.seek_to_beginning(std::slice::from_ref(tp)),
+            OFFSET_END => self.consumer.seek_to_end(std::slice::from_ref(tp)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs the rebalance callbacks of `events` on this thread, then acknowledges them.
+    fn dispatch(slf: &Bound<'_, Self>, events: Vec<ConsumerEvent>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        let mut first_err = None;
+        for ev in &events {
+            let Some((kind, list)) = event_of(py, ev)? else { continue };
+            if let ConsumerEvent::Revoked(tps) | ConsumerEvent::Lost(tps) = ev {
+                let mut eof = this.eof_at.lock().unwrap_or_else(|p| p.into_inner());
+                for tp in tps {
+                    eof.remove(tp);
+                }
+                if this.manual_store && matches!(ev, ConsumerEvent::Revoked(_)) {
+                    // The binding's auto-commit: commit the stored offsets before they move.
+                    this.auto_commit_revoked(py, tps);
+                }
+            }
+            let cb = {
+                let cbs = this.callbacks.lock().unwrap_or_else(|p| p.into_inner());
+                match kind {
+                    "assign" => cbs.on_assign.as_ref().map(|c| c.clone_ref(py)),
+                    "revoke" => cbs.on_revoke.as_ref().map(|c| c.clone_ref(py)),
+                    _ => cbs.on_lost.as_ref().or(cbs.on_revoke.as_ref()).map(|c| c.clone_ref(py)),
+                }
+            };
+            if let Some(cb) = cb {
+                if let Err(e) = cb.bind(py).call1((slf, list)) {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        this.consumer.ack_rebalance();
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn auto_commit_revoked(&self, py: Python<'_>, tps: &[TopicPartition]) {
+        if !self.binding_auto_commit {
+            return;
+        }
+        let list: Vec<(TopicPartition, i64)> = {
+            let st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            tps.iter().filter_map(|tp| st.offsets.get(tp).map(|o| (tp.clone(), *o))).collect()
+        };
+        if !list.is_empty() {
+            let _ = self.block(py, self.commit_op(list));
+        }
+        let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        for tp in tps {
+            st.offsets.remove(tp);
+        }
+    }
+
+    /// The binding's periodic auto-commit of stored offsets (`enable.auto.offset.store=false`).
+    fn auto_commit_tick(&self) {
+        if !self.binding_auto_commit {
+            return;
+        }
+        let list = {
+            let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if st.last_commit.is_some_and(|t| now.duration_since(t) < self.auto_commit_interval) {
+                return;
+            }
+            st.last_commit = Some(now);
+            drop(st);
+            self.current_offsets()
+        };
+        if !list.is_empty() {
+            let fut = self.commit_op(list);
+            self.handle.spawn(async move {
+                if let Err(e) = fut.await {
+                    tracing::warn!(error = %e, "auto-commit of stored offsets failed");
+                }
+            });
+        }
+    }
+
+    /// A partition that reached its end since it last said so (`enable.partition.eof`).
+    fn take_eof(&self, py: Python<'_>) -> PyResult<Option<Py<Message>>> {
+        let paused: BTreeSet<TopicPartition> = self.consumer.paused().into_iter().collect();
+        let mut eof = self.eof_at.lock().unwrap_or_else(|p| p.into_inner());
+        for tp in self.consumer.assignment() {
+            if paused.contains(&tp) {
+                continue;
+            }
+            let Some((_, high)) = self.consumer.cached_watermarks(&tp) else { continue };
+            let Ok(Some(pos)) = self.consumer.position(&tp) else { continue };
+            if high >= 0 && pos == high && eof.get(&tp) != Some(&high) {
+                eof.insert(tp.clone(), high);
+                let err = errors::new_kafka_error(py, PARTITION_EOF, "Broker: No more messages", false, false, false)?;
+                let m = Message::with_error(Some(tp.topic.to_string()), Some(tp.partition), Some(high), err);
+                return Ok(Some(Py::new(py, m)?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The poll loop of `poll` and `consume`: up to `max` messages, waiting up to `timeout`
+    /// for the first; rebalance events run their callbacks in between.
+    fn poll_messages<'py>(slf: &Bound<'py, Self>, max: usize, timeout: Option<f64>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let this = slf.get();
+        this.check()?;
+        let deadline = runtime::timeout_from(timeout).map(|t| Instant::now() + t);
+        loop {
+            this.serve_commits(py)?;
+            this.drain_logs(py)?;
+            this.auto_commit_tick();
+            let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
+            let slice = if this.partition_eof { left.min(EOF_SLICE) } else { left };
+            // Records already fetched come out at the first poll of the future: no GIL
+            // release, no thread switch (runtime::run).
+            let out = runtime::run(py, &this.handle, this.consumer.poll_batch_events(max, slice))?;
+            match out {
+                Err(e) if e.kind() == ErrorKind::Closed => return Err(PyRuntimeError::new_err("Consumer closed")),
+                Err(e) => return PyList::new(py, [error_message(py, &e)?]),
+                Ok((events, _)) if !events.is_empty() => {
+                    Self::dispatch(slf, events)?;
+                    continue;
+                }
+                Ok((_, records)) if !records.is_empty() => {
+                    if this.partition_eof {
+                        let mut eof = this.eof_at.lock().unwrap_or_else(|p| p.into_inner());
+                        for r in &records {
+                            eof.remove(&TopicPartition::new(&*r.topic, r.partition));
+                        }
+                    }
+                    return messages_of(py, records);
+                }
+                Ok(_) => {}
+            }
+            if this.partition_eof {
+                if let Some(m) = this.take_eof(py)? {
+                    return PyList::new(py, [m]);
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                this.serve_commits(py)?;
+                return Ok(PyList::empty(py));
+            }
+        }
+    }
+
+    fn spawn_to<F>(&self, future: PyObject, fut: F)
+    where
+        F: Future<Output = Conv> + Send + 'static,
+    {
+        let done = self.done.clone();
+        self.handle.spawn(async move {
+            let conv = fut.await;
+            done.push_done((future, conv));
+        });
+    }
+
+    fn committed_op(&self, tps: Vec<TopicPartition>, timeout: Option<f64>) -> impl Future<Output = Conv> + Send + 'static {
+        let consumer = self.consumer.clone();
+        let t = runtime::timeout_from(timeout).unwrap_or(consumer.config().default_api_timeout);
+        async move {
+            let res = consumer.committed(&tps, t).await;
+            Box::new(move |py: Python<'_>| match res {
+                Ok(list) => {
+                    let list: Vec<_> = list.into_iter().map(|(tp, o)| (tp, if o < 0 { OFFSET_INVALID } else { o })).collect();
+                    tp_list(py, &list)
+                }
+                Err(e) => Err(errors::to_pyerr(py, &e)),
+            }) as Conv
+        }
+    }
+
+    fn watermarks_op(&self, tp: TopicPartition, timeout: Option<f64>) -> impl Future<Output = Conv> + Send + 'static {
+        let consumer = self.consumer.clone();
+        let t = runtime::timeout_from(timeout).unwrap_or(consumer.config().default_api_timeout);
+        async move {
+            let res = consumer.watermarks(&tp, t).await;
+            Box::new(move |py: Python<'_>| match res {
+                Ok((low, high)) => Ok((low, high).into_pyobject(py)?.into_any().unbind()),
+                Err(e) => Err(errors::to_pyerr(py, &e)),
+            }) as Conv
+        }
+    }
+
+    fn offsets_for_times_op(&self, query: Vec<(TopicPartition, i64)>, timeout: Option<f64>) -> impl Future<Output = Conv> + Send + 'static {
+        let consumer = self.consumer.clone();
+        let t = runtime::timeout_from(timeout).unwrap_or(consumer.config().default_api_timeout);
+        async move {
+            let res = consumer.offsets_for_times(&query, t).await;
+            Box::new(move |py: Python<'_>| match res {
+                Ok(list) => {
+                    let list: Vec<_> = list.into_iter().map(|(tp, o)| (tp, o.unwrap_or(OFFSET_END))).collect();
+                    tp_list(py, &list)
+                }
+                Err(e) => Err(errors::to_pyerr(py, &e)),
+            }) as Conv
+        }
+    }
+
+    fn commit_conv(res: polykafka::Result<Vec<(TopicPartition, i64)>>) -> Conv {
+        Box::new(move |py: Python<'_>| match res {
+            Ok(list) => tp_list(py, &list),
+            Err(e) => Err(errors::to_pyerr(py, &e)),
+        })
+    }
+
+    fn no_offset_error(py: Python<'_>) -> PyErr {
+        match errors::new_kafka_error(py, NO_OFFSET, "Local: No offset stored", false, false, false) {
+            Ok(e) => errors::exception_from(py, e),
+            Err(e) => e,
+        }
+    }
+
+    fn close_op(&self) -> impl Future<Output = Conv> + Send + 'static {
+        let consumer = self.consumer.clone();
+        let final_commit = if self.binding_auto_commit {
+            let list = self.current_offsets();
+            (!list.is_empty()).then(|| self.commit_op(list))
+        } else {
+            None
+        };
+        async move {
+            if let Some(c) = final_commit {
+                let _ = c.await;
+            }
+            let res = consumer.close().await;
+            Box::new(move |py: Python<'_>| match res {
+                // A failed final commit is logged; close itself succeeded.
+                Ok(()) | Err(_) => Ok(py.None()),
+            }) as Conv
+        }
+    }
+
+    /// on_revoke for the whole assignment when a subscribed consumer closes (as librdkafka).
+    fn revoke_on_close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        if !this.subscribed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let assigned = this.consumer.assignment();
+        let cb = this.callbacks.lock().unwrap_or_else(|p| p.into_inner()).on_revoke.as_ref().map(|c| c.clone_ref(py));
+        if let (Some(cb), false) = (cb, assigned.is_empty()) {
+            let list: Vec<_> = assigned.into_iter().map(|tp| (tp, OFFSET_INVALID)).collect();
+            cb.bind(py).call1((slf, tp_list(py, &list)?))?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Consumer {
+    #[new]
+    #[pyo3(signature = (config=None, /, **kwargs))]
+    fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let conf = config::translate(py, config, kwargs, "consumer")?;
+        if conf.properties.get("group.id").is_none_or(|g| g.is_empty()) {
+            return Err(PyValueError::new_err("Failed to create consumer: group.id must be set"));
+        }
+        let manual_store = !conf.auto_offset_store;
+        let mut cfg = ConsumerConfig::from_properties(conf.properties).py_err(py)?;
+        let auto_commit_interval = cfg.auto_commit_interval;
+        let binding_auto_commit = manual_store && cfg.enable_auto_commit;
+        if manual_store {
+            // The binding commits what store_offsets stored; the core commits nothing by itself.
+            cfg.enable_auto_commit = false;
+        }
+        let handle = runtime::handle()?;
+        let consumer = {
+            let _guard = handle.enter();
+            polykafka::Consumer::new(cfg).py_err(py)?
+        };
+        let this = Consumer {
+            consumer,
+            handle,
+            pid: runtime::pid(),
+            logger: conf.logger,
+            on_commit: conf.on_commit,
+            partition_eof: conf.partition_eof,
+            manual_store,
+            binding_auto_commit,
+            auto_commit_interval,
+            callbacks: Mutex::new(Callbacks::default()),
+            subscribed: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            done: Arc::new(ReportQueue::new()),
+            commits: Arc::new(Mutex::new(Vec::new())),
+            eof_at: Mutex::new(HashMap::new()),
+            stored: Mutex::new(Stored::default()),
+        };
+        Ok(this)
+    }
+
+    /// Subscribes to `topics` (a name starting with `^` is a regular expression). The
+    /// callbacks `(consumer, [TopicPartition])` run inside `poll`/`consume`.
+    #[pyo3(signature = (topics, on_assign=None, on_revoke=None, on_lost=None))]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        topics: &Bound<'_, PyAny>,
+        on_assign: Option<PyObject>,
+        on_revoke: Option<PyObject>,
+        on_lost: Option<PyObject>,
+    ) -> PyResult<()> {
+        self.check()?;
+        let topics: Vec<String> = topics.downcast::<PyList>().map_err(|_| PyTypeError::new_err("expected list of topic unicode strings"))?.extract()?;
+        for cb in [&on_assign, &on_revoke, &on_lost].into_iter().flatten() {
+            if !cb.bind(py).is_callable() {
+                return Err(PyTypeError::new_err("on_assign, on_revoke and on_lost expect a callable"));
+            }
+        }
+        *self.callbacks.lock().unwrap_or_else(|p| p.into_inner()) = Callbacks { on_assign, on_revoke, on_lost };
+        if topics.iter().any(|t| t.starts_with('^')) {
+            let parts: Vec<String> = topics
+                .iter()
+                .map(|t| match t.strip_prefix('^') {
+                    Some(re) => format!("(?:{re})"),
+                    None => format!("(?:{})", regex_escape(t)),
+                })
+                .collect();
+            self.consumer.subscribe_pattern(&parts.join("|")).py_err(py)?;
+        } else {
+            self.consumer.subscribe(&topics).py_err(py)?;
+        }
+        self.subscribed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn unsubscribe(&self, py: Python<'_>) -> PyResult<()> {
+        self.check()?;
+        self.subscribed.store(false, Ordering::Release);
+        self.block(py, self.consumer.unsubscribe())?.py_err(py)
+    }
+
+    /// Assigns `partitions` (their offsets, when set, are where reading starts). Inside
+    /// `on_assign` of a subscribed consumer, only the offsets are applied.
+    fn assign(&self, py: Python<'_>, partitions: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check()?;
+        let list = tps_from(partitions)?;
+        if !self.subscribed.load(Ordering::Acquire) {
+            let tps: Vec<TopicPartition> = list.iter().map(|(tp, _)| tp.clone()).collect();
+            self.consumer.assign(&tps).py_err(py)?;
+        }
+        for (tp, o) in &list {
+            let _ = self.apply_offset(tp, *o);
+        }
+        Ok(())
+    }
+
+    fn unassign(&self, py: Python<'_>) -> PyResult<()> {
+        self.check()?;
+        if !self.subscribed.load(Ordering::Acquire) {
+            self.consumer.assign(&[]).py_err(py)?;
+        }
+        Ok(())
+    }
+
+    fn incremental_assign(&self, py: Python<'_>, partitions: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check()?;
+        let list = tps_from(partitions)?;
+        if !self.subscribed.load(Ordering::Acquire) {
+            let mut all: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
+            all.extend(list.iter().map(|(tp, _)| tp.clone()));
+            self.consumer.assign(&all.into_iter().collect::<Vec<_>>()).py_err(py)?;
+        }
+        for (tp, o) in &list {
+            let _ = self.apply_offset(tp, *o);
+        }
+        Ok(())
+    }
+
+    fn incremental_unassign(&self, py: Python<'_>, partitions: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check()?;
+        let gone: BTreeSet<TopicPartition> = tps_from(partitions)?.into_iter().map(|(tp, _)| tp).collect();
+        if !self.subscribed.load(Ordering::Acquire) {
+            let keep: Vec<_> = self.consumer.assignment().into_iter().filter(|tp| !gone.contains(tp)).collect();
+            self.consumer.assign(&keep).py_err(py)?;
+        }
+        Ok(())
+    }
+
+    /// The next message (or an error as a message with `.error()`), None after `timeout`
+    /// seconds (None or negative: wait forever).
+    #[pyo3(signature = (timeout=None))]
+    fn poll(slf: &Bound<'_, Self>, timeout: Option<f64>) -> PyResult<PyObject> {
+        let list = Self::poll_messages(slf, 1, timeout)?;
+        Ok(match list.len() {
+            0 => slf.py().None(),
+            _ => list.get_item(0)?.unbind(),
+        })
+    }
+
+    /// Up to `num_messages` messages from one native call, waiting up to `timeout` seconds for
+    /// the first (-1: forever).
+    #[pyo3(signature = (num_messages=1, timeout=None))]
+    fn consume<'py>(slf: &Bound<'py, Self>, num_messages: i64, timeout: Option<f64>) -> PyResult<Bound<'py, PyList>> {
+        if !(0..=1_000_000).contains(&num_messages) {
+            return Err(PyValueError::new_err("num_messages must be between 0 and 1000000 (1M)"));
+        }
+        if num_messages == 0 {
+            return Ok(PyList::empty(slf.py()));
+        }
+        Self::poll_messages(slf, num_messages as usize, timeout)
+    }
+
+    /// Commits `message`'s offset + 1, or `offsets` (the next offsets to read), or the
+    /// positions reached. `asynchronous=False` waits and returns the committed partitions.
+    #[pyo3(signature = (message=None, offsets=None, asynchronous=true))]
+    fn commit(&self, py: Python<'_>, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>, asynchronous: bool) -> PyResult<PyObject> {
+        self.check()?;
+        let list = self.commit_list(message, offsets)?;
+        if list.is_empty() {
+            if asynchronous {
+                return Ok(py.None());
+            }
+            return Err(Self::no_offset_error(py));
+        }
+        if asynchronous {
+            let fut = self.commit_op(list);
+            self.handle.spawn(async move {
+                if let Err(e) = fut.await {
+                    tracing::warn!(error = %e, "asynchronous commit failed");
+                }
+            });
+            return Ok(py.None());
+        }
+        let committed = self.block(py, self.commit_op(list))?.py_err(py)?;
+        tp_list(py, &committed)
+    }
+
+    /// Stores offsets for the next auto-commit (`enable.auto.offset.store=false`): `message`'s
+    /// offset + 1, or `offsets` as given.
+    #[pyo3(signature = (message=None, offsets=None))]
+    fn store_offsets(&self, py: Python<'_>, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.check()?;
+        if message.is_none_or(|m| m.is_none()) && offsets.is_none_or(|o| o.is_none()) {
+            return Err(PyTypeError::new_err("expected either message or offsets"));
+        }
+        let list = self.commit_list(message, offsets)?;
+        let _ = py;
+        let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        for (tp, o) in list {
+            st.offsets.insert(tp, o);
+        }
+        Ok(())
+    }
+
+    /// The committed offsets of `partitions` (OFFSET_INVALID where nothing is committed).
+    #[pyo3(signature = (partitions, timeout=None))]
+    fn committed(&self, py: Python<'_>, partitions: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<PyObject> {
+        self.check()?;
+        let tps = tps_from(partitions)?.into_iter().map(|(tp, _)| tp).collect();
+        let conv = self.block(py, self.committed_op(tps, timeout))?;
+        conv(py)
+    }
+
+    /// The next offset to read on each of `partitions` (OFFSET_INVALID when not known).
+    fn position(&self, py: Python<'_>, partitions: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        self.check()?;
+        let list: Vec<_> = tps_from(partitions)?
+            .into_iter()
+            .map(|(tp, _)| {
+                let o = self.consumer.position(&tp).ok().flatten().unwrap_or(OFFSET_INVALID);
+                (tp, o)
+            })
+            .collect();
+        tp_list(py, &list)
+    }
+
+    /// Moves the position of an assigned partition to `partition.offset` (or OFFSET_BEGINNING,
+    /// OFFSET_END).
+    fn seek(&self, py: Python<'_>, partition: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check()?;
+        let (tp, offset) = tp_from(partition)?;
+        if !self.consumer.assignment().contains(&tp) || offset < OFFSET_BEGINNING {
+            let reason = format!("Failed to seek to offset {offset}: Local: Erroneous state");
+            let err = errors::new_kafka_error(py, errors::STATE, &reason, false, false, false)?;
+            return Err(errors::exception_from(py, err));
+        }
+        self.eof_at.lock().unwrap_or_else(|p| p.into_inner()).remove(&tp);
+        self.apply_offset(&tp, offset).py_err(py)
+    }
+
+    fn pause(&self, partitions: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check()?;
+        for (tp, _) in tps_from(partitions)? {
+            // As librdkafka, a partition that is not assigned is no error.
+            let _ = self.consumer.pause(std::slice::from_ref(&tp));
+        }
+        Ok(())
+    }
+
+    fn resume(&self, partitions: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.check()?;
+        for (tp, _) in tps_from(partitions)? {
+            let _ = self.consumer.resume(std::slice::from_ref(&tp));
+        }
+        Ok(())
+    }
+
+    fn assignment(&self, py: Python<'_>) -> PyResult<PyObject> {
+        self.check()?;
+        let list: Vec<_> = self.consumer.assignment().into_iter().map(|tp| (tp, OFFSET_INVALID)).collect();
+        tp_list(py, &list)
+    }
+
+    /// `(low, high)` watermarks of `partition`; `cached=True` answers from the last fetch
+    /// without a request (OFFSET_INVALID when unknown).
+    #[pyo3(signature = (partition, timeout=None, cached=false))]
+    fn get_watermark_offsets(&self, py: Python<'_>, partition: &Bound<'_, PyAny>, timeout: Option<f64>, cached: bool) -> PyResult<PyObject> {
+        self.check()?;
+        let (tp, _) = tp_from(partition)?;
+        if cached {
+            let (low, high) = self.consumer.cached_watermarks(&tp).unwrap_or((OFFSET_INVALID, OFFSET_INVALID));
+            let f = |v: i64| if v < 0 { OFFSET_INVALID } else { v };
+            return Ok((f(low), f(high)).into_pyobject(py)?.into_any().unbind());
+        }
+        let conv = self.block(py, self.watermarks_op(tp, timeout))?;
+        conv(py)
+    }
+
+    /// For each partition, the first offset with a timestamp at or after `partition.offset`
+    /// (milliseconds); -1 (OFFSET_END) when there is none.
+    #[pyo3(signature = (partitions, timeout=None))]
+    fn offsets_for_times(&self, py: Python<'_>, partitions: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<PyObject> {
+        self.check()?;
+        let query = tps_from(partitions)?;
+        let conv = self.block(py, self.offsets_for_times_op(query, timeout))?;
+        conv(py)
+    }
+
+    fn consumer_group_metadata(&self, py: Python<'_>) -> PyResult<GroupMetadata> {
+        self.check()?;
+        let md = self.consumer.group_metadata().py_err(py)?;
+        Ok(GroupMetadata { group_id: md.group_id, generation_id: md.generation_id, member_id: md.member_id, group_instance_id: md.group_instance_id })
+    }
+
+    /// The member id given by the group coordinator; None before joining.
+    fn memberid(&self) -> PyResult<Option<String>> {
+        self.check()?;
+        Ok(self.consumer.group_metadata().ok().map(|m| m.member_id).filter(|m| !m.is_empty()))
+    }
+
+    /// Commits (auto-commit), leaves the group and stops. Later calls raise RuntimeError.
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
+        if runtime::pid() != this.pid || this.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let revoke = Self::revoke_on_close(slf);
+        this.closed.store(true, Ordering::Release);
+        let conv = this.block(py, this.close_op())?;
+        conv(py)?;
+        this.serve_commits(py)?;
+        this.drain_logs(py)?;
+        revoke
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(slf: &Bound<'_, Self>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        Self::close(slf)?;
+        Ok(false)
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// `for msg in consumer`: the next message (errors included), waiting as long as it takes;
+    /// ends when the consumer is closed.
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Option<PyObject>> {
+        loop {
+            if slf.get().closed.load(Ordering::Acquire) {
+                return Ok(None);
+            }
+            match Self::poll_messages(slf, 1, Some(1.0)) {
+                Ok(list) if list.len() > 0 => return Ok(Some(list.get_item(0)?.unbind())),
+                Ok(_) => continue,
+                Err(e) if slf.get().closed.load(Ordering::Acquire) => {
+                    let _ = e;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    // -- used by polykafka.aio ------------------------------------------------------------
+    fn _set_wake_fd(&self, fd: i32) {
+        self.done.set_wake_fd(fd);
+    }
+
+    fn _rearm(&self) {
+        self.done.rearm();
+    }
+
+    fn _take_done(&self, py: Python<'_>) -> Vec<(PyObject, PyObject, PyObject)> {
+        crate::reports::take_done_py(py, &self.done)
+    }
+
+    fn _serve_commits(&self, py: Python<'_>) -> PyResult<()> {
+        self.serve_commits(py)?;
+        self.drain_logs(py)
+    }
+
+    fn _ack_rebalance(&self) {
+        self.consumer.ack_rebalance();
+    }
+
+    fn _is_subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
+    }
+
+    /// Starts a poll on the runtime; `future` gets `([(kind, [TopicPartition])], [Message])`
+    /// (rebalance events, or messages; an error is a message).
+    fn _poll_to(&self, future: PyObject, max: usize, timeout: Option<f64>) -> PyResult<()> {
+        self.check()?;
+        self.auto_commit_tick();
+        let consumer = self.consumer.clone();
+        let t = runtime::timeout_from(timeout).unwrap_or(FOREVER);
+        self.spawn_to(future, async move {
+            let res = consumer.poll_batch_events(max, t).await;
+            Box::new(move |py: Python<'_>| {
+                let (events, msgs) = match res {
+                    Ok((events, records)) => {
+                        let evs = events.iter().filter_map(|e| event_of(py, e).transpose()).collect::<PyResult<Vec<_>>>()?;
+                        (PyList::new(py, evs)?, messages_of(py, records)?)
+                    }
+                    Err(e) if e.kind() == ErrorKind::Closed => return Err(PyRuntimeError::new_err("Consumer closed")),
+                    Err(e) => (PyList::empty(py), PyList::new(py, [error_message(py, &e)?])?),
+                };
+                Ok((events, msgs).into_pyobject(py)?.into_any().unbind())
+            }) as Conv
+        });
+        Ok(())
+    }
+
+    /// `commit(asynchronous=False)` on the runtime: `future` gets the committed partitions.
+    #[pyo3(signature = (future, message=None, offsets=None))]
+    fn _commit_to(&self, py: Python<'_>, future: PyObject, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.check()?;
+        let list = self.commit_list(message, offsets)?;
+        if list.is_empty() {
+            return Err(Self::no_offset_error(py));
+        }
+        let fut = self.commit_op(list);
+        self.spawn_to(future, async move { Self::commit_conv(fut.await) });
+        Ok(())
+    }
+
+    #[pyo3(signature = (future, partitions, timeout=None))]
+    fn _committed_to(&self, future: PyObject, partitions: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<()> {
+        self.check()?;
+        let tps = tps_from(partitions)?.into_iter().map(|(tp, _)| tp).collect();
+        self.spawn_to(future, self.committed_op(tps, timeout));
+        Ok(())
+    }
+
+    #[pyo3(signature = (future, partition, timeout=None))]
+    fn _watermarks_to(&self, future: PyObject, partition: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<()> {
+        self.check()?;
+        let (tp, _) = tp_from(partition)?;
+        self.spawn_to(future, self.watermarks_op(tp, timeout));
+        Ok(())
+    }
+
+    #[pyo3(signature = (future, partitions, timeout=None))]
+    fn _offsets_for_times_to(&self, future: PyObject, partitions: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<()> {
+        self.check()?;
+        let query = tps_from(partitions)?;
+        self.spawn_to(future, self.offsets_for_times_op(query, timeout));
+        Ok(())
+    }
+
+    fn _unsubscribe_to(&self, future: PyObject) -> PyResult<()> {
+        self.check()?;
+        self.subscribed.store(false, Ordering::Release);
+        let consumer = self.consumer.clone();
+        self.spawn_to(future, async move { crate::producer::unit_conv(consumer.unsubscribe().await) });
+        Ok(())
+    }
+
+    /// `close` without the on_revoke call (the asyncio consumer awaits it itself).
+    fn _close_to(&self, future: PyObject) -> PyResult<()> {
+        runtime::check_pid(self.pid)?;
+        if self.closed.swap(true, Ordering::AcqRel) {
+            let done = self.done.clone();
+            done.push_done((future, Box::new(|py: Python<'_>| Ok(py.None()))));
+            return Ok(());
+        }
+        self.spawn_to(future, self.close_op());
+        Ok(())
+    }
+}
+
+/// `regex::escape` without the dependency: backslash every metacharacter.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
