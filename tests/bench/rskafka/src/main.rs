@@ -19,6 +19,9 @@ use rskafka::client::ClientBuilder;
 use rskafka::record::Record;
 
 const CLIENT: &str = "rskafka";
+/// The aggregator counts records approximately; 1 MiB made batches the broker rejects
+/// (MessageTooLarge: over its 1,048,588-byte message.max.bytes), so a little less.
+const AGGREGATE_BYTES: usize = 1_000_000;
 
 async fn partition(a: &Args) -> Arc<PartitionClient> {
     let client = ClientBuilder::new(vec![a.bootstrap.clone()]).build().await.expect("client");
@@ -44,7 +47,7 @@ async fn produce(a: &Args) {
     let producer = BatchProducerBuilder::new(pc)
         .with_linger(Duration::from_millis(linger))
         .with_compression(compression(a))
-        .build(RecordAggregator::new(1_048_576));
+        .build(RecordAggregator::new(AGGREGATE_BYTES));
     let value = contract::payload(a.size);
     let meter = Meter::start();
     let mut pending = FuturesUnordered::new();
@@ -104,7 +107,7 @@ async fn consume(a: &Args) {
 async fn latency(a: &Args) {
     let total = (a.rate * a.duration).round() as usize;
     let pc = partition(a).await;
-    let producer = Arc::new(BatchProducerBuilder::new(pc.clone()).with_linger(Duration::ZERO).build(RecordAggregator::new(1_048_576)));
+    let producer = Arc::new(BatchProducerBuilder::new(pc.clone()).with_linger(Duration::ZERO).build(RecordAggregator::new(AGGREGATE_BYTES)));
     // One warm-up record (shorter than 8 bytes) through before the clock starts.
     producer.produce(record(b"w".to_vec())).await.expect("warm-up");
     let (warm, _) = pc.fetch_records(0, 1..52_428_800, 5000).await.expect("fetch");
