@@ -159,7 +159,9 @@ def confluent(a):
         lat, total, nbytes = [], 0, 0
         idle = time.time()
         while len(lat) < total_n:
-            msgs = c.consume(10000, 0.1)
+            # poll(), not consume(n, timeout): consume waits for n records or the whole timeout.
+            msg = c.poll(0.1)
+            msgs = [msg] if msg is not None else []
             now = time.perf_counter()
             if not msgs and time.time() - idle > 10:
                 print(f"no record for 10 s after {len(lat)}", file=sys.stderr)
