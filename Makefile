@@ -14,3 +14,11 @@ clean:
 	-tests/cluster/kafka down
 	cargo clean
 	rm -rf build
+
+# Benchmarks against every peer that installs here (tests/bench/README.md); no timed assertion.
+.PHONY: bench bench-quick
+bench:
+	python3 tests/bench/run.py
+
+bench-quick:
+	python3 tests/bench/run.py --quick
