@@ -61,17 +61,23 @@ func readBack(t testing.TB, topic string, partitions, want int) map[int][]kgo.Me
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	firsts, lasts := make([]int64, partitions), make([]int64, partitions)
+retry:
 	for {
 		total := int64(0)
 		for p := 0; p < partitions; p++ {
 			conn, err := kgo.DialLeader(ctx, "tcp", addr, topic, p)
-			if err != nil {
-				t.Fatalf("dial leader of %s-%d: %v", topic, p, err)
+			if err == nil {
+				firsts[p], lasts[p], err = conn.ReadOffsets()
+				conn.Close()
 			}
-			firsts[p], lasts[p], err = conn.ReadOffsets()
-			conn.Close()
 			if err != nil {
-				t.Fatalf("offsets of %s-%d: %v", topic, p, err)
+				// Right after a topic is created the broker may not yet lead its partitions
+				// (NOT_LEADER_FOR_PARTITION): ask again until the deadline.
+				if ctx.Err() != nil {
+					t.Fatalf("offsets of %s-%d: %v", topic, p, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+				continue retry
 			}
 			total += lasts[p] - firsts[p]
 		}
