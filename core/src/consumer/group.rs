@@ -52,6 +52,13 @@ fn closing(shared: &Shared) -> bool {
     shared.closing.load(Ordering::Acquire) || shared.closed.load(Ordering::Acquire)
 }
 
+/// Resolves once the consumer starts closing.
+async fn until_closing(shared: &Shared) {
+    while !closing(shared) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The coordinator and a connection of the group task's own.
 struct Coordinator {
     shared: Arc<Shared>,
@@ -469,7 +476,11 @@ impl Classic {
             if v >= 8 {
                 req = req.with_reason(Some(StrBytes::from_static_str("joining")));
             }
-            let resp = conn.send_version(&req, v, rebalance_timeout + cfg.client.request_timeout).await?;
+            // A JoinGroup can wait for the whole rebalance: a closing consumer stops waiting.
+            let resp = tokio::select! {
+                r = conn.send_version(&req, v, rebalance_timeout + cfg.client.request_timeout) => r?,
+                _ = until_closing(&self.shared) => return Ok(()),
+            };
             match resp.error_code {
                 0 => break resp,
                 MEMBER_ID_REQUIRED => {

@@ -814,12 +814,17 @@ impl Consumer {
         let tasks: Vec<_> = self.handle.tasks.lock().unwrap().drain(..).collect();
         let mut it = tasks.into_iter();
         let fetcher = it.next();
-        for t in it {
-            let _ = tokio::time::timeout(self.shared().config.client.request_timeout, t).await;
+        for mut t in it {
+            if tokio::time::timeout(self.shared().config.client.request_timeout, &mut t).await.is_err() {
+                // Still busy after the request timeout: stop it rather than leave it running.
+                t.abort();
+                let _ = t.await;
+            }
         }
         self.shared().closed.store(true, Ordering::Release);
         if let Some(f) = fetcher {
             f.abort();
+            let _ = f.await;
         }
         self.shared().data.notify_waiters();
         self.shared().cluster.close().await;
