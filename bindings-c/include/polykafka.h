@@ -837,8 +837,9 @@ struct pk_error *pk_admin_list_groups(struct pk_admin *admin, struct pk_group_li
 void pk_group_list_free(struct pk_group_list *list);
 
 /**
- * Describes `names_len` groups (NUL-terminated ids, borrowed), in the order given; a group
- * that does not exist is described with state "Dead" and no members. The caller frees
+ * Describes `names_len` groups (NUL-terminated ids, borrowed), in the order given. A group
+ * that does not exist fails the call with GROUP_ID_NOT_FOUND (Kafka 4 brokers) or is described
+ * with state "Dead" and no members (older brokers). The caller frees
  * `*out_groups` with pk_group_descriptions_free().
  */
 struct pk_error *pk_admin_describe_groups(struct pk_admin *admin,

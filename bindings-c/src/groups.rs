@@ -137,8 +137,9 @@ fn names_arg<'a>(names: *const *const c_char, len: usize) -> Result<Vec<&'a str>
     slice(names, len, "names")?.iter().enumerate().map(|(i, n)| c_str(*n, &format!("names[{i}]"))).collect()
 }
 
-/// Describes `names_len` groups (NUL-terminated ids, borrowed), in the order given; a group
-/// that does not exist is described with state "Dead" and no members. The caller frees
+/// Describes `names_len` groups (NUL-terminated ids, borrowed), in the order given. A group
+/// that does not exist fails the call with GROUP_ID_NOT_FOUND (Kafka 4 brokers) or is described
+/// with state "Dead" and no members (older brokers). The caller frees
 /// `*out_groups` with pk_group_descriptions_free().
 #[no_mangle]
 pub extern "C" fn pk_admin_describe_groups(
