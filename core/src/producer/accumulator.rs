@@ -30,9 +30,13 @@ pub(crate) struct PartitionQueue {
     pub next_sequence: i32,
     /// Last sequence the broker acknowledged, -1 before any.
     pub last_acked: i32,
-    /// Set after an error broke the sequence order: nothing is sent until the batches in flight
-    /// are back, then queued batches are renumbered from `last_acked + 1` and resent in order.
+    /// Set after a batch failed for good (a gap in the sequence numbers): nothing is sent until
+    /// the batches in flight are back, then queued batches are renumbered from
+    /// `last_acked + 1` and resent in order.
     pub resequence: bool,
+    /// Set after a retriable failure: nothing is sent until the batches in flight are back,
+    /// then queued batches go again in order with the sequence numbers they had.
+    pub hold: bool,
 }
 
 impl PartitionQueue {
@@ -224,6 +228,7 @@ impl Accumulator {
             q.next_sequence = 0;
             q.last_acked = -1;
             q.resequence = false;
+            q.hold = false;
         }
     }
 

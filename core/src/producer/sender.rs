@@ -146,9 +146,10 @@ fn drain(inner: &Inner) -> Drained {
                     out.next_check = Some(out.next_check.map_or(left, |c: Duration| c.min(left)));
                     continue;
                 }
-                if q.in_flight >= max_in_flight || (q.resequence && q.in_flight > 0) {
+                if q.in_flight >= max_in_flight || ((q.resequence || q.hold) && q.in_flight > 0) {
                     continue;
                 }
+                q.hold = false;
                 let Some(leader) = metadata.leader(topic, partition as i32) else {
                     out.need_metadata = true;
                     out.unknown_leaders.push(topic.to_string());
@@ -407,6 +408,17 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
         let mut state = acc.state.lock().unwrap();
         let q = state.queue(&batch.topic, batch.partition);
         q.in_flight = q.in_flight.saturating_sub(1);
+        // A batch whose fate was unknown (lost connection, timeout) is already written if the
+        // broker acknowledged a later sequence of this partition: it could not have accepted
+        // that one over a gap. Resending it would only be refused (or, out of the broker's
+        // five-batch window, reported out of order).
+        let last_seq = batch.base_sequence.wrapping_add(batch.record_count() as i32 - 1);
+        let outcome = match outcome {
+            Outcome::Retry(_) if idempotent && batch.base_sequence >= 0 && q.last_acked >= 0 && last_seq <= q.last_acked => {
+                Outcome::Delivered { base_offset: -1, log_append_time: -1 }
+            }
+            other => other,
+        };
         match outcome {
             Outcome::Delivered { base_offset, log_append_time } => {
                 if batch.base_sequence >= 0 {
@@ -419,9 +431,10 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
             }
             Outcome::Retry(e) if Instant::now() < batch.deadline && batch.attempts <= inner.config.retries => {
                 tracing::debug!(topic = %batch.topic, partition = batch.partition, attempt = batch.attempts, error = %e, "retrying batch");
-                if idempotent {
-                    q.resequence = true;
-                }
+                // Its outcome is unknown: it goes again with the same sequence numbers (the
+                // broker drops a duplicate), in order, once nothing of this partition is in
+                // flight. Renumbering it could write it twice.
+                q.hold = true;
                 let backoff = inner.config.client.retry_backoff * 2u32.saturating_pow(batch.attempts.saturating_sub(1).min(10));
                 batch.not_before = Some(Instant::now() + backoff.min(inner.config.client.retry_backoff_max));
                 q.requeue(batch);
