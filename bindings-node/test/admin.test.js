@@ -96,19 +96,37 @@ for (const [name, lib] of Object.entries(implementations)) {
 
     await t.test('configs: describeConfigs and alterConfigs', async () => {
       const query = { resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }], includeSynonyms: false }
-      const before = await admin.describeConfigs(query)
-      assert.equal(before.resources.length, 1)
-      const entry = before.resources[0].configEntries.find(e => e.configName === 'retention.ms')
-      assert.equal(entry.configValue, '3600000')
-      assert.equal(entry.isDefault, false)
-      assert.equal(entry.readOnly, false)
-      assert.equal(before.resources[0].resourceName, topic)
+      // The broker learns topic configs from the metadata log a moment after the controller
+      // accepts them: right after createTopics / alterConfigs it may still answer with an
+      // unknown topic or the old value, so both checks poll for up to 15 s.
+      const retentionOf = async () => {
+        const res = await admin.describeConfigs(query).catch(e => ({ error: e }))
+        if (res.error) return { error: res.error }
+        return { res, entry: res.resources[0].configEntries.find(e => e.configName === 'retention.ms') }
+      }
+      const until = async (want) => {
+        let got
+        for (let i = 0; i < 75; i++) {
+          got = await retentionOf()
+          if (got.entry && got.entry.configValue === want) return got
+          await new Promise(r => setTimeout(r, 200))
+        }
+        return got
+      }
+      const before = await until('3600000')
+      assert.ifError(before.error)
+      assert.equal(before.res.resources.length, 1)
+      assert.equal(before.entry.configValue, '3600000')
+      assert.equal(before.entry.isDefault, false)
+      assert.equal(before.entry.readOnly, false)
+      assert.equal(before.res.resources[0].resourceName, topic)
       await admin.alterConfigs({
         validateOnly: false,
         resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value: '7200000' }] }],
       })
-      const after = await admin.describeConfigs(query)
-      assert.equal(after.resources[0].configEntries.find(e => e.configName === 'retention.ms').configValue, '7200000')
+      const after = await until('7200000')
+      assert.ifError(after.error)
+      assert.equal(after.entry.configValue, '7200000')
     })
 
     await t.test('describeCluster and createPartitions', async () => {

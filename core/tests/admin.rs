@@ -37,15 +37,32 @@ async fn produce_values(cluster: &Cluster, tp: &TopicPartition, values: &[String
         .collect();
     let mut buf = bytes::BytesMut::new();
     RecordBatchEncoder::encode(&mut buf, records.iter(), &RecordEncodeOptions { version: 2, compression: Compression::None }).unwrap();
-    let leader = cluster.topic(&tp.topic).await.unwrap().partitions[tp.partition as usize].leader;
-    let conn = cluster.connection(leader).await.unwrap();
-    let version = conn.versions().pick(ProduceRequest::KEY, 9, 12).unwrap();
-    let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(10_000).with_topic_data(vec![TopicProduceData::default()
-        .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
-        .with_partition_data(vec![PartitionProduceData::default().with_index(tp.partition).with_records(Some(buf.freeze()))])]);
-    let resp = conn.send_version(&req, version, Duration::from_secs(15)).await.unwrap();
-    let p = &resp.responses[0].partition_responses[0];
-    assert_eq!(p.error_code, 0, "produce to {tp} v{version}: {p:?}");
+    let batch = buf.freeze();
+    // A topic just created may not have its leader ready on the broker yet: retriable
+    // NOT_LEADER_OR_FOLLOWER (6) / LEADER_NOT_AVAILABLE (5) / UNKNOWN_TOPIC_OR_PARTITION (3)
+    // answers are retried with fresh metadata for up to 15 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let meta = cluster.refresh_metadata(Some(&[tp.topic.clone()]), false).await.unwrap();
+        let leader = meta.leader(&tp.topic, tp.partition).unwrap_or(-1);
+        let code = if leader < 0 {
+            5
+        } else {
+            let conn = cluster.connection(leader).await.unwrap();
+            let version = conn.versions().pick(ProduceRequest::KEY, 9, 12).unwrap();
+            let req = ProduceRequest::default().with_acks(-1).with_timeout_ms(10_000).with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
+                .with_partition_data(vec![PartitionProduceData::default().with_index(tp.partition).with_records(Some(batch.clone()))])]);
+            let resp = conn.send_version(&req, version, Duration::from_secs(15)).await.unwrap();
+            let p = &resp.responses[0].partition_responses[0];
+            p.error_code
+        };
+        if code == 0 {
+            return;
+        }
+        assert!(matches!(code, 3 | 5 | 6) && Instant::now() < deadline, "produce to {tp}: error code {code}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn admin() -> Admin {

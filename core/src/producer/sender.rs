@@ -149,6 +149,13 @@ fn drain(inner: &Inner) -> Drained {
                 if q.in_flight >= max_in_flight || ((q.resequence || q.hold) && q.in_flight > 0) {
                     continue;
                 }
+                // Until the broker has acknowledged one batch of this producer on a partition it
+                // keeps no sequence for it and accepts any first sequence: a second batch sent
+                // while the first fails (NOT_LEADER on a topic just created) would be written
+                // over the gap, and the first could never follow. One batch at a time until then.
+                if idempotent && q.last_acked < 0 && q.in_flight > 0 {
+                    continue;
+                }
                 q.hold = false;
                 let Some(leader) = metadata.leader(topic, partition as i32) else {
                     out.need_metadata = true;
