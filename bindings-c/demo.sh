@@ -15,5 +15,5 @@ echo "== C: bindings-c/examples/produce.c"
 gcc -I bindings-c/include bindings-c/examples/produce.c target/release/libpolykafka.a \
     -lpthread -ldl -lm -lrt -lgcc_s -o build/bindings-c/produce
 build/bindings-c/produce polykafka-demo-c
-echo "== Go: bindings-c/go/examples/demo (kafka-go's Writer)"
+echo "== Go: bindings-c/go/examples/demo (kafka-go's Writer, then Reader)"
 (cd bindings-c/go && go run ./examples/demo polykafka-demo-go)

@@ -3,7 +3,6 @@ package kafka_test
 import (
 	"context"
 	"errors"
-	"io"
 	"testing"
 	"time"
 
@@ -56,21 +55,4 @@ func TestClientTopics(t *testing.T) {
 	if _, err := (&kafka.Client{}).Metadata(ctx, &kafka.MetadataRequest{}); err == nil {
 		t.Error("no address: no error")
 	}
-}
-
-func TestReaderNotYet(t *testing.T) {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{bootstrap(t)}, GroupID: "g", Topic: "t", MinBytes: 10e3, MaxBytes: 10e6, CommitInterval: time.Second, StartOffset: kafka.LastOffset})
-	if _, err := r.ReadMessage(context.Background()); !errors.Is(err, kafka.ErrNotImplemented) {
-		t.Errorf("read: %v", err)
-	}
-	r.Close()
-	if _, err := r.FetchMessage(context.Background()); !errors.Is(err, io.EOF) {
-		t.Errorf("after Close: %v", err)
-	}
-	defer func() {
-		if recover() == nil {
-			t.Error("NewReader without brokers must panic, as kafka-go")
-		}
-	}()
-	kafka.NewReader(kafka.ReaderConfig{Topic: "t"})
 }

@@ -24,7 +24,20 @@
 // partitions they pick travel with the batch. Every WriteMessages call crosses into the
 // engine once per batch, not per message, and C never keeps a Go pointer.
 //
-// Not yet implemented (declared so that programs compile): the Reader (its reads return
-// ErrNotImplemented until the engine's consumer lands), Transport's TLS and SASL settings
-// (ClientID is used), Writer.ReadTimeout (WriteTimeout bounds requests).
+// The Reader follows kafka-go's reading and committing rules, which surprise: ReadMessage
+// commits a message before returning it (at-most-once; with CommitInterval 0 one synchronous
+// round-trip per message); FetchMessage never commits; CommitMessages commits offset+1 of the
+// highest message per partition given (with a CommitInterval, the highest within the interval,
+// flushed on each tick and on Close); after Close reads return io.EOF. Records cross from the
+// engine one batch per cgo call and are handed out one by one.
+//
+// Beyond kafka-go: Writer.Idempotent, transactions (Writer.TransactionalID, BeginTransaction,
+// SendOffsets with a group Reader, CommitTransaction, AbortTransaction; see transaction.go),
+// and Client.ListGroups, DescribeGroups, DeleteGroups, OffsetFetch and ConsumerGroupLag.
+//
+// Not yet implemented (declared so that programs compile): Transport's and Dialer's TLS and
+// SASL settings (ClientID is used), Writer.ReadTimeout (WriteTimeout bounds requests), custom
+// GroupBalancers (Range and RoundRobin map to the engine's assignors), ReaderConfig's
+// ReadBackoff*, PartitionWatchInterval, RetentionTime, OffsetOutOfRangeError, and the duration
+// summaries of Stats.
 package kafka

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -86,15 +89,79 @@ func (config *ReaderConfig) Validate() error {
 	return nil
 }
 
-// Reader has kafka-go's methods. TEMPORARY: polykafka's consumer is not wired in yet, so reads
-// return ErrNotImplemented; Close and the closed-reader semantics already follow kafka-go.
+// Reader reads messages with kafka-go's semantics, over polykafka's consumer.
+//
+// With a GroupID it is a member of that consumer group (subscribed to Topic or GroupTopics);
+// partitions are shared among the group's readers, and a new group starts at StartOffset
+// (FirstOffset by default, as kafka-go: auto.offset.reset earliest; LastOffset: latest).
+// Without a GroupID it reads Topic's Partition from FirstOffset, or from SetOffset's offset.
+//
+// Reading and committing follow kafka-go exactly, which surprises:
+//   - ReadMessage commits the message BEFORE returning it, so before the application has
+//     processed it: a crash after ReadMessage loses the message (at-most-once). Use
+//     FetchMessage, process, then CommitMessages for at-least-once.
+//   - With CommitInterval 0 (the default) every commit is a synchronous round-trip to the
+//     group coordinator: ReadMessage costs one round-trip per message.
+//   - With CommitInterval > 0, CommitMessages returns at once; the highest offsets given within
+//     the interval are committed on each tick and on Close.
+//   - CommitMessages commits offset+1 of the highest message per partition among those given;
+//     a later call with a lower message moves the committed offset back.
+//
+// Records are fetched by the engine in the background and cross into Go one batch per cgo call
+// (at most 500 records), then FetchMessage hands them out one by one.
 type Reader struct {
 	config ReaderConfig
-	mu     sync.Mutex
-	closed bool
+	group  bool
+
+	mu       sync.Mutex
+	closed   bool
+	closedCh chan struct{}
+	started  bool
+	offset   int64 // non-group: the next offset (kafka-go's Offset())
+	lag      int64
+	version  int64 // bumped by SetOffset: results of older polls are dropped
+
+	native  *nativeConsumer
+	initErr error
+
+	sem     chan struct{}   // held by the one fetching goroutine
+	buf     []Message       // fetched, not yet handed out
+	pending chan pollResult // a poll in flight, nil if none
+	pendVer int64           // version of the pending poll
+
+	stashMu   sync.Mutex
+	stash     map[topicPartition]int64
+	commitErr error
+	stopTick  chan struct{}
+	tickDone  chan struct{}
+
+	stats readerCounters
 }
 
+type topicPartition struct {
+	topic     string
+	partition int
+}
+
+type pollResult struct {
+	msgs []Message
+	err  error
+}
+
+type readerCounters struct {
+	fetches, messages, bytes, errors, timeouts int64
+}
+
+var (
+	errOnlyAvailableWithGroup = errors.New("unavailable when GroupID is not set")
+	errNotAvailableWithGroup  = errors.New("unavailable when GroupID is set")
+)
+
+// pollTimeout bounds one blocking poll call, so SetOffset and Close never wait longer.
+const pollTimeout = 500 * time.Millisecond
+
 // NewReader validates config (panicking on an invalid one, as kafka-go) and returns a reader.
+// A group reader joins its group at once; a partition reader starts at its first read.
 func NewReader(config ReaderConfig) *Reader {
 	if err := config.Validate(); err != nil {
 		panic(err)
@@ -108,10 +175,94 @@ func NewReader(config ReaderConfig) *Reader {
 	if config.MaxWait == 0 {
 		config.MaxWait = 10 * time.Second
 	}
+	if config.QueueCapacity == 0 {
+		config.QueueCapacity = 100
+	}
 	if config.StartOffset == 0 {
 		config.StartOffset = FirstOffset
 	}
-	return &Reader{config: config}
+	if config.HeartbeatInterval == 0 {
+		config.HeartbeatInterval = 3 * time.Second
+	}
+	if config.SessionTimeout == 0 {
+		config.SessionTimeout = 30 * time.Second
+	}
+	if config.RebalanceTimeout == 0 {
+		config.RebalanceTimeout = 30 * time.Second
+	}
+	if config.GroupID != "" && len(config.GroupBalancers) == 0 {
+		config.GroupBalancers = []GroupBalancer{RangeGroupBalancer{}, RoundRobinGroupBalancer{}}
+	}
+	r := &Reader{
+		config:   config,
+		group:    config.GroupID != "",
+		closedCh: make(chan struct{}),
+		offset:   FirstOffset,
+		lag:      -1,
+		sem:      make(chan struct{}, 1),
+		stash:    map[topicPartition]int64{},
+	}
+	r.native, r.initErr = newNativeConsumer(r.properties())
+	if r.initErr == nil && r.group {
+		r.initErr = r.native.subscribe(r.topics())
+	}
+	if r.group && config.CommitInterval > 0 {
+		r.stopTick, r.tickDone = make(chan struct{}), make(chan struct{})
+		go r.commitLoop()
+	}
+	return r
+}
+
+func (r *Reader) topics() []string {
+	if len(r.config.GroupTopics) > 0 {
+		return r.config.GroupTopics
+	}
+	return []string{r.config.Topic}
+}
+
+// properties translates the configuration into the engine's.
+func (r *Reader) properties() map[string]string {
+	c := &r.config
+	props := map[string]string{
+		"bootstrap.servers":         strings.Join(c.Brokers, ","),
+		"client.id":                 "kafka-go",
+		"fetch.min.bytes":           strconv.Itoa(c.MinBytes),
+		"max.partition.fetch.bytes": strconv.Itoa(c.MaxBytes),
+		"fetch.max.bytes":           strconv.Itoa(max(c.MaxBytes, 52428800)),
+		"fetch.max.wait.ms":         ms(c.MaxWait),
+		"request.timeout.ms":        ms(c.MaxWait + 30*time.Second),
+		"enable.auto.commit":        "false",
+		"isolation.level":           "read_uncommitted",
+	}
+	if c.IsolationLevel == ReadCommitted {
+		props["isolation.level"] = "read_committed"
+	}
+	if c.Dialer != nil && c.Dialer.ClientID != "" {
+		props["client.id"] = c.Dialer.ClientID
+	}
+	if r.group {
+		props["group.id"] = c.GroupID
+		props["heartbeat.interval.ms"] = ms(c.HeartbeatInterval)
+		props["session.timeout.ms"] = ms(c.SessionTimeout)
+		props["rebalance.timeout.ms"] = ms(c.RebalanceTimeout)
+		// kafka-go has no poll deadline: a reader that is not read from stays in the group.
+		props["max.poll.interval.ms"] = "86400000"
+		props["auto.offset.reset"] = "earliest"
+		if c.StartOffset == LastOffset {
+			props["auto.offset.reset"] = "latest"
+		}
+		var names []string
+		for _, b := range c.GroupBalancers {
+			switch b.ProtocolName() {
+			case "range", "roundrobin":
+				names = append(names, b.ProtocolName())
+			}
+		}
+		if len(names) > 0 {
+			props["partition.assignment.strategy"] = strings.Join(names, ",")
+		}
+	}
+	return props
 }
 
 // Config returns the reader's configuration with defaults applied.
@@ -123,65 +274,380 @@ func (r *Reader) isClosed() bool {
 	return r.closed
 }
 
-// ReadMessage reads and (with a GroupID) commits the next message. Not implemented yet.
-func (r *Reader) ReadMessage(ctx context.Context) (Message, error) {
-	return r.FetchMessage(ctx)
+func (r *Reader) log(format string, args ...interface{}) {
+	if r.config.Logger != nil {
+		r.config.Logger.Printf(format, args...)
+	}
 }
 
-// FetchMessage reads the next message without committing it. Not implemented yet.
+func (r *Reader) logError(format string, args ...interface{}) {
+	if r.config.ErrorLogger != nil {
+		r.config.ErrorLogger.Printf(format, args...)
+	} else if r.config.Logger != nil {
+		r.config.Logger.Printf(format, args...)
+	}
+}
+
+// ReadMessage is FetchMessage followed, with a GroupID, by CommitMessages of that message —
+// before the application sees it (at-most-once). Errors are wrapped ("fetching message: %w",
+// "committing message: %w"), so errors.Is(err, io.EOF) holds after Close.
+func (r *Reader) ReadMessage(ctx context.Context) (Message, error) {
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		return Message{}, fmt.Errorf("fetching message: %w", err)
+	}
+	if r.group {
+		if err := r.CommitMessages(ctx, m); err != nil {
+			return Message{}, fmt.Errorf("committing message: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// FetchMessage returns the next message, blocking until one arrives, an error, or the end of
+// ctx (ctx.Err()). It never commits. After Close it returns io.EOF.
 func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 	if r.isClosed() {
 		return Message{}, io.EOF
 	}
-	if err := ctx.Err(); err != nil {
+	if r.initErr != nil {
+		return Message{}, r.initErr
+	}
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return Message{}, ctx.Err()
+	case <-r.closedCh:
+		return Message{}, io.EOF
+	}
+	defer func() { <-r.sem }()
+	if err := r.start(); err != nil {
 		return Message{}, err
 	}
-	return Message{}, fmt.Errorf("kafka.(*Reader).FetchMessage: %w (the consumer is not wired in yet)", ErrNotImplemented)
+	for len(r.buf) == 0 {
+		if r.pending == nil {
+			r.startPoll()
+		}
+		select {
+		case <-ctx.Done():
+			return Message{}, ctx.Err() // the poll stays pending: nothing is lost
+		case <-r.closedCh:
+			return Message{}, io.EOF
+		case res := <-r.pending:
+			if err := r.takePoll(res); err != nil {
+				return Message{}, err
+			}
+		}
+	}
+	m := r.buf[0]
+	r.buf[0] = Message{}
+	r.buf = r.buf[1:]
+	if !r.group {
+		r.mu.Lock()
+		r.offset = m.Offset + 1
+		r.lag = m.HighWaterMark - r.offset
+		r.mu.Unlock()
+	}
+	atomic.AddInt64(&r.stats.messages, 1)
+	atomic.AddInt64(&r.stats.bytes, int64(len(m.Key)+len(m.Value)))
+	return m, nil
 }
 
-// CommitMessages commits offset+1 of the highest message per partition. Not implemented yet.
+// start assigns the partition of a non-group reader at its first read (holding sem).
+func (r *Reader) start() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.group || r.started {
+		return nil
+	}
+	err := r.native.assign([]partitionOffset{{r.config.Topic, r.config.Partition, r.offset}})
+	if err != nil {
+		return err
+	}
+	r.started = true
+	return nil
+}
+
+// startPoll starts one blocking poll call on its own goroutine (holding sem).
+func (r *Reader) startPoll() {
+	ch := make(chan pollResult, 1)
+	r.pending = ch
+	r.mu.Lock()
+	r.pendVer = r.version
+	r.mu.Unlock()
+	max := r.config.QueueCapacity
+	if max < 500 {
+		max = 500
+	}
+	go func() {
+		msgs, err := r.native.pollBatch(max, pollTimeout)
+		ch <- pollResult{msgs, err}
+	}()
+}
+
+// takePoll consumes a finished poll (holding sem).
+func (r *Reader) takePoll(res pollResult) error {
+	r.pending = nil
+	r.mu.Lock()
+	stale := r.pendVer != r.version
+	r.mu.Unlock()
+	if res.err != nil {
+		if r.isClosed() || errors.Is(res.err, io.ErrClosedPipe) {
+			return io.EOF
+		}
+		atomic.AddInt64(&r.stats.errors, 1)
+		var ce *ClientError
+		if errors.As(res.err, &ce) && ce.Retriable {
+			r.logError("kafka reader: %v (retrying)", res.err)
+			return nil
+		}
+		return res.err
+	}
+	if len(res.msgs) == 0 {
+		atomic.AddInt64(&r.stats.timeouts, 1)
+		return nil
+	}
+	atomic.AddInt64(&r.stats.fetches, 1)
+	if !stale {
+		r.buf = res.msgs
+	}
+	return nil
+}
+
+// CommitMessages commits offset+1 of the highest message per partition among msgs. Without a
+// GroupID it fails; after Close it returns io.ErrClosedPipe. With CommitInterval 0 it is
+// synchronous (retried up to 3 times); otherwise it stashes the offsets (keeping the highest
+// within the interval) and returns at once.
 func (r *Reader) CommitMessages(ctx context.Context, msgs ...Message) error {
+	if !r.group {
+		return errOnlyAvailableWithGroup
+	}
 	if r.isClosed() {
 		return io.ErrClosedPipe
 	}
-	if r.config.GroupID == "" {
-		return errors.New("kafka.(*Reader).CommitMessages: unavailable when GroupID is not set")
+	if len(msgs) == 0 {
+		return nil
 	}
-	return ErrNotImplemented
+	highest := map[topicPartition]int64{}
+	for _, m := range msgs {
+		tp := topicPartition{m.Topic, m.Partition}
+		if o, ok := highest[tp]; !ok || m.Offset+1 > o {
+			highest[tp] = m.Offset + 1
+		}
+	}
+	if r.config.CommitInterval > 0 {
+		r.stashMu.Lock()
+		for tp, o := range highest {
+			if o > r.stash[tp] {
+				r.stash[tp] = o
+			}
+		}
+		r.stashMu.Unlock()
+		return nil
+	}
+	return r.commitSync(ctx, highest)
 }
 
-// SetOffset changes the next offset to read (partition mode). Not implemented yet.
+func offsetList(m map[topicPartition]int64) []partitionOffset {
+	list := make([]partitionOffset, 0, len(m))
+	for tp, o := range m {
+		list = append(list, partitionOffset{tp.topic, tp.partition, o})
+	}
+	return list
+}
+
+func (r *Reader) commitSync(ctx context.Context, offsets map[topicPartition]int64) error {
+	list := offsetList(offsets)
+	_, err := run(ctx, func() (struct{}, error) {
+		var err error
+		for attempt := 0; attempt < 3; attempt++ {
+			if err = r.native.commit(list); err == nil {
+				return struct{}{}, nil
+			}
+			var ce *ClientError
+			if !errors.As(err, &ce) || !ce.Retriable {
+				break
+			}
+			time.Sleep(100 * time.Millisecond << attempt)
+		}
+		return struct{}{}, err
+	})
+	if err != nil && errors.Is(err, io.ErrClosedPipe) {
+		return io.ErrClosedPipe
+	}
+	return err
+}
+
+// flushStash commits the stashed offsets (CommitInterval > 0).
+func (r *Reader) flushStash() error {
+	r.stashMu.Lock()
+	stash := r.stash
+	r.stash = map[topicPartition]int64{}
+	r.stashMu.Unlock()
+	if len(stash) == 0 {
+		return nil
+	}
+	err := r.native.commit(offsetList(stash))
+	if err != nil {
+		r.logError("kafka reader: committing offsets: %v", err)
+	}
+	return err
+}
+
+func (r *Reader) commitLoop() {
+	defer close(r.tickDone)
+	t := time.NewTicker(r.config.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = r.flushStash()
+		case <-r.stopTick:
+			return
+		}
+	}
+}
+
+// SetOffset sets the next offset to read, FirstOffset or LastOffset included. With a GroupID it
+// fails; after Close it returns io.ErrClosedPipe. Messages fetched but not yet returned are
+// dropped.
 func (r *Reader) SetOffset(offset int64) error {
-	if r.config.GroupID != "" {
-		return errors.New("kafka.(*Reader).SetOffset: unavailable when GroupID is set")
+	if r.group {
+		return errNotAvailableWithGroup
 	}
-	return ErrNotImplemented
+	if r.isClosed() {
+		return io.ErrClosedPipe
+	}
+	if offset < 0 && offset != FirstOffset && offset != LastOffset {
+		return fmt.Errorf("kafka.(*Reader).SetOffset: invalid offset %d", offset)
+	}
+	r.sem <- struct{}{}
+	defer func() { <-r.sem }()
+	r.mu.Lock()
+	r.version++
+	started := r.started
+	r.offset = offset
+	r.mu.Unlock()
+	r.buf = nil
+	if started {
+		r.log("setting the offset of the kafka reader for partition %d of %s to %d", r.config.Partition, r.config.Topic, offset)
+		return r.native.seek(r.config.Topic, r.config.Partition, offset)
+	}
+	return nil
 }
 
-// Offset is the next offset to read; -1 in group mode.
-func (r *Reader) Offset() int64 { return -1 }
-
-// Lag is the number of messages behind the end of the partition; -1 in group mode.
-func (r *Reader) Lag() int64 { return -1 }
-
-// Stats returns the reader's counters.
-func (r *Reader) Stats() ReaderStats {
-	return ReaderStats{
-		MinBytes: int64(r.config.MinBytes),
-		MaxBytes: int64(r.config.MaxBytes),
-		MaxWait:  r.config.MaxWait,
-		Topic:    r.config.Topic,
-		Offset:   -1,
-		Lag:      -1,
+// Offset is the offset of the next message FetchMessage returns (FirstOffset before the first
+// one unless SetOffset was called); -1 with a GroupID.
+func (r *Reader) Offset() int64 {
+	if r.group {
+		return -1
 	}
-}
-
-// Close closes the reader; later reads return io.EOF. Idempotent.
-func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.offset
+}
+
+// Lag is the number of messages after the last one returned, as of its fetch; -1 with a
+// GroupID (and before the first message).
+func (r *Reader) Lag() int64 {
+	if r.group {
+		return -1
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lag
+}
+
+// ReadLag asks the partition's leader for its end and returns how far the reader is behind it.
+// Not available with a GroupID (use Client.ConsumerGroupLag).
+func (r *Reader) ReadLag(ctx context.Context) (int64, error) {
+	if r.group {
+		return 0, errNotAvailableWithGroup
+	}
+	if r.initErr != nil {
+		return 0, r.initErr
+	}
+	type marks struct{ lo, hi int64 }
+	w, err := run(ctx, func() (marks, error) {
+		lo, hi, err := r.native.watermarks(r.config.Topic, r.config.Partition, 10*time.Second)
+		return marks{lo, hi}, err
+	})
+	if err != nil {
+		return 0, err
+	}
+	switch cur := r.Offset(); cur {
+	case FirstOffset:
+		return w.hi - w.lo, nil
+	case LastOffset:
+		return 0, nil
+	default:
+		return w.hi - cur, nil
+	}
+}
+
+// Stats returns the counters since the last call (they are reset) and the configuration.
+func (r *Reader) Stats() ReaderStats {
+	partition := strconv.Itoa(r.config.Partition)
+	if r.group {
+		partition = "-1"
+	}
+	return ReaderStats{
+		Fetches:       atomic.SwapInt64(&r.stats.fetches, 0),
+		Messages:      atomic.SwapInt64(&r.stats.messages, 0),
+		Bytes:         atomic.SwapInt64(&r.stats.bytes, 0),
+		Timeouts:      atomic.SwapInt64(&r.stats.timeouts, 0),
+		Errors:        atomic.SwapInt64(&r.stats.errors, 0),
+		MinBytes:      int64(r.config.MinBytes),
+		MaxBytes:      int64(r.config.MaxBytes),
+		MaxWait:       r.config.MaxWait,
+		QueueCapacity: int64(r.config.QueueCapacity),
+		Topic:         r.config.Topic,
+		Partition:     partition,
+		ClientID:      "kafka-go",
+		Offset:        r.Offset(),
+		Lag:           r.Lag(),
+	}
+}
+
+// Close commits what CommitMessages stashed (CommitInterval > 0), leaves the group and
+// releases the native consumer. Reads then return io.EOF, commits io.ErrClosedPipe.
+// Idempotent.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
 	r.closed = true
-	return nil
+	close(r.closedCh)
+	r.mu.Unlock()
+	var err error
+	if r.stopTick != nil {
+		close(r.stopTick)
+		<-r.tickDone
+		err = r.flushStash()
+	}
+	if r.native != nil {
+		if cerr := r.native.close(); cerr != nil && err == nil && !errors.Is(cerr, io.ErrClosedPipe) {
+			err = cerr
+		}
+		r.native.free()
+	}
+	return err
+}
+
+// groupConsumer gives the native consumer of a group reader (for Writer.SendOffsets).
+func (r *Reader) groupConsumer() (*nativeConsumer, error) {
+	if !r.group {
+		return nil, errOnlyAvailableWithGroup
+	}
+	if r.isClosed() {
+		return nil, io.ErrClosedPipe
+	}
+	if r.initErr != nil {
+		return nil, r.initErr
+	}
+	return r.native, nil
 }
 
 // ReaderStats has kafka-go's fields.

@@ -55,6 +55,17 @@ type Writer struct {
 	// AllowAutoTopicCreation lets a write to a missing topic create it; default false.
 	AllowAutoTopicCreation bool
 
+	// Idempotent (not in kafka-go) makes the broker drop the duplicates retries would write,
+	// and keeps each partition's order across retries. It implies RequiredAcks RequireAll.
+	Idempotent bool
+	// TransactionalID (not in kafka-go) makes the Writer transactional: WriteMessages must run
+	// between BeginTransaction and CommitTransaction or AbortTransaction (see transaction.go).
+	// Implies Idempotent. One Writer per id: a new Writer with the same id fences the old one.
+	TransactionalID string
+
+	txnMu     sync.Mutex
+	txnInited bool
+
 	mu        sync.Mutex
 	closed    bool
 	native    *nativeProducer
@@ -159,6 +170,13 @@ func (w *Writer) properties() map[string]string {
 		props["acks"] = "1"
 	default:
 		props["acks"] = "all"
+	}
+	if w.Idempotent || w.TransactionalID != "" {
+		props["acks"] = "all"
+		props["enable.idempotence"] = "true"
+	}
+	if w.TransactionalID != "" {
+		props["transactional.id"] = w.TransactionalID
 	}
 	if p := corePartitioner(w.Balancer); p != "" {
 		props["partitioner"] = p

@@ -20,6 +20,14 @@
  *   flush and admin calls may run concurrently. pk_producer_close may run concurrently with the
  *   others (they then fail with PK_ERROR_KIND_CLOSED); pk_producer_free / pk_admin_free must run
  *   after every other call on that handle returned.
+ * - pk_consumer may be used from several threads, but records come out in order to one poller
+ *   at a time; pk_consumer_close may run while another thread polls (the poll then fails with
+ *   PK_ERROR_KIND_CLOSED); pk_consumer_free must run after every other call returned.
+ *   Polled batches (pk_message_batch) are independent of the consumer: read them from any
+ *   thread, free them once, before or after the consumer.
+ * - Library-owned result structs with a `private_data` field (pk_message_batch, pk_group_list,
+ *   pk_group_descriptions, pk_partition_offsets) are read directly; everything they point to
+ *   lives until their one free function.
  * - pk_batch may be waited on from one thread at a time.
  * - The library runs one process-wide pool of 2 worker threads (named "polykafka-worker"),
  *   created at first use. A delivery callback runs on one of them. Blocking calls
@@ -38,6 +46,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * In pk_consumer_assign(): start from the group's committed offset, else `auto.offset.reset`.
+ */
+#define PK_OFFSET_DEFAULT -1000
+
+/**
+ * In pk_consumer_assign() and pk_consumer_seek(): the end of the partition (the next record
+ * written). The same value as kafka-go's LastOffset.
+ */
+#define PK_OFFSET_END -1
+
+/**
+ * In pk_consumer_assign() and pk_consumer_seek(): the first record still in the partition.
+ * The same value as kafka-go's FirstOffset.
+ */
+#define PK_OFFSET_BEGINNING -2
 
 /**
  * Lets the partitioner choose the partition of a record.
@@ -124,9 +149,21 @@ typedef struct pk_batch pk_batch;
 typedef struct pk_config pk_config;
 
 /**
+ * A consumer. Created with pk_consumer_new(), freed with pk_consumer_free(). Thread-safe, but
+ * records are handed out in order to one poller at a time.
+ */
+typedef struct pk_consumer pk_consumer;
+
+/**
  * An error. Created by the library, owned by the caller, freed with pk_error_free().
  */
 typedef struct pk_error pk_error;
+
+/**
+ * A consumer's group identity, for pk_producer_send_offsets_to_transaction(). Freed with
+ * pk_group_metadata_free().
+ */
+typedef struct pk_group_metadata pk_group_metadata;
 
 /**
  * A producer. Created with pk_producer_new(), freed with pk_producer_free(). Thread-safe.
@@ -199,7 +236,8 @@ typedef void (*pk_delivery_callback)(const struct pk_delivery_report *report, vo
 
 /**
  * A record header. `key` is UTF-8 (`key_len` 0: NUL-terminated); `value` NULL is a null
- * value. Borrowed for the duration of the produce call only.
+ * value. Given to a produce call: borrowed for the duration of the call only. In a consumed
+ * record: owned by its pk_message_batch (keys are also NUL-terminated).
  */
 typedef struct pk_header {
   const char *key;
@@ -207,6 +245,207 @@ typedef struct pk_header {
   const uint8_t *value;
   size_t value_len;
 } pk_header;
+
+/**
+ * A record read by pk_consumer_poll() or pk_consumer_poll_batch(). Every pointer is owned by
+ * the pk_message_batch it came in and valid until pk_message_batch_free() of that batch.
+ */
+typedef struct pk_consumer_record {
+  /**
+   * NUL-terminated; `topic_len` is its length without the NUL.
+   */
+  const char *topic;
+  size_t topic_len;
+  int32_t partition;
+  int64_t offset;
+  /**
+   * Milliseconds since the epoch.
+   */
+  int64_t timestamp_ms;
+  /**
+   * 0: the producer's create time, 1: the broker's log-append time.
+   */
+  int32_t timestamp_type;
+  /**
+   * The key; NULL for a null key (an empty key is non-NULL with length 0).
+   */
+  const uint8_t *key;
+  size_t key_len;
+  /**
+   * The value; NULL for a null value (a tombstone).
+   */
+  const uint8_t *value;
+  size_t value_len;
+  /**
+   * `headers_len` headers in order (a key may repeat): keys NUL-terminated, values NULL for
+   * null values. NULL when there are none.
+   */
+  const struct pk_header *headers;
+  size_t headers_len;
+  /**
+   * The partition's high watermark at the latest fetch (the offset after the last record
+   * written); -1 when unknown.
+   */
+  int64_t high_watermark;
+  /**
+   * The leader epoch of the record's batch, -1 when the broker did not set one.
+   */
+  int32_t leader_epoch;
+} pk_consumer_record;
+
+/**
+ * Records from one poll call. `records[0..len]` are readable directly; everything they point
+ * to (keys, values, headers, topics) belongs to the batch: one pk_message_batch_free() call
+ * releases it all. Keys and values are not copied out of the fetched buffers.
+ */
+typedef struct pk_message_batch {
+  const struct pk_consumer_record *records;
+  size_t len;
+  /**
+   * The library's bookkeeping; do not touch.
+   */
+  void *private_data;
+} pk_message_batch;
+
+/**
+ * A partition and an offset. Used as input (assign, commit, seek, pause, resume: `topic` is
+ * borrowed for the call only) and as output (pk_consumer_committed writes `offset` in place;
+ * in library-owned results `topic` is NUL-terminated and owned by the result).
+ */
+typedef struct pk_topic_partition {
+  /**
+   * The topic, UTF-8; `topic_len` 0 means NUL-terminated.
+   */
+  const char *topic;
+  size_t topic_len;
+  int32_t partition;
+  /**
+   * An offset (the next offset to read, for commits), or a PK_OFFSET_* constant where
+   * documented; ignored by pause and resume.
+   */
+  int64_t offset;
+} pk_topic_partition;
+
+/**
+ * A group as listed by pk_admin_list_groups(). Strings are NUL-terminated, owned by the list.
+ */
+typedef struct pk_group_listing {
+  const char *group_id;
+  /**
+   * "consumer" for consumer groups, "" for others.
+   */
+  const char *protocol_type;
+  /**
+   * "Stable", "Empty", "PreparingRebalance"... ("" when the broker does not say).
+   */
+  const char *state;
+  /**
+   * "classic" or "consumer" ("" before Kafka 3.8).
+   */
+  const char *group_type;
+} pk_group_listing;
+
+/**
+ * The groups of the cluster. Freed with pk_group_list_free().
+ */
+typedef struct pk_group_list {
+  const struct pk_group_listing *items;
+  size_t len;
+  /**
+   * The library's bookkeeping; do not touch.
+   */
+  void *private_data;
+} pk_group_list;
+
+/**
+ * One member of a described group. Owned by its pk_group_descriptions.
+ */
+typedef struct pk_group_member {
+  const char *member_id;
+  /**
+   * NULL for a dynamic member.
+   */
+  const char *group_instance_id;
+  const char *client_id;
+  const char *host;
+  /**
+   * The partitions assigned to the member (`offset` is -1).
+   */
+  const struct pk_topic_partition *assignment;
+  size_t assignment_len;
+} pk_group_member;
+
+/**
+ * A described group. Owned by its pk_group_descriptions.
+ */
+typedef struct pk_group_description {
+  const char *group_id;
+  /**
+   * "Stable", "Empty", "Dead" (no such group)...
+   */
+  const char *state;
+  const char *protocol_type;
+  /**
+   * The assignor in use ("range", "roundrobin", "uniform"...).
+   */
+  const char *protocol;
+  /**
+   * "classic" or "consumer".
+   */
+  const char *group_type;
+  /**
+   * The coordinator's node id.
+   */
+  int32_t coordinator;
+  const struct pk_group_member *members;
+  size_t members_len;
+} pk_group_description;
+
+/**
+ * Groups described by pk_admin_describe_groups(). Freed with pk_group_descriptions_free().
+ */
+typedef struct pk_group_descriptions {
+  const struct pk_group_description *items;
+  size_t len;
+  /**
+   * The library's bookkeeping; do not touch.
+   */
+  void *private_data;
+} pk_group_descriptions;
+
+/**
+ * A partition's committed offset, and for lag results its high watermark and lag. Strings are
+ * NUL-terminated, owned by the pk_partition_offsets.
+ */
+typedef struct pk_partition_offset {
+  const char *topic;
+  size_t topic_len;
+  int32_t partition;
+  /**
+   * The committed offset (the next offset the group reads); -1 when nothing is committed.
+   */
+  int64_t committed;
+  /**
+   * The high watermark; -1 in pk_admin_list_group_offsets() results.
+   */
+  int64_t high_watermark;
+  /**
+   * `high_watermark - committed`, never negative; -1 in pk_admin_list_group_offsets() results.
+   */
+  int64_t lag;
+} pk_partition_offset;
+
+/**
+ * Offsets of a group. Freed with pk_partition_offsets_free().
+ */
+typedef struct pk_partition_offsets {
+  const struct pk_partition_offset *items;
+  size_t len;
+  /**
+   * The library's bookkeeping; do not touch.
+   */
+  void *private_data;
+} pk_partition_offsets;
 
 /**
  * A record to produce. Every pointer is borrowed for the duration of the produce call only:
@@ -359,6 +598,190 @@ struct pk_error *pk_config_set_delivery_callback(struct pk_config *config,
 void pk_config_free(struct pk_config *config);
 
 /**
+ * Frees a batch and every record, key, value and header in it. `batch` is consumed; NULL is
+ * allowed.
+ */
+void pk_message_batch_free(struct pk_message_batch *batch);
+
+/**
+ * Creates a consumer from `config` (borrowed: copied): `bootstrap.servers`, and `group.id`
+ * for subscriptions and commits, `auto.offset.reset`, `enable.auto.commit`,
+ * `isolation.level`... An unknown key or bad value is a PK_ERROR_KIND_CONFIG error naming it.
+ * No connection is made until there is something to do. The caller frees `*out_consumer` with
+ * pk_consumer_free().
+ */
+struct pk_error *pk_consumer_new(const struct pk_config *config, struct pk_consumer **out_consumer);
+
+/**
+ * Subscribes to `topics_len` topics (NUL-terminated names, borrowed), replacing any
+ * subscription; the group assigns partitions. Needs `group.id`.
+ */
+struct pk_error *pk_consumer_subscribe(struct pk_consumer *consumer,
+                                       const char *const *topics,
+                                       size_t topics_len);
+
+/**
+ * Assigns partitions manually (no group membership), replacing any assignment. Each entry's
+ * `offset` is where to start: an offset, PK_OFFSET_BEGINNING, PK_OFFSET_END, or
+ * PK_OFFSET_DEFAULT (the committed offset of `group.id` when set, else `auto.offset.reset`).
+ * `partitions` is borrowed.
+ */
+struct pk_error *pk_consumer_assign(struct pk_consumer *consumer,
+                                    const struct pk_topic_partition *partitions_,
+                                    size_t partitions_len);
+
+/**
+ * Waits up to `timeout_ms` (negative: without limit) for the next record. `*out_batch`
+ * receives a batch holding that one record (`len` 1), or with `len` 0 when the time passed;
+ * the caller frees it with pk_message_batch_free(). Rebalances are handled inside (revoked
+ * partitions are committed first when `enable.auto.commit` is on). Errors: PK_ERROR_KIND_CLOSED
+ * after pk_consumer_close(); OFFSET_OUT_OF_RANGE when a partition has no committed offset and
+ * `auto.offset.reset` is `none`.
+ */
+struct pk_error *pk_consumer_poll(struct pk_consumer *consumer,
+                                  int32_t timeout_ms,
+                                  struct pk_message_batch **out_batch);
+
+/**
+ * Like pk_consumer_poll(), but up to `max_records` records (at least 1 unless the time
+ * passed) in one batch, fairly across partitions, in offset order within each partition. The
+ * caller frees `*out_batch` with pk_message_batch_free() (one call for every record).
+ */
+struct pk_error *pk_consumer_poll_batch(struct pk_consumer *consumer,
+                                        size_t max_records,
+                                        int32_t timeout_ms,
+                                        struct pk_message_batch **out_batch);
+
+/**
+ * Commits offsets synchronously (waits for the group coordinator). With `offsets_len` > 0,
+ * commits those (`offset` = the next offset to read, i.e. last processed + 1; `offsets`
+ * borrowed). With 0 (`offsets` may be NULL), commits the positions reached by the records
+ * polled so far on every assigned partition. Needs `group.id`.
+ */
+struct pk_error *pk_consumer_commit(struct pk_consumer *consumer,
+                                    const struct pk_topic_partition *offsets,
+                                    size_t offsets_len);
+
+/**
+ * Reads the group's committed offsets of `partitions_len` partitions, writing each one's
+ * `offset` in place (-1 where nothing is committed). `partitions` is borrowed; only the
+ * `offset` fields are written. Waits up to `timeout_ms`. Needs `group.id`.
+ */
+struct pk_error *pk_consumer_committed(struct pk_consumer *consumer,
+                                       struct pk_topic_partition *partitions_,
+                                       size_t partitions_len,
+                                       int32_t timeout_ms);
+
+/**
+ * The next offset to deliver from `topic` (NUL-terminated, borrowed) `partition` in
+ * `*out_offset`, -1 while not known yet. The partition must be assigned.
+ */
+struct pk_error *pk_consumer_position(struct pk_consumer *consumer,
+                                      const char *topic,
+                                      int32_t partition,
+                                      int64_t *out_offset);
+
+/**
+ * Makes the next record delivered from an assigned partition be at `offset` (or
+ * PK_OFFSET_BEGINNING / PK_OFFSET_END). Records already fetched are dropped. `topic` is
+ * NUL-terminated and borrowed.
+ */
+struct pk_error *pk_consumer_seek(struct pk_consumer *consumer,
+                                  const char *topic,
+                                  int32_t partition,
+                                  int64_t offset);
+
+/**
+ * Stops fetching and delivering the given assigned partitions (`offset` ignored; borrowed);
+ * they stay assigned. pk_consumer_resume() undoes it.
+ */
+struct pk_error *pk_consumer_pause(struct pk_consumer *consumer,
+                                   const struct pk_topic_partition *partitions_,
+                                   size_t partitions_len);
+
+/**
+ * Resumes partitions paused by pk_consumer_pause() (`offset` ignored; borrowed).
+ */
+struct pk_error *pk_consumer_resume(struct pk_consumer *consumer,
+                                    const struct pk_topic_partition *partitions_,
+                                    size_t partitions_len);
+
+/**
+ * Asks the partition's leader for its low watermark (first offset still stored) and high
+ * watermark (the offset after the last record), waiting up to `timeout_ms`. `topic` is
+ * NUL-terminated and borrowed; the partition need not be assigned.
+ */
+struct pk_error *pk_consumer_watermarks(struct pk_consumer *consumer,
+                                        const char *topic,
+                                        int32_t partition,
+                                        int32_t timeout_ms,
+                                        int64_t *out_low,
+                                        int64_t *out_high);
+
+/**
+ * The lag of an assigned partition without a request: the high watermark of the latest fetch
+ * minus the position (records not yet delivered), in `*out_lag`; -1 when either is not known
+ * yet. `topic` is NUL-terminated and borrowed.
+ */
+struct pk_error *pk_consumer_lag(struct pk_consumer *consumer,
+                                 const char *topic,
+                                 int32_t partition,
+                                 int64_t *out_lag);
+
+/**
+ * The consumer's group identity (group id, generation, member id) for
+ * pk_producer_send_offsets_to_transaction(), which lets the coordinator refuse offsets from a
+ * member that was fenced. Take it after the records were polled. The caller frees
+ * `*out_metadata` with pk_group_metadata_free(). Needs `group.id`.
+ */
+struct pk_error *pk_consumer_group_metadata(struct pk_consumer *consumer,
+                                            struct pk_group_metadata **out_metadata);
+
+/**
+ * Commits (with `enable.auto.commit`), leaves the group and stops fetching. Idempotent; may
+ * run while another thread polls (that poll then fails with PK_ERROR_KIND_CLOSED). Later
+ * calls fail with PK_ERROR_KIND_CLOSED. The handle must still be freed with
+ * pk_consumer_free().
+ */
+struct pk_error *pk_consumer_close(struct pk_consumer *consumer);
+
+/**
+ * Frees a consumer, closing it first if needed (a close error is dropped: call
+ * pk_consumer_close() to see it). `consumer` is consumed; NULL is allowed. Must run after
+ * every other call on the handle returned. Batches already polled stay valid.
+ */
+void pk_consumer_free(struct pk_consumer *consumer);
+
+/**
+ * Group metadata for a group id alone (NUL-terminated, borrowed), without a generation: the
+ * coordinator then cannot fence a zombie member. Prefer pk_consumer_group_metadata(). The
+ * caller frees `*out_metadata` with pk_group_metadata_free().
+ */
+struct pk_error *pk_group_metadata_new(const char *group_id,
+                                       struct pk_group_metadata **out_metadata);
+
+/**
+ * The group id, borrowed from `metadata` (valid until it is freed); "" for NULL.
+ */
+const char *pk_group_metadata_group_id(const struct pk_group_metadata *metadata);
+
+/**
+ * The member id, borrowed from `metadata` (valid until it is freed); "" before joining or
+ * for NULL.
+ */
+const char *pk_group_metadata_member_id(const struct pk_group_metadata *metadata);
+
+/**
+ * The generation, -1 before joining or for NULL.
+ */
+int32_t pk_group_metadata_generation(const struct pk_group_metadata *metadata);
+
+/**
+ * Frees group metadata. `metadata` is consumed; NULL is allowed.
+ */
+void pk_group_metadata_free(struct pk_group_metadata *metadata);
+
+/**
  * The class of the error. `error` is borrowed; a NULL error gives PK_ERROR_KIND_INVALID_ARGUMENT.
  */
 enum pk_error_kind pk_error_get_kind(const struct pk_error *error);
@@ -402,6 +825,68 @@ bool pk_error_txn_requires_abort(const struct pk_error *error);
  * Frees an error. `error` is consumed; NULL is allowed and does nothing.
  */
 void pk_error_free(struct pk_error *error);
+
+/**
+ * Lists every group of the cluster. The caller frees `*out_list` with pk_group_list_free().
+ */
+struct pk_error *pk_admin_list_groups(struct pk_admin *admin, struct pk_group_list **out_list);
+
+/**
+ * Frees a group list. `list` is consumed; NULL is allowed.
+ */
+void pk_group_list_free(struct pk_group_list *list);
+
+/**
+ * Describes `names_len` groups (NUL-terminated ids, borrowed), in the order given. A group
+ * that does not exist fails the call with GROUP_ID_NOT_FOUND (Kafka 4 brokers) or is described
+ * with state "Dead" and no members (older brokers). The caller frees
+ * `*out_groups` with pk_group_descriptions_free().
+ */
+struct pk_error *pk_admin_describe_groups(struct pk_admin *admin,
+                                          const char *const *names,
+                                          size_t names_len,
+                                          struct pk_group_descriptions **out_groups);
+
+/**
+ * Frees group descriptions. `groups` is consumed; NULL is allowed.
+ */
+void pk_group_descriptions_free(struct pk_group_descriptions *groups);
+
+/**
+ * Deletes `names_len` groups (NUL-terminated ids, borrowed; they must have no members).
+ * `out_results` is an array of `names_len` the call fills: NULL for a group deleted, else its
+ * error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP...), which the caller frees with pk_error_free().
+ */
+struct pk_error *pk_admin_delete_groups(struct pk_admin *admin,
+                                        const char *const *names,
+                                        size_t names_len,
+                                        struct pk_error **out_results);
+
+/**
+ * The offsets group `group` (NUL-terminated, borrowed) committed: for the `partitions_len`
+ * partitions given (borrowed; `offset` ignored), -1 where nothing is committed, or with
+ * `partitions_len` 0 for every partition it committed. Offsets pending in a transaction are
+ * waited for. The caller frees `*out_offsets` with pk_partition_offsets_free().
+ */
+struct pk_error *pk_admin_list_group_offsets(struct pk_admin *admin,
+                                             const char *group,
+                                             const struct pk_topic_partition *partitions,
+                                             size_t partitions_len,
+                                             struct pk_partition_offsets **out_offsets);
+
+/**
+ * The lag of group `group` (NUL-terminated, borrowed) on every partition it committed:
+ * committed offset, high watermark and their difference. The caller frees `*out_offsets` with
+ * pk_partition_offsets_free().
+ */
+struct pk_error *pk_admin_group_lag(struct pk_admin *admin,
+                                    const char *group,
+                                    struct pk_partition_offsets **out_offsets);
+
+/**
+ * Frees offsets. `offsets` is consumed; NULL is allowed.
+ */
+void pk_partition_offsets_free(struct pk_partition_offsets *offsets);
 
 /**
  * Creates a producer from `config` (borrowed: its properties are copied). Every key is
@@ -522,6 +1007,44 @@ struct pk_error *pk_batch_wait(struct pk_batch *batch,
  * their outcomes are dropped.
  */
 void pk_batch_free(struct pk_batch *batch);
+
+/**
+ * Registers the producer's `transactional.id` with its coordinator (fencing any older producer
+ * with the same id) and recovers or aborts what that one left open. Call once, before the
+ * first transaction; retried within `timeout_ms` (negative: without limit). Needs
+ * `transactional.id` in the configuration.
+ */
+struct pk_error *pk_producer_init_transactions(struct pk_producer *producer, int32_t timeout_ms);
+
+/**
+ * Starts a transaction: records produced until commit or abort belong to it. Does not block.
+ */
+struct pk_error *pk_producer_begin_transaction(struct pk_producer *producer);
+
+/**
+ * Adds consumer offsets to the current transaction: they are committed to the group of
+ * `metadata` if and only if the transaction commits (consume-transform-produce, exactly
+ * once). `offsets` (borrowed) are the next offsets to read (last processed + 1);
+ * `metadata` (borrowed) comes from pk_consumer_group_metadata() or pk_group_metadata_new().
+ */
+struct pk_error *pk_producer_send_offsets_to_transaction(struct pk_producer *producer,
+                                                         const struct pk_topic_partition *offsets,
+                                                         size_t offsets_len,
+                                                         const struct pk_group_metadata *metadata,
+                                                         int32_t timeout_ms);
+
+/**
+ * Delivers every record of the transaction, then commits it, within `timeout_ms`. When a
+ * record failed, the error says so with pk_error_txn_requires_abort() true: call
+ * pk_producer_abort_transaction().
+ */
+struct pk_error *pk_producer_commit_transaction(struct pk_producer *producer, int32_t timeout_ms);
+
+/**
+ * Aborts the transaction: records not yet sent fail (their reports say so) and what was
+ * written is discarded for read_committed consumers; offsets sent are not committed.
+ */
+struct pk_error *pk_producer_abort_transaction(struct pk_producer *producer, int32_t timeout_ms);
 
 #ifdef __cplusplus
 }  // extern "C"

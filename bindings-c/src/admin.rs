@@ -39,6 +39,11 @@ pub struct pk_string_list {
     items: Vec<CString>,
 }
 
+/// The core admin client behind a live handle (for the group functions).
+pub(crate) fn live_admin<'a>(a: *const pk_admin) -> Result<&'a Admin> {
+    live(a).map(|a| &a.admin)
+}
+
 fn live<'a>(a: *const pk_admin) -> Result<&'a pk_admin> {
     let a = handle(a, "admin")?;
     a.owner.check("admin client")?;
@@ -68,7 +73,7 @@ pub extern "C" fn pk_admin_new(config: *const pk_config, out_admin: *mut *mut pk
 }
 
 /// Writes one result per input into `out_results` (an array of `n`, written, not read).
-fn write_results(out_results: *mut *mut pk_error, results: Vec<Option<Error>>) {
+pub(crate) fn write_results(out_results: *mut *mut pk_error, results: Vec<Option<Error>>) {
     for (i, r) in results.into_iter().enumerate() {
         let e = r.map(|e| raw(&e)).unwrap_or(std::ptr::null_mut());
         // SAFETY: out_results has room for one result per input (the caller's contract).

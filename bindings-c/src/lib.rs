@@ -6,14 +6,18 @@
 
 mod admin;
 mod config;
+mod consumer;
 mod error;
 mod ffi;
+mod groups;
 mod producer;
 mod runtime;
 
 pub use admin::*;
 pub use config::*;
+pub use consumer::*;
 pub use error::*;
+pub use groups::*;
 pub use producer::*;
 
 /// The library's version ("0.1.0"), static.

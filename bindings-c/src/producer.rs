@@ -20,7 +20,8 @@ use crate::runtime::{block_on, runtime, Owner};
 pub const PK_PARTITION_ANY: i32 = -1;
 
 /// A record header. `key` is UTF-8 (`key_len` 0: NUL-terminated); `value` NULL is a null
-/// value. Borrowed for the duration of the produce call only.
+/// value. Given to a produce call: borrowed for the duration of the call only. In a consumed
+/// record: owned by its pk_message_batch (keys are also NUL-terminated).
 #[repr(C)]
 pub struct pk_header {
     pub key: *const c_char,
@@ -571,5 +572,67 @@ pub extern "C" fn pk_batch_free(batch: *mut pk_batch) {
             // SAFETY: a pointer from pk_producer_send_batch, freed once.
             drop(unsafe { Box::from_raw(batch) });
         }
+    })
+}
+
+/// Registers the producer's `transactional.id` with its coordinator (fencing any older producer
+/// with the same id) and recovers or aborts what that one left open. Call once, before the
+/// first transaction; retried within `timeout_ms` (negative: without limit). Needs
+/// `transactional.id` in the configuration.
+#[no_mangle]
+pub extern "C" fn pk_producer_init_transactions(producer: *mut pk_producer, timeout_ms: i32) -> *mut pk_error {
+    guard(|| {
+        let p = live(producer)?;
+        block_on("pk_producer_init_transactions", p.producer.init_transactions(timeout(timeout_ms)))?
+    })
+}
+
+/// Starts a transaction: records produced until commit or abort belong to it. Does not block.
+#[no_mangle]
+pub extern "C" fn pk_producer_begin_transaction(producer: *mut pk_producer) -> *mut pk_error {
+    guard(|| live(producer)?.producer.begin_transaction())
+}
+
+/// Adds consumer offsets to the current transaction: they are committed to the group of
+/// `metadata` if and only if the transaction commits (consume-transform-produce, exactly
+/// once). `offsets` (borrowed) are the next offsets to read (last processed + 1);
+/// `metadata` (borrowed) comes from pk_consumer_group_metadata() or pk_group_metadata_new().
+#[no_mangle]
+pub extern "C" fn pk_producer_send_offsets_to_transaction(
+    producer: *mut pk_producer,
+    offsets: *const crate::consumer::pk_topic_partition,
+    offsets_len: usize,
+    metadata: *const crate::consumer::pk_group_metadata,
+    timeout_ms: i32,
+) -> *mut pk_error {
+    guard(|| {
+        let p = live(producer)?;
+        let list = crate::consumer::offsets_arg(offsets, offsets_len)?;
+        let meta = handle(metadata, "metadata")?;
+        block_on(
+            "pk_producer_send_offsets_to_transaction",
+            p.producer.send_offsets_to_transaction(&list, &meta.meta, timeout(timeout_ms)),
+        )?
+    })
+}
+
+/// Delivers every record of the transaction, then commits it, within `timeout_ms`. When a
+/// record failed, the error says so with pk_error_txn_requires_abort() true: call
+/// pk_producer_abort_transaction().
+#[no_mangle]
+pub extern "C" fn pk_producer_commit_transaction(producer: *mut pk_producer, timeout_ms: i32) -> *mut pk_error {
+    guard(|| {
+        let p = live(producer)?;
+        block_on("pk_producer_commit_transaction", p.producer.commit_transaction(timeout(timeout_ms)))?
+    })
+}
+
+/// Aborts the transaction: records not yet sent fail (their reports say so) and what was
+/// written is discarded for read_committed consumers; offsets sent are not committed.
+#[no_mangle]
+pub extern "C" fn pk_producer_abort_transaction(producer: *mut pk_producer, timeout_ms: i32) -> *mut pk_error {
+    guard(|| {
+        let p = live(producer)?;
+        block_on("pk_producer_abort_transaction", p.producer.abort_transaction(timeout(timeout_ms)))?
     })
 }

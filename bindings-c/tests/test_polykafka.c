@@ -416,6 +416,366 @@ static void test_admin(void) {
     pk_admin_free(a);
 }
 
+/* ---- consumer ---- */
+
+static pk_admin *admin_client(void) {
+    pk_config *c = NULL;
+    pk_admin *a = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_ok(pk_config_set(c, "bootstrap.servers", bootstrap), "bootstrap");
+    expect_ok(pk_admin_new(c, &a), "admin_new");
+    pk_config_free(c);
+    return a;
+}
+
+static void create_topic(const char *name, int partitions) {
+    pk_admin *a = admin_client();
+    pk_new_topic t = {name, partitions, 1, NULL, NULL, 0};
+    pk_error *res = NULL;
+    expect_ok(pk_admin_create_topics(a, &t, 1, false, &res), "create topic");
+    CHECK(res == NULL, "created %s: %s", name, pk_error_message(res));
+    pk_error_free(res);
+    pk_admin_free(a);
+}
+
+/* Produces n records "value-i" with key "key-i" and a header to partition `partition`. */
+static void produce_n(const char *t, int partition, int n, const char *prefix) {
+    pk_producer *p = producer(NULL, NULL, NULL, NULL);
+    pk_header h = {"h", 0, (const uint8_t *)"hv", 2};
+    char keys[64][24], values[64][48];
+    pk_record recs[64];
+    for (int i = 0; i < n && i < 64; i++) {
+        snprintf(keys[i], sizeof keys[i], "key-%d", i);
+        snprintf(values[i], sizeof values[i], "%s-%d", prefix, i);
+        recs[i] = record(t, keys[i], values[i], (uint64_t)i);
+        recs[i].partition = partition;
+        recs[i].headers = &h;
+        recs[i].headers_len = 1;
+    }
+    expect_ok(pk_producer_produce_batch(p, recs, (size_t)n, NULL), "produce_batch");
+    expect_ok(pk_producer_flush(p, 30000), "flush");
+    int errors = 0;
+    collect(p, (size_t)n, NULL, &errors);
+    CHECK(errors == 0, "%d produce errors", errors);
+    pk_producer_free(p);
+}
+
+static pk_consumer *consumer(const char *group, const char *k1, const char *v1, const char *k2, const char *v2) {
+    pk_config *c = NULL;
+    pk_consumer *cons = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_ok(pk_config_set(c, "bootstrap.servers", bootstrap), "bootstrap");
+    if (group) expect_ok(pk_config_set(c, "group.id", group), "group.id");
+    expect_ok(pk_config_set(c, "fetch.max.wait.ms", "200"), "fetch.max.wait.ms");
+    if (k1) expect_ok(pk_config_set(c, k1, v1), k1);
+    if (k2) expect_ok(pk_config_set(c, k2, v2), k2);
+    expect_ok(pk_consumer_new(c, &cons), "consumer_new");
+    pk_config_free(c);
+    return cons;
+}
+
+/* Polls batches until `want` records arrived or 30 s passed; stores value strings' suffix
+ * numbers in `seen` (by offset) when non-NULL. Returns the number of records. */
+static int consume(pk_consumer *c, int want, int64_t *offsets, char values[][48]) {
+    int got = 0;
+    time_t start = time(NULL);
+    while (got < want && time(NULL) - start < 30) {
+        pk_message_batch *b = NULL;
+        pk_error *err = pk_consumer_poll_batch(c, (size_t)(want - got), 500, &b);
+        expect_ok(err, "poll_batch");
+        if (err) break;
+        for (size_t i = 0; i < b->len; i++) {
+            const pk_consumer_record *r = &b->records[i];
+            if (offsets) offsets[got] = r->offset;
+            if (values) snprintf(values[got], 48, "%.*s", (int)r->value_len, (const char *)r->value);
+            got++;
+        }
+        pk_message_batch_free(b);
+    }
+    return got;
+}
+
+static void test_consume_assign(void) {
+    char t[160];
+    snprintf(t, sizeof t, "%s-consume", topic);
+    create_topic(t, 1);
+    produce_n(t, 0, 20, "value");
+    pk_consumer *c = consumer(NULL, NULL, NULL, NULL, NULL);
+    pk_topic_partition tp = {t, 0, 0, PK_OFFSET_BEGINNING};
+    expect_ok(pk_consumer_assign(c, &tp, 1), "assign");
+    pk_message_batch *b = NULL;
+    expect_ok(pk_consumer_poll(c, 30000, &b), "poll one");
+    CHECK(b && b->len == 1, "one record, got %zu", b ? b->len : 0);
+    if (b && b->len == 1) {
+        const pk_consumer_record *r = &b->records[0];
+        CHECK(r->offset == 0 && r->partition == 0, "offset %" PRId64 " partition %d", r->offset, r->partition);
+        CHECK(strcmp(r->topic, t) == 0 && r->topic_len == strlen(t), "topic %s", r->topic);
+        CHECK(r->key_len == 5 && memcmp(r->key, "key-0", 5) == 0, "key");
+        CHECK(r->value_len == 7 && memcmp(r->value, "value-0", 7) == 0, "value");
+        CHECK(r->headers_len == 1 && strcmp(r->headers[0].key, "h") == 0 && r->headers[0].value_len == 2 &&
+                  memcmp(r->headers[0].value, "hv", 2) == 0, "header");
+        CHECK(r->high_watermark == 20, "high watermark %" PRId64, r->high_watermark);
+        CHECK(r->timestamp_ms > 1700000000000LL && r->timestamp_type == 0, "timestamp");
+    }
+    pk_message_batch *keep = b; /* still valid after later polls */
+    int64_t offsets[32];
+    int got = consume(c, 19, offsets, NULL);
+    CHECK(got == 19 && offsets[0] == 1 && offsets[18] == 19, "the rest in order: %d, %" PRId64 "..%" PRId64, got, offsets[0], offsets[got ? got - 1 : 0]);
+    CHECK(keep->records[0].offset == 0 && memcmp(keep->records[0].value, "value-0", 7) == 0, "first batch still valid");
+    pk_message_batch_free(keep);
+    int64_t pos = -5, lag = -5, lo = -5, hi = -5;
+    expect_ok(pk_consumer_position(c, t, 0, &pos), "position");
+    CHECK(pos == 20, "position %" PRId64, pos);
+    expect_ok(pk_consumer_lag(c, t, 0, &lag), "lag");
+    CHECK(lag == 0, "lag %" PRId64, lag);
+    expect_ok(pk_consumer_watermarks(c, t, 0, 10000, &lo, &hi), "watermarks");
+    CHECK(lo == 0 && hi == 20, "watermarks %" PRId64 " %" PRId64, lo, hi);
+    expect_ok(pk_consumer_poll_batch(c, 10, 300, &b), "poll at the end");
+    CHECK(b && b->len == 0, "nothing more");
+    pk_message_batch_free(b);
+    expect_ok(pk_consumer_seek(c, t, 0, 5), "seek");
+    expect_ok(pk_consumer_poll(c, 30000, &b), "poll after seek");
+    CHECK(b && b->len == 1 && b->records[0].offset == 5, "offset 5 after seek");
+    pk_message_batch_free(b);
+    expect_ok(pk_consumer_pause(c, &tp, 1), "pause");
+    expect_ok(pk_consumer_poll_batch(c, 10, 500, &b), "poll paused");
+    CHECK(b && b->len == 0, "paused: nothing, got %zu", b ? b->len : 0);
+    pk_message_batch_free(b);
+    expect_ok(pk_consumer_resume(c, &tp, 1), "resume");
+    got = consume(c, 14, offsets, NULL);
+    CHECK(got == 14 && offsets[0] == 6, "resumed at 6: %d %" PRId64, got, offsets[0]);
+    expect_ok(pk_consumer_seek(c, t, 0, PK_OFFSET_END), "seek to end");
+    expect_ok(pk_consumer_poll_batch(c, 10, 500, &b), "poll at end");
+    CHECK(b && b->len == 0, "end: nothing");
+    pk_message_batch_free(b);
+    expect_error(pk_consumer_commit(c, NULL, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "commit without group.id");
+    expect_error(pk_consumer_seek(c, t, 9, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "seek unassigned");
+    expect_ok(pk_consumer_close(c), "close");
+    expect_ok(pk_consumer_close(c), "close again");
+    expect_error(pk_consumer_poll(c, 10, &b), PK_ERROR_KIND_CLOSED, "poll after close");
+    expect_error(pk_consumer_assign(c, &tp, 1), PK_ERROR_KIND_CLOSED, "assign after close");
+    pk_consumer_free(c);
+}
+
+static void test_group_commit_restart(void) {
+    char t[160], group[160];
+    snprintf(t, sizeof t, "%s-group", topic);
+    snprintf(group, sizeof group, "%s-g", topic);
+    create_topic(t, 2);
+    produce_n(t, 0, 10, "p0");
+    produce_n(t, 1, 10, "p1");
+    const char *topics[] = {t};
+    pk_consumer *c = consumer(group, "auto.offset.reset", "earliest", "enable.auto.commit", "false");
+    expect_ok(pk_consumer_subscribe(c, topics, 1), "subscribe");
+    int got = consume(c, 20, NULL, NULL);
+    CHECK(got == 20, "all 20 read, got %d", got);
+    pk_group_metadata *m = NULL;
+    expect_ok(pk_consumer_group_metadata(c, &m), "group_metadata");
+    CHECK(pk_group_metadata_generation(m) >= 1, "generation %d", pk_group_metadata_generation(m));
+    CHECK(strlen(pk_group_metadata_member_id(m)) > 0, "member id");
+    CHECK(strcmp(pk_group_metadata_group_id(m), group) == 0, "group id");
+    pk_group_metadata_free(m);
+    /* Explicit offsets: partition 0 at 4, partition 1 at its position (all delivered). */
+    pk_topic_partition commit[2] = {{t, 0, 0, 4}, {t, 0, 1, 10}};
+    expect_ok(pk_consumer_commit(c, commit, 2), "commit explicit");
+    pk_topic_partition q[2] = {{t, 0, 0, -7}, {t, 0, 1, -7}};
+    expect_ok(pk_consumer_committed(c, q, 2, 10000), "committed");
+    CHECK(q[0].offset == 4 && q[1].offset == 10, "committed %" PRId64 " %" PRId64, q[0].offset, q[1].offset);
+    pk_topic_partition neg = {t, 0, 0, -1};
+    expect_error(pk_consumer_commit(c, &neg, 1), PK_ERROR_KIND_INVALID_ARGUMENT, "negative commit offset");
+    expect_ok(pk_consumer_close(c), "close");
+    pk_consumer_free(c);
+
+    /* Restart: resumes at the committed offsets (6 records of partition 0 left). */
+    c = consumer(group, "auto.offset.reset", "earliest", "enable.auto.commit", "false");
+    expect_ok(pk_consumer_subscribe(c, topics, 1), "subscribe again");
+    int64_t offsets[16];
+    char values[16][48];
+    got = consume(c, 6, offsets, values);
+    CHECK(got == 6 && offsets[0] == 4 && strcmp(values[0], "p0-4") == 0, "resumed at 4: %d %" PRId64 " %s", got, offsets[0], values[0]);
+    pk_message_batch *b = NULL;
+    expect_ok(pk_consumer_poll_batch(c, 10, 1000, &b), "nothing more");
+    CHECK(b && b->len == 0, "only 6 left");
+    pk_message_batch_free(b);
+    expect_ok(pk_consumer_commit(c, NULL, 0), "commit positions");
+    q[0].offset = q[1].offset = -7;
+    expect_ok(pk_consumer_committed(c, q, 2, 10000), "committed after");
+    CHECK(q[0].offset == 10 && q[1].offset == 10, "positions committed %" PRId64 " %" PRId64, q[0].offset, q[1].offset);
+    expect_ok(pk_consumer_close(c), "close");
+    pk_consumer_free(c);
+
+    /* Admin: the group, its offsets and lag. */
+    produce_n(t, 1, 3, "more");
+    pk_admin *a = admin_client();
+    pk_group_list *list = NULL;
+    expect_ok(pk_admin_list_groups(a, &list), "list_groups");
+    int found = 0;
+    for (size_t i = 0; list && i < list->len; i++)
+        if (strcmp(list->items[i].group_id, group) == 0) found = strcmp(list->items[i].protocol_type, "consumer") == 0 ? 1 : 2;
+    CHECK(found == 1, "group listed as a consumer group (%d)", found);
+    pk_group_list_free(list);
+    const char *names[] = {group, "polykafka-c-no-such-group"};
+    pk_group_descriptions *d = NULL;
+    expect_ok(pk_admin_describe_groups(a, names, 1, &d), "describe_groups");
+    CHECK(d && d->len == 1, "one description");
+    if (d && d->len == 1) {
+        CHECK(strcmp(d->items[0].group_id, group) == 0 && strcmp(d->items[0].state, "Empty") == 0 && d->items[0].members_len == 0,
+              "%s state %s members %zu", d->items[0].group_id, d->items[0].state, d->items[0].members_len);
+    }
+    pk_group_descriptions_free(d);
+    d = NULL;
+    pk_error *derr = pk_admin_describe_groups(a, names + 1, 1, &d);
+    CHECK((derr && pk_error_code(derr) == 69) || (d && d->len == 1 && strcmp(d->items[0].state, "Dead") == 0),
+          "missing group: GROUP_ID_NOT_FOUND or Dead: %s", pk_error_message(derr));
+    pk_error_free(derr);
+    pk_group_descriptions_free(d);
+    pk_partition_offsets *o = NULL;
+    expect_ok(pk_admin_list_group_offsets(a, group, NULL, 0, &o), "list_group_offsets");
+    CHECK(o && o->len == 2 && o->items[0].committed == 10 && o->items[1].committed == 10, "group offsets");
+    pk_partition_offsets_free(o);
+    expect_ok(pk_admin_group_lag(a, group, &o), "group_lag");
+    int64_t total = 0;
+    for (size_t i = 0; o && i < o->len; i++) total += o->items[i].lag;
+    CHECK(o && o->len == 2 && total == 3, "lag 3, got %" PRId64, total);
+    pk_partition_offsets_free(o);
+    pk_error *res[2] = {NULL, NULL};
+    expect_ok(pk_admin_delete_groups(a, names, 2, res), "delete_groups");
+    CHECK(res[0] == NULL, "deleted: %s", pk_error_message(res[0]));
+    CHECK(res[1] != NULL, "missing group: an error");
+    pk_error_free(res[0]);
+    pk_error_free(res[1]);
+    pk_admin_free(a);
+}
+
+static void test_transactions(void) {
+    char t[160], out_t[160], txid[160], group[160];
+    snprintf(t, sizeof t, "%s-txn", topic);
+    snprintf(out_t, sizeof out_t, "%s-txn-out", topic);
+    snprintf(txid, sizeof txid, "%s-tx", topic);
+    snprintf(group, sizeof group, "%s-txg", topic);
+    create_topic(t, 1);
+    create_topic(out_t, 1);
+    pk_producer *p = producer("transactional.id", txid, NULL, NULL);
+    expect_error(pk_producer_commit_transaction(p, 1000), PK_ERROR_KIND_INVALID_ARGUMENT, "commit before init");
+    expect_ok(pk_producer_init_transactions(p, 30000), "init_transactions");
+    expect_ok(pk_producer_begin_transaction(p), "begin");
+    pk_record r = record(t, "k", "aborted", 0);
+    for (int i = 0; i < 3; i++) expect_ok(pk_producer_produce(p, &r), "produce aborted");
+    expect_ok(pk_producer_flush(p, 30000), "flush in txn");
+    expect_ok(pk_producer_abort_transaction(p, 30000), "abort");
+    expect_ok(pk_producer_begin_transaction(p), "begin 2");
+    r = record(t, "k", "committed", 0);
+    for (int i = 0; i < 3; i++) expect_ok(pk_producer_produce(p, &r), "produce committed");
+    expect_ok(pk_producer_commit_transaction(p, 30000), "commit");
+    int errors = 0;
+    collect(p, 6, NULL, &errors);
+    /* The aborted records were flushed before the abort: written (then marked aborted). */
+    CHECK(errors == 0, "%d errors", errors);
+
+    /* read_committed sees only the committed ones; read_uncommitted sees all six. */
+    pk_consumer *c = consumer(NULL, "isolation.level", "read_committed", NULL, NULL);
+    pk_topic_partition tp = {t, 0, 0, PK_OFFSET_BEGINNING};
+    expect_ok(pk_consumer_assign(c, &tp, 1), "assign rc");
+    char values[16][48];
+    int got = consume(c, 3, NULL, values);
+    CHECK(got == 3 && strcmp(values[0], "committed") == 0 && strcmp(values[2], "committed") == 0, "read_committed: %d %s", got, values[0]);
+    pk_message_batch *b = NULL;
+    expect_ok(pk_consumer_poll_batch(c, 10, 1000, &b), "nothing more");
+    CHECK(b && b->len == 0, "no aborted record visible, got %zu", b ? b->len : 0);
+    pk_message_batch_free(b);
+    pk_consumer_free(c);
+
+    /* Consume-transform-produce: offsets committed with the transaction. */
+    c = consumer(group, "auto.offset.reset", "earliest", "isolation.level", "read_committed");
+    const char *topics[] = {t};
+    expect_ok(pk_consumer_subscribe(c, topics, 1), "subscribe");
+    int64_t offsets[8];
+    got = consume(c, 3, offsets, values);
+    CHECK(got == 3, "read input %d", got);
+    pk_group_metadata *m = NULL;
+    expect_ok(pk_consumer_group_metadata(c, &m), "metadata");
+    expect_ok(pk_producer_begin_transaction(p), "begin 3");
+    pk_record o = record(out_t, "k", "transformed", 0);
+    expect_ok(pk_producer_produce(p, &o), "produce output");
+    pk_topic_partition next = {t, 0, 0, offsets[got > 0 ? got - 1 : 0] + 1};
+    expect_ok(pk_producer_send_offsets_to_transaction(p, &next, 1, m, 30000), "send_offsets");
+    expect_error(pk_producer_send_offsets_to_transaction(p, &next, 1, NULL, 1000), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL metadata");
+    expect_ok(pk_producer_commit_transaction(p, 30000), "commit 3");
+    pk_topic_partition q = {t, 0, 0, -7};
+    expect_ok(pk_consumer_committed(c, &q, 1, 10000), "committed");
+    CHECK(q.offset == next.offset, "offset committed by the transaction: %" PRId64 " want %" PRId64, q.offset, next.offset);
+    pk_group_metadata_free(m);
+    pk_consumer_free(c);
+    collect(p, 1, NULL, &errors);
+    expect_ok(pk_producer_close(p, 10000), "close producer");
+    pk_producer_free(p);
+}
+
+static void test_consumer_errors(void) {
+    pk_consumer *c = NULL;
+    pk_message_batch *b = NULL;
+    expect_error(pk_consumer_poll(NULL, 10, &b), PK_ERROR_KIND_INVALID_ARGUMENT, "poll NULL");
+    expect_error(pk_consumer_commit(NULL, NULL, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "commit NULL");
+    expect_error(pk_consumer_close(NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "close NULL");
+    expect_error(pk_consumer_group_metadata(NULL, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "metadata NULL");
+    pk_consumer_free(NULL);
+    pk_message_batch_free(NULL);
+    pk_group_metadata_free(NULL);
+    pk_group_list_free(NULL);
+    pk_group_descriptions_free(NULL);
+    pk_partition_offsets_free(NULL);
+    CHECK(pk_group_metadata_generation(NULL) == -1, "generation of NULL");
+
+    pk_config *cfg = config(NULL, NULL, NULL, NULL); /* linger.ms: a producer key */
+    expect_error(pk_consumer_new(cfg, &c), PK_ERROR_KIND_CONFIG, "producer key on a consumer");
+    pk_config_free(cfg);
+    expect_ok(pk_config_new(&cfg), "config");
+    expect_ok(pk_config_set(cfg, "bootstrap.servers", bootstrap), "bootstrap");
+    expect_ok(pk_config_set(cfg, "group.id", "g"), "group");
+    expect_ok(pk_config_set(cfg, "session.timeout.ms", "1000"), "session");
+    expect_ok(pk_config_set(cfg, "heartbeat.interval.ms", "3000"), "heartbeat");
+    pk_error *err = pk_consumer_new(cfg, &c);
+    CHECK(err && strstr(pk_error_message(err), "heartbeat.interval.ms"), "names the key: %s", pk_error_message(err));
+    expect_error(err, PK_ERROR_KIND_CONFIG, "heartbeat >= session");
+    expect_ok(pk_config_set(cfg, "heartbeat.interval.ms", "100"), "heartbeat");
+    expect_ok(pk_config_set(cfg, "auto.offset.reset", "sometimes"), "reset");
+    expect_error(pk_consumer_new(cfg, &c), PK_ERROR_KIND_CONFIG, "bad auto.offset.reset");
+    CHECK(c == NULL, "no consumer on error");
+    pk_config_free(cfg);
+
+    c = consumer(NULL, NULL, NULL, NULL, NULL);
+    const char *topics[] = {topic};
+    expect_error(pk_consumer_subscribe(c, topics, 1), PK_ERROR_KIND_INVALID_ARGUMENT, "subscribe without group.id");
+    expect_error(pk_consumer_group_metadata(c, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "metadata NULL out");
+    pk_group_metadata *m = NULL;
+    expect_error(pk_consumer_group_metadata(c, &m), PK_ERROR_KIND_INVALID_ARGUMENT, "metadata without group.id");
+    expect_error(pk_consumer_poll_batch(c, 0, 10, &b), PK_ERROR_KIND_INVALID_ARGUMENT, "max_records 0");
+    pk_topic_partition bad = {topic, 0, -3, 0};
+    expect_error(pk_consumer_assign(c, &bad, 1), PK_ERROR_KIND_INVALID_ARGUMENT, "negative partition");
+    pk_consumer_free(c); /* without close */
+
+    /* auto.offset.reset=none and no committed offset: poll fails naming the partition. */
+    char group[160];
+    snprintf(group, sizeof group, "%s-none", topic);
+    c = consumer(group, "auto.offset.reset", "none", NULL, NULL);
+    pk_topic_partition tp = {topic, 0, 0, PK_OFFSET_DEFAULT};
+    expect_ok(pk_consumer_assign(c, &tp, 1), "assign");
+    err = NULL;
+    for (int i = 0; i < 20 && !err; i++) {
+        err = pk_consumer_poll(c, 500, &b);
+        if (!err) pk_message_batch_free(b);
+    }
+    CHECK(err && pk_error_code(err) == 1 && strstr(pk_error_message(err), topic), "OFFSET_OUT_OF_RANGE naming the partition: %s",
+          pk_error_message(err));
+    pk_error_free(err);
+    pk_consumer_free(c);
+
+    pk_group_metadata *gm = NULL;
+    expect_ok(pk_group_metadata_new("some-group", &gm), "metadata_new");
+    CHECK(strcmp(pk_group_metadata_group_id(gm), "some-group") == 0 && pk_group_metadata_generation(gm) == -1, "metadata for a group id");
+    pk_group_metadata_free(gm);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -433,6 +793,10 @@ int main(void) {
     test_too_large();
     test_unreachable();
     test_admin();
+    test_consumer_errors();
+    test_consume_assign();
+    test_group_commit_restart();
+    test_transactions();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -1,25 +1,35 @@
 // The seed document's Go consumer sections, completed into a program with only the import path
-// changed. It compiles today; its reads wait for polykafka's consumer (they return
-// kafka.ErrNotImplemented for now), so `-once` makes it stop after the first error.
+// changed (the seed's broker is localhost:9092; KAFKA_BOOTSTRAP overrides it). The seed's loops
+// never end; to make it testable, -max N stops the first loop after N messages (0: never) and
+// -manual N runs the second section ("Manual commit control") until N messages were read.
 package main
 
 import (
 	"context"
 	"flag"
 	"log"
+	"os"
 	"time"
 
 	"github.com/polykafka/polykafka/bindings-c/go"
 )
 
+func broker() string {
+	if b := os.Getenv("KAFKA_BOOTSTRAP"); b != "" {
+		return b
+	}
+	return "localhost:9092"
+}
+
 func processMessage(msg kafka.Message) error { return nil }
 
 func main() {
-	once := flag.Bool("once", false, "stop at the first error")
+	max := flag.Int("max", 0, "stop the first loop after this many messages (0: never)")
+	manual := flag.Int("manual", 0, "read this many messages with the manual-commit section")
 	flag.Parse()
 
 	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        []string{"localhost:9092"},
+		Brokers:        []string{broker()},
 		GroupID:        "user-service",
 		Topic:          "user-events",
 		MinBytes:       10e3, // 10KB
@@ -29,13 +39,10 @@ func main() {
 	})
 	defer reader.Close()
 
-	for {
+	for n := 0; *max == 0 || n < *max; n++ {
 		msg, err := reader.ReadMessage(context.Background())
 		if err != nil {
 			log.Printf("Error reading message: %v", err)
-			if *once {
-				break
-			}
 			continue
 		}
 
@@ -50,16 +57,20 @@ func main() {
 
 		// Commit is automatic with CommitInterval
 	}
+	reader.Close() // commits what the interval has not yet committed
+	if *manual == 0 {
+		return
+	}
 
 	// Manual commit control
 	reader2 := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: []string{"localhost:9092"},
+		Brokers: []string{broker()},
 		GroupID: "user-service",
 		Topic:   "user-events",
 	})
 	defer reader2.Close()
 
-	for {
+	for n := 0; n < *manual; n++ {
 		msg, err := reader2.FetchMessage(context.Background())
 		if err != nil {
 			break
@@ -74,5 +85,6 @@ func main() {
 		if err := reader2.CommitMessages(context.Background(), msg); err != nil {
 			log.Printf("Commit failed: %v", err)
 		}
+		log.Printf("Committed: partition=%d offset=%d", msg.Partition, msg.Offset)
 	}
 }
