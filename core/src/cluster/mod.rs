@@ -333,7 +333,10 @@ impl Cluster {
             .chain(self.bootstrap.iter().cloned())
             .collect();
         for slot in slots {
-            *slot.conn.lock().await = None;
+            let conn = slot.conn.lock().await.take();
+            if let Some(conn) = conn {
+                conn.shutdown().await;
+            }
         }
     }
 }

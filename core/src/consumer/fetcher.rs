@@ -47,7 +47,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 .collect()
         };
         if !to_resolve.is_empty() {
-            tokio::spawn(resolve(shared.clone(), to_resolve));
+            shared.spawn_child(resolve(shared.clone(), to_resolve));
         }
 
         // 2. Fetches, one per leader.
@@ -79,9 +79,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         for (leader, parts) in plan {
             in_flight.lock().unwrap().insert(leader);
-            let shared = shared.clone();
+            let task = shared.clone();
             let in_flight = in_flight.clone();
-            tokio::spawn(async move {
+            shared.spawn_child(async move {
+                let shared = task;
                 let tps: Vec<TopicPartition> = parts.iter().map(|(tp, _, _)| tp.clone()).collect();
                 if let Err(e) = fetch_from(&shared, leader, parts).await {
                     tracing::debug!(leader, error = %e, "fetch failed");
@@ -105,10 +106,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
         if !unknown.is_empty() && last_refresh.elapsed() >= shared.config.client.retry_backoff {
             last_refresh = Instant::now();
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                refresh(&shared.cluster, unknown).await;
-                shared.wake_fetcher.notify_one();
+            let task = shared.clone();
+            shared.spawn_child(async move {
+                refresh(&task.cluster, unknown).await;
+                task.wake_fetcher.notify_one();
             });
         }
         let _ = tokio::time::timeout(idle.max(Duration::from_millis(100)), notified).await;

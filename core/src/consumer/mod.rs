@@ -244,6 +244,11 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     pub closing: AtomicBool,
     pub close_started: AtomicBool,
+    /// Short-lived tasks of the fetcher (position lookups, fetches, metadata refreshes):
+    /// `close` stops and awaits them, so none outlives the consumer.
+    children: Mutex<tokio::task::JoinSet<()>>,
+    /// Asynchronous commits in flight: `close` lets them finish (within the request timeout).
+    commits: Mutex<tokio::task::JoinSet<()>>,
 }
 
 impl Shared {
@@ -256,6 +261,16 @@ impl Shared {
     pub(crate) fn rebalance_timeout(&self) -> Duration {
         self.config.rebalance_timeout.unwrap_or(self.config.max_poll_interval)
     }
+    /// Starts a background task that `close` will stop and await.
+    pub(crate) fn spawn_child(&self, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+        spawn_into(&self.children, fut);
+    }
+}
+
+fn spawn_into(set: &Mutex<tokio::task::JoinSet<()>>, fut: impl std::future::Future<Output = ()> + Send + 'static) {
+    let mut set = set.lock().unwrap();
+    while set.try_join_next().is_some() {}
+    set.spawn(fut);
 }
 
 struct Handle {
@@ -269,6 +284,8 @@ impl Drop for Handle {
         for t in self.tasks.lock().unwrap().drain(..) {
             t.abort();
         }
+        self.shared.children.lock().unwrap().abort_all();
+        self.shared.commits.lock().unwrap().abort_all();
     }
 }
 
@@ -316,6 +333,8 @@ impl Consumer {
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             close_started: AtomicBool::new(false),
+            children: Mutex::new(tokio::task::JoinSet::new()),
+            commits: Mutex::new(tokio::task::JoinSet::new()),
         });
         let mut tasks = vec![tokio::spawn(fetcher::run(shared.clone()))];
         if shared.group_id().is_some() {
@@ -637,7 +656,7 @@ impl Consumer {
             CommitMode::Sync => offsets::commit(self.shared(), &list).await,
             CommitMode::Async => {
                 let shared = self.shared().clone();
-                tokio::spawn(async move {
+                spawn_into(&self.shared().commits, async move {
                     if let Err(e) = offsets::commit(&shared, &list).await {
                         tracing::warn!(error = %e, "asynchronous commit failed");
                     }
@@ -799,6 +818,13 @@ impl Consumer {
             return Ok(());
         }
         let mut result = Ok(());
+        // Asynchronous commits still in flight finish first (as in the Java client).
+        let mut commits = std::mem::take(&mut *self.shared().commits.lock().unwrap());
+        let timeout = self.shared().config.client.request_timeout;
+        if tokio::time::timeout(timeout, async { while commits.join_next().await.is_some() {} }).await.is_err() {
+            tracing::warn!("asynchronous commits still running after the request timeout: stopped");
+        }
+        commits.shutdown().await;
         if self.shared().group_id().is_some() && self.shared().config.enable_auto_commit {
             let list = self.shared().lock().delivered(None);
             if !list.is_empty() {
@@ -826,6 +852,8 @@ impl Consumer {
             f.abort();
             let _ = f.await;
         }
+        let mut children = std::mem::take(&mut *self.shared().children.lock().unwrap());
+        children.shutdown().await;
         self.shared().data.notify_waiters();
         self.shared().cluster.close().await;
         result

@@ -200,14 +200,17 @@ pub struct Connection {
     correlation: AtomicI32,
     client_id: StrBytes,
     request_timeout: Duration,
-    reader: tokio::task::JoinHandle<()>,
+    /// The task routing responses; taken by `shutdown`.
+    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The broker asked for a pause (throttle_time_ms, KIP-219): no request goes out before.
     throttled_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.reader.abort();
+        if let Some(reader) = self.reader.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            reader.abort();
+        }
     }
 }
 
@@ -284,13 +287,24 @@ impl Connection {
             correlation: AtomicI32::new(framed.correlation_id + 1),
             client_id: framed.client_id,
             request_timeout,
-            reader,
+            reader: Mutex::new(Some(reader)),
             throttled_until: Mutex::new(None),
         })
     }
 
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// Closes the connection for good: requests still waiting fail, and the reader task has
+    /// ended (not merely been told to) when this returns, so nothing of it outlives the client.
+    pub(crate) async fn shutdown(&self) {
+        let reader = self.reader.lock().unwrap().take();
+        if let Some(reader) = reader {
+            reader.abort();
+            let _ = reader.await;
+        }
+        fail_all(&self.pending, Error::connection(format!("connection to {} closed by the client", self.addr)));
     }
     pub fn node_id(&self) -> i32 {
         self.node_id
