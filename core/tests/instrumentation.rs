@@ -43,14 +43,17 @@ fn client_config(extra: &[(&str, &str)], sink: &Instrumentation) -> ClientConfig
     config
 }
 
+async fn new_topic(prefix: &str) -> String {
+    let topic = common::unique_topic(prefix);
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
+    admin.create_topic(&topic, 1, 1).await.unwrap();
+    admin.close().await;
+    topic
+}
+
 #[tokio::test]
 async fn produce_reports_its_requests() {
-    let topic = common::unique_topic("instr");
-    Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap())
-        .unwrap()
-        .create_topic(&topic, 1, 1)
-        .await
-        .unwrap();
+    let topic = new_topic("instr").await;
     let sink = sink();
     let mut config = ProducerConfig::from_properties([("bootstrap.servers", common::bootstrap().as_str()), ("client.id", "instr-producer")]).unwrap();
     config.client.instrumentation = Some(sink.clone());
@@ -170,12 +173,7 @@ async fn requests_waiting_for_a_throttle_are_counted() {
 async fn heartbeats_of(protocol: &str) {
     let sink = Instrumentation::new(100_000, || {});
     sink.set_wanted(EventKind::Heartbeat.bit());
-    let topic = common::unique_topic("instr-hb");
-    Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap())
-        .unwrap()
-        .create_topic(&topic, 1, 1)
-        .await
-        .unwrap();
+    let topic = new_topic("instr-hb").await;
     let group = common::unique_topic("instr-hb-group");
     let mut props = vec![
         ("bootstrap.servers", common::bootstrap()),
