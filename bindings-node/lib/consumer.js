@@ -99,9 +99,7 @@ class Consumer {
       'fetch.min.bytes': String(minBytes),
       'fetch.max.bytes': String(maxBytes),
       'max.partition.fetch.bytes': String(maxBytesPerPartition),
-      // Capped: the core sends group requests (commits) on the connection its long-poll fetches
-      // use, so a long wait delays commits (reported to the core).
-      'fetch.max.wait.ms': String(Math.min(maxWaitTimeInMs, 500)),
+      'fetch.max.wait.ms': String(maxWaitTimeInMs),
       'isolation.level': readUncommitted ? 'read_uncommitted' : 'read_committed',
       'allow.auto.create.topics': String(allowAutoTopicCreation),
       // kafkajs commits resolved offsets itself (below), not the positions delivered.
