@@ -27,7 +27,7 @@ class Admin {
     this._kafka = kafka
     this._retrier = createRetry(Object.assign({}, kafka._config.retry, opts.retry))
     this._logger = kafka._logger.namespace('Admin')
-    this._emitter = new InstrumentationEmitter(adminEvents)
+    this._emitter = new InstrumentationEmitter(adminEvents, this._logger)
     this._native = null
     this.events = adminEvents
   }
@@ -49,10 +49,11 @@ class Admin {
       const token = await config.oauthToken(kafka)
       let nativeAdmin
       try {
-        nativeAdmin = new native.NativeAdmin(config.adminProperties(kafka, brokers, { token }))
+        nativeAdmin = new native.NativeAdmin(config.adminProperties(kafka, brokers, { token }), this._emitter.nativeCallback())
       } catch (e) {
         throw fromNative(e, { wrapRetriable: false })
       }
+      this._emitter.attach(nativeAdmin)
       await this._retrier(async bail => {
         try {
           await nativeAdmin.connect()
@@ -65,6 +66,7 @@ class Admin {
       })
       this._native = nativeAdmin
     } catch (e) {
+      this._emitter.detach()
       hub.unregisterSoon(this._kafka._logger)
       throw e
     }
@@ -79,6 +81,7 @@ class Admin {
     try {
       await n.close()
     } finally {
+      this._emitter.detach()
       keepalive.release()
       hub.unregisterSoon(this._kafka._logger)
       this._emitter.emit(adminEvents.DISCONNECT)

@@ -99,9 +99,7 @@ class Consumer {
       'fetch.min.bytes': String(minBytes),
       'fetch.max.bytes': String(maxBytes),
       'max.partition.fetch.bytes': String(maxBytesPerPartition),
-      // Capped: the core sends group requests (commits) on the connection its long-poll fetches
-      // use, so a long wait delays commits (reported to the core).
-      'fetch.max.wait.ms': String(Math.min(maxWaitTimeInMs, 500)),
+      'fetch.max.wait.ms': String(maxWaitTimeInMs),
       'isolation.level': readUncommitted ? 'read_uncommitted' : 'read_committed',
       'allow.auto.create.topics': String(allowAutoTopicCreation),
       // kafkajs commits resolved offsets itself (below), not the positions delivered.
@@ -113,7 +111,7 @@ class Consumer {
     if (rackId) this._settings['client.rack'] = String(rackId)
     this._retry = Object.assign({}, RETRY_DEFAULTS, kafka._config.retry, retry)
     this._logger = kafka._logger.namespace('Consumer')
-    this._emitter = new InstrumentationEmitter(consumerEvents)
+    this._emitter = new InstrumentationEmitter(consumerEvents, this._logger)
     this.events = consumerEvents
     this._topics = new Set()
     this._patterns = []
@@ -204,10 +202,11 @@ class Consumer {
     const props = Object.assign({}, this._props, { 'auto.offset.reset': this._fromBeginning ? 'earliest' : 'latest' })
     let nativeConsumer
     try {
-      nativeConsumer = new native.NativeConsumer(props)
+      nativeConsumer = new native.NativeConsumer(props, this._emitter.nativeCallback())
     } catch (e) {
       throw fromNative(e, { wrapRetriable: false })
     }
+    this._emitter.attach(nativeConsumer)
     let pattern = null
     if (this._patterns.length) {
       const parts = [...this._patterns.map(p => `(?:${p})`), ...[...this._topics].map(t => `^${escapeRegex(t)}$`)]
@@ -606,6 +605,7 @@ class Consumer {
     this._committed.clear()
     this._stale.clear()
     if (n) await n.close().catch(e => this._logger.error(`Error while leaving the group: ${e.message}`))
+    this._emitter.detach()
     this._emitter.emit(consumerEvents.STOP)
   }
 

@@ -60,7 +60,7 @@ class Producer {
     this._retrier = createRetry(Object.assign({}, kafka._config.retry, retry))
     this._status = STATUS.DISCONNECTED
     this._native = null
-    this._emitter = new InstrumentationEmitter(producerEvents)
+    this._emitter = new InstrumentationEmitter(producerEvents, this._logger)
     this._transactionActive = false
     this.events = producerEvents
   }
@@ -89,10 +89,11 @@ class Producer {
       const props = config.producerProperties(kafka, brokers, this._opts, { token })
       let nativeProducer
       try {
-        nativeProducer = new native.NativeProducer(props)
+        nativeProducer = new native.NativeProducer(props, this._emitter.nativeCallback())
       } catch (e) {
         throw fromNative(e, { wrapRetriable: false })
       }
+      this._emitter.attach(nativeProducer)
       await this._retrier(async bail => {
         try {
           await nativeProducer.connect()
@@ -106,6 +107,7 @@ class Producer {
       this._native = nativeProducer
     } catch (e) {
       this._status = STATUS.DISCONNECTED
+      this._emitter.detach()
       hub.unregisterSoon(this._kafka._logger)
       throw e
     }
@@ -127,6 +129,7 @@ class Producer {
       this._logger.error(`Error while disconnecting: ${e.message}`)
     } finally {
       this._native = null
+      this._emitter.detach()
       this._status = STATUS.DISCONNECTED
       keepalive.release()
       hub.unregisterSoon(this._kafka._logger)

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::JsObject;
+use napi::{JsFunction, JsObject};
 use napi_derive::napi;
 use polykafka::admin::{Admin, AlterConfigOp, ConfigResource, ConfigResourceKind, ConfigSource, NewTopic, OffsetResetSpec};
 use polykafka::config::IsolationLevel;
@@ -14,6 +14,7 @@ use polykafka::consumer::fetch::{list_offsets, OffsetSpec};
 use polykafka::{AdminConfig, TopicPartition};
 
 use crate::error::{describe, IntoNapi};
+use crate::events::{self, EventSink};
 
 #[napi(object)]
 pub struct NativeConfigEntry {
@@ -161,15 +162,26 @@ fn item(name: String, error: Option<polykafka::Error>) -> NativeItemResult {
 #[napi]
 pub struct NativeAdmin {
     admin: Arc<Admin>,
+    events: Option<EventSink>,
 }
 
 #[napi]
 impl NativeAdmin {
+    /// `on_events` receives the core's instrumentation events (see `events.rs`).
     #[napi(constructor)]
-    pub fn new(props: HashMap<String, String>) -> Result<Self> {
+    pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
-        let admin = Admin::new(AdminConfig::from_properties(props).napi()?).napi()?;
-        Ok(NativeAdmin { admin: Arc::new(admin) })
+        let events = events::sink(&env, on_events)?;
+        let mut config = AdminConfig::from_properties(props).napi()?;
+        config.client.instrumentation = events.as_ref().map(EventSink::instrumentation);
+        let admin = Admin::new(config).napi()?;
+        Ok(NativeAdmin { admin: Arc::new(admin), events })
+    }
+
+    /// Which instrumentation events to report: a mask of kinds with listeners.
+    #[napi]
+    pub fn set_events(&self, mask: u32) {
+        events::set_wanted(&self.events, mask);
     }
 
     /// Fetches metadata once, so an unreachable cluster fails at connect.
@@ -184,6 +196,7 @@ impl NativeAdmin {
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> Result<JsObject> {
+        events::close(&self.events);
         let admin = self.admin.clone();
         env.spawn_future(async move {
             admin.close().await;

@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
-use napi::JsObject;
+use napi::{JsFunction, JsObject};
 use napi_derive::napi;
 use polykafka::{CommitMode, Consumer, ConsumerConfig, ConsumerEvent, TopicPartition};
 
 use crate::admin::NativeCommitted;
 use crate::error::IntoNapi;
+use crate::events::{self, EventSink};
 
 #[napi(object)]
 pub struct NativeTopicPartition {
@@ -79,6 +80,7 @@ fn buf(b: Option<bytes::Bytes>) -> Option<Buffer> {
 pub struct NativeConsumer {
     props: BTreeMap<String, String>,
     consumer: Arc<Mutex<Option<Consumer>>>,
+    events: Option<EventSink>,
 }
 
 impl NativeConsumer {
@@ -93,11 +95,18 @@ impl NativeConsumer {
 
 #[napi]
 impl NativeConsumer {
+    /// `on_events` receives the core's instrumentation events (see `events.rs`).
     #[napi(constructor)]
-    pub fn new(props: HashMap<String, String>) -> Result<Self> {
+    pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
         ConsumerConfig::from_properties(props.clone()).napi()?;
-        Ok(NativeConsumer { props, consumer: Arc::new(Mutex::new(None)) })
+        Ok(NativeConsumer { props, consumer: Arc::new(Mutex::new(None)), events: events::sink(&env, on_events)? })
+    }
+
+    /// Which instrumentation events to report: a mask of kinds with listeners.
+    #[napi]
+    pub fn set_events(&self, mask: u32) {
+        events::set_wanted(&self.events, mask);
     }
 
     /// Creates the core consumer (inside the runtime) and subscribes it: to `topics`, or to
@@ -106,8 +115,11 @@ impl NativeConsumer {
     pub fn start(&self, env: Env, topics: Vec<String>, pattern: Option<String>) -> Result<JsObject> {
         let props = self.props.clone();
         let slot = self.consumer.clone();
+        let instrumentation = self.events.as_ref().map(EventSink::instrumentation);
         env.spawn_future(async move {
-            let consumer = Consumer::new(ConsumerConfig::from_properties(props).napi()?).napi()?;
+            let mut config = ConsumerConfig::from_properties(props).napi()?;
+            config.client.instrumentation = instrumentation;
+            let consumer = Consumer::new(config).napi()?;
             match pattern {
                 Some(p) => consumer.subscribe_pattern(&p).napi()?,
                 None => consumer.subscribe(&topics).napi()?,
@@ -217,6 +229,7 @@ impl NativeConsumer {
     /// Leaves the group and stops the consumer's tasks.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> Result<JsObject> {
+        events::close(&self.events);
         let consumer = self.consumer.lock().unwrap().take();
         env.spawn_future(async move {
             if let Some(c) = consumer {

@@ -8,6 +8,7 @@
 mod admin;
 mod consumer;
 mod error;
+mod events;
 mod logging;
 mod producer;
 

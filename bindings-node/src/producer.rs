@@ -12,12 +12,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use napi::bindgen_prelude::*;
-use napi::JsObject;
+use napi::{JsFunction, JsObject};
 use napi_derive::napi;
 use polykafka::producer::{Producer, TxnState};
-use polykafka::{Header, ProducerConfig, ProducerRecord};
+use polykafka::{Header, Instrumentation, ProducerConfig, ProducerRecord};
 
 use crate::error::IntoNapi;
+use crate::events::{self, EventSink};
 
 #[napi(object)]
 pub struct NativeHeader {
@@ -77,9 +78,17 @@ struct Shared {
     /// With a `transactional.id`: the one transactional producer. kafkajs lets such a producer
     /// also send outside a transaction; those sends go through `producers` (no transactional id).
     txn: Mutex<Option<Producer>>,
+    instrumentation: Option<Instrumentation>,
 }
 
 impl Shared {
+    /// A core producer configured by `props`, reporting to the façade's events.
+    fn make(&self, props: BTreeMap<String, String>) -> polykafka::Result<Producer> {
+        let mut config = ProducerConfig::from_properties(props)?;
+        config.client.instrumentation = self.instrumentation.clone();
+        Producer::new(config)
+    }
+
     /// The core producer for `acks` and `compression`, made on first use. Must run inside
     /// the runtime: the producer spawns its sender task there.
     fn producer(&self, acks: i16, compression: u8) -> polykafka::Result<Producer> {
@@ -106,7 +115,7 @@ impl Shared {
             n => return Err(polykafka::Error::invalid(format!("unknown compression codec {n}"))),
         };
         props.insert("compression.type".into(), codec.into());
-        let producer = Producer::new(ProducerConfig::from_properties(props)?)?;
+        let producer = self.make(props)?;
         producers.insert((acks, compression), producer.clone());
         Ok(producer)
     }
@@ -117,7 +126,7 @@ impl Shared {
         if let Some(p) = txn.as_ref() {
             return Ok(p.clone());
         }
-        let producer = Producer::new(ProducerConfig::from_properties(self.props.clone())?)?;
+        let producer = self.make(self.props.clone())?;
         *txn = Some(producer.clone());
         Ok(producer)
     }
@@ -133,20 +142,31 @@ impl Shared {
 pub struct NativeProducer {
     shared: Arc<Shared>,
     default_acks: i16,
+    events: Option<EventSink>,
 }
 
 #[napi]
 impl NativeProducer {
-    /// `props` are the core's Java-style properties, translated by `lib/config.js`.
+    /// `props` are the core's Java-style properties, translated by `lib/config.js`;
+    /// `on_events` receives the core's instrumentation events (see `events.rs`).
     #[napi(constructor)]
-    pub fn new(props: HashMap<String, String>) -> Result<Self> {
+    pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
         // Validate now, so a bad option fails at `kafka.producer()` like kafkajs.
         let config = ProducerConfig::from_properties(props.clone()).napi()?;
+        let events = events::sink(&env, on_events)?;
+        let instrumentation = events.as_ref().map(EventSink::instrumentation);
         Ok(NativeProducer {
             default_acks: config.acks.as_i16(),
-            shared: Arc::new(Shared { props, producers: Mutex::new(HashMap::new()), txn: Mutex::new(None) }),
+            shared: Arc::new(Shared { props, producers: Mutex::new(HashMap::new()), txn: Mutex::new(None), instrumentation }),
+            events,
         })
+    }
+
+    /// Which instrumentation events to report: a mask of kinds with listeners.
+    #[napi]
+    pub fn set_events(&self, mask: u32) {
+        events::set_wanted(&self.events, mask);
     }
 
     /// Connects to the cluster: fetches metadata once, so an unreachable cluster or bad
@@ -292,6 +312,7 @@ impl NativeProducer {
     /// Delivers what is queued (at most `timeout_ms`), then closes every connection.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env, timeout_ms: u32) -> Result<JsObject> {
+        events::close(&self.events);
         let producers = self.shared.all();
         env.spawn_future(async move {
             let mut first = Ok(());

@@ -83,11 +83,17 @@ module.exports = { env, brokers, uniqueTopic, createTopics, readBack, kafkajs }
  * where kafkajs's consumer knows only GZIP. Resolves to [{key, value}] as strings. */
 function readWithJava(topic, count) {
   const { execFileSync } = require('child_process')
-  // The launcher of the repository whose build/ holds the cluster (it knows the jars).
+  // The launcher of the repository whose build/ holds the cluster (it knows the jars): the
+  // env file is build/cluster/cluster.env, or build/cluster/kafka-NAME/cluster.env.
   const envFile = findEnv()
-  const tool = envFile
-    ? path.resolve(path.dirname(envFile), '..', '..', 'tests', 'cluster', 'kafka')
-    : path.resolve(__dirname, '..', '..', 'tests', 'cluster', 'kafka')
+  let tool = path.resolve(__dirname, '..', '..', 'tests', 'cluster', 'kafka')
+  for (let dir = envFile && path.dirname(envFile); dir && dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const t = path.join(dir, 'tests', 'cluster', 'kafka')
+    if (fs.existsSync(t)) {
+      tool = t
+      break
+    }
+  }
   const out = execFileSync(
     tool,
     [

@@ -121,6 +121,8 @@ pub struct ClientConfig {
     pub retry_backoff_max: Duration,
     pub allow_auto_create_topics: bool,
     pub security: SecurityConfig,
+    /// Where request and group events go, set in code by a binding that reports them.
+    pub instrumentation: Option<crate::instrumentation::Instrumentation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -467,6 +469,7 @@ impl ClientConfig {
                 sasl,
                 tls,
             },
+            instrumentation: None,
         })
     }
 

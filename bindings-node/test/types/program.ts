@@ -92,6 +92,9 @@ export async function producerSection(): Promise<RecordMetadata[]> {
   producer.on(producer.events.REQUEST_TIMEOUT, ({ payload }) => {
     metrics.increment('kafka.producer.timeout', { broker: payload.broker })
   })
+  producer.on(producer.events.REQUEST, ({ payload }) => {
+    metrics.increment(`kafka.request.${payload.apiName}`, { size: payload.size, duration: payload.duration })
+  })
   const remove = producer.on(producer.events.CONNECT, e => console.log(e.type, e.timestamp))
   remove()
   return res
@@ -129,6 +132,7 @@ export async function consumerSection(kafka: Kafka): Promise<void> {
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => console.log(payload.memberAssignment, payload.isLeader))
   consumer.on(consumer.events.REBALANCING, () => console.log('rebalancing'))
   consumer.on(consumer.events.CRASH, ({ payload }) => console.log(payload.error, payload.restart))
+  consumer.on(consumer.events.HEARTBEAT, ({ payload }) => console.log(payload.groupId, payload.memberId, payload.groupGenerationId))
 
   const producer = kafka.producer()
   await consumer.run({

@@ -25,6 +25,7 @@ use super::{ConsumerEvent, Shared, Subscription};
 use crate::cluster::CoordinatorType;
 use crate::config::AssignorKind;
 use crate::error::{self, Error, Result};
+use crate::instrumentation::{self, Event, EventKind};
 use crate::net::{Connection, Security};
 use crate::record::TopicPartition;
 
@@ -57,6 +58,16 @@ async fn until_closing(shared: &Shared) {
     while !closing(shared) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Reports a successful heartbeat of member `member_id` in `generation` (the member epoch with
+/// the KIP-848 protocol) to the client's instrumentation.
+fn report_heartbeat(shared: &Shared, member_id: &str, generation: i32) {
+    instrumentation::report(shared.config.client.instrumentation.as_ref(), EventKind::Heartbeat, || Event::Heartbeat {
+        group_id: shared.group_id().unwrap_or_default().to_string(),
+        member_id: member_id.to_string(),
+        generation_id: generation,
+    });
 }
 
 /// The coordinator and a connection of the group task's own.
@@ -405,6 +416,9 @@ impl Classic {
             req = req.with_group_instance_id(self.shared.config.group_instance_id.clone().map(StrBytes::from_string));
         }
         let resp = conn.send_version(&req, version, self.shared.config.client.request_timeout).await?;
+        if resp.error_code == 0 {
+            report_heartbeat(&self.shared, &self.member_id, self.generation);
+        }
         Ok(resp.error_code)
     }
 
@@ -764,7 +778,13 @@ impl Kip848 {
         if epoch >= 0 {
             req = req.with_topic_partitions(Some(self.owned_ids(owned_now)));
         }
-        conn.send_version(&req, v, cfg.client.request_timeout).await
+        let resp = conn.send_version(&req, v, cfg.client.request_timeout).await?;
+        // A member's heartbeat; not its join (epoch 0) or its leave (negative epochs).
+        if epoch > 0 && resp.error_code == 0 {
+            let member = resp.member_id.as_deref().filter(|m| !m.is_empty()).unwrap_or(&self.member_id);
+            report_heartbeat(&self.shared, member, resp.member_epoch);
+        }
+        Ok(resp)
     }
 
     /// One heartbeat and the reconciliation it asks for. True when another heartbeat should be

@@ -7,9 +7,9 @@
 //! decoded by the caller, not the reader, so the reader never stalls on a big response.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::instrumentation::{Event, EventKind, Instrumentation, RequestInfo};
 use crate::net::{sasl, tls};
 
 /// Frames above this size are refused: they are garbage (e.g. a TLS alert read as plaintext).
@@ -120,6 +121,7 @@ pub(crate) struct Framed {
     client_id: StrBytes,
     timeout: Duration,
     pub(crate) versions: ApiVersions,
+    probe: Option<Arc<Probe>>,
 }
 
 impl Framed {
@@ -127,15 +129,25 @@ impl Framed {
         self.correlation_id += 1;
         let mut buf = BytesMut::new();
         encode_request(&mut buf, req, version, self.correlation_id, &self.client_id)?;
+        let timing = self.probe.as_ref().and_then(|p| p.timing(R::KEY, version, self.correlation_id));
         let fut = async {
             self.stream.write_all(&buf).await?;
             self.stream.flush().await?;
             read_frame(&mut self.stream).await
         };
-        let frame = tokio::time::timeout(self.timeout, fut)
-            .await
-            .map_err(|_| Error::timeout(format!("{} request timed out", api_name(R::KEY))))??;
+        let frame = match tokio::time::timeout(self.timeout, fut).await {
+            Ok(frame) => frame?,
+            Err(_) => {
+                if let (Some(p), Some(t)) = (&self.probe, timing) {
+                    p.timed_out(t);
+                }
+                return Err(Error::timeout(format!("{} request timed out", api_name(R::KEY))));
+            }
+        };
         check_correlation(&frame, self.correlation_id)?;
+        if let (Some(p), Some(t)) = (&self.probe, timing) {
+            p.answered(t, frame.len());
+        }
         decode_response::<R>(frame, version)
     }
 
@@ -151,7 +163,98 @@ fn check_correlation(frame: &Bytes, expected: i32) -> Result<()> {
     Ok(())
 }
 
-type Waiter = oneshot::Sender<Result<Bytes>>;
+/// A request waiting for its response: where the response goes, and (when request events are
+/// wanted) what the events need.
+struct Waiter {
+    tx: oneshot::Sender<Result<Bytes>>,
+    timing: Option<Timing>,
+}
+
+/// A request's identity and times, kept for its event.
+#[derive(Clone, Copy)]
+struct Timing {
+    correlation_id: i32,
+    api_key: i16,
+    api_version: i16,
+    created_at: SystemTime,
+    created: Instant,
+    sent: Instant,
+}
+
+/// A connection's link to its client's [`Instrumentation`], with the names its events carry.
+struct Probe {
+    sink: Instrumentation,
+    broker: Arc<str>,
+    client_id: Arc<str>,
+}
+
+impl Probe {
+    fn new(config: &ClientConfig, addr: &str) -> Option<Arc<Probe>> {
+        let sink = config.instrumentation.clone()?;
+        Some(Arc::new(Probe { sink, broker: addr.into(), client_id: config.client_id.as_str().into() }))
+    }
+
+    /// Starts timing a request about to be written, when request events are wanted.
+    fn timing(&self, api_key: i16, api_version: i16, correlation_id: i32) -> Option<Timing> {
+        if !self.sink.wants(EventKind::Request) && !self.sink.wants(EventKind::RequestTimeout) {
+            return None;
+        }
+        let now = Instant::now();
+        Some(Timing { correlation_id, api_key, api_version, created_at: SystemTime::now(), created: now, sent: now })
+    }
+
+    fn info(&self, t: Timing, size: usize) -> RequestInfo {
+        let pending_duration = t.sent.saturating_duration_since(t.created);
+        RequestInfo {
+            broker: self.broker.clone(),
+            client_id: self.client_id.clone(),
+            correlation_id: t.correlation_id,
+            api_key: t.api_key,
+            api_version: t.api_version,
+            size,
+            created_at: t.created_at,
+            sent_at: t.created_at + pending_duration,
+            pending_duration,
+            duration: t.sent.elapsed(),
+        }
+    }
+
+    /// The response (`size` bytes) of a timed request arrived.
+    fn answered(&self, t: Timing, size: usize) {
+        if self.sink.wants(EventKind::Request) {
+            self.sink.emit(Event::Request(self.info(t, size)));
+        }
+    }
+
+    fn timed_out(&self, t: Timing) {
+        if self.sink.wants(EventKind::RequestTimeout) {
+            self.sink.emit(Event::RequestTimeout(self.info(t, 0)));
+        }
+    }
+
+    fn queue_size(&self, queue_size: usize) {
+        crate::instrumentation::report(Some(&self.sink), EventKind::RequestQueueSize, || Event::RequestQueueSize {
+            broker: self.broker.clone(),
+            client_id: self.client_id.clone(),
+            queue_size,
+        });
+    }
+}
+
+/// A request counted among those waiting to be written, until dropped (also when the waiting
+/// caller gives up).
+struct Queued<'a> {
+    conn: &'a Connection,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        let n = self.conn.queued.fetch_sub(1, Ordering::AcqRel) - 1;
+        if let Some(p) = &self.conn.probe {
+            p.queue_size(n);
+        }
+    }
+}
 
 /// A request written to a connection, its response not yet read.
 pub struct InFlight<R: Request> {
@@ -176,7 +279,10 @@ impl<R: Request> InFlight<R> {
                     conn.addr,
                     conn.node_id
                 ));
-                conn.pending.lock().unwrap().waiters.remove(&self.correlation_id);
+                let waiter = conn.pending.lock().unwrap().waiters.remove(&self.correlation_id);
+                if let (Some(p), Some(t)) = (&conn.probe, waiter.and_then(|w| w.timing)) {
+                    p.timed_out(t);
+                }
                 conn.fail(Error::connection(format!("connection to {} closed after a request timeout", conn.addr)));
                 Err(err)
             }
@@ -204,6 +310,9 @@ pub struct Connection {
     reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The broker asked for a pause (throttle_time_ms, KIP-219): no request goes out before.
     throttled_until: Mutex<Option<tokio::time::Instant>>,
+    /// Requests waiting to be written: for a throttle to end, or for their turn.
+    queued: AtomicUsize,
+    probe: Option<Arc<Probe>>,
 }
 
 impl Drop for Connection {
@@ -261,6 +370,7 @@ impl Connection {
                 client_id: StrBytes::from_string(config.client_id.clone()),
                 timeout: config.request_timeout,
                 versions: ApiVersions::default(),
+                probe: Probe::new(config, addr),
             };
             framed.versions = negotiate_versions(&mut framed).await.map_err(|e| e.context(format!("ApiVersions with {addr}")))?;
             if let Some(sasl) = &config.security.sasl {
@@ -277,7 +387,7 @@ impl Connection {
     fn ready(addr: String, node_id: i32, framed: Framed, request_timeout: Duration) -> Arc<Connection> {
         let (read, write) = tokio::io::split(framed.stream);
         let pending = Arc::new(Mutex::new(Pending { waiters: HashMap::new(), broken: None }));
-        let reader = tokio::spawn(read_loop(read, pending.clone(), addr.clone()));
+        let reader = tokio::spawn(read_loop(read, pending.clone(), addr.clone(), framed.probe.clone()));
         Arc::new(Connection {
             addr,
             node_id,
@@ -289,6 +399,8 @@ impl Connection {
             request_timeout,
             reader: Mutex::new(Some(reader)),
             throttled_until: Mutex::new(None),
+            queued: AtomicUsize::new(0),
+            probe: framed.probe,
         })
     }
 
@@ -363,36 +475,57 @@ impl Connection {
         }
     }
 
+    /// Counts one more request waiting to be written.
+    fn enqueue(&self) -> Queued<'_> {
+        let n = self.queued.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(p) = &self.probe {
+            p.queue_size(n);
+        }
+        Queued { conn: self }
+    }
+
     async fn write<R: Request>(
         &self,
         req: &R,
         version: i16,
         expect_response: bool,
     ) -> Result<(i32, Option<oneshot::Receiver<Result<Bytes>>>)> {
+        let correlation_id = self.correlation.fetch_add(1, Ordering::Relaxed);
+        let mut timing = self.probe.as_ref().and_then(|p| p.timing(R::KEY, version, correlation_id));
+        let mut queued = None;
         let throttled = *self.throttled_until.lock().unwrap();
         if let Some(until) = throttled {
             if until > tokio::time::Instant::now() {
+                queued = Some(self.enqueue());
                 tokio::time::sleep_until(until).await;
             }
         }
-        let correlation_id = self.correlation.fetch_add(1, Ordering::Relaxed);
         let mut buf = BytesMut::with_capacity(req.compute_size(version).unwrap_or(64) + 64);
         encode_request(&mut buf, req, version, correlation_id, &self.client_id)?;
-        let rx = if expect_response {
-            let (tx, rx) = oneshot::channel();
+        let mut writer = match self.writer.try_lock() {
+            Ok(w) => w,
+            Err(_) => {
+                queued.get_or_insert_with(|| self.enqueue());
+                self.writer.lock().await
+            }
+        };
+        drop(queued);
+        if let Some(t) = &mut timing {
+            t.sent = Instant::now();
+        }
+        // Registered once it is this request's turn to be written, so its timing starts then;
+        // no response can come before the write.
+        let rx = {
             let mut pending = self.pending.lock().unwrap();
             if let Some(e) = &pending.broken {
                 return Err(e.clone());
             }
-            pending.waiters.insert(correlation_id, tx);
-            Some(rx)
-        } else {
-            if let Some(e) = &self.pending.lock().unwrap().broken {
-                return Err(e.clone());
-            }
-            None
+            expect_response.then(|| {
+                let (tx, rx) = oneshot::channel();
+                pending.waiters.insert(correlation_id, Waiter { tx, timing });
+                rx
+            })
         };
-        let mut writer = self.writer.lock().await;
         let res = async {
             writer.write_all(&buf).await?;
             writer.flush().await
@@ -403,6 +536,12 @@ impl Connection {
             let err = Error::connection(format!("writing to {}: {e}", self.addr));
             self.fail(err.clone());
             return Err(err);
+        }
+        if !expect_response {
+            // As kafkajs: a request without a response is complete once written, size 0.
+            if let (Some(p), Some(t)) = (&self.probe, timing) {
+                p.answered(t, 0);
+            }
         }
         Ok((correlation_id, rx))
     }
@@ -421,18 +560,21 @@ fn fail_all(pending: &Mutex<Pending>, err: Error) {
         std::mem::take(&mut p.waiters)
     };
     for (_, w) in waiters {
-        let _ = w.send(Err(err.clone()));
+        let _ = w.tx.send(Err(err.clone()));
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(mut read: R, pending: Arc<Mutex<Pending>>, addr: String) {
+async fn read_loop<R: AsyncRead + Unpin>(mut read: R, pending: Arc<Mutex<Pending>>, addr: String, probe: Option<Arc<Probe>>) {
     loop {
         match read_frame(&mut read).await {
             Ok(frame) => {
                 let correlation_id = (&frame[..]).get_i32();
                 let waiter = pending.lock().unwrap().waiters.remove(&correlation_id);
                 if let Some(w) = waiter {
-                    let _ = w.send(Ok(frame));
+                    if let (Some(p), Some(t)) = (&probe, w.timing) {
+                        p.answered(t, frame.len());
+                    }
+                    let _ = w.tx.send(Ok(frame));
                 }
                 // A response nobody waits for belongs to a request that timed out: dropped.
             }
