@@ -169,4 +169,35 @@ for (const [name, lib] of Object.entries(implementations)) {
     await waitFor(() => received.size === 30, 30000, 'thirty messages')
     await Promise.all(consumers.map(c => c.disconnect()))
   })
+
+  test(`consumer[${name}]: partitionsConsumedConcurrently runs partitions in parallel, each in order`, { timeout: 90000 }, async () => {
+    const topic = uniqueTopic(`cc-${name}`)
+    await createTopics([topic], 3)
+    const messages = []
+    for (let p = 0; p < 3; p++) for (let i = 0; i < 10; i++) messages.push({ partition: p, value: `${p}-${i}` })
+    await produce(lib, topic, messages)
+    for (const concurrency of [1, 3]) {
+      const consumer = kafka.consumer({ groupId: uniqueTopic(`ccg-${name}-${concurrency}`) })
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      let active = 0
+      let maxActive = 0
+      const seen = { 0: [], 1: [], 2: [] }
+      await consumer.run({
+        partitionsConsumedConcurrently: concurrency,
+        eachMessage: async ({ partition, message }) => {
+          active++
+          maxActive = Math.max(maxActive, active)
+          await new Promise(r => setTimeout(r, 15))
+          seen[partition].push(message.value.toString())
+          active--
+        },
+      })
+      await waitFor(() => seen[0].length + seen[1].length + seen[2].length === 30, 60000, `30 messages (concurrency ${concurrency})`)
+      await consumer.disconnect()
+      for (let p = 0; p < 3; p++) assert.deepEqual(seen[p], Array.from({ length: 10 }, (_, i) => `${p}-${i}`))
+      if (concurrency === 1) assert.equal(maxActive, 1)
+      else assert.ok(maxActive >= 2 && maxActive <= 3, `at most 3 and more than one at a time, saw ${maxActive}`)
+    }
+  })
 }
