@@ -63,9 +63,24 @@ pub(crate) struct State {
     /// > 0 while someone flushes: every batch is ready at once.
     pub flushing: usize,
     pub closing: bool,
+    /// Idempotent producer: a batch the broker may have written failed, so its sequence
+    /// numbers cannot be given to the next batch (the broker would take that one for a
+    /// duplicate). Nothing is sent until the batches in flight are back and the epoch is
+    /// bumped (KIP-360); every partition's sequence then starts over.
+    pub needs_epoch_bump: bool,
 }
 
 impl State {
+    /// Bookkeeping for a batch with sequence numbers that failed for good.
+    pub fn sequenced_batch_failed(&mut self, topic: &Arc<str>, partition: i32, unknown_outcome: bool, transactional: bool) {
+        if unknown_outcome && !transactional {
+            self.needs_epoch_bump = true;
+        } else {
+            // The broker never wrote it: renumber what follows from the last acknowledged one.
+            self.queue(topic, partition).resequence = true;
+        }
+    }
+
     pub fn queue(&mut self, topic: &Arc<str>, partition: i32) -> &mut PartitionQueue {
         let queues = self.topics.entry(topic.clone()).or_default();
         let p = partition as usize;
@@ -95,7 +110,7 @@ pub(crate) struct Accumulator {
 impl Accumulator {
     pub fn new(config: &ProducerConfig) -> Self {
         Accumulator {
-            state: Mutex::new(State { topics: HashMap::new(), node_in_flight: HashMap::new(), flushing: 0, closing: false }),
+            state: Mutex::new(State { topics: HashMap::new(), node_in_flight: HashMap::new(), flushing: 0, closing: false, needs_epoch_bump: false }),
             memory: Semaphore::new(config.buffer_memory),
             buffer_memory: config.buffer_memory,
             wakeup: Notify::new(),
@@ -204,6 +219,7 @@ impl Accumulator {
                 attempts: 0,
                 base_sequence: -1,
                 not_before: None,
+                unknown_outcome: false,
             });
         }
         let batch = queue.batches.back_mut().expect("a batch was just ensured");

@@ -100,6 +100,9 @@ pub(crate) struct ProducerBatch {
     pub base_sequence: i32,
     /// A retried batch waits for its backoff.
     pub not_before: Option<Instant>,
+    /// An attempt ended without an answer (timeout, lost connection): the broker may have
+    /// written it. If such a batch then fails, its sequence numbers cannot simply be reused.
+    pub unknown_outcome: bool,
 }
 
 impl ProducerBatch {

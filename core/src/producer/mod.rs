@@ -62,6 +62,28 @@ impl Inner {
         self.accumulator.reset_sequences();
     }
 
+    /// A new epoch for this idempotent producer (KIP-360; InitProducerId v3+ with the current
+    /// id and epoch), or a new producer id where the broker cannot bump. Sequences are reset by
+    /// the caller, which holds the accumulator.
+    pub async fn new_idempotent_epoch(&self) -> Result<(i64, i16)> {
+        let current = self.producer_id();
+        let ask = |pid: (i64, i16)| {
+            InitProducerIdRequest::default()
+                .with_transactional_id(None::<TransactionalId>)
+                .with_transaction_timeout_ms(-1)
+                .with_producer_id(ProducerId(pid.0))
+                .with_producer_epoch(pid.1)
+        };
+        let resp = match self.cluster.send_any(&ask(current)).await {
+            Ok(resp) if resp.error_code == 0 => resp,
+            _ => self.cluster.send_any(&ask((-1, -1))).await?,
+        };
+        Error::check(resp.error_code, "InitProducerId (epoch bump) for an idempotent producer")?;
+        let pid = (resp.producer_id.0, resp.producer_epoch);
+        *self.pid.lock().unwrap() = pid;
+        Ok(pid)
+    }
+
     /// Gets a producer id once, for an idempotent producer without `transactional.id`.
     pub async fn ensure_producer_id(&self) -> Result<()> {
         if !self.config.enable_idempotence || self.config.transactional_id.is_some() || self.producer_id().0 >= 0 {

@@ -47,6 +47,12 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             }
             continue;
         }
+        if inner.txn.is_none() && epoch_bump_due(&inner) {
+            if let Err(e) = bump_epoch(&inner).await {
+                tracing::warn!(error = %e, "bumping the idempotent producer's epoch failed; retrying");
+                tokio::time::sleep(inner.config.client.retry_backoff).await;
+            }
+        }
         if let Some(txn) = &inner.txn {
             if txn.has_pending_partitions() {
                 let pid = inner.producer_id();
@@ -100,6 +106,40 @@ struct Drained {
     done: bool,
 }
 
+/// An epoch bump is wanted and nothing is in flight any more.
+fn epoch_bump_due(inner: &Inner) -> bool {
+    let state = inner.accumulator.state.lock().unwrap();
+    state.needs_epoch_bump && state.topics.values().all(|qs| qs.iter().all(|q| q.in_flight == 0))
+}
+
+/// KIP-360 for the idempotent producer: a new epoch (or, from an older broker, a new producer
+/// id), then every partition's sequence starts at 0; the batches still queued with sequence
+/// numbers are renumbered under the new epoch, in order.
+async fn bump_epoch(inner: &Inner) -> Result<()> {
+    let pid = inner.new_idempotent_epoch().await?;
+    let mut guard = inner.accumulator.state.lock().unwrap();
+    let state: &mut State = &mut guard;
+    for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
+        let mut seq = 0i32;
+        for b in q.batches.iter_mut().filter(|b| b.base_sequence >= 0) {
+            b.base_sequence = seq;
+            if let Some(built) = b.built.take() {
+                let mut bytes = BytesMut::from(&built[..]);
+                records::rewrite_producer_state(&mut bytes, pid.0, pid.1, seq)?;
+                b.built = Some(bytes.freeze());
+            }
+            seq = seq.wrapping_add(b.record_count() as i32);
+        }
+        q.next_sequence = seq;
+        q.last_acked = -1;
+        q.resequence = false;
+        q.hold = false;
+    }
+    state.needs_epoch_bump = false;
+    tracing::info!(producer_id = pid.0, epoch = pid.1, "idempotent producer epoch bumped after a batch with an unknown outcome failed");
+    Ok(())
+}
+
 /// Takes the batches that can be sent now, grouped by leader.
 fn drain(inner: &Inner) -> Drained {
     let acc = &inner.accumulator;
@@ -116,6 +156,9 @@ fn drain(inner: &Inner) -> Drained {
         let state: &mut State = &mut guard;
         let flushing = state.flushing > 0 || state.closing;
         let (pid, epoch) = inner.producer_id();
+        let mut bump = false;
+        // Nothing goes out until a pending epoch bump is done (the sender's loop does it).
+        let hold_all = state.needs_epoch_bump;
         for (topic, queues) in state.topics.iter_mut() {
             for (partition, q) in queues.iter_mut().enumerate() {
                 // Batches waiting past their delivery deadline fail, in flight or not.
@@ -125,11 +168,18 @@ fn drain(inner: &Inner) -> Drained {
                     }
                     let b = q.batches.pop_front().unwrap();
                     if b.base_sequence >= 0 {
-                        q.resequence = true;
+                        if b.unknown_outcome && inner.txn.is_none() {
+                            bump = true;
+                        } else {
+                            q.resequence = true;
+                        }
                     }
                     expired.push(b);
                 }
                 let Some(head) = q.batches.front() else { continue };
+                if hold_all {
+                    continue;
+                }
                 if let Some(txn) = &inner.txn {
                     if !txn.can_send(topic, partition as i32) {
                         continue;
@@ -202,6 +252,9 @@ fn drain(inner: &Inner) -> Drained {
                 }
                 out.ready.entry(leader).or_default().push(batch);
             }
+        }
+        if bump {
+            state.needs_epoch_bump = true;
         }
         for node in out.ready.keys() {
             *state.node_in_flight.entry(*node).or_insert(0) += 1;
@@ -315,7 +368,8 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
         Ok(f) => f,
         Err(e) => {
             release_node(inner, node);
-            return settle_all(inner, node, batches, &e);
+            // Part of the request may have gone out.
+            return settle_all(inner, node, unknown(batches), &e);
         }
     };
     let inner = inner.clone();
@@ -327,10 +381,18 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
                 conn.throttle(resp.throttle_time_ms);
                 settle_response(&inner, node, batches, resp)
             }
-            Err(e) => settle_all(&inner, node, batches, &e),
+            Err(e) => settle_all(&inner, node, unknown(batches), &e),
         }
         inner.accumulator.wakeup.notify_one();
     });
+}
+
+/// Marks batches whose request went out but got no answer: the broker may have written them.
+fn unknown(mut batches: Vec<ProducerBatch>) -> Vec<ProducerBatch> {
+    for b in batches.iter_mut() {
+        b.unknown_outcome = true;
+    }
+    batches
 }
 
 fn release_node(inner: &Inner, node: i32) {
@@ -456,7 +518,7 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                     txn.on_batch_failed(&e);
                 }
                 if idempotent && batch.base_sequence >= 0 {
-                    q.resequence = true;
+                    state.sequenced_batch_failed(&batch.topic, batch.partition, batch.unknown_outcome, inner.txn.is_some());
                 }
                 Some(Err(e))
             }
@@ -498,7 +560,7 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                 }
                 if idempotent && batch.base_sequence >= 0 {
                     // The sequence has a gap now: renumber what follows before sending it.
-                    q.resequence = true;
+                    state.sequenced_batch_failed(&batch.topic, batch.partition, batch.unknown_outcome, inner.txn.is_some());
                 }
                 Some(Err(e))
             }
@@ -534,6 +596,7 @@ fn split(inner: &Inner, batch: &ProducerBatch) -> Result<Vec<ProducerBatch>> {
                 attempts: batch.attempts,
                 base_sequence: -1,
                 not_before: None,
+                unknown_outcome: batch.unknown_outcome,
             })
         })
         .collect()
