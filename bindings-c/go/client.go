@@ -18,7 +18,7 @@ type Client struct {
 	Addr net.Addr
 	// Timeout bounds each request; default 10 s (the context may end it sooner).
 	Timeout time.Duration
-	// Transport is accepted for compatibility (ClientID of a *Transport is used).
+	// Transport: a *Transport's ClientID, DialTimeout, MetadataTTL, TLS and SASL are used.
 	Transport RoundTripper
 
 	mu     sync.Mutex
@@ -135,8 +135,12 @@ func (c *Client) admin(addr net.Addr) (*nativeAdmin, error) {
 		"default.api.timeout.ms": strconv.FormatInt(c.timeout().Milliseconds(), 10),
 		"request.timeout.ms":     strconv.FormatInt(c.timeout().Milliseconds(), 10),
 	}
-	if t, ok := c.Transport.(*Transport); ok && t != nil && t.ClientID != "" {
-		props["client.id"] = t.ClientID
+	transport, err := transportProperties(c.Transport)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range transport {
+		props[k] = v
 	}
 	a, err := newNativeAdmin(props)
 	if err != nil {

@@ -35,9 +35,35 @@
 // SendOffsets with a group Reader, CommitTransaction, AbortTransaction; see transaction.go),
 // and Client.ListGroups, DescribeGroups, DeleteGroups, OffsetFetch and ConsumerGroupLag.
 //
-// Not yet implemented (declared so that programs compile): Transport's and Dialer's TLS and
-// SASL settings (ClientID is used), Writer.ReadTimeout (WriteTimeout bounds requests), custom
-// GroupBalancers (Range and RoundRobin map to the engine's assignors), ReaderConfig's
-// ReadBackoff*, PartitionWatchInterval, RetentionTime, OffsetOutOfRangeError, and the duration
-// summaries of Stats.
+// Security: a Transport (Writer.Transport, Client.Transport) or Dialer (ReaderConfig.Dialer)
+// with TLS and/or SASL set connects over SSL, SASL_PLAINTEXT or SASL_SSL, as kafka-go does;
+// the handshake and the SASL exchange run in the engine, so the Go settings are translated:
+//
+//   - SASL: plain.Mechanism and scram.Mechanism(scram.SHA256|scram.SHA512, ...) of this
+//     module's sasl/plain and sasl/scram (import paths mirror kafka-go's). Any other
+//     sasl.Mechanism fails the first write, read or request with an error matching
+//     errors.Is(err, UnsupportedSASLMechanism); no connection is made without it. A rejected
+//     password is an error matching errors.Is(err, SASLAuthenticationFailed), as in kafka-go.
+//   - TLS.Certificates[0]: the client certificate chain and its key (mTLS).
+//   - TLS.InsecureSkipVerify: no verification of the broker's certificate (chain or name).
+//   - TLS.ServerName: the name checked in (and sent as SNI to) every broker, instead of the
+//     host connected to.
+//   - TLS.RootCAs: nil trusts the system's roots, as in Go. A *x509.CertPool cannot give its
+//     certificates back, so a pool needs the same certificates in PEM in the polykafka field
+//     RootCAsPEM of the Transport or Dialer; the two are compared, and a pool without its PEM
+//     (unless it equals x509.SystemCertPool()) is an error, never a fallback to other roots.
+//     RootCAsPEM alone (RootCAs nil) sets the trusted CAs too.
+//   - Refused with an error, since the engine cannot call them: VerifyPeerCertificate,
+//     VerifyConnection, and GetClientCertificate without Certificates. Other fields (cipher
+//     suites, versions, ...) are not used: the engine negotiates TLS 1.2 or 1.3 with rustls's
+//     safe defaults.
+//
+// Transport.DialTimeout and Dialer.Timeout bound each connection's setup, and ClientID and
+// Transport.MetadataTTL are used; a Transport's Dial, IdleTimeout and MetadataTopics, a
+// Dialer's DialFunc and other fields, and RoundTrippers other than *Transport are not.
+//
+// Not yet implemented (declared so that programs compile): Writer.ReadTimeout (WriteTimeout
+// bounds requests), custom GroupBalancers (Range and RoundRobin map to the engine's
+// assignors), ReaderConfig's ReadBackoff*, PartitionWatchInterval, RetentionTime,
+// OffsetOutOfRangeError, and the duration summaries of Stats.
 package kafka

@@ -15,20 +15,36 @@ import (
 	kgo "github.com/segmentio/kafka-go"
 )
 
-// bootstrap is KAFKA_BOOTSTRAP, else the cluster started by tests/cluster/kafka.
-func bootstrap(t testing.TB) string {
-	if b := os.Getenv("KAFKA_BOOTSTRAP"); b != "" {
-		return b
+// clusterEnv gives the facts of the test cluster: the file KAFKA_CLUSTER_ENV names (else
+// build/cluster/cluster.env, written by tests/cluster/kafka up), overridden by KAFKA_*
+// variables in the environment.
+func clusterEnv() map[string]string {
+	env := map[string]string{}
+	path := os.Getenv("KAFKA_CLUSTER_ENV")
+	if path == "" {
+		path = filepath.Join("..", "..", "build", "cluster", "cluster.env")
 	}
-	f, err := os.Open(filepath.Join("..", "..", "build", "cluster", "cluster.env"))
-	if err == nil {
+	if f, err := os.Open(path); err == nil {
 		defer f.Close()
 		s := bufio.NewScanner(f)
 		for s.Scan() {
-			if v, ok := strings.CutPrefix(s.Text(), "KAFKA_BOOTSTRAP="); ok {
-				return v
+			if k, v, ok := strings.Cut(s.Text(), "="); ok && !strings.HasPrefix(k, "#") {
+				env[k] = strings.Trim(v, `"'`)
 			}
 		}
+	}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "KAFKA_") {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// bootstrap is the plaintext listener of the test cluster (see clusterEnv).
+func bootstrap(t testing.TB) string {
+	if b := clusterEnv()["KAFKA_BOOTSTRAP"]; b != "" {
+		return b
 	}
 	return "127.0.0.1:9092"
 }

@@ -202,7 +202,10 @@ func NewReader(config ReaderConfig) *Reader {
 		sem:      make(chan struct{}, 1),
 		stash:    map[topicPartition]int64{},
 	}
-	r.native, r.initErr = newNativeConsumer(r.properties())
+	props, err := r.properties()
+	if r.initErr = err; err == nil {
+		r.native, r.initErr = newNativeConsumer(props)
+	}
 	if r.initErr == nil && r.group {
 		r.initErr = r.native.subscribe(r.topics())
 	}
@@ -220,8 +223,8 @@ func (r *Reader) topics() []string {
 	return []string{r.config.Topic}
 }
 
-// properties translates the configuration into the engine's.
-func (r *Reader) properties() map[string]string {
+// properties translates the configuration (and its Dialer's) into the engine's.
+func (r *Reader) properties() (map[string]string, error) {
 	c := &r.config
 	props := map[string]string{
 		"bootstrap.servers":         strings.Join(c.Brokers, ","),
@@ -237,8 +240,9 @@ func (r *Reader) properties() map[string]string {
 	if c.IsolationLevel == ReadCommitted {
 		props["isolation.level"] = "read_committed"
 	}
-	if c.Dialer != nil && c.Dialer.ClientID != "" {
-		props["client.id"] = c.Dialer.ClientID
+	dialer, err := c.Dialer.properties()
+	for k, v := range dialer {
+		props[k] = v
 	}
 	if r.group {
 		props["group.id"] = c.GroupID
@@ -262,7 +266,7 @@ func (r *Reader) properties() map[string]string {
 			props["partition.assignment.strategy"] = strings.Join(names, ",")
 		}
 	}
-	return props
+	return props, err
 }
 
 // Config returns the reader's configuration with defaults applied.

@@ -50,7 +50,7 @@ type Writer struct {
 	Compression Compression
 	Logger      Logger
 	ErrorLogger Logger
-	// Transport: of a *Transport only ClientID is used.
+	// Transport: a *Transport's ClientID, DialTimeout, MetadataTTL, TLS and SASL are used.
 	Transport RoundTripper
 	// AllowAutoTopicCreation lets a write to a missing topic create it; default false.
 	AllowAutoTopicCreation bool
@@ -140,8 +140,9 @@ func (w *Writer) backoff() (time.Duration, time.Duration) {
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-// properties translates the Writer's fields into the engine's configuration.
-func (w *Writer) properties() map[string]string {
+// properties translates the Writer's fields (and its Transport's) into the engine's
+// configuration.
+func (w *Writer) properties() (map[string]string, error) {
 	lo, hi := w.backoff()
 	linger, timeout := w.batchTimeout(), w.writeTimeout()
 	delivery := linger + timeout*time.Duration(w.maxAttempts()) + hi*time.Duration(w.maxAttempts())
@@ -181,10 +182,11 @@ func (w *Writer) properties() map[string]string {
 	if p := corePartitioner(w.Balancer); p != "" {
 		props["partitioner"] = p
 	}
-	if t, ok := w.Transport.(*Transport); ok && t != nil && t.ClientID != "" {
-		props["client.id"] = t.ClientID
+	transport, err := transportProperties(w.Transport)
+	for k, v := range transport {
+		props[k] = v
 	}
-	return props
+	return props, err
 }
 
 // enter registers a call, or reports the writer closed.
@@ -203,7 +205,11 @@ func (w *Writer) producer() (*nativeProducer, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.native == nil {
-		p, err := newNativeProducer(w.properties())
+		props, err := w.properties()
+		if err != nil {
+			return nil, err
+		}
+		p, err := newNativeProducer(props)
 		if err != nil {
 			return nil, err
 		}

@@ -98,6 +98,12 @@ pub struct TlsConfig {
     /// `ssl.endpoint.identification.algorithm`: `https` (default) checks the hostname, `none`
     /// does not.
     pub verify_hostname: bool,
+    /// `enable.ssl.certificate.verification` (librdkafka's name): `false` accepts any broker
+    /// certificate, neither its chain nor its name is checked (Go's `InsecureSkipVerify`).
+    pub verify_certificates: bool,
+    /// `ssl.server.name`: the name sent in SNI and checked in every broker's certificate,
+    /// instead of the host connected to (Go's `tls.Config.ServerName`).
+    pub server_name: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -280,6 +286,8 @@ const KEYS: &[(&str, Role)] = &[
     ("ssl.key.location", Role::Common),
     ("ssl.key.pem", Role::Common),
     ("ssl.endpoint.identification.algorithm", Role::Common),
+    ("enable.ssl.certificate.verification", Role::Common),
+    ("ssl.server.name", Role::Common),
     ("acks", Role::Producer),
     ("enable.idempotence", Role::Producer),
     ("linger.ms", Role::Producer),
@@ -445,6 +453,8 @@ impl ClientConfig {
             key_location: p.string("ssl.key.location"),
             key_pem: p.string("ssl.key.pem"),
             verify_hostname,
+            verify_certificates: p.bool("enable.ssl.certificate.verification", true)?,
+            server_name: p.string("ssl.server.name"),
         };
         let has_cert = tls.certificate_location.is_some() || tls.certificate_pem.is_some();
         let has_key = tls.key_location.is_some() || tls.key_pem.is_some();
@@ -822,6 +832,23 @@ mod tests {
         assert_eq!(sasl.mechanism, SaslMechanism::ScramSha512);
         assert_eq!((sasl.username.as_str(), sasl.password.as_str()), ("alice", "s3cret"));
         assert!(producer(&[("security.protocol", "SASL_PLAINTEXT")]).is_err());
+    }
+
+    #[test]
+    fn tls_verification_switches() {
+        let c = producer(&[("security.protocol", "SSL")]).unwrap();
+        let tls = &c.client.security.tls;
+        assert!(tls.verify_certificates && tls.verify_hostname && tls.server_name.is_none());
+        let c = producer(&[
+            ("security.protocol", "SSL"),
+            ("enable.ssl.certificate.verification", "false"),
+            ("ssl.server.name", "kafka.internal"),
+        ])
+        .unwrap();
+        let tls = &c.client.security.tls;
+        assert!(!tls.verify_certificates);
+        assert_eq!(tls.server_name.as_deref(), Some("kafka.internal"));
+        assert!(producer(&[("enable.ssl.certificate.verification", "maybe")]).is_err());
     }
 
     #[test]

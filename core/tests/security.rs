@@ -224,3 +224,34 @@ async fn oauthbearer_expired_token_is_refused() {
     };
     assert!(err.message().contains("sasl.oauthbearer.token"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_verification_can_be_turned_off() {
+    let untrusted = vec![
+        ("security.protocol", "SSL".to_string()),
+        ("ssl.ca.location", common::get("KAFKA_OTHER_CA_PEM")),
+    ];
+    let err = produce_one(config("KAFKA_SSL_BOOTSTRAP", &untrusted).unwrap()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    let mut off = untrusted.clone();
+    off.push(("enable.ssl.certificate.verification", "false".to_string()));
+    produce_one(config("KAFKA_SSL_BOOTSTRAP", &off).unwrap()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_name_replaces_the_host_in_verification() {
+    let with_name = |name: &str| {
+        vec![
+            ("security.protocol", "SSL".to_string()),
+            tls_ca(),
+            ("ssl.server.name", name.to_string()),
+        ]
+    };
+    // The broker's certificate names localhost and 127.0.0.1, not kafka.invalid.
+    produce_one(config("KAFKA_SSL_BOOTSTRAP", &with_name(&common::get("KAFKA_TLS_HOSTNAME"))).unwrap())
+        .await
+        .unwrap();
+    let err = produce_one(config("KAFKA_SSL_BOOTSTRAP", &with_name("kafka.invalid")).unwrap()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert!(err.message().contains("NotValidForName"), "{err}");
+}

@@ -333,6 +333,8 @@ impl std::fmt::Debug for Connection {
 #[derive(Clone)]
 pub struct Security {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    /// `ssl.server.name`: the TLS name of every broker, instead of its host.
+    pub(crate) server_name: Option<String>,
 }
 
 impl Security {
@@ -342,7 +344,7 @@ impl Security {
         } else {
             None
         };
-        Ok(Security { tls })
+        Ok(Security { tls, server_name: config.security.tls.server_name.clone() })
     }
 }
 
@@ -361,7 +363,7 @@ impl Connection {
                 .map_err(|e| Error::connection(format!("connecting to {addr}: {e}")))?;
             let _ = tcp.set_nodelay(true);
             let stream: Box<dyn Stream> = match &security.tls {
-                Some(tls_config) => Box::new(tls::handshake(tcp, &host, tls_config.clone()).await.map_err(|e| e.context(format!("TLS with {addr}")))?),
+                Some(tls_config) => Box::new(tls::handshake(tcp, security.server_name.as_deref().unwrap_or(&host), tls_config.clone()).await.map_err(|e| e.context(format!("TLS with {addr}")))?),
                 None => Box::new(tcp),
             };
             let mut framed = Framed {

@@ -1,11 +1,14 @@
 //! TLS through rustls: trusted CAs from a PEM file or string (else the system's roots),
-//! hostname verification on by default, client certificates for mTLS.
+//! hostname verification on by default, client certificates for mTLS; verification can be
+//! relaxed to the chain only (`ssl.endpoint.identification.algorithm=none`) or turned off
+//! (`enable.ssl.certificate.verification=false`).
 
 use std::io::BufReader;
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::net::TcpStream;
@@ -64,15 +67,22 @@ pub fn client_config(cfg: &TlsConfig) -> Result<Arc<rustls::ClientConfig>> {
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error(e.to_string()))?;
     let roots = Arc::new(roots);
-    let builder = if cfg.verify_hostname {
+    let builder = if cfg.verify_hostname && cfg.verify_certificates {
         builder.with_root_certificates(roots)
     } else {
-        let inner = WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map_err(|e| tls_error(format!("building the certificate verifier: {e}")))?;
+        let chain = if cfg.verify_certificates {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                    .build()
+                    .map_err(|e| tls_error(format!("building the certificate verifier: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let algorithms = provider.signature_verification_algorithms;
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoHostnameVerifier { inner }))
+            .with_custom_certificate_verifier(Arc::new(RelaxedVerifier { chain, algorithms }))
     };
     let cert = read_pem(&cfg.certificate_location, &cfg.certificate_pem, "the client certificate", "ssl.certificate.location")?;
     let key = read_pem(&cfg.key_location, &cfg.key_pem, "the client key", "ssl.key.location")?;
@@ -107,13 +117,15 @@ pub async fn handshake(tcp: TcpStream, host: &str, config: Arc<rustls::ClientCon
 }
 
 /// Verifies the chain against the trusted roots but not the hostname
-/// (`ssl.endpoint.identification.algorithm=none`).
+/// (`ssl.endpoint.identification.algorithm=none`), or, without `chain`, accepts any certificate
+/// (`enable.ssl.certificate.verification=false`). The handshake's signatures are always checked.
 #[derive(Debug)]
-struct NoHostnameVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+struct RelaxedVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for NoHostnameVerifier {
+impl ServerCertVerifier for RelaxedVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -122,7 +134,10 @@ impl ServerCertVerifier for NoHostnameVerifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
             | Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. })) => {
                 Ok(ServerCertVerified::assertion())
@@ -137,7 +152,7 @@ impl ServerCertVerifier for NoHostnameVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -146,10 +161,10 @@ impl ServerCertVerifier for NoHostnameVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
