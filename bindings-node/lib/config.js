@@ -47,11 +47,12 @@ function clientProperties(kafka, brokers, { token } = {}) {
     if (cert) p['ssl.certificate.pem'] = cert
     const key = pemText(ssl.key)
     if (key) p['ssl.key.pem'] = key
-    // The core always verifies the chain; rejectUnauthorized:false (or a checkServerIdentity
-    // that accepts anything) turns off only the hostname check.
-    if (ssl.rejectUnauthorized === false || typeof ssl.checkServerIdentity === 'function') {
-      p['ssl.endpoint.identification.algorithm'] = 'none'
-    }
+    // As in Node's tls.connect: rejectUnauthorized:false accepts any broker certificate;
+    // servername is the name verified (and sent as SNI). A checkServerIdentity function cannot
+    // run inside the core: it stands for "no hostname check" (the chain is still verified).
+    if (ssl.rejectUnauthorized === false) p['enable.ssl.certificate.verification'] = 'false'
+    if (typeof ssl.checkServerIdentity === 'function') p['ssl.endpoint.identification.algorithm'] = 'none'
+    if (typeof ssl.servername === 'string' && ssl.servername) p['ssl.server.name'] = ssl.servername
   }
   if (sasl) {
     const mechanism = String(sasl.mechanism || '').toLowerCase()
