@@ -21,3 +21,5 @@ echo "== go vet"
 (cd bindings-c/go && go vet ./...)
 echo "== go test -race"
 (cd bindings-c/go && go test -race -count=1 ./...)
+echo "== go test with GOEXPERIMENT=cgocheck2 (every pointer passed to C checked)"
+(cd bindings-c/go && GOEXPERIMENT=cgocheck2 go test -count=1 ./...)
