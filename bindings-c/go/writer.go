@@ -392,28 +392,52 @@ func (w *Writer) complete(msgs []Message, results []delivery) error {
 		}
 	}
 	if w.Completion != nil {
-		// One call per partition's messages, as kafka-go's per-partition batches.
-		type key struct {
+		// One call per partition's messages, as kafka-go's per-partition batches. A batch call
+		// touches few partitions: a linear search from the last group found beats a map, and
+		// each group's slice is sized by a first counting pass (no regrowth per message).
+		type group struct {
 			topic     string
 			partition int
-			failed    bool
+			err       error
+			n         int
+			msgs      []Message
 		}
-		groups := map[key][]Message{}
-		var order []key
-		errs := map[key]error{}
+		var groups []group
+		of := make([]int32, len(msgs))
+		last := -1
 		for i := range msgs {
-			k := key{msgs[i].Topic, msgs[i].Partition, werr != nil && werr[i] != nil}
-			if k.failed {
-				k.partition = -1
-				errs[k] = werr[i]
+			topic, partition := msgs[i].Topic, msgs[i].Partition
+			var err error
+			if werr != nil && werr[i] != nil {
+				partition, err = -1, werr[i]
 			}
-			if _, ok := groups[k]; !ok {
-				order = append(order, k)
+			g := last
+			if g < 0 || groups[g].partition != partition || groups[g].topic != topic || (err != nil) != (groups[g].err != nil) {
+				g = -1
+				for j := range groups {
+					if groups[j].partition == partition && groups[j].topic == topic && (err != nil) == (groups[j].err != nil) {
+						g = j
+						break
+					}
+				}
+				if g < 0 {
+					groups = append(groups, group{topic: topic, partition: partition, err: err})
+					g = len(groups) - 1
+				}
+				last = g
 			}
-			groups[k] = append(groups[k], msgs[i])
+			groups[g].n++
+			of[i] = int32(g)
 		}
-		for _, k := range order {
-			w.Completion(groups[k], errs[k])
+		for j := range groups {
+			groups[j].msgs = make([]Message, 0, groups[j].n)
+		}
+		for i := range msgs {
+			g := &groups[of[i]]
+			g.msgs = append(g.msgs, msgs[i])
+		}
+		for j := range groups {
+			w.Completion(groups[j].msgs, groups[j].err)
 		}
 	}
 	if werr != nil {

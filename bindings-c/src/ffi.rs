@@ -63,7 +63,7 @@ pub(crate) fn check_out<T>(ptr: *mut T, what: &str) -> Result<()> {
 }
 
 /// A NUL-terminated UTF-8 string argument.
-pub(crate) fn c_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
+pub(crate) fn c_str<'a>(ptr: *const c_char, what: impl std::fmt::Display + Copy) -> Result<&'a str> {
     if ptr.is_null() {
         return Err(Error::invalid(format!("{what} is NULL")));
     }
@@ -74,7 +74,7 @@ pub(crate) fn c_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
 }
 
 /// A (pointer, length) string: length 0 means NUL-terminated.
-pub(crate) fn str_len<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a str> {
+pub(crate) fn str_len<'a>(ptr: *const c_char, len: usize, what: impl std::fmt::Display + Copy) -> Result<&'a str> {
     if len == 0 {
         return c_str(ptr, what);
     }
@@ -83,7 +83,7 @@ pub(crate) fn str_len<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<
 }
 
 /// A byte buffer argument; NULL is allowed only with length 0.
-pub(crate) fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
+pub(crate) fn bytes<'a>(ptr: *const u8, len: usize, what: impl std::fmt::Display + Copy) -> Result<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -95,7 +95,7 @@ pub(crate) fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u
 }
 
 /// An array argument; NULL is allowed only with length 0.
-pub(crate) fn slice<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T]> {
+pub(crate) fn slice<'a, T>(ptr: *const T, len: usize, what: impl std::fmt::Display + Copy) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }

@@ -197,7 +197,7 @@ pub extern "C" fn pk_producer_new(config: *const pk_config, out_producer: *mut *
 }
 
 /// A nullable byte buffer: NULL means absent, and then the length must be 0.
-fn optional<'a>(ptr: *const u8, len: usize, what: &str) -> Result<Option<&'a [u8]>> {
+fn optional<'a>(ptr: *const u8, len: usize, what: impl std::fmt::Display + Copy) -> Result<Option<&'a [u8]>> {
     if ptr.is_null() {
         if len != 0 {
             return Err(Error::invalid(format!("{what} is NULL but its length is {len}")));
@@ -218,13 +218,14 @@ fn convert(records: &[pk_record]) -> Result<Vec<(ProducerRecord, u64)>> {
     let mut parts = Vec::with_capacity(records.len());
     let mut total = 0usize;
     for (i, r) in records.iter().enumerate() {
-        let topic = str_len(r.topic, r.topic_len, &format!("records[{i}].topic"))?;
-        let key = optional(r.key, r.key_len, &format!("records[{i}].key"))?;
-        let value = optional(r.value, r.value_len, &format!("records[{i}].value"))?;
+        // The names are formatted only when there is an error to report (this runs per record).
+        let topic = str_len(r.topic, r.topic_len, format_args!("records[{i}].topic"))?;
+        let key = optional(r.key, r.key_len, format_args!("records[{i}].key"))?;
+        let value = optional(r.value, r.value_len, format_args!("records[{i}].value"))?;
         let mut headers = Vec::new();
-        for (j, h) in slice(r.headers, r.headers_len, &format!("records[{i}].headers"))?.iter().enumerate() {
-            let k = str_len(h.key, h.key_len, &format!("records[{i}].headers[{j}].key"))?;
-            let v = optional(h.value, h.value_len, &format!("records[{i}].headers[{j}].value"))?;
+        for (j, h) in slice(r.headers, r.headers_len, format_args!("records[{i}].headers"))?.iter().enumerate() {
+            let k = str_len(h.key, h.key_len, format_args!("records[{i}].headers[{j}].key"))?;
+            let v = optional(h.value, h.value_len, format_args!("records[{i}].headers[{j}].value"))?;
             total += v.map_or(0, <[u8]>::len);
             headers.push((k, v));
         }
