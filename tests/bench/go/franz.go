@@ -169,4 +169,10 @@ func (c *franzL1Client) poll(d time.Duration) [][]byte {
 	return out
 }
 
-func (c *franzL1Client) close() { c.p.Close(); c.c.Close() }
+func (c *franzL1Client) close() {
+	if err := c.p.Flush(context.Background()); err != nil {
+		fail("L1 flush: %v", err)
+	}
+	c.p.Close()
+	c.c.Close()
+}

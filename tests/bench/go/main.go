@@ -231,7 +231,7 @@ func main() {
 		res.Seconds = time.Since(t0).Seconds()
 		cpu, rss := usage()
 		res.CPU, res.RSS = cpu-c0, rss
-		c.close()
+		c.close() // flushes the producer: a failed delivery still fails the run
 	} else {
 		f, ok := ws[a.workload]
 		if !ok {
