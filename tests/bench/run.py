@@ -35,8 +35,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 BUILD = ROOT / "build" / "bench"
 KAFKA = ROOT / "tests" / "cluster" / "kafka"
-CLUSTER_NAME = "bench"
-PORT_BASE = 9292
+# The broker the harness starts (unless KAFKA_BOOTSTRAP is set); BENCH_CLUSTER / BENCH_PORT_BASE move it
+# off the defaults when another session uses them (its CPU is read from that cluster's pid file).
+CLUSTER_NAME = os.environ.get("BENCH_CLUSTER", "bench")
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE", "9292"))
 
 # ----------------------------------------------------------------------------------- workloads
 # Each case: the adapter workload id, records, value size and extra flags. Settings are what every
@@ -561,7 +563,7 @@ def main() -> int:
             tool(["verify", "--bootstrap", broker.bootstrap, "--topic", topic, "--size", str(c1[0]["size"])])  # warm
         for rnd in range(1, rounds + 1):
             for case in sel:
-                order = [c for c in clients if case["workload"] in c["workloads"]]
+                order = [c for c in clients if case["workload"] in c["workloads"] or case["id"] in c["workloads"]]
                 rng.shuffle(order)
                 for client in order:
                     rec = one_run(client, case, rnd, broker, c1_fill, a.quick, log)

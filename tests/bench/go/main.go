@@ -1,192 +1,254 @@
-// A benchmark (not a test): produce and consume throughput and CPU per message of polykafka's
-// Go package, kafka-go and franz-go against the same broker, in one process each run.
+// The Go clients behind the adapter contract of tests/bench/README.md, in one program:
 //
-//	cargo build --release -p polykafka-c && cd tests/bench/go && go run . -n 200000
+//	bench-go -lib polykafka|kafka-go|franz-go|confluent --workload P1 --bootstrap H:P --topic T --records N --size B ...
 //
-// Every client writes n messages of -size bytes to its own 3-partition topic, WriteMessages /
-// ProduceSync calls of -batch messages, acks=all; then reads n messages from the topic
-// polykafka wrote, as a new consumer group (no commits). CPU is user+system time of the whole
-// process (getrusage), so the Rust engine's threads are counted.
+// polykafka-go (bindings-c/go, the kafka-go API over the Rust engine; needs
+// `cargo build --release -p polykafka-c` first) and kafka-go run the same code (kafka-go.go and
+// polykafka.go differ only in the import); franz-go and confluent-kafka-go (built only with
+// `-tags confluent`: it links librdkafka through cgo) have their own. Prints one JSON line.
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"log"
+	"hash/crc32"
+	"math"
 	"os"
-	"runtime"
+	"sort"
+	"sync"
 	"syscall"
 	"time"
-
-	pk "github.com/polykafka/polykafka/bindings-c/go"
-	skg "github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-var (
-	n     = flag.Int("n", 200000, "messages per run")
-	size  = flag.Int("size", 100, "value size in bytes")
-	batch = flag.Int("batch", 1000, "messages per write call")
-	addr  = flag.String("broker", "", "bootstrap address (default KAFKA_BOOTSTRAP or 127.0.0.1:9092)")
-)
+type args struct {
+	lib, workload, bootstrap, topic, compression string
+	records, size, partitions, txnSize           int
+	rate, duration                               float64
+}
 
 type result struct {
-	client, op string
-	elapsed    time.Duration
-	cpu        time.Duration
-	msgs       int
+	Client    string             `json:"client"`
+	Workload  string             `json:"workload"`
+	Records   int                `json:"records"`
+	Bytes     int64              `json:"bytes"`
+	Seconds   float64            `json:"seconds"`
+	CPU       float64            `json:"cpu_s"`
+	RSS       int64              `json:"rss_kb"`
+	Checksum  uint64             `json:"checksum"`
+	Latency   map[string]float64 `json:"latency_ms"`
+	Failed    int                `json:"failed,omitempty"`
+	Rate      float64            `json:"rate,omitempty"`
+	ChunkSize int                `json:"chunk,omitempty"`
 }
 
-func cpuTime() time.Duration {
+// A library: its workloads by id. run returns records, value bytes and checksum of what was
+// acknowledged (produce) or consumed (C1); the meter starts when it calls start().
+type workloadFunc func(a *args, start func()) (records int, nbytes int64, checksum uint64, failed int)
+
+type l1Client interface {
+	send(v []byte)                 // queues one record (linger 0)
+	poll(d time.Duration) [][]byte // values received, waiting up to d
+	close()
+}
+
+var libs = map[string]map[string]workloadFunc{}
+var l1libs = map[string]func(a *args) l1Client{}
+
+func usage() (cpu float64, rssKB int64) {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9, ru.Maxrss
 }
 
-func measure(client, op string, f func() int) result {
-	runtime.GC()
-	c0, t0 := cpuTime(), time.Now()
-	msgs := f()
-	return result{client, op, time.Since(t0), cpuTime() - c0, msgs}
-}
-
-func createTopic(name string) {
-	c := &pk.Client{Addr: pk.TCP(*addr)}
-	defer c.Close()
-	resp, err := c.CreateTopics(context.Background(), &pk.CreateTopicsRequest{Topics: []pk.TopicConfig{{Topic: name, NumPartitions: 3, ReplicationFactor: 1}}})
-	if err != nil || resp.Errors[name] != nil {
-		log.Fatalf("create %s: %v %v", name, err, resp)
-	}
-}
-
-func values() [][]byte {
-	v := make([][]byte, *batch)
+func payload(size int) []byte {
+	v := make([]byte, size)
 	for i := range v {
-		v[i] = make([]byte, *size)
-		for j := range v[i] {
-			v[i][j] = byte('a' + (i+j)%26)
-		}
+		v[i] = byte(97 + (i*31+7)%26)
 	}
 	return v
 }
 
-func producePolykafka(topic string) int {
-	w := &pk.Writer{Addr: pk.TCP(*addr), Topic: topic, RequiredAcks: pk.RequireAll, BatchSize: *batch, BatchTimeout: 5 * time.Millisecond, Balancer: pk.Murmur2Balancer{}}
-	defer w.Close()
-	vals, msgs := values(), make([]pk.Message, *batch)
-	for sent := 0; sent < *n; sent += *batch {
-		for i := range msgs {
-			msgs[i] = pk.Message{Key: []byte(fmt.Sprint(sent + i)), Value: vals[i]}
-		}
-		if err := w.WriteMessages(context.Background(), msgs...); err != nil {
-			log.Fatal(err)
-		}
+func crc(v []byte) uint64 { return uint64(crc32.ChecksumIEEE(v)) }
+
+// chunk: records per write call for the APIs that take a slice (about 1 MiB, at most txn size).
+func chunk(a *args) int {
+	c := (1 << 20) / (a.size + 8)
+	if c < 1 {
+		c = 1
 	}
-	return *n
+	if a.workload == "T1" && c > a.txnSize {
+		c = a.txnSize
+	}
+	return c
 }
 
-func produceKafkaGo(topic string) int {
-	w := &skg.Writer{Addr: skg.TCP(*addr), Topic: topic, RequiredAcks: skg.RequireAll, BatchSize: *batch, BatchTimeout: 5 * time.Millisecond, Balancer: skg.Murmur2Balancer{}}
-	defer w.Close()
-	vals, msgs := values(), make([]skg.Message, *batch)
-	for sent := 0; sent < *n; sent += *batch {
-		for i := range msgs {
-			msgs[i] = skg.Message{Key: []byte(fmt.Sprint(sent + i)), Value: vals[i]}
-		}
-		if err := w.WriteMessages(context.Background(), msgs...); err != nil {
-			log.Fatal(err)
-		}
-	}
-	return *n
+type settingsT struct {
+	acksAll, idempotent bool
+	linger              time.Duration
+	compression         string
 }
 
-func produceFranz(topic string) int {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(*addr), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
-	if err != nil {
-		log.Fatal(err)
+func settings(a *args) settingsT {
+	s := settingsT{linger: 5 * time.Millisecond, compression: "none"}
+	switch a.workload {
+	case "P2", "T1":
+		s.acksAll, s.idempotent = true, true
+	case "S1":
+		s.compression = a.compression
+	case "L1":
+		s.linger = 0
 	}
-	defer cl.Close()
-	vals, recs := values(), make([]*kgo.Record, *batch)
-	for sent := 0; sent < *n; sent += *batch {
-		for i := range recs {
-			recs[i] = &kgo.Record{Key: []byte(fmt.Sprint(sent + i)), Value: vals[i]}
-		}
-		if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			log.Fatal(err)
-		}
-	}
-	return *n
+	return s
 }
 
-func consumePolykafka(topic string) int {
-	r := pk.NewReader(pk.ReaderConfig{Brokers: []string{*addr}, GroupID: fmt.Sprintf("bench-pk-%d", time.Now().UnixNano()), Topic: topic, MaxBytes: 10e6, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	for i := 0; i < *n; i++ {
-		if _, err := r.FetchMessage(context.Background()); err != nil {
-			log.Fatal(err)
-		}
-	}
-	return *n
+func fail(format string, v ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", v...)
+	os.Exit(1)
 }
 
-func consumeKafkaGo(topic string) int {
-	r := skg.NewReader(skg.ReaderConfig{Brokers: []string{*addr}, GroupID: fmt.Sprintf("bench-kgo-%d", time.Now().UnixNano()), Topic: topic, MaxBytes: 10e6, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	for i := 0; i < *n; i++ {
-		if _, err := r.FetchMessage(context.Background()); err != nil {
-			log.Fatal(err)
+func pct(lat []float64) map[string]float64 {
+	sort.Float64s(lat)
+	at := func(q float64) float64 {
+		if len(lat) == 0 {
+			return 0
 		}
+		i := int(math.Ceil(float64(len(lat))*q)) - 1
+		if i < 0 {
+			i = 0
+		}
+		if i >= len(lat) {
+			i = len(lat) - 1
+		}
+		return lat[i]
 	}
-	return *n
+	return map[string]float64{"p50": at(0.5), "p99": at(0.99), "p999": at(0.999)}
 }
 
-func consumeFranz(topic string) int {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(*addr), kgo.ConsumerGroup(fmt.Sprintf("bench-franz-%d", time.Now().UnixNano())),
-		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer cl.Close()
-	got := 0
-	for got < *n {
-		fs := cl.PollFetches(context.Background())
-		if errs := fs.Errors(); len(errs) > 0 {
-			log.Fatal(errs)
+// runL1: one process sends record i at start + i/rate and consumes them; latency = receive time -
+// intended send time. A warm-up record ("w", shorter than 8 bytes) goes first, not counted.
+func runL1(a *args, c l1Client, start func()) (int, int64, uint64, []float64) {
+	c.send([]byte("w"))
+	deadline := time.Now().Add(30 * time.Second)
+	warm := false
+	for !warm && time.Now().Before(deadline) {
+		for _, v := range c.poll(100 * time.Millisecond) {
+			if len(v) < 8 {
+				warm = true
+			}
 		}
-		fs.EachRecord(func(*kgo.Record) { got++ })
 	}
-	return got
+	if !warm {
+		fail("L1: the warm-up record did not come back in 30 s")
+	}
+	total := int(math.Round(a.rate * a.duration))
+	period := time.Duration(float64(time.Second) / a.rate)
+	start()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		base := payload(max(a.size, 8))
+		for i := 0; i < total; i++ {
+			if d := time.Until(t0.Add(time.Duration(i) * period)); d > 0 {
+				time.Sleep(d)
+			}
+			v := make([]byte, len(base))
+			copy(v, base)
+			for k := 0; k < 8; k++ {
+				v[k] = byte(uint64(i) >> (56 - 8*k))
+			}
+			c.send(v)
+		}
+	}()
+	lat := make([]float64, 0, total)
+	var sum uint64
+	var nbytes int64
+	idle := time.Now()
+	for len(lat) < total {
+		vs := c.poll(100 * time.Millisecond)
+		now := time.Now()
+		if len(vs) == 0 && time.Since(idle) > 10*time.Second {
+			fmt.Fprintf(os.Stderr, "no record for 10 s after %d\n", len(lat))
+			break
+		}
+		for _, v := range vs {
+			if len(v) < 8 {
+				continue
+			}
+			var i uint64
+			for k := 0; k < 8; k++ {
+				i = i<<8 | uint64(v[k])
+			}
+			intended := t0.Add(time.Duration(i) * period)
+			lat = append(lat, float64(now.Sub(intended).Nanoseconds())/1e6)
+			sum += crc(v)
+			nbytes += int64(len(v))
+			idle = now
+		}
+	}
+	wg.Wait()
+	return len(lat), nbytes, sum, lat
 }
 
 func main() {
+	a := &args{}
+	flag.StringVar(&a.lib, "lib", "", "polykafka | kafka-go | franz-go | confluent")
+	flag.StringVar(&a.workload, "workload", "", "P1 P2 P3 C1 L1 T1 S1")
+	flag.StringVar(&a.bootstrap, "bootstrap", "", "host:port")
+	flag.StringVar(&a.topic, "topic", "", "topic")
+	flag.StringVar(&a.compression, "compression", "none", "snappy | zstd (S1)")
+	flag.IntVar(&a.records, "records", 1000000, "records")
+	flag.IntVar(&a.size, "size", 100, "value bytes")
+	flag.IntVar(&a.partitions, "partitions", 1, "partitions of the topic")
+	flag.IntVar(&a.txnSize, "txn-size", 1000, "records per transaction (T1)")
+	flag.Float64Var(&a.rate, "rate", 1000, "records/s (L1)")
+	flag.Float64Var(&a.duration, "duration", 30, "seconds (L1)")
 	flag.Parse()
-	if *addr == "" {
-		*addr = os.Getenv("KAFKA_BOOTSTRAP")
+	names := map[string]string{"polykafka": "polykafka-go", "kafka-go": "kafka-go", "franz-go": "franz-go", "confluent": "confluent-kafka-go"}
+	ws, ok := libs[a.lib]
+	if !ok {
+		fail("library %q is not built into this program (confluent needs -tags confluent)", a.lib)
 	}
-	if *addr == "" {
-		*addr = "127.0.0.1:9092"
+	var c0 float64
+	var t0 time.Time
+	started := false
+	start := func() {
+		c0, _ = usage()
+		t0 = time.Now()
+		started = true
 	}
-	stamp := time.Now().Unix()
-	topics := map[string]string{}
-	for _, c := range []string{"polykafka", "kafka-go", "franz-go"} {
-		topics[c] = fmt.Sprintf("bench-go-%s-%d", c, stamp)
-		createTopic(topics[c])
+	res := result{Client: names[a.lib], Workload: a.workload}
+	if a.workload == "L1" {
+		mk, ok := l1libs[a.lib]
+		if !ok {
+			fail("%s: no L1 here", a.lib)
+		}
+		c := mk(a)
+		n, nb, sum, lat := runL1(a, c, start)
+		res.Records, res.Bytes, res.Checksum, res.Latency, res.Rate = n, nb, sum, pct(lat), a.rate
+		res.Seconds = time.Since(t0).Seconds()
+		cpu, rss := usage()
+		res.CPU, res.RSS = cpu-c0, rss
+		c.close() // flushes the producer: a failed delivery still fails the run
+	} else {
+		f, ok := ws[a.workload]
+		if !ok {
+			fail("%s: workload %s not offered", a.lib, a.workload)
+		}
+		n, nb, sum, failed := f(a, start)
+		if !started {
+			fail("the workload never started its clock")
+		}
+		res.Seconds = time.Since(t0).Seconds()
+		cpu, rss := usage()
+		res.CPU, res.RSS = cpu-c0, rss
+		res.Records, res.Bytes, res.Checksum, res.Failed = n, nb, sum, failed
+		if a.workload != "C1" {
+			res.ChunkSize = chunk(a)
+		}
 	}
-	var results []result
-	results = append(results,
-		measure("polykafka", "produce", func() int { return producePolykafka(topics["polykafka"]) }),
-		measure("kafka-go", "produce", func() int { return produceKafkaGo(topics["kafka-go"]) }),
-		measure("franz-go", "produce", func() int { return produceFranz(topics["franz-go"]) }),
-		measure("polykafka", "consume", func() int { return consumePolykafka(topics["polykafka"]) }),
-		measure("kafka-go", "consume", func() int { return consumeKafkaGo(topics["polykafka"]) }),
-		measure("franz-go", "consume", func() int { return consumeFranz(topics["polykafka"]) }),
-	)
-	fmt.Printf("%d messages of %d bytes, %d per call, acks=all, 3 partitions, broker %s, GOMAXPROCS %d\n\n", *n, *size, *batch, *addr, runtime.GOMAXPROCS(0))
-	fmt.Printf("%-10s %-8s %10s %12s %10s %14s\n", "client", "op", "seconds", "msgs/s", "MB/s", "CPU µs/msg")
-	for _, r := range results {
-		secs := r.elapsed.Seconds()
-		fmt.Printf("%-10s %-8s %10.2f %12.0f %10.1f %14.2f\n", r.client, r.op, secs, float64(r.msgs)/secs,
-			float64(r.msgs)*float64(*size)/secs/1e6, float64(r.cpu.Microseconds())/float64(r.msgs))
-	}
+	out, _ := json.Marshal(res)
+	fmt.Println(string(out))
 }

@@ -1,0 +1,178 @@
+package main
+
+// kafka-go: polykafka.go with the import changed (same calls), without P2/T1: kafka-go has no
+// idempotent or transactional writer.
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	pk "github.com/segmentio/kafka-go"
+)
+
+func init() {
+	p := func(a *args, start func()) (int, int64, uint64, int) { return kgProduce(a, start) }
+	libs["kafka-go"] = map[string]workloadFunc{"P1": p, "P3": p, "S1": p, "C1": kgConsume}
+	l1libs["kafka-go"] = kgL1
+}
+
+func kgWriter(a *args) *pk.Writer {
+	s := settings(a)
+	w := &pk.Writer{Addr: pk.TCP(a.bootstrap), Topic: a.topic, Balancer: &pk.RoundRobin{},
+		BatchSize: chunk(a), BatchBytes: 1 << 20, BatchTimeout: s.linger, RequiredAcks: pk.RequireOne}
+	if s.acksAll {
+		w.RequiredAcks = pk.RequireAll
+	}
+	switch s.compression {
+	case "snappy":
+		w.Compression = pk.Snappy
+	case "zstd":
+		w.Compression = pk.Zstd
+	}
+	return w
+}
+
+// Async WriteMessages calls of chunk(a) records (kafka-go's throughput mode), outcomes counted in
+// Completion; Close waits for all. T1: sync calls between BeginTransaction and CommitTransaction.
+func kgProduce(a *args, start func()) (int, int64, uint64, int) {
+	w := kgWriter(a)
+	v := payload(a.size)
+	var mu sync.Mutex
+	ok, failed := 0, 0
+	var sum uint64
+	var firstErr error
+	t1 := a.workload == "T1"
+	if t1 {
+		fail("kafka-go has no transactions")
+	} else {
+		w.Async = true
+		w.Completion = func(msgs []pk.Message, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed += len(msgs)
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			ok += len(msgs)
+			for _, m := range msgs {
+				sum += crc(m.Value)
+			}
+		}
+	}
+	ctx := context.Background()
+	start()
+	for sent := 0; sent < a.records; {
+		k := min(chunk(a), a.records-sent)
+		batch := make([]pk.Message, k) // the writer may keep them (async)
+		for i := range batch {
+			batch[i] = pk.Message{Value: v}
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			fail("write: %v", err)
+		}
+		if t1 {
+			ok += k
+			sum += uint64(k) * crc(v)
+		}
+		sent += k
+	}
+	if err := w.Close(); err != nil {
+		fail("close: %v", err)
+	}
+	if firstErr != nil {
+		println("delivery failed:", firstErr.Error())
+	}
+	return ok, int64(ok) * int64(a.size), sum, failed
+}
+
+func kgReader(a *args, startAt int64) *pk.Reader {
+	return pk.NewReader(pk.ReaderConfig{Brokers: []string{a.bootstrap}, Topic: a.topic, Partition: 0,
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, StartOffset: startAt,
+		IsolationLevel: pk.ReadCommitted})
+}
+
+func kgConsume(a *args, start func()) (int, int64, uint64, int) {
+	r := kgReader(a, pk.FirstOffset)
+	defer r.Close()
+	ctx := context.Background()
+	n := 0
+	var nb int64
+	var sum uint64
+	start()
+	for n < a.records {
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := r.ReadMessage(c)
+		cancel()
+		if err != nil {
+			fail("read after %d: %v", n, err)
+		}
+		n++
+		nb += int64(len(m.Value))
+		sum += crc(m.Value)
+	}
+	return n, nb, sum, 0
+}
+
+type kgL1Client struct {
+	w *pk.Writer
+	r *pk.Reader
+	c chan []byte
+}
+
+func kgL1(a *args) l1Client {
+	w := kgWriter(a)
+	w.BatchSize, w.BatchTimeout, w.Async = 1, time.Millisecond, true
+	w.Completion = func(msgs []pk.Message, err error) {
+		if err != nil {
+			fail("L1 delivery: %v", err)
+		}
+	}
+	c := &kgL1Client{w: w, r: kgReader(a, pk.FirstOffset), c: make(chan []byte, 1<<16)}
+	go func() {
+		for {
+			m, err := c.r.ReadMessage(context.Background())
+			if err != nil {
+				close(c.c)
+				return
+			}
+			c.c <- m.Value
+		}
+	}()
+	return c
+}
+
+func (c *kgL1Client) send(v []byte) {
+	if err := c.w.WriteMessages(context.Background(), pk.Message{Value: v}); err != nil {
+		fail("L1 write: %v", err)
+	}
+}
+
+func (c *kgL1Client) poll(d time.Duration) [][]byte {
+	var out [][]byte
+	select {
+	case v, ok := <-c.c:
+		if !ok {
+			return nil
+		}
+		out = append(out, v)
+	case <-time.After(d):
+		return nil
+	}
+	for {
+		select {
+		case v, ok := <-c.c:
+			if !ok {
+				return out
+			}
+			out = append(out, v)
+		default:
+			return out
+		}
+	}
+}
+
+func (c *kgL1Client) close() { c.w.Close(); c.r.Close() }

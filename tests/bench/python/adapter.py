@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""polykafka's Python binding behind the adapter contract of tests/bench/README.md.
+
+    --api each:  produce() per record (delivery callback from the config), poll(0) every 1,000 records:
+                 the same calls as the confluent-kafka peer (python-peers/adapter.py).
+    --api batch: produce_batch(topic, [1,000 dicts]) per call, poll(0) after each call.
+Consume (C1): Consumer.consume(10000, 0.5) on an assigned partition; L1: poll() (consume(n, timeout) waits
+for n records or the whole timeout). Import name `polykafka` (the confluent-kafka API).
+"""
+import argparse
+import json
+import math
+import resource
+import sys
+import threading
+import time
+import zlib
+
+import polykafka as ck
+
+CHUNK = 1000  # records per produce_batch call
+
+
+def payload(size):
+    return bytes(97 + (i * 31 + 7) % 26 for i in range(size))
+
+
+def usage():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def settings(a):
+    s = {"batch.size": 1048576, "compression.type": "none", "linger.ms": 5, "acks": "1", "enable.idempotence": False}
+    if a.workload in ("P2", "T1"):
+        s.update({"acks": "all", "enable.idempotence": True})
+    if a.workload == "S1":
+        s["compression.type"] = a.compression
+    if a.workload == "L1":
+        s["linger.ms"] = 0
+    return s
+
+
+def pct(lat):
+    lat.sort()
+    if not lat:
+        return {"p50": 0, "p99": 0, "p999": 0}
+    at = lambda q: lat[min(len(lat), max(1, math.ceil(len(lat) * q))) - 1]
+    return {"p50": at(0.5), "p99": at(0.99), "p999": at(0.999)}
+
+
+class Meter:
+    def __init__(self):
+        self.t0 = time.perf_counter()
+        self.c0 = usage()[0]
+
+    def done(self, a, records, nbytes, checksum, latency=None, **extra):
+        secs = time.perf_counter() - self.t0
+        cpu, rss = usage()
+        print(json.dumps(dict({"client": a.client, "workload": a.workload, "records": records, "bytes": nbytes,
+                               "seconds": secs, "cpu_s": cpu - self.c0, "rss_kb": rss,
+                               "checksum": checksum % (1 << 64), "latency_ms": latency}, **extra)), flush=True)
+
+
+def run(a):
+    s = settings(a)
+    counts = {"ok": 0, "failed": 0}
+
+    def on_delivery(err, msg):
+        if err is None:
+            counts["ok"] += 1
+        else:
+            if counts["failed"] == 0:
+                print(f"delivery failed: {err}", file=sys.stderr)
+            counts["failed"] += 1
+
+    def producer(extra=None):
+        conf = {"bootstrap.servers": a.bootstrap, "queue.buffering.max.messages": 1000000,
+                "queue.buffering.max.kbytes": 1048576, "on_delivery": on_delivery}
+        conf.update({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in s.items()})
+        conf.update(extra or {})
+        return ck.Producer(conf)
+
+    def consumer():
+        c = ck.Consumer({"bootstrap.servers": a.bootstrap, "group.id": f"bench-{a.topic}", "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+        c.assign([ck.TopicPartition(a.topic, p, ck.OFFSET_BEGINNING) for p in range(a.partitions)])
+        return c
+
+    def send(p, v):
+        while True:
+            try:
+                p.produce(a.topic, v)
+                return
+            except BufferError:
+                p.poll(0.001)
+
+    def send_batch(p, msgs):
+        while msgs:
+            queued = p.produce_batch(a.topic, msgs)
+            if queued == len(msgs):
+                return
+            # the ones that failed carry `_error` (BufferError-like when the queue is full): retry them
+            rest = [m for m in msgs if "_error" in m]
+            for m in rest:
+                del m["_error"]
+            if len(rest) != len(msgs) - queued:
+                raise RuntimeError("produce_batch: queued count and _error marks disagree")
+            msgs = rest
+            p.poll(0.001)
+
+    if a.workload in ("P1", "P2", "P3", "S1", "T1"):
+        t1 = a.workload == "T1"
+        p = producer({"transactional.id": f"bench-{a.topic}"} if t1 else None)
+        if t1:
+            p.init_transactions(30)
+        v = payload(a.size)
+        m = Meter()
+        if a.api == "each":
+            for i in range(a.records):
+                if t1 and i % a.txn_size == 0:
+                    if i:
+                        p.commit_transaction(60)
+                    p.begin_transaction()
+                send(p, v)
+                if i % 1000 == 0:
+                    p.poll(0)
+        else:
+            step = min(CHUNK, a.txn_size) if t1 else CHUNK
+            i = 0
+            while i < a.records:
+                if t1 and i % a.txn_size == 0:
+                    if i:
+                        p.commit_transaction(60)
+                    p.begin_transaction()
+                k = min(step, a.records - i)
+                send_batch(p, [{"value": v} for _ in range(k)])
+                p.poll(0)
+                i += k
+        if t1:
+            p.commit_transaction(60)
+        left = p.flush(300)
+        ok = counts["ok"]
+        m.done(a, ok, ok * a.size, ok * zlib.crc32(v), failed=counts["failed"], unflushed=left)
+    elif a.workload == "C1":
+        c = consumer()
+        n = nbytes = total = 0
+        m = Meter()
+        idle = time.time()
+        while n < a.records:
+            msgs = c.consume(10000, 0.5)
+            if not msgs:
+                if time.time() - idle > 30:
+                    print(f"no record for 30 s after {n}", file=sys.stderr)
+                    break
+                continue
+            idle = time.time()
+            for msg in msgs:
+                if msg.error():
+                    raise ck.KafkaException(msg.error())
+                v = msg.value()
+                total += zlib.crc32(v)
+                nbytes += len(v)
+            n += len(msgs)
+        m.done(a, n, nbytes, total)
+        c.close()
+    elif a.workload == "L1":
+        c = consumer()
+        p = producer()
+        send(p, b"w")
+        p.flush(30)
+        t_end = time.time() + 30
+        while time.time() < t_end:
+            msgs = c.consume(10, 0.1)
+            if any(len(x.value() or b"") < 8 for x in msgs if not x.error()):
+                break
+        total_n = int(round(a.rate * a.duration))
+        period = 1.0 / a.rate
+        m = Meter()
+        start = time.perf_counter()
+
+        def sender():
+            v = bytearray(payload(max(a.size, 8)))
+            for i in range(total_n):
+                d = start + i * period - time.perf_counter()
+                if d > 0:
+                    time.sleep(d)
+                v[:8] = i.to_bytes(8, "big")
+                send(p, bytes(v))
+                p.poll(0)
+            p.flush(30)
+
+        th = threading.Thread(target=sender)
+        th.start()
+        lat, total, nbytes = [], 0, 0
+        idle = time.time()
+        while len(lat) < total_n:
+            msg = c.poll(0.1)
+            now = time.perf_counter()
+            if msg is None:
+                if time.time() - idle > 10:
+                    print(f"no record for 10 s after {len(lat)}", file=sys.stderr)
+                    break
+                continue
+            if msg.error():
+                raise ck.KafkaException(msg.error())
+            v = msg.value()
+            if len(v) < 8:
+                continue
+            i = int.from_bytes(v[:8], "big")
+            lat.append((now - (start + i * period)) * 1e3)
+            total += zlib.crc32(v)
+            nbytes += len(v)
+            idle = time.time()
+        th.join()
+        m.done(a, len(lat), nbytes, total, pct(lat), rate=a.rate)
+        c.close()
+    else:
+        print(f"unknown workload {a.workload}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--api", required=True, choices=["each", "batch"])
+    for f in ("--workload", "--bootstrap", "--topic"):
+        ap.add_argument(f, required=True)
+    ap.add_argument("--compression", default="none")
+    for f, d in (("--records", 1000000), ("--size", 100), ("--partitions", 1), ("--txn-size", 1000)):
+        ap.add_argument(f, type=int, default=d)
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--duration", type=float, default=30)
+    a = ap.parse_args()
+    a.client = "polykafka-python" if a.api == "each" else "polykafka-python-batch"
+    run(a)
+
+
+if __name__ == "__main__":
+    main()
