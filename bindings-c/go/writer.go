@@ -304,14 +304,17 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	}
 	goBalancer := corePartitioner(w.Balancer) == ""
 	recs := make([]outRecord, len(msgs))
+	lastTopic, n := "", 0
 	for i := range msgs {
 		topic, err := w.chooseTopic(&msgs[i])
 		if err != nil {
 			return err
 		}
-		n, err := w.partitions(p, topic)
-		if err != nil {
-			return err
+		if i == 0 || topic != lastTopic {
+			if n, err = w.partitions(p, topic); err != nil {
+				return err
+			}
+			lastTopic = topic
 		}
 		recs[i] = outRecord{topic: topic, partition: -1, msg: &msgs[i]}
 		if goBalancer {
@@ -429,6 +432,11 @@ func (w *Writer) complete(msgs []Message, results []delivery) error {
 			groups[g].n++
 			of[i] = int32(g)
 		}
+		if len(groups) == 1 {
+			// The common case (one partition per call): the messages as they are.
+			w.Completion(msgs, groups[0].err)
+			return werrOrNil(werr)
+		}
 		for j := range groups {
 			groups[j].msgs = make([]Message, 0, groups[j].n)
 		}
@@ -440,10 +448,7 @@ func (w *Writer) complete(msgs []Message, results []delivery) error {
 			w.Completion(groups[j].msgs, groups[j].err)
 		}
 	}
-	if werr != nil {
-		return werr
-	}
-	return nil
+	return werrOrNil(werr)
 }
 
 // Close flushes what is queued, waits for writes in progress, and releases the native
@@ -546,4 +551,12 @@ type SummaryStats struct {
 	Max   int64
 	Count int64
 	Sum   int64
+}
+
+// werrOrNil returns werr as an error, or a nil error (not a nil WriteErrors in an interface).
+func werrOrNil(werr WriteErrors) error {
+	if werr != nil {
+		return werr
+	}
+	return nil
 }
