@@ -41,26 +41,54 @@ const call = async (fn, opts) => {
   }
 }
 
-function toMessage(m) {
+function toHeaders(list) {
   const headers = {}
-  for (const h of m.headers) {
+  for (const h of list) {
     const v = h.value == null ? null : h.value
     if (h.key in headers) {
       const prev = headers[h.key]
       headers[h.key] = Array.isArray(prev) ? [...prev, v] : [prev, v]
     } else headers[h.key] = v
   }
-  return {
-    magicByte: 2,
-    attributes: 0,
-    timestamp: m.timestamp,
-    offset: m.offset,
-    key: m.key == null ? null : m.key,
-    value: m.value == null ? null : m.value,
-    headers,
-    isControlRecord: false,
-    batchContext: {},
+  return headers
+}
+
+// A native batch comes packed (src/consumer.rs NativeBatch): keys and values back to back in one
+// Buffer, four numbers per message in `meta`. Each message's key and value are views of it.
+function unpack(b) {
+  const { data, meta } = b
+  const n = meta.length / 4
+  const messages = new Array(n)
+  let pos = 0
+  let h = 0
+  for (let i = 0; i < n; i++) {
+    const kl = meta[4 * i + 2]
+    const vl = meta[4 * i + 3]
+    let key = null
+    let value = null
+    if (kl >= 0) {
+      key = data.subarray(pos, pos + kl)
+      pos += kl
+    }
+    if (vl >= 0) {
+      value = data.subarray(pos, pos + vl)
+      pos += vl
+    }
+    let headers = {}
+    if (h < b.headers.length && b.headers[h].index === i) headers = toHeaders(b.headers[h++].headers)
+    messages[i] = {
+      magicByte: 2,
+      attributes: 0,
+      timestamp: String(meta[4 * i + 1]),
+      offset: String(meta[4 * i]),
+      key,
+      value,
+      headers,
+      isControlRecord: false,
+      batchContext: {},
+    }
   }
+  return messages
 }
 
 class Consumer {
@@ -230,7 +258,8 @@ class Consumer {
       try {
         const started = Date.now()
         this._emitter.emit(consumerEvents.FETCH_START, { nodeId: -1 })
-        res = await this._native.poll(500, 1000)
+        res = await this._native.poll(10000, 1000)
+        for (const b of res.batches) b.messages = unpack(b)
         this._emitter.emit(consumerEvents.FETCH, { numberOfBatches: res.batches.length, duration: Date.now() - started, nodeId: -1 })
         failures = 0
       } catch (e) {
@@ -344,7 +373,7 @@ class Consumer {
     const k = key(topic, partition)
     this._stale.delete(k)
     const { eachMessage, eachBatch, eachBatchAutoResolve } = this._runConfig
-    const messages = b.messages.map(toMessage)
+    const messages = b.messages
     const pause = () => {
       this.pause([{ topic, partitions: [partition] }])
       return () => this.resume([{ topic, partitions: [partition] }])

@@ -28,21 +28,32 @@ pub struct NativeRecordHeader {
     pub value: Option<Buffer>,
 }
 
+/// The headers of one message of a batch (only messages that have any are listed).
 #[napi(object)]
-pub struct NativeRecord {
-    pub key: Option<Buffer>,
-    pub value: Option<Buffer>,
-    pub timestamp: String,
-    pub offset: String,
+pub struct NativeHeaders {
+    pub index: u32,
     pub headers: Vec<NativeRecordHeader>,
 }
 
+/// One partition's messages, packed: crossing into JS costs a few objects per batch, not
+/// several per message (lib/consumer.js unpacks them into kafkajs's message objects).
 #[napi(object)]
 pub struct NativeBatch {
     pub topic: String,
     pub partition: i32,
     pub high_watermark: String,
-    pub messages: Vec<NativeRecord>,
+    /// Every message's key then value, back to back (one copy of the payloads).
+    pub data: Buffer,
+    /// Four numbers per message: offset, timestamp, key length, value length (-1 = null).
+    pub meta: Float64Array,
+    pub headers: Vec<NativeHeaders>,
+}
+
+/// A batch being packed.
+struct Packing {
+    data: Vec<u8>,
+    meta: Vec<f64>,
+    headers: Vec<NativeHeaders>,
 }
 
 #[napi(object)]
@@ -151,29 +162,39 @@ impl NativeConsumer {
                     Some(NativeRebalance { kind: kind.into(), partitions: native_tps(list) })
                 })
                 .collect();
-            let mut batches: Vec<NativeBatch> = Vec::new();
+            let mut packed: Vec<(Arc<str>, i32, Packing)> = Vec::new();
             let mut index: HashMap<(Arc<str>, i32), usize> = HashMap::new();
             for r in records {
-                let key = (r.topic.clone(), r.partition);
-                let i = *index.entry(key).or_insert_with(|| {
-                    let tp = TopicPartition::new(&*r.topic, r.partition);
-                    let high = consumer.cached_watermarks(&tp).map(|(_, h)| h).unwrap_or(-1);
-                    batches.push(NativeBatch {
-                        topic: r.topic.to_string(),
-                        partition: r.partition,
-                        high_watermark: high.to_string(),
-                        messages: Vec::new(),
-                    });
-                    batches.len() - 1
+                let i = *index.entry((r.topic.clone(), r.partition)).or_insert_with(|| {
+                    packed.push((r.topic.clone(), r.partition, Packing { data: Vec::new(), meta: Vec::new(), headers: Vec::new() }));
+                    packed.len() - 1
                 });
-                batches[i].messages.push(NativeRecord {
-                    key: buf(r.key),
-                    value: buf(r.value),
-                    timestamp: r.timestamp.to_string(),
-                    offset: r.offset.to_string(),
-                    headers: r.headers.into_iter().map(|h| NativeRecordHeader { key: h.key, value: buf(h.value) }).collect(),
-                });
+                let p = &mut packed[i].2;
+                let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(-1.0, |b| b.len() as f64);
+                p.meta.extend_from_slice(&[r.offset as f64, r.timestamp as f64, len(&r.key), len(&r.value)]);
+                for b in [&r.key, &r.value].into_iter().flatten() {
+                    p.data.extend_from_slice(b);
+                }
+                if !r.headers.is_empty() {
+                    let index = (p.meta.len() / 4 - 1) as u32;
+                    let headers = r.headers.into_iter().map(|h| NativeRecordHeader { key: h.key, value: buf(h.value) }).collect();
+                    p.headers.push(NativeHeaders { index, headers });
+                }
             }
+            let batches = packed
+                .into_iter()
+                .map(|(topic, partition, p)| {
+                    let high = consumer.cached_watermarks(&TopicPartition::new(&*topic, partition)).map(|(_, h)| h).unwrap_or(-1);
+                    NativeBatch {
+                        topic: topic.to_string(),
+                        partition,
+                        high_watermark: high.to_string(),
+                        data: Buffer::from(p.data),
+                        meta: Float64Array::new(p.meta),
+                        headers: p.headers,
+                    }
+                })
+                .collect();
             Ok(NativePoll { events, batches })
         })
     }
