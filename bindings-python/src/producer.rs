@@ -313,11 +313,11 @@ impl Producer {
     /// many were queued; a record that could not be queued gets its error under `_error` in
     /// its dict, as confluent-kafka's `produce_batch`.
     #[pyo3(signature = (topic, messages, partition=-1, callback=None, on_delivery=None))]
-    fn produce_batch(
+    fn produce_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         topic: String,
-        messages: &Bound<'_, PyList>,
+        messages: &Bound<'py, PyList>,
         partition: i32,
         callback: Option<PyObject>,
         on_delivery: Option<PyObject>,
@@ -327,24 +327,25 @@ impl Producer {
         let mut queued = 0;
         for item in messages.iter() {
             let m = item.downcast::<PyDict>().map_err(|_| PyTypeError::new_err("produce_batch: each message must be a dict"))?;
-            let get = |k: &str| m.get_item(k);
-            let part: i32 = match get("partition")? {
+            // Interned keys: no new Python string per lookup (this runs per record).
+            let get = |k: &Bound<'py, pyo3::types::PyString>| m.get_item(k);
+            let part: i32 = match get(pyo3::intern!(py, "partition"))? {
                 Some(p) if !p.is_none() => p.extract()?,
                 _ => partition,
             };
-            let ts: i64 = match get("timestamp")? {
+            let ts: i64 = match get(pyo3::intern!(py, "timestamp"))? {
                 Some(t) if !t.is_none() => t.extract()?,
                 _ => 0,
             };
             let record = Core::record(
                 topic.clone(),
-                get("value")?.as_ref(),
-                get("key")?.as_ref(),
+                get(pyo3::intern!(py, "value"))?.as_ref(),
+                get(pyo3::intern!(py, "key"))?.as_ref(),
                 part,
                 ts,
-                get("headers")?.as_ref(),
+                get(pyo3::intern!(py, "headers"))?.as_ref(),
             )?;
-            let cb = match get("callback")?.filter(|c| !c.is_none()) {
+            let cb = match get(pyo3::intern!(py, "callback"))?.filter(|c| !c.is_none()) {
                 Some(c) => Some(c.unbind()),
                 None => default_cb.as_ref().map(|c| c.clone_ref(py)),
             };
