@@ -318,11 +318,15 @@ func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 		return Message{}, r.initErr
 	}
 	select {
-	case r.sem <- struct{}{}:
-	case <-ctx.Done():
-		return Message{}, ctx.Err()
-	case <-r.closedCh:
-		return Message{}, io.EOF
+	case r.sem <- struct{}{}: // uncontended (the usual case): no multi-way select per message
+	default:
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		case <-r.closedCh:
+			return Message{}, io.EOF
+		}
 	}
 	defer func() { <-r.sem }()
 	if err := r.start(); err != nil {
