@@ -106,6 +106,45 @@ struct Drained {
     done: bool,
 }
 
+/// Sequence arithmetic as the broker and the Java client count: after `i32::MAX` comes 0.
+pub(crate) fn seq_add(seq: i32, n: i32) -> i32 {
+    if seq > i32::MAX - n {
+        n - (i32::MAX - seq) - 1
+    } else {
+        seq + n
+    }
+}
+
+/// `a` is `b` or comes before it, in the wrapping sequence space (within half of it).
+fn seq_not_after(a: i32, b: i32) -> bool {
+    let span = 1i64 << 31;
+    (b as i64 - a as i64).rem_euclid(span) < span / 2
+}
+
+#[cfg(test)]
+mod seq_tests {
+    use super::{seq_add, seq_not_after};
+
+    #[test]
+    fn sequences_wrap_to_zero_after_i32_max() {
+        assert_eq!(seq_add(5, 10), 15);
+        assert_eq!(seq_add(i32::MAX - 2, 2), i32::MAX);
+        assert_eq!(seq_add(i32::MAX - 2, 3), 0);
+        assert_eq!(seq_add(i32::MAX, 1), 0);
+        assert_eq!(seq_add(i32::MAX - 1, 10), 8);
+        assert_eq!(seq_add(-1, 1), 0);
+    }
+
+    #[test]
+    fn order_across_the_wrap() {
+        assert!(seq_not_after(3, 3));
+        assert!(seq_not_after(3, 4));
+        assert!(!seq_not_after(4, 3));
+        assert!(seq_not_after(i32::MAX - 5, 2));
+        assert!(!seq_not_after(2, i32::MAX - 5));
+    }
+}
+
 /// An epoch bump is wanted and nothing is in flight any more.
 fn epoch_bump_due(inner: &Inner) -> bool {
     let state = inner.accumulator.state.lock().unwrap();
@@ -128,7 +167,7 @@ async fn bump_epoch(inner: &Inner) -> Result<()> {
                 records::rewrite_producer_state(&mut bytes, pid.0, pid.1, seq)?;
                 b.built = Some(bytes.freeze());
             }
-            seq = seq.wrapping_add(b.record_count() as i32);
+            seq = seq_add(seq, b.record_count() as i32);
         }
         q.next_sequence = seq;
         q.last_acked = -1;
@@ -225,7 +264,7 @@ fn drain(inner: &Inner) -> Drained {
                 *used += size;
                 if idempotent && q.resequence {
                     // Renumber from the last acknowledged sequence: a failed batch left a gap.
-                    let mut seq = q.last_acked.wrapping_add(1);
+                    let mut seq = seq_add(q.last_acked, 1);
                     for b in q.batches.iter_mut().filter(|b| b.base_sequence >= 0) {
                         if b.base_sequence != seq {
                             b.base_sequence = seq;
@@ -236,7 +275,7 @@ fn drain(inner: &Inner) -> Drained {
                                 }
                             }
                         }
-                        seq = seq.wrapping_add(b.record_count() as i32);
+                        seq = seq_add(seq, b.record_count() as i32);
                     }
                     q.next_sequence = seq;
                     q.resequence = false;
@@ -244,7 +283,7 @@ fn drain(inner: &Inner) -> Drained {
                 let mut batch = q.batches.pop_front().unwrap();
                 if idempotent && batch.base_sequence < 0 {
                     batch.base_sequence = q.next_sequence;
-                    q.next_sequence = q.next_sequence.wrapping_add(batch.record_count() as i32);
+                    q.next_sequence = seq_add(q.next_sequence, batch.record_count() as i32);
                 }
                 q.in_flight += 1;
                 if !q.batches.is_empty() {
@@ -481,9 +520,9 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
         // broker acknowledged a later sequence of this partition: it could not have accepted
         // that one over a gap. Resending it would only be refused (or, out of the broker's
         // five-batch window, reported out of order).
-        let last_seq = batch.base_sequence.wrapping_add(batch.record_count() as i32 - 1);
+        let last_seq = seq_add(batch.base_sequence, batch.record_count() as i32 - 1);
         let outcome = match outcome {
-            Outcome::Retry(_) if idempotent && batch.base_sequence >= 0 && q.last_acked >= 0 && last_seq <= q.last_acked => {
+            Outcome::Retry(_) if idempotent && batch.base_sequence >= 0 && q.last_acked >= 0 && seq_not_after(last_seq, q.last_acked) => {
                 Outcome::Delivered { base_offset: -1, log_append_time: -1 }
             }
             other => other,
@@ -491,8 +530,8 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
         match outcome {
             Outcome::Delivered { base_offset, log_append_time } => {
                 if batch.base_sequence >= 0 {
-                    let last = batch.base_sequence.wrapping_add(batch.record_count() as i32 - 1);
-                    if last > q.last_acked || q.last_acked == -1 {
+                    let last = seq_add(batch.base_sequence, batch.record_count() as i32 - 1);
+                    if q.last_acked == -1 || !seq_not_after(last, q.last_acked) {
                         q.last_acked = last;
                     }
                 }
@@ -528,7 +567,7 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                         tracing::info!(topic = %batch.topic, partition = batch.partition, records = batch.record_count(), "splitting a batch the broker found too large");
                         let mut parts = parts;
                         for (i, part) in parts.iter_mut().enumerate() {
-                            part.base_sequence = if batch.base_sequence >= 0 { batch.base_sequence + i as i32 } else { -1 };
+                            part.base_sequence = if batch.base_sequence >= 0 { seq_add(batch.base_sequence, i as i32) } else { -1 };
                         }
                         // The records and their memory move to the single-record batches.
                         for (part, record) in parts.iter_mut().zip(batch.records.drain(..)) {
