@@ -305,6 +305,11 @@ class Consumer {
       // before it (the first one) still announces the rebalance, as kafkajs does.
       if (!this._rebalancing) this._emitter.emit(consumerEvents.REBALANCING, { groupId: this._groupId, memberId: info.memberId })
       this._rebalancing = false
+      // kafkajs resolves where each partition starts (committed offset, else fromBeginning)
+      // before GROUP_JOIN: a program that produces on GROUP_JOIN with fromBeginning:false must
+      // see those messages. Wait for the core to know (bounded by the request timeout).
+      const until = Date.now() + 30000
+      while (this._running && !this._native.positionsKnown() && Date.now() < until) await new Promise(r => setTimeout(r, 5))
       const memberAssignment = {}
       for (const { topic, partition } of this._native.assignment()) {
         ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)

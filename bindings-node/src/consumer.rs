@@ -233,6 +233,13 @@ impl NativeConsumer {
         self.get()?.resume(&tps(&partitions)).napi()
     }
 
+    /// Every assigned partition knows its starting offset (kafkajs resolves them before
+    /// GROUP_JOIN).
+    #[napi]
+    pub fn positions_known(&self) -> Result<bool> {
+        Ok(self.get()?.positions_known())
+    }
+
     #[napi]
     pub fn assignment(&self) -> Result<Vec<NativeTopicPartition>> {
         Ok(native_tps(self.get()?.assignment()))
