@@ -683,7 +683,6 @@ impl Consumer {
             .collect())
     }
 
-    /// The next offset to deliver on `tp` (`None` while not yet known).
     /// Every assigned partition knows where it starts (its committed offset or the reset
     /// policy's answer), or knows that it cannot (`auto.offset.reset=none`).
     pub fn positions_known(&self) -> bool {
@@ -691,6 +690,7 @@ impl Consumer {
         st.assignment.values().all(|p| p.position.is_some() || p.fetch_position.is_some() || p.no_offset.is_some())
     }
 
+    /// The next offset to deliver on `tp` (`None` while not yet known).
     pub fn position(&self, tp: &TopicPartition) -> Result<Option<i64>> {
         let st = self.shared().lock();
         let p = st.assignment.get(tp).ok_or_else(|| Error::invalid(format!("position: {tp} is not assigned")))?;

@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use tokio::sync::{Notify, Semaphore};
 
 use super::batch::{Completion, PendingRecord, ProducerBatch};
 use crate::config::ProducerConfig;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::records::RecordBatchBuilder;
+use crate::protocol::records::{self, RecordBatchBuilder};
 use crate::record::Header;
 
 /// Bytes a batch takes beyond its records.
@@ -44,6 +45,39 @@ impl PartitionQueue {
         PartitionQueue { last_acked: -1, ..Default::default() }
     }
 
+    /// Bookkeeping for a batch with sequence numbers that failed for good. True when the
+    /// producer's epoch must be bumped instead: the broker may have written the batch
+    /// (`unknown_outcome`), so its sequence numbers cannot go to the next one.
+    pub fn sequenced_batch_failed(&mut self, unknown_outcome: bool, transactional: bool) -> bool {
+        if unknown_outcome && !transactional {
+            return true;
+        }
+        // The broker never wrote it: renumber what follows from the last acknowledged one.
+        self.resequence = true;
+        false
+    }
+
+    /// Numbers the queued batches that have sequence numbers from `first` on, in order, and
+    /// stamps producer id, epoch and sequence into those already built. A batch whose bytes
+    /// cannot be rewritten keeps them, and the error is returned.
+    pub fn renumber(&mut self, first: i32, producer_id: i64, epoch: i16) -> Result<()> {
+        let mut seq = first;
+        let mut result = Ok(());
+        for b in self.batches.iter_mut().filter(|b| b.base_sequence >= 0) {
+            b.base_sequence = seq;
+            if let Some(built) = &b.built {
+                let mut bytes = BytesMut::from(&built[..]);
+                match records::rewrite_producer_state(&mut bytes, producer_id, epoch, seq) {
+                    Ok(()) => b.built = Some(bytes.freeze()),
+                    Err(e) => result = Err(e),
+                }
+            }
+            seq = seq_add(seq, b.record_count() as i32);
+        }
+        self.next_sequence = seq;
+        result
+    }
+
     /// Puts a batch back for a retry, keeping batches that have sequences in sequence order
     /// and ahead of new ones.
     pub fn requeue(&mut self, batch: ProducerBatch) {
@@ -53,6 +87,45 @@ impl PartitionQueue {
             .position(|b| b.base_sequence < 0 || (batch.base_sequence >= 0 && b.base_sequence > batch.base_sequence))
             .unwrap_or(self.batches.len());
         self.batches.insert(pos, batch);
+    }
+}
+
+/// Sequence arithmetic as the broker and the Java client count: after `i32::MAX` comes 0.
+pub(crate) fn seq_add(seq: i32, n: i32) -> i32 {
+    if seq > i32::MAX - n {
+        n - (i32::MAX - seq) - 1
+    } else {
+        seq + n
+    }
+}
+
+/// `a` is `b` or comes before it, in the wrapping sequence space (within half of it).
+pub(crate) fn seq_not_after(a: i32, b: i32) -> bool {
+    let span = 1i64 << 31;
+    (b as i64 - a as i64).rem_euclid(span) < span / 2
+}
+
+#[cfg(test)]
+mod seq_tests {
+    use super::{seq_add, seq_not_after};
+
+    #[test]
+    fn sequences_wrap_to_zero_after_i32_max() {
+        assert_eq!(seq_add(5, 10), 15);
+        assert_eq!(seq_add(i32::MAX - 2, 2), i32::MAX);
+        assert_eq!(seq_add(i32::MAX - 2, 3), 0);
+        assert_eq!(seq_add(i32::MAX, 1), 0);
+        assert_eq!(seq_add(i32::MAX - 1, 10), 8);
+        assert_eq!(seq_add(-1, 1), 0);
+    }
+
+    #[test]
+    fn order_across_the_wrap() {
+        assert!(seq_not_after(3, 3));
+        assert!(seq_not_after(3, 4));
+        assert!(!seq_not_after(4, 3));
+        assert!(seq_not_after(i32::MAX - 5, 2));
+        assert!(!seq_not_after(2, i32::MAX - 5));
     }
 }
 
@@ -71,16 +144,6 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// Bookkeeping for a batch with sequence numbers that failed for good.
-    pub fn sequenced_batch_failed(&mut self, topic: &Arc<str>, partition: i32, unknown_outcome: bool, transactional: bool) {
-        if unknown_outcome && !transactional {
-            self.needs_epoch_bump = true;
-        } else {
-            // The broker never wrote it: renumber what follows from the last acknowledged one.
-            self.queue(topic, partition).resequence = true;
-        }
-    }
-
     pub fn queue(&mut self, topic: &Arc<str>, partition: i32) -> &mut PartitionQueue {
         let queues = self.topics.entry(topic.clone()).or_default();
         let p = partition as usize;

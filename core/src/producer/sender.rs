@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, ProduceRequest, TopicProduceData};
 use kafka_protocol::messages::{ProduceResponse, TopicName, TransactionalId};
 use kafka_protocol::protocol::StrBytes;
 
-use super::accumulator::{Accumulator, State};
+use super::accumulator::{seq_add, seq_not_after, Accumulator, State};
 use super::batch::ProducerBatch;
 use super::Inner;
 use crate::config::Acks;
@@ -106,45 +106,6 @@ struct Drained {
     done: bool,
 }
 
-/// Sequence arithmetic as the broker and the Java client count: after `i32::MAX` comes 0.
-pub(crate) fn seq_add(seq: i32, n: i32) -> i32 {
-    if seq > i32::MAX - n {
-        n - (i32::MAX - seq) - 1
-    } else {
-        seq + n
-    }
-}
-
-/// `a` is `b` or comes before it, in the wrapping sequence space (within half of it).
-fn seq_not_after(a: i32, b: i32) -> bool {
-    let span = 1i64 << 31;
-    (b as i64 - a as i64).rem_euclid(span) < span / 2
-}
-
-#[cfg(test)]
-mod seq_tests {
-    use super::{seq_add, seq_not_after};
-
-    #[test]
-    fn sequences_wrap_to_zero_after_i32_max() {
-        assert_eq!(seq_add(5, 10), 15);
-        assert_eq!(seq_add(i32::MAX - 2, 2), i32::MAX);
-        assert_eq!(seq_add(i32::MAX - 2, 3), 0);
-        assert_eq!(seq_add(i32::MAX, 1), 0);
-        assert_eq!(seq_add(i32::MAX - 1, 10), 8);
-        assert_eq!(seq_add(-1, 1), 0);
-    }
-
-    #[test]
-    fn order_across_the_wrap() {
-        assert!(seq_not_after(3, 3));
-        assert!(seq_not_after(3, 4));
-        assert!(!seq_not_after(4, 3));
-        assert!(seq_not_after(i32::MAX - 5, 2));
-        assert!(!seq_not_after(2, i32::MAX - 5));
-    }
-}
-
 /// An epoch bump is wanted and nothing is in flight any more.
 fn epoch_bump_due(inner: &Inner) -> bool {
     let state = inner.accumulator.state.lock().unwrap();
@@ -159,17 +120,7 @@ async fn bump_epoch(inner: &Inner) -> Result<()> {
     let mut guard = inner.accumulator.state.lock().unwrap();
     let state: &mut State = &mut guard;
     for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
-        let mut seq = 0i32;
-        for b in q.batches.iter_mut().filter(|b| b.base_sequence >= 0) {
-            b.base_sequence = seq;
-            if let Some(built) = b.built.take() {
-                let mut bytes = BytesMut::from(&built[..]);
-                records::rewrite_producer_state(&mut bytes, pid.0, pid.1, seq)?;
-                b.built = Some(bytes.freeze());
-            }
-            seq = seq_add(seq, b.record_count() as i32);
-        }
-        q.next_sequence = seq;
+        q.renumber(0, pid.0, pid.1)?;
         q.last_acked = -1;
         q.resequence = false;
         q.hold = false;
@@ -206,12 +157,8 @@ fn drain(inner: &Inner) -> Drained {
                         break;
                     }
                     let b = q.batches.pop_front().unwrap();
-                    if b.base_sequence >= 0 {
-                        if b.unknown_outcome && inner.txn.is_none() {
-                            bump = true;
-                        } else {
-                            q.resequence = true;
-                        }
+                    if b.base_sequence >= 0 && q.sequenced_batch_failed(b.unknown_outcome, inner.txn.is_some()) {
+                        bump = true;
                     }
                     expired.push(b);
                 }
@@ -264,20 +211,9 @@ fn drain(inner: &Inner) -> Drained {
                 *used += size;
                 if idempotent && q.resequence {
                     // Renumber from the last acknowledged sequence: a failed batch left a gap.
-                    let mut seq = seq_add(q.last_acked, 1);
-                    for b in q.batches.iter_mut().filter(|b| b.base_sequence >= 0) {
-                        if b.base_sequence != seq {
-                            b.base_sequence = seq;
-                            if let Some(built) = b.built.take() {
-                                let mut bytes = BytesMut::from(&built[..]);
-                                if records::rewrite_producer_state(&mut bytes, pid, epoch, seq).is_ok() {
-                                    b.built = Some(bytes.freeze());
-                                }
-                            }
-                        }
-                        seq = seq_add(seq, b.record_count() as i32);
+                    if let Err(e) = q.renumber(seq_add(q.last_acked, 1), pid, epoch) {
+                        tracing::warn!(error = %e, "renumbering queued batches failed");
                     }
-                    q.next_sequence = seq;
                     q.resequence = false;
                 }
                 let mut batch = q.batches.pop_front().unwrap();
@@ -557,7 +493,9 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                     txn.on_batch_failed(&e);
                 }
                 if idempotent && batch.base_sequence >= 0 {
-                    state.sequenced_batch_failed(&batch.topic, batch.partition, batch.unknown_outcome, inner.txn.is_some());
+                    if q.sequenced_batch_failed(batch.unknown_outcome, inner.txn.is_some()) {
+                        state.needs_epoch_bump = true;
+                    }
                 }
                 Some(Err(e))
             }
@@ -599,7 +537,9 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                 }
                 if idempotent && batch.base_sequence >= 0 {
                     // The sequence has a gap now: renumber what follows before sending it.
-                    state.sequenced_batch_failed(&batch.topic, batch.partition, batch.unknown_outcome, inner.txn.is_some());
+                    if q.sequenced_batch_failed(batch.unknown_outcome, inner.txn.is_some()) {
+                        state.needs_epoch_bump = true;
+                    }
                 }
                 Some(Err(e))
             }
