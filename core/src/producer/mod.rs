@@ -190,7 +190,9 @@ impl Producer {
         let memory = inner.accumulator.check_size(record.key.as_deref(), record.value.as_deref(), &record.headers)?;
         let (topic, partition) = self.choose_partition(&record).await?;
         if let Some(txn) = &inner.txn {
-            txn.on_send(&topic, partition)?;
+            if txn.on_send(&topic, partition)? {
+                inner.accumulator.wakeup.notify_one();
+            }
         }
         inner.accumulator.reserve(memory, block).await?;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);

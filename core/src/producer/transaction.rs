@@ -145,16 +145,16 @@ impl TransactionManager {
     }
 
     /// Checks that a record may be sent now, and notes its partition for AddPartitionsToTxn.
-    pub fn on_send(&self, topic: &Arc<str>, partition: i32) -> Result<()> {
+    /// True when the partition is new to the transaction: the sender should add it now, while
+    /// the application still queues records (as Java's producer wakes its sender for a new
+    /// batch), not when the first batch is ready.
+    pub fn on_send(&self, topic: &Arc<str>, partition: i32) -> Result<bool> {
         if let Some(e) = self.state_error(&["in_transaction"]) {
             return Err(e);
         }
         let mut inner = self.inner.lock().unwrap();
         let key = (topic.clone(), partition);
-        if !inner.added.contains(&key) {
-            inner.pending.insert(key);
-        }
-        Ok(())
+        Ok(!inner.added.contains(&key) && inner.pending.insert(key))
     }
 
     /// True when records of this partition may be sent (it is part of the transaction).

@@ -1,4 +1,4 @@
-//! The broker's ceiling for P1/P2: pre-encoded Produce requests written over one TCP connection,
+//! The broker's ceiling for P1/P2 (T1: see `ceiling_txn.rs`): pre-encoded Produce requests written over one TCP connection,
 //! up to `--in-flight` pipelined, responses read and checked (error codes only). Everything a
 //! producer does besides writing bytes (accumulating, encoding, CRC, bookkeeping) is done before
 //! the clock starts, so `records/s` here is what this broker on this box can take; a client's
@@ -7,6 +7,7 @@
 //! `ceiling --workload P1|P2 --bootstrap HOST:PORT --topic T --records N --size B
 //!     [--in-flight 5] [--batch-bytes 1048576]`   (one partition: 0; the broker is its leader)
 
+mod ceiling_txn;
 mod contract;
 
 use std::io::{Read, Write};
@@ -22,7 +23,8 @@ use polykafka::protocol::records::{BatchAttributes, RecordBatchBuilder};
 const PRODUCE_VERSION: i16 = 9;
 const INIT_PID_VERSION: i16 = 2;
 
-fn frame<R: Request>(req: &R, version: i16, correlation_id: i32) -> Bytes {
+/// One request with its header and length prefix (bytes 8..12 are the correlation id).
+pub(crate) fn frame<R: Request>(req: &R, version: i16, correlation_id: i32) -> BytesMut {
     let mut buf = BytesMut::new();
     buf.put_i32(0);
     RequestHeader::default()
@@ -35,7 +37,7 @@ fn frame<R: Request>(req: &R, version: i16, correlation_id: i32) -> Bytes {
     req.encode(&mut buf, version).unwrap();
     let n = (buf.len() - 4) as i32;
     buf[..4].copy_from_slice(&n.to_be_bytes());
-    buf.freeze()
+    buf
 }
 
 fn read_frame(s: &mut TcpStream) -> Bytes {
@@ -47,17 +49,24 @@ fn read_frame(s: &mut TcpStream) -> Bytes {
 }
 
 fn main() {
-    let a = contract::parse();
     let mut in_flight = 5usize;
     let mut batch_bytes = 1_048_576usize;
-    // Extra flags of this program only.
-    let args: Vec<String> = std::env::args().collect();
-    for w in args.windows(2) {
-        match w[0].as_str() {
-            "--in-flight" => in_flight = w[1].parse().unwrap(),
-            "--batch-bytes" => batch_bytes = w[1].parse().unwrap(),
-            _ => {}
+    let mut tv = 1;
+    // Extra flags of this program only; the rest is the adapter contract.
+    let mut rest = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = |what: &str| args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| contract::die(what));
+        match flag.as_str() {
+            "--in-flight" => in_flight = value("--in-flight N"),
+            "--batch-bytes" => batch_bytes = value("--batch-bytes N"),
+            "--tv" => tv = value("--tv 1|2") as i32,
+            _ => rest.push(flag),
         }
+    }
+    let a = contract::parse_from(rest);
+    if a.workload == "T1" {
+        return ceiling_txn::run(&a, tv);
     }
     let idempotent = a.workload == "P2";
     let acks: i16 = if idempotent { -1 } else { 1 };
@@ -108,7 +117,7 @@ fn main() {
         let req = ProduceRequest::default().with_acks(acks).with_timeout_ms(30_000).with_topic_data(vec![TopicProduceData::default()
             .with_name(TopicName(StrBytes::from_string(a.topic.clone())))
             .with_partition_data(vec![PartitionProduceData::default().with_index(0).with_records(Some(batch))])]);
-        frames.push(frame(&req, PRODUCE_VERSION, frames.len() as i32 + 1));
+        frames.push(frame(&req, PRODUCE_VERSION, frames.len() as i32 + 1).freeze());
     }
     let n_frames = frames.len();
 

@@ -7,11 +7,13 @@
 //! writes the previous transaction's markers, then Produce) and `commit` (EndTxn). With
 //! `--pause-ms P` it sleeps P ms between transactions, so the flush no longer meets the
 //! previous markers: the difference between the two runs is what the broker's marker write
-//! costs every back-to-back transaction.
+//! costs every back-to-back transaction. Then, per API, requests per transaction and round trips.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use polykafka::instrumentation::{Event, EventKind, Instrumentation};
 use polykafka::{ProducerConfig, ProducerRecord};
 
 fn arg(name: &str) -> Option<String> {
@@ -31,12 +33,17 @@ async fn main() -> polykafka::Result<()> {
     let txns: usize = arg("--txns").map(|s| s.parse().unwrap()).unwrap_or(200);
     let records: usize = arg("--records").map(|s| s.parse().unwrap()).unwrap_or(1000);
     let pause = Duration::from_millis(arg("--pause-ms").map(|s| s.parse().unwrap()).unwrap_or(0));
-    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([
+    let mut config = ProducerConfig::from_properties([
         ("bootstrap.servers", bootstrap.as_str()),
         ("transactional.id", &format!("txn-probe-{topic}")),
         ("linger.ms", "5"),
         ("batch.size", "1048576"),
-    ])?)?;
+    ])?;
+    // Every request's round trip, to say which API the time goes to.
+    let requests = Instrumentation::new(1_000_000, || {});
+    requests.set_wanted(EventKind::Request.bit());
+    config.client.instrumentation = Some(requests.clone());
+    let producer = polykafka::producer::Producer::new(config)?;
     producer.init_transactions(Duration::from_secs(30)).await?;
     let value = Bytes::from(vec![b'x'; 100]);
     let (mut flushes, mut commits) = (Vec::new(), Vec::new());
@@ -68,5 +75,19 @@ async fn main() -> polykafka::Result<()> {
         quantile(&mut commits, 0.5),
         quantile(&mut commits, 0.9)
     );
+    let mut per_api: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
+    for event in requests.drain().events {
+        if let Event::Request(info) = event {
+            per_api.entry(info.api_name()).or_default().push(info.duration);
+        }
+    }
+    for (api, mut durations) in per_api {
+        println!(
+            "  {api}: {:.2} per transaction, round trip p50 {:.2} ms p90 {:.2} ms",
+            durations.len() as f64 / txns as f64,
+            quantile(&mut durations, 0.5),
+            quantile(&mut durations, 0.9)
+        );
+    }
     producer.close(Duration::from_secs(10)).await
 }
