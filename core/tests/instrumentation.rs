@@ -102,8 +102,22 @@ async fn a_long_poll_past_its_timeout_is_reported() {
     let req = FetchRequest::default().with_max_wait_ms(5000).with_min_bytes(1).with_max_bytes(1 << 20).with_topics(vec![FetchTopic::default()
         .with_topic(TopicName(StrBytes::from_string(topic.clone())))
         .with_partitions(vec![FetchPartition::default().with_partition(0).with_fetch_offset(0).with_partition_max_bytes(1 << 20)])]);
-    let started = Instant::now();
-    let err = conn.send_version(&req, 12, Duration::from_millis(300)).await.unwrap_err();
+    // Right after creation the broker may answer at once (NOT_LEADER...): ask again until the
+    // partition is served and the long poll really waits.
+    let mut tries = 0;
+    let (started, err) = loop {
+        sink.drain();
+        let started = Instant::now();
+        match conn.send_version(&req, 12, Duration::from_millis(300)).await {
+            Err(e) => break (started, e),
+            Ok(resp) => {
+                let code = resp.responses[0].partitions[0].error_code;
+                assert!(code != 0 && tries < 100, "an empty partition answered a 5 s long poll at once (error code {code})");
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
     assert_eq!(err.kind(), polykafka::ErrorKind::Timeout, "{err}");
     let events = sink.drain().events;
     let timeouts: Vec<_> = events.iter().filter_map(|e| if let Event::RequestTimeout(r) = e { Some(r) } else { None }).collect();

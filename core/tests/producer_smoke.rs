@@ -148,3 +148,54 @@ async fn full_buffer_is_a_queue_full_error() {
         rx.await.unwrap().unwrap();
     }
 }
+
+/// One batch call mixing good records (two topics, alternating; explicit partitions and the
+/// partitioner; own and default timestamps), records that cannot be queued (no topic, a
+/// partition the topic lacks, too large) and a topic whose metadata is not cached yet (the
+/// waiting path): every slot gets its own result, in order, and the good records are written in
+/// send order per partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_batch_gets_one_result_per_record() {
+    use polykafka::admin::Admin;
+    use polykafka::AdminConfig;
+    let p = producer(&[("max.request.size", "10000")]);
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
+    let (a, b) = (common::unique_topic("mixed-a"), common::unique_topic("mixed-b"));
+    admin.create_topic(&a, 2, 1).await.unwrap();
+    admin.create_topic(&b, 1, 1).await.unwrap();
+    // Warm `a` only: `b` is first met inside the batch.
+    p.send(ProducerRecord::new(&a).partition(0).value("warm")).await.unwrap().await.unwrap();
+    let mut records = Vec::new();
+    let mut expect = Vec::new(); // None: an error of this kind is expected
+    for i in 0..300 {
+        let (rec, err) = match i % 10 {
+            3 => (ProducerRecord::new("").value("no topic"), Some(ErrorKind::InvalidArgument)),
+            5 => (ProducerRecord::new(&a).partition(7).value("no such partition"), Some(ErrorKind::Broker)),
+            7 => (ProducerRecord::new(&b).value(vec![0u8; 20_000]), Some(ErrorKind::MessageTooLarge)),
+            n if n % 2 == 0 => (ProducerRecord::new(&a).partition((i / 2 % 2) as i32).value(format!("a{i}")).timestamp(1_000_000 + i as i64), None),
+            _ => (ProducerRecord::new(&b).key(format!("k{i}")).value(format!("b{i}")), None),
+        };
+        records.push(rec);
+        expect.push(err);
+    }
+    let results = p.send_batch(records).await.unwrap().await;
+    assert_eq!(results.len(), 300);
+    let mut last: std::collections::HashMap<(String, i32), i64> = Default::default();
+    for (i, (r, want)) in results.iter().zip(&expect).enumerate() {
+        match (r, want) {
+            (Ok(md), None) => {
+                assert_eq!(&md.topic, if i % 2 == 0 { &a } else { &b }, "record {i}");
+                if i % 2 == 0 {
+                    assert_eq!((md.partition, md.timestamp), ((i / 2 % 2) as i32, 1_000_000 + i as i64), "record {i}");
+                }
+                if let Some(prev) = last.insert((md.topic.clone(), md.partition), md.offset) {
+                    assert!(md.offset > prev, "record {i}: offsets follow send order within a partition");
+                }
+            }
+            (Err(e), Some(kind)) => assert_eq!(e.kind(), *kind, "record {i}: {e}"),
+            _ => panic!("record {i}: got {r:?}, expected an error: {want:?}"),
+        }
+    }
+    p.close(Duration::from_secs(5)).await.unwrap();
+    admin.close().await;
+}

@@ -35,8 +35,19 @@ async fn new_topic(partitions: i32) -> String {
 async fn values(topic: &str, partition: i32, isolation: IsolationLevel) -> Vec<String> {
     let cluster = Cluster::new(ClientConfig::with_bootstrap(&common::bootstrap()).unwrap()).unwrap();
     let tp = TopicPartition::new(topic, partition);
-    let end = list_offsets(&cluster, &[(tp.clone(), OffsetSpec::Latest)], isolation).await.unwrap();
-    let end = end[0].1.as_ref().unwrap().offset;
+    let latest = |isolation| {
+        let (cluster, tp) = (&cluster, &tp);
+        async move { list_offsets(cluster, &[(tp.clone(), OffsetSpec::Latest)], isolation).await.unwrap()[0].1.as_ref().unwrap().offset }
+    };
+    // The transaction's markers are written after EndTxn returns: wait (boundedly) until the
+    // last stable offset reaches the end of the log, so the read sees every finished transaction.
+    let high_watermark = latest(IsolationLevel::ReadUncommitted).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut end = latest(isolation).await;
+    while end < high_watermark && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        end = latest(isolation).await;
+    }
     read_all(&cluster, &tp, 0, end, isolation)
         .await
         .unwrap()

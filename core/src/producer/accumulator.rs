@@ -239,6 +239,17 @@ impl Accumulator {
         .with_retriable(true)
     }
 
+    /// Takes `bytes` from the memory budget if they are free now.
+    pub fn try_reserve(&self, bytes: usize) -> bool {
+        match self.memory.try_acquire_many(bytes as u32) {
+            Ok(p) => {
+                p.forget();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     pub fn release(&self, bytes: usize) {
         self.memory.add_permits(bytes);
     }
