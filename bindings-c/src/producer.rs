@@ -298,18 +298,17 @@ pub extern "C" fn pk_producer_produce_batch(
     guard(|| {
         let p = live(producer)?;
         let records = convert(slice(records, records_len, "records")?)?;
-        let queued = block_on("pk_producer_produce_batch", async {
-            let mut queued = 0;
-            for (record, opaque) in records {
-                let sink = p.sink.clone();
-                let completion = Completion::Callback(Box::new(move |r| sink.deliver(opaque, r)));
-                match p.producer.send_with(record, completion, true).await {
-                    Ok(()) => queued += 1,
-                    Err(e) => p.sink.deliver_failure(opaque, e),
-                }
-            }
-            queued
-        })?;
+        let opaques: Vec<u64> = records.iter().map(|(_, opaque)| *opaque).collect();
+        let records = records.into_iter().map(|(record, opaque)| {
+            let sink = p.sink.clone();
+            (record, Completion::Callback(Box::new(move |r| sink.deliver(opaque, r))))
+        });
+        let queued = block_on("pk_producer_produce_batch", p.producer.send_each(records, true, |i, e| p.sink.deliver_failure(opaques[i], e)))?;
+        // A closed producer queues nothing: each record still gets its report.
+        let queued = queued.unwrap_or_else(|e| {
+            opaques.iter().for_each(|&opaque| p.sink.deliver_failure(opaque, e.clone()));
+            0
+        });
         if !out_queued.is_null() {
             out(out_queued, "out_queued", queued)?;
         }

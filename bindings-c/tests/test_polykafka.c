@@ -338,6 +338,11 @@ static void test_too_large(void) {
     size_t got = collect(p, 2, offsets, &errors);
     CHECK(got == 2 && errors == 1, "got %zu reports, %d errors", got, errors);
     CHECK(offsets[1] >= 0, "small one written");
+    /* After close the batch call itself fails: nothing queued, no report. */
+    expect_ok(pk_producer_close(p, 5000), "close");
+    queued = 7;
+    expect_error(pk_producer_produce_batch(p, recs, 2, &queued), PK_ERROR_KIND_CLOSED, "batch after close");
+    CHECK(queued == 7, "out_queued untouched by a failed call: %zu", queued);
     pk_producer_free(p);
 }
 

@@ -324,7 +324,10 @@ impl Producer {
     ) -> PyResult<usize> {
         self.core.check()?;
         let default_cb = callback.or(on_delivery).or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
-        let mut queued = 0;
+        // Every record is converted first (a message of the wrong type queues nothing), then the
+        // core queues them all in one call; the errors go into the messages' dicts afterwards.
+        let mut records = Vec::with_capacity(messages.len());
+        let mut dicts = Vec::with_capacity(messages.len());
         for item in messages.iter() {
             let m = item.downcast::<PyDict>().map_err(|_| PyTypeError::new_err("produce_batch: each message must be a dict"))?;
             // Interned keys: no new Python string per lookup (this runs per record).
@@ -350,10 +353,14 @@ impl Producer {
                 None => default_cb.as_ref().map(|c| c.clone_ref(py)),
             };
             let completion = self.core.completion(cb, &record);
-            match runtime::run(py, &self.core.handle, self.core.producer.send_with(record, completion, false))? {
-                Ok(()) => queued += 1,
-                Err(e) => m.set_item("_error", errors::kafka_error(py, &e, Context::Call)?)?,
-            }
+            records.push((record, completion));
+            dicts.push(m.clone());
+        }
+        let mut rejected = Vec::new();
+        let queued = runtime::run(py, &self.core.handle, self.core.producer.send_each(records, false, |i, e| rejected.push((i, e))))?
+            .py_err(py)?;
+        for (i, e) in rejected {
+            dicts[i].set_item("_error", errors::kafka_error(py, &e, Context::Call)?)?;
         }
         Ok(queued)
     }

@@ -202,41 +202,58 @@ impl Producer {
     /// Queues many records with one completion for all: resolves to one result per record, in
     /// order. A record that cannot even be queued (too large, unknown topic) gets its error in
     /// its slot; the others go ahead.
+    pub async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<BatchDelivery> {
+        let (group, rx) = GroupCompletion::new(records.len());
+        let completions = group.clone();
+        let records = records.into_iter().enumerate().map(|(i, r)| (r, Completion::Group(completions.clone(), i)));
+        self.send_each(records, true, |i, e| Completion::Group(group.clone(), i).complete(Err(e))).await?;
+        Ok(BatchDelivery { rx })
+    }
+
+    /// Queues many records, each with its own completion, as [`send_with`] would one by one;
+    /// returns how many were queued. A record that cannot be queued is handed to `rejected`
+    /// (its index in `records` and the error) and its completion is dropped unused, as when
+    /// `send_with` returns an error. Fails as a whole, queueing nothing, only when the producer
+    /// is closed.
     ///
     /// A record whose topic's metadata is cached and whose memory is free is queued without
     /// awaiting anything (the metadata looked up once per run of records of one topic, the
-    /// clock read once per [`CLOCK_EVERY`] records); the others take [`send_with`]'s path,
-    /// waiting for metadata or buffer space up to `max.block.ms`.
+    /// clock read once per [`CLOCK_EVERY`] records); the others take `send_with`'s path,
+    /// waiting for metadata (and, with `block`, buffer space) up to `max.block.ms`. This is the
+    /// path every binding's batch call takes: one call into the core per batch, not per record.
     ///
     /// [`send_with`]: Producer::send_with
-    pub async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<BatchDelivery> {
+    pub async fn send_each<I>(&self, records: I, block: bool, mut rejected: impl FnMut(usize, Error)) -> Result<usize>
+    where
+        I: IntoIterator<Item = (ProducerRecord, Completion)>,
+    {
         self.check_open()?;
-        let (group, rx) = GroupCompletion::new(records.len());
         let mut topic: Option<Arc<TopicMeta>> = None;
         let mut now = 0;
-        for (i, record) in records.into_iter().enumerate() {
+        let mut queued = 0;
+        for (i, (record, completion)) in records.into_iter().enumerate() {
             if i % CLOCK_EVERY == 0 {
                 now = now_ms();
             }
-            match self.try_send_now(&record, &mut topic) {
+            let result = match self.try_send_now(&record, &mut topic) {
                 Ok(Some((partition, memory))) => {
                     let meta = topic.as_ref().expect("try_send_now found the topic");
                     let timestamp = record.timestamp.unwrap_or(now);
-                    let completion = Completion::Group(group.clone(), i);
-                    if let Err(e) = self.append(&record, &meta.shared_name, partition, timestamp, memory, completion) {
-                        Completion::Group(group.clone(), i).complete(Err(e));
-                    }
+                    self.append(&record, &meta.shared_name, partition, timestamp, memory, completion)
                 }
                 Ok(None) => {
-                    if let Err(e) = self.send_with(record, Completion::Group(group.clone(), i), true).await {
-                        Completion::Group(group.clone(), i).complete(Err(e));
-                    }
+                    let result = self.send_with(record, completion, block).await;
                     now = now_ms();
+                    result
                 }
-                Err(e) => Completion::Group(group.clone(), i).complete(Err(e)),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => queued += 1,
+                Err(e) => rejected(i, e),
             }
         }
-        Ok(BatchDelivery { rx })
+        Ok(queued)
     }
 
     /// `send_with`'s steps up to the append, without waiting: the record's partition and
