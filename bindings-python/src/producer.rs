@@ -311,7 +311,8 @@ impl Producer {
     /// Queues many records in one call. `messages` is a list of dicts with the keys of
     /// `produce` (`value`, `key`, `partition`, `timestamp`, `headers`, `callback`). Returns how
     /// many were queued; a record that could not be queued gets its error under `_error` in
-    /// its dict, as confluent-kafka's `produce_batch`.
+    /// its dict, as confluent-kafka's `produce_batch`. A message that is not a dict, or whose
+    /// value, key or headers have the wrong type, raises before anything is queued.
     #[pyo3(signature = (topic, messages, partition=-1, callback=None, on_delivery=None))]
     fn produce_batch<'py>(
         &self,

@@ -110,3 +110,24 @@ def test_admin_round_trip(ck, bootstrap):
     assert p.flush(30) == 0
     assert [m.value() for m in read_back(bootstrap, name, 1)] == [b"hello"]
     assert a.delete_topics([name])[name].result(30) is None
+
+
+def test_produce_batch_errors_per_message_and_bad_types(ck, bootstrap, topic):
+    """produce_batch: a message the broker path refuses gets `_error` in its dict and the others
+    go; a message of the wrong type raises before anything is queued."""
+    p = ck.Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 10000})
+    got = []
+    msgs = [{"value": b"v%d" % i, "key": b"k%d" % i} for i in range(20)]
+    msgs.insert(7, {"value": b"x" * 20000})
+    n = p.produce_batch(topic, msgs, on_delivery=lambda err, msg: got.append((err, msg.value())))
+    assert n == 20
+    assert msgs[7]["_error"].code() == ck.KafkaError.MSG_SIZE_TOO_LARGE
+    assert all("_error" not in m for i, m in enumerate(msgs) if i != 7)
+    assert p.flush(30) == 0
+    assert sorted(v for err, v in got if err is None) == sorted(b"v%d" % i for i in range(20))
+
+    before = len(p)
+    with pytest.raises(TypeError):
+        p.produce_batch(topic, [{"value": b"fine"}, {"value": 12345}])
+    assert len(p) == before, "nothing queued from a batch that raised"
+    assert p.flush(30) == 0
