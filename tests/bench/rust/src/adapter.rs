@@ -114,25 +114,33 @@ async fn latency(a: &Args) -> polykafka::Result<()> {
     producer.send(ProducerRecord::new(&a.topic).value(Bytes::new()).partition(0)).await?.await.ok();
     c.poll_batch(10, Duration::from_secs(5)).await?; // the warm-up record
     let meter = Meter::start();
-    let start = tokio::time::Instant::now();
+    let start = Instant::now();
     let period = Duration::from_secs_f64(1.0 / a.rate);
     let size = a.size.max(8);
     let topic = a.topic.clone();
-    let prod = tokio::spawn(async move {
+    // Paced on a thread of its own with std's sleep, as the other adapters pace: tokio's timer
+    // wakes on whole milliseconds, which would make every record up to 1 ms late before the
+    // client even sees it (latency is measured from the intended send time).
+    let runtime = tokio::runtime::Handle::current();
+    let prod = tokio::task::spawn_blocking(move || {
         let mut value = contract::payload(size);
         for i in 0..total {
-            tokio::time::sleep_until(start + period * i as u32).await;
+            let at = start + period * i as u32;
+            let now = Instant::now();
+            if at > now {
+                std::thread::sleep(at - now);
+            }
             contract::stamp(&mut value, i as u64);
-            let _ = producer.send(ProducerRecord::new(&topic).value(Bytes::copy_from_slice(&value))).await?;
+            let _ = runtime.block_on(producer.send(ProducerRecord::new(&topic).value(Bytes::copy_from_slice(&value))))?;
         }
-        producer.flush(Duration::from_secs(30)).await?;
-        producer.close(Duration::from_secs(10)).await?;
-        Ok::<_, polykafka::Error>(())
+        runtime.block_on(async {
+            producer.flush(Duration::from_secs(30)).await?;
+            producer.close(Duration::from_secs(10)).await
+        })
     });
     let mut lat = Vec::with_capacity(total);
     let mut sum = Checksum::default();
     let mut bytes = 0;
-    let std_start = Instant::now() - start.elapsed();
     while lat.len() < total {
         let batch = c.poll_batch(10_000, Duration::from_secs(10)).await?;
         if batch.is_empty() {
@@ -146,7 +154,7 @@ async fn latency(a: &Args) -> polykafka::Result<()> {
                 continue; // a warm-up record
             }
             let i = contract::index_of(v);
-            let intended = std_start + period * i as u32;
+            let intended = start + period * i as u32;
             lat.push(now.saturating_duration_since(intended).as_secs_f64() * 1e3);
             sum.add(v);
             bytes += v.len();
