@@ -207,11 +207,12 @@ impl Accumulator {
 
     /// Takes `bytes` from the memory budget, waiting up to `max.block.ms` (`block`) or not at all.
     pub async fn reserve(&self, bytes: usize, block: bool) -> Result<()> {
-        let n = bytes as u32;
         // Memory free now: no timer (this runs per record).
-        let permit = if let Ok(p) = self.memory.try_acquire_many(n) {
-            p
-        } else if block {
+        if self.try_reserve(bytes) {
+            return Ok(());
+        }
+        let n = bytes as u32;
+        let permit = if block {
             match tokio::time::timeout(self.max_block, self.memory.acquire_many(n)).await {
                 Ok(Ok(p)) => p,
                 Ok(Err(_)) => return Err(Error::closed("the producer is closed")),

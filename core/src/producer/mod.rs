@@ -66,17 +66,9 @@ impl Inner {
     /// id and epoch), or a new producer id where the broker cannot bump. Sequences are reset by
     /// the caller, which holds the accumulator.
     pub async fn new_idempotent_epoch(&self) -> Result<(i64, i16)> {
-        let current = self.producer_id();
-        let ask = |pid: (i64, i16)| {
-            InitProducerIdRequest::default()
-                .with_transactional_id(None::<TransactionalId>)
-                .with_transaction_timeout_ms(-1)
-                .with_producer_id(ProducerId(pid.0))
-                .with_producer_epoch(pid.1)
-        };
-        let resp = match self.cluster.send_any(&ask(current)).await {
+        let resp = match self.cluster.send_any(&idempotent_init(self.producer_id())).await {
             Ok(resp) if resp.error_code == 0 => resp,
-            _ => self.cluster.send_any(&ask((-1, -1))).await?,
+            _ => self.cluster.send_any(&idempotent_init((-1, -1))).await?,
         };
         Error::check(resp.error_code, "InitProducerId (epoch bump) for an idempotent producer")?;
         let pid = (resp.producer_id.0, resp.producer_epoch);
@@ -89,17 +81,22 @@ impl Inner {
         if !self.config.enable_idempotence || self.config.transactional_id.is_some() || self.producer_id().0 >= 0 {
             return Ok(());
         }
-        let req = InitProducerIdRequest::default()
-            .with_transactional_id(None::<TransactionalId>)
-            .with_transaction_timeout_ms(-1)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1);
-        let resp = self.cluster.send_any(&req).await?;
+        let resp = self.cluster.send_any(&idempotent_init((-1, -1))).await?;
         Error::check(resp.error_code, "InitProducerId for an idempotent producer")?;
         self.set_producer_id((resp.producer_id.0, resp.producer_epoch));
         tracing::debug!(producer_id = resp.producer_id.0, epoch = resp.producer_epoch, "idempotent producer id");
         Ok(())
     }
+}
+
+/// InitProducerId for an idempotent producer without `transactional.id`: `(-1, -1)` asks for a
+/// new producer id, the current id and epoch for a new epoch (KIP-360).
+fn idempotent_init(current: (i64, i16)) -> InitProducerIdRequest {
+    InitProducerIdRequest::default()
+        .with_transactional_id(None::<TransactionalId>)
+        .with_transaction_timeout_ms(-1)
+        .with_producer_id(ProducerId(current.0))
+        .with_producer_epoch(current.1)
 }
 
 /// A Kafka producer. Cheap to clone; every clone sends through the same buffers and sender.
