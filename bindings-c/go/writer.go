@@ -74,6 +74,9 @@ type Writer struct {
 	partsMu   sync.Mutex
 	partsSeen map[string]partitionCount
 	stats     writerCounters
+	// sendNow counts requests to send the queued batches without waiting for BatchTimeout;
+	// non-zero while the one goroutine that serves them runs (see requestSendNow).
+	sendNow int32
 }
 
 type partitionCount struct {
@@ -328,8 +331,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	}
 	if len(msgs) >= w.batchSize() {
 		// kafka-go sends a full batch at once instead of waiting for BatchTimeout.
-		timeout := int(w.writeTimeout().Milliseconds())
-		go func() { _ = p.call(func(ptr *nativeHandle) error { return flushNow(ptr, timeout) }) }()
+		w.requestSendNow(p)
 	}
 	atomic.AddInt64(&w.stats.writes, 1)
 	atomic.AddInt64(&w.stats.messages, int64(len(msgs)))
@@ -362,6 +364,28 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	case err := <-done:
 		return err
 	}
+}
+
+// requestSendNow makes the engine send what is queued without waiting for BatchTimeout. The
+// engine's flush blocks its caller (a cgo call holds an OS thread) until the batches are
+// acknowledged, so one goroutine at a time serves every request: while it flushes, the engine
+// sends whatever is appended at once, and a request that arrived during a flush makes it flush
+// again. (A goroutine per request ran out of OS threads: an async writer with BatchSize 1 at
+// 10,000 messages/s reached Go's limit of 10,000 threads.)
+func (w *Writer) requestSendNow(p *nativeProducer) {
+	if atomic.AddInt32(&w.sendNow, 1) != 1 {
+		return
+	}
+	timeout := int(w.writeTimeout().Milliseconds())
+	go func() {
+		for {
+			seen := atomic.LoadInt32(&w.sendNow)
+			_ = p.call(func(ptr *nativeHandle) error { return flushNow(ptr, timeout) })
+			if atomic.CompareAndSwapInt32(&w.sendNow, seen, 0) {
+				return
+			}
+		}
+	}()
 }
 
 // complete reports the outcome of a batch: Completion per partition, ErrorLogger, and the

@@ -33,6 +33,7 @@ type wconf struct {
 	async        bool
 	onComplete   func(n int, offsets []int64, err error)
 	batchTimeout time.Duration
+	batchSize    int
 }
 
 type testWriter interface {
@@ -96,6 +97,7 @@ func newKgoWriter(addr string, c wconf) testWriter {
 		RequiredAcks: kgo.RequiredAcks(c.acks),
 		Async:        c.async,
 		BatchTimeout: c.batchTimeout,
+		BatchSize:    c.batchSize,
 	}
 	if c.onComplete != nil {
 		w.Completion = func(ms []kgo.Message, err error) {
@@ -165,6 +167,7 @@ func newOurWriter(addr string, c wconf) testWriter {
 		RequiredAcks: kafka.RequiredAcks(c.acks),
 		Async:        c.async,
 		BatchTimeout: c.batchTimeout,
+		BatchSize:    c.batchSize,
 	}
 	if c.onComplete != nil {
 		w.Completion = func(ms []kafka.Message, err error) {
@@ -324,6 +327,49 @@ func TestWriterAsyncCompletion(t *testing.T) {
 			}
 			if got := count(readBack(t, topic, 2, 50)); got != 50 {
 				t.Fatalf("read back %d", got)
+			}
+		})
+	}
+}
+
+// An async writer with BatchSize 1 sends every message at once instead of waiting for
+// BatchTimeout (BatchTimeout here is 1 s; Close would deliver anything left): every write of a
+// long run is delivered and read back. (Ours once started a blocking native flush per full
+// batch; this test does not reproduce the thread exhaustion that caused under a paced load,
+// the L1-10k benchmark does.)
+func TestWriterAsyncBatchSizeOne(t *testing.T) {
+	const n = 10000
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			topic := newTopic(t, 1)
+			var mu sync.Mutex
+			completed, failed := 0, 0
+			w := im.new(bootstrap(t), wconf{topic: topic, async: true, acks: 1, batchSize: 1, batchTimeout: time.Second,
+				onComplete: func(k int, _ []int64, err error) {
+					mu.Lock()
+					defer mu.Unlock()
+					if err != nil {
+						failed += k
+					} else {
+						completed += k
+					}
+				}})
+			msg := []tmsg{{Value: []byte("one at a time")}}
+			for i := 0; i < n; i++ {
+				if err := w.Write(context.Background(), msg...); err != nil {
+					t.Fatalf("async write %d returned %v", i, err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if completed != n || failed != 0 {
+				t.Fatalf("completed %d failed %d, want %d and 0", completed, failed, n)
+			}
+			if got := count(readBack(t, topic, 1, n)); got != n {
+				t.Fatalf("read back %d, want %d", got, n)
 			}
 		})
 	}
