@@ -191,6 +191,12 @@ pub struct ProducerConfig {
     pub delivery_timeout: Duration,
     pub max_in_flight: usize,
     pub max_request_size: usize,
+    /// librdkafka's `queue.buffering.max.messages`: records queued and not yet completed, at
+    /// most (beside `buffer.memory`). `usize::MAX` (the default, as the Java client) is no bound.
+    pub max_queued_records: usize,
+    /// librdkafka's `batch.num.messages`: records per batch, at most (beside `batch.size`).
+    /// `usize::MAX` (the default, as the Java client) is no bound.
+    pub batch_max_records: usize,
     pub transactional_id: Option<String>,
     pub transaction_timeout: Duration,
 }
@@ -301,6 +307,8 @@ const KEYS: &[(&str, Role)] = &[
     ("delivery.timeout.ms", Role::Producer),
     ("max.in.flight.requests.per.connection", Role::Producer),
     ("max.request.size", Role::Producer),
+    ("queue.buffering.max.messages", Role::Producer),
+    ("batch.num.messages", Role::Producer),
     ("transactional.id", Role::Producer),
     ("transaction.timeout.ms", Role::Producer),
     ("group.id", Role::Consumer),
@@ -640,6 +648,14 @@ impl ProducerConfig {
             delivery_timeout,
             max_in_flight,
             max_request_size: p.int("max.request.size", 1_048_576, 1, i32::MAX as i64)? as usize,
+            max_queued_records: match p.raw("queue.buffering.max.messages") {
+                None => usize::MAX,
+                Some(_) => p.int("queue.buffering.max.messages", 0, 1, i32::MAX as i64)? as usize,
+            },
+            batch_max_records: match p.raw("batch.num.messages") {
+                None => usize::MAX,
+                Some(_) => p.int("batch.num.messages", 0, 1, 1_000_000)? as usize,
+            },
             transactional_id,
             transaction_timeout: p.ms("transaction.timeout.ms", 60_000)?,
             client,

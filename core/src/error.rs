@@ -129,6 +129,19 @@ impl Error {
     pub fn connection(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Connection, message)
     }
+    /// A record failed by the application's purge: still queued, or in flight (the broker's
+    /// answer, if any, is ignored). A `Closed` error; see [`Error::purged_in_flight`].
+    pub fn purged(in_flight: bool) -> Self {
+        Error::closed(if in_flight { PURGED_IN_FLIGHT } else { PURGED_IN_QUEUE })
+    }
+    /// Whether this is [`Error::purged`]`(true)`: librdkafka's `_PURGE_INFLIGHT`.
+    pub fn purged_in_flight(&self) -> bool {
+        self.kind == ErrorKind::Closed && self.message == PURGED_IN_FLIGHT
+    }
+    /// Whether this is [`Error::purged`]`(false)`: librdkafka's `_PURGE_QUEUE`.
+    pub fn purged_in_queue(&self) -> bool {
+        self.kind == ErrorKind::Closed && self.message == PURGED_IN_QUEUE
+    }
 
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -178,6 +191,11 @@ impl Error {
         self.kind = kind;
         self
     }
+    /// The same error with another message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
     /// Prefix the message with more context.
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.message = format!("{context}: {}", self.message);
@@ -207,6 +225,9 @@ impl From<std::io::Error> for Error {
 fn is_tls_error(e: &std::io::Error) -> bool {
     e.get_ref().map(|inner| inner.is::<rustls::Error>()).unwrap_or(false)
 }
+
+const PURGED_IN_QUEUE: &str = "the record was purged from the queue";
+const PURGED_IN_FLIGHT: &str = "the record was purged while in flight; whether the broker wrote it is unknown";
 
 // Codes the core refers to by name.
 pub const UNKNOWN_SERVER_ERROR: i16 = -1;

@@ -164,7 +164,12 @@ pub(crate) struct Accumulator {
     pub outstanding: AtomicUsize,
     /// Signalled when `outstanding` drops to zero.
     pub drained: Notify,
+    /// Incremented by every purge of records in flight (see `ProducerBatch::sent_gen`).
+    pub purge_gen: std::sync::atomic::AtomicU64,
     batch_size: usize,
+    batch_max_records: usize,
+    /// `queue.buffering.max.messages`; `usize::MAX` for no bound.
+    pub max_records: usize,
     max_request_size: usize,
     max_block: Duration,
     delivery_timeout: Duration,
@@ -179,7 +184,10 @@ impl Accumulator {
             wakeup: Notify::new(),
             outstanding: AtomicUsize::new(0),
             drained: Notify::new(),
+            purge_gen: Default::default(),
             batch_size: config.batch_size,
+            batch_max_records: config.batch_max_records,
+            max_records: config.max_queued_records,
             max_request_size: config.max_request_size,
             max_block: config.max_block,
             delivery_timeout: config.delivery_timeout,
@@ -229,6 +237,15 @@ impl Accumulator {
         Ok(())
     }
 
+    /// The error of a record that finds the buffer full and must not wait.
+    pub fn queue_full_now(&self) -> Error {
+        Error::new(
+            ErrorKind::QueueFull,
+            format!("the producer's buffer ({} bytes, buffer.memory) is full", self.buffer_memory),
+        )
+        .with_retriable(true)
+    }
+
     fn queue_full(&self) -> Error {
         Error::new(
             ErrorKind::QueueFull,
@@ -269,9 +286,9 @@ impl Accumulator {
         headers: &[Header],
         memory: usize,
         completion: Completion,
-    ) -> Result<bool> {
+    ) -> Result<bool, (Error, Completion)> {
         if state.closing {
-            return Err(Error::closed("the producer is closed"));
+            return Err((Error::closed("the producer is closed"), completion));
         }
         let batch_size = self.batch_size;
         let delivery_timeout = self.delivery_timeout;
@@ -279,7 +296,8 @@ impl Accumulator {
         let fits = match queue.batches.back() {
             Some(ProducerBatch { builder: Some(b), .. }) => {
                 let delta = (timestamp - b.base_timestamp()).abs();
-                b.size_in_bytes() + RecordBatchBuilder::record_size(b.len() as i32, delta, key, value, headers) <= batch_size
+                b.len() < self.batch_max_records
+                    && b.size_in_bytes() + RecordBatchBuilder::record_size(b.len() as i32, delta, key, value, headers) <= batch_size
             }
             _ => false,
         };
@@ -298,6 +316,7 @@ impl Accumulator {
                 base_sequence: -1,
                 not_before: None,
                 unknown_outcome: false,
+                sent_gen: None,
             });
         }
         let batch = queue.batches.back_mut().expect("a batch was just ensured");
@@ -305,12 +324,12 @@ impl Accumulator {
             if batch.records.is_empty() {
                 queue.batches.pop_back();
             }
-            return Err(e);
+            return Err((e, completion));
         }
         batch.records.push(PendingRecord { completion, timestamp });
         batch.memory += memory;
         self.outstanding.fetch_add(1, Ordering::AcqRel);
-        let full = batch.builder.as_ref().map(|b| b.size_in_bytes() >= batch_size).unwrap_or(true);
+        let full = batch.builder.as_ref().map(|b| b.size_in_bytes() >= batch_size || b.len() >= self.batch_max_records).unwrap_or(true);
         // A new batch wakes the sender too, so it sleeps until this batch's linger ends.
         Ok(full || !fits)
     }
@@ -343,6 +362,52 @@ impl Accumulator {
     pub fn completed(&self, n: usize) {
         if n > 0 && self.outstanding.fetch_sub(n, Ordering::AcqRel) == n {
             self.drained.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+
+    fn accumulator(props: &[(&str, &str)]) -> Accumulator {
+        let mut all = vec![("bootstrap.servers", "127.0.0.1:1")];
+        all.extend_from_slice(props);
+        Accumulator::new(&ProducerConfig::from_properties(all).unwrap())
+    }
+
+    fn append_n(acc: &Accumulator, n: usize) -> Vec<bool> {
+        let topic: Arc<str> = Arc::from("t");
+        let mut state = acc.state.lock().unwrap();
+        (0..n)
+            .map(|i| acc.append(&mut state, &topic, 0, 1_000, None, Some(format!("v{i}").as_bytes()), &[], 100, Completion::Ignore).ok().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn batch_num_messages_bounds_a_batch() {
+        let acc = accumulator(&[("batch.num.messages", "3")]);
+        let ready = append_n(&acc, 10);
+        let state = acc.state.lock().unwrap();
+        let counts: Vec<usize> = state.topics["t"][0].batches.iter().map(|b| b.records.len()).collect();
+        assert_eq!(counts, vec![3, 3, 3, 1]);
+        // The third record of a batch makes it ready.
+        assert!(ready[2] && ready[5] && ready[8]);
+    }
+
+    #[test]
+    fn without_batch_num_messages_batch_size_alone_bounds() {
+        let acc = accumulator(&[]);
+        append_n(&acc, 10);
+        let state = acc.state.lock().unwrap();
+        assert_eq!(state.topics["t"][0].batches.len(), 1);
+    }
+
+    #[test]
+    fn bad_values_are_config_errors_naming_the_key() {
+        for key in ["batch.num.messages", "queue.buffering.max.messages"] {
+            let e = ProducerConfig::from_properties([("bootstrap.servers", "x:1"), (key, "0")]).unwrap_err();
+            assert!(e.message().contains(key), "{e}");
         }
     }
 }

@@ -103,6 +103,9 @@ pub(crate) struct ProducerBatch {
     /// An attempt ended without an answer (timeout, lost connection): the broker may have
     /// written it. If such a batch then fails, its sequence numbers cannot simply be reused.
     pub unknown_outcome: bool,
+    /// The accumulator's purge generation when the batch first went out (`purge` with
+    /// `in_flight` fails the batches sent before it, whatever the broker answers).
+    pub sent_gen: Option<u64>,
 }
 
 impl ProducerBatch {

@@ -17,6 +17,7 @@ mod batch;
 pub mod partitioner;
 mod sender;
 mod transaction;
+mod waiting;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +39,7 @@ use crate::record::{ProducerRecord, RecordMetadata, TopicPartition};
 use accumulator::Accumulator;
 use transaction::TransactionManager;
 use partitioner::Partitioner;
+use waiting::{Waiting, WaitingRoom};
 
 pub(crate) struct Inner {
     pub config: ProducerConfig,
@@ -50,6 +52,10 @@ pub(crate) struct Inner {
     closed: AtomicBool,
     /// Set when `transactional.id` is.
     pub txn: Option<TransactionManager>,
+    /// Records of [`Producer::enqueue_each`] waiting for their topic's metadata.
+    pub waiting: WaitingRoom,
+    /// The runtime the producer was made in: its tasks run there.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Inner {
@@ -161,6 +167,8 @@ impl Producer {
                 .transactional_id
                 .clone()
                 .map(|id| TransactionManager::new(id, config.transaction_timeout)),
+            waiting: WaitingRoom::default(),
+            runtime: handle.clone(),
             config,
         });
         handle.spawn(sender::run(inner.clone()));
@@ -253,6 +261,78 @@ impl Producer {
         Ok(queued)
     }
 
+    /// Queues many records without ever waiting, each with its own completion (librdkafka's
+    /// `produce()`, which never blocks): returns how many were queued. A record whose topic's
+    /// metadata is not known yet waits inside the producer (see `waiting`) and completes
+    /// through its completion, with an error if the topic does not appear within the lesser of
+    /// `max.block.ms` and `delivery.timeout.ms`. A record that cannot be queued at all is handed
+    /// to `rejected` with its index and the error, its completion unused: too large, a bad
+    /// partition of a known topic, or a full queue (`QueueFull`: `buffer.memory` or
+    /// `queue.buffering.max.messages` reached). Fails as a whole only when the producer is closed.
+    ///
+    pub fn enqueue_each<I>(&self, records: I, mut rejected: impl FnMut(usize, Error)) -> Result<usize>
+    where
+        I: IntoIterator<Item = (ProducerRecord, Completion)>,
+    {
+        self.check_open()?;
+        let mut topic: Option<Arc<TopicMeta>> = None;
+        let mut now = 0;
+        let mut queued = 0;
+        for (i, (record, completion)) in records.into_iter().enumerate() {
+            if i % CLOCK_EVERY == 0 {
+                now = now_ms();
+            }
+            match self.enqueue_one(record, completion, now, &mut topic) {
+                Ok(()) => queued += 1,
+                Err(e) => rejected(i, e),
+            }
+        }
+        Ok(queued)
+    }
+
+    fn enqueue_one(&self, record: ProducerRecord, completion: Completion, now: i64, topic: &mut Option<Arc<TopicMeta>>) -> Result<()> {
+        let inner = &self.inner;
+        if record.topic.is_empty() {
+            return Err(Error::invalid("the record has no topic"));
+        }
+        if inner.accumulator.max_records != usize::MAX && self.in_flight_count() >= inner.accumulator.max_records {
+            return Err(Error::new(
+                crate::error::ErrorKind::QueueFull,
+                format!(
+                    "the producer's queue holds {} records, its limit (queue.buffering.max.messages)",
+                    inner.accumulator.max_records
+                ),
+            )
+            .with_retriable(true));
+        }
+        let memory = inner.accumulator.check_size(record.key.as_deref(), record.value.as_deref(), &record.headers)?;
+        let timestamp = record.timestamp.unwrap_or(now);
+        // A topic with records waiting for metadata: this one waits behind them.
+        let waits = inner.waiting.any() && inner.waiting.has(&record.topic);
+        if !waits {
+            if topic.as_ref().is_none_or(|m| m.name != record.topic) {
+                *topic = inner.cluster.cached_topic(&record.topic);
+            }
+            if let Some(meta) = topic.as_ref() {
+                let partition = self.partition_for(&record, meta)?;
+                self.join_transaction(&meta.shared_name, partition)?;
+                if !inner.accumulator.try_reserve(memory) {
+                    return Err(inner.accumulator.queue_full_now());
+                }
+                return self.append(&record, &meta.shared_name, partition, timestamp, memory, completion);
+            }
+        }
+        if !inner.accumulator.try_reserve(memory) {
+            return Err(inner.accumulator.queue_full_now());
+        }
+        let deadline = tokio::time::Instant::now() + waiting::max_wait(inner);
+        let name = record.topic.clone();
+        if inner.waiting.join(Waiting { record, completion, memory, timestamp, deadline }) {
+            inner.runtime.spawn(waiting::resolve(inner.clone(), name));
+        }
+        Ok(())
+    }
+
     /// `send_with`'s steps up to the append, without waiting: the record's partition and
     /// reserved memory, or `None` when it must wait (its topic's metadata is not cached, or the
     /// buffer is full). `topic` keeps the last record's topic metadata.
@@ -284,6 +364,19 @@ impl Producer {
 
     /// Appends a record whose memory is reserved (released again if the append fails).
     fn append(&self, record: &ProducerRecord, topic: &Arc<str>, partition: i32, timestamp: i64, memory: usize, completion: Completion) -> Result<()> {
+        self.append_reserved(record, topic, partition, timestamp, memory, completion).map_err(|(e, _)| e)
+    }
+
+    /// [`append`](Self::append), giving the completion back with the error.
+    fn append_reserved(
+        &self,
+        record: &ProducerRecord,
+        topic: &Arc<str>,
+        partition: i32,
+        timestamp: i64,
+        memory: usize,
+        completion: Completion,
+    ) -> std::result::Result<(), (Error, Completion)> {
         let inner = &self.inner;
         let ready = {
             let mut state = inner.accumulator.state.lock().unwrap();
@@ -301,9 +394,9 @@ impl Producer {
         };
         let ready = match ready {
             Ok(r) => r,
-            Err(e) => {
+            Err(failed) => {
                 inner.accumulator.release(memory);
-                return Err(e);
+                return Err(failed);
             }
         };
         if record.partition.is_none() {
@@ -361,7 +454,7 @@ impl Producer {
             if tokio::time::Instant::now() + backoff >= deadline {
                 let unknown = err.code() == crate::error::UNKNOWN_TOPIC_OR_PARTITION;
                 return Err(if unknown {
-                    err.with_retriable(false).context(format!(
+                    err.with_retriable(false).with_message(format!(
                         "topic '{topic}' does not exist{}",
                         if inner.config.client.allow_auto_create_topics { "" } else { " and allow.auto.create.topics is false" }
                     ))
@@ -458,12 +551,29 @@ impl Producer {
     /// Fails every record still waiting in the queues (not those in flight) with a `Closed`
     /// error; their completions run now. confluent-kafka's `Producer.purge()`.
     pub fn purge_queued(&self) {
-        sender::fail_queued(&self.inner, Error::closed("the record was purged from the queue"));
+        self.purge(true, false);
     }
 
-    /// Records queued or in flight, not yet completed.
+    /// confluent-kafka's `Producer.purge(in_queue, in_flight)`: `in_queue` fails every record
+    /// not yet sent (waiting for metadata or in a batch) with [`Error::purged`]`(false)` now;
+    /// `in_flight` fails the records of every request already sent with
+    /// [`Error::purged`]`(true)` when that request ends, whatever the broker answered (the
+    /// request cannot be taken back; whether it was written is unknown, as in librdkafka).
+    pub fn purge(&self, in_queue: bool, in_flight: bool) {
+        if in_flight {
+            self.inner.accumulator.purge_gen.fetch_add(1, Ordering::AcqRel);
+        }
+        if in_queue {
+            for w in self.inner.waiting.take_all() {
+                waiting::fail(&self.inner, w, Error::purged(false));
+            }
+            sender::fail_queued(&self.inner, Error::purged(false));
+        }
+    }
+
+    /// Records queued (waiting for metadata or in a batch) or in flight, not yet completed.
     pub fn in_flight_count(&self) -> usize {
-        self.inner.accumulator.outstanding.load(Ordering::Acquire)
+        self.inner.accumulator.outstanding.load(Ordering::Acquire) + self.inner.waiting.len()
     }
 
     /// Sends everything queued now (ignoring linger.ms) and waits until every record completed,
@@ -472,7 +582,11 @@ impl Producer {
         let acc = &self.inner.accumulator;
         acc.state.lock().unwrap().flushing += 1;
         acc.wakeup.notify_one();
-        let res = tokio::time::timeout(timeout, acc.wait_drained()).await;
+        let res = tokio::time::timeout(timeout, async {
+            self.inner.waiting.wait_empty().await;
+            acc.wait_drained().await
+        })
+        .await;
         acc.state.lock().unwrap().flushing -= 1;
         match res {
             Ok(()) => Ok(()),
@@ -493,7 +607,11 @@ impl Producer {
         self.inner.accumulator.state.lock().unwrap().closing = true;
         self.inner.accumulator.wakeup.notify_one();
         if flushed.is_err() {
-            sender::fail_everything(&self.inner, Error::closed("the producer was closed before the record was delivered"));
+            let e = Error::closed("the producer was closed before the record was delivered");
+            for w in self.inner.waiting.take_all() {
+                waiting::fail(&self.inner, w, e.clone());
+            }
+            sender::fail_everything(&self.inner, e);
         }
         self.inner.cluster.close().await;
         flushed

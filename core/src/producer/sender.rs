@@ -176,7 +176,7 @@ fn drain(inner: &Inner) -> Drained {
                     continue;
                 }
                 let linger_left = (head.created + config.linger).checked_duration_since(now);
-                let ready = flushing || q.batches.len() > 1 || linger_left.is_none() || head.builder.as_ref().map(|b| b.size_in_bytes() >= config.batch_size).unwrap_or(true);
+                let ready = flushing || q.batches.len() > 1 || linger_left.is_none() || head.builder.as_ref().map(|b| b.size_in_bytes() >= config.batch_size || b.len() >= config.batch_max_records).unwrap_or(true);
                 if !ready {
                     let left = linger_left.unwrap_or_default();
                     out.next_check = Some(out.next_check.map_or(left, |c: Duration| c.min(left)));
@@ -222,6 +222,7 @@ fn drain(inner: &Inner) -> Drained {
                     q.next_sequence = seq_add(q.next_sequence, batch.record_count() as i32);
                 }
                 q.in_flight += 1;
+                batch.sent_gen.get_or_insert(acc.purge_gen.load(std::sync::atomic::Ordering::Acquire));
                 if !q.batches.is_empty() {
                     out.more_ready = true;
                 }
@@ -576,13 +577,17 @@ fn split(inner: &Inner, batch: &ProducerBatch) -> Result<Vec<ProducerBatch>> {
                 base_sequence: -1,
                 not_before: None,
                 unknown_outcome: batch.unknown_outcome,
+                sent_gen: batch.sent_gen,
             })
         })
         .collect()
 }
 
-fn complete(acc: &Accumulator, batch: &mut ProducerBatch, result: Result<(i64, i64)>) {
+fn complete(acc: &Accumulator, batch: &mut ProducerBatch, mut result: Result<(i64, i64)>) {
     let n = batch.records.len();
+    if batch.sent_gen.is_some_and(|g| g < acc.purge_gen.load(std::sync::atomic::Ordering::Acquire)) {
+        result = Err(Error::purged(true));
+    }
     for (i, record) in batch.records.drain(..).enumerate() {
         let r = match &result {
             Ok((base_offset, log_append_time)) => Ok(RecordMetadata {

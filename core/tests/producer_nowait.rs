@@ -1,0 +1,152 @@
+//! `Producer::enqueue_each`, the send that never waits (confluent-kafka's `produce()`), against
+//! the real broker and an address where nothing listens: it returns at once, counts what it
+//! holds, and every record completes through its completion, with the error that says why.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use polykafka::producer::{Completion, Producer};
+use polykafka::{ErrorKind, ProducerConfig, ProducerRecord, RecordMetadata};
+use tokio::sync::oneshot;
+
+fn producer(bootstrap: &str, extra: &[(&str, &str)]) -> Producer {
+    let mut props = vec![("bootstrap.servers".to_string(), bootstrap.to_string())];
+    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Producer::new(ProducerConfig::from_properties(props).unwrap()).unwrap()
+}
+
+type Outcome = oneshot::Receiver<polykafka::Result<RecordMetadata>>;
+
+/// Enqueues `records`; returns the receivers of the queued ones and the rejected errors.
+fn enqueue(p: &Producer, records: Vec<ProducerRecord>) -> (Vec<Outcome>, Vec<(usize, polykafka::Error)>) {
+    let mut outcomes = Vec::new();
+    let mut rejected = Vec::new();
+    let items: Vec<_> = records
+        .into_iter()
+        .map(|r| {
+            let (tx, rx) = oneshot::channel();
+            outcomes.push(rx);
+            (r, Completion::Oneshot(tx))
+        })
+        .collect();
+    p.enqueue_each(items, |i, e| rejected.push((i, e))).unwrap();
+    let rejected_idx: Vec<usize> = rejected.iter().map(|(i, _)| *i).collect();
+    let outcomes = outcomes.into_iter().enumerate().filter(|(i, _)| !rejected_idx.contains(i)).map(|(_, o)| o).collect();
+    (outcomes, rejected)
+}
+
+/// A local port where nothing listens.
+fn dead_address() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    addr.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_topic_returns_at_once_and_fails_through_the_completion() {
+    let p = producer(&common::bootstrap(), &[("allow.auto.create.topics", "false"), ("delivery.timeout.ms", "3000"), ("linger.ms", "0"), ("request.timeout.ms", "2000")]);
+    let topic = common::unique_topic("nowait-missing");
+    let start = Instant::now();
+    let (outcomes, rejected) = enqueue(&p, vec![ProducerRecord::new(&topic).value("x")]);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert!(start.elapsed() < Duration::from_millis(500), "enqueue waited {:?}", start.elapsed());
+    assert_eq!(p.in_flight_count(), 1, "the waiting record is counted");
+    // flush waits for it, and it ends by delivery.timeout.ms.
+    p.flush(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(p.in_flight_count(), 0);
+    let err = outcomes.into_iter().next().unwrap().await.unwrap().expect_err("the topic does not exist");
+    assert_eq!(err.code(), polykafka::error::UNKNOWN_TOPIC_OR_PARTITION, "{err}");
+    assert!(!err.retriable());
+    // Each fact once.
+    assert_eq!(err.to_string().matches(&format!("'{topic}'")).count(), 1, "{err}");
+    assert!(err.message().contains("allow.auto.create.topics is false"), "{err}");
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_bootstrap_queues_then_times_out() {
+    let p = producer(&dead_address(), &[("delivery.timeout.ms", "4000"), ("linger.ms", "0"), ("request.timeout.ms", "2000")]);
+    let start = Instant::now();
+    let (outcomes, rejected) = enqueue(&p, (0..5).map(|i| ProducerRecord::new("t").value(format!("v{i}"))).collect());
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert!(start.elapsed() < Duration::from_millis(500), "enqueue waited {:?}", start.elapsed());
+    assert_eq!(p.in_flight_count(), 5);
+    let err = p.flush(Duration::from_secs(1)).await.expect_err("nothing can be delivered");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(p.in_flight_count(), 5, "still queued after a short flush");
+    p.flush(Duration::from_secs(20)).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(3900), "failed before delivery.timeout.ms: {:?}", start.elapsed());
+    for o in outcomes {
+        let err = o.await.unwrap().expect_err("no broker");
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(err.message().contains("last error"), "the cause is named: {err}");
+    }
+    assert_eq!(p.in_flight_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_wait_for_a_new_topic_in_order() {
+    // The topic is created by the first metadata request (auto-create on): records queued
+    // before it exists are delivered in order, before those queued after.
+    let p = producer(&common::bootstrap(), &[("linger.ms", "0")]);
+    let topic = common::unique_topic("nowait-order");
+    let (first, rejected) = enqueue(&p, (0..100).map(|i| ProducerRecord::new(&topic).partition(0).value(format!("{i}"))).collect());
+    assert!(rejected.is_empty());
+    let mut offsets = Vec::new();
+    for o in first {
+        offsets.push(o.await.unwrap().unwrap().offset);
+    }
+    let (later, _) = enqueue(&p, (100..200).map(|i| ProducerRecord::new(&topic).partition(0).value(format!("{i}"))).collect());
+    for o in later {
+        offsets.push(o.await.unwrap().unwrap().offset);
+    }
+    assert_eq!(offsets, (0..200).collect::<Vec<i64>>());
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_count_bound_gives_queue_full() {
+    let p = producer(&dead_address(), &[("queue.buffering.max.messages", "10"), ("delivery.timeout.ms", "3000"), ("linger.ms", "0"), ("request.timeout.ms", "2000")]);
+    let (outcomes, rejected) = enqueue(&p, (0..15).map(|i| ProducerRecord::new("t").value(format!("{i}"))).collect());
+    assert_eq!(outcomes.len(), 10);
+    assert_eq!(rejected.len(), 5);
+    assert!(rejected.iter().all(|(_, e)| e.kind() == ErrorKind::QueueFull), "{rejected:?}");
+    assert!(rejected[0].1.message().contains("queue.buffering.max.messages"), "{}", rejected[0].1);
+    // Room again once records complete (here: fail at delivery.timeout.ms).
+    p.flush(Duration::from_secs(20)).await.unwrap();
+    let (again, rejected) = enqueue(&p, vec![ProducerRecord::new("t").value("x")]);
+    assert!(rejected.is_empty());
+    assert_eq!(again.len(), 1);
+    p.purge(true, false);
+    let err = again.into_iter().next().unwrap().await.unwrap().unwrap_err();
+    assert!(err.purged_in_queue(), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_in_flight_reports_purged_whatever_the_broker_says() {
+    let p = producer(&common::bootstrap(), &[("linger.ms", "0")]);
+    let topic = common::unique_topic("nowait-purge");
+    // Warm the metadata so the next records go out at once.
+    let (warm, _) = enqueue(&p, vec![ProducerRecord::new(&topic).value("warm")]);
+    warm.into_iter().next().unwrap().await.unwrap().unwrap();
+    let (outcomes, _) = enqueue(&p, (0..50).map(|i| ProducerRecord::new(&topic).value(format!("{i}"))).collect());
+    p.purge(true, true);
+    p.flush(Duration::from_secs(10)).await.unwrap();
+    let mut purged = 0;
+    for o in outcomes {
+        match o.await.unwrap() {
+            Err(e) => {
+                assert!(e.purged_in_flight() || e.purged_in_queue(), "{e}");
+                purged += 1;
+            }
+            Ok(md) => panic!("a record queued before purge(in_flight) was reported written at {}", md.offset),
+        }
+    }
+    assert_eq!(purged, 50);
+    // Records after the purge are not affected.
+    let (after, _) = enqueue(&p, vec![ProducerRecord::new(&topic).value("after")]);
+    after.into_iter().next().unwrap().await.unwrap().unwrap();
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
