@@ -196,9 +196,15 @@ impl Error {
         self.message = message.into();
         self
     }
-    /// Prefix the message with more context.
+    /// Prefix the message with more context, saying each fact once: a context that already
+    /// holds the whole message replaces it, and one the message already holds adds nothing.
     pub fn context(mut self, context: impl fmt::Display) -> Self {
-        self.message = format!("{context}: {}", self.message);
+        let context = context.to_string();
+        if self.message.is_empty() || context.contains(self.message.as_str()) {
+            self.message = context;
+        } else if !self.message.contains(context.as_str()) {
+            self.message = format!("{context}: {}", self.message);
+        }
         self
     }
 }
@@ -329,6 +335,15 @@ mod tests {
         assert!(fenced.fatal());
         assert_eq!(fenced.kind(), ErrorKind::Fatal);
         assert!(Error::check(0, "x").is_ok());
+    }
+
+    #[test]
+    fn context_says_each_fact_once() {
+        let e = Error::from_code(UNKNOWN_TOPIC_OR_PARTITION, "topic 'x'").unwrap();
+        assert_eq!(e.clone().context("no metadata for topic 'x' within 1s").message(), "no metadata for topic 'x' within 1s");
+        assert_eq!(e.clone().context("topic 'x'").message(), "topic 'x'");
+        assert_eq!(e.context("Metadata").message(), "Metadata: topic 'x'");
+        assert_eq!(Error::timeout("").context("flush").message(), "flush");
     }
 
     #[test]
