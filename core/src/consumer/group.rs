@@ -259,6 +259,10 @@ struct Classic {
     last_meta_check: Instant,
     /// Left the group because the application stopped polling; rejoin on its next poll.
     left_at: Option<Instant>,
+    /// The leader the coordinator named in the last JoinGroup response.
+    leader_id: String,
+    /// How long the last completed join (JoinGroup through SyncGroup) took.
+    join_duration: Option<Duration>,
 }
 
 impl Classic {
@@ -277,6 +281,8 @@ impl Classic {
             last_full_refresh: Instant::now() - Duration::from_secs(3600),
             last_meta_check: Instant::now(),
             left_at: None,
+            leader_id: String::new(),
+            join_duration: None,
         }
     }
 
@@ -427,6 +433,8 @@ impl Classic {
         st.group.generation = self.generation;
         st.group.member_id = self.member_id.clone();
         st.group.protocol = self.protocol.map(|k| assignor::protocol_name(k).to_string());
+        st.group.leader_id = self.leader_id.clone();
+        st.group.join_duration = self.join_duration;
     }
 
     /// Revokes `tps`: event, wait for the application (heartbeating), auto-commit, drop.
@@ -445,6 +453,7 @@ impl Classic {
     }
 
     async fn join(&mut self, topics: BTreeSet<String>, version: u64) -> Result<()> {
+        let started = Instant::now();
         let cfg = self.shared.config.clone();
         // Eager protocols give everything up before joining.
         let mine = owned(&self.shared);
@@ -514,6 +523,7 @@ impl Classic {
         let protocol_name = resp.protocol_name.as_ref().map(|p| p.to_string()).unwrap_or_default();
         self.protocol = assignor::kind_for_name(&protocol_name);
         let is_leader = resp.leader == resp.member_id;
+        self.leader_id = resp.leader.to_string();
         tracing::debug!(group = self.group(), generation = self.generation, member = %self.member_id, protocol = %protocol_name, is_leader, "joined");
         let assignments = if is_leader && !resp.skip_assignment {
             self.leader_assign(&resp.members, &protocol_name).await?
@@ -556,6 +566,7 @@ impl Classic {
         self.joined_version = version;
         self.joined_topics = topics;
         self.joined_counts = counts;
+        self.join_duration = Some(started.elapsed());
         self.set_group_info();
         let current = owned(&self.shared);
         let new_set: BTreeSet<&TopicPartition> = new.iter().collect();
@@ -633,6 +644,7 @@ impl Classic {
         }
         self.member_id.clear();
         self.generation = -1;
+        self.leader_id.clear();
         self.set_group_info();
     }
 }

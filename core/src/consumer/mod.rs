@@ -174,6 +174,34 @@ pub(crate) struct GroupInfo {
     pub generation: i32,
     pub protocol: Option<String>,
     pub coordinator: Option<i32>,
+    /// The leader named by the last JoinGroup (classic protocol; empty with KIP-848).
+    pub leader_id: String,
+    /// How long the last completed join took (classic protocol).
+    pub join_duration: Option<Duration>,
+}
+
+/// This member's place in its group after its last join, what kafkajs reports on GROUP_JOIN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupMembership {
+    pub group_id: String,
+    /// Empty before the first join and after leaving.
+    pub member_id: String,
+    /// -1 before the first join (the member epoch with the KIP-848 protocol).
+    pub generation_id: i32,
+    /// The member the coordinator chose to compute the assignment of the last join (classic
+    /// protocol). Empty with the KIP-848 protocol, where the broker assigns.
+    pub leader_id: String,
+    /// The assignor the group chose (`range`, `roundrobin`, `cooperative-sticky`).
+    pub protocol: Option<String>,
+    /// How long the last completed join took, JoinGroup through SyncGroup (classic protocol).
+    pub join_duration: Option<Duration>,
+}
+
+impl GroupMembership {
+    /// This member computed the assignment of the last join.
+    pub fn is_leader(&self) -> bool {
+        !self.member_id.is_empty() && self.member_id == self.leader_id
+    }
 }
 
 pub(crate) struct State {
@@ -809,6 +837,20 @@ impl Consumer {
             generation_id: st.group.generation,
             member_id: st.group.member_id.clone(),
             group_instance_id: self.shared().config.group_instance_id.clone(),
+        })
+    }
+
+    /// The member's group membership as of its last join (see [`GroupMembership`]).
+    pub fn group_membership(&self) -> Result<GroupMembership> {
+        self.require_group("group_membership")?;
+        let st = self.shared().lock();
+        Ok(GroupMembership {
+            group_id: self.shared().group_id().unwrap().to_string(),
+            member_id: st.group.member_id.clone(),
+            generation_id: st.group.generation,
+            leader_id: st.group.leader_id.clone(),
+            protocol: st.group.protocol.clone(),
+            join_duration: st.group.join_duration,
         })
     }
 
