@@ -103,6 +103,15 @@ impl Error {
         })
     }
 
+    /// The error for a Kafka error code the caller knows is not 0; a 0 still gives an error
+    /// (`UNKNOWN_SERVER_ERROR`, naming the context) rather than a panic.
+    pub fn broker(code: i16, context: impl fmt::Display) -> Self {
+        let context = context.to_string();
+        Error::from_code(code, &context).unwrap_or_else(|| {
+            Error::from_code(UNKNOWN_SERVER_ERROR, format!("{context} (an error without an error code)")).expect("-1 is an error code")
+        })
+    }
+
     /// `Ok(())` for code 0, the error otherwise.
     pub fn check(code: i16, context: impl fmt::Display) -> Result<()> {
         match Error::from_code(code, context) {

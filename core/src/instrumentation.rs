@@ -11,6 +11,7 @@
 //!
 //! [`ClientConfig::instrumentation`]: crate::ClientConfig::instrumentation
 
+use crate::sync::{MutexExt};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -154,7 +155,7 @@ impl Instrumentation {
             return;
         }
         {
-            let mut buffer = self.inner.buffer.lock().unwrap();
+            let mut buffer = self.inner.buffer.locked();
             if buffer.len() >= self.inner.capacity {
                 self.inner.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
@@ -169,7 +170,7 @@ impl Instrumentation {
     /// Takes every buffered event. An event emitted from now on wakes the binding again.
     pub fn drain(&self) -> Drained {
         self.inner.scheduled.store(false, Ordering::Release);
-        let events = std::mem::take(&mut *self.inner.buffer.lock().unwrap());
+        let events = std::mem::take(&mut *self.inner.buffer.locked());
         Drained { events, dropped: self.inner.dropped.swap(0, Ordering::Relaxed) }
     }
 }

@@ -58,12 +58,11 @@ impl Admin {
         for (tp, offset) in offsets {
             let meta = self.cluster.topic(&tp.topic).await?;
             let part = meta.partitions.get(tp.partition as usize).filter(|p| p.partition == tp.partition).ok_or_else(|| {
-                Error::from_code(crate::error::UNKNOWN_TOPIC_OR_PARTITION, format!("deleting records of {tp}: no such partition"))
-                    .unwrap()
+                Error::broker(crate::error::UNKNOWN_TOPIC_OR_PARTITION, format!("deleting records of {tp}: no such partition"))
                     .with_retriable(false)
             })?;
             if part.leader < 0 {
-                return Err(Error::from_code(crate::error::LEADER_NOT_AVAILABLE, format!("deleting records of {tp}")).unwrap());
+                return Err(Error::broker(crate::error::LEADER_NOT_AVAILABLE, format!("deleting records of {tp}")));
             }
             by_leader.entry(part.leader).or_default().entry(tp.topic.clone()).or_default().push((tp.partition, *offset));
         }

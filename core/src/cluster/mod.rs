@@ -6,6 +6,7 @@
 
 mod metadata;
 
+use crate::sync::{MutexExt, RwLockExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -102,7 +103,7 @@ impl Cluster {
 
     /// The latest metadata (possibly empty before the first refresh).
     pub fn metadata(&self) -> Arc<Metadata> {
-        self.metadata.read().unwrap().clone()
+        self.metadata.read_locked().clone()
     }
 
     fn backoff(&self, failures: u32) -> Duration {
@@ -121,22 +122,22 @@ impl Cluster {
             }
             *guard = None;
         }
-        let wait = slot.next_attempt.lock().unwrap().and_then(|t| t.checked_duration_since(Instant::now()));
+        let wait = slot.next_attempt.locked().and_then(|t| t.checked_duration_since(Instant::now()));
         if let Some(wait) = wait {
             tokio::time::sleep(wait).await;
         }
-        let addr = slot.addr.lock().unwrap().clone();
+        let addr = slot.addr.locked().clone();
         match Connection::connect(&addr, slot.node_id, &self.config, &self.security).await {
             Ok(conn) => {
                 slot.failures.store(0, Ordering::Relaxed);
-                *slot.next_attempt.lock().unwrap() = None;
+                *slot.next_attempt.locked() = None;
                 tracing::debug!(node = slot.node_id, addr = %addr, "connected");
                 *guard = Some(conn.clone());
                 Ok(conn)
             }
             Err(e) => {
                 let failures = slot.failures.fetch_add(1, Ordering::Relaxed) + 1;
-                *slot.next_attempt.lock().unwrap() = Some(Instant::now() + self.backoff(failures));
+                *slot.next_attempt.locked() = Some(Instant::now() + self.backoff(failures));
                 tracing::warn!(node = slot.node_id, addr = %addr, error = %e, "connection failed");
                 Err(e)
             }
@@ -153,12 +154,12 @@ impl Cluster {
     /// [`Cluster::connection`] gives (which fetches may hold with long polls), as the Java
     /// client does.
     pub async fn coordinator_connection(&self, node_id: i32) -> Result<Arc<Connection>> {
-        let addr = self.slot(node_id)?.addr.lock().unwrap().clone();
+        let addr = self.slot(node_id)?.addr.locked().clone();
         let slot = {
-            let mut nodes = self.coordinator_nodes.lock().unwrap();
+            let mut nodes = self.coordinator_nodes.locked();
             let slot = nodes.entry(node_id).or_insert_with(|| NodeSlot::new(node_id, addr.clone()));
-            if *slot.addr.lock().unwrap() != addr {
-                *slot.addr.lock().unwrap() = addr;
+            if *slot.addr.locked() != addr {
+                *slot.addr.locked() = addr;
             }
             slot.clone()
         };
@@ -175,10 +176,10 @@ impl Cluster {
             Error::new(ErrorKind::Broker, format!("broker {node_id} is not in the cluster metadata")).with_retriable(true)
         })?;
         let addr = format!("{}:{}", broker.host, broker.port);
-        let mut nodes = self.nodes.lock().unwrap();
+        let mut nodes = self.nodes.locked();
         let slot = nodes.entry(node_id).or_insert_with(|| NodeSlot::new(node_id, addr.clone()));
-        if *slot.addr.lock().unwrap() != addr {
-            *slot.addr.lock().unwrap() = addr;
+        if *slot.addr.locked() != addr {
+            *slot.addr.locked() = addr;
         }
         Ok(slot.clone())
     }
@@ -221,7 +222,7 @@ impl Cluster {
 
     /// Adds topics to those refreshed by every metadata refresh.
     pub fn add_interest<'a>(&self, topics: impl IntoIterator<Item = &'a str>) {
-        let mut interest = self.interest.lock().unwrap();
+        let mut interest = self.interest.locked();
         for t in topics {
             if !interest.contains(t) {
                 interest.insert(t.to_string());
@@ -243,7 +244,7 @@ impl Cluster {
             }
         }
         let request_topics = topics.map(|extra| {
-            let mut set = self.interest.lock().unwrap().clone();
+            let mut set = self.interest.locked().clone();
             set.extend(extra.iter().cloned());
             set.into_iter()
                 .map(|t| MetadataRequestTopic::default().with_name(Some(TopicName(StrBytes::from_string(t)))))
@@ -256,7 +257,7 @@ impl Cluster {
         let resp = self.send_any(&req).await?;
         let fresh = Metadata::from_response(resp, topics.is_none(), &current);
         let fresh = Arc::new(fresh);
-        *self.metadata.write().unwrap() = fresh.clone();
+        *self.metadata.write_locked() = fresh.clone();
         Ok(fresh)
     }
 
@@ -270,14 +271,14 @@ impl Cluster {
         let meta = self.refresh_metadata(Some(&[topic.to_string()]), true).await?;
         match meta.topics.get(topic) {
             Some(t) if t.error_code == 0 && !t.partitions.is_empty() => Ok(t.clone()),
-            Some(t) if t.error_code != 0 => Err(Error::from_code(t.error_code, format!("topic '{topic}'")).unwrap()),
-            _ => Err(Error::from_code(error::LEADER_NOT_AVAILABLE, format!("topic '{topic}' has no partitions yet")).unwrap()),
+            Some(t) if t.error_code != 0 => Err(Error::broker(t.error_code, format!("topic '{topic}'"))),
+            _ => Err(Error::broker(error::LEADER_NOT_AVAILABLE, format!("topic '{topic}' has no partitions yet"))),
         }
     }
 
     /// The topic's metadata if cached, without error and younger than `metadata.max.age.ms`.
     pub fn cached_topic(&self, topic: &str) -> Option<Arc<TopicMeta>> {
-        let meta = self.metadata.read().unwrap();
+        let meta = self.metadata.read_locked();
         let t = meta.topics.get(topic)?;
         (t.error_code == 0 && !t.partitions.is_empty() && meta.age() < self.config.metadata_max_age).then(|| t.clone())
     }
@@ -285,7 +286,7 @@ impl Cluster {
     /// The broker coordinating `key` (a group id or a transactional id), cached until
     /// [`Cluster::forget_coordinator`].
     pub async fn coordinator(&self, kind: CoordinatorType, key: &str) -> Result<i32> {
-        if let Some(node) = self.coordinators.lock().unwrap().get(&(kind, key.to_string())) {
+        if let Some(node) = self.coordinators.locked().get(&(kind, key.to_string())) {
             return Ok(*node);
         }
         let conn = self.any_connection().await?;
@@ -306,19 +307,19 @@ impl Cluster {
         Error::check(code, format!("finding the {kind:?} coordinator for '{key}'{}", message.map(|m| format!(": {m}")).unwrap_or_default()))?;
         // The coordinator may be a broker this client has not seen yet.
         {
-            let mut meta = self.metadata.write().unwrap();
+            let mut meta = self.metadata.write_locked();
             if !meta.brokers.contains_key(&node) {
                 let mut m = (**meta).clone();
                 m.brokers.insert(node, BrokerMeta { node_id: node, host, port, rack: None });
                 *meta = Arc::new(m);
             }
         }
-        self.coordinators.lock().unwrap().insert((kind, key.to_string()), node);
+        self.coordinators.locked().insert((kind, key.to_string()), node);
         Ok(node)
     }
 
     pub fn forget_coordinator(&self, kind: CoordinatorType, key: &str) {
-        self.coordinators.lock().unwrap().remove(&(kind, key.to_string()));
+        self.coordinators.locked().remove(&(kind, key.to_string()));
     }
 
     /// Closes every connection.
@@ -328,7 +329,7 @@ impl Cluster {
             .lock()
             .unwrap()
             .values()
-            .chain(self.coordinator_nodes.lock().unwrap().values())
+            .chain(self.coordinator_nodes.locked().values())
             .cloned()
             .chain(self.bootstrap.iter().cloned())
             .collect();

@@ -94,9 +94,9 @@ async fn leader_of(cluster: &Cluster, tp: &TopicPartition) -> Result<(i32, i32, 
         .partitions
         .iter()
         .find(|p| p.partition == tp.partition)
-        .ok_or_else(|| Error::from_code(error::UNKNOWN_TOPIC_OR_PARTITION, format!("partition {tp} does not exist")).unwrap())?;
+        .ok_or_else(|| Error::broker(error::UNKNOWN_TOPIC_OR_PARTITION, format!("partition {tp} does not exist")))?;
     if p.leader < 0 {
-        return Err(Error::from_code(error::LEADER_NOT_AVAILABLE, format!("{tp} has no leader")).unwrap());
+        return Err(Error::broker(error::LEADER_NOT_AVAILABLE, format!("{tp} has no leader")));
     }
     Ok((p.leader, p.leader_epoch, topic.topic_id))
 }
@@ -256,11 +256,10 @@ async fn list_offsets_request(
         if version < spec.min_version() {
             out.push((
                 i,
-                Err(Error::from_code(
+                Err(Error::broker(
                     error::UNSUPPORTED_VERSION,
                     format!("listing {spec:?} offsets of {tp}: the broker supports ListOffsets up to v{version}"),
-                )
-                .unwrap()),
+                )),
             ));
             continue;
         }
@@ -454,7 +453,7 @@ async fn fetch_once(cluster: &Cluster, tp: &TopicPartition, offset: i64, opts: &
         } else {
             String::new()
         };
-        return Err(Error::from_code(part.error_code, format!("{context}{range}")).unwrap());
+        return Err(Error::broker(part.error_code, format!("{context}{range}")));
     }
     Error::check(part.error_code, &context)?;
     let mut batches = match part.records {

@@ -6,6 +6,7 @@
 //! known, no fetch of it is in flight and its queue is empty; no fetch starts while the queues
 //! hold `fetch.max.bytes` or more (see the memory note in the module above).
 
+use crate::sync::{MutexExt};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,7 +58,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         {
             let mut st = shared.lock();
             if st.buffered_bytes < shared.config.fetch_max_bytes.max(1) as usize {
-                let busy = in_flight.lock().unwrap().clone();
+                let busy = in_flight.locked().clone();
                 for (tp, p) in st.assignment.iter_mut() {
                     if p.paused || p.revoking || p.fetching || !p.records.is_empty() || p.no_offset.is_some() {
                         continue;
@@ -78,7 +79,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         }
         for (leader, parts) in plan {
-            in_flight.lock().unwrap().insert(leader);
+            in_flight.locked().insert(leader);
             let task = shared.clone();
             let in_flight = in_flight.clone();
             shared.spawn_child(async move {
@@ -100,7 +101,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         }
                     }
                 }
-                in_flight.lock().unwrap().remove(&leader);
+                in_flight.locked().remove(&leader);
                 shared.wake_fetcher.notify_one();
             });
         }
@@ -298,7 +299,7 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
                 continue;
             }
             if code != 0 {
-                let e = Error::from_code(code, format!("fetching {tp} at offset {offset}")).unwrap();
+                let e = Error::broker(code, format!("fetching {tp} at offset {offset}"));
                 if refresh_and_retry(&e) {
                     refresh_topics.insert(name.clone());
                 } else {

@@ -6,6 +6,7 @@
 //! lock and its response is routed back by correlation id by one reader task. Responses are
 //! decoded by the caller, not the reader, so the reader never stalls on a big response.
 
+use crate::sync::{MutexExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,15 +48,14 @@ impl ApiVersions {
     pub fn pick(&self, key: i16, min: i16, max: i16) -> Result<i16> {
         let name = ApiKey::try_from(key).map(|k| format!("{k:?}")).unwrap_or(key.to_string());
         let (bmin, bmax) = *self.ranges.get(&key).ok_or_else(|| {
-            Error::from_code(crate::error::UNSUPPORTED_VERSION, format!("the broker does not support the {name} API")).unwrap()
+            Error::broker(crate::error::UNSUPPORTED_VERSION, format!("the broker does not support the {name} API"))
         })?;
         let v = bmax.min(max);
         if v < bmin.max(min) {
-            return Err(Error::from_code(
+            return Err(Error::broker(
                 crate::error::UNSUPPORTED_VERSION,
                 format!("no common version of {name}: broker {bmin}..={bmax}, client {min}..={max}"),
-            )
-            .unwrap());
+            ));
         }
         Ok(v)
     }
@@ -279,7 +279,7 @@ impl<R: Request> InFlight<R> {
                     conn.addr,
                     conn.node_id
                 ));
-                let waiter = conn.pending.lock().unwrap().waiters.remove(&self.correlation_id);
+                let waiter = conn.pending.locked().waiters.remove(&self.correlation_id);
                 if let (Some(p), Some(t)) = (&conn.probe, waiter.and_then(|w| w.timing)) {
                     p.timed_out(t);
                 }
@@ -413,7 +413,7 @@ impl Connection {
     /// Closes the connection for good: requests still waiting fail, and the reader task has
     /// ended (not merely been told to) when this returns, so nothing of it outlives the client.
     pub(crate) async fn shutdown(&self) {
-        let reader = self.reader.lock().unwrap().take();
+        let reader = self.reader.locked().take();
         if let Some(reader) = reader {
             reader.abort();
             let _ = reader.await;
@@ -431,7 +431,7 @@ impl Connection {
     }
     /// True once the connection broke; a new one must be made.
     pub fn is_broken(&self) -> bool {
-        self.pending.lock().unwrap().broken.is_some()
+        self.pending.locked().broken.is_some()
     }
 
     /// Sends `req` at the highest common version and waits for its response.
@@ -470,7 +470,7 @@ impl Connection {
             return;
         }
         let until = tokio::time::Instant::now() + Duration::from_millis(throttle_time_ms as u64);
-        let mut t = self.throttled_until.lock().unwrap();
+        let mut t = self.throttled_until.locked();
         if t.map_or(true, |old| old < until) {
             tracing::debug!(node = self.node_id, throttle_time_ms, "throttled by the broker");
             *t = Some(until);
@@ -495,7 +495,7 @@ impl Connection {
         let correlation_id = self.correlation.fetch_add(1, Ordering::Relaxed);
         let mut timing = self.probe.as_ref().and_then(|p| p.timing(R::KEY, version, correlation_id));
         let mut queued = None;
-        let throttled = *self.throttled_until.lock().unwrap();
+        let throttled = *self.throttled_until.locked();
         if let Some(until) = throttled {
             if until > tokio::time::Instant::now() {
                 queued = Some(self.enqueue());
@@ -518,7 +518,7 @@ impl Connection {
         // Registered once it is this request's turn to be written, so its timing starts then;
         // no response can come before the write.
         let rx = {
-            let mut pending = self.pending.lock().unwrap();
+            let mut pending = self.pending.locked();
             if let Some(e) = &pending.broken {
                 return Err(e.clone());
             }
@@ -555,7 +555,7 @@ impl Connection {
 
 fn fail_all(pending: &Mutex<Pending>, err: Error) {
     let waiters = {
-        let mut p = pending.lock().unwrap();
+        let mut p = pending.locked();
         if p.broken.is_none() {
             p.broken = Some(err.clone());
         }
@@ -571,7 +571,7 @@ async fn read_loop<R: AsyncRead + Unpin>(mut read: R, pending: Arc<Mutex<Pending
         match read_frame(&mut read).await {
             Ok(frame) => {
                 let correlation_id = (&frame[..]).get_i32();
-                let waiter = pending.lock().unwrap().waiters.remove(&correlation_id);
+                let waiter = pending.locked().waiters.remove(&correlation_id);
                 if let Some(w) = waiter {
                     if let (Some(p), Some(t)) = (&probe, w.timing) {
                         p.answered(t, frame.len());

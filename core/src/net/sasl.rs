@@ -61,8 +61,7 @@ impl Exchange<'_> {
             .await?;
         if resp.error_code != 0 {
             let detail = resp.error_message.map(|m| m.to_string()).unwrap_or_default();
-            return Err(Error::from_code(resp.error_code, format!("authentication failed: {detail}"))
-                .unwrap()
+            return Err(Error::broker(resp.error_code, format!("authentication failed: {detail}"))
                 .with_kind(ErrorKind::Authentication)
                 .with_retriable(false));
         }

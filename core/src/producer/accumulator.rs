@@ -6,6 +6,7 @@
 //! records complete. Per partition it keeps the idempotence bookkeeping: next sequence, last
 //! acknowledged sequence, batches in flight.
 
+use crate::sync::{MutexExt};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -336,7 +337,7 @@ impl Accumulator {
 
     /// Starts every partition's sequence numbers over (a new producer id or epoch).
     pub fn reset_sequences(&self) {
-        let mut state = self.state.lock().unwrap();
+        let mut state = self.state.locked();
         for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
             q.next_sequence = 0;
             q.last_acked = -1;
@@ -378,7 +379,7 @@ mod bound_tests {
 
     fn append_n(acc: &Accumulator, n: usize) -> Vec<bool> {
         let topic: Arc<str> = Arc::from("t");
-        let mut state = acc.state.lock().unwrap();
+        let mut state = acc.state.locked();
         (0..n)
             .map(|i| acc.append(&mut state, &topic, 0, 1_000, None, Some(format!("v{i}").as_bytes()), &[], 100, Completion::Ignore).ok().unwrap())
             .collect()
@@ -388,7 +389,7 @@ mod bound_tests {
     fn batch_num_messages_bounds_a_batch() {
         let acc = accumulator(&[("batch.num.messages", "3")]);
         let ready = append_n(&acc, 10);
-        let state = acc.state.lock().unwrap();
+        let state = acc.state.locked();
         let counts: Vec<usize> = state.topics["t"][0].batches.iter().map(|b| b.records.len()).collect();
         assert_eq!(counts, vec![3, 3, 3, 1]);
         // The third record of a batch makes it ready.
@@ -399,7 +400,7 @@ mod bound_tests {
     fn without_batch_num_messages_batch_size_alone_bounds() {
         let acc = accumulator(&[]);
         append_n(&acc, 10);
-        let state = acc.state.lock().unwrap();
+        let state = acc.state.locked();
         assert_eq!(state.topics["t"][0].batches.len(), 1);
     }
 

@@ -1,6 +1,7 @@
 //! A producer batch: the records of one partition sent together, and how their senders learn
 //! the outcome.
 
+use crate::sync::{MutexExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -29,19 +30,19 @@ impl GroupCompletion {
             done: Mutex::new(Some(tx)),
         });
         if n == 0 {
-            let _ = group.done.lock().unwrap().take().map(|tx| tx.send(Vec::new()));
+            let _ = group.done.locked().take().map(|tx| tx.send(Vec::new()));
         }
         (group, rx)
     }
 
     fn set(&self, index: usize, result: Result<RecordMetadata>) {
-        self.results.lock().unwrap()[index] = Some(result);
+        self.results.locked()[index] = Some(result);
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let results = std::mem::take(&mut *self.results.lock().unwrap())
+            let results = std::mem::take(&mut *self.results.locked())
                 .into_iter()
                 .map(|r| r.expect("every record completed"))
                 .collect();
-            if let Some(tx) = self.done.lock().unwrap().take() {
+            if let Some(tx) = self.done.locked().take() {
                 let _ = tx.send(results);
             }
         }

@@ -19,6 +19,7 @@ mod sender;
 mod transaction;
 mod waiting;
 
+use crate::sync::{MutexExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,11 +61,11 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub fn producer_id(&self) -> (i64, i16) {
-        *self.pid.lock().unwrap()
+        *self.pid.locked()
     }
 
     fn set_producer_id(&self, pid: (i64, i16)) {
-        *self.pid.lock().unwrap() = pid;
+        *self.pid.locked() = pid;
         self.accumulator.reset_sequences();
     }
 
@@ -78,7 +79,7 @@ impl Inner {
         };
         Error::check(resp.error_code, "InitProducerId (epoch bump) for an idempotent producer")?;
         let pid = (resp.producer_id.0, resp.producer_epoch);
-        *self.pid.lock().unwrap() = pid;
+        *self.pid.locked() = pid;
         Ok(pid)
     }
 
@@ -379,7 +380,7 @@ impl Producer {
     ) -> std::result::Result<(), (Error, Completion)> {
         let inner = &self.inner;
         let ready = {
-            let mut state = inner.accumulator.state.lock().unwrap();
+            let mut state = inner.accumulator.state.locked();
             inner.accumulator.append(
                 &mut state,
                 topic,
@@ -421,11 +422,10 @@ impl Producer {
         let n = meta.partitions.len() as i32;
         match record.partition {
             Some(p) if p >= 0 && p < n => Ok(p),
-            Some(p) => Err(Error::from_code(
+            Some(p) => Err(Error::broker(
                 crate::error::UNKNOWN_TOPIC_OR_PARTITION,
                 format!("partition {p} of topic '{}' does not exist (it has {n})", record.topic),
             )
-            .unwrap()
             .with_retriable(false)),
             None => Ok(self.inner.partitioner.partition(&record.topic, record.key.as_deref(), n, &meta.available)),
         }
@@ -580,14 +580,14 @@ impl Producer {
     /// at most `timeout`. On timeout returns a `Timeout` error saying how many are left.
     pub async fn flush(&self, timeout: Duration) -> Result<()> {
         let acc = &self.inner.accumulator;
-        acc.state.lock().unwrap().flushing += 1;
+        acc.state.locked().flushing += 1;
         acc.wakeup.notify_one();
         let res = tokio::time::timeout(timeout, async {
             self.inner.waiting.wait_empty().await;
             acc.wait_drained().await
         })
         .await;
-        acc.state.lock().unwrap().flushing -= 1;
+        acc.state.locked().flushing -= 1;
         match res {
             Ok(()) => Ok(()),
             Err(_) => Err(Error::timeout(format!(
@@ -604,7 +604,7 @@ impl Producer {
             return Ok(());
         }
         let flushed = self.flush(timeout).await;
-        self.inner.accumulator.state.lock().unwrap().closing = true;
+        self.inner.accumulator.state.locked().closing = true;
         self.inner.accumulator.wakeup.notify_one();
         if flushed.is_err() {
             let e = Error::closed("the producer was closed before the record was delivered");

@@ -2,6 +2,7 @@
 //! request per leader at a time in sequence order, and settles each batch from the response:
 //! delivered, retried (in order, with the same sequence numbers), split, or failed.
 
+use crate::sync::{MutexExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +43,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
                 tracing::warn!(error = %e, "InitProducerId failed; retrying");
                 tokio::time::sleep(inner.config.client.retry_backoff).await;
             }
-            if acc.state.lock().unwrap().closing && acc.outstanding.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            if acc.state.locked().closing && acc.outstanding.load(std::sync::atomic::Ordering::Acquire) == 0 {
                 return;
             }
             continue;
@@ -108,7 +109,7 @@ struct Drained {
 
 /// An epoch bump is wanted and nothing is in flight any more.
 fn epoch_bump_due(inner: &Inner) -> bool {
-    let state = inner.accumulator.state.lock().unwrap();
+    let state = inner.accumulator.state.locked();
     state.needs_epoch_bump && state.topics.values().all(|qs| qs.iter().all(|q| q.in_flight == 0))
 }
 
@@ -117,7 +118,7 @@ fn epoch_bump_due(inner: &Inner) -> bool {
 /// numbers are renumbered under the new epoch, in order.
 async fn bump_epoch(inner: &Inner) -> Result<()> {
     let pid = inner.new_idempotent_epoch().await?;
-    let mut guard = inner.accumulator.state.lock().unwrap();
+    let mut guard = inner.accumulator.state.locked();
     let state: &mut State = &mut guard;
     for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
         q.renumber(0, pid.0, pid.1)?;
@@ -142,7 +143,7 @@ fn drain(inner: &Inner) -> Drained {
     let mut out = Drained { ready: HashMap::new(), next_check: None, need_metadata: false, unknown_leaders: Vec::new(), more_ready: false, done: false };
     let mut request_bytes: HashMap<i32, usize> = HashMap::new();
     {
-        let mut guard = acc.state.lock().unwrap();
+        let mut guard = acc.state.locked();
         let state: &mut State = &mut guard;
         let flushing = state.flushing > 0 || state.closing;
         let (pid, epoch) = inner.producer_id();
@@ -372,7 +373,7 @@ fn unknown(mut batches: Vec<ProducerBatch>) -> Vec<ProducerBatch> {
 }
 
 fn release_node(inner: &Inner, node: i32) {
-    let mut state = inner.accumulator.state.lock().unwrap();
+    let mut state = inner.accumulator.state.locked();
     if let Some(n) = state.node_in_flight.get_mut(&node) {
         *n = n.saturating_sub(1);
     }
@@ -418,20 +419,19 @@ fn settle_response(inner: &Arc<Inner>, node: i32, batches: Vec<ProducerBatch>, r
                     0 => Outcome::Delivered { base_offset, log_append_time },
                     // Already written by an earlier attempt whose response was lost.
                     error::DUPLICATE_SEQUENCE_NUMBER => Outcome::Delivered { base_offset: -1, log_append_time: -1 },
-                    error::MESSAGE_TOO_LARGE if b.record_count() > 1 => Outcome::Split(Error::from_code(code, context).unwrap()),
+                    error::MESSAGE_TOO_LARGE if b.record_count() > 1 => Outcome::Split(Error::broker(code, context)),
                     // An earlier batch of this partition failed and is being retried: this one
                     // goes again after it.
                     error::OUT_OF_ORDER_SEQUENCE_NUMBER | error::UNKNOWN_PRODUCER_ID if idempotent => {
-                        Outcome::Retry(Error::from_code(code, context).unwrap().with_retriable(true))
+                        Outcome::Retry(Error::broker(code, context).with_retriable(true))
                     }
                     error::INVALID_PRODUCER_EPOCH | error::PRODUCER_FENCED => Outcome::Failed(
-                        Error::from_code(code, format!("{context}: the producer was fenced by a newer instance with the same id"))
-                            .unwrap()
+                        Error::broker(code, format!("{context}: the producer was fenced by a newer instance with the same id"))
                             .with_fatal(true)
                             .with_kind(ErrorKind::Fatal),
                     ),
                     _ => {
-                        let e = Error::from_code(code, context).unwrap();
+                        let e = Error::broker(code, context);
                         if e.retriable() {
                             Outcome::Retry(e)
                         } else {
@@ -450,7 +450,7 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
     let acc = &inner.accumulator;
     let idempotent = inner.config.enable_idempotence;
     let result = {
-        let mut state = acc.state.lock().unwrap();
+        let mut state = acc.state.locked();
         let q = state.queue(&batch.topic, batch.partition);
         q.in_flight = q.in_flight.saturating_sub(1);
         // A batch whose fate was unknown (lost connection, timeout) is already written if the
@@ -614,7 +614,7 @@ fn finish(acc: &Accumulator, mut batch: ProducerBatch, result: Result<(i64, i64)
 pub(crate) fn fail_queued(inner: &Inner, e: Error) {
     let acc = &inner.accumulator;
     let batches: Vec<ProducerBatch> = {
-        let mut state = acc.state.lock().unwrap();
+        let mut state = acc.state.locked();
         let mut out = Vec::new();
         for q in state.topics.values_mut().flat_map(|qs| qs.iter_mut()) {
             if q.batches.iter().any(|b| b.base_sequence >= 0) {
@@ -639,7 +639,7 @@ pub(crate) fn fail_queued(inner: &Inner, e: Error) {
 pub(crate) fn fail_everything(inner: &Inner, e: Error) {
     let acc = &inner.accumulator;
     let batches: Vec<ProducerBatch> = {
-        let mut state = acc.state.lock().unwrap();
+        let mut state = acc.state.locked();
         state.topics.values_mut().flat_map(|qs| qs.iter_mut().flat_map(|q| q.batches.drain(..))).collect()
     };
     for b in batches {

@@ -9,6 +9,7 @@
 //! The classic protocol is used (AddPartitionsToTxn v≤3, TxnOffsetCommit after AddOffsetsToTxn,
 //! EndTxn v≤4, Produce v≤11), which every Kafka 2.5+ broker, 4.x included, supports.
 
+use crate::sync::{MutexExt};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -107,16 +108,16 @@ impl TransactionManager {
     }
 
     pub fn state(&self) -> TxnState {
-        self.inner.lock().unwrap().state.clone()
+        self.inner.locked().state.clone()
     }
 
     fn set_state(&self, state: TxnState) {
-        self.inner.lock().unwrap().state = state;
+        self.inner.locked().state = state;
     }
 
     /// The error a new operation gets in the current state, if any.
     fn state_error(&self, allowed: &[&str]) -> Option<Error> {
-        let inner = self.inner.lock().unwrap();
+        let inner = self.inner.locked();
         let name = match &inner.state {
             TxnState::Fatal(e) => return Some(e.clone()),
             TxnState::AbortableError(e) if !allowed.contains(&"abortable") => {
@@ -152,23 +153,23 @@ impl TransactionManager {
         if let Some(e) = self.state_error(&["in_transaction"]) {
             return Err(e);
         }
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.locked();
         let key = (topic.clone(), partition);
         Ok(!inner.added.contains(&key) && inner.pending.insert(key))
     }
 
     /// True when records of this partition may be sent (it is part of the transaction).
     pub fn can_send(&self, topic: &Arc<str>, partition: i32) -> bool {
-        self.inner.lock().unwrap().added.contains(&(topic.clone(), partition))
+        self.inner.locked().added.contains(&(topic.clone(), partition))
     }
 
     pub fn has_pending_partitions(&self) -> bool {
-        !self.inner.lock().unwrap().pending.is_empty()
+        !self.inner.locked().pending.is_empty()
     }
 
     /// A batch of the current transaction failed for good.
     pub fn on_batch_failed(&self, e: &Error) {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.inner.locked();
         inner.needs_epoch_bump = true;
         match inner.state {
             TxnState::InTransaction => {
@@ -200,7 +201,7 @@ impl TransactionManager {
                 Err(_) => return Err(Error::timeout(format!("{what} did not complete in time"))),
                 Ok(Ok(Ok(v))) => return Ok(v),
                 Ok(Ok(Err(code))) => {
-                    let e = Error::from_code(code, format!("{what} for transactional.id '{}'", self.transactional_id)).unwrap();
+                    let e = Error::broker(code, format!("{what} for transactional.id '{}'", self.transactional_id));
                     if matches!(code, error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE) {
                         cluster.forget_coordinator(CoordinatorType::Transaction, &self.transactional_id);
                     }
@@ -259,7 +260,7 @@ impl TransactionManager {
             .await;
         match result {
             Ok(pid) => {
-                let mut inner = self.inner.lock().unwrap();
+                let mut inner = self.inner.locked();
                 inner.state = TxnState::Ready;
                 inner.needs_epoch_bump = false;
                 inner.offsets_added = false;
@@ -294,7 +295,7 @@ impl TransactionManager {
 
     /// Sends AddPartitionsToTxn for the partitions that got records since the last call.
     pub async fn add_pending_partitions(&self, cluster: &Cluster, pid: (i64, i16), timeout: Duration) -> Result<()> {
-        let pending: Vec<(Arc<str>, i32)> = self.inner.lock().unwrap().pending.iter().cloned().collect();
+        let pending: Vec<(Arc<str>, i32)> = self.inner.locked().pending.iter().cloned().collect();
         if pending.is_empty() {
             return Ok(());
         }
@@ -335,7 +336,7 @@ impl TransactionManager {
             .await;
         match result {
             Ok(()) => {
-                let mut inner = self.inner.lock().unwrap();
+                let mut inner = self.inner.locked();
                 for key in pending {
                     inner.pending.remove(&key);
                     inner.added.insert(key);
@@ -384,7 +385,7 @@ impl TransactionManager {
             self.on_batch_failed(&e);
             return Err(e);
         }
-        self.inner.lock().unwrap().offsets_added = true;
+        self.inner.locked().offsets_added = true;
         let mut topics: Vec<TxnOffsetCommitRequestTopic> = Vec::new();
         for (tp, offset) in offsets {
             let name = TopicName(StrBytes::from_string(tp.topic.clone()));
@@ -421,7 +422,7 @@ impl TransactionManager {
                 Err(_) => return Err(Error::timeout("TxnOffsetCommit did not complete in time")),
                 Ok(Ok(0)) => return Ok(()),
                 Ok(Ok(code)) => {
-                    let e = Error::from_code(code, format!("TxnOffsetCommit for group '{}'", group.group_id)).unwrap();
+                    let e = Error::broker(code, format!("TxnOffsetCommit for group '{}'", group.group_id));
                     if matches!(code, error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE) {
                         cluster.forget_coordinator(CoordinatorType::Group, &group.group_id);
                     }
@@ -460,7 +461,7 @@ impl TransactionManager {
     pub async fn end(&self, cluster: &Cluster, pid: (i64, i16), commit: bool, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let nothing_added = {
-            let inner = self.inner.lock().unwrap();
+            let inner = self.inner.locked();
             inner.added.is_empty() && !inner.offsets_added
         };
         // An empty transaction needs no EndTxn: the coordinator never heard of it.
@@ -486,7 +487,7 @@ impl TransactionManager {
         };
         match result {
             Ok(()) => {
-                let mut inner = self.inner.lock().unwrap();
+                let mut inner = self.inner.locked();
                 inner.state = TxnState::Ready;
                 inner.added.clear();
                 inner.pending.clear();
@@ -506,6 +507,6 @@ impl TransactionManager {
 
     /// True when the sequence state must be reset (epoch bump) before the next transaction.
     pub fn take_needs_epoch_bump(&self) -> bool {
-        std::mem::take(&mut self.inner.lock().unwrap().needs_epoch_bump)
+        std::mem::take(&mut self.inner.locked().needs_epoch_bump)
     }
 }

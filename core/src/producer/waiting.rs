@@ -11,6 +11,7 @@
 //! each through its completion. Later records of a topic that has a waiting list join the list,
 //! so a topic's records keep their order.
 
+use crate::sync::{MutexExt};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ impl WaitingRoom {
     /// Adds `w` to its topic's list, making the list if there is none: then returns true, and
     /// the caller spawns [`resolve`] for the topic.
     pub fn join(&self, w: Waiting) -> bool {
-        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let mut topics = self.topics.locked();
         self.records.fetch_add(1, Ordering::AcqRel);
         if let Some(list) = topics.get_mut(&w.record.topic) {
             list.push(w);
@@ -72,14 +73,14 @@ impl WaitingRoom {
 
     /// Whether `topic` has a waiting list now.
     pub fn has(&self, topic: &str) -> bool {
-        self.any() && self.topics.lock().unwrap_or_else(|p| p.into_inner()).contains_key(topic)
+        self.any() && self.topics.locked().contains_key(topic)
     }
 
     /// Takes the records of `topic` that `keep` does not keep, leaving the others waiting; the
     /// list is removed when nothing is left. `keep` runs under the lock, so no record can join
     /// in between (the caller appends the taken ones there, before later sends).
     fn take_where(&self, topic: &str, mut take: impl FnMut(&Waiting) -> bool, mut with: impl FnMut(Vec<Waiting>)) {
-        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let mut topics = self.topics.locked();
         let Some(list) = topics.get_mut(topic) else {
             return with(Vec::new());
         };
@@ -104,7 +105,7 @@ impl WaitingRoom {
 
     /// Takes every waiting record of every topic (purge, close).
     pub fn take_all(&self) -> Vec<Waiting> {
-        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let mut topics = self.topics.locked();
         let all: Vec<Waiting> = topics.drain().flat_map(|(_, l)| l).collect();
         self.topic_count.store(0, Ordering::Release);
         drop(topics);
@@ -168,7 +169,7 @@ pub(crate) async fn resolve(inner: Arc<Inner>, topic: String) {
 }
 
 fn earliest_deadline(inner: &Inner, topic: &str) -> Option<Instant> {
-    let topics = inner.waiting.topics.lock().unwrap_or_else(|p| p.into_inner());
+    let topics = inner.waiting.topics.locked();
     topics.get(topic).and_then(|l| l.iter().map(|w| w.deadline).min())
 }
 
