@@ -11,7 +11,7 @@
 //!
 //! [`ClientConfig::instrumentation`]: crate::ClientConfig::instrumentation
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};

@@ -5,6 +5,7 @@
 //! hands out ready [`Connection`]s by node id, reconnecting with exponential backoff.
 
 mod metadata;
+pub(crate) mod request;
 
 use crate::sync::{MutexExt, RwLockExt};
 use std::collections::HashMap;

@@ -157,7 +157,7 @@ pub async fn list_offsets_within(
             let res = list_offsets_on(cluster, leader, partitions, &indexes, isolation, deadline).await;
             (indexes, res)
         });
-        for (indexes, res) in crate::admin::join_all(sends).await {
+        for (indexes, res) in crate::cluster::request::join_all(sends).await {
             match res {
                 Ok(answers) => {
                     for (i, r) in answers {
@@ -288,7 +288,7 @@ async fn list_offsets_request(
                 .collect(),
         );
     if version >= 10 {
-        req = req.with_timeout_ms(crate::admin::ms_until(deadline));
+        req = req.with_timeout_ms(crate::cluster::request::ms_until(deadline));
     }
     let resp = conn.send_version(&req, version, cluster.config().request_timeout).await?;
     let mut answers: HashMap<(String, i32), Result<ListedOffset>> = HashMap::new();
@@ -390,7 +390,7 @@ impl FetchedPartition {
 /// offset; leader changes are retried after a metadata refresh within `opts.timeout`.
 pub async fn fetch(cluster: &Cluster, tp: &TopicPartition, offset: i64, opts: &FetchOptions) -> Result<FetchedPartition> {
     let deadline = Instant::now() + opts.timeout;
-    crate::admin::retry_until(cluster, deadline, &format!("fetching {tp} at offset {offset}"), refresh_and_retry, |_| async move {
+    crate::cluster::request::retry_until(cluster, deadline, &format!("fetching {tp} at offset {offset}"), refresh_and_retry, |_| async move {
             match fetch_once(cluster, tp, offset, opts).await {
                 Ok(f) => Ok(f),
                 Err(e) => {

@@ -6,7 +6,7 @@
 //! known, no fetch of it is in flight and its queue is empty; no fetch starts while the queues
 //! hold `fetch.max.bytes` or more (see the memory note in the module above).
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

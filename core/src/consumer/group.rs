@@ -401,7 +401,7 @@ impl Classic {
                 self.need_join = true;
             }
             Ok(code) => {
-                let e = Error::from_code(code, "heartbeat").unwrap();
+                let e = Error::broker(code, "heartbeat");
                 self.coord.on_error(&e);
             }
             Err(e) => {
@@ -515,7 +515,7 @@ impl Classic {
                 REBALANCE_IN_PROGRESS | error::COORDINATOR_LOAD_IN_PROGRESS => {
                     tokio::time::sleep(cfg.client.retry_backoff).await;
                 }
-                code => return Err(Error::from_code(code, format!("JoinGroup of group '{}'", self.group())).unwrap()),
+                code => return Err(Error::broker(code, format!("JoinGroup of group '{}'", self.group()))),
             }
         };
         self.generation = resp.generation_id;
@@ -559,7 +559,7 @@ impl Classic {
                 self.need_join = true;
                 return Ok(());
             }
-            code => return Err(Error::from_code(code, format!("SyncGroup of group '{}'", self.group())).unwrap()),
+            code => return Err(Error::broker(code, format!("SyncGroup of group '{}'", self.group()))),
         }
         let new = assignor::decode_assignment(sync.assignment)?;
         self.need_join = false;
@@ -814,10 +814,10 @@ impl Kip848 {
                 return Ok(true);
             }
             UNRELEASED_INSTANCE_ID | error::COORDINATOR_LOAD_IN_PROGRESS => {
-                return Err(Error::from_code(resp.error_code, "ConsumerGroupHeartbeat").unwrap().with_retriable(true));
+                return Err(Error::broker(resp.error_code, "ConsumerGroupHeartbeat").with_retriable(true));
             }
             code => {
-                let e = Error::from_code(code, crate::admin::with_broker_message("ConsumerGroupHeartbeat", &resp.error_message)).unwrap();
+                let e = Error::broker(code, crate::cluster::request::with_broker_message("ConsumerGroupHeartbeat", &resp.error_message));
                 if !e.retriable() && !matches!(code, error::NOT_COORDINATOR | error::COORDINATOR_NOT_AVAILABLE) {
                     self.shared.lock().errors.push_back(e.clone());
                     self.shared.data.notify_waiters();

@@ -40,11 +40,13 @@ pub mod assignor;
 pub mod fetch;
 mod fetcher;
 mod group;
+mod group_metadata;
 pub mod offsets;
 
 pub use fetch::{fetch, list_offsets, list_offsets_within, read_all, FetchOptions, FetchedPartition, ListedOffset, OffsetSpec};
 pub use crate::protocol::records::TimestampType;
 
+use crate::sync::MutexExt;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,7 +58,7 @@ use tokio::sync::Notify;
 use crate::cluster::Cluster;
 use crate::config::{ConsumerConfig, GroupProtocol, OffsetReset};
 use crate::error::{self, Error, Result};
-use crate::producer::ConsumerGroupMetadata;
+pub use group_metadata::ConsumerGroupMetadata;
 use crate::record::{Header, TopicPartition};
 
 /// A record read from Kafka. Keys, values and header values share the fetched buffer.
@@ -281,7 +283,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap()
+        self.state.locked()
     }
     pub(crate) fn group_id(&self) -> Option<&str> {
         self.config.group_id.as_deref().filter(|g| !g.is_empty())
@@ -296,7 +298,7 @@ impl Shared {
 }
 
 fn spawn_into(set: &Mutex<tokio::task::JoinSet<()>>, fut: impl std::future::Future<Output = ()> + Send + 'static) {
-    let mut set = set.lock().unwrap();
+    let mut set = set.locked();
     while set.try_join_next().is_some() {}
     set.spawn(fut);
 }
@@ -309,11 +311,11 @@ struct Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         // Dropped without close: stop at once, without leaving the group.
-        for t in self.tasks.lock().unwrap().drain(..) {
+        for t in self.tasks.locked().drain(..) {
             t.abort();
         }
-        self.shared.children.lock().unwrap().abort_all();
-        self.shared.commits.lock().unwrap().abort_all();
+        self.shared.children.locked().abort_all();
+        self.shared.commits.locked().abort_all();
     }
 }
 
@@ -868,7 +870,7 @@ impl Consumer {
         }
         let mut result = Ok(());
         // Asynchronous commits still in flight finish first (as in the Java client).
-        let mut commits = std::mem::take(&mut *self.shared().commits.lock().unwrap());
+        let mut commits = std::mem::take(&mut *self.shared().commits.locked());
         let timeout = self.shared().config.client.request_timeout;
         if tokio::time::timeout(timeout, async { while commits.join_next().await.is_some() {} }).await.is_err() {
             tracing::warn!("asynchronous commits still running after the request timeout: stopped");
@@ -886,7 +888,7 @@ impl Consumer {
         // The group task sees `closing`, leaves the group and ends.
         self.shared().closing.store(true, Ordering::Release);
         self.shared().wake_group.notify_one();
-        let tasks: Vec<_> = self.handle.tasks.lock().unwrap().drain(..).collect();
+        let tasks: Vec<_> = self.handle.tasks.locked().drain(..).collect();
         let mut it = tasks.into_iter();
         let fetcher = it.next();
         for mut t in it {
@@ -901,7 +903,7 @@ impl Consumer {
             f.abort();
             let _ = f.await;
         }
-        let mut children = std::mem::take(&mut *self.shared().children.lock().unwrap());
+        let mut children = std::mem::take(&mut *self.shared().children.locked());
         children.shutdown().await;
         self.shared().data.notify_waiters();
         self.shared().cluster.close().await;
@@ -912,8 +914,7 @@ impl Consumer {
 /// The error poll returns for a partition without a committed offset under
 /// `auto.offset.reset=none` (Java's NoOffsetForPartitionException).
 pub(crate) fn no_offset_error(tp: &TopicPartition, why: &str) -> Error {
-    Error::from_code(error::OFFSET_OUT_OF_RANGE, format!("{why} for partition {tp} and auto.offset.reset is none"))
-        .unwrap()
+    Error::broker(error::OFFSET_OUT_OF_RANGE, format!("{why} for partition {tp} and auto.offset.reset is none"))
         .with_retriable(false)
 }
 

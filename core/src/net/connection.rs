@@ -6,7 +6,7 @@
 //! lock and its response is routed back by correlation id by one reader task. Responses are
 //! decoded by the caller, not the reader, so the reader never stalls on a big response.
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

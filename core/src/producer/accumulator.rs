@@ -6,7 +6,7 @@
 //! records complete. Per partition it keeps the idempotence bookkeeping: next sequence, last
 //! acknowledged sequence, batches in flight.
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

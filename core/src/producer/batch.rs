@@ -1,7 +1,7 @@
 //! A producer batch: the records of one partition sent together, and how their senders learn
 //! the outcome.
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

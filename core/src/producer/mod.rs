@@ -19,7 +19,7 @@ mod sender;
 mod transaction;
 mod waiting;
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +31,8 @@ use kafka_protocol::messages::{InitProducerIdRequest, ProducerId, TransactionalI
 use tokio::sync::oneshot;
 
 pub use batch::{Completion, GroupCompletion};
-pub use transaction::{ConsumerGroupMetadata, TxnState};
+pub use crate::consumer::ConsumerGroupMetadata;
+pub use transaction::TxnState;
 
 use crate::cluster::{Cluster, TopicMeta};
 use crate::config::ProducerConfig;

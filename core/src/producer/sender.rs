@@ -2,7 +2,7 @@
 //! request per leader at a time in sequence order, and settles each batch from the response:
 //! delivered, retried (in order, with the same sequence numbers), split, or failed.
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -489,17 +489,6 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                 }
                 return;
             }
-            Outcome::Retry(e) => {
-                if let Some(txn) = &inner.txn {
-                    txn.on_batch_failed(&e);
-                }
-                if idempotent && batch.base_sequence >= 0 {
-                    if q.sequenced_batch_failed(batch.unknown_outcome, inner.txn.is_some()) {
-                        state.needs_epoch_bump = true;
-                    }
-                }
-                Some(Err(e))
-            }
             Outcome::Split(e) => {
                 match split(inner, &batch) {
                     Ok(parts) => {
@@ -532,7 +521,8 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                     Err(_) => Some(Err(e)),
                 }
             }
-            Outcome::Failed(e) => {
+            // Out of retries or time, or a failure no retry can fix.
+            Outcome::Retry(e) | Outcome::Failed(e) => {
                 if let Some(txn) = &inner.txn {
                     txn.on_batch_failed(&e);
                 }
@@ -547,7 +537,6 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
         }
     };
     if let Some(result) = result {
-        let result = result.map(|(base, append_time)| (base, append_time));
         complete(acc, &mut batch, result);
     }
 }

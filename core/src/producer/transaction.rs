@@ -9,7 +9,8 @@
 //! The classic protocol is used (AddPartitionsToTxn v≤3, TxnOffsetCommit after AddOffsetsToTxn,
 //! EndTxn v≤4, Produce v≤11), which every Kafka 2.5+ broker, 4.x included, supports.
 
-use crate::sync::{MutexExt};
+use crate::consumer::ConsumerGroupMetadata;
+use crate::sync::MutexExt;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,24 +28,6 @@ use tokio::time::Instant;
 use crate::cluster::{Cluster, CoordinatorType};
 use crate::error::{self, Error, ErrorKind, Result};
 use crate::record::TopicPartition;
-
-/// What `send_offsets_to_transaction` needs of the consumer whose offsets it commits: with the
-/// generation and member id, the group coordinator fences zombie consumers (KIP-447).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConsumerGroupMetadata {
-    pub group_id: String,
-    pub generation_id: i32,
-    pub member_id: String,
-    pub group_instance_id: Option<String>,
-}
-
-impl ConsumerGroupMetadata {
-    /// Metadata for a group id alone (no generation check), as the Java client's
-    /// `new ConsumerGroupMetadata(groupId)`.
-    pub fn for_group(group_id: impl Into<String>) -> Self {
-        ConsumerGroupMetadata { group_id: group_id.into(), generation_id: -1, member_id: String::new(), group_instance_id: None }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxnState {

@@ -11,7 +11,7 @@
 //! each through its completion. Later records of a topic that has a waiting list join the list,
 //! so a topic's records keep their order.
 
-use crate::sync::{MutexExt};
+use crate::sync::MutexExt;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
