@@ -261,7 +261,7 @@ pub struct AdminConfig {
 
 /// Which client a key belongs to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Role {
+pub enum Role {
     Common,
     Producer,
     Consumer,
@@ -331,6 +331,41 @@ const KEYS: &[(&str, Role)] = &[
     ("max.poll.records", Role::Consumer),
     ("check.crcs", Role::Consumer),
     ("client.rack", Role::Consumer),
+];
+
+/// Every key the engine implements, with the client it belongs to: the one table bindings
+/// translate through (a binding that ignores one of these keys is a bug).
+pub fn keys() -> &'static [(&'static str, Role)] {
+    KEYS
+}
+
+/// librdkafka's name for a setting the engine has under Kafka's (Java) name: the key the
+/// engine uses for it, for bindings and C programs written against librdkafka.
+pub fn from_librdkafka(key: &str) -> Option<&'static str> {
+    LIBRDKAFKA_NAMES.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// librdkafka name -> engine (Java) name, where they differ.
+const LIBRDKAFKA_NAMES: &[(&str, &str)] = &[
+    ("metadata.broker.list", "bootstrap.servers"),
+    ("request.required.acks", "acks"),
+    ("topic.request.required.acks", "acks"),
+    ("queue.buffering.max.ms", "linger.ms"),
+    ("compression.codec", "compression.type"),
+    ("topic.compression.codec", "compression.type"),
+    ("message.timeout.ms", "delivery.timeout.ms"),
+    ("topic.message.timeout.ms", "delivery.timeout.ms"),
+    ("message.max.bytes", "max.request.size"),
+    ("sasl.mechanisms", "sasl.mechanism"),
+    ("max.in.flight", "max.in.flight.requests.per.connection"),
+    ("message.send.max.retries", "retries"),
+    ("socket.timeout.ms", "request.timeout.ms"),
+    // How long a produce waits for an unknown topic to appear before failing.
+    ("topic.metadata.propagation.max.ms", "max.block.ms"),
+    ("topic.metadata.refresh.interval.ms", "metadata.max.age.ms"),
+    ("topic.partitioner", "partitioner"),
+    ("fetch.wait.max.ms", "fetch.max.wait.ms"),
+    ("topic.auto.offset.reset", "auto.offset.reset"),
 ];
 
 /// A map of properties being read: each read marks its key, so keys of another client are
@@ -801,6 +836,16 @@ mod tests {
         let e = producer(&[("linger.msec", "5")]).unwrap_err();
         assert_eq!(e.kind(), crate::error::ErrorKind::Config);
         assert!(e.message().contains("'linger.msec'"), "{e}");
+    }
+
+    #[test]
+    fn every_librdkafka_name_maps_to_a_key_the_engine_has() {
+        for (rd, java) in LIBRDKAFKA_NAMES {
+            assert!(keys().iter().any(|(k, _)| k == java), "{rd} -> {java}");
+            assert!(!keys().iter().any(|(k, _)| k == rd), "{rd} is an engine key already");
+            assert_eq!(from_librdkafka(rd), Some(*java));
+        }
+        assert_eq!(from_librdkafka("bootstrap.servers"), None);
     }
 
     #[test]
