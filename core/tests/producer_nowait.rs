@@ -150,3 +150,27 @@ async fn purge_in_flight_reports_purged_whatever_the_broker_says() {
     after.into_iter().next().unwrap().await.unwrap().unwrap();
     p.close(Duration::from_secs(5)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_count_waits_or_fails_fast() {
+    let p = producer(&common::bootstrap(), &[("allow.auto.create.topics", "false"), ("max.block.ms", "3000")]);
+    let topic = common::unique_topic("count");
+    let admin = polykafka::admin::Admin::new(polykafka::AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
+    admin.create_topics(&[polykafka::admin::NewTopic::new(&topic, 4, 1)], false).await.unwrap();
+    assert_eq!(p.partition_count(&topic, false).await.unwrap(), 4);
+    let missing = common::unique_topic("count-missing");
+    let start = Instant::now();
+    let e = p.partition_count(&missing, true).await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(2), "fail_fast waited {:?}", start.elapsed());
+    assert_eq!(e.code(), polykafka::error::UNKNOWN_TOPIC_OR_PARTITION, "{e}");
+    let start = Instant::now();
+    let e = p.partition_count(&missing, false).await.unwrap_err();
+    assert!(start.elapsed() >= Duration::from_millis(2500), "waited max.block.ms: {:?}", start.elapsed());
+    assert!(e.message().contains("does not exist"), "{e}");
+    let dead = producer(&dead_address(), &[("max.block.ms", "3000")]);
+    let start = Instant::now();
+    let e = dead.partition_count("t", true).await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(2), "fail_fast waited {:?}", start.elapsed());
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(p.partition_count("", false).await.unwrap_err().kind() == ErrorKind::InvalidArgument);
+}

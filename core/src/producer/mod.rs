@@ -414,7 +414,7 @@ impl Producer {
         if record.topic.is_empty() {
             return Err(Error::invalid("the record has no topic"));
         }
-        let meta = self.topic_metadata(&record.topic).await?;
+        let meta = self.topic_metadata(&record.topic, false).await?;
         Ok((meta.shared_name.clone(), self.partition_for(record, &meta)?))
     }
 
@@ -432,9 +432,21 @@ impl Producer {
         }
     }
 
+    /// The number of partitions of `topic` (Java's `partitionsFor`), from the cached metadata
+    /// or else waiting up to `max.block.ms` while the topic is being created or the brokers
+    /// cannot be reached. With `fail_fast` (kafka-go's Writer) a cluster that cannot be reached
+    /// and a topic that does not exist while `allow.auto.create.topics` is false fail at once.
+    pub async fn partition_count(&self, topic: &str, fail_fast: bool) -> Result<usize> {
+        if topic.is_empty() {
+            return Err(Error::invalid("the topic name is empty"));
+        }
+        Ok(self.topic_metadata(topic, fail_fast).await?.partitions.len())
+    }
+
     /// The topic's metadata, waiting up to `max.block.ms` while the topic is being created or
-    /// the brokers cannot be reached; then the last error, naming its cause.
-    async fn topic_metadata(&self, topic: &str) -> Result<Arc<crate::cluster::TopicMeta>> {
+    /// the brokers cannot be reached; then the last error, naming its cause. `fail_fast`: see
+    /// [`partition_count`](Self::partition_count).
+    async fn topic_metadata(&self, topic: &str, fail_fast: bool) -> Result<Arc<crate::cluster::TopicMeta>> {
         let inner = &self.inner;
         if let Some(meta) = inner.cluster.cached_topic(topic) {
             return Ok(meta);
@@ -447,6 +459,16 @@ impl Producer {
             let err = match attempt {
                 Ok(Ok(meta)) => return Ok(meta),
                 Ok(Err(e)) if !e.retriable() => return Err(e),
+                Ok(Err(e)) if fail_fast && e.kind() == crate::error::ErrorKind::Connection => return Err(e.with_retriable(false)),
+                Ok(Err(e))
+                    if fail_fast
+                        && e.code() == crate::error::UNKNOWN_TOPIC_OR_PARTITION
+                        && !inner.config.client.allow_auto_create_topics =>
+                {
+                    return Err(e.with_retriable(false).with_message(format!(
+                        "topic '{topic}' does not exist and allow.auto.create.topics is false"
+                    )))
+                }
                 Ok(Err(e)) => e,
                 Err(_) => last.take().unwrap_or_else(|| {
                     Error::timeout(format!("topic '{topic}' not present in metadata after max.block.ms ({:?})", inner.config.max_block))
