@@ -242,6 +242,11 @@ pub struct ConsumerConfig {
     pub auto_offset_reset: OffsetReset,
     pub enable_auto_commit: bool,
     pub auto_commit_interval: Duration,
+    /// librdkafka's `enable.auto.offset.store`: true (as the Java client) makes each delivered
+    /// record's position the offset that auto-commit and `commit(None)` commit; false leaves it
+    /// to `Consumer::store_offsets` (confluent-kafka's `store_offsets`, kafkajs's
+    /// `resolveOffset`, kafka-go's committed messages).
+    pub auto_offset_store: bool,
     pub isolation_level: IsolationLevel,
     pub fetch_min_bytes: i32,
     pub fetch_max_bytes: i32,
@@ -323,6 +328,7 @@ const KEYS: &[(&str, Role)] = &[
     ("auto.offset.reset", Role::Consumer),
     ("enable.auto.commit", Role::Consumer),
     ("auto.commit.interval.ms", Role::Consumer),
+    ("enable.auto.offset.store", Role::Consumer),
     ("isolation.level", Role::Consumer),
     ("fetch.min.bytes", Role::Consumer),
     ("fetch.max.bytes", Role::Consumer),
@@ -771,6 +777,7 @@ impl ConsumerConfig {
                 ],
             )?,
             enable_auto_commit: p.bool("enable.auto.commit", true)?,
+            auto_offset_store: p.bool("enable.auto.offset.store", true)?,
             auto_commit_interval: p.ms("auto.commit.interval.ms", 5_000)?,
             isolation_level: p.choice(
                 "isolation.level",

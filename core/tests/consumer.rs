@@ -716,3 +716,46 @@ async fn commits_do_not_wait_behind_long_poll_fetches() {
     assert_eq!(committed[0].1, 10);
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_offsets_are_what_auto_commit_commits() {
+    let topic = new_topic("stored", 1).await;
+    produce(&topic, 1, 0, 10).await;
+    let group = common::unique_topic("g-stored");
+    let tp = TopicPartition::new(&topic, 0);
+    let c = consumer(Some(&group), &[("enable.auto.offset.store", "false"), ("auto.commit.interval.ms", "200")]);
+    // Stored offsets need a partition this consumer has.
+    let e = c.store_offsets(&[(tp.clone(), 1)]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains(&tp.to_string()), "{e}");
+    c.subscribe(&[topic.clone()]).unwrap();
+    let mut got = 0;
+    let deadline = Instant::now() + T;
+    while got < 10 && Instant::now() < deadline {
+        got += c.poll_batch(100, Duration::from_millis(500)).await.unwrap().len();
+    }
+    assert_eq!(got, 10);
+    // Delivered, not stored: auto-commit commits nothing.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(c.committed(&[tp.clone()], T).await.unwrap(), vec![(tp.clone(), -1)]);
+    assert!(c.store_offsets(&[(tp.clone(), -3)]).is_err(), "a negative offset is refused");
+    c.store_offsets(&[(tp.clone(), 4)]).unwrap();
+    let deadline = Instant::now() + T;
+    loop {
+        // Polling keeps the member alive; the group task commits on its interval.
+        let _ = c.poll_batch(10, Duration::from_millis(100)).await.unwrap();
+        if c.committed(&[tp.clone()], T).await.unwrap() == vec![(tp.clone(), 4)] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the stored offset was never auto-committed");
+    }
+    c.store_offsets(&[(tp.clone(), 7)]).unwrap();
+    c.close().await.unwrap();
+    let check = consumer(Some(&group), &[]);
+    assert_eq!(check.committed(&[tp.clone()], T).await.unwrap(), vec![(tp.clone(), 7)], "close commits the stored offset");
+    check.close().await.unwrap();
+    // With enable.auto.offset.store on (the default) storing is refused: delivery stores.
+    let auto = consumer(Some(&group), &[]);
+    assert_eq!(auto.store_offsets(&[(tp, 1)]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    auto.close().await.unwrap();
+}

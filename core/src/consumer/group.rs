@@ -156,7 +156,7 @@ fn start_revoke(shared: &Shared, tps: &[TopicPartition]) -> u64 {
 /// Ends a revocation: auto-commits the delivered positions, drops the partitions.
 async fn finish_revoke(shared: &Shared, tps: &[TopicPartition]) {
     if shared.config.enable_auto_commit {
-        let list = shared.lock().delivered(Some(tps));
+        let list = shared.lock().to_commit(Some(tps));
         let list: Vec<_> = {
             let st = shared.lock();
             list.into_iter().filter(|(tp, o, _)| st.last_committed.get(tp) != Some(o)).collect()
@@ -201,7 +201,7 @@ fn owned(shared: &Shared) -> Vec<TopicPartition> {
 async fn auto_commit(shared: &Shared) {
     let list: Vec<_> = {
         let st = shared.lock();
-        st.delivered(None).into_iter().filter(|(tp, o, _)| st.last_committed.get(tp) != Some(o)).collect()
+        st.to_commit(None).into_iter().filter(|(tp, o, _)| st.last_committed.get(tp) != Some(o)).collect()
     };
     if list.is_empty() {
         return;

@@ -144,6 +144,9 @@ pub(crate) struct PartState {
     pub position: Option<i64>,
     /// The leader epoch of the last record delivered.
     pub last_epoch: Option<i32>,
+    /// With `enable.auto.offset.store=false`: the offset (and leader epoch) `store_offsets`
+    /// stored, what auto-commit and `commit(None)` commit.
+    pub stored: Option<(i64, i32)>,
     /// Reset to apply instead of the committed offset (seek_to_beginning/end, out of range).
     pub reset: Option<OffsetReset>,
     /// No committed offset and `auto.offset.reset=none`: poll fails naming the partition.
@@ -224,6 +227,8 @@ pub(crate) struct State {
     pub rr: usize,
     /// Offsets last committed per partition (to skip auto-commits that change nothing).
     pub last_committed: HashMap<TopicPartition, i64>,
+    /// `enable.auto.offset.store`: see [`State::to_commit`].
+    pub auto_offset_store: bool,
 }
 
 impl State {
@@ -259,6 +264,20 @@ impl State {
             .iter()
             .filter(|(tp, _)| only.map_or(true, |o| o.contains(tp)))
             .filter_map(|(tp, p)| p.position.map(|o| (tp.clone(), o, p.last_epoch.unwrap_or(-1))))
+            .collect()
+    }
+
+    /// The stored offsets of the assigned partitions, with leader epochs: what auto-commit and
+    /// `commit(None)` commit. With `enable.auto.offset.store` (the default) a delivered record
+    /// stores its position; without it, only `store_offsets` stores.
+    pub(crate) fn to_commit(&self, only: Option<&[TopicPartition]>) -> Vec<(TopicPartition, i64, i32)> {
+        if self.auto_offset_store {
+            return self.delivered(only);
+        }
+        self.assignment
+            .iter()
+            .filter(|(tp, _)| only.map_or(true, |o| o.contains(tp)))
+            .filter_map(|(tp, p)| p.stored.map(|(o, epoch)| (tp.clone(), o, epoch)))
             .collect()
     }
 }
@@ -339,6 +358,7 @@ impl Consumer {
             return Err(Error::invalid("Consumer::new must be called inside a tokio runtime"));
         }
         let cluster = Cluster::new(config.client.clone())?;
+        let auto_offset_store = config.auto_offset_store;
         let shared = Arc::new(Shared {
             config,
             cluster,
@@ -356,6 +376,7 @@ impl Consumer {
                 group: GroupInfo { generation: -1, ..Default::default() },
                 rr: 0,
                 last_committed: HashMap::new(),
+                auto_offset_store,
             }),
             data: Notify::new(),
             wake_fetcher: Notify::new(),
@@ -670,14 +691,43 @@ impl Consumer {
             .unwrap_or_default())
     }
 
-    /// Commits offsets (each the *next* offset to read). `None` commits the positions of the
-    /// records delivered so far on every assigned partition.
+    /// Stores offsets (each the *next* offset to read) for auto-commit and `commit(None)`:
+    /// librdkafka's `rd_kafka_offsets_store`. Needs `enable.auto.offset.store=false` (with it a
+    /// delivered record stores its own position) and assigned partitions; a partition not
+    /// assigned (any more) fails the call naming it, after the others were stored.
+    pub fn store_offsets(&self, offsets: &[(TopicPartition, i64)]) -> Result<()> {
+        self.check_open()?;
+        if self.shared().config.auto_offset_store {
+            return Err(Error::invalid("store_offsets needs enable.auto.offset.store=false"));
+        }
+        let mut st = self.shared().lock();
+        let mut missing = Vec::new();
+        for (tp, offset) in offsets {
+            if *offset < 0 {
+                return Err(Error::invalid(format!("store_offsets: offset {offset} of {tp} is negative")));
+            }
+            match st.assignment.get_mut(tp) {
+                Some(p) if !p.revoking => p.stored = Some((*offset, -1)),
+                _ => missing.push(tp.to_string()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::new(
+                error::ErrorKind::InvalidArgument,
+                format!("store_offsets: not assigned to this consumer: {}", missing.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Commits offsets (each the *next* offset to read). `None` commits the stored offsets of
+    /// every assigned partition (see [`store_offsets`](Self::store_offsets)).
     pub async fn commit(&self, offsets: Option<&[(TopicPartition, i64)]>, mode: CommitMode) -> Result<()> {
         self.check_open()?;
         self.require_group("commit")?;
         let list: Vec<(TopicPartition, i64, i32)> = match offsets {
             Some(o) => o.iter().map(|(tp, off)| (tp.clone(), *off, -1)).collect(),
-            None => self.shared().lock().delivered(None),
+            None => self.shared().lock().to_commit(None),
         };
         if list.is_empty() {
             return Ok(());
@@ -694,6 +744,19 @@ impl Consumer {
                 Ok(())
             }
         }
+    }
+
+    /// Commits these offsets (each the next offset to read), each with its metadata string (kept
+    /// by the group coordinator and returned by offset fetches), and waits for the answer.
+    pub async fn commit_with_metadata(&self, offsets: &[(TopicPartition, i64, Option<String>)]) -> Result<()> {
+        self.check_open()?;
+        self.require_group("commit")?;
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<(TopicPartition, i64, i32)> = offsets.iter().map(|(tp, off, _)| (tp.clone(), *off, -1)).collect();
+        let metadata: Vec<Option<String>> = offsets.iter().map(|(_, _, m)| m.clone()).collect();
+        offsets::commit_with_metadata(self.shared(), &list, Some(&metadata)).await
     }
 
     /// The committed offsets of `partitions` for this group (-1 where nothing is committed).
@@ -877,7 +940,7 @@ impl Consumer {
         }
         commits.shutdown().await;
         if self.shared().group_id().is_some() && self.shared().config.enable_auto_commit {
-            let list = self.shared().lock().delivered(None);
+            let list = self.shared().lock().to_commit(None);
             if !list.is_empty() {
                 if let Err(e) = offsets::commit(self.shared(), &list).await {
                     tracing::warn!(error = %e, "commit on close failed");

@@ -112,6 +112,12 @@ async fn fetch_once(
 /// `default.api.timeout.ms`; a fenced generation is a non-retriable broker error
 /// (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, REBALANCE_IN_PROGRESS).
 pub(crate) async fn commit(shared: &super::Shared, offsets: &[(TopicPartition, i64, i32)]) -> Result<()> {
+    commit_with_metadata(shared, offsets, None).await
+}
+
+/// [`commit`] with a metadata string per offset (`metadata[i]` goes with `offsets[i]`; `None`:
+/// no metadata, as Kafka stores for commits without).
+pub(crate) async fn commit_with_metadata(shared: &super::Shared, offsets: &[(TopicPartition, i64, i32)], metadata: Option<&[Option<String>]>) -> Result<()> {
     let group = shared.group_id().ok_or_else(|| Error::invalid("commit needs 'group.id'"))?.to_string();
     let cluster = &shared.cluster;
     let deadline = tokio::time::Instant::now() + shared.config.default_api_timeout;
@@ -125,7 +131,7 @@ pub(crate) async fn commit(shared: &super::Shared, offsets: &[(TopicPartition, i
                 (st.group.generation, st.group.member_id.clone())
             }
         };
-        let result = commit_offsets(cluster, &group, generation, &member_id, shared.config.group_instance_id.as_deref(), offsets).await;
+        let result = commit_offsets_with_metadata(cluster, &group, generation, &member_id, shared.config.group_instance_id.as_deref(), offsets, metadata).await;
         match result {
             Ok(()) => {
                 let mut st = shared.lock();
@@ -161,16 +167,33 @@ pub(crate) async fn commit_offsets(
     instance_id: Option<&str>,
     offsets: &[(TopicPartition, i64, i32)],
 ) -> Result<()> {
+    commit_offsets_with_metadata(cluster, group, generation, member_id, instance_id, offsets, None).await
+}
+
+/// [`commit_offsets`] with a metadata string per offset (see [`commit_with_metadata`]).
+pub(crate) async fn commit_offsets_with_metadata(
+    cluster: &Cluster,
+    group: &str,
+    generation: i32,
+    member_id: &str,
+    instance_id: Option<&str>,
+    offsets: &[(TopicPartition, i64, i32)],
+    metadata: Option<&[Option<String>]>,
+) -> Result<()> {
     use kafka_protocol::messages::offset_commit_request::{OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic};
     let node = cluster.coordinator(CoordinatorType::Group, group).await?;
     let conn = cluster.coordinator_connection(node).await?;
     let version = conn.versions().pick(8, 2, 9)?;
     let mut topics: Vec<OffsetCommitRequestTopic> = Vec::new();
-    for (tp, off, epoch) in offsets {
-        let part = OffsetCommitRequestPartition::default()
+    for (i, (tp, off, epoch)) in offsets.iter().enumerate() {
+        let meta = metadata.and_then(|m| m.get(i).cloned().flatten());
+        let mut part = OffsetCommitRequestPartition::default()
             .with_partition_index(tp.partition)
             .with_committed_offset(*off)
             .with_committed_leader_epoch(*epoch);
+        if let Some(m) = meta {
+            part = part.with_committed_metadata(Some(StrBytes::from_string(m)));
+        }
         match topics.iter_mut().find(|t| t.name.0.as_str() == tp.topic) {
             Some(t) => t.partitions.push(part),
             None => topics.push(
