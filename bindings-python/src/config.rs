@@ -2,16 +2,19 @@
 //! librdkafka's names become the core's) into the core's properties and the callables.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::client_errors::ErrorSink;
 use crate::logs;
 
 pub struct Conf {
     pub properties: BTreeMap<String, String>,
     pub logger: PyObject,
-    pub error_cb: Option<PyObject>,
+    /// `error_cb`, registered for the client's connection errors.
+    pub error_cb: Option<Arc<ErrorSink>>,
     pub on_delivery: Option<PyObject>,
     pub on_commit: Option<PyObject>,
     /// `enable.partition.eof` (consumer; default false).
@@ -34,7 +37,7 @@ pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option
             Some(l) => l,
             None => logs::default_logger(py)?,
         },
-        error_cb: get("error_cb")?,
+        error_cb: get("error_cb")?.map(ErrorSink::register),
         on_delivery: get("on_delivery")?,
         on_commit: get("on_commit")?,
         partition_eof: get("enable.partition.eof")?.map(|v| v.bind(py).is_truthy()).transpose()?.unwrap_or(false),

@@ -22,6 +22,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use tokio::runtime::Handle;
 
+use crate::client_errors::ErrorSink;
 use crate::errors::{self, Context, IntoPy};
 use crate::message::{Headers, Message, Payload};
 use crate::reports::{Conv, ReportQueue};
@@ -160,6 +161,8 @@ pub struct Consumer {
     handle: Handle,
     pid: u32,
     logger: PyObject,
+    /// `error_cb`, served with the logs (see `client_errors.rs`).
+    error_cb: Option<Arc<ErrorSink>>,
     on_commit: Option<PyObject>,
     partition_eof: bool,
     /// `enable.auto.offset.store=false`: `store_offsets` decides what the auto-commit commits
@@ -188,8 +191,13 @@ impl Consumer {
         Ok(())
     }
 
+    /// Hands the engine's log records to the logger and this consumer's errors to `error_cb`.
     fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
-        logs::drain(py, self.logger.bind(py))
+        logs::drain(py, self.logger.bind(py))?;
+        if let Some(sink) = &self.error_cb {
+            sink.serve(py, self.consumer.cluster())?;
+        }
+        Ok(())
     }
 
     /// Runs `on_commit` for the commits that finished.
@@ -376,6 +384,8 @@ impl Consumer {
             this.auto_commit_tick();
             let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
             let slice = if this.partition_eof { left.min(EOF_SLICE) } else { left };
+            // error_cb is served between waits, as the logs: wait in slices when there is one.
+            let slice = if this.error_cb.is_some() { slice.min(runtime::SIGNAL_SLICE) } else { slice };
             // Records already fetched come out at the first poll of the future: no GIL
             // release, no thread switch (runtime::run).
             let out = runtime::run(py, &this.handle, this.consumer.poll_batch_events(max, slice))?;
@@ -404,6 +414,7 @@ impl Consumer {
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 this.serve_commits(py)?;
+                this.drain_logs(py)?;
                 return Ok(PyList::empty(py));
             }
         }
@@ -442,7 +453,7 @@ impl Consumer {
             let res = consumer.watermarks(&tp, t).await;
             Box::new(move |py: Python<'_>| match res {
                 Ok((low, high)) => Ok((low, high).into_pyobject(py)?.into_any().unbind()),
-                Err(e) => Err(errors::to_pyerr(py, &e)),
+                Err(e) => Err(unknown_partition_or(py, &e, "Failed to get watermark offsets")),
             }) as Conv
         }
     }
@@ -457,7 +468,7 @@ impl Consumer {
                     let list: Vec<_> = list.into_iter().map(|(tp, o)| (tp, o.unwrap_or(OFFSET_END))).collect();
                     tp_list(py, &list)
                 }
-                Err(e) => Err(errors::to_pyerr(py, &e)),
+                Err(e) => Err(unknown_partition_or(py, &e, "Failed to get offsets")),
             }) as Conv
         }
     }
@@ -540,6 +551,7 @@ impl Consumer {
             handle,
             pid: runtime::pid(),
             logger: conf.logger,
+            error_cb: conf.error_cb,
             on_commit: conf.on_commit,
             partition_eof: conf.partition_eof,
             manual_store,
@@ -569,6 +581,11 @@ impl Consumer {
     ) -> PyResult<()> {
         self.check()?;
         let topics: Vec<String> = topics.downcast::<PyList>().map_err(|_| PyTypeError::new_err("expected list of topic unicode strings"))?.extract()?;
+        if topics.is_empty() {
+            // librdkafka refuses an empty subscription.
+            let err = errors::new_kafka_error(py, errors::INVALID_ARG, "Failed to set subscription: Local: Invalid argument or configuration", false, false, false)?;
+            return Err(errors::exception_from(py, err));
+        }
         for cb in [&on_assign, &on_revoke, &on_lost].into_iter().flatten() {
             if !cb.bind(py).is_callable() {
                 return Err(PyTypeError::new_err("on_assign, on_revoke and on_lost expect a callable"));
@@ -699,10 +716,16 @@ impl Consumer {
     fn store_offsets(&self, py: Python<'_>, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         self.check()?;
         if message.is_none_or(|m| m.is_none()) && offsets.is_none_or(|o| o.is_none()) {
-            return Err(PyTypeError::new_err("expected either message or offsets"));
+            return Err(PyValueError::new_err("expected either message or offsets"));
         }
         let list = self.commit_list(message, offsets)?;
-        let _ = py;
+        // librdkafka stores the offsets of assigned partitions only, and fails when none was.
+        let assigned = self.consumer.assignment();
+        let list: Vec<_> = list.into_iter().filter(|(tp, _)| assigned.contains(tp)).collect();
+        if list.is_empty() {
+            let err = errors::new_kafka_error(py, errors::INVALID_ARG, "StoreOffsets failed: Local: Invalid argument or configuration", false, false, false)?;
+            return Err(errors::exception_from(py, err));
+        }
         let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
         for (tp, o) in list {
             st.offsets.insert(tp, o);
@@ -737,7 +760,18 @@ impl Consumer {
     fn seek(&self, py: Python<'_>, partition: &Bound<'_, PyAny>) -> PyResult<()> {
         self.check()?;
         let (tp, offset) = tp_from(partition)?;
-        if !self.consumer.assignment().contains(&tp) || offset < OFFSET_BEGINNING {
+        // As librdkafka: a partition the client does not know (not in its metadata) is
+        // `_UNKNOWN_PARTITION`, one it knows but has not assigned `_STATE`.
+        if !self.consumer.assignment().contains(&tp) {
+            let known = self.consumer.cluster().metadata().topics.get(&*tp.topic).is_some_and(|t| {
+                tp.partition >= 0 && (tp.partition as usize) < t.partitions.len()
+            });
+            let (code, what) = if known { (errors::STATE, "Erroneous state") } else { (errors::UNKNOWN_PARTITION, "Unknown partition") };
+            let reason = format!("Failed to seek to offset {offset}: Local: {what}");
+            let err = errors::new_kafka_error(py, code, &reason, false, false, false)?;
+            return Err(errors::exception_from(py, err));
+        }
+        if offset < OFFSET_BEGINNING {
             let reason = format!("Failed to seek to offset {offset}: Local: Erroneous state");
             let err = errors::new_kafka_error(py, errors::STATE, &reason, false, false, false)?;
             return Err(errors::exception_from(py, err));
@@ -964,6 +998,19 @@ impl Consumer {
 }
 
 /// `regex::escape` without the dependency: backslash every metacharacter.
+/// librdkafka's `_UNKNOWN_PARTITION` for a partition of a topic the broker does not have
+/// (the broker's UNKNOWN_TOPIC_OR_PARTITION), the error as it is otherwise.
+fn unknown_partition_or(py: Python<'_>, e: &Error, what: &str) -> PyErr {
+    if e.code() == polykafka::error::UNKNOWN_TOPIC_OR_PARTITION {
+        let reason = format!("{what}: Local: Unknown partition ({})", e.message());
+        return match errors::new_kafka_error(py, errors::UNKNOWN_PARTITION, &reason, false, false, false) {
+            Ok(err) => errors::exception_from(py, err),
+            Err(e) => e,
+        };
+    }
+    errors::to_pyerr(py, e)
+}
+
 fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -16,6 +16,7 @@ pub const DESTROY: i32 = -197;
 pub const FAIL: i32 = -196;
 pub const TRANSPORT: i32 = -195;
 pub const MSG_TIMED_OUT: i32 = -192;
+pub const ALL_BROKERS_DOWN: i32 = -187;
 pub const INVALID_ARG: i32 = -186;
 pub const TIMED_OUT: i32 = -185;
 pub const QUEUE_FULL: i32 = -184;
@@ -25,6 +26,8 @@ pub const AUTHENTICATION: i32 = -169;
 pub const PURGE_QUEUE: i32 = -152;
 pub const FATAL: i32 = -150;
 // Broker codes with librdkafka's names.
+pub const NOT_CONFIGURED: i32 = -145;
+pub const UNKNOWN_PARTITION: i32 = -190;
 pub const MSG_SIZE_TOO_LARGE: i32 = 10;
 
 /// Where an error is reported: a failed delivery reports a timeout as `_MSG_TIMED_OUT`, a

@@ -1,11 +1,12 @@
 //! `polykafka._native`: the private native module under the pure-Python package `polykafka`.
 //!
 //! One module per concept: [`runtime`] (the process-wide, fork-aware tokio runtime),
-//! [`errors`] (core errors as `KafkaError`/`KafkaException`), [`config`], [`logs`] (tracing to
+//! [`errors`] (core errors as `KafkaError`/`KafkaException`), [`client_errors`] (`error_cb`), [`config`], [`logs`] (tracing to
 //! Python logging), [`reports`] (delivery reports waiting for `poll`), [`message`],
 //! [`producer`] and [`admin`].
 
 mod admin;
+mod client_errors;
 mod config;
 mod consumer;
 mod errors;

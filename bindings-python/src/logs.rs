@@ -5,7 +5,8 @@
 //! once a client was configured with `debug`) in a bounded lock-free queue, and the clients hand
 //! them to their logger (`logging.getLogger("polykafka")` or the conf's `logger`) in `poll`,
 //! `flush` and `close`. The queue has no lock, so a fork in the middle of a push cannot leave it
-//! locked in the child.
+//! locked in the child. The core's records of connections made and failed also go to
+//! `client_errors` (for `error_cb`) while a client listens.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +18,8 @@ use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+use crate::client_errors;
 
 const CAPACITY: usize = 4096;
 
@@ -52,6 +55,34 @@ impl QueueLayer {
     fn wanted(meta: &Metadata<'_>) -> bool {
         *meta.level() <= Level::WARN || (*meta.level() <= Level::DEBUG && DEBUG.load(Ordering::Relaxed))
     }
+
+    /// A record of the core's connections (made or failed), wanted by a client's `error_cb`.
+    fn connection_record(meta: &Metadata<'_>) -> bool {
+        meta.target() == client_errors::TARGET && *meta.level() <= Level::DEBUG && client_errors::listening()
+    }
+}
+
+/// The fields of a connection record: its message, `addr` and `error`.
+#[derive(Default)]
+struct ConnectionFields {
+    message: String,
+    addr: Option<String>,
+    error: Option<String>,
+}
+
+impl Visit for ConnectionFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        match field.name() {
+            "message" => self.message = text,
+            "addr" => self.addr = Some(text),
+            "error" => self.error = Some(text),
+            _ => {}
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record_debug(field, &format_args!("{value}"));
+    }
 }
 
 struct MessageVisitor<'a>(&'a mut String);
@@ -80,11 +111,19 @@ impl<S: Subscriber> Layer<S> for QueueLayer {
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        QueueLayer::wanted(meta)
+        QueueLayer::wanted(meta) || QueueLayer::connection_record(meta)
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
+        if QueueLayer::connection_record(meta) {
+            let mut fields = ConnectionFields::default();
+            event.record(&mut fields);
+            client_errors::note(&fields.message, fields.addr, fields.error);
+        }
+        if !QueueLayer::wanted(meta) {
+            return;
+        }
         let mut message = String::new();
         event.record(&mut MessageVisitor(&mut message));
         let record = Record { level: *meta.level(), target: meta.target(), message };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use polykafka::producer::{Completion, ConsumerGroupMetadata};
+use polykafka::producer::{Completion, ConsumerGroupMetadata, TxnState};
 use polykafka::{Header, ProducerConfig, ProducerRecord, TopicPartition};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -17,6 +17,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 use tokio::runtime::Handle;
 
+use crate::client_errors::ErrorSink;
 use crate::errors::{self, Context, IntoPy};
 use crate::message::{Headers, Message, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME};
 use crate::reports::{Report, ReportQueue};
@@ -110,9 +111,8 @@ pub struct Core {
     pub pid: u32,
     pub reports: Arc<ReportQueue>,
     pub logger: PyObject,
-    /// `error_cb` from the conf: accepted; the core reports no client-wide errors yet.
-    #[allow(dead_code)]
-    pub error_cb: Option<PyObject>,
+    /// `error_cb` from the conf, served with the logs (see `client_errors.rs`).
+    pub error_cb: Option<Arc<ErrorSink>>,
     pub on_delivery: Option<PyObject>,
     pub closed: AtomicBool,
 }
@@ -141,7 +141,8 @@ impl Core {
     pub fn check(&self) -> PyResult<()> {
         runtime::check_pid(self.pid)?;
         if self.closed.load(Ordering::Acquire) {
-            return Err(errors::state_error("the producer is closed"));
+            // As confluent-kafka.
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("Producer has been closed"));
         }
         Ok(())
     }
@@ -184,13 +185,18 @@ impl Core {
     }
 
     pub fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
-        logs::drain(py, self.logger.bind(py))
+        logs::drain(py, self.logger.bind(py))?;
+        if let Some(sink) = &self.error_cb {
+            sink.serve(py, self.producer.cluster())?;
+        }
+        Ok(())
     }
 
     /// Runs the callbacks of the reports waiting; the number served.
     pub fn serve(&self, py: Python<'_>) -> PyResult<usize> {
         let mut pending = self.reports.take();
         let mut served = 0;
+    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
         while let Some(r) = pending.pop_front() {
             let (cb, err, msg) = report_to_python(py, r)?;
             served += 1;
@@ -405,18 +411,21 @@ impl Producer {
         self.core.check()?;
         self.core.producer.begin_transaction().py_err(py)
     }
+        self.txn_check("init")?;
 
     #[pyo3(signature = (timeout=None))]
     fn commit_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.core.check()?;
         let t = seconds(timeout, Duration::from_secs(60));
         let res = runtime::wait(py, &self.core.handle, self.core.producer.commit_transaction(t), None)?.expect("no timeout");
+        self.txn_check("begin")?;
         self.core.serve(py)?;
         res.py_err(py)
     }
 
     #[pyo3(signature = (timeout=None))]
     fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.txn_check("commit")?;
         self.core.check()?;
         let t = seconds(timeout, Duration::from_secs(60));
         let res = runtime::wait(py, &self.core.handle, self.core.producer.abort_transaction(t), None)?.expect("no timeout");
@@ -426,6 +435,7 @@ impl Producer {
 
     /// `positions`: TopicPartitions with the offsets to commit (the next offset to read);
     /// `group_metadata`: `Consumer.consumer_group_metadata()` (or a group id string).
+        self.txn_check("abort")?;
     #[pyo3(signature = (positions, group_metadata, timeout=None))]
     fn send_offsets_to_transaction(
         &self,
@@ -443,6 +453,7 @@ impl Producer {
             .py_err(py)
     }
 
+        self.txn_check("send_offsets")?;
     /// Delivers what is queued (up to `timeout` seconds, default 30), then fails the rest.
     /// Later calls raise `KafkaException` (`_STATE`). True when everything was delivered.
     #[pyo3(signature = (timeout=None))]
@@ -548,6 +559,7 @@ impl Producer {
                 let group = group_metadata.ok_or_else(|| PyTypeError::new_err("group_metadata is required"))?;
                 Some((offsets_from(positions)?, group_metadata_from(group)?))
             }
+        self.txn_check(op)?;
             "init" | "commit" | "abort" => None,
             other => return Err(PyTypeError::new_err(format!("unknown transaction call {other}"))),
         };
@@ -574,6 +586,34 @@ fn offsets_from(positions: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i
         let tp = tp?;
         let topic: String = tp.getattr("topic")?.extract()?;
         let partition: i32 = tp.getattr("partition")?.extract()?;
+impl Producer {
+    /// librdkafka's errors for a transaction call the producer cannot make: `_NOT_CONFIGURED`
+    /// without `transactional.id`, `_STATE` for `init_transactions` once it succeeded (the
+    /// core's other state errors are `_STATE` already, see `errors::code_of`).
+    fn txn_check(&self, op: &str) -> PyResult<()> {
+        let state = self.core.producer.transaction_state();
+        let Some(state) = state else {
+            return Err(Python::with_gil(|py| {
+                match errors::new_kafka_error(py, errors::NOT_CONFIGURED, "The Transactional API requires transactional.id to be configured", false, false, false) {
+                    Ok(err) => errors::exception_from(py, err),
+                    Err(e) => e,
+                }
+            }));
+        };
+        if op == "init" && !matches!(state, TxnState::Uninitialized) {
+            let name = match state {
+                TxnState::Ready => "ready",
+                TxnState::InTransaction => "in_transaction",
+                TxnState::AbortableError(_) => "abortable_error",
+                TxnState::Fatal(_) => "fatal_error",
+                TxnState::Uninitialized => "uninitialized",
+            };
+            return Err(errors::state_error(&format!("invalid transaction state ({name}): init_transactions() already succeeded")));
+        }
+        Ok(())
+    }
+}
+
         let offset: i64 = tp.getattr("offset")?.extract()?;
         if offset >= 0 {
             offsets.push((TopicPartition::new(topic, partition), offset));

@@ -15,8 +15,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _cluster_env():
-    path = pathlib.Path(os.environ.get("POLYKAFKA_CLUSTER_ENV", REPO / "build/cluster/cluster.env"))
+def _read_env(path):
     env = {}
     if path.exists():
         for line in path.read_text().splitlines():
@@ -24,6 +23,30 @@ def _cluster_env():
                 k, v = line.split("=", 1)
                 env[k] = v
     return env
+
+
+def _cluster_env():
+    """The cluster's env file: ``POLYKAFKA_CLUSTER_ENV`` or ``KAFKA_CLUSTER_ENV``, else the one
+    under ``build/cluster`` whose ``KAFKA_BOOTSTRAP`` is ``$KAFKA_BOOTSTRAP`` (a cluster started
+    with ``--name``), else ``build/cluster/cluster.env``."""
+    named = os.environ.get("POLYKAFKA_CLUSTER_ENV") or os.environ.get("KAFKA_CLUSTER_ENV")
+    if named:
+        return _read_env(pathlib.Path(named))
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+    if bootstrap:
+        for path in sorted((REPO / "build/cluster").glob("**/cluster.env")):
+            env = _read_env(path)
+            if env.get("KAFKA_BOOTSTRAP") == bootstrap:
+                return env
+        return {}
+    return _read_env(REPO / "build/cluster/cluster.env")
+
+
+@pytest.fixture(scope="session")
+def cluster_env():
+    """The cluster's facts (``KAFKA_SASL_BOOTSTRAP``, ``KAFKA_SSL_BOOTSTRAP``, users, ...);
+    empty when they are not known (tests needing them skip)."""
+    return _cluster_env()
 
 
 def bootstrap_servers():

@@ -2,7 +2,9 @@
 
 confluent-kafka (librdkafka) and the core (Kafka's Java names) mostly share keys. Where they
 differ, the librdkafka key is renamed here; where librdkafka has a knob the core does not, the
-key is accepted and ignored (``IGNORED``). Every other key goes to the core, which rejects an
+key is accepted and ignored (``IGNORED``): silently when it has no meaning for this engine
+(``NO_MEANING``), with one warning when its value asks for behaviour the engine does not have
+(``UNHONOURED``). Every other key goes to the core, which rejects an
 unknown key with a ``KafkaException`` (``_INVALID_ARG``) naming it. Callables (``error_cb``,
 ``logger``, ``on_delivery``, ...) are taken out. Defaults are confluent-kafka's where they
 differ from Java's: ``partitioner=consistent_random``, ``enable.idempotence=false``.
@@ -35,37 +37,66 @@ RENAMES = {
     "topic.auto.offset.reset": "auto.offset.reset",
 }
 
-# librdkafka knobs the core has no use for: accepted, ignored.
-IGNORED = frozenset({
-    "batch.num.messages",             # batches are bounded by batch.size (bytes) only
-    "queue.buffering.max.messages",   # the buffer is bounded by queue.buffering.max.kbytes
+# librdkafka keys with no meaning for this engine (they tune librdkafka's own queues, threads
+# and fallbacks, which the engine does not have): accepted and ignored, silently. README.md has
+# the table of every key here and in UNHONOURED, with what the engine does instead.
+NO_MEANING = frozenset({
     "queue.buffering.backpressure.threshold",
-    "statistics.interval.ms",
-    "api.version.request",
     "api.version.fallback.ms",
     "broker.version.fallback",
-    "socket.keepalive.enable",
-    "socket.nagle.disable",
-    "socket.send.buffer.bytes",
-    "socket.receive.buffer.bytes",
-    "enable.gapless.guarantee",
     "log.connection.close",
     "log.queue",
     "log.thread.name",
-    "log_level",
-    "enable.ssl.certificate.verification",
-    "broker.address.family",
-    "sticky.partitioning.linger.ms",
-    "enable.sasl.oauthbearer.unsecure.jwt",
-    "client.dns.lookup",
-    # consumer knobs of librdkafka's fetch queue: the core bounds its buffer by fetch.max.bytes
     "queued.min.messages",
     "queued.max.messages.kbytes",
     "fetch.error.backoff.ms",
     "fetch.queue.backoff.ms",
     "coordinator.query.interval.ms",
-    "offset.store.method",
 })
+
+
+def _int_at_least(n):
+    def check(text):
+        try:
+            return int(text) >= n
+        except ValueError:
+            return False
+    return check
+
+
+def _one_of(*values):
+    return lambda text: text.strip().lower() in values
+
+
+# librdkafka keys that would change behaviour but the engine does not implement: key -> a test
+# of the value, true when the value is what the engine does anyway. A value the engine does not
+# honour is accepted with one warning on the ``polykafka`` logger (or the conf's ``logger``).
+UNHONOURED = {
+    "statistics.interval.ms": _one_of("0"),                     # statistics: not implemented
+    "api.version.request": _one_of("true", "1"),                # ApiVersions: always sent
+    "socket.keepalive.enable": _one_of("false", "0"),           # no SO_KEEPALIVE
+    "socket.nagle.disable": _one_of("true", "1"),               # TCP_NODELAY: always set
+    "socket.send.buffer.bytes": _one_of("0"),                   # the system's default
+    "socket.receive.buffer.bytes": _one_of("0"),                # the system's default
+    "enable.gapless.guarantee": _one_of("false", "0"),
+    "broker.address.family": _one_of("any"),                    # IPv4 and IPv6
+    "client.dns.lookup": _one_of("use_all_dns_ips"),           # every address tried in turn
+    "sticky.partitioning.linger.ms": _one_of("0"),              # a null key: a random partition per record
+    "enable.sasl.oauthbearer.unsecure.jwt": _one_of("false", "0"),
+    "offset.store.method": _one_of("broker"),
+    "log_level": _int_at_least(4),                              # warnings and errors are logged
+}
+
+# Every librdkafka key accepted and not passed to the core. A test checks that none of them is a
+# key the core implements (core/src/config.rs).
+IGNORED = NO_MEANING | frozenset(UNHONOURED)
+
+# Callbacks the engine never calls: accepted with one warning (when set).
+UNHONOURED_CALLABLES = {
+    "stats_cb": "statistics are not implemented: stats_cb is never called",
+    "throttle_cb": "throttle events are not reported: throttle_cb is never called",
+    "oauth_cb": "oauth_cb is never called: set sasl.oauthbearer.token instead",
+}
 
 # Flags the binding handles itself (not the core): taken out into the extras.
 BINDING_FLAGS = frozenset({"enable.partition.eof", "enable.auto.offset.store"})
@@ -79,7 +110,7 @@ PRODUCER_ONLY = frozenset({
     "acks", "enable.idempotence", "linger.ms", "batch.size", "buffer.memory", "max.block.ms",
     "compression.type", "compression.level", "partitioner", "retries", "delivery.timeout.ms",
     "max.in.flight.requests.per.connection", "max.request.size", "transactional.id",
-    "transaction.timeout.ms",
+    "transaction.timeout.ms", "queue.buffering.max.messages", "batch.num.messages",
 })
 
 CONSUMER_ONLY = frozenset({
@@ -133,6 +164,21 @@ def translate(conf, kwargs, role):
 
     props, extras = {}, {}
     kbytes = None
+    unhonoured = []  # (key, why): one warning each, once the logger is known
+
+    def put(key, value):
+        nonlocal kbytes
+        if key in UNHONOURED:
+            if not UNHONOURED[key](_text(key, value)):
+                unhonoured.append((key, "%r is not implemented by polykafka: ignored" % (value,)))
+            return
+        if key in NO_MEANING:
+            return
+        if key == "queue.buffering.max.kbytes":
+            kbytes = int(_text(key, value))
+            return
+        props[RENAMES.get(key, key)] = _text(key, value)
+
     for key, value in merged.items():
         if not isinstance(key, str):
             raise TypeError("configuration keys must be str, not %s" % type(key).__name__)
@@ -140,6 +186,10 @@ def translate(conf, kwargs, role):
             if value is not None and key not in ("delivery.report.only.error",) and not callable(value) \
                     and not (key == "logger" and hasattr(value, "log")):
                 raise TypeError("expected %r to be callable" % key)
+            if value is not None and key in UNHONOURED_CALLABLES:
+                unhonoured.append((key, UNHONOURED_CALLABLES[key]))
+            if key == "delivery.report.only.error" and _flag(key, value):
+                unhonoured.append((key, "true is not implemented by polykafka: every delivery is reported"))
             extras[key] = value
             continue
         if key in BINDING_FLAGS:
@@ -151,16 +201,13 @@ def translate(conf, kwargs, role):
         if key == "default.topic.config":
             # confluent-kafka 1.x: a dict of topic-level properties.
             for k, v in dict(value).items():
-                merged_key = RENAMES.get(k, k)
-                props[merged_key] = _text(k, v)
+                put(k, v)
             continue
-        if key in IGNORED:
-            continue
-        if key == "queue.buffering.max.kbytes":
-            kbytes = int(_text(key, value))
-            continue
-        core_key = RENAMES.get(key, key)
-        props[core_key] = _text(key, value)
+        put(key, value)
+
+    logger = extras.get("logger") or _log
+    for key, why in unhonoured:
+        logger.log(logging.WARNING, "configuration property %r: %s", key, why)
 
     if kbytes is not None:
         props["buffer.memory"] = str(kbytes * 1024)
@@ -174,6 +221,8 @@ def translate(conf, kwargs, role):
         # librdkafka's defaults where they differ from Java's.
         props.setdefault("isolation.level", "read_committed")
         props.setdefault("partition.assignment.strategy", "range,roundrobin")
+        # librdkafka's consumer never asks the broker to create a topic it reads.
+        props.setdefault("allow.auto.create.topics", "false")
     drop = {"producer": CONSUMER_ONLY, "consumer": PRODUCER_ONLY,
             "admin": PRODUCER_ONLY | CONSUMER_ONLY}.get(role, frozenset())
     for key in [k for k in props if k in drop]:

@@ -23,9 +23,40 @@ __all__ = [
 ]
 
 
+def _check_str(value, what):
+    if not isinstance(value, str):
+        raise TypeError("%s must be str, not %s" % (what, "None" if value is None else type(value).__name__))
+
+
+def _check_int(value, what):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s: %r object cannot be interpreted as an integer" % (what, type(value).__name__))
+
+
+def _check_timeouts(operation_timeout=None, request_timeout=None):
+    """confluent-kafka's checks of the admin calls' timeouts (seconds)."""
+    for name, value in (("operation_timeout", operation_timeout), ("request_timeout", request_timeout)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError("must be real number, not %s" % type(value).__name__)
+        if not -1 <= value * 1000 <= 3600000:
+            raise ValueError('Invalid value type for "%s": expecting integer in range -1..3600000' % name)
+
+
+def _check_list(value, what):
+    if not isinstance(value, list):
+        raise TypeError("argument 1 must be list, not %s" % type(value).__name__)
+    if not value:
+        raise ValueError("Expected non-empty list of %s" % what)
+
+
 class NewTopic:
     def __init__(self, topic, num_partitions=-1, replication_factor=-1, replica_assignment=None,
                  config=None):
+        _check_str(topic, "argument 1")
+        _check_int(num_partitions, "num_partitions")
+        _check_int(replication_factor, "replication_factor")
         self.topic = topic
         self.num_partitions = num_partitions
         self.replication_factor = replication_factor
@@ -109,6 +140,8 @@ class ConfigResource:
     def __init__(self, restype, name, set_config=None, described_configs=None, error=None,
                  incremental_configs=None):
         if isinstance(restype, str):
+            if restype.upper() not in ResourceType.__members__:
+                raise ValueError('Unknown resource type "%s": should be a ConfigResource.Type' % restype)
             restype = ResourceType[restype.upper()]
         elif isinstance(restype, int):
             restype = ResourceType(restype)
@@ -277,6 +310,9 @@ class AdminClient:
 
     def create_topics(self, new_topics, operation_timeout=0, request_timeout=None,
                       validate_only=False):
+        if isinstance(new_topics, list) and not new_topics:
+            raise ValueError("Expected non-empty list of NewTopic objects")
+        _check_timeouts(operation_timeout, request_timeout)
         futures = {t.topic: _future() for t in new_topics}
         topics = [(t.topic, t.num_partitions, t.replication_factor,
                    [(str(k), str(v)) for k, v in t.config.items()]) for t in new_topics]
@@ -284,12 +320,17 @@ class AdminClient:
         return futures
 
     def delete_topics(self, topics, operation_timeout=0, request_timeout=None):
+        _check_list(topics, "topic strings")
+        _check_timeouts(operation_timeout, request_timeout)
         futures = {t: _future() for t in topics}
         self._impl.delete_topics(list(topics), futures)
         return futures
 
     def create_partitions(self, new_partitions, operation_timeout=0, request_timeout=None,
                           validate_only=False):
+        if isinstance(new_partitions, list) and not new_partitions:
+            raise ValueError("Expected non-empty list of NewPartitions objects")
+        _check_timeouts(operation_timeout, request_timeout)
         futures = {p.topic: _future() for p in new_partitions}
         self._impl.create_partitions([(p.topic, p.new_total_count, futures[p.topic])
                                       for p in new_partitions])
@@ -316,6 +357,9 @@ class AdminClient:
         return md
 
     def describe_configs(self, resources, request_timeout=None):
+        if isinstance(resources, list) and not resources:
+            raise ValueError("Expected non-empty list of ConfigResource objects")
+        _check_timeouts(None, request_timeout)
         futures = {}
         work = []
         for r in resources:
@@ -432,7 +476,10 @@ class AdminClient:
             raise ValueError("Currently we support altering offsets for a single consumer group only")
         req = reqs[0]
         if not req.topic_partitions:
-            raise ValueError("topic_partitions cannot be empty")
+            raise ValueError("'topic_partitions' cannot be null")
+        for tp in req.topic_partitions:
+            if tp.offset < 0:
+                raise ValueError("Element of 'topic_partitions' must not have negative value for 'offset' field")
         offsets = [(tp.topic, tp.partition, tp.offset) for tp in req.topic_partitions]
         inner, outer = _future(), _future()
         _chain(inner, outer, lambda rows: ConsumerGroupTopicPartitions(
@@ -444,6 +491,8 @@ class AdminClient:
         """``{group_id: future of None}``."""
         if not isinstance(group_ids, list):
             raise TypeError("Expected input to be list of group ids to be deleted")
+        if not group_ids:
+            raise ValueError("Expected at least one group to be deleted")
         futures = {g: _future() for g in group_ids}
         self._impl.delete_consumer_groups(list(group_ids), futures)
         return futures
