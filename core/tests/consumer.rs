@@ -759,3 +759,26 @@ async fn stored_offsets_are_what_auto_commit_commits() {
     assert_eq!(auto.store_offsets(&[(tp, 1)]).unwrap_err().kind(), ErrorKind::InvalidArgument);
     auto.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_and_patterns_together() {
+    let plain = new_topic("mixed.plain", 1).await;
+    let prefix = common::unique_topic("mixedpat");
+    let matched = format!("{prefix}-a");
+    admin().create_topic(&matched, 1, 1).await.unwrap();
+    produce(&plain, 1, 0, 3).await;
+    produce(&matched, 1, 0, 4).await;
+    let c = consumer(Some(&common::unique_topic("g-mixed")), &[]);
+    assert_eq!(c.subscribe_topics_and_patterns(&[plain.clone()], &["(".to_string()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    // A plain name is matched literally (escaped), beside the pattern.
+    c.subscribe_topics_and_patterns(&[plain.clone()], &[format!("{prefix}-.*")]).unwrap();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = Instant::now() + T;
+    while seen.values().sum::<usize>() < 7 && Instant::now() < deadline {
+        for r in c.poll_batch(100, Duration::from_millis(500)).await.unwrap() {
+            *seen.entry(r.topic.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(seen, BTreeMap::from([(plain, 3), (matched, 4)]));
+    c.close().await.unwrap();
+}

@@ -460,6 +460,24 @@ impl Consumer {
         Ok(())
     }
 
+    /// Subscribes to these topics and to every topic matching one of `patterns` (regular
+    /// expressions matched against whole names), replacing any subscription: librdkafka's and
+    /// kafkajs's mixed subscriptions. Without patterns it is [`subscribe`](Self::subscribe).
+    pub fn subscribe_topics_and_patterns(&self, topics: &[String], patterns: &[String]) -> Result<()> {
+        if patterns.is_empty() {
+            return self.subscribe(topics);
+        }
+        if topics.iter().any(|t| t.is_empty()) {
+            return Err(Error::invalid("subscribe: a topic name is empty"));
+        }
+        for p in patterns {
+            regex::Regex::new(p).map_err(|e| Error::invalid(format!("subscribe: bad regular expression '{p}': {e}")))?;
+        }
+        let alternatives: Vec<String> =
+            topics.iter().map(|t| regex::escape(t)).chain(patterns.iter().map(|p| format!("(?:{p})"))).collect();
+        self.subscribe_pattern(&alternatives.join("|"))
+    }
+
     /// Assigns partitions manually (no group membership; committed offsets of `group.id` are
     /// still used as starting points and commits work). Replaces any earlier assignment;
     /// partitions kept keep their positions.
