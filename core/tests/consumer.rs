@@ -782,3 +782,18 @@ async fn topics_and_patterns_together() {
     assert_eq!(seen, BTreeMap::from([(plain, 3), (matched, 4)]));
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_become_known_without_polling() {
+    let topic = new_topic("positions", 2).await;
+    produce(&topic, 2, 0, 4).await;
+    let c = consumer(None, &[]);
+    let tps = vec![TopicPartition::new(&topic, 0), TopicPartition::new(&topic, 1)];
+    c.assign(&tps).unwrap();
+    assert!(c.wait_positions_known(T).await, "positions resolved by the fetcher");
+    assert!(c.positions_known());
+    for tp in &tps {
+        assert_eq!(c.position(tp).unwrap(), Some(0), "auto.offset.reset=earliest");
+    }
+    c.close().await.unwrap();
+}

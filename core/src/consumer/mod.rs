@@ -801,6 +801,23 @@ impl Consumer {
         st.assignment.values().all(|p| p.position.is_some() || p.fetch_position.is_some() || p.no_offset.is_some())
     }
 
+    /// Waits until [`positions_known`](Self::positions_known), at most `timeout`; returns
+    /// whether they are. Woken by the fetcher when it resolves positions, not by polling.
+    pub async fn wait_positions_known(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared().data.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.positions_known() {
+                return true;
+            }
+            if self.shared().closed.load(Ordering::Acquire) || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.positions_known();
+            }
+        }
+    }
+
     /// The next offset to deliver on `tp` (`None` while not yet known).
     pub fn position(&self, tp: &TopicPartition) -> Result<Option<i64>> {
         let st = self.shared().lock();
