@@ -21,6 +21,22 @@ const {
 const MARKER = 'polykafka-error:'
 /** The kafkajs error of a per-item JSON error description from native code. */
 const itemError = json => fromNative({ message: MARKER + json }, { wrapRetriable: false })
+const { ConfigResourceTypes } = require('./constants')
+
+/** kafkajs's checks of describeConfigs/alterConfigs resources, before any request. */
+function checkResources(resources) {
+  if (!resources || !Array.isArray(resources)) throw new KafkaJSNonRetriableError(`Invalid resources array ${resources}`)
+  if (resources.length === 0) throw new KafkaJSNonRetriableError('Resources array cannot be empty')
+  const validTypes = Object.values(ConfigResourceTypes)
+  const invalidType = resources.find(r => !validTypes.includes(r.type))
+  if (invalidType) {
+    throw new KafkaJSNonRetriableError(`Invalid resource type ${invalidType.type}: ${JSON.stringify(invalidType)}`)
+  }
+  const invalidName = resources.find(r => !r.name || typeof r.name !== 'string')
+  if (invalidName) {
+    throw new KafkaJSNonRetriableError(`Invalid resource name ${invalidName.name}: ${JSON.stringify(invalidName)}`)
+  }
+}
 
 class Admin {
   constructor(kafka, opts = {}) {
@@ -89,12 +105,16 @@ class Admin {
   }
 
   /** Runs a native call; its error becomes the kafkajs class. */
+  /** Calls the native admin; a last argument `{ wrapRetriable }` is passed to fromNative. */
   async _call(name, ...args) {
     if (!this._native) throw new KafkaJSError('The admin client is not connected; call connect() first')
+    let opts
+    const last = args[args.length - 1]
+    if (last && typeof last === 'object' && !Array.isArray(last) && 'wrapRetriable' in last) opts = args.pop()
     try {
       return await this._native[name](...args)
     } catch (e) {
-      throw fromNative(e)
+      throw fromNative(e, opts)
     }
   }
 
@@ -153,15 +173,21 @@ class Admin {
     void timeout
     const results = await this._call('deleteTopics', topics)
     const failed = results.find(r => r.error)
-    if (failed) throw itemError(failed.error)
+    // kafkajs retries a retriable failure (UNKNOWN_TOPIC_OR_PARTITION) and then gives up with
+    // KafkaJSNumberOfRetriesExceeded.
+    if (failed) throw fromNative({ message: MARKER + failed.error })
   }
 
   async createPartitions({ topicPartitions, validateOnly = false, timeout } = {}) {
     if (!topicPartitions || !Array.isArray(topicPartitions)) {
       throw new KafkaJSNonRetriableError(`Invalid topic partitions array ${topicPartitions}`)
     }
+    if (topicPartitions.length === 0) throw new KafkaJSNonRetriableError('Empty topic partitions array')
     if (topicPartitions.some(({ topic }) => typeof topic !== 'string')) {
       throw new KafkaJSNonRetriableError('Invalid topic partitions array, the topic names have to be a valid string')
+    }
+    if (new Set(topicPartitions.map(({ topic }) => topic)).size < topicPartitions.length) {
+      throw new KafkaJSNonRetriableError('Invalid topic partitions array, it cannot have multiple entries for the same topic')
     }
     if (validateOnly) throw new KafkaJSNotImplemented('polykafka: createPartitions with validateOnly is not supported yet')
     void timeout
@@ -173,10 +199,12 @@ class Admin {
   }
 
   async fetchTopicMetadata({ topics } = {}) {
-    if (topics != null && (!Array.isArray(topics) || topics.some(t => typeof t !== 'string'))) {
-      throw new KafkaJSNonRetriableError(`Invalid topics array ${topics}`)
+    if (topics != null && !Array.isArray(topics)) throw new KafkaJSNonRetriableError(`Invalid topics array ${topics}`)
+    for (const topic of topics || []) {
+      if (!topic || typeof topic !== 'string') throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
     }
-    const described = await this._call('describeTopics', topics && topics.length ? topics : undefined)
+    // kafkajs surfaces a topic's error (UNKNOWN_TOPIC_OR_PARTITION) as it is, not wrapped.
+    const described = await this._call('describeTopics', topics && topics.length ? topics : undefined, { wrapRetriable: false })
     return { topics: described.map(t => ({ name: t.name, partitions: t.partitions })) }
   }
 
@@ -242,7 +270,13 @@ class Admin {
   }
 
   async describeConfigs({ resources, includeSynonyms = false } = {}) {
-    if (!resources || !Array.isArray(resources)) throw new KafkaJSNonRetriableError(`Invalid resources array ${resources}`)
+    checkResources(resources)
+    const invalidConfigs = resources.find(r => !Array.isArray(r.configNames) && r.configNames != null)
+    if (invalidConfigs) {
+      throw new KafkaJSNonRetriableError(
+        `Invalid resource configNames ${invalidConfigs.configNames}: ${JSON.stringify(invalidConfigs)}`
+      )
+    }
     void includeSynonyms
     const described = await this._call(
       'describeConfigs',
@@ -271,7 +305,15 @@ class Admin {
   /** Sets the given configs; unlike kafkajs's (non-incremental) AlterConfigs, configs not
    * named keep their values. */
   async alterConfigs({ resources, validateOnly = false } = {}) {
-    if (!resources || !Array.isArray(resources)) throw new KafkaJSNonRetriableError(`Invalid resources array ${resources}`)
+    checkResources(resources)
+    const invalidConfigs = resources.find(r => !Array.isArray(r.configEntries))
+    if (invalidConfigs) {
+      throw new KafkaJSNonRetriableError(
+        `Invalid resource configEntries ${invalidConfigs.configEntries}: ${JSON.stringify(invalidConfigs)}`
+      )
+    }
+    const invalidValue = resources.find(r => r.configEntries.some(e => typeof e.name !== 'string' || typeof e.value !== 'string'))
+    if (invalidValue) throw new KafkaJSNonRetriableError(`Invalid resource config value: ${JSON.stringify(invalidValue)}`)
     if (validateOnly) throw new KafkaJSNotImplemented('polykafka: alterConfigs with validateOnly is not supported yet')
     await this._call(
       'alterConfigs',
@@ -308,7 +350,8 @@ class Admin {
   }
 
   async describeGroups(groupIds) {
-    const groups = await this._call('describeGroups', groupIds)
+    // kafkajs maps over the ids first: a non-array fails with the same TypeError.
+    const groups = await this._call('describeGroups', groupIds.map(g => g))
     return {
       groups: groups.map(g => ({
         errorCode: 0,
@@ -329,6 +372,9 @@ class Admin {
 
   async deleteGroups(groupIds) {
     if (!groupIds || !Array.isArray(groupIds)) throw new KafkaJSNonRetriableError(`Invalid groupIds array ${groupIds}`)
+    // kafkajs's own message (it prints whether some id is invalid: "true").
+    const invalidGroupId = groupIds.some(g => typeof g !== 'string')
+    if (invalidGroupId) throw new KafkaJSNonRetriableError(`Invalid groupId name: ${JSON.stringify(invalidGroupId)}`)
     const results = await this._call('deleteGroups', groupIds)
     const out = results.map(r => {
       if (!r.error) return { groupId: r.name, errorCode: 0 }

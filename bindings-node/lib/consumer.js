@@ -31,6 +31,49 @@ const consumerEvents = {
   REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
 }
 
+// The assigner names kafkajs reports (groupProtocol) for the core's protocol names.
+const ASSIGNER_NAMES = { roundrobin: 'RoundRobinAssigner', range: 'RangeAssigner' }
+
+const NOT_RUNNING = 'Consumer group was not initialized, consumer#run must be called first'
+
+/** An offset as kafkajs reads one (its Long.fromValue): a BigInt, or a throw for what is not one. */
+function toLong(v) {
+  if (typeof v === 'number') return Number.isNaN(v) ? 0n : BigInt(v)
+  if (typeof v === 'string') {
+    if (v.length === 0) throw new Error('empty string')
+    if (v === 'NaN' || v === 'Infinity' || v === '+Infinity' || v === '-Infinity') return 0n
+    return BigInt(v)
+  }
+  if (typeof v === 'bigint') return v
+  return BigInt(v)
+}
+
+/** kafkajs's checks of an offset given by the application (commitOffsets, seek). */
+function checkOffset({ topic, partition, offset }, allowed = []) {
+  if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
+  if (isNaN(partition)) throw new KafkaJSNonRetriableError(`Invalid partition, expected a number received ${partition}`)
+  let o
+  try {
+    o = toLong(offset)
+  } catch (_) {
+    throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
+  }
+  if (o < 0n && !allowed.includes(o)) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
+  return o
+}
+
+/** kafkajs's checks of pause/resume arguments. */
+function checkTopicPartitions(topicPartitions, what) {
+  for (const tp of topicPartitions) {
+    if (!tp || !tp.topic) throw new KafkaJSNonRetriableError(`Invalid topic ${(tp && tp.topic) || tp}`)
+    if (typeof tp.partitions !== 'undefined' && (!Array.isArray(tp.partitions) || tp.partitions.some(isNaN))) {
+      throw new KafkaJSNonRetriableError(
+        `Array of valid partitions required to ${what} specific partitions instead of ${tp.partitions}`
+      )
+    }
+  }
+}
+
 const key = (topic, partition) => `${topic}\u0000${partition}`
 const escapeRegex = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const call = async (fn, opts) => {
@@ -139,6 +182,9 @@ class Consumer {
     if (rackId) this._settings['client.rack'] = String(rackId)
     this._retry = Object.assign({}, RETRY_DEFAULTS, kafka._config.retry, retry)
     this._logger = kafka._logger.namespace('Consumer')
+    // kafkajs logs a consumer's life cycle under these namespaces too.
+    this._groupLogger = kafka._logger.namespace('ConsumerGroup')
+    this._runnerLogger = kafka._logger.namespace('Runner')
     this._emitter = new InstrumentationEmitter(consumerEvents, this._logger)
     this.events = consumerEvents
     this._topics = new Set()
@@ -151,7 +197,7 @@ class Consumer {
     this._resolved = new Map() // tp key -> {topic, partition, offset (next, string)}
     this._committed = new Map() // tp key -> offset committed (string)
     this._paused = new Set()
-    this._pendingSeeks = []
+    this._pendingSeeks = new Map() // tp key -> seek waiting for its partition to be assigned
     this._stale = new Set()
   }
 
@@ -193,21 +239,52 @@ class Consumer {
     this._emitter.emit(consumerEvents.CONNECT)
   }
 
-  async subscribe(subscription = {}) {
+  async subscribe({ topic, topics: list, fromBeginning = false } = {}) {
     if (this._running) {
       throw new KafkaJSNonRetriableError('Cannot subscribe to topic while consumer is running')
     }
-    const { topic, topics: list, fromBeginning = false } = subscription
-    const topics = list || (topic !== undefined ? [topic] : undefined)
-    if (!topics || !Array.isArray(topics) || topics.length === 0) {
+    if (!topic && !list) {
       throw new KafkaJSNonRetriableError('Missing required argument "topics"')
     }
+    if (list != null && !Array.isArray(list)) {
+      throw new KafkaJSNonRetriableError('Argument "topics" must be an array')
+    }
+    const topics = list || [topic]
+    for (const t of topics) {
+      if (typeof t !== 'string' && !(t instanceof RegExp)) {
+        throw new KafkaJSNonRetriableError(`Invalid topic ${t} (${typeof t}), the topic name has to be a String or a RegExp`)
+      }
+    }
+    const names = []
     for (const t of topics) {
       if (t instanceof RegExp) this._patterns.push(t.source)
-      else if (typeof t === 'string' && t.length > 0) this._topics.add(t)
-      else throw new KafkaJSNonRetriableError(`Invalid topic ${t} (${typeof t}), the topic name has to be a String or a RegExp`)
+      else {
+        this._topics.add(t)
+        names.push(t)
+      }
     }
     if (fromBeginning) this._fromBeginning = true
+    // As kafkajs: the topics' metadata is fetched now (creating them when allowAutoTopicCreation
+    // and the broker allow it); a topic that does not exist rejects with the broker's error.
+    // Like kafkajs, the topics stay in the subscription even then.
+    if (names.length) await this._checkTopics(names)
+  }
+
+  async _checkTopics(names) {
+    let props = this._adminProps
+    if (!props) {
+      const kafka = this._kafka._config
+      const brokers = await config.resolveBrokers(kafka.brokers)
+      props = config.adminProperties(kafka, brokers, { token: await config.oauthToken(kafka) })
+    }
+    const admin = new native.NativeAdmin(
+      Object.assign({}, props, { 'allow.auto.create.topics': this._settings['allow.auto.create.topics'] })
+    )
+    try {
+      await call(() => admin.checkTopics(names), { wrapRetriable: false })
+    } finally {
+      await admin.close()
+    }
   }
 
   async run({
@@ -227,6 +304,7 @@ class Consumer {
     if (this._topics.size === 0 && this._patterns.length === 0) {
       throw new KafkaJSNonRetriableError('The consumer has not subscribed to any topic; call subscribe() first')
     }
+    this._logger.info('Starting', { groupId: this._groupId })
     const props = Object.assign({}, this._props, { 'auto.offset.reset': this._fromBeginning ? 'earliest' : 'latest' })
     let nativeConsumer
     try {
@@ -242,13 +320,18 @@ class Consumer {
     }
     await call(() => nativeConsumer.start([...this._topics], pattern || undefined), { wrapRetriable: false })
     this._native = nativeConsumer
-    for (const s of this._pendingSeeks.splice(0)) this._applySeek(s)
     this._runConfig = { autoCommit, autoCommitInterval, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }
     this._concurrency = Math.max(1, partitionsConsumedConcurrently | 0)
     this._lastCommit = Date.now()
     this._uncommittedCount = 0
     this._running = true
-    this._loop = this._runLoop()
+    // As kafkajs, run() resolves once the consumer has joined the group (or stopped trying).
+    const joined = new Promise(resolve => {
+      this._onJoined = resolve
+    })
+    this._loop = this._runLoop().finally(() => this._onJoined && this._onJoined())
+    await joined
+    this._onJoined = null
   }
 
   async _runLoop() {
@@ -290,6 +373,11 @@ class Consumer {
     const info = this._native.groupInfo()
     if (ev.kind === 'revoked' || ev.kind === 'lost') {
       this._rebalancing = true
+      this._runnerLogger.warn('The group is rebalancing, re-joining', {
+        groupId: this._groupId,
+        memberId: info.memberId,
+        error: 'The group is rebalancing, so a rejoin is needed',
+      })
       this._emitter.emit(consumerEvents.REBALANCING, { groupId: this._groupId, memberId: info.memberId })
       if (ev.kind === 'revoked' && this._runConfig.autoCommit) await this._commitResolved(ev.partitions)
       for (const { topic, partition } of ev.partitions) {
@@ -316,15 +404,31 @@ class Consumer {
         this._stale.delete(key(topic, partition))
       }
       for (const t of Object.keys(memberAssignment)) memberAssignment[t].sort((a, b) => a - b)
-      this._emitter.emit(consumerEvents.GROUP_JOIN, {
-        duration: 0,
+      // Seeks made while their partition was not this member's apply now it is.
+      for (const [k, seek] of [...this._pendingSeeks]) {
+        if ((memberAssignment[seek.topic] || []).includes(seek.partition)) {
+          try {
+            this._applySeek(seek)
+          } catch (e) {
+            this._pendingSeeks.delete(k)
+            this._logger.error(`Seek failed: ${e.message}`, { topic: seek.topic, partition: seek.partition, offset: seek.offset })
+          }
+        }
+      }
+      // The group task's view after the join (the info read above may predate it).
+      const joined = this._native.groupInfo()
+      const payload = {
         groupId: this._groupId,
-        isLeader: false,
-        leaderId: '',
-        groupProtocol: this._settings['partition.assignment.strategy'] === 'roundrobin' ? 'RoundRobinAssigner' : 'RangeAssigner',
-        memberId: info.memberId,
+        memberId: joined.memberId,
+        leaderId: joined.leaderId,
+        isLeader: joined.isLeader,
         memberAssignment,
-      })
+        groupProtocol: ASSIGNER_NAMES[joined.protocol] || joined.protocol,
+        duration: joined.joinDurationMs,
+      }
+      this._emitter.emit(consumerEvents.GROUP_JOIN, payload)
+      this._groupLogger.info('Consumer has joined the group', payload)
+      if (this._onJoined) this._onJoined()
     }
   }
 
@@ -496,7 +600,9 @@ class Consumer {
     await this._commit(offsets)
   }
 
-  async _commit(offsets) {
+  /** Commits `offsets`; `explicit` ones (commitOffsets) are reported as kafkajs reports them:
+   * numeric partitions and each offset's metadata. */
+  async _commit(offsets, { explicit = false } = {}) {
     await call(() => this._native.commit(offsets), { wrapRetriable: false })
     for (const o of offsets) this._committed.set(key(o.topic, o.partition), o.offset)
     this._lastCommit = Date.now()
@@ -505,7 +611,9 @@ class Consumer {
     const topics = new Map()
     for (const o of offsets) {
       if (!topics.has(o.topic)) topics.set(o.topic, [])
-      topics.get(o.topic).push({ partition: String(o.partition), offset: o.offset })
+      topics
+        .get(o.topic)
+        .push(explicit ? { partition: o.partition, offset: o.offset, metadata: o.metadata ?? null } : { partition: String(o.partition), offset: o.offset })
     }
     this._emitter.emit(consumerEvents.COMMIT_OFFSETS, {
       groupId: this._groupId,
@@ -517,41 +625,39 @@ class Consumer {
 
   /** Commits exactly the offsets given (each the next offset to read). */
   async commitOffsets(topicPartitions = []) {
-    if (!this._native) throw new KafkaJSNonRetriableError('Consumer group was not initialized, consumer#run must be called first')
-    const offsets = topicPartitions.map(({ topic, partition, offset }) => {
-      if (!topic || typeof partition !== 'number' || offset == null) {
-        throw new KafkaJSNonRetriableError(`Invalid offset, topic/partition/offset are required`)
+    const offsets = topicPartitions.map(({ topic, partition, offset, metadata = null }) => {
+      const o = checkOffset({ topic, partition, offset })
+      if (metadata !== null && typeof metadata !== 'string') {
+        throw new KafkaJSNonRetriableError(`Invalid offset metadata, expected string or null, received ${metadata}`)
       }
-      return { topic, partition, offset: String(offset) }
+      const entry = { topic, partition: Number(partition), offset: o.toString() }
+      if (metadata !== null) entry.metadata = metadata
+      return entry
     })
-    await this._commit(offsets)
+    if (!this._native) throw new KafkaJSNonRetriableError(NOT_RUNNING)
+    await this._commit(offsets, { explicit: true })
     for (const o of offsets) {
       const k = key(o.topic, o.partition)
       const r = this._resolved.get(k)
-      if (!r || BigInt(r.offset) < BigInt(o.offset)) this._resolved.set(k, o)
+      if (!r || BigInt(r.offset) < BigInt(o.offset)) this._resolved.set(k, { topic: o.topic, partition: o.partition, offset: o.offset })
     }
   }
 
   seek({ topic, partition, offset } = {}) {
-    if (!topic) throw new KafkaJSNonRetriableError(`Invalid topic ${topic}`)
-    if (isNaN(partition)) throw new KafkaJSNonRetriableError(`Invalid partition, expected a number received ${partition}`)
-    let o
-    try {
-      o = BigInt(offset)
-    } catch (_) {
-      throw new KafkaJSNonRetriableError(`Invalid offset, expected a long received ${offset}`)
-    }
-    if (o < -2n) throw new KafkaJSNonRetriableError('Offset must not be a negative number')
-    const s = { topic, partition, offset: o.toString() }
-    if (!this._native) {
-      this._pendingSeeks.push(s)
-      return
-    }
-    this._applySeek(s)
+    const o = checkOffset({ topic, partition, offset }, [-1n, -2n])
+    if (!this._native) throw new KafkaJSNonRetriableError(NOT_RUNNING)
+    this._applySeek({ topic, partition: Number(partition), offset: o.toString() })
   }
 
+  /** Seeks now if the partition is assigned; else (as kafkajs) the seek waits for the partition
+   * to be assigned to this member. */
   _applySeek({ topic, partition, offset }) {
     const k = key(topic, partition)
+    if (!this._native.assignment().some(a => a.topic === topic && a.partition === partition)) {
+      this._pendingSeeks.set(k, { topic, partition, offset })
+      return
+    }
+    this._pendingSeeks.delete(k)
     this._stale.add(k)
     try {
       this._native.seek(topic, partition, offset)
@@ -562,9 +668,12 @@ class Consumer {
   }
 
   pause(topicPartitions = []) {
+    checkTopicPartitions(topicPartitions, 'pause')
+    if (!this._native) throw new KafkaJSNonRetriableError(NOT_RUNNING)
+    this._groupLogger.info(`Pausing fetching from ${topicPartitions.length} topics`, { topicPartitions })
     const list = this._expand(topicPartitions)
     for (const { topic, partition } of list) this._paused.add(key(topic, partition))
-    if (this._native && list.length) {
+    if (list.length) {
       try {
         this._native.pause(list)
       } catch (_) {
@@ -574,9 +683,12 @@ class Consumer {
   }
 
   resume(topicPartitions = []) {
+    checkTopicPartitions(topicPartitions, 'resume')
+    if (!this._native) throw new KafkaJSNonRetriableError(NOT_RUNNING)
+    this._groupLogger.info(`Resuming fetching from ${topicPartitions.length} topics`, { topicPartitions })
     const list = this._expand(topicPartitions)
     for (const { topic, partition } of list) this._paused.delete(key(topic, partition))
-    if (this._native && list.length) {
+    if (list.length) {
       try {
         this._native.resume(list)
       } catch (_) {
@@ -624,11 +736,26 @@ class Consumer {
     }
   }
 
+  _memberId() {
+    try {
+      return this._native ? this._native.groupInfo().memberId : ''
+    } catch (_) {
+      return ''
+    }
+  }
+
   async stop() {
-    if (!this._running) return
+    if (!this._running && !this._native) {
+      this._logger.info('Stopped', { groupId: this._groupId })
+      return
+    }
     this._running = false
     if (this._loop) await this._loop
     this._loop = null
+    this._runnerLogger.info('consumer not running, exiting', {
+      groupId: this._groupId,
+      memberId: this._memberId(),
+    })
     if (this._runConfig && this._runConfig.autoCommit) {
       await this._commitResolved(null).catch(e => this._logger.error(`Commit on stop failed: ${e.message}`))
     }
@@ -638,9 +765,11 @@ class Consumer {
     this._resolved.clear()
     this._committed.clear()
     this._stale.clear()
+    this._pendingSeeks.clear()
     if (n) await n.close().catch(e => this._logger.error(`Error while leaving the group: ${e.message}`))
     this._emitter.detach()
     this._emitter.emit(consumerEvents.STOP)
+    this._logger.info('Stopped', { groupId: this._groupId })
   }
 
   async disconnect() {

@@ -206,6 +206,8 @@ const isRebalancing = e =>
   e.type === 'REBALANCE_IN_PROGRESS' || e.type === 'NOT_COORDINATOR_FOR_GROUP' || e.type === 'ILLEGAL_GENERATION'
 const isKafkaJSError = e => e instanceof KafkaJSError
 
+const { protocolErrorText } = require('./protocolErrors')
+
 // ---- native errors ----------------------------------------------------------------------
 
 const MARKER = 'polykafka-error:'
@@ -241,12 +243,26 @@ const KIND_TO_CLASS = {
   fatal: info => (info.code ? protocolError(info) : new KafkaJSNonRetriableError(info.message)),
 }
 
+/**
+ * A broker error as kafkajs surfaces it: kafkajs's type and message for the code (its error
+ * table), then the core's context in parentheses ("This server does not host this
+ * topic-partition (topic 'x' does not exist ...)"), so matchers of kafkajs's text still match.
+ */
 function protocolError(info) {
   if (!info.code) return new KafkaJSNonRetriableError(info.message)
-  const e = { message: info.message, type: info.name, code: info.code, retriable: info.codeRetriable }
-  if (info.name === 'OFFSET_OUT_OF_RANGE') return new KafkaJSOffsetOutOfRange(e)
+  const text = protocolErrorText(info.code)
+  const e = {
+    message: text ? withContext(text.message, info.message) : info.message,
+    type: text ? text.type : info.name,
+    code: info.code,
+    retriable: info.codeRetriable,
+    helpUrl: text && text.helpUrl,
+  }
+  if (e.type === 'OFFSET_OUT_OF_RANGE') return new KafkaJSOffsetOutOfRange(e)
   return new KafkaJSProtocolError(e)
 }
+
+const withContext = (text, context) => (!context || context === text ? text : `${text} (${context})`)
 
 /**
  * Maps an error thrown by the native module to its kafkajs class. Errors the core still calls

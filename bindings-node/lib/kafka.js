@@ -5,6 +5,19 @@ const { Admin } = require('./admin')
 const { Consumer } = require('./consumer')
 const { KafkaJSNonRetriableError } = require('./errors')
 
+// kafkajs warns once per process, through the first Kafka that makes a producer without
+// `createPartitioner`, unless KAFKAJS_NO_PARTITIONER_WARNING is set.
+let warnedOfDefaultPartitioner = false
+function warnOfDefaultPartitioner(logger) {
+  if (warnedOfDefaultPartitioner) return
+  warnedOfDefaultPartitioner = true
+  if (process.env.KAFKAJS_NO_PARTITIONER_WARNING == null) {
+    logger.warn(
+      'KafkaJS v2.0.0 switched default partitioner. To retain the same partitioning behavior as in previous versions, create the producer with the option "createPartitioner: Partitioners.LegacyPartitioner". See the migration guide at https://kafka.js.org/docs/migration-guide-v2.0.0#producer-new-default-partitioner for details. Silence this warning by setting the environment variable "KAFKAJS_NO_PARTITIONER_WARNING=1"'
+    )
+  }
+}
+
 class Kafka {
   constructor(cfg = {}) {
     const { brokers, logLevel = LEVELS.INFO, logCreator } = cfg
@@ -14,6 +27,7 @@ class Kafka {
   }
 
   producer(opts = {}) {
+    if (opts.createPartitioner == null) warnOfDefaultPartitioner(this._logger)
     return new Producer(this, opts)
   }
 

@@ -11,16 +11,23 @@ const keepalive = require('./keepalive')
 const {
   KafkaJSError,
   KafkaJSNonRetriableError,
+  KafkaJSProtocolError,
   fromNative,
 } = require('./errors')
+const { protocolErrorText } = require('./protocolErrors')
 
 const STATUS = { DISCONNECTED: 'disconnected', CONNECTING: 'connecting', CONNECTED: 'connected', DISCONNECTING: 'disconnecting' }
 
+// A key, value or header value: what kafkajs encodes (strings, Buffers, typed arrays,
+// ArrayBuffers). Anything else fails as it does in kafkajs, with Node's own TypeError
+// (ERR_INVALID_ARG_TYPE), rather than being sent as its String() form.
 const bytes = v => {
   if (v === null || v === undefined) return undefined
   if (Buffer.isBuffer(v) || typeof v === 'string') return v
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
-  return String(v)
+  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  if (v instanceof ArrayBuffer) return Buffer.from(v)
+  Buffer.byteLength(v) // throws kafkajs's TypeError for numbers, objects, booleans, ...
+  throw new TypeError(`Invalid message payload ${typeof v}`)
 }
 
 function headerList(headers) {
@@ -170,7 +177,9 @@ class Producer {
       throw new KafkaJSError('The producer is disconnected')
     }
     if (![-1, 0, 1].includes(acks)) {
-      throw new KafkaJSNonRetriableError(`Invalid acks value ${acks}: expected -1, 0 or 1`)
+      // kafkajs sends it and the broker answers INVALID_REQUIRED_ACKS; the same error, locally.
+      const text = protocolErrorText(21)
+      throw new KafkaJSProtocolError({ message: text.message, type: text.type, code: 21, retriable: false })
     }
     if (![0, 1, 2, 3, 4].includes(compression)) {
       throw new KafkaJSNonRetriableError(`Unsupported compression codec ${compression}`)
@@ -195,7 +204,11 @@ class Producer {
     try {
       return await this._native.send(batch, acks, compression)
     } catch (e) {
-      const err = fromNative(e)
+      let err = fromNative(e)
+      // kafkajs meets an invalid topic name in the topic's metadata, inside its retrier, which
+      // wraps a non-retriable error in KafkaJSNonRetriableError (errors of the produce request
+      // itself come as they are).
+      if (err.type === 'INVALID_TOPIC_EXCEPTION') err = new KafkaJSNonRetriableError(err, { cause: err })
       this._logger.error(err.message, { retryCount: 0, retryTime: 0 })
       throw err
     }

@@ -107,6 +107,8 @@ pub struct NativeCommitted {
     pub topic: String,
     pub partition: i32,
     pub offset: String,
+    /// The commit's metadata string (given to a commit; not read back by the admin yet).
+    pub metadata: Option<String>,
 }
 
 #[napi(object)]
@@ -190,6 +192,30 @@ impl NativeAdmin {
         let admin = self.admin.clone();
         env.spawn_future(async move {
             admin.cluster().refresh_metadata(Some(&[]), false).await.napi()?;
+            Ok(())
+        })
+    }
+
+    /// Each topic exists (or is created, when `allow.auto.create.topics` is true and the broker
+    /// allows it): kafkajs's check at subscribe. A topic being created (LEADER_NOT_AVAILABLE) is
+    /// waited for within `default.api.timeout.ms`; any other topic error rejects, naming it.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn check_topics(&self, env: Env, topics: Vec<String>) -> Result<JsObject> {
+        let admin = self.admin.clone();
+        env.spawn_future(async move {
+            let cluster = admin.cluster();
+            let deadline = std::time::Instant::now() + admin.timeout();
+            for topic in &topics {
+                loop {
+                    match cluster.topic(topic).await {
+                        Ok(_) => break,
+                        Err(e) if e.code() == polykafka::error::LEADER_NOT_AVAILABLE && std::time::Instant::now() < deadline => {
+                            tokio::time::sleep(cluster.config().retry_backoff).await;
+                        }
+                        Err(e) => return Err(e).napi(),
+                    }
+                }
+            }
             Ok(())
         })
     }
@@ -433,7 +459,7 @@ impl NativeAdmin {
                 .into_iter()
                 .map(|tp| {
                     let o = have.get(&tp).copied().unwrap_or(-1);
-                    NativeCommitted { topic: tp.topic, partition: tp.partition, offset: o.to_string() }
+                    NativeCommitted { topic: tp.topic, partition: tp.partition, offset: o.to_string(), metadata: None }
                 })
                 .collect::<Vec<_>>())
         })

@@ -10,7 +10,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi::{JsFunction, JsObject};
 use napi_derive::napi;
-use polykafka::{CommitMode, Consumer, ConsumerConfig, ConsumerEvent, TopicPartition};
+use polykafka::{Consumer, ConsumerConfig, ConsumerEvent, TopicPartition};
 
 use crate::admin::NativeCommitted;
 use crate::error::IntoNapi;
@@ -73,6 +73,13 @@ pub struct NativePoll {
 pub struct NativeGroupInfo {
     pub member_id: String,
     pub generation_id: i32,
+    /// The leader of the last join ('' before one, and with the KIP-848 protocol).
+    pub leader_id: String,
+    pub is_leader: bool,
+    /// The assignor the group chose (`range`, `roundrobin`, ...), '' before a join.
+    pub protocol: String,
+    /// Milliseconds the last join took (JoinGroup through SyncGroup), 0 when unknown.
+    pub join_duration_ms: f64,
 }
 
 fn tps(list: &[NativeTopicPartition]) -> Vec<TopicPartition> {
@@ -199,16 +206,17 @@ impl NativeConsumer {
         })
     }
 
-    /// Commits exactly these offsets (each the next offset to read) and waits for the answer.
+    /// Commits exactly these offsets (each the next offset to read, with its metadata string if
+    /// any) and waits for the answer.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn commit(&self, env: Env, offsets: Vec<NativeCommitted>) -> Result<JsObject> {
         let consumer = self.get()?;
         let mut list = Vec::new();
         for o in offsets {
             let n: i64 = o.offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{}'", o.offset)))?;
-            list.push((TopicPartition::new(o.topic, o.partition), n));
+            list.push((TopicPartition::new(o.topic, o.partition), n, o.metadata));
         }
-        env.spawn_future(async move { consumer.commit(Some(&list), CommitMode::Sync).await.napi() })
+        env.spawn_future(async move { consumer.commit_with_metadata(&list).await.napi() })
     }
 
     #[napi]
@@ -248,9 +256,23 @@ impl NativeConsumer {
     #[napi]
     pub fn group_info(&self) -> Result<NativeGroupInfo> {
         let c = self.get()?;
-        match c.group_metadata() {
-            Ok(m) => Ok(NativeGroupInfo { member_id: m.member_id, generation_id: m.generation_id }),
-            Err(_) => Ok(NativeGroupInfo { member_id: String::new(), generation_id: c.group_generation() }),
+        match c.group_membership() {
+            Ok(m) => Ok(NativeGroupInfo {
+                is_leader: m.is_leader(),
+                member_id: m.member_id,
+                generation_id: m.generation_id,
+                leader_id: m.leader_id,
+                protocol: m.protocol.unwrap_or_default(),
+                join_duration_ms: m.join_duration.map(|d| d.as_millis() as f64).unwrap_or(0.0),
+            }),
+            Err(_) => Ok(NativeGroupInfo {
+                member_id: String::new(),
+                generation_id: c.group_generation(),
+                leader_id: String::new(),
+                is_leader: false,
+                protocol: String::new(),
+                join_duration_ms: 0.0,
+            }),
         }
     }
 
