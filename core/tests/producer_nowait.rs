@@ -179,3 +179,27 @@ async fn partition_count_waits_or_fails_fast() {
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(p.partition_count("", false).await.unwrap_err().kind() == ErrorKind::InvalidArgument);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_can_share_connections() {
+    let boot = common::bootstrap();
+    let first = producer(&boot, &[]);
+    let cfg = |extra: &[(&str, &str)]| {
+        let mut props = vec![("bootstrap.servers".to_string(), boot.clone())];
+        props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        ProducerConfig::from_properties(props).unwrap()
+    };
+    let second = Producer::sharing_connections(cfg(&[("acks", "1"), ("compression.type", "zstd")]), &first).unwrap();
+    assert_eq!(second.config().acks, polykafka::config::Acks::Leader);
+    let e = Producer::sharing_connections(cfg(&[("client.id", "other")]), &first).err().expect("other connection settings");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    let topic = common::unique_topic("shared");
+    let a = first.send(ProducerRecord::new(&topic).partition(0).value("a")).await.unwrap().await.unwrap();
+    let b = second.send(ProducerRecord::new(&topic).partition(0).value("b")).await.unwrap().await.unwrap();
+    assert_eq!(b.offset, a.offset + 1);
+    // Closing one leaves the connections to the other.
+    second.close(Duration::from_secs(5)).await.unwrap();
+    let c = first.send(ProducerRecord::new(&topic).partition(0).value("c")).await.unwrap().await.unwrap();
+    assert_eq!(c.offset, b.offset + 1);
+    first.close(Duration::from_secs(5)).await.unwrap();
+}

@@ -58,6 +58,9 @@ pub(crate) struct Inner {
     pub waiting: WaitingRoom,
     /// The runtime the producer was made in: its tasks run there.
     runtime: tokio::runtime::Handle,
+    /// Producers open on `cluster` (see [`Producer::sharing_connections`]): the last to close
+    /// closes the connections.
+    cluster_users: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Inner {
@@ -152,10 +155,30 @@ impl Producer {
     /// Connections are made on first use.
     pub fn new(config: ProducerConfig) -> Result<Producer> {
         let cluster = Cluster::new(config.client.clone())?;
-        Producer::with_cluster(config, cluster)
+        Producer::with_cluster(config, cluster, Arc::new(std::sync::atomic::AtomicUsize::new(1)))
     }
 
-    pub(crate) fn with_cluster(config: ProducerConfig, cluster: Arc<Cluster>) -> Result<Producer> {
+    /// A producer with settings of its own (acks, compression, linger, ...) that sends through
+    /// `other`'s connections and metadata: kafkajs's per-`send` acks and compression on one
+    /// connection pool. The connection settings of `config` (bootstrap servers, client id,
+    /// security) must be `other`'s. The connections close when the last producer sharing them
+    /// closes.
+    pub fn sharing_connections(config: ProducerConfig, other: &Producer) -> Result<Producer> {
+        let (a, b) = (&config.client, &other.inner.config.client);
+        if a.bootstrap_servers != b.bootstrap_servers || a.client_id != b.client_id || format!("{:?}", a.security) != format!("{:?}", b.security) {
+            return Err(Error::config(
+                "a producer sharing another's connections must have its bootstrap.servers, client.id and security settings",
+            ));
+        }
+        other.check_open()?;
+        let users = other.inner.cluster_users.clone();
+        users.fetch_add(1, Ordering::AcqRel);
+        Producer::with_cluster(config, other.inner.cluster.clone(), users.clone()).inspect_err(|_| {
+            users.fetch_sub(1, Ordering::AcqRel);
+        })
+    }
+
+    fn with_cluster(config: ProducerConfig, cluster: Arc<Cluster>, cluster_users: Arc<std::sync::atomic::AtomicUsize>) -> Result<Producer> {
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::invalid("Producer::new must be called inside a tokio runtime"))?;
         let inner = Arc::new(Inner {
@@ -171,6 +194,7 @@ impl Producer {
                 .map(|id| TransactionManager::new(id, config.transaction_timeout)),
             waiting: WaitingRoom::default(),
             runtime: handle.clone(),
+            cluster_users,
             config,
         });
         handle.spawn(sender::run(inner.clone()));
@@ -636,7 +660,9 @@ impl Producer {
             }
             sender::fail_everything(&self.inner, e);
         }
-        self.inner.cluster.close().await;
+        if self.inner.cluster_users.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.inner.cluster.close().await;
+        }
         flushed
     }
 }
