@@ -308,3 +308,33 @@ async fn delete_records_moves_low_watermark() {
 
     admin.delete_topics(&[&topic]).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_require_topics_and_list_offsets() {
+    use polykafka::consumer::OffsetSpec;
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap().as_str()), ("allow.auto.create.topics", "false"), ("default.api.timeout.ms", "3000")]).unwrap()).unwrap();
+    admin.connect().await.unwrap();
+    let topic = common::unique_topic("req");
+    admin.create_topic(&topic, 2, 1).await.unwrap();
+    admin.require_topics(&[topic.clone()]).await.unwrap();
+    let missing = common::unique_topic("req-missing");
+    let e = admin.require_topics(&[topic.clone(), missing.clone()]).await.unwrap_err();
+    assert_eq!(e.code(), polykafka::error::UNKNOWN_TOPIC_OR_PARTITION, "{e}");
+    assert!(e.message().contains(&missing), "{e}");
+    let tp = TopicPartition::new(&topic, 1);
+    produce_values(admin.cluster(), &tp, &["a".into(), "b".into()]).await;
+    let listed = admin.list_offsets(&[(tp.clone(), OffsetSpec::Earliest), (tp.clone(), OffsetSpec::Latest)], polykafka::config::IsolationLevel::ReadUncommitted).await.unwrap();
+    assert_eq!(listed[0].1.as_ref().unwrap().offset, 0);
+    assert_eq!(listed[1].1.as_ref().unwrap().offset, 2);
+    let none = admin.list_consumer_group_offsets_full("no-such-group-x", Some(&[tp])).await.unwrap();
+    assert_eq!(none[0].offset, -1);
+    // Nothing listens: connect fails within default.api.timeout.ms.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = l.local_addr().unwrap().to_string();
+    drop(l);
+    let unreachable = Admin::new(AdminConfig::from_properties([("bootstrap.servers", dead.as_str()), ("default.api.timeout.ms", "2000")]).unwrap()).unwrap();
+    let start = Instant::now();
+    let e = unreachable.connect().await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(6), "{:?}", start.elapsed());
+    assert!(matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout), "{e}");
+}

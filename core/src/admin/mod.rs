@@ -11,6 +11,7 @@
 
 mod configs;
 mod groups;
+mod offsets;
 mod records;
 mod topics;
 
@@ -74,6 +75,29 @@ impl Admin {
     /// The bound of every operation: `default.api.timeout.ms`.
     pub fn timeout(&self) -> Duration {
         self.config.default_api_timeout
+    }
+
+    /// Checks that the cluster answers: a metadata request to any broker, within
+    /// `default.api.timeout.ms` (kafkajs's `connect()`).
+    pub async fn connect(&self) -> Result<()> {
+        self.retry("connecting", |e| e.retriable(), |_| async { self.cluster.refresh_metadata(Some(&[]), false).await.map(|_| ()) })
+            .await
+    }
+
+    /// Waits until each topic exists with partitions, within `default.api.timeout.ms`: a topic
+    /// being created (LEADER_NOT_AVAILABLE) is waited for; a topic that does not exist (and
+    /// would not be created: `allow.auto.create.topics`) or any other error fails, naming it.
+    /// kafkajs's check of the topics at `subscribe`.
+    pub async fn require_topics(&self, topics: &[String]) -> Result<()> {
+        for topic in topics {
+            self.retry(
+                &format!("metadata of topic '{topic}'"),
+                |e| e.code() == crate::error::LEADER_NOT_AVAILABLE || e.kind() == crate::error::ErrorKind::Connection,
+                |_| async { self.cluster.topic(topic).await.map(|_| ()) },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Closes every connection.
