@@ -15,6 +15,7 @@ pub mod net;
 pub mod producer;
 pub mod protocol;
 pub mod record;
+pub mod schema;
 mod sync;
 
 pub use consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord, PartitionBatch};

@@ -1,0 +1,265 @@
+//! The schema registry client and serdes against the real registry (`tests/cluster/registry up`;
+//! its URL from `SCHEMA_REGISTRY_URL`, else `$POLYKAFKA_BUILD/registry.env`). Every subject
+//! name is unique, so a shared registry is fine.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polykafka::schema::{
+    Deserializer, MessageField, RegistryClient, RegistryConfig, Schema, SchemaErrorKind, SchemaType, SerdeConfig, Serializer, Value,
+};
+
+fn registry_url() -> String {
+    if let Ok(url) = std::env::var("SCHEMA_REGISTRY_URL") {
+        return url;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let build = std::env::var("POLYKAFKA_BUILD").map(std::path::PathBuf::from).unwrap_or(root.join("build/cluster"));
+    let text = std::fs::read_to_string(build.join("registry.env"))
+        .expect("no schema registry: run `tests/cluster/registry up` (or set SCHEMA_REGISTRY_URL)");
+    text.lines()
+        .find_map(|l| l.strip_prefix("SCHEMA_REGISTRY_URL="))
+        .expect("SCHEMA_REGISTRY_URL is not in registry.env")
+        .trim()
+        .to_string()
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    format!("{prefix}-{}-{t}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn client() -> Arc<RegistryClient> {
+    Arc::new(RegistryClient::new(RegistryConfig::new(registry_url())).unwrap())
+}
+
+const USER_V1: &str = r#"{"type":"record","name":"UserEvent","namespace":"polykafka.test","fields":[
+  {"name":"user_id","type":"string"},{"name":"kind","type":{"type":"enum","name":"Kind","symbols":["LOGIN","LOGOUT"]}},
+  {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+  {"name":"score","type":["null","double"],"default":null}]}"#;
+
+const USER_V2: &str = r#"{"type":"record","name":"UserEvent","namespace":"polykafka.test","fields":[
+  {"name":"user_id","type":"string"},{"name":"kind","type":{"type":"enum","name":"Kind","symbols":["LOGIN","LOGOUT"]}},
+  {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+  {"name":"score","type":["null","double"],"default":null},
+  {"name":"country","type":"string","default":"NZ"}]}"#;
+
+fn event() -> Value {
+    Value::Map(vec![
+        ("user_id".into(), Value::String("u-1".into())),
+        ("kind".into(), Value::String("LOGIN".into())),
+        ("at".into(), Value::Int(1_700_000_000_000)),
+        ("score".into(), Value::Float(2.5)),
+    ])
+}
+
+#[tokio::test]
+async fn register_lookup_and_fetch() {
+    let c = client();
+    let subject = unique("client");
+    let schema = Schema::new(USER_V1, SchemaType::Avro);
+    let id = c.register(&subject, &schema, false).await.unwrap();
+    assert_eq!(c.register(&subject, &schema, false).await.unwrap(), id);
+    let fresh = client();
+    let found = fresh.lookup_schema(&subject, &schema, false).await.unwrap();
+    assert_eq!((found.id, found.subject.as_str(), found.version), (id, subject.as_str(), 1));
+    let fetched = fresh.get_schema(id).await.unwrap();
+    assert_eq!(fetched.schema_type, SchemaType::Avro);
+    assert!(fetched.schema_str.contains("UserEvent"), "{}", fetched.schema_str);
+    let latest = fresh.get_latest_version(&subject).await.unwrap();
+    assert_eq!((latest.id, latest.version), (id, 1));
+    assert_eq!(fresh.get_versions(&subject).await.unwrap(), vec![1]);
+    assert!(fresh.get_subjects().await.unwrap().contains(&subject));
+    assert_eq!(fresh.get_version(&subject, 1).await.unwrap().id, id);
+    // v2 adds a defaulted field: compatible under BACKWARD
+    let v2 = Schema::new(USER_V2, SchemaType::Avro);
+    assert!(fresh.test_compatibility(&subject, &v2, None).await.unwrap());
+    // the id -> schema cache answers after the subject is gone from the registry
+    fresh.delete_subject(&subject, false).await.unwrap();
+    fresh.delete_subject(&subject, true).await.unwrap();
+    assert_eq!(fresh.get_schema(id).await.unwrap(), fetched);
+    let e = fresh.get_latest_version(&subject).await.unwrap_err();
+    assert_eq!((e.kind(), e.http_status(), e.error_code()), (SchemaErrorKind::Registry, 404, 40401), "{e}");
+}
+
+#[tokio::test]
+async fn registry_errors_carry_code_and_message() {
+    let c = client();
+    // unknown id
+    let e = c.get_schema(987_654_321).await.unwrap_err();
+    assert_eq!((e.kind(), e.http_status(), e.error_code()), (SchemaErrorKind::Registry, 404, 40403), "{e}");
+    assert!(!e.retriable());
+    // an incompatible change: a new field without a default
+    let subject = unique("incompatible");
+    c.set_compatibility(Some(&subject), "BACKWARD").await.unwrap();
+    c.register(&subject, &Schema::new(USER_V1, SchemaType::Avro), false).await.unwrap();
+    let bad = USER_V1.replace(r#"{"name":"user_id","type":"string"}"#, r#"{"name":"user_id","type":"string"},{"name":"zip","type":"int"}"#);
+    let e = c.register(&subject, &Schema::new(bad, SchemaType::Avro), false).await.unwrap_err();
+    assert_eq!((e.kind(), e.http_status(), e.error_code()), (SchemaErrorKind::Registry, 409, 409), "{e}");
+    assert!(!e.message().is_empty());
+    let core: polykafka::Error = e.into();
+    assert!(!core.retriable());
+    // an invalid schema
+    let e = c.register(&unique("invalid"), &Schema::new("{not json", SchemaType::Avro), false).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Registry, "{e}");
+    assert!(e.http_status() == 422 || e.http_status() == 400, "{e}");
+}
+
+#[tokio::test]
+async fn unreachable_registry_is_retriable_and_retried() {
+    // a port nothing listens on
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://127.0.0.1:{port}");
+    let cfg = RegistryConfig::from_properties([("url", url.as_str()), ("max.retries", "2"), ("retries.wait.ms", "20")]).unwrap();
+    let c = RegistryClient::new(cfg).unwrap();
+    let t0 = Instant::now();
+    let e = c.get_schema(1).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Unreachable, "{e}");
+    assert!(e.retriable());
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    let core: polykafka::Error = e.into();
+    assert!(core.retriable());
+    assert_eq!(core.kind(), polykafka::ErrorKind::Connection);
+    // several URLs: a dead one first, then the registry
+    let both = format!("{url},{}", registry_url());
+    let cfg = RegistryConfig::from_properties([("url", both.as_str()), ("retries.wait.ms", "10")]).unwrap();
+    let c = RegistryClient::new(cfg).unwrap();
+    c.get_subjects().await.unwrap();
+}
+
+#[tokio::test]
+async fn config_errors_name_the_key() {
+    let e = RegistryConfig::from_properties([("url", "http://x"), ("bogus.key", "1")]).unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Config);
+    assert!(e.message().contains("bogus.key"), "{e}");
+    let e = RegistryConfig::from_properties([("basic.auth.user.info", "a:b")]).unwrap_err();
+    assert!(e.message().contains("url"), "{e}");
+    let e = RegistryConfig::from_properties([("url", "http://x"), ("timeout", "soon")]).unwrap_err();
+    assert!(e.message().contains("timeout"), "{e}");
+    let e = SerdeConfig::from_properties([("auto.register.schemas", "maybe")], SchemaType::Avro, true).unwrap_err();
+    assert!(e.message().contains("auto.register.schemas"), "{e}");
+    let e = SerdeConfig::from_properties([("validate", "true")], SchemaType::Avro, true).unwrap_err();
+    assert!(e.message().contains("validate"), "{e}");
+}
+
+#[tokio::test]
+async fn avro_round_trip_and_evolution() {
+    let c = client();
+    let topic = unique("avro");
+    let ser = Serializer::new(c.clone(), SchemaType::Avro, Some(Schema::new(USER_V1, SchemaType::Avro)), SerdeConfig::default()).unwrap();
+    let bytes = ser.serialize(&topic, MessageField::Value, &event()).await.unwrap();
+    assert_eq!(bytes[0], 0);
+    let id = i32::from_be_bytes(bytes[1..5].try_into().unwrap());
+    assert_eq!(c.get_latest_version(&format!("{topic}-value")).await.unwrap().id, id);
+
+    // read as written
+    let de = Deserializer::new(client(), SchemaType::Avro, None, SerdeConfig::default()).unwrap();
+    assert_eq!(de.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap(), event());
+
+    // read with a v2 reader schema: the new field takes its default
+    let de2 = Deserializer::new(client(), SchemaType::Avro, Some(Schema::new(USER_V2, SchemaType::Avro)), SerdeConfig::default()).unwrap();
+    let v = de2.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap();
+    assert_eq!(v.get("country"), Some(&Value::String("NZ".into())));
+    assert_eq!(v.get("user_id"), Some(&Value::String("u-1".into())));
+
+    // v2 registers as version 2 (compatible), and use.latest.version reads v1 bytes as v2
+    let ser2 = Serializer::new(c.clone(), SchemaType::Avro, Some(Schema::new(USER_V2, SchemaType::Avro)), SerdeConfig::default()).unwrap();
+    let b2 = ser2.serialize(&topic, MessageField::Value, &event()).await.unwrap();
+    assert_ne!(&b2[1..5], &bytes[1..5]);
+    let latest = SerdeConfig { use_latest_version: true, ..SerdeConfig::default() };
+    let de3 = Deserializer::new(client(), SchemaType::Avro, None, latest.clone()).unwrap();
+    assert_eq!(de3.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap().get("country"), Some(&Value::String("NZ".into())));
+
+    // use.latest.version on the serializer writes with v2's id
+    let cfg = SerdeConfig { auto_register_schemas: false, ..latest };
+    let ser3 = Serializer::new(client(), SchemaType::Avro, None, cfg).unwrap();
+    let b3 = ser3.serialize(&topic, MessageField::Value, &event()).await.unwrap();
+    assert_eq!(&b3[1..5], &b2[1..5]);
+}
+
+#[tokio::test]
+async fn avro_errors() {
+    let c = client();
+    let topic = unique("avroerr");
+    let ser = Serializer::new(c.clone(), SchemaType::Avro, Some(Schema::new(USER_V1, SchemaType::Avro)), SerdeConfig::default()).unwrap();
+    // a value that does not match: the error names the field
+    let mut bad = event();
+    if let Value::Map(m) = &mut bad {
+        m[2].1 = Value::String("yesterday".into());
+    }
+    let e = ser.serialize(&topic, MessageField::Value, &bad).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Serialization);
+    assert!(e.message().contains("polykafka.test.UserEvent.at"), "{e}");
+    let mut bad = event();
+    if let Value::Map(m) = &mut bad {
+        m[1].1 = Value::String("JUMP".into());
+    }
+    let e = ser.serialize(&topic, MessageField::Value, &bad).await.unwrap_err();
+    assert!(e.message().contains(".kind") && e.message().contains("JUMP"), "{e}");
+
+    let de = Deserializer::new(c.clone(), SchemaType::Avro, None, SerdeConfig::default()).unwrap();
+    // no magic byte
+    let e = de.deserialize(&topic, MessageField::Value, b"\x07plain", None).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Serialization, "{e}");
+    assert!(e.message().contains("magic byte"), "{e}");
+    // an unknown id
+    let e = de.deserialize(&topic, MessageField::Value, b"\x00\x3a\xde\x68\xb1\x02", None).await.unwrap_err();
+    assert_eq!((e.kind(), e.error_code()), (SchemaErrorKind::Registry, 40403), "{e}");
+    // auto.register.schemas=false and a schema never registered: the lookup's 404
+    let cfg = SerdeConfig { auto_register_schemas: false, ..SerdeConfig::default() };
+    let ser = Serializer::new(c.clone(), SchemaType::Avro, Some(Schema::new(USER_V1, SchemaType::Avro)), cfg).unwrap();
+    let e = ser.serialize(&unique("unregistered"), MessageField::Value, &event()).await.unwrap_err();
+    assert_eq!((e.kind(), e.http_status()), (SchemaErrorKind::Registry, 404), "{e}");
+    // a schema that does not parse fails at construction
+    assert!(Serializer::new(c.clone(), SchemaType::Avro, Some(Schema::new("{\"type\":\"nope\"}", SchemaType::Avro)), SerdeConfig::default()).is_err());
+}
+
+const ORDER_JSON: &str = r#"{"$schema":"http://json-schema.org/draft-07/schema#","title":"Order","type":"object",
+  "properties":{"id":{"type":"integer"},"items":{"type":"array","items":{"type":"object","properties":{"sku":{"type":"string"}},"required":["sku"]}}},
+  "required":["id"]}"#;
+
+#[tokio::test]
+async fn json_schema_round_trip_and_validation() {
+    let c = client();
+    let topic = unique("json");
+    let ser = Serializer::new(c.clone(), SchemaType::Json, Some(Schema::new(ORDER_JSON, SchemaType::Json)), SerdeConfig::default()).unwrap();
+    let order = Value::Map(vec![
+        ("id".into(), Value::Int(7)),
+        ("items".into(), Value::Array(vec![Value::Map(vec![("sku".into(), Value::String("a".into()))])])),
+    ]);
+    let bytes = ser.serialize(&topic, MessageField::Value, &order).await.unwrap();
+    assert_eq!(bytes[0], 0);
+    let de = Deserializer::new(client(), SchemaType::Json, None, SerdeConfig::default()).unwrap();
+    assert_eq!(de.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap(), order);
+    let bad = Value::Map(vec![
+        ("id".into(), Value::Int(7)),
+        ("items".into(), Value::Array(vec![Value::Map(vec![("sku".into(), Value::Int(3))])])),
+    ]);
+    let e = ser.serialize(&topic, MessageField::Value, &bad).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Serialization);
+    assert!(e.message().contains("/items/0/sku"), "{e}");
+    // an Avro deserializer refuses JSON-schema bytes with a clear error
+    let avro = Deserializer::new(client(), SchemaType::Avro, None, SerdeConfig::default()).unwrap();
+    let e = avro.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap_err();
+    assert!(e.message().contains("JSON"), "{e}");
+}
+
+#[tokio::test]
+async fn concurrent_misses_share_one_answer() {
+    let c = client();
+    let subject = unique("coalesce");
+    let id = c.register(&subject, &Schema::new(USER_V1, SchemaType::Avro), false).await.unwrap();
+    let fresh = client();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let f = fresh.clone();
+        tasks.push(tokio::spawn(async move { f.get_schema(id).await }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().unwrap().schema_str.contains("UserEvent"));
+    }
+}
