@@ -20,6 +20,8 @@ pub struct AdminClient {
     handle: Handle,
     pid: u32,
     logger: PyObject,
+    /// `error_cb`, served by `poll` (see `client_errors.rs`).
+    error_cb: Option<Arc<crate::client_errors::ErrorSink>>,
 }
 
 fn set_error(py: Python<'_>, fut: &Bound<'_, PyAny>, e: &Error) -> PyResult<()> {
@@ -86,7 +88,7 @@ impl AdminClient {
             let _guard = handle.enter();
             Admin::new(cfg).py_err(py)?
         };
-        Ok(AdminClient { admin: Arc::new(admin), handle, pid: runtime::pid(), logger: conf.logger })
+        Ok(AdminClient { admin: Arc::new(admin), handle, pid: runtime::pid(), logger: conf.logger, error_cb: conf.error_cb })
     }
 
     /// `topics`: `(name, num_partitions, replication_factor, {config})`; `futures`: name -> Future.
@@ -439,8 +441,14 @@ impl AdminClient {
         Ok(())
     }
 
-    fn _drain_logs(&self, py: Python<'_>) -> PyResult<()> {
-        crate::logs::drain(py, self.logger.bind(py))
+    /// Hands the engine's log records to the logger and this client's errors to `error_cb`;
+    /// how many errors were served.
+    fn _drain_logs(&self, py: Python<'_>) -> PyResult<usize> {
+        crate::logs::drain(py, self.logger.bind(py))?;
+        match &self.error_cb {
+            Some(sink) => sink.serve(py, self.admin.cluster()),
+            None => Ok(0),
+        }
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {

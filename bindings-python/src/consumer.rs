@@ -998,17 +998,24 @@ impl Consumer {
 }
 
 /// `regex::escape` without the dependency: backslash every metacharacter.
-/// librdkafka's `_UNKNOWN_PARTITION` for a partition of a topic the broker does not have
-/// (the broker's UNKNOWN_TOPIC_OR_PARTITION), the error as it is otherwise.
+/// The error of an offsets query (watermarks, `offsets_for_times`) as librdkafka gives it:
+/// `_UNKNOWN_PARTITION` for a topic the broker does not have (its UNKNOWN_TOPIC_OR_PARTITION),
+/// `_ALL_BROKERS_DOWN` when no broker could be reached (the core's connection error saying so:
+/// it has no error kind of its own for that), the error as it is otherwise.
 fn unknown_partition_or(py: Python<'_>, e: &Error, what: &str) -> PyErr {
-    if e.code() == polykafka::error::UNKNOWN_TOPIC_OR_PARTITION {
-        let reason = format!("{what}: Local: Unknown partition ({})", e.message());
-        return match errors::new_kafka_error(py, errors::UNKNOWN_PARTITION, &reason, false, false, false) {
-            Ok(err) => errors::exception_from(py, err),
-            Err(e) => e,
-        };
+    let local = if e.code() == polykafka::error::UNKNOWN_TOPIC_OR_PARTITION {
+        Some((errors::UNKNOWN_PARTITION, "Unknown partition"))
+    } else if e.kind() == ErrorKind::Connection && e.message().contains("no broker of") {
+        Some((errors::ALL_BROKERS_DOWN, "All broker connections are down"))
+    } else {
+        None
+    };
+    let Some((code, name)) = local else { return errors::to_pyerr(py, e) };
+    let reason = format!("{what}: Local: {name} ({})", e.message());
+    match errors::new_kafka_error(py, code, &reason, false, false, false) {
+        Ok(err) => errors::exception_from(py, err),
+        Err(e) => e,
     }
-    errors::to_pyerr(py, e)
 }
 
 fn regex_escape(s: &str) -> String {

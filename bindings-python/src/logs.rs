@@ -58,7 +58,8 @@ impl QueueLayer {
 
     /// A record of the core's connections (made or failed), wanted by a client's `error_cb`.
     fn connection_record(meta: &Metadata<'_>) -> bool {
-        meta.target() == client_errors::TARGET && *meta.level() <= Level::DEBUG && client_errors::listening()
+        // The atomic first: without a listener this costs one load per record.
+        client_errors::listening() && *meta.level() <= Level::DEBUG && meta.target() == client_errors::TARGET
     }
 }
 

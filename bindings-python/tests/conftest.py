@@ -34,7 +34,8 @@ def _cluster_env():
         return _read_env(pathlib.Path(named))
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
     if bootstrap:
-        for path in sorted((REPO / "build/cluster").glob("**/cluster.env")):
+        clusters = REPO / "build/cluster"
+        for path in [clusters / "cluster.env"] + sorted(clusters.glob("kafka-*/cluster.env")):
             env = _read_env(path)
             if env.get("KAFKA_BOOTSTRAP") == bootstrap:
                 return env

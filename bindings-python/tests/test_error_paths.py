@@ -319,3 +319,26 @@ def test_no_error_cb_for_a_healthy_client(ck, bootstrap, topic):
     p.produce(topic, b"v")
     assert p.flush(30) == 0
     assert got == []
+
+
+def test_error_cb_admin_unreachable_bootstrap(ck, adm, dead_bootstrap):
+    got, error_cb = _recorder()
+    a = adm.AdminClient({"bootstrap.servers": dead_bootstrap, "error_cb": error_cb})
+    with pytest.raises(ck.KafkaException):
+        a.list_topics(timeout=1)
+    deadline = time.time() + 10
+    while not got and time.time() < deadline:
+        a.poll(0.5)
+    _check_connection_errors(ck, got, {"_TRANSPORT", "_ALL_BROKERS_DOWN"})
+
+
+def test_offsets_queries_on_unreachable_bootstrap(ck, dead_bootstrap):
+    c = ck.Consumer({"bootstrap.servers": dead_bootstrap, "group.id": unique("g")})
+    try:
+        for call in [lambda: c.get_watermark_offsets(ck.TopicPartition("t", 0), timeout=1),
+                     lambda: c.offsets_for_times([ck.TopicPartition("t", 0, 0)], timeout=1)]:
+            start = time.time()
+            assert kafka_error(ck, call).code() == ck.KafkaError._ALL_BROKERS_DOWN
+            assert time.time() - start < 15  # the timeout bounds the call (generous slack)
+    finally:
+        c.close()

@@ -1,6 +1,7 @@
 """confluent-kafka's ``AdminClient``: calls return ``{key: concurrent.futures.Future}``."""
 
 import concurrent.futures
+import time
 from enum import Enum
 
 from .._errors import KafkaError, KafkaException
@@ -511,8 +512,14 @@ class AdminClient:
         return outer
 
     def poll(self, timeout=None):
-        self._impl._drain_logs()
-        return 0
+        """Serves ``error_cb`` (and hands over the logs): waits up to ``timeout`` seconds for an
+        error when none is waiting. Returns how many errors were served."""
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        while True:
+            served = self._impl._drain_logs()
+            if served or (deadline is not None and time.monotonic() >= deadline):
+                return served
+            time.sleep(0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic())))
 
     def close(self):
         self._impl.close()
