@@ -165,26 +165,6 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// run runs a blocking native call on its own goroutine so that ctx can end the wait.
-func run[T any](ctx context.Context, f func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := f()
-		done <- result{v, err}
-	}()
-	select {
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	case r := <-done:
-		return r.v, r.err
-	}
-}
-
 // CreateTopics creates topics and waits until they can be used.
 func (c *Client) CreateTopics(ctx context.Context, req *CreateTopicsRequest) (*CreateTopicsResponse, error) {
 	a, err := c.admin(req.Addr)

@@ -4,7 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Error is a Kafka protocol error code, as in kafka-go; the constants are in errors_gen.go.
@@ -58,22 +63,61 @@ type ClientError struct {
 
 func (e *ClientError) Error() string { return "kafka: " + e.Message }
 
-// Unwrap gives the Kafka Error code when there is one.
+// Unwrap gives the Kafka Error code when there is one; io.ErrClosedPipe for a closed client;
+// for a broker that could not be reached, the *net.OpError kafka-go's dial would have
+// returned (so errors.Is(err, syscall.ECONNREFUSED) holds as with kafka-go).
 func (e *ClientError) Unwrap() error {
 	if e.Code != 0 {
 		return Error(e.Code)
 	}
-	if e.Kind == "closed" {
+	switch e.Kind {
+	case "closed":
 		return io.ErrClosedPipe
+	case "connection":
+		if op := e.dialError(); op != nil {
+			return op
+		}
 	}
 	return nil
+}
+
+// The engine's connection errors end with the system's error: "connecting to HOST:PORT: ...
+// (os error N)".
+var (
+	osErrorRe    = regexp.MustCompile(`\(os error (\d+)\)`)
+	connectingRe = regexp.MustCompile(`connecting to ([^\s:]+:\d+)`)
+)
+
+func (e *ClientError) dialError() *net.OpError {
+	m := osErrorRe.FindStringSubmatch(e.Message)
+	if m == nil {
+		return nil
+	}
+	errno, err := strconv.Atoi(m[1])
+	if err != nil {
+		return nil
+	}
+	op := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.Errno(errno))}
+	if a := connectingRe.FindStringSubmatch(e.Message); a != nil {
+		if addr, err := net.ResolveTCPAddr("tcp", a[1]); err == nil {
+			op.Addr = addr
+		}
+	}
+	return op
 }
 
 // Timeout reports whether the operation timed out.
 func (e *ClientError) Timeout() bool { return e.Kind == "timeout" || Error(e.Code) == RequestTimedOut }
 
-// Temporary reports whether retrying may succeed.
-func (e *ClientError) Temporary() bool { return e.Retriable }
+// Temporary reports whether retrying may succeed: for a Kafka code, whether the code is
+// retriable (as kafka-go's Error.Temporary, whatever the engine concluded for its own
+// retries); otherwise whether the engine says it is retriable.
+func (e *ClientError) Temporary() bool {
+	if e.Code != 0 {
+		return Error(e.Code).Temporary()
+	}
+	return e.Retriable
+}
 
 // kafkaError is the error returned to callers: broker errors come as kafka-go does
 // (the Error code wrapped with the broker's message, so errors.Is works).

@@ -9,6 +9,7 @@ package kafka
 import "C"
 
 import (
+	"context"
 	"runtime"
 	"sort"
 	"sync"
@@ -97,6 +98,89 @@ func newConfig(props map[string]string) (*C.pk_config, error) {
 	return cfg, nil
 }
 
+// canceller owns one pk_cancel token: the way a context ends a blocking native call. The
+// goroutine that makes the calls binds the token to its (locked) OS thread; the caller
+// triggers it when its context ends. C keeps no Go pointer: the token is C memory.
+type canceller struct {
+	mu  sync.Mutex // trigger and free may race: the caller gives up while the call returns
+	ptr *C.pk_cancel
+}
+
+func newCanceller() (*canceller, error) {
+	var ptr *C.pk_cancel
+	if err := takeError(C.pk_cancel_new(&ptr)); err != nil {
+		return nil, err
+	}
+	return &canceller{ptr: ptr}, nil
+}
+
+// inScope runs f with the token bound to the current goroutine's thread: every blocking native
+// call f makes ends (with a cancelled error) once the token is triggered.
+func (c *canceller) inScope(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := takeError(C.pk_cancel_scope_enter(c.ptr)); err != nil {
+		panic(err) // only for a NULL token, which newCanceller never gives
+	}
+	defer C.pk_cancel_scope_leave()
+	f()
+}
+
+func (c *canceller) trigger() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ptr != nil {
+		C.pk_cancel_trigger(c.ptr)
+	}
+}
+
+func (c *canceller) free() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	C.pk_cancel_free(c.ptr)
+	c.ptr = nil
+}
+
+// run runs f, which makes blocking native calls, so that ctx ends the wait: f runs on its own
+// goroutine within a cancellation scope; when ctx ends first, the scope's token is triggered (f's
+// native call returns at once and the goroutine ends, freeing what it holds) and ctx.Err() is
+// returned without waiting for it. A context that cannot end runs f directly.
+func run[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	var zero T
+	done := ctx.Done()
+	if done == nil {
+		return f()
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	c, err := newCanceller()
+	if err != nil {
+		return zero, err
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var r result
+		c.inScope(func() { r.v, r.err = f() })
+		c.free()
+		ch <- r
+	}()
+	select {
+	case <-done:
+		c.trigger()
+		return zero, ctx.Err()
+	case r := <-ch:
+		if r.err != nil && ctx.Err() != nil {
+			return zero, ctx.Err() // f failed because ctx ended (its token was not triggered yet)
+		}
+		return r.v, r.err
+	}
+}
+
 // nativeHandle names the C producer type outside this file.
 type nativeHandle = C.pk_producer
 
@@ -138,7 +222,7 @@ func (p *nativeProducer) partitionCount(topic string) (int, error) {
 	defer C.free(unsafe.Pointer(ct))
 	var n C.int32_t
 	err := p.call(func(ptr *C.pk_producer) error {
-		return takeError(C.pk_producer_partition_count(ptr, ct, &n))
+		return takeError(C.pk_producer_partition_count_fail_fast(ptr, ct, &n))
 	})
 	return int(n), err
 }

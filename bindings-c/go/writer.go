@@ -272,9 +272,12 @@ func partitionList(n int) []int {
 
 // WriteMessages writes messages, as kafka-go's: all messages of the call are sent in one batch
 // (one call into the engine). In sync mode it returns when every message was written or
-// failed: nil, or WriteErrors with one entry per message. In async mode it returns nil at
-// once. A cancelled ctx returns ctx.Err() (the messages may still be written). After Close it
-// returns io.ErrClosedPipe.
+// failed: nil, or WriteErrors with one entry per message. In async mode it returns once the
+// messages are queued (after the topic's metadata is known). ctx bounds every wait: when it
+// ends first, WriteMessages returns ctx.Err() at once, whatever the engine is doing (messages
+// already queued may still be written; Completion reports what happened to them). An
+// unreachable cluster fails at once with the connection error, as kafka-go's dial error. After
+// Close it returns io.ErrClosedPipe.
 func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	if w.Addr == nil {
 		return errors.New("kafka.(*Writer).WriteMessages: cannot create a kafka writer with a nil address")
@@ -282,6 +285,59 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	if !w.enter() {
 		return io.ErrClosedPipe
 	}
+	if len(msgs) == 0 {
+		w.sending.Done()
+		w.inflight.Done()
+		return nil
+	}
+	batchBytes := w.batchBytes()
+	for i := range msgs {
+		if size := msgs[i].totalSize(); size > batchBytes {
+			w.sending.Done()
+			w.inflight.Done()
+			return messageTooLarge(msgs, i)
+		}
+	}
+	var done chan error
+	if !w.Async || w.Completion != nil || ctx.Done() != nil {
+		// The messages outlive the call (Completion, or a call that returns early on ctx): a
+		// copy of the slice, so that the caller may reuse its own.
+		msgs = append([]Message(nil), msgs...)
+	}
+	if !w.Async {
+		done = make(chan error, 1)
+	}
+	// Whoever claims the call settles w.sending and w.inflight: queue (which may still be running
+	// when ctx ends first), or this function when ctx ended before queue started.
+	var claimed int32
+	_, err := run(ctx, func() (struct{}, error) {
+		if !atomic.CompareAndSwapInt32(&claimed, 0, 1) {
+			return struct{}{}, nil
+		}
+		return struct{}{}, w.queue(msgs, done)
+	})
+	if err != nil {
+		if atomic.CompareAndSwapInt32(&claimed, 0, 1) {
+			w.sending.Done()
+			w.inflight.Done()
+		}
+		return err
+	}
+	if w.Async {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-done:
+		return err
+	}
+}
+
+// queue looks up the partitions of the messages' topics, queues them in one call, and starts
+// the wait for their outcome (sent to done when not nil). It leaves w.sending once queued or
+// failed, and w.inflight when the outcome is known.
+func (w *Writer) queue(msgs []Message, done chan error) error {
 	queued := false
 	defer func() {
 		if !queued {
@@ -289,18 +345,6 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 			w.inflight.Done()
 		}
 	}()
-	if len(msgs) == 0 {
-		return nil
-	}
-	batchBytes := w.batchBytes()
-	var bytes int64
-	for i := range msgs {
-		size := msgs[i].totalSize()
-		if size > batchBytes {
-			return messageTooLarge(msgs, i)
-		}
-		bytes += int64(len(msgs[i].Key) + len(msgs[i].Value))
-	}
 	p, err := w.producer()
 	if err != nil {
 		return err
@@ -308,6 +352,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	goBalancer := corePartitioner(w.Balancer) == ""
 	recs := make([]outRecord, len(msgs))
 	lastTopic, n := "", 0
+	var bytes int64
 	for i := range msgs {
 		topic, err := w.chooseTopic(&msgs[i])
 		if err != nil {
@@ -323,6 +368,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 		if goBalancer {
 			recs[i].partition = w.Balancer.Balance(msgs[i], partitionList(n)...)
 		}
+		bytes += int64(len(msgs[i].Key) + len(msgs[i].Value))
 	}
 	batch, err := p.sendBatch(recs)
 	if err != nil {
@@ -338,15 +384,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 	atomic.AddInt64(&w.stats.bytes, bytes)
 	queued = true
 	w.sending.Done()
-
-	var done chan error
-	if !w.Async {
-		done = make(chan error, 1)
-		// The caller may return early on ctx; the messages it passed are copied for Completion.
-		msgs = append([]Message(nil), msgs...)
-	} else if w.Completion != nil {
-		msgs = append([]Message(nil), msgs...)
-	}
+	// Not in the caller's cancellation scope: the outcome is always waited for and reported.
 	go func() {
 		defer w.inflight.Done()
 		results := batch.wait()
@@ -355,15 +393,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...Message) error {
 			done <- err
 		}
 	}()
-	if w.Async {
-		return nil
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-done:
-		return err
-	}
+	return nil
 }
 
 // requestSendNow makes the engine send what is queued without waiting for BatchTimeout. The

@@ -143,6 +143,12 @@ typedef struct pk_admin pk_admin;
 typedef struct pk_batch pk_batch;
 
 /**
+ * A cancellation token. Created with pk_cancel_new(), freed with pk_cancel_free().
+ * Thread-safe: pk_cancel_trigger() may be called from any thread at any time before the free.
+ */
+typedef struct pk_cancel pk_cancel;
+
+/**
  * A set of configuration properties. Created with pk_config_new(), freed with
  * pk_config_free(). Not thread-safe while being modified.
  */
@@ -568,6 +574,42 @@ const char *pk_string_list_get(const struct pk_string_list *list, size_t index);
 void pk_string_list_free(struct pk_string_list *list);
 
 /**
+ * Creates a token, not triggered. The caller frees `*out_cancel` with pk_cancel_free().
+ */
+struct pk_error *pk_cancel_new(struct pk_cancel **out_cancel);
+
+/**
+ * Triggers the token (borrowed): blocking calls in its scope, on any thread, return a
+ * cancelled error now and later. Idempotent, never blocks; NULL is ignored.
+ */
+void pk_cancel_trigger(const struct pk_cancel *cancel);
+
+/**
+ * Whether the token (borrowed) was triggered; false for NULL.
+ */
+bool pk_cancel_is_triggered(const struct pk_cancel *cancel);
+
+/**
+ * Binds the token (borrowed; the binding keeps its own reference, so the token may be freed
+ * before pk_cancel_scope_leave()) to the calling thread, replacing any token bound before:
+ * blocking calls made from this thread until pk_cancel_scope_leave() end when it is triggered.
+ * pk_consumer_poll and pk_consumer_poll_batch are not affected (a poll that ends early could
+ * lose records it had taken): bound them with their timeout.
+ */
+struct pk_error *pk_cancel_scope_enter(const struct pk_cancel *cancel);
+
+/**
+ * Unbinds the token bound to the calling thread, if any.
+ */
+void pk_cancel_scope_leave(void);
+
+/**
+ * Frees a token. `cancel` is consumed; NULL is allowed. A scope it is bound to stays valid
+ * until left.
+ */
+void pk_cancel_free(struct pk_cancel *cancel);
+
+/**
  * Creates an empty configuration in `*out`; the caller frees it with pk_config_free().
  */
 struct pk_error *pk_config_new(struct pk_config **out_config);
@@ -948,12 +990,22 @@ struct pk_error *pk_producer_in_flight(struct pk_producer *producer, size_t *out
 
 /**
  * The number of partitions of `topic` (NUL-terminated, borrowed) in `*out_count`, from the
- * metadata cache or fetched. Waits up to max.block.ms while the topic is being created; an
- * unknown topic with allow.auto.create.topics=false fails at once (UNKNOWN_TOPIC_OR_PARTITION).
+ * metadata cache or fetched. Waits up to max.block.ms while the topic is being created or no
+ * broker can be reached; an unknown topic with allow.auto.create.topics=false fails at once
+ * (UNKNOWN_TOPIC_OR_PARTITION).
  */
 struct pk_error *pk_producer_partition_count(struct pk_producer *producer,
                                              const char *topic,
                                              int32_t *out_count);
+
+/**
+ * As pk_producer_partition_count(), but when no broker can be reached (a
+ * PK_ERROR_KIND_CONNECTION error: connection refused, unknown host) it fails at once instead of
+ * retrying within max.block.ms, as kafka-go's Writer does.
+ */
+struct pk_error *pk_producer_partition_count_fail_fast(struct pk_producer *producer,
+                                                       const char *topic,
+                                                       int32_t *out_count);
 
 /**
  * Delivers what is queued, waiting at most `timeout_ms` (negative: without limit), then fails

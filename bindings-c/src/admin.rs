@@ -9,7 +9,7 @@ use pk::{AdminConfig, Error, Result};
 use crate::config::pk_config;
 use crate::error::{pk_error, raw};
 use crate::ffi::{c_str, check_out, guard, guard_void, handle, out, slice};
-use crate::runtime::{block_on, runtime, Owner};
+use crate::runtime::{block_on, block_on_whole, runtime, Owner};
 
 /// An admin client. Created with pk_admin_new(), freed with pk_admin_free(). Thread-safe.
 pub struct pk_admin {
@@ -205,7 +205,7 @@ pub extern "C" fn pk_admin_free(admin: *mut pk_admin) {
             return;
         }
         if !a.closed.swap(true, Ordering::AcqRel) {
-            let _ = block_on("pk_admin_free", a.admin.close());
+            let _ = block_on_whole("pk_admin_free", a.admin.close());
         }
     })
 }

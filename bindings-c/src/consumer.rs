@@ -15,7 +15,7 @@ use crate::config::pk_config;
 use crate::error::pk_error;
 use crate::ffi::{c_str, check_out, guard, guard_void, handle, out, slice, str_len, timeout};
 use crate::producer::pk_header;
-use crate::runtime::{block_on, runtime, Owner};
+use crate::runtime::{block_on, block_on_whole, runtime, Owner};
 
 /// In pk_consumer_assign(): start from the group's committed offset, else `auto.offset.reset`.
 pub const PK_OFFSET_DEFAULT: i64 = -1000;
@@ -267,7 +267,7 @@ fn seek(c: &Consumer, tp: &TopicPartition, offset: i64) -> Result<()> {
 }
 
 fn poll_records(c: &pk_consumer, max: usize, timeout_ms: i32) -> Result<Vec<(Vec<ConsumerRecord>, i64)>> {
-    let batches = block_on("pk_consumer_poll", c.consumer.poll_partition_batches(max, timeout(timeout_ms)))??;
+    let batches = block_on_whole("pk_consumer_poll", c.consumer.poll_partition_batches(max, timeout(timeout_ms)))??;
     Ok(batches.into_iter().map(|b| (b.records, b.high_watermark)).collect())
 }
 
@@ -496,7 +496,7 @@ pub extern "C" fn pk_consumer_free(consumer: *mut pk_consumer) {
             return;
         }
         if !c.closed.swap(true, Ordering::AcqRel) {
-            let _ = block_on("pk_consumer_free", c.consumer.close());
+            let _ = block_on_whole("pk_consumer_free", c.consumer.close());
         }
     })
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod admin;
+mod cancel;
 mod config;
 mod consumer;
 mod error;
@@ -14,6 +15,7 @@ mod producer;
 mod runtime;
 
 pub use admin::*;
+pub use cancel::*;
 pub use config::*;
 pub use consumer::*;
 pub use error::*;

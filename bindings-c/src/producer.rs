@@ -14,7 +14,7 @@ use pk::{Error, Header, ProducerConfig, ProducerRecord, RecordMetadata, Result};
 use crate::config::pk_config;
 use crate::error::{pk_error, raw};
 use crate::ffi::{bytes, c_str, check_out, guard, guard_void, handle, out, slice, str_len, timeout};
-use crate::runtime::{block_on, runtime, Owner};
+use crate::runtime::{block_on, block_on_whole, runtime, Owner};
 
 /// Lets the partitioner choose the partition of a record.
 pub const PK_PARTITION_ANY: i32 = -1;
@@ -394,42 +394,58 @@ pub extern "C" fn pk_producer_in_flight(producer: *mut pk_producer, out_count: *
 }
 
 /// The number of partitions of `topic` (NUL-terminated, borrowed) in `*out_count`, from the
-/// metadata cache or fetched. Waits up to max.block.ms while the topic is being created; an
-/// unknown topic with allow.auto.create.topics=false fails at once (UNKNOWN_TOPIC_OR_PARTITION).
+/// metadata cache or fetched. Waits up to max.block.ms while the topic is being created or no
+/// broker can be reached; an unknown topic with allow.auto.create.topics=false fails at once
+/// (UNKNOWN_TOPIC_OR_PARTITION).
 #[no_mangle]
 pub extern "C" fn pk_producer_partition_count(
     producer: *mut pk_producer,
     topic: *const c_char,
     out_count: *mut i32,
 ) -> *mut pk_error {
-    guard(|| {
-        let p = live(producer)?;
-        let topic = c_str(topic, "topic")?;
-        check_out(out_count, "out_count")?;
-        let cluster = p.producer.cluster().clone();
-        let config = p.producer.config().clone();
-        let n = block_on("pk_producer_partition_count", async move {
-            let deadline = tokio::time::Instant::now() + config.max_block;
-            let mut backoff = config.client.retry_backoff;
-            loop {
-                let err = match tokio::time::timeout_at(deadline, cluster.topic(topic)).await {
-                    Ok(Ok(meta)) => return Ok(meta.partitions.len() as i32),
-                    Ok(Err(e)) => e,
-                    Err(_) => return Err(Error::timeout(format!("no metadata for topic '{topic}' within max.block.ms"))),
-                };
-                let unknown = err.code() == pk::error::UNKNOWN_TOPIC_OR_PARTITION;
-                if !err.retriable() || (unknown && !config.client.allow_auto_create_topics) {
-                    return Err(err.with_retriable(false));
-                }
-                if tokio::time::Instant::now() + backoff >= deadline {
-                    return Err(err.context(format!("no metadata for topic '{topic}' within max.block.ms")));
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(config.client.retry_backoff_max);
+    guard(|| partition_count(producer, topic, out_count, "pk_producer_partition_count", false))
+}
+
+/// As pk_producer_partition_count(), but when no broker can be reached (a
+/// PK_ERROR_KIND_CONNECTION error: connection refused, unknown host) it fails at once instead of
+/// retrying within max.block.ms, as kafka-go's Writer does.
+#[no_mangle]
+pub extern "C" fn pk_producer_partition_count_fail_fast(
+    producer: *mut pk_producer,
+    topic: *const c_char,
+    out_count: *mut i32,
+) -> *mut pk_error {
+    guard(|| partition_count(producer, topic, out_count, "pk_producer_partition_count_fail_fast", true))
+}
+
+fn partition_count(producer: *mut pk_producer, topic: *const c_char, out_count: *mut i32, what: &str, fail_fast: bool) -> Result<()> {
+    let p = live(producer)?;
+    let topic = c_str(topic, "topic")?;
+    check_out(out_count, "out_count")?;
+    let cluster = p.producer.cluster().clone();
+    let config = p.producer.config().clone();
+    let n = block_on(what, async move {
+        let deadline = tokio::time::Instant::now() + config.max_block;
+        let mut backoff = config.client.retry_backoff;
+        loop {
+            let err = match tokio::time::timeout_at(deadline, cluster.topic(topic)).await {
+                Ok(Ok(meta)) => return Ok(meta.partitions.len() as i32),
+                Ok(Err(e)) => e,
+                Err(_) => return Err(Error::timeout(format!("no metadata for topic '{topic}' within max.block.ms"))),
+            };
+            let unknown = err.code() == pk::error::UNKNOWN_TOPIC_OR_PARTITION;
+            let unreachable = fail_fast && err.kind() == pk::ErrorKind::Connection;
+            if !err.retriable() || unreachable || (unknown && !config.client.allow_auto_create_topics) {
+                return Err(err.with_retriable(false));
             }
-        })??;
-        out(out_count, "out_count", n)
-    })
+            if tokio::time::Instant::now() + backoff >= deadline {
+                return Err(err.context(format!("no metadata for topic '{topic}' within max.block.ms")));
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(config.client.retry_backoff_max);
+        }
+    })??;
+    out(out_count, "out_count", n)
 }
 
 /// Delivers what is queued, waiting at most `timeout_ms` (negative: without limit), then fails
@@ -469,7 +485,7 @@ pub extern "C" fn pk_producer_free(producer: *mut pk_producer) {
         }
         if !p.closed.swap(true, Ordering::AcqRel) {
             let producer = p.producer.clone();
-            if block_on("pk_producer_free", producer.close(Duration::ZERO)).is_err() {
+            if block_on_whole("pk_producer_free", producer.close(Duration::ZERO)).is_err() {
                 if let Ok(rt) = runtime() {
                     rt.spawn(async move {
                         let _ = producer.close(Duration::ZERO).await;

@@ -45,8 +45,16 @@ pub(crate) fn check_may_block(what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs `fut` to completion on the runtime, blocking the calling (foreign) thread.
+/// Runs `fut` to completion on the runtime, blocking the calling (foreign) thread; a
+/// cancellation token in scope on this thread (see `cancel`) ends the wait early, dropping `fut`.
 pub(crate) fn block_on<F: Future>(what: &str, fut: F) -> Result<F::Output> {
+    check_may_block(what)?;
+    crate::cancel::run_in_scope(runtime()?, what, fut)
+}
+
+/// As [`block_on`], but always to completion: for futures that must not be dropped half-way (a
+/// poll that took records, a free that closes).
+pub(crate) fn block_on_whole<F: Future>(what: &str, fut: F) -> Result<F::Output> {
     check_may_block(what)?;
     Ok(runtime()?.block_on(fut))
 }
