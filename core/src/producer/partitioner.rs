@@ -283,6 +283,23 @@ mod tests {
         }
     }
 
+    /// The vectors every binding's partitioner copy is checked against (tests/vectors).
+    #[test]
+    fn shared_vectors() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../../../tests/vectors/partitioners.json")).unwrap();
+        let murmur = doc["murmur2"].as_array().unwrap();
+        assert!(murmur.len() >= 10);
+        for v in murmur {
+            let key = v["key"].as_str().unwrap().as_bytes();
+            assert_eq!(murmur2(key) as i64, v["murmur2"].as_i64().unwrap(), "{v}");
+        }
+        for v in doc["crc32"].as_array().unwrap() {
+            let key = v["key"].as_str().unwrap().as_bytes();
+            let n = v["partitions"].as_i64().unwrap() as u32;
+            assert_eq!((crc32fast::hash(key) % n) as i64, v["crc32"].as_i64().unwrap(), "{v}");
+        }
+    }
+
     #[test]
     fn to_positive_is_java_to_positive() {
         assert_eq!(to_positive(-1), i32::MAX);
