@@ -243,7 +243,7 @@ class Admin {
     for (const c of committed) {
       if (!byTopic.has(c.topic)) byTopic.set(c.topic, [])
       const offset = low && c.offset === '-1' ? low.get(`${c.topic}:${c.partition}`) || c.offset : c.offset
-      byTopic.get(c.topic).push({ partition: c.partition, offset, metadata: null })
+      byTopic.get(c.topic).push({ partition: c.partition, offset, metadata: c.metadata == null ? null : c.metadata })
     }
     if (legacy) return byTopic.get(topic) || []
     return [...byTopic.entries()].map(([t, partitions]) => ({ topic: t, partitions }))

@@ -229,7 +229,7 @@ function nativeInfo(err) {
 const KIND_TO_CLASS = {
   config: info => new KafkaJSNonRetriableError(info.message),
   invalid_argument: info => new KafkaJSNonRetriableError(info.message),
-  connection: info => new KafkaJSConnectionError(`Connection error: ${info.message}`),
+  connection: connectionError,
   tls: info => new KafkaJSConnectionError(`Connection error: ${info.message}`),
   timeout: info => new KafkaJSRequestTimeoutError(`Request timed out: ${info.message}`),
   authentication: info => new KafkaJSSASLAuthenticationError(`SASL authentication failed: ${info.message}`),
@@ -248,6 +248,21 @@ const KIND_TO_CLASS = {
  * table), then the core's context in parentheses ("This server does not host this
  * topic-partition (topic 'x' does not exist ...)"), so matchers of kafkajs's text still match.
  */
+/**
+ * A connection error. A refused connection leads with Node's words, as kafkajs's does
+ * ("Connection error: connect ECONNREFUSED 127.0.0.1:9092", code ECONNREFUSED), then the
+ * engine's account in parentheses.
+ */
+function connectionError(info) {
+  const refused = /connecting to (\S+?): Connection refused/.exec(info.message)
+  if (refused) {
+    return new KafkaJSConnectionError(`Connection error: connect ECONNREFUSED ${refused[1]} (${info.message})`, {
+      code: 'ECONNREFUSED',
+    })
+  }
+  return new KafkaJSConnectionError(`Connection error: ${info.message}`)
+}
+
 function protocolError(info) {
   if (!info.code) return new KafkaJSNonRetriableError(info.message)
   const text = protocolErrorText(info.code)

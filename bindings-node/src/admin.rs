@@ -107,7 +107,7 @@ pub struct NativeCommitted {
     pub topic: String,
     pub partition: i32,
     pub offset: String,
-    /// The commit's metadata string (given to a commit; not read back by the admin yet).
+    /// The commit's metadata string, if any.
     pub metadata: Option<String>,
 }
 
@@ -445,8 +445,11 @@ impl NativeAdmin {
                     )
                 }
             };
-            let committed = admin.list_consumer_group_offsets(&group_id, wanted.as_deref()).await.napi()?;
-            let have: HashMap<TopicPartition, i64> = committed.into_iter().collect();
+            // The committed offsets with their metadata (Admin::list_consumer_group_offsets without
+            // dropping it): require_stable, as a read_committed consumer starts.
+            let committed = polykafka::consumer::offsets::fetch_committed(admin.cluster(), &group_id, wanted.as_deref(), true).await.napi()?;
+            let have: HashMap<TopicPartition, (i64, Option<String>)> =
+                committed.into_iter().map(|c| (c.partition, (c.offset, c.metadata))).collect();
             let all: Vec<TopicPartition> = match wanted {
                 Some(w) => w,
                 None => {
@@ -458,8 +461,8 @@ impl NativeAdmin {
             Ok(all
                 .into_iter()
                 .map(|tp| {
-                    let o = have.get(&tp).copied().unwrap_or(-1);
-                    NativeCommitted { topic: tp.topic, partition: tp.partition, offset: o.to_string(), metadata: None }
+                    let (o, metadata) = have.get(&tp).cloned().unwrap_or((-1, None));
+                    NativeCommitted { topic: tp.topic, partition: tp.partition, offset: o.to_string(), metadata }
                 })
                 .collect::<Vec<_>>())
         })

@@ -186,10 +186,9 @@ for (const [name, lib] of Object.entries(implementations)) {
     await consumer.connect()
     await consumer.subscribe({ topics: [topic] })
     await consumer.run({ autoCommit: false, eachMessage: async () => {} })
-    // Read back with kafkajs's admin (ours does not return metadata yet), while the member is in
-    // the group (kafkajs 2.2.4 resets partition 0 to -1 when this member leaves).
-    const { kafkajs } = require('./helpers')
-    const admin = new kafkajs.Kafka({ clientId: 'check', brokers, logLevel: kafkajs.logLevel.NOTHING }).admin()
+    // Read back with the same library's admin, while the member is in the group (kafkajs 2.2.4
+    // resets partition 0 to -1 when this member leaves).
+    const admin = kafka.admin()
     await admin.connect()
     try {
       await consumer.commitOffsets([
