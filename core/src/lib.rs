@@ -23,3 +23,11 @@ pub use config::{AdminConfig, ClientConfig, ConsumerConfig, ProducerConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use instrumentation::Instrumentation;
 pub use record::{Header, ProducerRecord, RecordMetadata, TopicPartition};
+
+/// Panics, on purpose: the bindings' tests call it through their test-only entry points to show
+/// that a panic inside the engine becomes a typed error in the host language and the host
+/// process lives on. Not for applications.
+#[doc(hidden)]
+pub fn __panic_for_tests(what: &str) -> ! {
+    panic!("polykafka panicked on purpose for a test: {what}")
+}
