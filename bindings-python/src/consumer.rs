@@ -655,6 +655,13 @@ impl Consumer {
         self.check()?;
         let gone: BTreeSet<TopicPartition> = tps_from(partitions)?.into_iter().map(|(tp, _)| tp).collect();
         if !self.subscribed.load(Ordering::Acquire) {
+            let assigned = self.consumer.assignment();
+            if let Some(tp) = gone.iter().find(|tp| !assigned.contains(tp)) {
+                // As librdkafka: nothing is unassigned then.
+                let reason = format!("{} [{}] can't be unassigned since it is not in the current assignment", tp.topic, tp.partition);
+                let err = errors::new_kafka_error(py, errors::INVALID_ARG, &reason, false, false, false)?;
+                return Err(errors::exception_from(py, err));
+            }
             let keep: Vec<_> = self.consumer.assignment().into_iter().filter(|tp| !gone.contains(tp)).collect();
             self.consumer.assign(&keep).py_err(py)?;
         }

@@ -192,11 +192,11 @@ impl Core {
         Ok(())
     }
 
+    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
     /// Runs the callbacks of the reports waiting; the number served.
     pub fn serve(&self, py: Python<'_>) -> PyResult<usize> {
         let mut pending = self.reports.take();
         let mut served = 0;
-    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
         while let Some(r) = pending.pop_front() {
             let (cb, err, msg) = report_to_python(py, r)?;
             served += 1;
@@ -417,15 +417,15 @@ impl Producer {
     fn commit_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.core.check()?;
         let t = seconds(timeout, Duration::from_secs(60));
-        let res = runtime::wait(py, &self.core.handle, self.core.producer.commit_transaction(t), None)?.expect("no timeout");
         self.txn_check("begin")?;
+        let res = runtime::wait(py, &self.core.handle, self.core.producer.commit_transaction(t), None)?.expect("no timeout");
         self.core.serve(py)?;
         res.py_err(py)
     }
 
     #[pyo3(signature = (timeout=None))]
-    fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.txn_check("commit")?;
+    fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.core.check()?;
         let t = seconds(timeout, Duration::from_secs(60));
         let res = runtime::wait(py, &self.core.handle, self.core.producer.abort_transaction(t), None)?.expect("no timeout");
@@ -453,8 +453,8 @@ impl Producer {
             .py_err(py)
     }
 
-        self.txn_check("send_offsets")?;
     /// Delivers what is queued (up to `timeout` seconds, default 30), then fails the rest.
+        self.txn_check("send_offsets")?;
     /// Later calls raise `KafkaException` (`_STATE`). True when everything was delivered.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
@@ -578,14 +578,6 @@ impl Producer {
     }
 }
 
-/// `(TopicPartition, offset)` pairs from a list of `TopicPartition`s; negative offsets (a
-/// partition with no position yet) are left out, as librdkafka does.
-fn offsets_from(positions: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i64)>> {
-    let mut offsets = Vec::new();
-    for tp in positions.try_iter()? {
-        let tp = tp?;
-        let topic: String = tp.getattr("topic")?.extract()?;
-        let partition: i32 = tp.getattr("partition")?.extract()?;
 impl Producer {
     /// librdkafka's errors for a transaction call the producer cannot make: `_NOT_CONFIGURED`
     /// without `transactional.id`, `_STATE` for `init_transactions` once it succeeded (the
@@ -622,6 +614,17 @@ impl Producer {
     Ok(offsets)
 }
 
+/// `(TopicPartition, offset)` pairs from a list of `TopicPartition`s; negative offsets (a
+/// partition with no position yet) are left out, as librdkafka does.
+fn offsets_from(positions: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i64)>> {
+    let mut offsets = Vec::new();
+    if !positions.is_instance_of::<PyList>() {
+        return Err(PyTypeError::new_err("requires list of TopicPartition"));
+    }
+    for tp in positions.try_iter()? {
+        let tp = tp?;
+        let topic: String = tp.getattr("topic").map_err(|_| PyTypeError::new_err("expected a TopicPartition"))?.extract()?;
+        let partition: i32 = tp.getattr("partition")?.extract()?;
 /// A `ConsumerGroupMetadata` from the consumer's object or a group id string.
 fn group_metadata_from(obj: &Bound<'_, PyAny>) -> PyResult<ConsumerGroupMetadata> {
     if let Ok(s) = obj.extract::<String>() {

@@ -118,6 +118,28 @@ def test_closed_consumer(ck, bootstrap):
             pytest.fail("%s after close did not raise" % name)
 
 
+def test_send_offsets_arguments_are_checked_first(ck, bootstrap):
+    p = ck.Producer({"bootstrap.servers": bootstrap})
+    with pytest.raises(TypeError):
+        p.send_offsets_to_transaction("not-a-list", None)
+
+
+# --- configuration values --------------------------------------------------------------------
+
+def test_configuration_value_types(ck, bootstrap):
+    for value in ([1], {"a": 1}, b"5", object()):
+        err = kafka_error(ck, lambda: ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": value}))
+        assert err.code() == ck.KafkaError._INVALID_ARG, value
+    # None is the empty value: fine for a string, not for a number.
+    ck.Producer({"bootstrap.servers": bootstrap, "client.id": None})
+    err = kafka_error(ck, lambda: ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": None}))
+    assert err.code() == ck.KafkaError._INVALID_ARG
+    with pytest.raises(TypeError):
+        ck.Producer("bootstrap.servers")
+    with pytest.raises(TypeError):
+        ck.Producer({"bootstrap.servers": bootstrap, "error_cb": 5})
+
+
 # --- consumer arguments and state ------------------------------------------------------------
 
 def test_consumer_configuration_errors(ck, bootstrap):
@@ -154,6 +176,18 @@ def test_consumer_call_errors(ck, bootstrap, topic):
         # Once assigned, the same partition can be sought.
         c.assign([ck.TopicPartition(topic, 0, 0)])
         c.seek(ck.TopicPartition(topic, 0, 0))
+        # Unassigning a partition that is not assigned unassigns nothing.
+        err = kafka_error(ck, lambda: c.incremental_unassign([ck.TopicPartition(topic, 0),
+                                                              ck.TopicPartition(topic, 1)]))
+        assert err.code() == ck.KafkaError._INVALID_ARG
+        assert [(tp.topic, tp.partition) for tp in c.assignment()] == [(topic, 0)]
+        c.incremental_unassign([ck.TopicPartition(topic, 0)])
+        assert c.assignment() == []
+        for call in [lambda: c.commit(offsets="x"), lambda: c.committed("x"),
+                     lambda: c.position("x"), lambda: c.pause("x"), lambda: c.seek("x"),
+                     lambda: c.get_watermark_offsets("x"), lambda: c.poll("x")]:
+            with pytest.raises(TypeError):
+                call()
     finally:
         c.close()
 
@@ -208,6 +242,15 @@ def test_admin_argument_errors(ck, adm, bootstrap):
         adm.NewTopic(None, 1, 1)
     with pytest.raises(TypeError):
         adm.NewTopic("x", "three", 1)
+    with pytest.raises(ValueError):
+        a.incremental_alter_configs([])
+    with pytest.raises(ValueError):
+        a.describe_configs("not-a-list")
+    for call in [lambda: a.describe_cluster(request_timeout="soon"),
+                 lambda: a.list_consumer_groups(request_timeout="soon"),
+                 lambda: a.list_topics(timeout="soon")]:
+        with pytest.raises(TypeError):
+            call()
     with pytest.raises(ValueError, match="Unknown resource type"):
         adm.ConfigResource("no-such-type", "x")
     with pytest.raises(ValueError):

@@ -128,14 +128,20 @@ _log = logging.getLogger("polykafka")
 
 
 def _text(key, value):
+    """A value as text, as confluent-kafka: None is the empty value; a value of another type
+    is an invalid value (``KafkaException``, ``_INVALID_ARG``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
         return value
-    raise TypeError("configuration value for %r must be str, int, float or bool, not %s"
-                    % (key, type(value).__name__))
+    if value is None:
+        return ""
+    from ._errors import KafkaError, KafkaException
+    raise KafkaException(KafkaError(
+        KafkaError._INVALID_ARG, 'Invalid value for configuration property "%s": %s is not '
+        "str, int, float or bool" % (key, type(value).__name__)))
 
 
 def _flag(key, value):

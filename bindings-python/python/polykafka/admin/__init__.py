@@ -52,6 +52,13 @@ def _check_list(value, what):
         raise ValueError("Expected non-empty list of %s" % what)
 
 
+def _check_resources(resources):
+    if not isinstance(resources, list):
+        raise ValueError("Expected list of ConfigResource")
+    if not resources:
+        raise ValueError("Expected non-empty list of ConfigResource objects")
+
+
 class NewTopic:
     def __init__(self, topic, num_partitions=-1, replication_factor=-1, replica_assignment=None,
                  config=None):
@@ -338,6 +345,7 @@ class AdminClient:
         return futures
 
     def list_topics(self, topic=None, timeout=-1):
+        _check_timeouts(None, timeout if timeout is None or timeout >= 0 else None)
         cluster_id, controller, brokers, topics = self._impl.list_topics(
             topic, None if timeout is None or timeout < 0 else timeout)
         md = ClusterMetadata()
@@ -358,8 +366,7 @@ class AdminClient:
         return md
 
     def describe_configs(self, resources, request_timeout=None):
-        if isinstance(resources, list) and not resources:
-            raise ValueError("Expected non-empty list of ConfigResource objects")
+        _check_resources(resources)
         _check_timeouts(None, request_timeout)
         futures = {}
         work = []
@@ -373,6 +380,8 @@ class AdminClient:
         return futures
 
     def incremental_alter_configs(self, resources, request_timeout=None, validate_only=False):
+        _check_resources(resources)
+        _check_timeouts(None, request_timeout)
         futures = {}
         work = []
         for r in resources:
@@ -387,6 +396,7 @@ class AdminClient:
 
     def delete_records(self, topic_partition_offsets, request_timeout=None,
                        operation_timeout=None):
+        _check_timeouts(operation_timeout, request_timeout)
         futures = {}
         work = []
         for tp in topic_partition_offsets:
@@ -398,6 +408,7 @@ class AdminClient:
     def list_consumer_groups(self, request_timeout=None, states=None, types=None):
         """A future of ``ListConsumerGroupsResult`` (``states``/``types``: sets of
         ``ConsumerGroupState``/``ConsumerGroupType`` to keep)."""
+        _check_timeouts(None, request_timeout)
         states = set(states or ())
         types = set(types or ())
         inner, outer = _future(), _future()
@@ -424,6 +435,7 @@ class AdminClient:
             raise TypeError("Expected input to be list of group ids to be described")
         if not group_ids:
             raise ValueError("Expected at least one group to be described")
+        _check_timeouts(None, request_timeout)
         futures = {g: _future() for g in group_ids}
         inner = {g: _future() for g in group_ids}
 
@@ -451,6 +463,7 @@ class AdminClient:
             raise TypeError("Expected input to be list of ConsumerGroupTopicPartitions")
         if len(reqs) != 1:
             raise ValueError("Currently we support listing offsets for a single consumer group only")
+        _check_timeouts(None, request_timeout)
         req = reqs[0]
         parts = None
         if req.topic_partitions:
@@ -475,6 +488,7 @@ class AdminClient:
             raise TypeError("Expected input to be list of ConsumerGroupTopicPartitions")
         if len(reqs) != 1:
             raise ValueError("Currently we support altering offsets for a single consumer group only")
+        _check_timeouts(None, request_timeout)
         req = reqs[0]
         if not req.topic_partitions:
             raise ValueError("'topic_partitions' cannot be null")
@@ -494,12 +508,14 @@ class AdminClient:
             raise TypeError("Expected input to be list of group ids to be deleted")
         if not group_ids:
             raise ValueError("Expected at least one group to be deleted")
+        _check_timeouts(None, request_timeout)
         futures = {g: _future() for g in group_ids}
         self._impl.delete_consumer_groups(list(group_ids), futures)
         return futures
 
     def describe_cluster(self, include_authorized_operations=False, request_timeout=None):
         """A future of ``DescribeClusterResult``."""
+        _check_timeouts(None, request_timeout)
         inner, outer = _future(), _future()
 
         def convert(row):
