@@ -202,22 +202,7 @@ impl NativeAdmin {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn check_topics(&self, env: Env, topics: Vec<String>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
-            let cluster = admin.cluster();
-            let deadline = std::time::Instant::now() + admin.timeout();
-            for topic in &topics {
-                loop {
-                    match cluster.topic(topic).await {
-                        Ok(_) => break,
-                        Err(e) if e.code() == polykafka::error::LEADER_NOT_AVAILABLE && std::time::Instant::now() < deadline => {
-                            tokio::time::sleep(cluster.config().retry_backoff).await;
-                        }
-                        Err(e) => return Err(e).napi(),
-                    }
-                }
-            }
-            Ok(())
-        })
+        env.spawn_future(async move { admin.require_topics(&topics).await.napi() })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
@@ -445,9 +430,7 @@ impl NativeAdmin {
                     )
                 }
             };
-            // The committed offsets with their metadata (Admin::list_consumer_group_offsets without
-            // dropping it): require_stable, as a read_committed consumer starts.
-            let committed = polykafka::consumer::offsets::fetch_committed(admin.cluster(), &group_id, wanted.as_deref(), true).await.napi()?;
+            let committed = admin.list_consumer_group_offsets_full(&group_id, wanted.as_deref()).await.napi()?;
             let have: HashMap<TopicPartition, (i64, Option<String>)> =
                 committed.into_iter().map(|c| (c.partition, (c.offset, c.metadata))).collect();
             let all: Vec<TopicPartition> = match wanted {
