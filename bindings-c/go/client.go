@@ -165,13 +165,25 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// runAdmin runs an admin request bounded by ctx (see run). An unreachable cluster fails at once
+// with the connection error, as kafka-go's dial error, instead of being retried within Timeout.
+func runAdmin[T any](ctx context.Context, a *nativeAdmin, f func() (T, error)) (T, error) {
+	return run(ctx, func() (T, error) {
+		if err := a.connectOnce(); err != nil {
+			var zero T
+			return zero, err
+		}
+		return f()
+	})
+}
+
 // CreateTopics creates topics and waits until they can be used.
 func (c *Client) CreateTopics(ctx context.Context, req *CreateTopicsRequest) (*CreateTopicsResponse, error) {
 	a, err := c.admin(req.Addr)
 	if err != nil {
 		return nil, err
 	}
-	errs, err := run(ctx, func() ([]error, error) { return a.createTopics(req.Topics, req.ValidateOnly) })
+	errs, err := runAdmin(ctx, a, func() ([]error, error) { return a.createTopics(req.Topics, req.ValidateOnly) })
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +200,7 @@ func (c *Client) DeleteTopics(ctx context.Context, req *DeleteTopicsRequest) (*D
 	if err != nil {
 		return nil, err
 	}
-	errs, err := run(ctx, func() ([]error, error) { return a.deleteTopics(req.Topics) })
+	errs, err := runAdmin(ctx, a, func() ([]error, error) { return a.deleteTopics(req.Topics) })
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +218,7 @@ func (c *Client) Metadata(ctx context.Context, req *MetadataRequest) (*MetadataR
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, func() (*MetadataResponse, error) {
+	return runAdmin(ctx, a, func() (*MetadataResponse, error) {
 		names := req.Topics
 		if names == nil {
 			var err error

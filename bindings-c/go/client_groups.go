@@ -37,7 +37,7 @@ func (c *Client) ListGroups(ctx context.Context, req *ListGroupsRequest) (*ListG
 	if err != nil {
 		return nil, err
 	}
-	groups, err := run(ctx, a.listGroups)
+	groups, err := runAdmin(ctx, a, a.listGroups)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (c *Client) DescribeGroups(ctx context.Context, req *DescribeGroupsRequest)
 	if err != nil {
 		return nil, err
 	}
-	return run(ctx, func() (*DescribeGroupsResponse, error) {
+	return runAdmin(ctx, a, func() (*DescribeGroupsResponse, error) {
 		resp := &DescribeGroupsResponse{}
 		for _, id := range req.GroupIDs {
 			g, err := a.describeGroup(id)
@@ -138,7 +138,7 @@ func (c *Client) DeleteGroups(ctx context.Context, req *DeleteGroupsRequest) (*D
 	if err != nil {
 		return nil, err
 	}
-	errs, err := run(ctx, func() ([]error, error) { return a.deleteGroups(req.GroupIDs) })
+	errs, err := runAdmin(ctx, a, func() ([]error, error) { return a.deleteGroups(req.GroupIDs) })
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (c *Client) OffsetFetch(ctx context.Context, req *OffsetFetchRequest) (*Off
 			list = append(list, partitionOffset{t, p, -1})
 		}
 	}
-	offs, err := run(ctx, func() ([]groupOffset, error) { return a.groupOffsets(req.GroupID, list) })
+	offs, err := runAdmin(ctx, a, func() ([]groupOffset, error) { return a.groupOffsets(req.GroupID, list) })
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (c *Client) ConsumerGroupLag(ctx context.Context, groupID string) ([]Partit
 	if err != nil {
 		return nil, err
 	}
-	offs, err := run(ctx, func() ([]groupOffset, error) { return a.groupLag(groupID) })
+	offs, err := runAdmin(ctx, a, func() ([]groupOffset, error) { return a.groupLag(groupID) })
 	if err != nil {
 		return nil, err
 	}

@@ -168,8 +168,9 @@ func timed(t *testing.T, what string, d time.Duration, f func(ctx context.Contex
 	return err
 }
 
-// The brief's case: nothing listens at Addr. kafka-go fails at once with the dial error (a
-// *net.OpError, connection refused); ours must not wait for its own timeouts either.
+// Nothing listens at Addr: kafka-go's Writer, Client and partition Reader fail at once with the
+// dial error (a *net.OpError, connection refused), ours the same (it waited ~9 s for
+// max.block.ms); a group reader waits for its context.
 func TestContextUnreachableBroker(t *testing.T) {
 	for _, o := range ctxOps {
 		o := o
@@ -185,7 +186,14 @@ func TestContextUnreachableBroker(t *testing.T) {
 			r := o.reader(addr, rconf{topic: "t"})
 			defer r.Close()
 			err = timed(t, "FetchMessage", 3*time.Second, func(ctx context.Context) error { _, err := r.Fetch(ctx); return err })
-			t.Logf("FetchMessage: %v (%T)", err, err)
+			checkUnreachable(t, "FetchMessage", err)
+			g := o.reader(addr, rconf{topic: "t", group: group(t)})
+			defer g.Close()
+			err = timed(t, "FetchMessage (group)", 3*time.Second, func(ctx context.Context) error { _, err := g.Fetch(ctx); return err })
+			// A group reader retries quietly (kafka-go logs the errors of its group loop).
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("FetchMessage (group): %v, want context.DeadlineExceeded", err)
+			}
 		})
 	}
 }

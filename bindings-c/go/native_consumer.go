@@ -373,3 +373,15 @@ func (a *nativeAdmin) groupLag(group string) ([]groupOffset, error) {
 	}
 	return takeOffsets(o), nil
 }
+
+// connectOnce reaches one broker (an open connection counts) without retrying: the
+// connection error at once when none answers.
+func (c *nativeConsumer) connectOnce() error {
+	return c.call(func(p *C.pk_consumer) error { return takeError(C.pk_consumer_connect_once(p)) })
+}
+
+// connectOnce reaches one broker (an open connection counts) without retrying: the
+// connection error at once when none answers.
+func (a *nativeAdmin) connectOnce() error {
+	return a.call(func(p *C.pk_admin) error { return takeError(C.pk_admin_connect_once(p)) })
+}

@@ -329,7 +329,7 @@ func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 		}
 	}
 	defer func() { <-r.sem }()
-	if err := r.start(); err != nil {
+	if err := r.start(ctx); err != nil {
 		return Message{}, err
 	}
 	for len(r.buf) == 0 {
@@ -361,12 +361,17 @@ func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 	return m, nil
 }
 
-// start assigns the partition of a non-group reader at its first read (holding sem).
-func (r *Reader) start() error {
+// start assigns the partition of a non-group reader at its first read (holding sem). As
+// kafka-go's, whose first read dials the leader, it fails with the connection error when no
+// broker answers (bounded by ctx); the next read tries again.
+func (r *Reader) start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.group || r.started {
 		return nil
+	}
+	if _, err := run(ctx, func() (struct{}, error) { return struct{}{}, r.native.connectOnce() }); err != nil {
+		return err
 	}
 	err := r.native.assign([]partitionOffset{{r.config.Topic, r.config.Partition, r.offset}})
 	if err != nil {

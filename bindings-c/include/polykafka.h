@@ -531,6 +531,14 @@ struct pk_error *pk_admin_delete_topics(struct pk_admin *admin,
                                         struct pk_error **out_results);
 
 /**
+ * Makes sure one broker of the cluster can be reached (an open connection counts), with one
+ * attempt per broker and no retry: a PK_ERROR_KIND_CONNECTION error when none answers. The
+ * other admin calls retry within `default.api.timeout.ms`; a caller that must fail at once on
+ * an unreachable cluster (kafka-go's Client fails with its dial error) calls this first.
+ */
+struct pk_error *pk_admin_connect_once(struct pk_admin *admin);
+
+/**
  * The names of all topics, sorted (internal ones only with `include_internal`). The caller
  * frees `*out_list` with pk_string_list_free().
  */
@@ -653,6 +661,14 @@ void pk_message_batch_free(struct pk_message_batch *batch);
  * pk_consumer_free().
  */
 struct pk_error *pk_consumer_new(const struct pk_config *config, struct pk_consumer **out_consumer);
+
+/**
+ * Makes sure one broker of the cluster can be reached (an open connection counts), with one
+ * attempt per broker and no retry: a PK_ERROR_KIND_CONNECTION error when none answers. Polls
+ * retry connections quietly; a caller that must report an unreachable cluster at once
+ * (kafka-go's Reader returns its dial error) calls this first.
+ */
+struct pk_error *pk_consumer_connect_once(struct pk_consumer *consumer);
 
 /**
  * Subscribes to `topics_len` topics (NUL-terminated names, borrowed), replacing any

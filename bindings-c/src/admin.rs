@@ -150,6 +150,18 @@ pub extern "C" fn pk_admin_delete_topics(
     })
 }
 
+/// Makes sure one broker of the cluster can be reached (an open connection counts), with one
+/// attempt per broker and no retry: a PK_ERROR_KIND_CONNECTION error when none answers. The
+/// other admin calls retry within `default.api.timeout.ms`; a caller that must fail at once on
+/// an unreachable cluster (kafka-go's Client fails with its dial error) calls this first.
+#[no_mangle]
+pub extern "C" fn pk_admin_connect_once(admin: *mut pk_admin) -> *mut pk_error {
+    guard(|| {
+        let a = live(admin)?;
+        block_on("pk_admin_connect_once", a.admin.cluster().any_connection())?.map(|_| ())
+    })
+}
+
 /// The names of all topics, sorted (internal ones only with `include_internal`). The caller
 /// frees `*out_list` with pk_string_list_free().
 #[no_mangle]

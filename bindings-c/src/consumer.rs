@@ -223,6 +223,18 @@ pub extern "C" fn pk_consumer_new(config: *const pk_config, out_consumer: *mut *
     })
 }
 
+/// Makes sure one broker of the cluster can be reached (an open connection counts), with one
+/// attempt per broker and no retry: a PK_ERROR_KIND_CONNECTION error when none answers. Polls
+/// retry connections quietly; a caller that must report an unreachable cluster at once
+/// (kafka-go's Reader returns its dial error) calls this first.
+#[no_mangle]
+pub extern "C" fn pk_consumer_connect_once(consumer: *mut pk_consumer) -> *mut pk_error {
+    guard(|| {
+        let c = live(consumer)?;
+        block_on("pk_consumer_connect_once", c.consumer.cluster().any_connection())?.map(|_| ())
+    })
+}
+
 /// Subscribes to `topics_len` topics (NUL-terminated names, borrowed), replacing any
 /// subscription; the group assigns partitions. Needs `group.id`.
 #[no_mangle]
