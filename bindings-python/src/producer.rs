@@ -184,6 +184,7 @@ impl Core {
         runtime::run(py, &self.handle, self.producer.send_with(record, completion, false))?.py_err(py)
     }
 
+    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
     pub fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
         logs::drain(py, self.logger.bind(py))?;
         if let Some(sink) = &self.error_cb {
@@ -192,7 +193,6 @@ impl Core {
         Ok(())
     }
 
-    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
     /// Runs the callbacks of the reports waiting; the number served.
     pub fn serve(&self, py: Python<'_>) -> PyResult<usize> {
         let mut pending = self.reports.take();
@@ -403,30 +403,31 @@ impl Producer {
     #[pyo3(signature = (timeout=None))]
     fn init_transactions(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.core.check()?;
+        self.txn_check("init")?;
         let t = seconds(timeout, Duration::from_secs(60));
         runtime::wait(py, &self.core.handle, self.core.producer.init_transactions(t), None)?.expect("no timeout").py_err(py)
     }
 
     fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
         self.core.check()?;
+        self.txn_check("begin")?;
         self.core.producer.begin_transaction().py_err(py)
     }
-        self.txn_check("init")?;
 
     #[pyo3(signature = (timeout=None))]
     fn commit_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.core.check()?;
+        self.txn_check("commit")?;
         let t = seconds(timeout, Duration::from_secs(60));
-        self.txn_check("begin")?;
         let res = runtime::wait(py, &self.core.handle, self.core.producer.commit_transaction(t), None)?.expect("no timeout");
         self.core.serve(py)?;
         res.py_err(py)
     }
 
     #[pyo3(signature = (timeout=None))]
-        self.txn_check("commit")?;
     fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.core.check()?;
+        self.txn_check("abort")?;
         let t = seconds(timeout, Duration::from_secs(60));
         let res = runtime::wait(py, &self.core.handle, self.core.producer.abort_transaction(t), None)?.expect("no timeout");
         self.core.serve(py)?;
@@ -435,7 +436,6 @@ impl Producer {
 
     /// `positions`: TopicPartitions with the offsets to commit (the next offset to read);
     /// `group_metadata`: `Consumer.consumer_group_metadata()` (or a group id string).
-        self.txn_check("abort")?;
     #[pyo3(signature = (positions, group_metadata, timeout=None))]
     fn send_offsets_to_transaction(
         &self,
@@ -447,6 +447,7 @@ impl Producer {
         self.core.check()?;
         let offsets = offsets_from(positions)?;
         let group = group_metadata_from(group_metadata)?;
+        self.txn_check("send_offsets")?;
         let t = seconds(timeout, Duration::from_secs(60));
         runtime::wait(py, &self.core.handle, self.core.producer.send_offsets_to_transaction(&offsets, &group, t), None)?
             .expect("no timeout")
@@ -454,7 +455,6 @@ impl Producer {
     }
 
     /// Delivers what is queued (up to `timeout` seconds, default 30), then fails the rest.
-        self.txn_check("send_offsets")?;
     /// Later calls raise `KafkaException` (`_STATE`). True when everything was delivered.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
@@ -551,6 +551,7 @@ impl Producer {
         group_metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         self.core.check()?;
+        self.txn_check(op)?;
         let t = seconds(timeout, Duration::from_secs(60));
         let (producer, reports) = (self.core.producer.clone(), self.core.reports.clone());
         let offsets_group = match op {
@@ -559,7 +560,6 @@ impl Producer {
                 let group = group_metadata.ok_or_else(|| PyTypeError::new_err("group_metadata is required"))?;
                 Some((offsets_from(positions)?, group_metadata_from(group)?))
             }
-        self.txn_check(op)?;
             "init" | "commit" | "abort" => None,
             other => return Err(PyTypeError::new_err(format!("unknown transaction call {other}"))),
         };
@@ -606,14 +606,6 @@ impl Producer {
     }
 }
 
-        let offset: i64 = tp.getattr("offset")?.extract()?;
-        if offset >= 0 {
-            offsets.push((TopicPartition::new(topic, partition), offset));
-        }
-    }
-    Ok(offsets)
-}
-
 /// `(TopicPartition, offset)` pairs from a list of `TopicPartition`s; negative offsets (a
 /// partition with no position yet) are left out, as librdkafka does.
 fn offsets_from(positions: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i64)>> {
@@ -625,6 +617,14 @@ fn offsets_from(positions: &Bound<'_, PyAny>) -> PyResult<Vec<(TopicPartition, i
         let tp = tp?;
         let topic: String = tp.getattr("topic").map_err(|_| PyTypeError::new_err("expected a TopicPartition"))?.extract()?;
         let partition: i32 = tp.getattr("partition")?.extract()?;
+        let offset: i64 = tp.getattr("offset")?.extract()?;
+        if offset >= 0 {
+            offsets.push((TopicPartition::new(topic, partition), offset));
+        }
+    }
+    Ok(offsets)
+}
+
 /// A `ConsumerGroupMetadata` from the consumer's object or a group id string.
 fn group_metadata_from(obj: &Bound<'_, PyAny>) -> PyResult<ConsumerGroupMetadata> {
     if let Ok(s) = obj.extract::<String>() {
