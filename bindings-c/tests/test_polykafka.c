@@ -364,6 +364,88 @@ static void test_unreachable(void) {
     pk_producer_free(p);
 }
 
+/* pk_cancel: a token bound to a thread ends its blocking calls; the *_connect_once and
+ * partition_count_fail_fast calls fail at once when nothing listens. */
+struct trigger_later {
+    pk_cancel *token;
+    int delay_ms;
+};
+
+static void *trigger_after(void *arg) {
+    struct trigger_later *t = arg;
+    struct timespec ts = {t->delay_ms / 1000, (long)(t->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    pk_cancel_trigger(t->token);
+    return NULL;
+}
+
+static pk_config *dead_config(void) {
+    pk_config *c = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_ok(pk_config_set(c, "bootstrap.servers", "127.0.0.1:1"), "bootstrap");
+    return c;
+}
+
+static void expect_cancelled(pk_error *err, const char *what) {
+    CHECK(err != NULL, "%s: expected an error", what);
+    if (!err) return;
+    CHECK(pk_error_get_kind(err) == PK_ERROR_KIND_TIMEOUT && strstr(pk_error_message(err), "cancelled") != NULL,
+          "%s: kind %d: %s", what, (int)pk_error_get_kind(err), pk_error_message(err));
+    CHECK(!pk_error_retriable(err), "%s: a cancelled call is not retriable", what);
+    pk_error_free(err);
+}
+
+static void test_cancel(void) {
+    pk_cancel_trigger(NULL);
+    pk_cancel_free(NULL);
+    pk_cancel_scope_leave();
+    CHECK(!pk_cancel_is_triggered(NULL), "NULL is not triggered");
+    expect_error(pk_cancel_scope_enter(NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "scope_enter(NULL)");
+    expect_error(pk_cancel_new(NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "cancel_new(NULL)");
+
+    pk_config *c = dead_config();
+    expect_ok(pk_config_set(c, "max.block.ms", "60000"), "max.block.ms");
+    pk_producer *p = NULL;
+    expect_ok(pk_producer_new(c, &p), "producer");
+    pk_config_free(c);
+    int32_t n = -1;
+    time_t start = time(NULL);
+    expect_error(pk_producer_partition_count_fail_fast(p, "t", &n), PK_ERROR_KIND_CONNECTION, "partition_count_fail_fast");
+    CHECK(time(NULL) - start < 10, "fail_fast took %ld s", (long)(time(NULL) - start));
+
+    /* Triggered from another thread while the call waits (max.block.ms is 60 s). */
+    pk_cancel *token = NULL;
+    expect_ok(pk_cancel_new(&token), "cancel_new");
+    CHECK(!pk_cancel_is_triggered(token), "a new token is not triggered");
+    expect_ok(pk_cancel_scope_enter(token), "scope_enter");
+    struct trigger_later later = {token, 300};
+    pthread_t th;
+    pthread_create(&th, NULL, trigger_after, &later);
+    start = time(NULL);
+    expect_cancelled(pk_producer_partition_count(p, "t", &n), "partition_count cancelled");
+    CHECK(time(NULL) - start < 10, "cancelled call took %ld s", (long)(time(NULL) - start));
+    pthread_join(th, NULL);
+    CHECK(pk_cancel_is_triggered(token), "triggered");
+    /* Already triggered: the next call in scope ends at once; the token may be freed while bound. */
+    pk_cancel_free(token);
+    expect_cancelled(pk_producer_flush(p, 60000), "flush in a triggered scope");
+    pk_cancel_scope_leave();
+    expect_ok(pk_producer_flush(p, 1000), "flush out of scope");
+    pk_producer_free(p);
+
+    c = dead_config();
+    pk_admin *a = NULL;
+    expect_ok(pk_admin_new(c, &a), "admin");
+    pk_consumer *k = NULL;
+    expect_ok(pk_config_set(c, "group.id", "g"), "group.id");
+    expect_ok(pk_consumer_new(c, &k), "consumer");
+    pk_config_free(c);
+    expect_error(pk_admin_connect_once(a), PK_ERROR_KIND_CONNECTION, "admin_connect_once");
+    expect_error(pk_consumer_connect_once(k), PK_ERROR_KIND_CONNECTION, "consumer_connect_once");
+    pk_consumer_free(k);
+    pk_admin_free(a);
+}
+
 static void test_admin(void) {
     pk_config *c = NULL;
     expect_ok(pk_config_new(&c), "config");
@@ -797,6 +879,7 @@ int main(void) {
     test_unknown_topic();
     test_too_large();
     test_unreachable();
+    test_cancel();
     test_admin();
     test_consumer_errors();
     test_consume_assign();
