@@ -417,3 +417,58 @@ func TestErrorPathsBothImpls(t *testing.T) {
 		})
 	}
 }
+
+// ReaderConfig.Validate and NewReader reject the same configurations as kafka-go's, with the
+// same messages (NewReader panics with the error).
+func TestReaderValidateBothImpls(t *testing.T) {
+	type cfg struct {
+		brokers                []string
+		topic, group           string
+		groupTopics            []string
+		partition              int
+		minBytes, maxBytes     int
+		backoffMin, backoffMax time.Duration
+	}
+	cases := []cfg{
+		{topic: "t"},
+		{brokers: []string{"x"}},
+		{brokers: []string{"x"}, topic: "t", partition: -1},
+		{brokers: []string{"x"}, topic: "t", partition: 1 << 31},
+		{brokers: []string{"x"}, topic: "t", minBytes: -1},
+		{brokers: []string{"x"}, topic: "t", maxBytes: -1},
+		{brokers: []string{"x"}, group: "g"},
+		{brokers: []string{"x"}, group: "g", topic: "t", partition: 1},
+		{brokers: []string{"x"}, topic: "t", minBytes: 10, maxBytes: 5},
+		{brokers: []string{"x"}, topic: "t", minBytes: 10},
+		{brokers: []string{"x"}, topic: "t", backoffMin: -1},
+		{brokers: []string{"x"}, topic: "t", backoffMax: -1},
+		{brokers: []string{"x"}, group: "g", groupTopics: []string{"t"}},
+		{brokers: []string{"x"}, topic: "t", partition: 2, minBytes: 1, maxBytes: 10},
+	}
+	panicOf := func(f func()) (msg string) {
+		defer func() {
+			if r := recover(); r != nil {
+				msg = fmt.Sprint(r)
+			}
+		}()
+		f()
+		return ""
+	}
+	for _, c := range cases {
+		k := kgo.ReaderConfig{Brokers: c.brokers, Topic: c.topic, GroupID: c.group, GroupTopics: c.groupTopics, Partition: c.partition,
+			MinBytes: c.minBytes, MaxBytes: c.maxBytes, ReadBackoffMin: c.backoffMin, ReadBackoffMax: c.backoffMax}
+		o := kafka.ReaderConfig{Brokers: c.brokers, Topic: c.topic, GroupID: c.group, GroupTopics: c.groupTopics, Partition: c.partition,
+			MinBytes: c.minBytes, MaxBytes: c.maxBytes, ReadBackoffMin: c.backoffMin, ReadBackoffMax: c.backoffMax}
+		kerr, oerr := fmt.Sprint(k.Validate()), fmt.Sprint(o.Validate())
+		if kerr != oerr {
+			t.Errorf("%+v: Validate: kafka-go %q, ours %q", c, kerr, oerr)
+		}
+		if kerr != "<nil>" {
+			kp := panicOf(func() { kgo.NewReader(k).Close() })
+			op := panicOf(func() { kafka.NewReader(o).Close() })
+			if kp != op || kp == "" {
+				t.Errorf("%+v: NewReader panics: kafka-go %q, ours %q", c, kp, op)
+			}
+		}
+	}
+}

@@ -83,8 +83,15 @@ func (config *ReaderConfig) Validate() error {
 	} else if len(config.Topic) == 0 {
 		return errors.New("cannot create a new kafka reader with an empty topic")
 	}
-	if config.MinBytes > config.MaxBytes && config.MaxBytes != 0 {
+	// As kafka-go: checked before NewReader's defaults, so MinBytes without MaxBytes fails.
+	if config.MinBytes > config.MaxBytes {
 		return fmt.Errorf("minimum batch size greater than the maximum (min = %d, max = %d)", config.MinBytes, config.MaxBytes)
+	}
+	if config.ReadBackoffMax < 0 {
+		return fmt.Errorf("ReadBackoffMax out of bounds: %d", config.ReadBackoffMax)
+	}
+	if config.ReadBackoffMin < 0 {
+		return fmt.Errorf("ReadBackoffMin out of bounds: %d", config.ReadBackoffMin)
 	}
 	return nil
 }
