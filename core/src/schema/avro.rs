@@ -6,8 +6,10 @@
 //! reader) pair and reused for every record (the trap of resolving per call, avro-rs#310, does
 //! not exist here). Encoding picks union branches as fastavro does (the first branch the value
 //! fits) and fills a missing field with its default, so the bytes equal confluent-kafka's.
-//! Logical types are carried as their underlying type (date as an int, uuid as a string,
-//! decimal as bytes, timestamps as longs).
+//! Logical types: date, time-millis/-micros, timestamp-millis/-micros, uuid (string) and
+//! decimal (bytes or fixed) decode to `Value::Date`/`Time`/`Timestamp`/`Uuid`/`Decimal` and
+//! encode from those or from their underlying type, as fastavro does; local-timestamp-*,
+//! timestamp-nanos and duration stay their underlying type.
 
 use std::collections::HashMap;
 
@@ -27,6 +29,14 @@ enum Node {
     Bytes,
     String,
     Fixed { name: String, size: usize },
+    Date,
+    TimeMillis,
+    TimeMicros,
+    TimestampMillis,
+    TimestampMicros,
+    Uuid,
+    /// decimal over bytes (`fixed` None) or a fixed of that size
+    Decimal { precision: u32, scale: u32, fixed: Option<usize> },
     Enum { name: String, symbols: Vec<String>, default: Option<String> },
     Array(usize),
     Map(usize),
@@ -74,11 +84,13 @@ impl<'a> Compiler<'a> {
         Ok(match s {
             AvroParsed::Null => self.push(Node::Null),
             AvroParsed::Boolean => self.push(Node::Boolean),
-            AvroParsed::Int | AvroParsed::Date | AvroParsed::TimeMillis => self.push(Node::Int),
+            AvroParsed::Int => self.push(Node::Int),
+            AvroParsed::Date => self.push(Node::Date),
+            AvroParsed::TimeMillis => self.push(Node::TimeMillis),
+            AvroParsed::TimeMicros => self.push(Node::TimeMicros),
+            AvroParsed::TimestampMillis => self.push(Node::TimestampMillis),
+            AvroParsed::TimestampMicros => self.push(Node::TimestampMicros),
             AvroParsed::Long
-            | AvroParsed::TimeMicros
-            | AvroParsed::TimestampMillis
-            | AvroParsed::TimestampMicros
             | AvroParsed::TimestampNanos
             | AvroParsed::LocalTimestampMillis
             | AvroParsed::LocalTimestampMicros
@@ -87,13 +99,16 @@ impl<'a> Compiler<'a> {
             AvroParsed::Double => self.push(Node::Double),
             AvroParsed::Bytes | AvroParsed::BigDecimal => self.push(Node::Bytes),
             AvroParsed::String => self.push(Node::String),
-            AvroParsed::Uuid(UuidSchema::String) => self.push(Node::String),
+            AvroParsed::Uuid(UuidSchema::String) => self.push(Node::Uuid),
             AvroParsed::Uuid(UuidSchema::Bytes) => self.push(Node::Bytes),
             AvroParsed::Uuid(UuidSchema::Fixed(f)) | AvroParsed::Duration(f) => self.fixed(f)?,
-            AvroParsed::Decimal(d) => match &d.inner {
-                InnerDecimalSchema::Bytes => self.push(Node::Bytes),
-                InnerDecimalSchema::Fixed(f) => self.fixed(f)?,
-            },
+            AvroParsed::Decimal(d) => {
+                let fixed = match &d.inner {
+                    InnerDecimalSchema::Bytes => None,
+                    InnerDecimalSchema::Fixed(f) => Some(f.size),
+                };
+                self.push(Node::Decimal { precision: d.precision as u32, scale: d.scale as u32, fixed })
+            }
             AvroParsed::Fixed(f) => self.fixed(f)?,
             AvroParsed::Array(a) => {
                 let at = self.push(Node::Pending);
@@ -173,12 +188,12 @@ impl<'a> Compiler<'a> {
             (Node::Union(b), _) => return self.default_value(b[0], json),
             (Node::Null, serde_json::Value::Null) => Value::Null,
             (Node::Boolean, serde_json::Value::Bool(b)) => Value::Bool(*b),
-            (Node::Int | Node::Long, serde_json::Value::Number(n)) => {
+            (Node::Int | Node::Long | Node::Date | Node::TimeMillis | Node::TimeMicros | Node::TimestampMillis | Node::TimestampMicros, serde_json::Value::Number(n)) => {
                 Value::Int(n.as_i64().ok_or_else(|| format!("{n} is not an integer"))?)
             }
             (Node::Float | Node::Double, serde_json::Value::Number(n)) => Value::Float(n.as_f64().unwrap_or(0.0)),
-            (Node::String | Node::Enum { .. }, serde_json::Value::String(s)) => Value::String(s.clone()),
-            (Node::Bytes | Node::Fixed { .. }, serde_json::Value::String(s)) => {
+            (Node::String | Node::Enum { .. } | Node::Uuid, serde_json::Value::String(s)) => Value::String(s.clone()),
+            (Node::Bytes | Node::Fixed { .. } | Node::Decimal { .. }, serde_json::Value::String(s)) => {
                 Value::Bytes(s.chars().map(|c| c as u32 as u8).collect())
             }
             (Node::Array(items), serde_json::Value::Array(a)) => {
@@ -277,6 +292,37 @@ impl AvroSchema {
                 }
                 out.extend_from_slice(b);
             }
+            (Node::Date, Value::Date(d)) => write_long(*d as i64, out),
+            (Node::Date | Node::TimeMillis, Value::Int(i)) => {
+                let i = i32::try_from(*i).map_err(|_| PathError::new(format!("{i} is out of range for an Avro int")))?;
+                write_long(i as i64, out)
+            }
+            (Node::TimeMillis, Value::Time(us)) => write_long(us / 1000, out),
+            (Node::TimeMicros, Value::Time(us)) => write_long(*us, out),
+            (Node::TimeMicros | Node::TimestampMillis | Node::TimestampMicros, Value::Int(i)) => write_long(*i, out),
+            (Node::TimestampMillis, Value::Timestamp(us)) => write_long(us.div_euclid(1000), out),
+            (Node::TimestampMicros, Value::Timestamp(us)) => write_long(*us, out),
+            (Node::Uuid, Value::Uuid(s) | Value::String(s)) => {
+                write_long(s.len() as i64, out);
+                out.extend_from_slice(s.as_bytes());
+            }
+            (Node::Decimal { fixed: None, .. }, Value::Bytes(b)) => {
+                write_long(b.len() as i64, out);
+                out.extend_from_slice(b);
+            }
+            (Node::Decimal { fixed: Some(size), .. }, Value::Bytes(b)) => {
+                if b.len() != *size {
+                    return Err(PathError::new(format!("{} bytes given for a decimal fixed of size {size}", b.len())));
+                }
+                out.extend_from_slice(b);
+            }
+            (Node::Decimal { precision, scale, fixed }, Value::Decimal { unscaled, exponent, digits }) => {
+                let b = decimal_bytes(*unscaled, *exponent, *digits, *precision, *scale, *fixed).map_err(PathError::new)?;
+                if fixed.is_none() {
+                    write_long(b.len() as i64, out);
+                }
+                out.extend_from_slice(&b);
+            }
             (Node::Enum { symbols, name, .. }, Value::String(s)) => {
                 let i = symbols
                     .iter()
@@ -316,16 +362,36 @@ impl AvroSchema {
                 }
             }
             (Node::Union(branches), v) => {
-                let i = branches
-                    .iter()
-                    .position(|b| self.fits(*b, v))
-                    .ok_or_else(|| PathError::new(format!("{} does not fit any branch of the union {}", describe(v), self.union_names(branches))))?;
+                let i = match branches.iter().position(|b| self.fits(*b, v)) {
+                    Some(i) => i,
+                    None => {
+                        // the error of the branch of the value's shape says which field is wrong
+                        if let Some(b) = branches.iter().find(|b| self.same_shape(**b, v)) {
+                            self.enc(*b, v, &mut Vec::new())?;
+                        }
+                        return Err(PathError::new(format!(
+                            "{} does not fit any branch of the union {}",
+                            describe(v),
+                            self.union_names(branches)
+                        )));
+                    }
+                };
                 write_long(i as i64, out);
                 self.enc(branches[i], v, out)?;
             }
             (node, v) => return Err(PathError::new(format!("{} given where {} is expected", describe(v), self.node_name(node)))),
         }
         Ok(())
+    }
+
+    fn same_shape(&self, n: usize, v: &Value) -> bool {
+        matches!(
+            (&self.nodes[n], v),
+            (Node::Record { .. } | Node::Map(_), Value::Map(_))
+                | (Node::Array(_), Value::Array(_))
+                | (Node::Enum { .. }, Value::String(_))
+                | (Node::Decimal { .. }, Value::Decimal { .. })
+        )
     }
 
     fn union_names(&self, branches: &[usize]) -> String {
@@ -344,6 +410,13 @@ impl AvroSchema {
             Node::Bytes => "bytes".into(),
             Node::String => "string".into(),
             Node::Fixed { name, .. } | Node::Enum { name, .. } | Node::Record { name, .. } => name.clone(),
+            Node::Date => "date".into(),
+            Node::TimeMillis => "time-millis".into(),
+            Node::TimeMicros => "time-micros".into(),
+            Node::TimestampMillis => "timestamp-millis".into(),
+            Node::TimestampMicros => "timestamp-micros".into(),
+            Node::Uuid => "uuid".into(),
+            Node::Decimal { precision, scale, .. } => format!("decimal({precision},{scale})"),
             Node::Array(_) => "array".into(),
             Node::Map(_) => "map".into(),
             Node::Union(b) => self.union_names(b),
@@ -360,6 +433,16 @@ impl AvroSchema {
             (Node::Long, Value::Int(_)) => true,
             (Node::Float | Node::Double, Value::Int(_) | Value::Float(_)) => true,
             (Node::Fixed { size, .. }, Value::Bytes(b)) => b.len() == *size,
+            (Node::Date, Value::Date(_)) | (Node::TimeMillis | Node::TimeMicros, Value::Time(_)) => true,
+            (Node::TimestampMillis | Node::TimestampMicros, Value::Timestamp(_)) => true,
+            (Node::Date | Node::TimeMillis, Value::Int(i)) => i32::try_from(*i).is_ok(),
+            (Node::TimeMicros | Node::TimestampMillis | Node::TimestampMicros, Value::Int(_)) => true,
+            (Node::Uuid, Value::Uuid(_) | Value::String(_)) => true,
+            (Node::Decimal { fixed: None, .. }, Value::Bytes(_)) => true,
+            (Node::Decimal { fixed: Some(size), .. }, Value::Bytes(b)) => b.len() == *size,
+            (Node::Decimal { precision, scale, fixed }, Value::Decimal { unscaled, exponent, digits }) => {
+                decimal_bytes(*unscaled, *exponent, *digits, *precision, *scale, *fixed).is_ok()
+            }
             (Node::Enum { symbols, .. }, Value::String(s)) => symbols.iter().any(|x| x == s),
             (Node::Array(items), Value::Array(a)) => a.iter().all(|x| self.fits(*items, x)),
             (Node::Map(values), Value::Map(m)) => m.iter().all(|(_, x)| self.fits(*values, x)),
@@ -382,6 +465,52 @@ fn describe(v: &Value) -> String {
         Value::String(s) if s.len() <= 40 => format!("string {s:?}"),
         other => other.type_name().to_string(),
     }
+}
+
+/// The two's-complement big-endian bytes of a decimal at the schema's scale, as fastavro
+/// writes them (bytes: (bit length of |unscaled| + 8) / 8 bytes; fixed: sign-extended).
+fn decimal_bytes(unscaled: i128, exponent: i32, digits: u32, precision: u32, scale: u32, fixed: Option<usize>) -> Result<Vec<u8>, String> {
+    if digits > precision {
+        return Err("The decimal precision is bigger than allowed by schema".into());
+    }
+    let delta = exponent as i64 + scale as i64;
+    if delta < 0 {
+        return Err("Scale provided in schema does not match the decimal".into());
+    }
+    let factor = 10i128.checked_pow(delta as u32).ok_or("the decimal is too large")?;
+    let v = unscaled.checked_mul(factor).ok_or("the decimal is too large")?;
+    let bits = 128 - v.unsigned_abs().leading_zeros() as usize;
+    let n = match fixed {
+        None => (bits + 8) / 8,
+        Some(size) => {
+            if (bits + 8) / 8 > size {
+                return Err(format!("the decimal does not fit a fixed of {size} bytes"));
+            }
+            size
+        }
+    };
+    let full = v.to_be_bytes();
+    let mut out = Vec::with_capacity(n);
+    let fill = if v < 0 { 0xff } else { 0 };
+    for _ in 16..n {
+        out.push(fill);
+    }
+    out.extend_from_slice(&full[16usize.saturating_sub(n)..]);
+    Ok(out)
+}
+
+fn decimal_value(bytes: &[u8], precision: u32, scale: u32) -> SchemaResult<Value> {
+    if bytes.len() > 16 && !bytes[..bytes.len() - 16].iter().all(|b| *b == 0 || *b == 0xff) {
+        return Err(SchemaError::serialization("a decimal wider than 128 bits is not supported"));
+    }
+    let tail = &bytes[bytes.len().saturating_sub(16)..];
+    let negative = tail.first().is_some_and(|b| b & 0x80 != 0);
+    let mut full = [if negative { 0xffu8 } else { 0 }; 16];
+    full[16 - tail.len()..].copy_from_slice(tail);
+    let _ = precision;
+    let unscaled = i128::from_be_bytes(full);
+    let digits = unscaled.unsigned_abs().to_string().len() as u32;
+    Ok(Value::Decimal { unscaled, exponent: -(scale as i32), digits })
 }
 
 struct PathError {
@@ -481,6 +610,13 @@ enum Step {
     BytesAsString,
     StringAsBytes,
     Fixed(usize),
+    Date,
+    TimeMillis,
+    TimeMicros,
+    TimestampMillis,
+    TimestampMicros,
+    Uuid,
+    Decimal { precision: u32, scale: u32, fixed: Option<usize> },
     /// Writer symbol index -> reader symbol (an unknown symbol takes the reader's default).
     Enum(Vec<Result<String, String>>),
     Array(usize),
@@ -536,6 +672,22 @@ impl<'a> Resolver<'a> {
             (Node::Bytes, Node::String) => Some(Step::BytesAsString),
             (Node::String, Node::Bytes) => Some(Step::StringAsBytes),
             (Node::Fixed { size: a, .. }, Node::Fixed { size: b, .. }) if a == b => Some(Step::Fixed(*a)),
+            (Node::Date, Node::Date) => Some(Step::Date),
+            (Node::TimeMillis, Node::TimeMillis) => Some(Step::TimeMillis),
+            (Node::TimeMicros, Node::TimeMicros) => Some(Step::TimeMicros),
+            (Node::TimestampMillis, Node::TimestampMillis) => Some(Step::TimestampMillis),
+            (Node::TimestampMicros, Node::TimestampMicros) => Some(Step::TimestampMicros),
+            (Node::Uuid | Node::String, Node::Uuid) => Some(Step::Uuid),
+            (Node::Decimal { fixed: wf, .. }, Node::Decimal { precision, scale, fixed }) if wf == fixed => {
+                Some(Step::Decimal { precision: *precision, scale: *scale, fixed: *fixed })
+            }
+            // a logical type read as its underlying type (or the reverse): the underlying value
+            (Node::Date | Node::TimeMillis, Node::Int) | (Node::Int, Node::Date | Node::TimeMillis) => Some(Step::Int),
+            (Node::Date | Node::TimeMillis, Node::Long) => Some(Step::Long),
+            (Node::TimeMicros | Node::TimestampMillis | Node::TimestampMicros, Node::Long)
+            | (Node::Long, Node::TimeMicros | Node::TimestampMillis | Node::TimestampMicros) => Some(Step::Long),
+            (Node::Uuid, Node::String) => Some(Step::String),
+            (Node::Decimal { fixed: None, .. }, Node::Bytes) => Some(Step::Bytes),
             (Node::Enum { symbols: ws, .. }, Node::Enum { symbols: rs, default, name }) => Some(Step::Enum(
                 ws.iter()
                     .map(|s| {
@@ -682,6 +834,22 @@ impl Resolution {
             }
             Step::String | Step::BytesAsString => Value::String(r.string()?),
             Step::Fixed(n) => Value::Bytes(r.take(*n)?.to_vec()),
+            Step::Date => {
+                let d = r.long()?;
+                Value::Date(i32::try_from(d).map_err(|_| SchemaError::serialization(format!("date {d} out of range")))?)
+            }
+            Step::TimeMillis => Value::Time(r.long()?.saturating_mul(1000)),
+            Step::TimeMicros => Value::Time(r.long()?),
+            Step::TimestampMillis => Value::Timestamp(r.long()?.saturating_mul(1000)),
+            Step::TimestampMicros => Value::Timestamp(r.long()?),
+            Step::Uuid => Value::Uuid(r.string()?),
+            Step::Decimal { precision, scale, fixed } => {
+                let n = match fixed {
+                    Some(n) => *n,
+                    None => r.len()?,
+                };
+                decimal_value(r.take(n)?, *precision, *scale)?
+            }
             Step::Enum(symbols) => {
                 let i = r.len()?;
                 match symbols.get(i) {
@@ -807,6 +975,19 @@ mod tests {
                 ("country".into(), Value::String("NZ".into())),
             ])
         );
+    }
+
+    #[test]
+    fn decimal_bytes_as_fastavro() {
+        // Decimal("1.23") at scale 2: 123 -> 0x7b; Decimal("-1.28"): -128 -> (7+8)/8 = 1 byte... 0x80? fastavro
+        // sizes by |v|: bit_length(128)=8 -> 2 bytes ff 80
+        assert_eq!(decimal_bytes(123, -2, 3, 5, 2, None).unwrap(), vec![0x7b]);
+        assert_eq!(decimal_bytes(-128, -2, 3, 5, 2, None).unwrap(), vec![0xff, 0x80]);
+        assert_eq!(decimal_bytes(5, 0, 1, 5, 2, None).unwrap(), vec![0x01, 0xf4]);
+        assert_eq!(decimal_bytes(-1, -2, 1, 5, 2, Some(4)).unwrap(), vec![0xff; 4]);
+        assert!(decimal_bytes(1, -3, 1, 5, 2, None).is_err());
+        assert!(decimal_bytes(123456, 0, 6, 5, 0, None).is_err());
+        assert_eq!(decimal_value(&[0xff, 0x80], 5, 2).unwrap(), Value::Decimal { unscaled: -128, exponent: -2, digits: 3 });
     }
 
     #[test]

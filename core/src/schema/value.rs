@@ -13,6 +13,17 @@ pub enum Value {
     Array(Vec<Value>),
     /// Fields in order (a record's order when decoded).
     Map(Vec<(String, Value)>),
+    /// A point in time: microseconds since 1970-01-01T00:00:00Z (Avro timestamp-millis/-micros).
+    Timestamp(i64),
+    /// Days since 1970-01-01 (Avro date).
+    Date(i32),
+    /// Microseconds since midnight (Avro time-millis/-micros).
+    Time(i64),
+    /// A UUID in its 8-4-4-4-12 text form (Avro uuid).
+    Uuid(String),
+    /// A decimal number `unscaled * 10^exponent` written with `digits` significant digits
+    /// (Avro decimal).
+    Decimal { unscaled: i128, exponent: i32, digits: u32 },
 }
 
 impl Value {
@@ -35,6 +46,11 @@ impl Value {
             Value::Bytes(_) => "bytes",
             Value::Array(_) => "array",
             Value::Map(_) => "map",
+            Value::Timestamp(_) => "timestamp",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::Uuid(_) => "uuid",
+            Value::Decimal { .. } => "decimal",
         }
     }
 
@@ -66,6 +82,9 @@ impl Value {
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Bytes(b) => serde_json::Value::String(b.iter().map(|&c| c as char).collect()),
             Value::Array(a) => serde_json::Value::Array(a.iter().map(|v| v.to_json()).collect::<Result<_, _>>()?),
+            Value::Timestamp(_) | Value::Date(_) | Value::Time(_) | Value::Uuid(_) | Value::Decimal { .. } => {
+                return Err(format!("a {} is not JSON serializable (convert it in to_dict)", self.type_name()))
+            }
             Value::Map(m) => {
                 let mut o = serde_json::Map::with_capacity(m.len());
                 for (k, v) in m {
