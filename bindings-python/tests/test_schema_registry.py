@@ -426,3 +426,21 @@ def test_simple_serde_errors(lib):
         lib.ser.IntegerDeserializer()(b"\x00", None)
     with pytest.raises(lib.ser.SerializationError):
         lib.ser.StringDeserializer()(b"\xff\xfe", None)
+
+
+def test_avro_schema_references(lib, url):
+    """A schema naming a type registered under another subject (a schema reference)."""
+    c = lib.sr.SchemaRegistryClient({"url": url})
+    address_subject = unique("address")
+    address = '{"type": "record", "name": "Address", "namespace": "polykafka.test", "fields": [{"name": "city", "type": "string"}]}'
+    c.register_schema(address_subject, lib.sr.Schema(address, "AVRO"))
+    person = lib.sr.Schema(
+        '{"type": "record", "name": "Person", "namespace": "polykafka.test", "fields": ['
+        '{"name": "name", "type": "string"}, {"name": "home", "type": "polykafka.test.Address"}]}',
+        "AVRO", [lib.sr.SchemaReference("polykafka.test.Address", address_subject, 1)])
+    topic = unique("refs")
+    value = {"name": "ann", "home": {"city": "Wellington"}}
+    data = lib.avro.AvroSerializer(c, person)(value, lib.ctx(topic))
+    assert data[5:] == b"\x06ann\x14Wellington"
+    assert lib.avro.AvroDeserializer(lib.sr.SchemaRegistryClient({"url": url}))(data, lib.ctx(topic)) == value
+    assert len(c.get_latest_version(topic + "-value").schema.references) == 1

@@ -50,7 +50,7 @@ fn event() -> Value {
     Value::Map(vec![
         ("user_id".into(), Value::String("u-1".into())),
         ("kind".into(), Value::String("LOGIN".into())),
-        ("at".into(), Value::Int(1_700_000_000_000)),
+        ("at".into(), Value::Timestamp(1_700_000_000_000_000)),
         ("score".into(), Value::Float(2.5)),
     ])
 }
@@ -262,4 +262,127 @@ async fn concurrent_misses_share_one_answer() {
     for t in tasks {
         assert!(t.await.unwrap().unwrap().schema_str.contains("UserEvent"));
     }
+}
+
+/// A scripted HTTP server on 127.0.0.1 (in addition to the real registry, to see what the
+/// client sends and to inject 5xx answers and silence). Answers with `answers` in turn (the last
+/// one repeats; a status 0 never answers) and records each request's head.
+async fn fake_registry(answers: Vec<(u16, &'static str)>) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let (status, body) = answers[n.min(answers.len() - 1)];
+            n += 1;
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                    }
+                }
+                log.lock().unwrap().push(String::from_utf8_lossy(&buf).to_lowercase());
+                if status == 0 {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+const STRING_SCHEMA: &str = r#"{"schema":"\"string\""}"#;
+
+#[tokio::test]
+async fn basic_auth_and_bearer_token_are_sent() {
+    let (url, seen) = fake_registry(vec![(200, STRING_SCHEMA)]).await;
+    let cfg = RegistryConfig::from_properties([("url", url.as_str()), ("basic.auth.credentials.source", "USER_INFO"), ("basic.auth.user.info", "user:pw")]).unwrap();
+    RegistryClient::new(cfg).unwrap().get_schema(1).await.unwrap();
+    assert!(seen.lock().unwrap()[0].contains("authorization: basic dxnlcjpwdw=="), "{:?}", seen.lock().unwrap());
+    let (url, seen) = fake_registry(vec![(200, STRING_SCHEMA)]).await;
+    let cfg = RegistryConfig::from_properties([
+        ("url", url.as_str()),
+        ("bearer.auth.credentials.source", "STATIC_TOKEN"),
+        ("bearer.auth.token", "tok-1"),
+    ])
+    .unwrap();
+    let schema = RegistryClient::new(cfg).unwrap().get_schema(1).await.unwrap();
+    assert_eq!(schema.schema_str, "\"string\"");
+    let head = seen.lock().unwrap()[0].clone();
+    assert!(head.starts_with("get /schemas/ids/1 "), "{head}");
+    assert!(head.contains("authorization: bearer tok-1"), "{head}");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff() {
+    let (url, seen) = fake_registry(vec![(503, "{}"), (500, r#"{"error_code":50001,"message":"busy"}"#), (200, STRING_SCHEMA)]).await;
+    let cfg = RegistryConfig::from_properties([("url", url.as_str()), ("max.retries", "3"), ("retries.wait.ms", "10")]).unwrap();
+    RegistryClient::new(cfg).unwrap().get_schema(1).await.unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    let (url, seen) = fake_registry(vec![(503, r#"{"error_code":50003,"message":"down"}"#)]).await;
+    let cfg = RegistryConfig::from_properties([("url", url.as_str()), ("max.retries", "1"), ("retries.wait.ms", "10")]).unwrap();
+    let e = RegistryClient::new(cfg).unwrap().get_schema(1).await.unwrap_err();
+    assert_eq!((e.kind(), e.http_status(), e.error_code(), e.message()), (SchemaErrorKind::Registry, 503, 50003, "down"));
+    assert!(e.retriable());
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    // a 4xx is the answer: no retry
+    let (url, seen) = fake_registry(vec![(404, r#"{"error_code":40403,"message":"Schema 1 not found"}"#)]).await;
+    let cfg = RegistryConfig::from_properties([("url", url.as_str()), ("max.retries", "3"), ("retries.wait.ms", "10")]).unwrap();
+    let e = RegistryClient::new(cfg).unwrap().get_schema(1).await.unwrap_err();
+    assert_eq!((e.http_status(), e.error_code()), (404, 40403));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_silent_registry_times_out() {
+    let (url, _seen) = fake_registry(vec![(0, "")]).await;
+    let cfg = RegistryConfig::from_properties([("url", url.as_str()), ("timeout", "0.3"), ("max.retries", "1"), ("retries.wait.ms", "10")]).unwrap();
+    let t0 = Instant::now();
+    let e = RegistryClient::new(cfg).unwrap().get_schema(1).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Unreachable, "{e}");
+    assert!(e.retriable() && e.message().contains("timed out"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn avro_schema_references() {
+    let c = client();
+    let address_subject = unique("address");
+    let address = r#"{"type":"record","name":"Address","namespace":"polykafka.test","fields":[{"name":"city","type":"string"}]}"#;
+    c.register(&address_subject, &Schema::new(address, SchemaType::Avro), false).await.unwrap();
+    let person = Schema {
+        schema_str: r#"{"type":"record","name":"Person","namespace":"polykafka.test","fields":[
+            {"name":"name","type":"string"},{"name":"home","type":"polykafka.test.Address"}]}"#
+            .into(),
+        schema_type: SchemaType::Avro,
+        references: vec![polykafka::schema::SchemaReference { name: "polykafka.test.Address".into(), subject: address_subject, version: 1 }],
+    };
+    let topic = unique("refs");
+    let ser = Serializer::new(c.clone(), SchemaType::Avro, Some(person), SerdeConfig::default()).unwrap();
+    let value = Value::Map(vec![
+        ("name".into(), Value::String("ann".into())),
+        ("home".into(), Value::Map(vec![("city".into(), Value::String("Wellington".into()))])),
+    ]);
+    let bytes = ser.serialize(&topic, MessageField::Value, &value).await.unwrap();
+    assert_eq!(&bytes[5..], b"\x06ann\x14Wellington");
+    let registered = c.get_latest_version(&format!("{topic}-value")).await.unwrap();
+    assert_eq!(registered.schema.references.len(), 1);
+    let de = Deserializer::new(client(), SchemaType::Avro, None, SerdeConfig::default()).unwrap();
+    assert_eq!(de.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap(), value);
 }

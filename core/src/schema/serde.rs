@@ -139,6 +139,8 @@ pub struct Serializer {
     /// subject -> the id the serializer's own schema has there (auto register / lookup / use.schema.id)
     known: Mutex<HashMap<String, (i32, Arc<Compiled>)>>,
     by_id: Mutex<HashMap<i32, Arc<Compiled>>>,
+    /// subject -> its latest version's id and schema, kept for `cache.latest.ttl.sec`
+    latest: Mutex<HashMap<String, (std::time::Instant, i32, Arc<Compiled>)>>,
 }
 
 impl Serializer {
@@ -157,7 +159,16 @@ impl Serializer {
             Some(s) if s.references.is_empty() => Some(Arc::new(Compiled::compile(s, &[])?)),
             _ => None,
         };
-        Ok(Serializer { client, format, schema, own, config, known: Mutex::new(HashMap::new()), by_id: Mutex::new(HashMap::new()) })
+        Ok(Serializer {
+            client,
+            format,
+            schema,
+            own,
+            config,
+            known: Mutex::new(HashMap::new()),
+            by_id: Mutex::new(HashMap::new()),
+            latest: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn format(&self) -> SchemaType {
@@ -190,13 +201,22 @@ impl Serializer {
             if let Some(k) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(&subject) {
                 return Ok(k.clone());
             }
+        } else if let Some((at, id, c)) = self.latest.lock().unwrap_or_else(|p| p.into_inner()).get(&subject) {
+            if self.client.config().latest_ttl.is_none_or(|ttl| at.elapsed() < ttl) {
+                return Ok((*id, c.clone()));
+            }
         }
         let found = if let Some(id) = self.config.use_schema_id {
             (id, self.compiled_by_id(id).await?)
         } else if self.config.use_latest_version {
             // the client caches the latest version (for cache.latest.ttl.sec)
             let latest = self.client.get_latest_version(&subject).await?;
-            (latest.id, self.compiled_by_id(latest.id).await?)
+            let c = self.compiled_by_id(latest.id).await?;
+            self.latest
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(subject.clone(), (std::time::Instant::now(), latest.id, c.clone()));
+            (latest.id, c)
         } else {
             let schema = self.schema.as_ref().ok_or_else(|| SchemaError::config("no schema given"))?;
             let id = if self.config.auto_register_schemas {

@@ -82,6 +82,66 @@ pub fn read<'a>(bytes: &'a [u8], header: Option<&[u8]>) -> SchemaResult<(SchemaI
     Ok((id, &bytes[n..]))
 }
 
+/// Writes a Protobuf message-index path (the message's position: top-level index, then nested
+/// ones) as confluent-kafka does: the count and each index as zig-zag varints, and `[0]` (the
+/// first message) as the single byte 0.
+pub fn write_message_indexes(indexes: &[i32], out: &mut Vec<u8>) {
+    if indexes == [0] {
+        out.push(0);
+        return;
+    }
+    write_zigzag(indexes.len() as i64, out);
+    for &i in indexes {
+        write_zigzag(i as i64, out);
+    }
+}
+
+/// Reads a message-index path; a count of 0 means `[0]`. Returns the path and the bytes used.
+pub fn read_message_indexes(bytes: &[u8]) -> SchemaResult<(Vec<i32>, usize)> {
+    let mut pos = 0;
+    let count = read_zigzag(bytes, &mut pos)?;
+    if count == 0 {
+        return Ok((vec![0], pos));
+    }
+    if count < 0 || count as usize > bytes.len() {
+        return Err(SchemaError::serialization(format!("invalid Protobuf message-index count {count}")));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let i = read_zigzag(bytes, &mut pos)?;
+        out.push(i32::try_from(i).map_err(|_| SchemaError::serialization(format!("invalid Protobuf message index {i}")))?);
+    }
+    Ok((out, pos))
+}
+
+fn write_zigzag(v: i64, out: &mut Vec<u8>) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+fn read_zigzag(bytes: &[u8], pos: &mut usize) -> SchemaResult<i64> {
+    let mut z: u64 = 0;
+    let mut shift = 0;
+    loop {
+        let b = *bytes
+            .get(*pos)
+            .ok_or_else(|| SchemaError::serialization("the Protobuf message indexes end too early"))?;
+        *pos += 1;
+        if shift >= 64 {
+            return Err(SchemaError::serialization("invalid varint in the Protobuf message indexes"));
+        }
+        z |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+        }
+        shift += 7;
+    }
+}
+
 /// How a subject is named (`subject.name.strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SubjectNameStrategy {
@@ -158,6 +218,28 @@ mod tests {
             let e = read(bad, None).unwrap_err();
             assert_eq!(e.kind(), crate::schema::SchemaErrorKind::Serialization, "{bad:?}: {e}");
         }
+    }
+
+    /// Golden vectors from confluent-kafka 2.16's own `SchemaId(PROTOBUF, 7, None, idx).id_to_bytes()`.
+    #[test]
+    fn protobuf_message_indexes_as_confluent_kafka() {
+        let cases: [(&[i32], &str); 5] = [
+            (&[0], "00"),
+            (&[1], "0202"),
+            (&[0, 2], "040004"),
+            (&[3, 1, 64], "0606028001"),
+            (&[200], "029003"),
+        ];
+        for (idx, hex) in cases {
+            let mut out = Vec::new();
+            write_message_indexes(idx, &mut out);
+            let got: String = out.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(got, hex, "{idx:?}");
+            let (back, n) = read_message_indexes(&out).unwrap();
+            assert_eq!((back.as_slice(), n), (idx, out.len()));
+        }
+        assert!(read_message_indexes(&[0x04, 0x00]).is_err());
+        assert!(read_message_indexes(&[0x80]).is_err());
     }
 
     #[test]
