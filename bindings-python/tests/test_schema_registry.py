@@ -23,18 +23,47 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 LIBS = ["confluent_kafka", "polykafka"]
 
 
+def _env_url(path):
+    """The SCHEMA_REGISTRY_URL of an env file, if the registry there answers."""
+    import socket
+    from urllib.parse import urlparse
+
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        if line.startswith("SCHEMA_REGISTRY_URL="):
+            url = line.split("=", 1)[1].strip()
+            u = urlparse(url)
+            try:
+                socket.create_connection((u.hostname, u.port), timeout=2).close()
+            except OSError:
+                return None
+            return url
+    return None
+
+
 def _registry_url():
+    """``SCHEMA_REGISTRY_URL``; else the registry ``tests/cluster/registry up`` runs, when it
+    answers; else the schema tests' own instance (``build/cluster-schema-tests``, ports
+    8086/8087, shared with the core's tests), started once and reused as test.sh does with the
+    Kafka cluster."""
     url = os.environ.get("SCHEMA_REGISTRY_URL")
     if url:
         return url
-    env = REPO / "build/cluster/registry.env"
-    status = subprocess.run([str(REPO / "tests/cluster/registry"), "status"], capture_output=True)
-    if status.returncode != 0 or not env.exists():
-        subprocess.run([str(REPO / "tests/cluster/registry"), "up"], check=True, timeout=300)
-    for line in env.read_text().splitlines():
-        if line.startswith("SCHEMA_REGISTRY_URL="):
-            return line.split("=", 1)[1].strip()
-    pytest.fail("SCHEMA_REGISTRY_URL is not in %s" % env)
+    build = pathlib.Path(os.environ.get("POLYKAFKA_BUILD", REPO / "build/cluster"))
+    url = _env_url(build / "registry.env")
+    if url:
+        return url
+    own = REPO / "build/cluster-schema-tests"
+    url = _env_url(own / "registry.env")
+    if url:
+        return url
+    env = dict(os.environ, POLYKAFKA_BUILD=str(own), REGISTRY_PORT="8086", REGISTRY_MANAGEMENT_PORT="8087")
+    subprocess.run([str(REPO / "tests/cluster/registry"), "up"], check=True, timeout=300, env=env)
+    url = _env_url(own / "registry.env")
+    if not url:
+        pytest.fail("the registry started but does not answer")
+    return url
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,47 @@ use polykafka::schema::{
     Deserializer, MessageField, RegistryClient, RegistryConfig, Schema, SchemaErrorKind, SchemaType, SerdeConfig, Serializer, Value,
 };
 
+/// The registry's URL: `SCHEMA_REGISTRY_URL`; else the one `tests/cluster/registry up` runs
+/// (`$POLYKAFKA_BUILD/registry.env`) when it answers; else this suite's own instance
+/// (`build/cluster-schema-tests`, ports 8086/8087), started once and reused by later runs (as
+/// `test.sh` does with the Kafka cluster), so the suite also runs after `tests/run` has stopped
+/// the shared registry.
 fn registry_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(find_registry).clone()
+}
+
+fn env_url(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let url = text.lines().find_map(|l| l.strip_prefix("SCHEMA_REGISTRY_URL="))?.trim().to_string();
+    let authority = url.strip_prefix("http://")?.split('/').next()?.to_string();
+    let addr: std::net::SocketAddr = authority.parse().ok()?;
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    Some(url)
+}
+
+fn find_registry() -> String {
     if let Ok(url) = std::env::var("SCHEMA_REGISTRY_URL") {
         return url;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     let build = std::env::var("POLYKAFKA_BUILD").map(std::path::PathBuf::from).unwrap_or(root.join("build/cluster"));
-    let text = std::fs::read_to_string(build.join("registry.env"))
-        .expect("no schema registry: run `tests/cluster/registry up` (or set SCHEMA_REGISTRY_URL)");
-    text.lines()
-        .find_map(|l| l.strip_prefix("SCHEMA_REGISTRY_URL="))
-        .expect("SCHEMA_REGISTRY_URL is not in registry.env")
-        .trim()
-        .to_string()
+    if let Some(url) = env_url(&build.join("registry.env")) {
+        return url;
+    }
+    let own = root.join("build/cluster-schema-tests");
+    if let Some(url) = env_url(&own.join("registry.env")) {
+        return url;
+    }
+    let status = std::process::Command::new(root.join("tests/cluster/registry"))
+        .arg("up")
+        .env("POLYKAFKA_BUILD", &own)
+        .env("REGISTRY_PORT", "8086")
+        .env("REGISTRY_MANAGEMENT_PORT", "8087")
+        .status()
+        .expect("cannot run tests/cluster/registry");
+    assert!(status.success(), "tests/cluster/registry up failed (set SCHEMA_REGISTRY_URL to use a running registry)");
+    env_url(&own.join("registry.env")).expect("the registry started but does not answer")
 }
 
 fn unique(prefix: &str) -> String {
