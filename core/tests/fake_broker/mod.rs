@@ -78,6 +78,8 @@ pub enum Behaviour {
     /// Answer normally, this long after the request arrived (other requests are answered
     /// meanwhile).
     Delay(Duration),
+    /// Answer with this error code, this long after the request arrived.
+    ErrorAfter(i16, Duration),
     /// Never answer (the connection stays open).
     NeverAnswer,
     /// Close the connection instead of answering.
@@ -482,28 +484,32 @@ async fn serve(stream: TcpStream, conn: usize, addr: SocketAddr, state: Arc<Mute
         match behaviour {
             Behaviour::NeverAnswer => continue,
             Behaviour::Close => break,
-            Behaviour::Delay(d) => {
+            Behaviour::Delay(_) | Behaviour::ErrorAfter(..) => {
+                let (d, error) = match behaviour {
+                    Behaviour::Delay(d) => (d, None),
+                    Behaviour::ErrorAfter(c, d) => (d, Some(c)),
+                    _ => unreachable!(),
+                };
                 let (state, write) = (state.clone(), write.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep(d).await;
-                    let resp = respond(&state, addr, &request, version, None).await;
+                    let resp = respond(&state, addr, &request, version, error).await;
                     send(&write, api_key, version, corr, resp).await;
                 });
             }
+            // As a broker does, one request of a connection at a time, in order (a long-poll
+            // Fetch holds the connection).
             Behaviour::Normal | Behaviour::Error(_) | Behaviour::Edit(_) => {
-                let (state, write) = (state.clone(), write.clone());
-                tokio::spawn(async move {
-                    let (error, edit) = match behaviour {
-                        Behaviour::Error(c) => (Some(c), None),
-                        Behaviour::Edit(f) => (None, Some(f)),
-                        _ => (None, None),
-                    };
-                    let mut resp = respond(&state, addr, &request, version, error).await;
-                    if let Some(f) = edit {
-                        f(&mut resp);
-                    }
-                    send(&write, api_key, version, corr, resp).await;
-                });
+                let (error, edit) = match behaviour {
+                    Behaviour::Error(c) => (Some(c), None),
+                    Behaviour::Edit(f) => (None, Some(f)),
+                    _ => (None, None),
+                };
+                let mut resp = respond(&state, addr, &request, version, error).await;
+                if let Some(f) = edit {
+                    f(&mut resp);
+                }
+                send(&write, api_key, version, corr, resp).await;
             }
         }
     }
