@@ -1,0 +1,88 @@
+//! Connections against the fake broker: a connection closed mid-request, reconnection with
+//! exponential backoff, and a response that arrives after request.timeout.ms.
+
+mod fake_broker;
+
+use std::time::Duration;
+
+use fake_broker::{ApiKey, Behaviour, FakeBroker, RequestKind};
+use polykafka::producer::Producer;
+use polykafka::{ProducerConfig, ProducerRecord};
+
+fn producer(broker: &FakeBroker, extra: &[(&str, &str)]) -> Producer {
+    let mut props = vec![
+        ("bootstrap.servers".to_string(), broker.bootstrap()),
+        ("linger.ms".to_string(), "0".to_string()),
+        ("retry.backoff.ms".to_string(), "20".to_string()),
+    ];
+    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Producer::new(ProducerConfig::from_properties(props).unwrap()).unwrap()
+}
+
+/// The broker closes the connection instead of answering a Produce: the request fails as
+/// retriable (the record is not failed), the client reconnects - after two failed connection
+/// attempts, waiting reconnect.backoff.ms, then twice that (within the 0.8..1.2 jitter) - and
+/// the batch is delivered once over the new connection, with its original sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_mid_request_is_retried_on_a_new_connection_after_backoff() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::Produce, [Behaviour::Close]);
+    // Bootstrap and node 1 connect; the next two connection attempts are cut during setup.
+    broker.script(ApiKey::ApiVersions, [Behaviour::Normal, Behaviour::Normal, Behaviour::Close, Behaviour::Close]);
+    let p = producer(&broker, &[("reconnect.backoff.ms", "200"), ("reconnect.backoff.max.ms", "5000")]);
+    let md = p.send(ProducerRecord::new("t").partition(0).value("x")).await.unwrap();
+    let md = tokio::time::timeout(Duration::from_secs(15), md).await.expect("delivered").expect("the close is retriable");
+    assert_eq!(md.offset, 0);
+    assert_eq!(broker.log_values("t", 0), vec!["x"]);
+
+    let produces = broker.of(ApiKey::Produce);
+    assert_eq!(produces.len(), 2);
+    assert_ne!(produces[0].conn, produces[1].conn, "the retry goes over a new connection");
+    let batches = broker.produced();
+    assert_eq!((batches[0].base_sequence, batches[1].base_sequence), (0, 0));
+
+    let attempts: Vec<_> = broker.of(ApiKey::ApiVersions).into_iter().filter(|r| r.at > produces[0].at).collect();
+    assert_eq!(attempts.len(), 3, "two failed attempts, then the connection the retry used");
+    assert_eq!(attempts[2].conn, produces[1].conn);
+    let gap1 = attempts[1].at - attempts[0].at;
+    let gap2 = attempts[2].at - attempts[1].at;
+    assert!(gap1 >= Duration::from_millis(160), "first backoff ~200 ms, was {gap1:?}");
+    assert!(gap2 >= Duration::from_millis(320), "second backoff ~400 ms, was {gap2:?}");
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+/// A response that comes after request.timeout.ms is dropped: the request failed with a
+/// timeout, the connection is given up, the request goes again on a new connection, and the
+/// late answer (another producer id) is never taken for the answer of a later request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_response_is_dropped_not_matched_to_another_request() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::InitProducerId, [Behaviour::Delay(Duration::from_millis(1500))]);
+    let p = producer(&broker, &[("request.timeout.ms", "300"), ("delivery.timeout.ms", "10000")]);
+    let md = p.send(ProducerRecord::new("t").partition(0).value("x")).await.unwrap();
+    let md = tokio::time::timeout(Duration::from_secs(10), md).await.expect("delivered").unwrap();
+    assert_eq!(md.offset, 0);
+    // Let the late answer arrive, then produce again: still the id of the retry's answer.
+    broker.wait_for("two InitProducerId", Duration::from_secs(5), |r| r.iter().filter(|r| r.api_key == ApiKey::InitProducerId).count() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let md2 = p.send(ProducerRecord::new("t").partition(0).value("y")).await.unwrap().await.unwrap();
+    assert_eq!(md2.offset, 1);
+
+    let inits = broker.of(ApiKey::InitProducerId);
+    assert_eq!(inits.len(), 2, "one retry after the timeout");
+    assert_ne!(inits[0].conn, inits[1].conn, "the timed-out connection is not used again");
+    for r in &inits {
+        let RequestKind::InitProducerId(i) = &r.request else { unreachable!() };
+        assert_eq!((i.producer_id.0, i.producer_epoch), (-1, -1));
+    }
+    // Ids are handed out when answered: the retry's answer (at once) got 1000, the late
+    // answer 1001.
+    let batches = broker.produced();
+    assert_eq!(batches.len(), 2);
+    assert!(batches.iter().all(|b| (b.producer_id, b.producer_epoch) == (1000, 0)), "{batches:?}");
+    assert_eq!(batches.iter().map(|b| b.base_sequence).collect::<Vec<_>>(), vec![0, 1]);
+    assert!(broker.of(ApiKey::Produce).iter().all(|r| r.conn != inits[0].conn));
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
