@@ -316,7 +316,9 @@ impl FakeBroker {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: base + i as i64,
-                sequence: -1,
+                // The encoder starts a new batch where offset - sequence changes: this keeps
+                // the records in one batch, with base sequence -1 (no producer).
+                sequence: i as i32 - 1,
                 timestamp: 1_700_000_000_000 + i as i64,
                 key: None,
                 value: Some(Bytes::from(v.to_string())),
