@@ -165,3 +165,27 @@ async fn delivery_timeout_expires_a_batch_that_is_never_answered() {
     assert!(elapsed < Duration::from_millis(4000), "delivery.timeout.ms 1 s, reported after {elapsed:?}: {err}");
     p.close(Duration::from_secs(5)).await.unwrap();
 }
+
+/// A batch still queued (behind an unanswered one: the idempotent producer sends one batch at
+/// a time to a partition until the first is acknowledged) fails when its delivery.timeout.ms
+/// passes, with a timeout naming delivery.timeout.ms, and is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_timeout_expires_a_queued_batch() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::Produce, [Behaviour::NeverAnswer]);
+    let p = producer(&broker, &[("request.timeout.ms", "1000"), ("delivery.timeout.ms", "1000")]);
+    let first = p.send(ProducerRecord::new("t").partition(0).value("in-flight")).await.unwrap();
+    broker.wait_for("the first Produce", Duration::from_secs(5), |r| r.iter().any(|r| r.api_key == ApiKey::Produce)).await;
+    let start = std::time::Instant::now();
+    let second = p.send(ProducerRecord::new("t").partition(0).value("queued")).await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(20), second).await.expect("completes").unwrap_err();
+    let elapsed = start.elapsed();
+    assert_eq!(err.kind(), polykafka::ErrorKind::Timeout, "{err}");
+    assert!(err.message().contains("delivery.timeout.ms"), "{err}");
+    assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(4000), "expired after {elapsed:?}");
+    let values: Vec<Vec<Vec<u8>>> = broker.produced().into_iter().map(|b| b.values).collect();
+    assert_eq!(values, vec![vec![b"in-flight".to_vec()]], "the queued batch never went out");
+    let _ = tokio::time::timeout(Duration::from_secs(20), first).await.expect("the first completes too");
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
