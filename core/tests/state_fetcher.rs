@@ -146,3 +146,22 @@ async fn truncated_trailing_batch_is_skipped_not_an_error() {
     assert_eq!(&trace[..2], &["fetch@0", "fetch@2"], "{trace:?}");
     c.close().await.unwrap();
 }
+
+/// Fetch answered NOT_LEADER_OR_FOLLOWER: no error reaches the application; the consumer
+/// refreshes the metadata and fetches again from the same offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_leader_refreshes_metadata_and_fetches_again() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.append("t", 0, &["a", "b"]);
+    broker.script(ApiKey::Fetch, [Behaviour::Error(6)]);
+    let c = consumer(&broker, "earliest");
+    c.assign(&[tp()]).unwrap();
+    c.seek(&tp(), 0).unwrap();
+    assert_eq!(consume(&c, 2).await, vec![(0, "a".to_string()), (1, "b".to_string())]);
+    let keys = broker.keys();
+    let fetches: Vec<usize> = keys.iter().enumerate().filter(|(_, k)| **k == ApiKey::Fetch).map(|(i, _)| i).collect();
+    assert!(keys[fetches[0]..fetches[1]].contains(&ApiKey::Metadata), "a metadata refresh between: {keys:?}");
+    assert_eq!(broker.of(ApiKey::Fetch).iter().filter(|r| matches!(&r.request, RequestKind::Fetch(f) if f.topics[0].partitions[0].fetch_offset == 0)).count(), 2, "fetched again from 0");
+    c.close().await.unwrap();
+}

@@ -168,3 +168,33 @@ async fn fenced_member_rejoins_as_a_new_member() {
     assert_eq!(c.assignment(), vec![TopicPartition::new("t", 0)]);
     c.close().await.unwrap();
 }
+
+/// Heartbeat answers ILLEGAL_GENERATION: the member keeps its member id but not its generation
+/// (its partitions are lost) and rejoins with that id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn illegal_generation_rejoins_with_the_same_member_id() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.append("t", 0, &["a"]);
+    broker.script(ApiKey::Heartbeat, [Behaviour::Error(code::ILLEGAL_GENERATION)]);
+    let c = consumer(&broker);
+    consume(&c, &["a"]).await;
+    poll_until(&c, &broker, "a heartbeat of generation 2", |r| {
+        r.iter().any(|r| matches!(&r.request, RequestKind::Heartbeat(h) if h.generation_id == 2))
+    })
+    .await;
+    let reqs = dedup_heartbeats(group_requests(&broker));
+    let m = "member-1".to_string();
+    assert_eq!(
+        reqs,
+        vec![
+            (ApiKey::JoinGroup, "".into(), -1),
+            (ApiKey::SyncGroup, m.clone(), 1),
+            (ApiKey::Heartbeat, m.clone(), 1),
+            (ApiKey::JoinGroup, m.clone(), -1),
+            (ApiKey::SyncGroup, m.clone(), 2),
+            (ApiKey::Heartbeat, m.clone(), 2),
+        ]
+    );
+    c.close().await.unwrap();
+}

@@ -92,3 +92,58 @@ async fn end_txn_producer_fenced_is_fatal() {
     assert_eq!(broker.of(ApiKey::EndTxn).len(), 1, "nothing more goes to the coordinator");
     let _ = p.close(Duration::from_secs(5)).await;
 }
+
+/// A batch of the transaction fails for good (TOPIC_AUTHORIZATION_FAILED): the commit fails
+/// and requires an abort; the abort sends EndTxn(abort) and then, because the failed batch
+/// left a gap in the sequence, bumps the epoch (InitProducerId with the current id and epoch);
+/// the next transaction produces under the new epoch from sequence 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_batch_aborts_and_bumps_the_epoch() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::Produce, [Behaviour::Error(29)]);
+    let p = producer(&broker);
+    p.init_transactions(T).await.unwrap();
+    p.begin_transaction().unwrap();
+    let f = p.send(ProducerRecord::new("t").partition(0).value("x")).await.unwrap();
+    let err = p.commit_transaction(T).await.unwrap_err();
+    assert!(err.txn_requires_abort() && !err.fatal(), "{err}");
+    assert!(f.await.is_err());
+    assert!(matches!(p.transaction_state(), Some(TxnState::AbortableError(_))), "{:?}", p.transaction_state());
+    p.abort_transaction(T).await.unwrap();
+    assert_eq!(p.transaction_state(), Some(TxnState::Ready));
+
+    p.begin_transaction().unwrap();
+    let f = p.send(ProducerRecord::new("t").partition(0).value("y")).await.unwrap();
+    p.commit_transaction(T).await.unwrap();
+    assert_eq!(f.await.unwrap().offset, 0);
+
+    let keys: Vec<ApiKey> = broker.keys().into_iter().filter(|k| !matches!(k, ApiKey::Metadata | ApiKey::FindCoordinator)).collect();
+    assert_eq!(
+        keys,
+        vec![
+            ApiKey::InitProducerId,
+            ApiKey::AddPartitionsToTxn,
+            ApiKey::Produce,
+            ApiKey::EndTxn,
+            ApiKey::InitProducerId,
+            ApiKey::AddPartitionsToTxn,
+            ApiKey::Produce,
+            ApiKey::EndTxn,
+        ]
+    );
+    let ends: Vec<bool> = broker.of(ApiKey::EndTxn).into_iter().map(|r| matches!(r.request, RequestKind::EndTxn(e) if e.committed)).collect();
+    assert_eq!(ends, vec![false, true], "abort, then commit");
+    let inits: Vec<(i64, i16)> = broker
+        .of(ApiKey::InitProducerId)
+        .into_iter()
+        .map(|r| match r.request {
+            RequestKind::InitProducerId(i) => (i.producer_id.0, i.producer_epoch),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(inits, vec![(-1, -1), (1000, 0)]);
+    let seqs: Vec<(i64, i16, i32)> = broker.produced().iter().map(|b| (b.producer_id, b.producer_epoch, b.base_sequence)).collect();
+    assert_eq!(seqs, vec![(1000, 0, 0), (1000, 1, 0)]);
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
