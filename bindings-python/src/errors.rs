@@ -24,10 +24,11 @@ pub const SSL: i32 = -181;
 pub const STATE: i32 = -172;
 pub const AUTHENTICATION: i32 = -169;
 pub const PURGE_QUEUE: i32 = -152;
+pub const PURGE_INFLIGHT: i32 = -151;
 pub const FATAL: i32 = -150;
-// Broker codes with librdkafka's names.
 pub const NOT_CONFIGURED: i32 = -145;
 pub const UNKNOWN_PARTITION: i32 = -190;
+// Broker codes with librdkafka's names.
 pub const MSG_SIZE_TOO_LARGE: i32 = 10;
 
 /// Where an error is reported: a failed delivery reports a timeout as `_MSG_TIMED_OUT`, a
@@ -58,6 +59,7 @@ pub fn code_of(e: &Error, context: Context) -> i32 {
         ErrorKind::Protocol => BAD_MSG,
         // A record failed because its producer was closed or purged: librdkafka's purge code.
         ErrorKind::Closed => match context {
+            Context::Delivery if e.purged_in_flight() => PURGE_INFLIGHT,
             Context::Delivery => PURGE_QUEUE,
             Context::Call => DESTROY,
         },

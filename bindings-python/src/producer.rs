@@ -178,10 +178,18 @@ impl Core {
         })
     }
 
-    /// Queues a record without waiting for buffer space: a full buffer is `BufferError`.
+    /// Queues a record without waiting for anything, as librdkafka's `produce()`: a record
+    /// whose topic's metadata is not known yet waits inside the engine and reports through its
+    /// callback; a full queue (`buffer.memory` or `queue.buffering.max.messages`) is
+    /// `BufferError`.
     pub fn send(&self, py: Python<'_>, record: ProducerRecord, callback: Option<PyObject>) -> PyResult<()> {
         let completion = self.completion(callback, &record);
-        runtime::run(py, &self.handle, self.producer.send_with(record, completion, false))?.py_err(py)
+        let mut failed = None;
+        self.producer.enqueue_each([(record, completion)], |_, e| failed = Some(e)).py_err(py)?;
+        match failed {
+            None => Ok(()),
+            Some(e) => Err(e).py_err(py),
+        }
     }
 
     /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
@@ -364,8 +372,7 @@ impl Producer {
             dicts.push(m.clone());
         }
         let mut rejected = Vec::new();
-        let queued = runtime::run(py, &self.core.handle, self.core.producer.send_each(records, false, |i, e| rejected.push((i, e))))?
-            .py_err(py)?;
+        let queued = self.core.producer.enqueue_each(records, |i, e| rejected.push((i, e))).py_err(py)?;
         for (i, e) in rejected {
             dicts[i].set_item("_error", errors::kafka_error(py, &e, Context::Call)?)?;
         }
@@ -388,15 +395,16 @@ impl Producer {
         self.core.flush(py, timeout)
     }
 
-    /// Fails the records still waiting in the queue (not those in flight) with `_PURGE_QUEUE`;
-    /// their callbacks run in the next `poll`/`flush`.
+    /// As confluent-kafka: `in_queue` fails the records not yet sent with `_PURGE_QUEUE`,
+    /// `in_flight` the records of requests already sent with `_PURGE_INFLIGHT` (when the
+    /// request ends; the broker may have written them). Their callbacks run in the next
+    /// `poll`/`flush`. The engine purges without waiting for any thread, so `blocking` changes
+    /// nothing: both values return once the records are marked.
     #[pyo3(signature = (in_queue=true, in_flight=true, blocking=true))]
     fn purge(&self, in_queue: bool, in_flight: bool, blocking: bool) -> PyResult<()> {
-        let _ = (in_flight, blocking);
+        let _ = blocking;
         self.core.check()?;
-        if in_queue {
-            self.core.producer.purge_queued();
-        }
+        self.core.producer.purge(in_queue, in_flight);
         Ok(())
     }
 
