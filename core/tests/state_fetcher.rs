@@ -165,3 +165,18 @@ async fn not_leader_refreshes_metadata_and_fetches_again() {
     assert_eq!(broker.of(ApiKey::Fetch).iter().filter(|r| matches!(&r.request, RequestKind::Fetch(f) if f.topics[0].partitions[0].fetch_offset == 0)).count(), 2, "fetched again from 0");
     c.close().await.unwrap();
 }
+
+/// A position in the middle of a batch: the broker sends the whole batch; the records before
+/// the position are not delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_before_the_position_in_a_batch_are_skipped() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.append("t", 0, &["a", "b", "c"]);
+    let c = consumer(&broker, "earliest");
+    c.assign(&[tp()]).unwrap();
+    c.seek(&tp(), 1).unwrap();
+    assert_eq!(consume(&c, 2).await, vec![(1, "b".to_string()), (2, "c".to_string())]);
+    assert!(c.poll_batch(10, Duration::from_millis(200)).await.unwrap().is_empty(), "a is never delivered");
+    c.close().await.unwrap();
+}

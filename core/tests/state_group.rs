@@ -198,3 +198,50 @@ async fn illegal_generation_rejoins_with_the_same_member_id() {
     );
     c.close().await.unwrap();
 }
+
+/// SyncGroup answers REBALANCE_IN_PROGRESS: the member joins again with its member id and
+/// syncs in the next generation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_rebalance_in_progress_rejoins() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.append("t", 0, &["a"]);
+    broker.script(ApiKey::SyncGroup, [Behaviour::Error(code::REBALANCE_IN_PROGRESS)]);
+    let c = consumer(&broker);
+    consume(&c, &["a"]).await;
+    poll_until(&c, &broker, "a heartbeat", |r| r.iter().any(|r| r.api_key == ApiKey::Heartbeat)).await;
+    let reqs = dedup_heartbeats(group_requests(&broker));
+    let m = "member-1".to_string();
+    assert_eq!(
+        &reqs[..5],
+        &[
+            (ApiKey::JoinGroup, "".into(), -1),
+            (ApiKey::SyncGroup, m.clone(), 1),
+            (ApiKey::JoinGroup, m.clone(), -1),
+            (ApiKey::SyncGroup, m.clone(), 2),
+            (ApiKey::Heartbeat, m.clone(), 2),
+        ]
+    );
+    c.close().await.unwrap();
+}
+
+/// Heartbeat answers NOT_COORDINATOR: the member looks the coordinator up again
+/// (FindCoordinator) and goes on heartbeating in the same generation, without rejoining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_coordinator_finds_the_coordinator_again() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.append("t", 0, &["a"]);
+    broker.script(ApiKey::Heartbeat, [Behaviour::Error(16)]);
+    let c = consumer(&broker);
+    consume(&c, &["a"]).await;
+    poll_until(&c, &broker, "two FindCoordinator and a heartbeat after", |r| {
+        let finds: Vec<usize> = r.iter().enumerate().filter(|(_, r)| r.api_key == ApiKey::FindCoordinator).map(|(i, _)| i).collect();
+        finds.len() >= 2 && r[finds[1]..].iter().any(|r| r.api_key == ApiKey::Heartbeat)
+    })
+    .await;
+    let reqs = dedup_heartbeats(group_requests(&broker));
+    assert_eq!(reqs.iter().filter(|r| r.0 == ApiKey::JoinGroup).count(), 1, "no rejoin: {reqs:?}");
+    assert!(reqs.iter().filter(|r| r.0 == ApiKey::Heartbeat).all(|r| r.1 == "member-1" && r.2 == 1), "{reqs:?}");
+    c.close().await.unwrap();
+}

@@ -189,3 +189,59 @@ async fn delivery_timeout_expires_a_queued_batch() {
     let _ = tokio::time::timeout(Duration::from_secs(20), first).await.expect("the first completes too");
     p.close(Duration::from_secs(5)).await.unwrap();
 }
+
+/// The broker finds a batch too large (MESSAGE_TOO_LARGE): the sender splits it into one batch
+/// per record, numbered from the batch's base sequence, and delivers them in order, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_too_large_splits_the_batch_keeping_sequences() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::Produce, [Behaviour::Error(10)]);
+    let p = producer(&broker, &[("linger.ms", "100")]);
+    let records: Vec<_> = (0..3).map(|i| ProducerRecord::new("t").partition(0).value(format!("v{i}"))).collect();
+    let results = p.send_batch(records).await.unwrap().await;
+    let offsets: Vec<i64> = results.into_iter().map(|r| r.unwrap().offset).collect();
+    assert_eq!(offsets, vec![0, 1, 2]);
+    assert_eq!(broker.log_values("t", 0), vec!["v0", "v1", "v2"]);
+    let batches: Vec<(i32, i16, Vec<Vec<u8>>)> = broker.produced().into_iter().map(|b| (b.base_sequence, b.producer_epoch, b.values)).collect();
+    assert_eq!(
+        batches,
+        vec![
+            (0, 0, vec![b"v0".to_vec(), b"v1".to_vec(), b"v2".to_vec()]),
+            (0, 0, vec![b"v0".to_vec()]),
+            (1, 0, vec![b"v1".to_vec()]),
+            (2, 0, vec![b"v2".to_vec()]),
+        ]
+    );
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
+
+/// When the broker refuses the epoch bump (InitProducerId with the current id and epoch answers
+/// an error, as a broker without KIP-360 does), the producer takes a new producer id instead,
+/// and the next batch goes under it from sequence 0. The first batch's outcome is made unknown
+/// fast: its connection is closed on both attempts (retries=1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_epoch_bump_falls_back_to_a_new_producer_id() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::Produce, [Behaviour::Close, Behaviour::Close]);
+    broker.script(ApiKey::InitProducerId, [Behaviour::Normal, Behaviour::Error(35)]); // UNSUPPORTED_VERSION
+    let p = producer(&broker, &[("retries", "1")]);
+    let first = p.send(ProducerRecord::new("t").partition(0).value("lost")).await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(10), first).await.expect("completes").unwrap_err();
+    assert!(err.retriable(), "a connection error: {err}");
+    let md = p.send(ProducerRecord::new("t").partition(0).value("next")).await.unwrap().await.unwrap();
+    assert_eq!(md.offset, 0);
+    let inits: Vec<(i64, i16)> = broker
+        .of(ApiKey::InitProducerId)
+        .into_iter()
+        .map(|r| match r.request {
+            fake_broker::RequestKind::InitProducerId(i) => (i.producer_id.0, i.producer_epoch),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(inits, vec![(-1, -1), (1000, 0), (-1, -1)], "new id, refused bump, new id");
+    let seqs: Vec<(i64, i16, i32)> = broker.produced().iter().map(|b| (b.producer_id, b.producer_epoch, b.base_sequence)).collect();
+    assert_eq!(seqs, vec![(1000, 0, 0), (1000, 0, 0), (1001, 0, 0)]);
+    p.close(Duration::from_secs(5)).await.unwrap();
+}
