@@ -86,3 +86,24 @@ async fn late_response_is_dropped_not_matched_to_another_request() {
     assert!(broker.of(ApiKey::Produce).iter().all(|r| r.conn != inits[0].conn));
     p.close(Duration::from_secs(5)).await.unwrap();
 }
+
+/// The broker closes the connection while an admin request waits: the request fails as a
+/// retriable connection error, the admin client retries it on a new connection and answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_request_cut_by_a_close_is_retried() {
+    use polykafka::admin::Admin;
+    use polykafka::AdminConfig;
+    let broker = FakeBroker::start().await;
+    broker.script(ApiKey::Metadata, [Behaviour::Close]);
+    let admin = Admin::new(
+        AdminConfig::from_properties([("bootstrap.servers", broker.bootstrap()), ("retry.backoff.ms", "20".to_string())]).unwrap(),
+    )
+    .unwrap();
+    let d = tokio::time::timeout(Duration::from_secs(10), admin.describe_cluster()).await.expect("answers").unwrap();
+    assert_eq!(d.cluster_id.as_deref(), Some("fake-cluster"));
+    assert_eq!(d.brokers.iter().map(|b| (b.node_id, b.port)).collect::<Vec<_>>(), vec![(1, broker.addr.port() as i32)]);
+    let metas = broker.of(ApiKey::Metadata);
+    assert_eq!(metas.len(), 2, "one retry");
+    assert_ne!(metas[0].conn, metas[1].conn, "on a new connection");
+    admin.close().await;
+}

@@ -167,6 +167,16 @@ async fn fenced_member_rejoins_as_a_new_member() {
     assert_eq!((m.member_id.as_str(), m.generation_id), ("member-2", 2));
     assert_eq!(c.assignment(), vec![TopicPartition::new("t", 0)]);
     c.close().await.unwrap();
+    // Closing leaves the group as the current member.
+    let leaves: Vec<String> = broker
+        .of(ApiKey::LeaveGroup)
+        .into_iter()
+        .map(|r| match r.request {
+            RequestKind::LeaveGroup(l) => l.members.first().map(|m| m.member_id.to_string()).unwrap_or(l.member_id.to_string()),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(leaves, vec!["member-2".to_string()]);
 }
 
 /// Heartbeat answers ILLEGAL_GENERATION: the member keeps its member id but not its generation
