@@ -318,6 +318,7 @@ impl Accumulator {
                 not_before: None,
                 unknown_outcome: false,
                 sent_gen: None,
+                expired_records: 0,
             });
         }
         let batch = queue.batches.back_mut().expect("a batch was just ensured");

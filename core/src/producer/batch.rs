@@ -107,11 +107,14 @@ pub(crate) struct ProducerBatch {
     /// The accumulator's purge generation when the batch first went out (`purge` with
     /// `in_flight` fails the batches sent before it, whatever the broker answers).
     pub sent_gen: Option<u64>,
+    /// Records already failed by delivery.timeout.ms while the batch was in flight (taken out
+    /// of `records`; they still count for the batch's sequence numbers).
+    pub expired_records: usize,
 }
 
 impl ProducerBatch {
     pub fn record_count(&self) -> usize {
-        self.records.len()
+        self.records.len() + self.expired_records
     }
 
     pub fn size_in_bytes(&self) -> usize {

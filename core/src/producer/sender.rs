@@ -351,7 +351,21 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
     };
     let inner = inner.clone();
     tokio::spawn(async move {
-        let resp = in_flight.wait(&conn, request_timeout + Duration::from_secs(5)).await;
+        let mut batches = batches;
+        let wait = in_flight.wait(&conn, request_timeout + Duration::from_secs(5));
+        tokio::pin!(wait);
+        // delivery.timeout.ms bounds a record's wait for its outcome in flight too (as the Java
+        // client's expired in-flight batches): its records fail then, as unknown outcomes, and
+        // the answer, when it comes, only settles the bookkeeping (sequences, in-flight counts).
+        let resp = loop {
+            let next = batches.iter().filter(|b| !b.records.is_empty()).map(|b| b.deadline).min();
+            tokio::select! {
+                resp = &mut wait => break resp,
+                _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now).into()), if next.is_some() => {
+                    expire_in_flight(&inner, &mut batches);
+                }
+            }
+        };
         release_node(&inner, node);
         match resp {
             Ok(resp) => {
@@ -362,6 +376,32 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
         }
         inner.accumulator.wakeup.notify_one();
     });
+}
+
+/// Fails the records of in-flight batches past their delivery deadline with a timeout (the
+/// broker may still write them: their outcome is unknown). The batches stay in flight, empty,
+/// until their request ends; they are never sent again.
+fn expire_in_flight(inner: &Inner, batches: &mut [ProducerBatch]) {
+    let now = Instant::now();
+    for b in batches.iter_mut().filter(|b| b.deadline <= now && !b.records.is_empty()) {
+        let err = Error::timeout(format!(
+            "delivery.timeout.ms ({:?}) expired for {} record(s) to {}-{} while their Produce request was in flight (the broker may still write them)",
+            inner.config.delivery_timeout,
+            b.record_count(),
+            b.topic,
+            b.partition
+        ));
+        b.unknown_outcome = true;
+        if let Some(txn) = &inner.txn {
+            txn.on_batch_failed(&err);
+        }
+        let n = b.records.len();
+        for r in b.records.drain(..) {
+            r.completion.complete(Err(err.clone()));
+        }
+        b.expired_records = n;
+        inner.accumulator.completed(n);
+    }
 }
 
 /// Marks batches whose request went out but got no answer: the broker may have written them.
@@ -489,6 +529,13 @@ fn settle(inner: &Inner, node: Option<i32>, mut batch: ProducerBatch, outcome: O
                 }
                 return;
             }
+            // Records already failed in flight are never sent again.
+            Outcome::Split(e) if batch.expired_records > 0 => {
+                if idempotent && batch.base_sequence >= 0 && q.sequenced_batch_failed(true, inner.txn.is_some()) {
+                    state.needs_epoch_bump = true;
+                }
+                Some(Err(e))
+            }
             Outcome::Split(e) => {
                 match split(inner, &batch) {
                     Ok(parts) => {
@@ -567,6 +614,7 @@ fn split(inner: &Inner, batch: &ProducerBatch) -> Result<Vec<ProducerBatch>> {
                 not_before: None,
                 unknown_outcome: batch.unknown_outcome,
                 sent_gen: batch.sent_gen,
+                expired_records: 0,
             })
         })
         .collect()
