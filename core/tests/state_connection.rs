@@ -107,3 +107,32 @@ async fn admin_request_cut_by_a_close_is_retried() {
     assert_ne!(metas[0].conn, metas[1].conn, "on a new connection");
     admin.close().await;
 }
+
+/// A response lost on the way (the broker wrote the batch, then the connection closed before
+/// the answer): the batch goes again with the same sequence on a new connection, the broker
+/// recognises the duplicate and answers with the original offset, and the log holds each
+/// record once; the next batch follows in sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_response_is_retried_and_deduplicated_by_sequence() {
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.script(ApiKey::Produce, [Behaviour::Normal, Behaviour::Lose]);
+    let p = producer(&broker, &[]);
+    let a = p.send(ProducerRecord::new("t").partition(0).value("a")).await.unwrap().await.unwrap();
+    let b = p.send(ProducerRecord::new("t").partition(0).value("b")).await.unwrap().await.unwrap();
+    let c = p.send(ProducerRecord::new("t").partition(0).value("c")).await.unwrap().await.unwrap();
+    assert_eq!((a.offset, b.offset, c.offset), (0, 1, 2), "b's duplicate is answered with its original offset");
+    assert_eq!(broker.log_values("t", 0), vec!["a", "b", "c"]);
+    let sent: Vec<(usize, i32, String)> = broker
+        .of(ApiKey::Produce)
+        .into_iter()
+        .flat_map(|r| {
+            let RequestKind::Produce(req) = &r.request else { unreachable!() };
+            fake_broker::produced_batches(req).into_iter().map(move |b| (r.conn, b.base_sequence, String::from_utf8(b.values.concat()).unwrap()))
+        })
+        .collect();
+    let seqs: Vec<(i32, &str)> = sent.iter().map(|(_, s, v)| (*s, v.as_str())).collect();
+    assert_eq!(seqs, vec![(0, "a"), (1, "b"), (1, "b"), (2, "c")]);
+    assert_ne!(sent[1].0, sent[2].0, "the retry goes over a new connection");
+    p.close(Duration::from_secs(5)).await.unwrap();
+}

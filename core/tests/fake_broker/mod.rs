@@ -7,11 +7,14 @@
 //! log; OFFSET_OUT_OF_RANGE outside it), ListOffsets, InitProducerId (a new id, or the epoch
 //! bumped when the current id and epoch are given, KIP-360), FindCoordinator, JoinGroup,
 //! SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, AddPartitionsToTxn, EndTxn.
+//! Produce checks idempotent producers' sequences as Kafka does: a new epoch starts at 0, a
+//! gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH, and a duplicate
+//! of one of the last five batches is answered with its original offset and not written again.
 //! Versions advertised are those of a Kafka 3.x broker (Fetch by topic name, OffsetFetch of
 //! one group), so every response shape here is the classic one.
 //!
 //! A test scripts it per API key with a queue of [`Behaviour`]s consumed in order (answer
-//! normally, answer with an error code, answer late, never answer, close the connection, or
+//! normally, answer with an error code, answer late, never answer, close the connection, carry out and lose the answer, or
 //! answer and then edit the response); when a key's queue is empty the answer is normal. Every
 //! request is recorded ([`Received`]) with its connection, API key, version and decoded body,
 //! for assertions on exact sequences.
@@ -84,6 +87,9 @@ pub enum Behaviour {
     NeverAnswer,
     /// Close the connection instead of answering.
     Close,
+    /// Carry the request out (a Produce is written), then close the connection without
+    /// answering: a response lost on the way.
+    Lose,
     /// Answer normally, then let the test change the response.
     Edit(Box<dyn FnOnce(&mut ResponseKind) + Send>),
 }
@@ -130,8 +136,69 @@ struct Group {
     next_member: u32,
 }
 
+/// What the broker keeps of an idempotent producer on one partition (Kafka's producer state).
+#[derive(Default)]
+struct ProducerState {
+    epoch: i16,
+    last_seq: i32,
+    /// The last five batches written: (first sequence, last sequence, base offset).
+    recent: VecDeque<(i32, i32, i64)>,
+}
+
+/// Kafka's sequence check for a batch of an idempotent producer: `Ok(None)` to append it,
+/// `Ok(Some(offset))` for a duplicate of one of the last five batches (answered with its
+/// original offset, nothing appended), `Err(code)` to refuse it. Appending updates the state.
+fn check_sequence(
+    sequences: &mut HashMap<(i64, String, i32), ProducerState>,
+    key: &(String, i32),
+    batch: &Bytes,
+    next_offset: i64,
+) -> Result<Option<i64>, i16> {
+    let producer_id = (&batch[43..51]).get_i64();
+    let epoch = (&batch[51..53]).get_i16();
+    let first = (&batch[53..57]).get_i32();
+    let count = (&batch[23..27]).get_i32() + 1;
+    if producer_id < 0 || first < 0 {
+        return Ok(None);
+    }
+    let last = first.wrapping_add(count - 1);
+    let entry = sequences.entry((producer_id, key.0.clone(), key.1));
+    let st = match entry {
+        std::collections::hash_map::Entry::Vacant(v) => {
+            // A producer new to this partition may start at any sequence.
+            v.insert(ProducerState { epoch, last_seq: last, recent: [(first, last, next_offset)].into() });
+            return Ok(None);
+        }
+        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+    };
+    if epoch < st.epoch {
+        return Err(code::INVALID_PRODUCER_EPOCH);
+    }
+    if epoch > st.epoch {
+        if first != 0 {
+            return Err(code::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
+        *st = ProducerState { epoch, last_seq: last, recent: [(first, last, next_offset)].into() };
+        return Ok(None);
+    }
+    if let Some(&(_, _, offset)) = st.recent.iter().find(|(f, l, _)| *f == first && *l == last) {
+        return Ok(Some(offset));
+    }
+    if first != st.last_seq.wrapping_add(1) {
+        return Err(code::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    }
+    st.last_seq = last;
+    st.recent.push_back((first, last, next_offset));
+    if st.recent.len() > 5 {
+        st.recent.pop_front();
+    }
+    Ok(None)
+}
+
 #[derive(Default)]
 struct State {
+    /// Idempotent producers' state per (producer id, topic, partition).
+    sequences: HashMap<(i64, String, i32), ProducerState>,
     topics: BTreeMap<String, (Uuid, i32)>,
     logs: HashMap<(String, i32), PartitionLog>,
     scripts: HashMap<i16, VecDeque<Behaviour>>,
@@ -486,6 +553,10 @@ async fn serve(stream: TcpStream, conn: usize, addr: SocketAddr, state: Arc<Mute
         match behaviour {
             Behaviour::NeverAnswer => continue,
             Behaviour::Close => break,
+            Behaviour::Lose => {
+                let _ = respond(&state, addr, &request, version, None).await;
+                break;
+            }
             Behaviour::Delay(_) | Behaviour::ErrorAfter(..) => {
                 let (d, error) = match behaviour {
                     Behaviour::Delay(d) => (d, None),
@@ -597,10 +668,26 @@ async fn respond(state: &Mutex<State>, addr: SocketAddr, request: &RequestKind, 
                 for pd in &t.partition_data {
                     let mut pr = PartitionProduceResponse::default().with_index(pd.index).with_log_append_time_ms(-1);
                     let key = (t.name.0.to_string(), pd.index);
-                    match (ec, s.logs.get_mut(&key), &pd.records) {
+                    let st = &mut *s;
+                    match (ec, st.logs.get_mut(&key), &pd.records) {
                         (0, Some(log), Some(records)) => {
                             let mut bytes = BytesMut::from(&records[..]);
                             let count = (&records[23..27]).get_i32() as i64 + 1;
+                            match check_sequence(&mut st.sequences, &key, records, log.next_offset) {
+                                Ok(None) => {}
+                                Ok(Some(duplicate_of)) => {
+                                    pr.base_offset = duplicate_of;
+                                    pr.log_start_offset = log.log_start;
+                                    tr.partition_responses.push(pr);
+                                    continue;
+                                }
+                                Err(code) => {
+                                    pr.error_code = code;
+                                    pr.base_offset = -1;
+                                    tr.partition_responses.push(pr);
+                                    continue;
+                                }
+                            }
                             let base = log.next_offset;
                             bytes[0..8].copy_from_slice(&base.to_be_bytes());
                             log.batches.push((base, count, bytes.freeze()));
