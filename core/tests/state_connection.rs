@@ -136,3 +136,42 @@ async fn lost_response_is_retried_and_deduplicated_by_sequence() {
     assert_ne!(sent[1].0, sent[2].0, "the retry goes over a new connection");
     p.close(Duration::from_secs(5)).await.unwrap();
 }
+
+/// A response asking the client to back off (throttle_time_ms, KIP-219): the next request to
+/// that broker waits at least that long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttle_time_delays_the_next_request() {
+    use polykafka::{Consumer, ConsumerConfig, TopicPartition};
+    let broker = FakeBroker::start().await;
+    broker.topic("t", 1);
+    broker.append("t", 0, &["a"]);
+    broker.script(
+        ApiKey::Fetch,
+        [Behaviour::Edit(Box::new(|r| {
+            if let fake_broker::ResponseKind::Fetch(f) = r {
+                f.throttle_time_ms = 600;
+            }
+        }))],
+    );
+    let c = Consumer::new(
+        ConsumerConfig::from_properties([
+            ("bootstrap.servers", broker.bootstrap()),
+            ("fetch.max.wait.ms", "50".to_string()),
+            ("auto.offset.reset", "earliest".to_string()),
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    c.assign(&[TopicPartition::new("t", 0)]).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    while got.is_empty() {
+        assert!(std::time::Instant::now() < deadline);
+        got = c.poll_batch(10, Duration::from_millis(100)).await.unwrap();
+    }
+    broker.wait_for("a second fetch", Duration::from_secs(5), |r| r.iter().filter(|r| r.api_key == ApiKey::Fetch).count() >= 2).await;
+    let fetches = broker.of(ApiKey::Fetch);
+    let gap = fetches[1].at - fetches[0].at;
+    assert!(gap >= Duration::from_millis(550), "the next fetch came {gap:?} after a 600 ms throttle");
+    c.close().await.unwrap();
+}
