@@ -123,5 +123,7 @@ fn to_json(e: &Event) -> Value {
         Event::RequestTimeout(r) => request("request_timeout", r),
         Event::RequestQueueSize { broker, client_id, queue_size } => json!(["request_queue_size", &**broker, &**client_id, queue_size]),
         Event::Heartbeat { group_id, member_id, generation_id } => json!(["heartbeat", group_id, member_id, generation_id]),
+        // kafkajs has no per-broker connection event; the façade never asks for these.
+        Event::Connection { .. } => Value::Null,
     }
 }

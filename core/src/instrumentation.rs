@@ -32,6 +32,8 @@ pub enum EventKind {
     RequestQueueSize = 4,
     /// A group member's heartbeat succeeded (classic Heartbeat or KIP-848 ConsumerGroupHeartbeat).
     Heartbeat = 8,
+    /// A connection to a broker was made or failed, or no broker could be reached.
+    Connection = 16,
 }
 
 impl EventKind {
@@ -75,6 +77,19 @@ pub enum Event {
     /// Requests waiting to be written on the connection to `broker`.
     RequestQueueSize { broker: Arc<str>, client_id: Arc<str>, queue_size: usize },
     Heartbeat { group_id: String, member_id: String, generation_id: i32 },
+    /// A connection of this client to `broker` (`host:port`; the bootstrap list for
+    /// `AllBrokersDown`) was made, or failed.
+    Connection { broker: Arc<str>, client_id: Arc<str>, state: ConnectionState },
+}
+
+/// What happened to a connection (librdkafka reports these through `error_cb`).
+#[derive(Clone, Debug)]
+pub enum ConnectionState {
+    Connected,
+    /// This attempt failed with the error (a refused connection, TLS, authentication, ...).
+    Failed(crate::Error),
+    /// No broker of the client could be reached (each one failed), with the last error.
+    AllBrokersDown(crate::Error),
 }
 
 impl Event {
@@ -84,6 +99,7 @@ impl Event {
             Event::RequestTimeout(_) => EventKind::RequestTimeout,
             Event::RequestQueueSize { .. } => EventKind::RequestQueueSize,
             Event::Heartbeat { .. } => EventKind::Heartbeat,
+            Event::Connection { .. } => EventKind::Connection,
         }
     }
 }

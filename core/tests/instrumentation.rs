@@ -235,3 +235,37 @@ async fn classic_heartbeats_are_reported() {
 async fn kip848_heartbeats_are_reported() {
     heartbeats_of("consumer").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_events_say_which_broker_connected_or_failed() {
+    use polykafka::instrumentation::ConnectionState;
+    let sink = Instrumentation::new(1000, || {});
+    sink.set_wanted(EventKind::Connection.bit());
+    let admin = Admin::new(AdminConfig { client: client_config(&[], &sink), ..AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap() }).unwrap();
+    admin.list_topics(false).await.unwrap();
+    let events = sink.drain().events;
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Connection { state: ConnectionState::Connected, client_id, .. } if &**client_id == "instr-test")),
+        "{events:?}"
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::Connection { state: ConnectionState::Failed(_), .. })), "{events:?}");
+
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = l.local_addr().unwrap().to_string();
+    drop(l);
+    let sink = Instrumentation::new(1000, || {});
+    sink.set_wanted(EventKind::Connection.bit());
+    let cfg = client_config(&[("bootstrap.servers", dead.as_str()), ("default.api.timeout.ms", "1500")], &sink);
+    let admin = Admin::new(AdminConfig { client: cfg, ..AdminConfig::from_properties([("bootstrap.servers", dead.as_str()), ("default.api.timeout.ms", "1500")]).unwrap() }).unwrap();
+    assert!(admin.list_topics(false).await.is_err());
+    let events = sink.drain().events;
+    let failed: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Connection { broker, state: ConnectionState::Failed(err), .. } => Some((broker.to_string(), err.kind())),
+            _ => None,
+        })
+        .collect();
+    assert!(!failed.is_empty() && failed.iter().all(|(b, k)| *b == dead && *k == polykafka::ErrorKind::Connection), "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Connection { state: ConnectionState::AllBrokersDown(_), .. })), "{events:?}");
+}

@@ -7,6 +7,7 @@
 mod metadata;
 pub(crate) mod request;
 
+use crate::instrumentation::{ConnectionState, Event, EventKind};
 use crate::sync::{MutexExt, RwLockExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -133,6 +134,7 @@ impl Cluster {
                 slot.failures.store(0, Ordering::Relaxed);
                 *slot.next_attempt.locked() = None;
                 tracing::debug!(node = slot.node_id, addr = %addr, "connected");
+                self.report_connection(&addr, ConnectionState::Connected);
                 *guard = Some(conn.clone());
                 Ok(conn)
             }
@@ -140,6 +142,7 @@ impl Cluster {
                 let failures = slot.failures.fetch_add(1, Ordering::Relaxed) + 1;
                 *slot.next_attempt.locked() = Some(Instant::now() + self.backoff(failures));
                 tracing::warn!(node = slot.node_id, addr = %addr, error = %e, "connection failed");
+                self.report_connection(&addr, ConnectionState::Failed(e.clone()));
                 Err(e)
             }
         }
@@ -206,9 +209,19 @@ impl Cluster {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last
+        let err = last
             .unwrap_or_else(|| Error::connection("no broker to connect to"))
-            .context(format!("no broker of {} could be reached", self.config.bootstrap_servers.join(","))))
+            .context(format!("no broker of {} could be reached", self.config.bootstrap_servers.join(",")));
+        self.report_connection(&self.config.bootstrap_servers.join(","), ConnectionState::AllBrokersDown(err.clone()));
+        Err(err)
+    }
+
+    fn report_connection(&self, broker: &str, state: ConnectionState) {
+        crate::instrumentation::report(self.config.instrumentation.as_ref(), EventKind::Connection, || Event::Connection {
+            broker: Arc::from(broker),
+            client_id: Arc::from(self.config.client_id.as_str()),
+            state,
+        });
     }
 
     /// Sends `req` to any broker.
