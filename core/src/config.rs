@@ -424,9 +424,16 @@ impl<'a> Props<'a> {
         }
     }
 
+    /// Milliseconds: a whole number, or a decimal one as librdkafka takes for `linger.ms`
+    /// (`queue.buffering.max.ms`), e.g. `0.5`.
     fn ms(&self, key: &str, default_ms: i64) -> Result<Duration> {
-        self.int(key, default_ms, 0, i32::MAX as i64)
-            .map(|n| Duration::from_millis(n as u64))
+        match self.raw(key) {
+            Some(v) if v.contains('.') => match v.parse::<f64>() {
+                Ok(x) if x.is_finite() && (0.0..=i32::MAX as f64).contains(&x) => Ok(Duration::from_secs_f64(x / 1000.0)),
+                _ => Err(Props::bad(key, v, &format!("milliseconds from 0 to {}", i32::MAX))),
+            },
+            _ => self.int(key, default_ms, 0, i32::MAX as i64).map(|n| Duration::from_millis(n as u64)),
+        }
     }
 
     fn bool(&self, key: &str, default: bool) -> Result<bool> {
@@ -843,6 +850,16 @@ mod tests {
         let e = producer(&[("linger.msec", "5")]).unwrap_err();
         assert_eq!(e.kind(), crate::error::ErrorKind::Config);
         assert!(e.message().contains("'linger.msec'"), "{e}");
+    }
+
+    #[test]
+    fn milliseconds_may_be_decimal() {
+        let p = producer(&[("linger.ms", "1.5")]).unwrap();
+        assert_eq!(p.linger, Duration::from_micros(1500));
+        for bad in ["-1.5", "NaN", "1.2.3", "inf"] {
+            let e = producer(&[("linger.ms", bad)]).unwrap_err();
+            assert!(e.message().contains("linger.ms"), "{bad}: {e}");
+        }
     }
 
     #[test]
