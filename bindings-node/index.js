@@ -5,7 +5,7 @@ const { Kafka } = require('./lib/kafka')
 const { Partitioners } = require('./lib/partitioners')
 const { LEVELS } = require('./lib/logger')
 const constants = require('./lib/constants')
-const { fromNative, nativeInfo, isRebalancing, isKafkaJSError, ...errors } = require('./lib/errors')
+const { fromNative, fromPanic, nativeInfo, isRebalancing, isKafkaJSError, ...errors } = require('./lib/errors')
 
 // kafkajs's AssignerProtocol is for custom assigners; named for compatibility.
 const AssignerProtocol = { MemberMetadata: {}, MemberAssignment: {} }

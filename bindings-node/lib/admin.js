@@ -2,7 +2,6 @@
 // kafkajs's Admin over NativeAdmin.
 const native = require('./native')
 const config = require('./config')
-const { createRetry } = require('./retry')
 const { InstrumentationEmitter, adminEvents } = require('./events')
 const { hub } = require('./logger')
 const keepalive = require('./keepalive')
@@ -41,7 +40,7 @@ function checkResources(resources) {
 class Admin {
   constructor(kafka, opts = {}) {
     this._kafka = kafka
-    this._retrier = createRetry(Object.assign({}, kafka._config.retry, opts.retry))
+    this._retry = opts.retry
     this._logger = kafka._logger.namespace('Admin')
     this._emitter = new InstrumentationEmitter(adminEvents, this._logger)
     this._native = null
@@ -70,16 +69,13 @@ class Admin {
         throw fromNative(e, { wrapRetriable: false })
       }
       this._emitter.attach(nativeAdmin)
-      await this._retrier(async bail => {
-        try {
-          await nativeAdmin.connect()
-        } catch (e) {
-          const err = fromNative(e, { wrapRetriable: false })
-          this._logger.error(err.message)
-          if (err.retriable === false) bail(err)
-          throw err
-        }
-      })
+      try {
+        await nativeAdmin.connect(config.connectTimeout(kafka, this._retry))
+      } catch (e) {
+        const err = fromNative(e)
+        this._logger.error(err.message)
+        throw err
+      }
       this._native = nativeAdmin
     } catch (e) {
       this._emitter.detach()

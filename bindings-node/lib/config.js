@@ -118,4 +118,10 @@ function adminProperties(kafka, brokers, extra = {}) {
   return p
 }
 
-module.exports = { resolveBrokers, clientProperties, producerProperties, adminProperties, oauthToken, pemText }
+/** How long a client's connect() tries to reach the cluster (the core retries the metadata
+ * request meanwhile): kafkajs's connection timeout plus the waits of its retry policy. */
+function connectTimeout(kafka, retry) {
+  return (kafka.connectionTimeout ?? 1000) + retryBudget(Object.assign({}, RETRY_DEFAULTS, kafka.retry, retry))
+}
+
+module.exports = { resolveBrokers, clientProperties, producerProperties, adminProperties, connectTimeout, oauthToken, pemText }

@@ -4,9 +4,12 @@
 // thread, one partition's messages in order, `partitionsConsumedConcurrently` partitions at
 // once. Offsets are kafkajs's: a message is resolved when its handler returns, commits carry
 // resolved offsets (+1), and a throwing handler leaves its message to be delivered again.
+// A resolved offset is stored in the core (enable.auto.offset.store=false), which commits the
+// stored offsets every autoCommitInterval, on revocation and on close; kafkajs's commit after
+// each batch and its autoCommitThreshold call the core's commit of the stored offsets.
 const native = require('./native')
 const config = require('./config')
-const { createRetry, DEFAULTS: RETRY_DEFAULTS } = require('./retry')
+const { DEFAULTS: RETRY_DEFAULTS } = require('./retry')
 const { InstrumentationEmitter } = require('./events')
 const { hub } = require('./logger')
 const keepalive = require('./keepalive')
@@ -75,7 +78,6 @@ function checkTopicPartitions(topicPartitions, what) {
 }
 
 const key = (topic, partition) => `${topic}\u0000${partition}`
-const escapeRegex = s => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const call = async (fn, opts) => {
   try {
     return await fn()
@@ -173,8 +175,6 @@ class Consumer {
       'fetch.max.wait.ms': String(maxWaitTimeInMs),
       'isolation.level': readUncommitted ? 'read_uncommitted' : 'read_committed',
       'allow.auto.create.topics': String(allowAutoTopicCreation),
-      // kafkajs commits resolved offsets itself (below), not the positions delivered.
-      'enable.auto.commit': 'false',
       'partition.assignment.strategy': (partitionAssigners || []).some(a => a && a.assignerName === 'roundrobin') || !partitionAssigners
         ? 'roundrobin'
         : 'range',
@@ -196,6 +196,7 @@ class Consumer {
     this._loop = null
     this._resolved = new Map() // tp key -> {topic, partition, offset (next, string)}
     this._committed = new Map() // tp key -> offset committed (string)
+    this._unstored = new Map() // tp key -> resolved offset the core refused to store (revoking)
     this._paused = new Set()
     this._pendingSeeks = new Map() // tp key -> seek waiting for its partition to be assigned
     this._stale = new Set()
@@ -220,16 +221,11 @@ class Consumer {
       // Check the cluster is reachable now, as kafkajs does; the consumer itself starts in run().
       this._adminProps = config.adminProperties(kafka, brokers, { token })
       const probe = new native.NativeAdmin(this._adminProps)
-      await createRetry(this._retry)(async bail => {
-        try {
-          await probe.connect()
-        } catch (e) {
-          const err = fromNative(e, { wrapRetriable: false })
-          if (err.retriable === false) bail(err)
-          throw err
-        }
-      })
-      await probe.close()
+      try {
+        await call(() => probe.connect(config.connectTimeout(kafka, this._retry)))
+      } finally {
+        await probe.close()
+      }
     } catch (e) {
       hub.unregisterSoon(this._kafka._logger)
       throw e
@@ -305,7 +301,15 @@ class Consumer {
       throw new KafkaJSNonRetriableError('The consumer has not subscribed to any topic; call subscribe() first')
     }
     this._logger.info('Starting', { groupId: this._groupId })
-    const props = Object.assign({}, this._props, { 'auto.offset.reset': this._fromBeginning ? 'earliest' : 'latest' })
+    const props = Object.assign({}, this._props, {
+      'auto.offset.reset': this._fromBeginning ? 'earliest' : 'latest',
+      // The core commits the offsets stored here (resolved ones), not the positions delivered.
+      'enable.auto.commit': String(Boolean(autoCommit)),
+      'enable.auto.offset.store': 'false',
+    })
+    // Without autoCommitInterval kafkajs commits only after batches (and by threshold): the
+    // core's timer is then set beyond reach.
+    props['auto.commit.interval.ms'] = String(autoCommitInterval != null ? autoCommitInterval : 2147483647)
     let nativeConsumer
     try {
       nativeConsumer = new native.NativeConsumer(props, this._emitter.nativeCallback())
@@ -313,16 +317,10 @@ class Consumer {
       throw fromNative(e, { wrapRetriable: false })
     }
     this._emitter.attach(nativeConsumer)
-    let pattern = null
-    if (this._patterns.length) {
-      const parts = [...this._patterns.map(p => `(?:${p})`), ...[...this._topics].map(t => `^${escapeRegex(t)}$`)]
-      pattern = parts.join('|')
-    }
-    await call(() => nativeConsumer.start([...this._topics], pattern || undefined), { wrapRetriable: false })
+    await call(() => nativeConsumer.start([...this._topics], this._patterns), { wrapRetriable: false })
     this._native = nativeConsumer
-    this._runConfig = { autoCommit, autoCommitInterval, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }
+    this._runConfig = { autoCommit, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }
     this._concurrency = Math.max(1, partitionsConsumedConcurrently | 0)
-    this._lastCommit = Date.now()
     this._uncommittedCount = 0
     this._running = true
     // As kafkajs, run() resolves once the consumer has joined the group (or stopped trying).
@@ -362,7 +360,8 @@ class Consumer {
       try {
         for (const ev of res.events) await this._onRebalance(ev)
         if (res.batches.length) await this._process(res.batches)
-        await this._autoCommit(false)
+        // kafkajs commits the resolved offsets after every batch.
+        if (res.batches.length) await this._autoCommit(true)
       } catch (e) {
         this._logger.error(`Error in the consumer loop: ${e.message}`, { groupId: this._groupId })
       }
@@ -379,9 +378,12 @@ class Consumer {
         error: 'The group is rebalancing, so a rejoin is needed',
       })
       this._emitter.emit(consumerEvents.REBALANCING, { groupId: this._groupId, memberId: info.memberId })
-      if (ev.kind === 'revoked' && this._runConfig.autoCommit) await this._commitResolved(ev.partitions)
+      // The core commits the stored offsets of revoked partitions; offsets resolved after the
+      // revocation began (the core refuses to store those) are committed here, as kafkajs does.
+      if (ev.kind === 'revoked' && this._runConfig.autoCommit) await this._commitUnstored(ev.partitions)
       for (const { topic, partition } of ev.partitions) {
         const k = key(topic, partition)
+        this._unstored.delete(k)
         this._resolved.delete(k)
         this._committed.delete(k)
         this._stale.add(k)
@@ -395,9 +397,10 @@ class Consumer {
       this._rebalancing = false
       // kafkajs resolves where each partition starts (committed offset, else fromBeginning)
       // before GROUP_JOIN: a program that produces on GROUP_JOIN with fromBeginning:false must
-      // see those messages. Wait for the core to know (bounded by the request timeout).
+      // see those messages. Wait for the core to know (woken by its fetcher; bounded, and in
+      // slices so that stop() is not held up).
       const until = Date.now() + 30000
-      while (this._running && !this._native.positionsKnown() && Date.now() < until) await new Promise(r => setTimeout(r, 5))
+      while (this._running && Date.now() < until && !(await this._native.waitPositionsKnown(500).catch(() => true)));
       const memberAssignment = {}
       for (const { topic, partition } of this._native.assignment()) {
         ;(memberAssignment[topic] = memberAssignment[topic] || []).push(partition)
@@ -469,8 +472,24 @@ class Consumer {
 
   _resolve(topic, partition, offset) {
     const next = (BigInt(offset) + 1n).toString()
-    this._resolved.set(key(topic, partition), { topic, partition, offset: next })
+    const k = key(topic, partition)
+    this._resolved.set(k, { topic, partition, offset: next })
     this._uncommittedCount++
+    if (this._store(topic, partition, next)) this._unstored.delete(k)
+    else this._unstored.set(k, { topic, partition, offset: next })
+  }
+
+  /** Stores the offset in the core, for its auto-commit; false when the partition is not
+   * assigned (any more) or is being revoked. */
+  _store(topic, partition, offset) {
+    if (!this._native) return false
+    try {
+      this._native.storeOffsets([{ topic, partition, offset }])
+      return true
+    } catch (e) {
+      this._logger.debug(`Offset not stored: ${fromNative(e, { wrapRetriable: false }).message}`, { topic, partition, offset })
+      return false
+    }
   }
 
   _skip(k) {
@@ -576,36 +595,43 @@ class Consumer {
     return { topics: [...topics.entries()].map(([topic, partitions]) => ({ topic, partitions })) }
   }
 
+  /** kafkajs's commits of resolved offsets: after a batch or a failed handler (`force`), when
+   * `autoCommitThreshold` offsets are resolved, or asked for (`explicit`:
+   * commitOffsetsIfNecessary). The core commits what was stored; autoCommitInterval is its. */
   async _autoCommit(force, explicit = false) {
-    const { autoCommit, autoCommitInterval, autoCommitThreshold } = this._runConfig || {}
+    const { autoCommit, autoCommitThreshold } = this._runConfig || {}
     if (!autoCommit && !explicit) return
-    if (!force && !explicit) {
-      const byTime = autoCommitInterval != null && Date.now() - this._lastCommit >= autoCommitInterval
-      const byCount = autoCommitThreshold != null && this._uncommittedCount >= autoCommitThreshold
-      const always = autoCommitInterval == null && autoCommitThreshold == null
-      if (!byTime && !byCount && !always) return
-    }
-    await this._commitResolved(null)
-  }
-
-  async _commitResolved(only) {
-    const wanted = only ? new Set(only.map(p => key(p.topic, p.partition))) : null
+    const byCount = autoCommitThreshold != null && this._uncommittedCount >= autoCommitThreshold
+    if (!force && !explicit && !byCount) return
     const offsets = []
     for (const [k, r] of this._resolved) {
-      if (wanted && !wanted.has(k)) continue
-      if (this._committed.get(k) === r.offset) continue
-      offsets.push({ topic: r.topic, partition: r.partition, offset: r.offset })
+      if (this._committed.get(k) !== r.offset && !this._unstored.has(k)) offsets.push(r)
     }
     if (offsets.length === 0 || !this._native) return
-    await this._commit(offsets)
+    await call(() => this._native.commitStored(), { wrapRetriable: false })
+    this._committedNow(offsets)
+  }
+
+  /** Commits the resolved offsets of `partitions` that the core did not store. */
+  async _commitUnstored(partitions) {
+    const offsets = []
+    for (const { topic, partition } of partitions) {
+      const u = this._unstored.get(key(topic, partition))
+      if (u && this._committed.get(key(topic, partition)) !== u.offset) offsets.push(u)
+    }
+    if (offsets.length && this._native) await this._commit(offsets)
   }
 
   /** Commits `offsets`; `explicit` ones (commitOffsets) are reported as kafkajs reports them:
    * numeric partitions and each offset's metadata. */
   async _commit(offsets, { explicit = false } = {}) {
     await call(() => this._native.commit(offsets), { wrapRetriable: false })
+    this._committedNow(offsets, explicit)
+  }
+
+  /** Bookkeeping and the COMMIT_OFFSETS event of a commit that succeeded. */
+  _committedNow(offsets, explicit = false) {
     for (const o of offsets) this._committed.set(key(o.topic, o.partition), o.offset)
-    this._lastCommit = Date.now()
     this._uncommittedCount = 0
     const info = this._native.groupInfo()
     const topics = new Map()
@@ -639,7 +665,11 @@ class Consumer {
     for (const o of offsets) {
       const k = key(o.topic, o.partition)
       const r = this._resolved.get(k)
-      if (!r || BigInt(r.offset) < BigInt(o.offset)) this._resolved.set(k, { topic: o.topic, partition: o.partition, offset: o.offset })
+      if (!r || BigInt(r.offset) < BigInt(o.offset)) {
+        this._resolved.set(k, { topic: o.topic, partition: o.partition, offset: o.offset })
+        // So that the core's auto-commit does not go back to an older stored offset.
+        this._store(o.topic, o.partition, o.offset)
+      }
     }
   }
 
@@ -664,7 +694,10 @@ class Consumer {
     } catch (e) {
       throw fromNative(e, { wrapRetriable: false })
     }
-    if (BigInt(offset) >= 0n) this._resolved.set(k, { topic, partition, offset })
+    if (BigInt(offset) >= 0n) {
+      this._resolved.set(k, { topic, partition, offset })
+      this._store(topic, partition, offset)
+    }
   }
 
   pause(topicPartitions = []) {
@@ -756,13 +789,12 @@ class Consumer {
       groupId: this._groupId,
       memberId: this._memberId(),
     })
-    if (this._runConfig && this._runConfig.autoCommit) {
-      await this._commitResolved(null).catch(e => this._logger.error(`Commit on stop failed: ${e.message}`))
-    }
-    // Leave the group: a later run() joins again with a fresh member.
+    // Leave the group (the core commits the stored offsets first when autoCommit): a later
+    // run() joins again with a fresh member.
     const n = this._native
     this._native = null
     this._resolved.clear()
+    this._unstored.clear()
     this._committed.clear()
     this._stale.clear()
     this._pendingSeeks.clear()

@@ -280,13 +280,23 @@ function protocolError(info) {
 const withContext = (text, context) => (!context || context === text ? text : `${text} (${context})`)
 
 /**
+ * A panic inside the native module (napi's catch_unwind, or a panicking future: a
+ * `GenericFailure` without the marker; src/error.rs) as a non-retriable KafkaJSError. Other
+ * errors pass through.
+ */
+function fromPanic(err) {
+  if (!(err instanceof Error) || err instanceof KafkaJSError || err.code !== 'GenericFailure' || nativeInfo(err)) return err
+  return new KafkaJSNonRetriableError(`polykafka: the native engine panicked: ${err.message}`, { cause: err })
+}
+
+/**
  * Maps an error thrown by the native module to its kafkajs class. Errors the core still calls
  * retriable after its own retries are wrapped in KafkaJSNumberOfRetriesExceeded, as kafkajs's
  * retrier does; non-retriable ones are thrown as they are. Other errors pass through.
  */
 function fromNative(err, { wrapRetriable = true } = {}) {
   const info = nativeInfo(err)
-  if (!info) return err
+  if (!info) return fromPanic(err)
   const make = KIND_TO_CLASS[info.kind] || (i => new KafkaJSError(i.message))
   const e = make(info)
   e.fatal = info.fatal
@@ -299,6 +309,7 @@ function fromNative(err, { wrapRetriable = true } = {}) {
 }
 
 module.exports = {
+  fromPanic,
   KafkaJSError,
   KafkaJSNonRetriableError,
   KafkaJSPartialMessageError,

@@ -3,7 +3,6 @@
 // normalised here and handed over as one array.
 const native = require('./native')
 const config = require('./config')
-const { createRetry } = require('./retry')
 const { InstrumentationEmitter, producerEvents } = require('./events')
 const { Partitioners, NATIVE } = require('./partitioners')
 const { hub } = require('./logger')
@@ -64,7 +63,7 @@ class Producer {
     }
     this._nativePartitioning = !!createPartitioner[NATIVE]
     this._partitioner = this._nativePartitioning ? null : createPartitioner()
-    this._retrier = createRetry(Object.assign({}, kafka._config.retry, retry))
+    this._retry = retry
     this._status = STATUS.DISCONNECTED
     this._native = null
     this._emitter = new InstrumentationEmitter(producerEvents, this._logger)
@@ -101,16 +100,14 @@ class Producer {
         throw fromNative(e, { wrapRetriable: false })
       }
       this._emitter.attach(nativeProducer)
-      await this._retrier(async bail => {
-        try {
-          await nativeProducer.connect()
-        } catch (e) {
-          const err = fromNative(e, { wrapRetriable: false })
-          this._logger.error(err.message)
-          if (err.retriable === false) bail(err)
-          throw err
-        }
-      })
+      const adminProps = config.adminProperties(kafka, brokers, { token })
+      try {
+        await nativeProducer.connect(adminProps, config.connectTimeout(kafka, this._retry))
+      } catch (e) {
+        const err = fromNative(e)
+        this._logger.error(err.message)
+        throw err
+      }
       this._native = nativeProducer
     } catch (e) {
       this._status = STATUS.DISCONNECTED
@@ -219,12 +216,21 @@ class Producer {
   async _jsPartitioner(topic, messages) {
     if (this._nativePartitioning) return null
     if (messages.every(m => m.partition !== undefined && m.partition !== null)) return null
-    let partitionMetadata
+    let count
     try {
-      partitionMetadata = await this._native.partitionsFor(String(topic))
+      count = await this._native.partitionCount(String(topic))
     } catch (e) {
       throw fromNative(e)
     }
+    // The core gives the count; leaders are not known here (-1).
+    const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: -1,
+      replicas: [],
+      isr: [],
+      offlineReplicas: [],
+    }))
     return message => this._partitioner({ topic, partitionMetadata, message })
   }
 

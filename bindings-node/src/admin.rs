@@ -10,7 +10,7 @@ use napi::{JsFunction, JsObject};
 use napi_derive::napi;
 use polykafka::admin::{Admin, AlterConfigOp, ConfigResource, ConfigResourceKind, ConfigSource, NewTopic, OffsetResetSpec};
 use polykafka::config::IsolationLevel;
-use polykafka::consumer::fetch::{list_offsets, OffsetSpec};
+use polykafka::consumer::fetch::OffsetSpec;
 use polykafka::{AdminConfig, TopicPartition};
 
 use crate::error::{describe, IntoNapi};
@@ -157,6 +157,17 @@ fn source_code(s: ConfigSource) -> i32 {
     }
 }
 
+/// A metadata request with the client settings of `config`, retried by the core for
+/// `timeout_ms` (the façade gives kafkajs's connection timeout plus its retries' waits), on
+/// connections of its own that close after.
+pub(crate) async fn connect_within(mut config: AdminConfig, timeout_ms: u32) -> polykafka::Result<()> {
+    config.default_api_timeout = std::time::Duration::from_millis(timeout_ms as u64);
+    let probe = Admin::new(config)?;
+    let result = probe.connect().await;
+    probe.close().await;
+    result
+}
+
 fn item(name: String, error: Option<polykafka::Error>) -> NativeItemResult {
     NativeItemResult { name, error: error.map(|e| describe(&e).to_string()) }
 }
@@ -170,7 +181,7 @@ pub struct NativeAdmin {
 #[napi]
 impl NativeAdmin {
     /// `on_events` receives the core's instrumentation events (see `events.rs`).
-    #[napi(constructor)]
+    #[napi(catch_unwind, constructor)]
     pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
         let events = events::sink(&env, on_events)?;
@@ -181,41 +192,38 @@ impl NativeAdmin {
     }
 
     /// Which instrumentation events to report: a mask of kinds with listeners.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_events(&self, mask: u32) {
         events::set_wanted(&self.events, mask);
     }
 
-    /// Fetches metadata once, so an unreachable cluster fails at connect.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn connect(&self, env: Env) -> Result<JsObject> {
-        let admin = self.admin.clone();
-        env.spawn_future(async move {
-            admin.cluster().refresh_metadata(Some(&[]), false).await.napi()?;
-            Ok(())
-        })
+    /// Checks that the cluster answers (kafkajs's `connect`): see [`connect_within`].
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn connect(&self, env: Env, timeout_ms: u32) -> Result<JsObject> {
+        let config = self.admin.config().clone();
+        crate::error::spawn(&env, async move { connect_within(config, timeout_ms).await.napi() })
     }
 
     /// Each topic exists (or is created, when `allow.auto.create.topics` is true and the broker
     /// allows it): kafkajs's check at subscribe. A topic being created (LEADER_NOT_AVAILABLE) is
     /// waited for within `default.api.timeout.ms`; any other topic error rejects, naming it.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn check_topics(&self, env: Env, topics: Vec<String>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move { admin.require_topics(&topics).await.napi() })
+        crate::error::spawn(&env, async move { admin.require_topics(&topics).await.napi() })
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> Result<JsObject> {
         events::close(&self.events);
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             admin.close().await;
             Ok(())
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeItemResult[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeItemResult[]>")]
     pub fn create_topics(&self, env: Env, topics: Vec<NativeNewTopic>, validate_only: bool) -> Result<JsObject> {
         let admin = self.admin.clone();
         let topics: Vec<NewTopic> = topics
@@ -227,33 +235,33 @@ impl NativeAdmin {
                 configs: t.config_entries.unwrap_or_default().into_iter().map(|e| (e.name, e.value)).collect(),
             })
             .collect();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let results = admin.create_topics(&topics, validate_only).await.napi()?;
             Ok(results.into_iter().map(|r| item(r.name, r.error)).collect::<Vec<_>>())
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeItemResult[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeItemResult[]>")]
     pub fn delete_topics(&self, env: Env, topics: Vec<String>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             let results = admin.delete_topics(&names).await.napi()?;
             Ok(results.into_iter().map(|r| item(r.name, r.error)).collect::<Vec<_>>())
         })
     }
 
-    #[napi(ts_return_type = "Promise<string[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<string[]>")]
     pub fn list_topics(&self, env: Env) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move { admin.list_topics(true).await.napi() })
+        crate::error::spawn(&env, async move { admin.list_topics(true).await.napi() })
     }
 
     /// Topics and their partitions; all topics when `topics` is absent.
-    #[napi(ts_return_type = "Promise<NativeTopicMetadata[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeTopicMetadata[]>")]
     pub fn describe_topics(&self, env: Env, topics: Option<Vec<String>>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let names = match topics {
                 Some(t) => t,
                 None => admin.list_topics(true).await.napi()?,
@@ -282,10 +290,10 @@ impl NativeAdmin {
     }
 
     /// Grows each topic to `count` partitions; one result per topic.
-    #[napi(ts_return_type = "Promise<NativeItemResult[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeItemResult[]>")]
     pub fn create_partitions(&self, env: Env, topics: Vec<String>, counts: Vec<i32>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let mut out = Vec::new();
             for (t, n) in topics.into_iter().zip(counts) {
                 let r = admin.create_partitions(&t, n).await;
@@ -295,10 +303,10 @@ impl NativeAdmin {
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeClusterDescription>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeClusterDescription>")]
     pub fn describe_cluster(&self, env: Env) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let d = admin.describe_cluster().await.napi()?;
             Ok(NativeClusterDescription {
                 brokers: d.brokers.into_iter().map(|b| NativeBroker { node_id: b.node_id, host: b.host, port: b.port }).collect(),
@@ -308,14 +316,14 @@ impl NativeAdmin {
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeDescribedResource[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeDescribedResource[]>")]
     pub fn describe_configs(&self, env: Env, resources: Vec<NativeConfigQuery>) -> Result<JsObject> {
         let admin = self.admin.clone();
         let mut queries = Vec::new();
         for r in resources {
             queries.push((ConfigResource { kind: resource_kind(r.r#type).napi()?, name: r.name }, r.config_names));
         }
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let list: Vec<ConfigResource> = queries.iter().map(|(r, _)| r.clone()).collect();
             let described = admin.describe_configs(&list).await.napi()?;
             Ok(described
@@ -343,7 +351,7 @@ impl NativeAdmin {
     }
 
     /// Sets the given configs (IncrementalAlterConfigs SET operations).
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn alter_configs(&self, env: Env, resources: Vec<NativeAlterResource>) -> Result<JsObject> {
         let admin = self.admin.clone();
         let mut changes = Vec::new();
@@ -351,19 +359,19 @@ impl NativeAdmin {
             let resource = ConfigResource { kind: resource_kind(r.r#type).napi()?, name: r.name };
             changes.push((resource, r.config_entries.into_iter().map(|e| AlterConfigOp::set(e.name, e.value)).collect::<Vec<_>>()));
         }
-        env.spawn_future(async move { admin.incremental_alter_configs(&changes).await.napi() })
+        crate::error::spawn(&env, async move { admin.incremental_alter_configs(&changes).await.napi() })
     }
 
     /// Deletes records before each offset (-1: the high watermark).
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn delete_records(&self, env: Env, topic: String, partitions: Vec<NativePartitionOffset>) -> Result<JsObject> {
         let admin = self.admin.clone();
         let mut offsets = Vec::new();
         for p in partitions {
-            let o: i64 = p.offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{}'", p.offset)))?;
+            let o: i64 = crate::consumer::parse_offset(&p.offset)?;
             offsets.push((TopicPartition::new(topic.clone(), p.partition), o));
         }
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             admin.delete_records(&offsets).await.napi()?;
             Ok(())
         })
@@ -371,10 +379,10 @@ impl NativeAdmin {
 
     /// Every partition of `topic` with its low and high watermarks; with `timestamp`, `offset`
     /// is the first offset at or after it (the high watermark when there is none).
-    #[napi(ts_return_type = "Promise<NativeTopicOffsets[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeTopicOffsets[]>")]
     pub fn topic_offsets(&self, env: Env, topic: String, timestamp: Option<f64>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let described = admin.describe_topics(&[topic.as_str()]).await.napi()?;
             let partitions: Vec<i32> = described.first().map(|t| t.partitions.iter().map(|p| p.partition).collect()).unwrap_or_default();
             let mut specs = Vec::new();
@@ -386,7 +394,7 @@ impl NativeAdmin {
                     specs.push((tp, OffsetSpec::Timestamp(t as i64)));
                 }
             }
-            let listed = list_offsets(admin.cluster(), &specs, IsolationLevel::ReadUncommitted).await.napi()?;
+            let listed = admin.list_offsets(&specs, IsolationLevel::ReadUncommitted).await.napi()?;
             let mut found: HashMap<(i32, u8), i64> = HashMap::new();
             for ((_, spec), (tp, r)) in specs.iter().zip(listed) {
                 let which = match spec {
@@ -413,10 +421,10 @@ impl NativeAdmin {
 
     /// A group's committed offsets for every partition of `topics` (-1 when none), or for every
     /// partition it has committed when `topics` is absent.
-    #[napi(ts_return_type = "Promise<NativeCommitted[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeCommitted[]>")]
     pub fn fetch_offsets(&self, env: Env, group_id: String, topics: Option<Vec<String>>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let wanted: Option<Vec<TopicPartition>> = match &topics {
                 None => None,
                 Some(t) => {
@@ -451,21 +459,21 @@ impl NativeAdmin {
         })
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn set_offsets(&self, env: Env, group_id: String, topic: String, partitions: Vec<NativePartitionOffset>) -> Result<JsObject> {
         let admin = self.admin.clone();
         let mut offsets = Vec::new();
         for p in partitions {
-            let o: i64 = p.offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{}'", p.offset)))?;
+            let o: i64 = crate::consumer::parse_offset(&p.offset)?;
             offsets.push((TopicPartition::new(topic.clone(), p.partition), o));
         }
-        env.spawn_future(async move { admin.alter_consumer_group_offsets(&group_id, &offsets).await.napi() })
+        crate::error::spawn(&env, async move { admin.alter_consumer_group_offsets(&group_id, &offsets).await.napi() })
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn reset_offsets(&self, env: Env, group_id: String, topic: String, earliest: bool) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let described = admin.describe_topics(&[topic.as_str()]).await.napi()?;
             let partitions: Vec<TopicPartition> = described
                 .iter()
@@ -477,10 +485,10 @@ impl NativeAdmin {
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeGroupListing[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeGroupListing[]>")]
     pub fn list_groups(&self, env: Env) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let groups = admin.list_consumer_groups().await.napi()?;
             Ok(groups
                 .into_iter()
@@ -489,10 +497,10 @@ impl NativeAdmin {
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeGroupDescription[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeGroupDescription[]>")]
     pub fn describe_groups(&self, env: Env, group_ids: Vec<String>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let refs: Vec<&str> = group_ids.iter().map(String::as_str).collect();
             let groups = admin.describe_consumer_groups(&refs).await.napi()?;
             Ok(groups
@@ -512,10 +520,10 @@ impl NativeAdmin {
         })
     }
 
-    #[napi(ts_return_type = "Promise<NativeItemResult[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeItemResult[]>")]
     pub fn delete_groups(&self, env: Env, group_ids: Vec<String>) -> Result<JsObject> {
         let admin = self.admin.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let refs: Vec<&str> = group_ids.iter().map(String::as_str).collect();
             let results = admin.delete_consumer_groups(&refs).await.napi()?;
             Ok(results.into_iter().map(|(g, r)| item(g, r.err())).collect::<Vec<_>>())

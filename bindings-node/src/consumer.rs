@@ -10,7 +10,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi::{JsFunction, JsObject};
 use napi_derive::napi;
-use polykafka::{Consumer, ConsumerConfig, ConsumerEvent, TopicPartition};
+use polykafka::{CommitMode, Consumer, ConsumerConfig, ConsumerEvent, TopicPartition};
 
 use crate::admin::NativeCommitted;
 use crate::error::IntoNapi;
@@ -90,6 +90,11 @@ fn native_tps(list: Vec<TopicPartition>) -> Vec<NativeTopicPartition> {
     list.into_iter().map(|t| NativeTopicPartition { topic: t.topic, partition: t.partition }).collect()
 }
 
+/// An offset as the façade passes it (a decimal string).
+pub(crate) fn parse_offset(offset: &str) -> Result<i64> {
+    offset.parse().map_err(|_| crate::error::to_napi(polykafka::Error::invalid(format!("invalid offset '{offset}'"))))
+}
+
 fn buf(b: Option<bytes::Bytes>) -> Option<Buffer> {
     b.map(|b| Buffer::from(b.to_vec()))
 }
@@ -114,7 +119,7 @@ impl NativeConsumer {
 #[napi]
 impl NativeConsumer {
     /// `on_events` receives the core's instrumentation events (see `events.rs`).
-    #[napi(constructor)]
+    #[napi(catch_unwind, constructor)]
     pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
         ConsumerConfig::from_properties(props.clone()).napi()?;
@@ -122,26 +127,23 @@ impl NativeConsumer {
     }
 
     /// Which instrumentation events to report: a mask of kinds with listeners.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_events(&self, mask: u32) {
         events::set_wanted(&self.events, mask);
     }
 
-    /// Creates the core consumer (inside the runtime) and subscribes it: to `topics`, or to
-    /// `pattern` (a regular expression over whole topic names) when given.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn start(&self, env: Env, topics: Vec<String>, pattern: Option<String>) -> Result<JsObject> {
+    /// Creates the core consumer (inside the runtime) and subscribes it to `topics` and to every
+    /// topic matching one of `patterns` (regular expressions over whole topic names).
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn start(&self, env: Env, topics: Vec<String>, patterns: Vec<String>) -> Result<JsObject> {
         let props = self.props.clone();
         let slot = self.consumer.clone();
         let instrumentation = self.events.as_ref().map(EventSink::instrumentation);
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let mut config = ConsumerConfig::from_properties(props).napi()?;
             config.client.instrumentation = instrumentation;
             let consumer = Consumer::new(config).napi()?;
-            match pattern {
-                Some(p) => consumer.subscribe_pattern(&p).napi()?,
-                None => consumer.subscribe(&topics).napi()?,
-            }
+            consumer.subscribe_topics_and_patterns(&topics, &patterns).napi()?;
             *slot.lock().unwrap() = Some(consumer);
             Ok(())
         })
@@ -149,10 +151,10 @@ impl NativeConsumer {
 
     /// Pending rebalance events (and no records), else up to `max_records` records grouped by
     /// partition in order; waits up to `timeout_ms` for the first.
-    #[napi(ts_return_type = "Promise<NativePoll>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativePoll>")]
     pub fn poll(&self, env: Env, max_records: u32, timeout_ms: u32) -> Result<JsObject> {
         let consumer = self.get()?;
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let (events, records) = consumer
                 .poll_batch_events(max_records.max(1) as usize, Duration::from_millis(timeout_ms as u64))
                 .await
@@ -206,22 +208,42 @@ impl NativeConsumer {
         })
     }
 
+    /// Stores offsets (each the next offset to read) for the core's auto-commit (interval,
+    /// revocation, close) and `commitStored`. Fails naming the partitions not assigned (any
+    /// more), after storing the others.
+    #[napi(catch_unwind)]
+    pub fn store_offsets(&self, offsets: Vec<NativeCommitted>) -> Result<()> {
+        let list = offsets
+            .into_iter()
+            .map(|o| Ok((TopicPartition::new(o.topic, o.partition), parse_offset(&o.offset)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.get()?.store_offsets(&list).napi()
+    }
+
+    /// Commits the stored offsets that changed (kafkajs's commit after each batch) and waits
+    /// for the answer.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn commit_stored(&self, env: Env) -> Result<JsObject> {
+        let consumer = self.get()?;
+        crate::error::spawn(&env, async move { consumer.commit(None, CommitMode::Sync).await.napi() })
+    }
+
     /// Commits exactly these offsets (each the next offset to read, with its metadata string if
     /// any) and waits for the answer.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn commit(&self, env: Env, offsets: Vec<NativeCommitted>) -> Result<JsObject> {
         let consumer = self.get()?;
         let mut list = Vec::new();
         for o in offsets {
-            let n: i64 = o.offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{}'", o.offset)))?;
+            let n = parse_offset(&o.offset)?;
             list.push((TopicPartition::new(o.topic, o.partition), n, o.metadata));
         }
-        env.spawn_future(async move { consumer.commit_with_metadata(&list).await.napi() })
+        crate::error::spawn(&env, async move { consumer.commit_with_metadata(&list).await.napi() })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn seek(&self, topic: String, partition: i32, offset: String) -> Result<()> {
-        let n: i64 = offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{offset}'")))?;
+        let n = parse_offset(&offset)?;
         let tp = TopicPartition::new(topic, partition);
         let c = self.get()?;
         match n {
@@ -231,29 +253,30 @@ impl NativeConsumer {
         }
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn pause(&self, partitions: Vec<NativeTopicPartition>) -> Result<()> {
         self.get()?.pause(&tps(&partitions)).napi()
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn resume(&self, partitions: Vec<NativeTopicPartition>) -> Result<()> {
         self.get()?.resume(&tps(&partitions)).napi()
     }
 
-    /// Every assigned partition knows its starting offset (kafkajs resolves them before
-    /// GROUP_JOIN).
-    #[napi]
-    pub fn positions_known(&self) -> Result<bool> {
-        Ok(self.get()?.positions_known())
+    /// Waits (at most `timeout_ms`) until every assigned partition knows its starting offset
+    /// (kafkajs resolves them before GROUP_JOIN); resolves to whether they do.
+    #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+    pub fn wait_positions_known(&self, env: Env, timeout_ms: u32) -> Result<JsObject> {
+        let consumer = self.get()?;
+        crate::error::spawn(&env, async move { Ok(consumer.wait_positions_known(Duration::from_millis(timeout_ms as u64)).await) })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn assignment(&self) -> Result<Vec<NativeTopicPartition>> {
         Ok(native_tps(self.get()?.assignment()))
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn group_info(&self) -> Result<NativeGroupInfo> {
         let c = self.get()?;
         match c.group_membership() {
@@ -277,11 +300,11 @@ impl NativeConsumer {
     }
 
     /// Leaves the group and stops the consumer's tasks.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env) -> Result<JsObject> {
         events::close(&self.events);
         let consumer = self.consumer.lock().unwrap().take();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             if let Some(c) = consumer {
                 c.close().await.napi()?;
             }

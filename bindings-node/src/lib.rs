@@ -12,6 +12,28 @@ mod events;
 mod logging;
 mod producer;
 
+use napi::Env;
+
 pub use admin::NativeAdmin;
 pub use consumer::NativeConsumer;
 pub use producer::NativeProducer;
+
+/// Test only: panics inside the engine (`polykafka::__panic_for_tests`) from a synchronous
+/// entry point; the caller gets an error, the process lives on.
+#[doc(hidden)]
+#[napi_derive::napi(catch_unwind)]
+pub fn test_panic_sync() -> napi::Result<()> {
+    polykafka::__panic_for_tests("node")
+}
+
+/// Test only: the same inside the future of an asynchronous entry point; the promise rejects.
+#[doc(hidden)]
+#[napi_derive::napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn test_panic_async(env: Env) -> napi::Result<napi::JsObject> {
+    error::spawn(&env, async {
+        tokio::task::yield_now().await;
+        polykafka::__panic_for_tests("node");
+        #[allow(unreachable_code)]
+        Ok(())
+    })
+}

@@ -1,7 +1,9 @@
 //! `NativeProducer`: the core producer behind the kafkajs `Producer` façade.
 //!
 //! kafkajs takes `acks` and `compression` per `send`; the core takes them per producer. One
-//! core producer is made lazily for each (acks, compression) pair a program uses (most use one).
+//! core producer is made lazily for each (acks, compression) pair a program uses (most use one);
+//! all of them send through the first one's connections (`Producer::sharing_connections`), so a
+//! kafkajs producer holds one connection pool, as in kafkajs.
 //! A `send` of many messages is one native call: the messages are copied into core records on
 //! the JS thread, queued with one group completion, and the call resolves once with one result
 //! per partition, like kafkajs's produce response.
@@ -15,7 +17,7 @@ use napi::bindgen_prelude::*;
 use napi::{JsFunction, JsObject};
 use napi_derive::napi;
 use polykafka::producer::{Producer, TxnState};
-use polykafka::{Header, Instrumentation, ProducerConfig, ProducerRecord};
+use polykafka::{AdminConfig, Header, Instrumentation, ProducerConfig, ProducerRecord};
 
 use crate::error::IntoNapi;
 use crate::events::{self, EventSink};
@@ -78,15 +80,35 @@ struct Shared {
     /// With a `transactional.id`: the one transactional producer. kafkajs lets such a producer
     /// also send outside a transaction; those sends go through `producers` (no transactional id).
     txn: Mutex<Option<Producer>>,
+    /// The first core producer made: the others share its connections and metadata.
+    first: Mutex<Option<Producer>>,
     instrumentation: Option<Instrumentation>,
 }
 
 impl Shared {
-    /// A core producer configured by `props`, reporting to the façade's events.
+    /// A core producer configured by `props`, reporting to the façade's events, on the first
+    /// producer's connections (it becomes the first when there is none).
     fn make(&self, props: BTreeMap<String, String>) -> polykafka::Result<Producer> {
         let mut config = ProducerConfig::from_properties(props)?;
         config.client.instrumentation = self.instrumentation.clone();
-        Producer::new(config)
+        let mut first = self.first.lock().unwrap();
+        match first.as_ref() {
+            Some(f) => Producer::sharing_connections(config, f),
+            None => {
+                let p = Producer::new(config)?;
+                *first = Some(p.clone());
+                Ok(p)
+            }
+        }
+    }
+
+    /// A producer for requests that do not depend on acks or compression (made on first use).
+    fn any(&self, default_acks: i16) -> polykafka::Result<Producer> {
+        let first = self.first.lock().unwrap().clone();
+        match first {
+            Some(p) => Ok(p),
+            None => self.producer(default_acks, 0),
+        }
     }
 
     /// The core producer for `acks` and `compression`, made on first use. Must run inside
@@ -134,6 +156,7 @@ impl Shared {
     fn all(&self) -> Vec<Producer> {
         let mut all: Vec<Producer> = self.producers.lock().unwrap().drain().map(|(_, p)| p).collect();
         all.extend(self.txn.lock().unwrap().take());
+        self.first.lock().unwrap().take();
         all
     }
 }
@@ -149,7 +172,7 @@ pub struct NativeProducer {
 impl NativeProducer {
     /// `props` are the core's Java-style properties, translated by `lib/config.js`;
     /// `on_events` receives the core's instrumentation events (see `events.rs`).
-    #[napi(constructor)]
+    #[napi(catch_unwind, constructor)]
     pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
         // Validate now, so a bad option fails at `kafka.producer()` like kafkajs.
@@ -158,26 +181,34 @@ impl NativeProducer {
         let instrumentation = events.as_ref().map(EventSink::instrumentation);
         Ok(NativeProducer {
             default_acks: config.acks.as_i16(),
-            shared: Arc::new(Shared { props, producers: Mutex::new(HashMap::new()), txn: Mutex::new(None), instrumentation }),
+            shared: Arc::new(Shared {
+                props, producers: Mutex::new(HashMap::new()),
+                txn: Mutex::new(None),
+                first: Mutex::new(None),
+                instrumentation,
+            }),
             events,
         })
     }
 
     /// Which instrumentation events to report: a mask of kinds with listeners.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_events(&self, mask: u32) {
         events::set_wanted(&self.events, mask);
     }
 
-    /// Connects to the cluster: fetches metadata once, so an unreachable cluster or bad
-    /// credentials fail here, as in kafkajs.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn connect(&self, env: Env) -> Result<JsObject> {
+    /// Connects to the cluster: a metadata request with `admin_props` (the same client
+    /// settings) retried for `timeout_ms`, so an unreachable cluster or bad credentials fail
+    /// here, as in kafkajs; then the first producer, and the transactional one's producer id.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn connect(&self, env: Env, admin_props: HashMap<String, String>, timeout_ms: u32) -> Result<JsObject> {
+        let mut config = AdminConfig::from_properties(admin_props.into_iter().collect::<BTreeMap<_, _>>()).napi()?;
+        config.client.instrumentation = self.shared.instrumentation.clone();
         let shared = self.shared.clone();
         let acks = self.default_acks;
-        env.spawn_future(async move {
-            let producer = shared.producer(acks, 0).napi()?;
-            producer.cluster().refresh_metadata(Some(&[]), false).await.napi()?;
+        crate::error::spawn(&env, async move {
+            crate::admin::connect_within(config, timeout_ms).await.napi()?;
+            shared.producer(acks, 0).napi()?;
             if shared.props.contains_key("transactional.id") {
                 let txn = shared.transactional().napi()?;
                 if matches!(txn.transaction_state(), Some(TxnState::Uninitialized)) {
@@ -190,7 +221,7 @@ impl NativeProducer {
 
     /// Sends the messages of every topic with one completion. Resolves to one result per
     /// partition written (the lowest offset of this call in it), or rejects with the first error.
-    #[napi(ts_return_type = "Promise<NativePartitionResult[]>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativePartitionResult[]>")]
     pub fn send(&self, env: Env, topic_messages: Vec<NativeTopicMessages>, acks: i32, compression: u32) -> Result<JsObject> {
         let mut records = Vec::with_capacity(topic_messages.iter().map(|t| t.messages.len()).sum());
         for tm in topic_messages {
@@ -212,7 +243,7 @@ impl NativeProducer {
             }
         }
         let shared = self.shared.clone();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let producer = shared.producer(acks as i16, compression as u8).napi()?;
             let results = producer.send_batch(records).await.napi()?.await;
             let mut by_partition: Vec<((String, i32), i64)> = Vec::new();
@@ -247,26 +278,15 @@ impl NativeProducer {
         })
     }
 
-    /// The partitions of `topic`, for partitioners written in JS (one call per send and topic).
-    #[napi(ts_return_type = "Promise<NativePartitionMetadata[]>")]
-    pub fn partitions_for(&self, env: Env, topic: String) -> Result<JsObject> {
+    /// The number of partitions of `topic`, for partitioners written in JS (one call per send
+    /// and topic); waits up to `max.block.ms` while the topic is being created.
+    #[napi(catch_unwind, ts_return_type = "Promise<number>")]
+    pub fn partition_count(&self, env: Env, topic: String) -> Result<JsObject> {
         let shared = self.shared.clone();
         let acks = self.default_acks;
-        env.spawn_future(async move {
-            let producer = shared.producer(acks, 0).napi()?;
-            let meta = producer.cluster().topic(&topic).await.napi()?;
-            Ok(meta
-                .partitions
-                .iter()
-                .map(|p| NativePartitionMetadata {
-                    partition_error_code: p.error_code as i32,
-                    partition_id: p.partition,
-                    leader: p.leader,
-                    replicas: p.replicas.clone(),
-                    isr: p.isr.clone(),
-                    offline_replicas: p.offline_replicas.clone(),
-                })
-                .collect::<Vec<_>>())
+        crate::error::spawn(&env, async move {
+            let producer = shared.any(acks).napi()?;
+            Ok(producer.partition_count(&topic, false).await.napi()? as u32)
         })
     }
 
@@ -274,21 +294,21 @@ impl NativeProducer {
         self.shared.transactional().napi()
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn begin_transaction(&self) -> Result<()> {
         self.transactional()?.begin_transaction().napi()
     }
 
     /// Adds a group's offsets (the next offsets to read) to the running transaction.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn send_offsets(&self, env: Env, group_id: String, offsets: Vec<crate::admin::NativeCommitted>) -> Result<JsObject> {
         let producer = self.transactional()?;
         let mut list = Vec::new();
         for o in offsets {
-            let n: i64 = o.offset.parse().map_err(|_| Error::from_reason(format!("invalid offset '{}'", o.offset)))?;
+            let n: i64 = crate::consumer::parse_offset(&o.offset)?;
             list.push((polykafka::TopicPartition::new(o.topic, o.partition), n));
         }
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let group = polykafka::producer::ConsumerGroupMetadata::for_group(group_id);
             let timeout = producer.config().client.request_timeout * 2;
             producer.send_offsets_to_transaction(&list, &group, timeout).await.napi()
@@ -296,10 +316,10 @@ impl NativeProducer {
     }
 
     /// Commits (`commit` true) or aborts the running transaction.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn end_transaction(&self, env: Env, commit: bool) -> Result<JsObject> {
         let producer = self.transactional()?;
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let timeout = producer.config().transaction_timeout.max(Duration::from_secs(30));
             if commit {
                 producer.commit_transaction(timeout).await.napi()
@@ -310,11 +330,11 @@ impl NativeProducer {
     }
 
     /// Delivers what is queued (at most `timeout_ms`), then closes every connection.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close(&self, env: Env, timeout_ms: u32) -> Result<JsObject> {
         events::close(&self.events);
         let producers = self.shared.all();
-        env.spawn_future(async move {
+        crate::error::spawn(&env, async move {
             let mut first = Ok(());
             for p in producers {
                 let r = p.close(Duration::from_millis(timeout_ms as u64)).await;

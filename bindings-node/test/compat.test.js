@@ -3,6 +3,7 @@
 // checks is kafkajs's actual behaviour, and ours has to match it.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('fs')
 const { brokers, uniqueTopic, createTopics, readBack } = require('./helpers')
 
 const implementations = {
@@ -171,5 +172,60 @@ for (const [name, lib] of Object.entries(implementations)) {
       assert.ok(e.cause instanceof lib.KafkaJSConnectionError, `${e.cause && e.cause.name}`)
       assert.match(e.cause.message, /Connection error/)
     })
+  })
+}
+
+/** The inodes of this process's established TCP connections (Linux /proc). */
+function tcpConnections() {
+  const inodes = new Set()
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))
+      if (m) inodes.add(m[1])
+    } catch (_) {
+      // closed meanwhile
+    }
+  }
+  const out = new Set()
+  for (const file of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    let text = ''
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch (_) {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/)
+      // st 01 = ESTABLISHED; column 9 is the socket's inode.
+      if (cols.length > 9 && cols[3] === '01' && inodes.has(cols[9])) out.add(cols[9])
+    }
+  }
+  return out
+}
+
+for (const [name, lib] of Object.entries(implementations)) {
+  test(`compat[${name}]: one producer's sends with other acks and compression use the connections it has`, { timeout: 60000 }, async () => {
+    const { Kafka, logLevel, CompressionTypes } = lib
+    const topic = uniqueTopic(`conns-${name}`)
+    await createTopics([topic], 2)
+    const kafka = new Kafka({ clientId: `conns-${name}`, brokers, logLevel: logLevel.NOTHING })
+    const producer = kafka.producer()
+    const before = tcpConnections()
+    await producer.connect()
+    try {
+      await producer.send({ topic, acks: -1, messages: [{ value: 'first' }] })
+      const opened = new Set([...tcpConnections()].filter(s => !before.has(s)))
+      assert.ok(opened.size >= 1, 'the producer holds a connection')
+      await producer.send({ topic, acks: 1, messages: [{ value: 'acks 1' }] })
+      await producer.send({ topic, acks: 0, messages: [{ value: 'acks 0' }] })
+      await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: [{ value: 'gzip' }] })
+      await producer.send({ topic, acks: 1, compression: CompressionTypes.GZIP, messages: [{ value: 'gzip acks 1' }] })
+      const later = [...tcpConnections()].filter(s => !before.has(s) && !opened.has(s))
+      assert.deepEqual(later, [], 'no connection opened after the first send')
+    } finally {
+      await producer.disconnect()
+    }
+    const values = (await readBack(topic, 5)).map(m => String(m.value)).sort()
+    assert.deepEqual(values, ['acks 0', 'acks 1', 'first', 'gzip', 'gzip acks 1'])
   })
 }

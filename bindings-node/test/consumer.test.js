@@ -245,4 +245,41 @@ for (const [name, lib] of Object.entries(implementations)) {
       else assert.ok(maxActive >= 2 && maxActive <= 3, `at most 3 and more than one at a time, saw ${maxActive}`)
     }
   })
+
+  test(`consumer[${name}]: autoCommitInterval commits resolved offsets while a handler runs; without it, only after the batch`, { timeout: 120000 }, async () => {
+    for (const autoCommitInterval of [200, null]) {
+      const topic = uniqueTopic(`ci-${name}`)
+      await createTopics([topic], 1)
+      // One send: one record batch, delivered in one batch.
+      await produce(lib, topic, ['m0', 'm1', 'm2'].map(value => ({ value })))
+      const groupId = uniqueTopic(`cig-${name}`)
+      const consumer = kafka.consumer({ groupId })
+      await consumer.connect()
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      let release
+      const released = new Promise(r => (release = r))
+      const seen = []
+      await consumer.run({
+        autoCommitInterval,
+        eachMessage: async ({ message }) => {
+          seen.push(message.offset)
+          // Longer than the interval: kafkajs checks it when message 0 is resolved.
+          if (message.offset === '0') await new Promise(r => setTimeout(r, 400))
+          if (message.offset === '1') await released
+        },
+      })
+      try {
+        await waitFor(() => seen.includes('1'), 30000, 'message 1')
+        await new Promise(r => setTimeout(r, 1500))
+        const during = await committed(lib, groupId, topic)
+        assert.deepEqual(during, { 0: autoCommitInterval ? '1' : '-1' }, `autoCommitInterval ${autoCommitInterval}`)
+        release()
+        await waitFor(() => seen.includes('2'), 30000, 'message 2')
+      } finally {
+        release()
+        await consumer.disconnect()
+      }
+      assert.deepEqual(await committed(lib, groupId, topic), { 0: '3' })
+    }
+  })
 }

@@ -317,3 +317,37 @@ for (const [name, lib] of Object.entries(implementations)) {
     })
   })
 }
+
+// polykafka only (kafkajs has no native engine): a panic inside the engine, from a synchronous
+// and from an asynchronous native entry point, is a typed error and the process lives on.
+test('a panic inside the engine is a KafkaJSNonRetriableError; the process keeps producing', { timeout: 60000 }, async () => {
+  const { Kafka, logLevel, KafkaJSNonRetriableError } = require('..')
+  const native = require('../lib/native')
+  const topic = uniqueTopic('panic')
+  await createTopics([topic], 1)
+  const producer = new Kafka({ clientId: 'panic', brokers, logLevel: logLevel.NOTHING }).producer()
+  await producer.connect()
+  try {
+    let sync = null
+    try {
+      native.testPanicSync()
+    } catch (e) {
+      sync = e
+    }
+    assert.ok(sync instanceof KafkaJSNonRetriableError, `${sync && sync.name}: ${sync && sync.message}`)
+    assert.match(sync.message, /panicked on purpose for a test: node/)
+    assert.equal(sync.retriable, false)
+    const async = await native.testPanicAsync().then(
+      () => null,
+      e => e
+    )
+    assert.ok(async instanceof KafkaJSNonRetriableError, `${async && async.name}: ${async && async.message}`)
+    assert.match(async.message, /panicked on purpose for a test: node/)
+    // Still alive, and the engine still works.
+    const [r] = await producer.send({ topic, messages: [{ value: 'after the panics' }] })
+    assert.equal(r.errorCode, 0)
+    assert.equal(r.baseOffset, '0')
+  } finally {
+    await producer.disconnect()
+  }
+})
