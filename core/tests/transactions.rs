@@ -155,6 +155,8 @@ async fn state_errors_name_the_missing_step() {
     let err = p.begin_transaction().unwrap_err();
     assert!(err.message().contains("init_transactions"), "{err}");
     p.init_transactions(T).await.unwrap();
+    let err = p.init_transactions(T).await.unwrap_err();
+    assert!(err.message().contains("already"), "once only, as the Java client: {err}");
     let err = p.send(ProducerRecord::new(&topic).value("x")).await.err().expect("outside a transaction");
     assert!(err.message().contains("begin_transaction"), "{err}");
     let err = p.commit_transaction(T).await.unwrap_err();

@@ -538,6 +538,7 @@ impl Producer {
     /// the same id. Retried inside `timeout`.
     pub async fn init_transactions(&self, timeout: Duration) -> Result<()> {
         self.check_open()?;
+        self.txn()?.check_can_init()?;
         let pid = self.txn()?.init_producer_id(&self.inner.cluster, (-1, -1), timeout).await?;
         self.inner.set_producer_id(pid);
         tracing::debug!(producer_id = pid.0, epoch = pid.1, "transactional producer initialised");

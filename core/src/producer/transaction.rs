@@ -98,6 +98,18 @@ impl TransactionManager {
         self.inner.locked().state = state;
     }
 
+    /// `init_transactions` only once, as the Java client (a failed or timed-out one may be
+    /// called again).
+    pub fn check_can_init(&self) -> Result<()> {
+        match self.state_error(&["uninitialized"]) {
+            None => Ok(()),
+            Some(e) if e.kind() == ErrorKind::InvalidArgument => {
+                Err(e.with_message("invalid transaction state: init_transactions() was already called; the producer is initialised"))
+            }
+            Some(e) => Err(e),
+        }
+    }
+
     /// The error a new operation gets in the current state, if any.
     fn state_error(&self, allowed: &[&str]) -> Option<Error> {
         let inner = self.inner.locked();
