@@ -37,3 +37,13 @@ pub fn test_panic_async(env: Env) -> napi::Result<napi::JsObject> {
         Ok(())
     })
 }
+
+/// Test only: `count` WARN records from the engine's side, emitted on the JS thread (so none is
+/// drained meanwhile): more than the capture queue holds shows how drops are reported.
+#[doc(hidden)]
+#[napi_derive::napi(catch_unwind)]
+pub fn test_emit_logs(count: u32) {
+    for n in 0..count {
+        tracing::warn!(target: "polykafka::test", n, "test record");
+    }
+}

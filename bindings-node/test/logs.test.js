@@ -92,3 +92,32 @@ test('life-cycle logs: polykafka logs the INFO entries kafkajs logs', () => {
   assert.ok(seen.kafkajs && seen.polykafka, 'both life cycles ran')
   assert.deepEqual(seen.polykafka, seen.kafkajs)
 })
+
+// polykafka only: the engine's log queue is bounded; what did not fit is reported as one WARN
+// entry, nothing is dropped silently.
+test('logs: records beyond the bounded queue are reported as one WARN entry', { timeout: 30000 }, async () => {
+  const { Kafka, logLevel } = require('..')
+  const native = require('../lib/native')
+  const entries = []
+  const kafka = new Kafka({ clientId: 'logs-drop', brokers, logLevel: logLevel.WARN, logCreator: () => e => entries.push(e) })
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    // 5000 records while the JS thread is busy: the queue (4096) overflows.
+    native.testEmitLogs(5000)
+    await new Promise(r => setTimeout(r, 500))
+  } finally {
+    await producer.disconnect()
+  }
+  const records = entries.filter(e => e.namespace === 'Test' && e.log.message === 'test record')
+  const reports = entries.filter(e => /engine log records were dropped/.test(e.log.message))
+  assert.equal(reports.length, 1, JSON.stringify(reports.map(e => e.log.message)))
+  const [report] = reports
+  assert.equal(report.level, logLevel.WARN)
+  const dropped = Number(/^(\d+) /.exec(report.log.message)[1])
+  assert.equal(report.log.dropped, dropped)
+  assert.ok(dropped > 0 && records.length < 5000, `${records.length} delivered, ${dropped} dropped`)
+  assert.equal(records.length + dropped, 5000)
+  // Fields keep their types.
+  assert.equal(typeof records[0].log.n, 'number')
+})
