@@ -797,3 +797,19 @@ async fn positions_become_known_without_polling() {
     }
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offset_lookups_keep_their_timeout_when_nothing_answers() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = l.local_addr().unwrap().to_string();
+    drop(l);
+    let c = Consumer::new(ConsumerConfig::from_properties([("bootstrap.servers", dead.as_str())]).unwrap()).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let start = Instant::now();
+    let e = c.watermarks(&tp, Duration::from_secs(1)).await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_millis(2500), "1 s timeout took {:?}: {e}", start.elapsed());
+    let start = Instant::now();
+    assert!(c.offsets_for_times(&[(tp, 0)], Duration::from_secs(1)).await.is_err());
+    assert!(start.elapsed() < Duration::from_millis(2500), "1 s timeout took {:?}", start.elapsed());
+    c.close().await.unwrap();
+}

@@ -143,7 +143,12 @@ pub async fn list_offsets_within(
         let mut by_leader: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
         for &i in &todo {
             let tp = &partitions[i].0;
-            match leader_of(cluster, tp).await {
+            // Bounded by the deadline: a cluster that cannot be reached must not hold the call.
+            let leader = match tokio::time::timeout_at(deadline.into(), leader_of(cluster, tp)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::timeout(format!("no metadata for {tp} within {} ms", timeout.as_millis()))),
+            };
+            match leader {
                 Ok((leader, _, _)) => by_leader.entry(leader).or_default().push(i),
                 Err(e) if refresh_and_retry(&e) => {
                     last_err.insert(i, e);
@@ -198,7 +203,7 @@ pub async fn list_offsets_within(
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(cluster.config().retry_backoff_max.max(backoff));
-        refresh(cluster, failing.iter().map(|&i| partitions[i].0.topic.clone())).await;
+        let _ = tokio::time::timeout_at(deadline.into(), refresh(cluster, failing.iter().map(|&i| partitions[i].0.topic.clone()))).await;
     }
     Ok(partitions
         .iter()
