@@ -411,7 +411,12 @@ func TestErrorPathsBothImpls(t *testing.T) {
 			if _, err := r.Fetch(context.Background()); err != io.EOF {
 				t.Errorf("FetchMessage after Close: %v", err)
 			}
-			if err := r.Commit(context.Background(), m); !errors.Is(err, io.ErrClosedPipe) {
+			// kafka-go's own select races: its commit queue is buffered, so after Close the
+			// request may be queued and then never answered (the call waits for its context,
+			// forever with Background). io.ErrClosedPipe is what it means to return; ours does.
+			err = r.Commit(ctxT(3*time.Second), m)
+			kgoRace := o.name == "kafka-go" && errors.Is(err, context.DeadlineExceeded)
+			if !errors.Is(err, io.ErrClosedPipe) && !kgoRace {
 				t.Errorf("CommitMessages after Close: %v", err)
 			}
 		})
