@@ -14,7 +14,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q "maturin>=1.5,<2.0" "pytest>=7" "confluent-kafka[avro,json,schemaregistry]>=2.13"
+"$venv/bin/pip" install -q "maturin>=1.5,<2.0" "pytest>=7" "confluent-kafka[avro,json,protobuf,schemaregistry]>=2.13"
 "$venv/bin/pip" install -q "$here"
 
 if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then

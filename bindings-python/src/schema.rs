@@ -23,6 +23,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SchemaRegistryClient>()?;
     m.add_class::<SchemaSerializer>()?;
     m.add_class::<SchemaDeserializer>()?;
+    m.add_function(pyo3::wrap_pyfunction!(protobuf_framing, m)?)?;
     m.add("SchemaError", m.py().get_type::<SchemaError_>())?;
     Ok(())
 }
@@ -180,6 +181,27 @@ impl SchemaSerializer {
         let bytes = runtime::run(py, &handle, async move { ser.serialize(&topic, field, &value).await })?.map_err(to_pyerr)?;
         Ok(PyBytes::new(py, &bytes))
     }
+
+    /// Frames a message encoded by the caller (Protobuf): prefix, message indexes, payload.
+    #[pyo3(signature = (topic, is_key, record_name, message_indexes, payload))]
+    fn serialize_encoded<'py>(
+        &self,
+        py: Python<'py>,
+        topic: String,
+        is_key: bool,
+        record_name: Option<String>,
+        message_indexes: Vec<i32>,
+        payload: Vec<u8>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let field = if is_key { MessageField::Key } else { MessageField::Value };
+        let ser = self.inner.clone();
+        let handle = runtime::handle()?;
+        let bytes = runtime::run(py, &handle, async move {
+            ser.serialize_encoded(&topic, field, record_name.as_deref(), &message_indexes, &payload).await
+        })?
+        .map_err(to_pyerr)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
 }
 
 /// A deserializer: `deserialize(topic, is_key, data, header)` gives the value.
@@ -210,6 +232,35 @@ impl SchemaDeserializer {
         let value = runtime::run(py, &handle, async move { de.deserialize(&topic, field, &data, header.as_deref()).await })?.map_err(to_pyerr)?;
         from_value(py, value)
     }
+
+    /// Reads a Protobuf record's framing: (message indexes, encoded message); the schema it
+    /// names must exist and be Protobuf.
+    #[pyo3(signature = (data, header=None))]
+    fn deserialize_encoded<'py>(&self, py: Python<'py>, data: &[u8], header: Option<&[u8]>) -> PyResult<(Vec<i32>, Bound<'py, PyBytes>)> {
+        let de = self.inner.clone();
+        let handle = runtime::handle()?;
+        let data = data.to_vec();
+        let header = header.map(|h| h.to_vec());
+        let (indexes, payload) = runtime::run(py, &handle, async move {
+            de.deserialize_encoded(&data, header.as_deref()).await.map(|(_, _, i, p)| (i, p.to_vec()))
+        })?
+        .map_err(to_pyerr)?;
+        Ok((indexes, PyBytes::new(py, &payload)))
+    }
+}
+
+/// Reads a Protobuf record's framing without a registry: (schema id or None, GUID or None,
+/// message indexes, encoded message).
+#[pyfunction]
+#[pyo3(signature = (data, header=None))]
+fn protobuf_framing<'py>(py: Python<'py>, data: &[u8], header: Option<&[u8]>) -> PyResult<(Option<i32>, Option<String>, Vec<i32>, Bound<'py, PyBytes>)> {
+    let (id, payload) = schema::wire::read(data, header).map_err(to_pyerr)?;
+    let (indexes, n) = schema::wire::read_message_indexes(payload).map_err(to_pyerr)?;
+    let (id, guid) = match id {
+        schema::SchemaId::Id(i) => (Some(i), None),
+        schema::SchemaId::Guid(g) => (None, Some(g)),
+    };
+    Ok((id, guid, indexes, PyBytes::new(py, &payload[n..])))
 }
 
 const MAX_DEPTH: usize = 256;

@@ -2,8 +2,7 @@
 test bodies run against confluent-kafka's ``schema_registry`` and polykafka's, and bytes
 crossing between the two.
 
-The registry: ``SCHEMA_REGISTRY_URL``, else ``build/cluster/registry.env`` (the registry is
-started there with ``tests/cluster/registry up`` when it is not running). Every subject name is
+The registry: ``SCHEMA_REGISTRY_URL``, else this suite's own instance (see ``_registry_url``). Every subject name is
 unique, so a shared registry is fine.
 """
 
@@ -43,15 +42,11 @@ def _env_url(path):
 
 
 def _registry_url():
-    """``SCHEMA_REGISTRY_URL``; else the registry ``tests/cluster/registry up`` runs, when it
-    answers; else the schema tests' own instance (``build/cluster-schema-tests``, ports
-    8086/8087, shared with the core's tests), started once and reused as test.sh does with the
-    Kafka cluster."""
+    """``SCHEMA_REGISTRY_URL``; else the schema tests' own instance (``build/cluster-schema-tests``,
+    ports 8086/8087, shared with the core's tests), started once and reused as test.sh does with
+    the Kafka cluster. Not the shared one of ``tests/cluster/registry up``: ``tests/run`` stops
+    that one while suites run."""
     url = os.environ.get("SCHEMA_REGISTRY_URL")
-    if url:
-        return url
-    build = pathlib.Path(os.environ.get("POLYKAFKA_BUILD", REPO / "build/cluster"))
-    url = _env_url(build / "registry.env")
     if url:
         return url
     own = REPO / "build/cluster-schema-tests"
@@ -473,3 +468,99 @@ def test_avro_schema_references(lib, url):
     assert data[5:] == b"\x06ann\x14Wellington"
     assert lib.avro.AvroDeserializer(lib.sr.SchemaRegistryClient({"url": url}))(data, lib.ctx(topic)) == value
     assert len(c.get_latest_version(topic + "-value").schema.references) == 1
+
+
+# --- Protobuf (generated classes; built here from descriptors, as protoc's output would be) ---
+
+def proto_classes():
+    """Order (imports Money from another file and google.protobuf.Timestamp), with a nested
+    Line, and a second top-level message Other."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    from google.protobuf import timestamp_pb2
+
+    F = descriptor_pb2.FieldDescriptorProto
+    tag = uuid.uuid4().hex[:10]
+    money = descriptor_pb2.FileDescriptorProto(name="money_%s.proto" % tag, package="pk.money", syntax="proto3")
+    m = money.message_type.add(name="Money")
+    m.field.add(name="units", number=1, type=F.TYPE_INT64, label=F.LABEL_OPTIONAL)
+    m.field.add(name="currency", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    orders = descriptor_pb2.FileDescriptorProto(name="orders_%s.proto" % tag, package="pk.orders", syntax="proto3",
+                                                dependency=[money.name, "google/protobuf/timestamp.proto"])
+    other = orders.message_type.add(name="Other")
+    other.field.add(name="x", number=1, type=F.TYPE_INT32, label=F.LABEL_OPTIONAL)
+    o = orders.message_type.add(name="Order")
+    o.field.add(name="id", number=1, type=F.TYPE_INT64, label=F.LABEL_OPTIONAL)
+    o.field.add(name="note", number=2, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    o.field.add(name="total", number=3, type=F.TYPE_MESSAGE, type_name=".pk.money.Money", label=F.LABEL_OPTIONAL)
+    o.field.add(name="at", number=4, type=F.TYPE_MESSAGE, type_name=".google.protobuf.Timestamp", label=F.LABEL_OPTIONAL)
+    o.field.add(name="lines", number=5, type=F.TYPE_MESSAGE, type_name=".pk.orders.Order.Line", label=F.LABEL_REPEATED)
+    line = o.nested_type.add(name="Line")
+    line.field.add(name="sku", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(timestamp_pb2.DESCRIPTOR.serialized_pb)
+    pool.Add(money)
+    pool.Add(orders)
+    get = lambda name: message_factory.GetMessageClass(pool.FindMessageTypeByName(name))  # noqa: E731
+    return get("pk.orders.Order"), get("pk.orders.Order.Line"), get("pk.orders.Other"), get("pk.money.Money")
+
+
+def an_order(Order, i=1):
+    o = Order(id=i, note="n%d" % i)
+    o.total.units = 100 * i
+    o.total.currency = "NZD"
+    o.at.seconds = 1700000000 + i
+    o.lines.add(sku="A-%d" % i)
+    o.lines.add(sku="B")
+    return o
+
+
+def protobuf_lib(lib):
+    return importlib.import_module(lib.name + ".schema_registry.protobuf")
+
+
+def test_protobuf_round_trip_and_references(lib, url):
+    pb = protobuf_lib(lib)
+    Order, Line, Other, Money = proto_classes()
+    c = lib.sr.SchemaRegistryClient({"url": url})
+    topic = unique("proto")
+    ser = pb.ProtobufSerializer(Order, c, {"use.deprecated.format": False})
+    data = ser(an_order(Order), lib.ctx(topic))
+    assert data[0] == 0 and data[5] == 0x02 and data[6] == 0x02  # message indexes [1]: Order is the 2nd message
+    de = pb.ProtobufDeserializer(Order, {"use.deprecated.format": False}, schema_registry_client=c)
+    assert de(data, lib.ctx(topic)) == an_order(Order)
+    # the import is a schema reference (the well-known Timestamp is skipped)
+    refs = c.get_latest_version(topic + "-value").schema.references
+    assert [r.name for r in refs] == [Money.DESCRIPTOR.file.name]
+    # a nested message: indexes [1, 0]; the first message: the single byte 0
+    line = pb.ProtobufSerializer(Line, c, {"use.deprecated.format": False})(Line(sku="x"), lib.ctx(topic + "l"))
+    assert line[5:8] == b"\x04\x02\x00"
+    first = pb.ProtobufSerializer(Other, c, {"use.deprecated.format": False})(Other(x=3), lib.ctx(topic + "o"))
+    assert first[5:] == b"\x00\x08\x03"
+
+
+def test_protobuf_cross_and_identical_bytes(url):
+    ck, pk = Lib("confluent_kafka"), Lib("polykafka")
+    Order, Line, Other, Money = proto_classes()
+    topic = unique("pcross")
+    theirs = protobuf_lib(ck).ProtobufSerializer(Order, ck.sr.SchemaRegistryClient({"url": url}), {"use.deprecated.format": False})
+    ours = protobuf_lib(pk).ProtobufSerializer(Order, pk.sr.SchemaRegistryClient({"url": url}), {"use.deprecated.format": False})
+    their_de = protobuf_lib(ck).ProtobufDeserializer(Order, {"use.deprecated.format": False})
+    our_de = protobuf_lib(pk).ProtobufDeserializer(Order, {"use.deprecated.format": False},
+                                                   schema_registry_client=pk.sr.SchemaRegistryClient({"url": url}))
+    for i in range(1, 4):
+        a, b = ours(an_order(Order, i), pk.ctx(topic)), theirs(an_order(Order, i), ck.ctx(topic))
+        assert a == b
+        assert their_de(a, ck.ctx(topic)) == our_de(b, pk.ctx(topic)) == an_order(Order, i)
+
+
+def test_protobuf_errors(lib, url):
+    pb = protobuf_lib(lib)
+    Order, Line, Other, Money = proto_classes()
+    c = lib.sr.SchemaRegistryClient({"url": url})
+    with pytest.raises(ValueError):
+        pb.ProtobufSerializer(Order, c, {"use.deprecated.format": False})(Other(x=1), lib.ctx(unique("pwrong")))
+    with pytest.raises(ValueError):
+        pb.ProtobufSerializer(Order, c, {"use.deprecated.format": True})
+    de = pb.ProtobufDeserializer(Order, {"use.deprecated.format": False})
+    with pytest.raises(lib.ser.SerializationError):
+        de(b"\x09not framed", lib.ctx("t"))

@@ -1,5 +1,5 @@
-//! The schema registry client and serdes against the real registry (`tests/cluster/registry up`;
-//! its URL from `SCHEMA_REGISTRY_URL`, else `$POLYKAFKA_BUILD/registry.env`). Every subject
+//! The schema registry client and serdes against the real registry (Apicurio, started by
+//! `tests/cluster/registry up`; see `registry_url`). Every subject
 //! name is unique, so a shared registry is fine.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -10,11 +10,10 @@ use polykafka::schema::{
     Deserializer, MessageField, RegistryClient, RegistryConfig, Schema, SchemaErrorKind, SchemaType, SerdeConfig, Serializer, Value,
 };
 
-/// The registry's URL: `SCHEMA_REGISTRY_URL`; else the one `tests/cluster/registry up` runs
-/// (`$POLYKAFKA_BUILD/registry.env`) when it answers; else this suite's own instance
+/// The registry's URL: `SCHEMA_REGISTRY_URL`; else this suite's own instance
 /// (`build/cluster-schema-tests`, ports 8086/8087), started once and reused by later runs (as
-/// `test.sh` does with the Kafka cluster), so the suite also runs after `tests/run` has stopped
-/// the shared registry.
+/// `test.sh` does with the Kafka cluster). Not the shared one of `tests/cluster/registry up`:
+/// `tests/run` stops that one before the suites run.
 fn registry_url() -> String {
     static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     URL.get_or_init(find_registry).clone()
@@ -34,10 +33,6 @@ fn find_registry() -> String {
         return url;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let build = std::env::var("POLYKAFKA_BUILD").map(std::path::PathBuf::from).unwrap_or(root.join("build/cluster"));
-    if let Some(url) = env_url(&build.join("registry.env")) {
-        return url;
-    }
     let own = root.join("build/cluster-schema-tests");
     if let Some(url) = env_url(&own.join("registry.env")) {
         return url;

@@ -85,6 +85,9 @@ impl SerdeConfig {
 pub enum Compiled {
     Avro(AvroSchema),
     Json(JsonSchema),
+    /// A Protobuf schema: the binding encodes the message itself (generated classes) and
+    /// gives the bytes with the message's index path; the schema is registered as given.
+    Protobuf,
 }
 
 impl Compiled {
@@ -92,13 +95,14 @@ impl Compiled {
         match schema.schema_type {
             SchemaType::Avro => Ok(Compiled::Avro(AvroSchema::parse(&schema.schema_str, references)?)),
             SchemaType::Json => Ok(Compiled::Json(JsonSchema::parse(&schema.schema_str)?)),
-            SchemaType::Protobuf => Err(SchemaError::serialization("Protobuf schemas are not supported yet")),
+            SchemaType::Protobuf => Ok(Compiled::Protobuf),
         }
     }
     fn name(&self) -> Option<&str> {
         match self {
             Compiled::Avro(a) => a.name(),
             Compiled::Json(j) => j.title(),
+            Compiled::Protobuf => None,
         }
     }
 }
@@ -194,8 +198,8 @@ impl Serializer {
     }
 
     /// The schema id and compiled writer schema for a record of `topic`/`field`.
-    async fn writer(&self, topic: &str, field: MessageField) -> SchemaResult<(i32, Arc<Compiled>)> {
-        let record_name = self.own.as_ref().and_then(|c| c.name().map(str::to_string));
+    async fn writer(&self, topic: &str, field: MessageField, record_name: Option<&str>) -> SchemaResult<(i32, Arc<Compiled>)> {
+        let record_name = record_name.map(str::to_string).or_else(|| self.own.as_ref().and_then(|c| c.name().map(str::to_string)));
         let subject = self.config.subject_name_strategy.subject(topic, field, record_name.as_deref())?;
         if !self.config.use_latest_version {
             if let Some(k) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(&subject) {
@@ -234,13 +238,40 @@ impl Serializer {
 
     /// Serializes `value` for `topic`/`field`: the classic framing and the payload.
     pub async fn serialize(&self, topic: &str, field: MessageField, value: &Value) -> SchemaResult<Vec<u8>> {
-        let (id, compiled) = self.writer(topic, field).await?;
+        let (id, compiled) = self.writer(topic, field, None).await?;
         let mut out = Vec::with_capacity(64);
         wire::write_prefix(id, &mut out);
         match &*compiled {
             Compiled::Avro(a) => a.encode(value, &mut out)?,
             Compiled::Json(j) => j.encode(value, self.config.validate, &mut out)?,
+            Compiled::Protobuf => {
+                return Err(SchemaError::serialization(
+                    "dynamic Protobuf messages are not supported yet: give the encoded message (serialize_encoded)",
+                ))
+            }
         }
+        Ok(out)
+    }
+
+    /// Frames a message the caller encoded (Protobuf from generated classes): the classic
+    /// prefix, the message-index path (`[0]` for the first message of the file) and `payload`.
+    /// `record_name` is the message's full name, for the record subject strategies.
+    pub async fn serialize_encoded(
+        &self,
+        topic: &str,
+        field: MessageField,
+        record_name: Option<&str>,
+        message_indexes: &[i32],
+        payload: &[u8],
+    ) -> SchemaResult<Vec<u8>> {
+        if self.format != SchemaType::Protobuf {
+            return Err(SchemaError::serialization(format!("serialize_encoded is for Protobuf, this serializer writes {}", self.format.as_str())));
+        }
+        let (id, _) = self.writer(topic, field, record_name).await?;
+        let mut out = Vec::with_capacity(payload.len() + 8);
+        wire::write_prefix(id, &mut out);
+        wire::write_message_indexes(message_indexes, &mut out);
+        out.extend_from_slice(payload);
         Ok(out)
     }
 }
@@ -320,11 +351,35 @@ impl Deserializer {
                 let s = reader.unwrap_or(writer);
                 Plan::Json(Arc::new(compile_with_references(&self.client, &s).await?))
             }
-            SchemaType::Protobuf => return Err(SchemaError::serialization("Protobuf schemas are not supported yet")),
+            SchemaType::Protobuf => {
+                return Err(SchemaError::serialization(
+                    "dynamic Protobuf messages are not supported yet: read the encoded message (deserialize_encoded)",
+                ))
+            }
         };
         let plan = Arc::new(plan);
         self.plans.lock().unwrap_or_else(|p| p.into_inner()).insert(key, plan.clone());
         Ok(plan)
+    }
+
+    /// Reads the framing of a Protobuf record: the schema (checked to exist and to be
+    /// Protobuf), the message-index path and the encoded message, for the binding to decode
+    /// with its generated class.
+    pub async fn deserialize_encoded<'a>(
+        &self,
+        bytes: &'a [u8],
+        header: Option<&[u8]>,
+    ) -> SchemaResult<(SchemaId, Schema, Vec<i32>, &'a [u8])> {
+        let (id, payload) = wire::read(bytes, header)?;
+        let (indexes, n) = wire::read_message_indexes(payload)?;
+        let writer = self.writer_schema(&id).await?;
+        if writer.schema_type != SchemaType::Protobuf {
+            return Err(SchemaError::serialization(format!(
+                "the writer's schema ({id:?}) is {}, this deserializer reads PROTOBUF",
+                writer.schema_type.as_str()
+            )));
+        }
+        Ok((id, writer, indexes, &payload[n..]))
     }
 
     /// Deserializes `bytes` of `topic`/`field`. `header` is the value of the
