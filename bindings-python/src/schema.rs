@@ -249,11 +249,14 @@ impl SchemaDeserializer {
     }
 }
 
+/// (schema id, GUID, message indexes, encoded message)
+type Framing<'py> = (Option<i32>, Option<String>, Vec<i32>, Bound<'py, PyBytes>);
+
 /// Reads a Protobuf record's framing without a registry: (schema id or None, GUID or None,
 /// message indexes, encoded message).
 #[pyfunction]
 #[pyo3(signature = (data, header=None))]
-fn protobuf_framing<'py>(py: Python<'py>, data: &[u8], header: Option<&[u8]>) -> PyResult<(Option<i32>, Option<String>, Vec<i32>, Bound<'py, PyBytes>)> {
+fn protobuf_framing<'py>(py: Python<'py>, data: &[u8], header: Option<&[u8]>) -> PyResult<Framing<'py>> {
     let (id, payload) = schema::wire::read(data, header).map_err(to_pyerr)?;
     let (indexes, n) = schema::wire::read_message_indexes(payload).map_err(to_pyerr)?;
     let (id, guid) = match id {

@@ -200,11 +200,10 @@ impl RegistryConfig {
         }
         match bearer_source.as_deref() {
             None => {}
-            Some("STATIC_TOKEN") => {
-                if cfg.bearer_token.is_none() {
-                    return Err(SchemaError::config("bearer.auth.credentials.source STATIC_TOKEN needs bearer.auth.token"));
-                }
+            Some("STATIC_TOKEN") if cfg.bearer_token.is_none() => {
+                return Err(SchemaError::config("bearer.auth.credentials.source STATIC_TOKEN needs bearer.auth.token"));
             }
+            Some("STATIC_TOKEN") => {}
             Some(other) => {
                 return Err(SchemaError::config(format!("bearer.auth.credentials.source {other} is not supported (STATIC_TOKEN is)")))
             }

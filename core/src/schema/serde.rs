@@ -133,6 +133,11 @@ async fn compile_with_references(client: &RegistryClient, schema: &Schema) -> Sc
     Compiled::compile(schema, &refs)
 }
 
+/// When a subject's latest version was fetched, its id and compiled schema.
+type LatestEntry = (std::time::Instant, i32, Arc<Compiled>);
+/// A deserializer's plans: per writer schema id (and the subject whose latest is the reader).
+type Plans = HashMap<(SchemaId, Option<String>), Arc<Plan>>;
+
 /// Turns values into framed bytes.
 pub struct Serializer {
     client: Arc<RegistryClient>,
@@ -144,7 +149,7 @@ pub struct Serializer {
     known: Mutex<HashMap<String, (i32, Arc<Compiled>)>>,
     by_id: Mutex<HashMap<i32, Arc<Compiled>>>,
     /// subject -> its latest version's id and schema, kept for `cache.latest.ttl.sec`
-    latest: Mutex<HashMap<String, (std::time::Instant, i32, Arc<Compiled>)>>,
+    latest: Mutex<HashMap<String, LatestEntry>>,
 }
 
 impl Serializer {
@@ -287,7 +292,7 @@ pub struct Deserializer {
     format: SchemaType,
     reader: Option<Schema>,
     config: SerdeConfig,
-    plans: Mutex<HashMap<(SchemaId, Option<String>), Arc<Plan>>>,
+    plans: Mutex<Plans>,
 }
 
 impl Deserializer {
