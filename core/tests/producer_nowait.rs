@@ -163,6 +163,9 @@ async fn partition_count_waits_or_fails_fast() {
     let admin = polykafka::admin::Admin::new(polykafka::AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
     admin.create_topics(&[polykafka::admin::NewTopic::new(&topic, 4, 1)], false).await.unwrap();
     assert_eq!(p.partition_count(&topic, false).await.unwrap(), 4);
+    let parts = p.partitions_for(&topic, false).await.unwrap();
+    assert_eq!(parts.iter().map(|m| m.partition).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    assert!(parts.iter().all(|m| m.leader >= 0 && !m.replicas.is_empty()), "{parts:?}");
     let missing = common::unique_topic("count-missing");
     let start = Instant::now();
     let e = p.partition_count(&missing, true).await.unwrap_err();

@@ -76,6 +76,9 @@ impl Record {
 static LEVEL: AtomicU8 = AtomicU8::new(2);
 static QUEUE: OnceLock<ArrayQueue<Record>> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Set when the wake function was called and the binding has not drained since: records
+/// pushed meanwhile need no second wake-up.
+static WOKEN: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
 static WATCHED: Mutex<Vec<(&'static str, Level)>> = Mutex::new(Vec::new());
 static ANY_WATCHED: AtomicBool = AtomicBool::new(false);
@@ -132,8 +135,9 @@ pub fn watch(target: &'static str, level: Level) {
     tracing::callsite::rebuild_interest_cache();
 }
 
-/// Called (on an engine thread; it must not block) when a record enters an empty queue. A new
-/// function replaces the previous one; `None` removes it.
+/// Called (on an engine thread; it must not block) when a record arrives and the binding has
+/// not been woken since its last [`drain`]. A new function replaces the previous one; `None`
+/// removes it.
 pub fn set_wake(wake: Option<Box<dyn Fn() + Send + Sync>>) {
     *WAKE.lock().unwrap_or_else(PoisonError::into_inner) = wake;
 }
@@ -141,6 +145,9 @@ pub fn set_wake(wake: Option<Box<dyn Fn() + Send + Sync>>) {
 /// Hands every queued record to `f`, oldest first; returns how many records were dropped since
 /// the last drain because the queue was full.
 pub fn drain(mut f: impl FnMut(Record)) -> u64 {
+    // Cleared before the queue is emptied: a record pushed after this wakes the binding again,
+    // one pushed before is taken by this drain.
+    WOKEN.store(false, Ordering::Release);
     let dropped = DROPPED.swap(0, Ordering::Relaxed);
     while let Some(r) = queue().pop() {
         f(r);
@@ -219,13 +226,10 @@ impl<S: Subscriber> Layer<S> for QueueLayer {
         event.record(&mut f);
         let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let record = Record { level: *meta.level(), target: meta.target(), message: f.message, fields: f.fields, timestamp_ms };
-        let q = queue();
-        let was_empty = q.is_empty();
-        if q.push(record).is_err() {
+        if queue().push(record).is_err() {
             DROPPED.fetch_add(1, Ordering::Relaxed);
-            return;
         }
-        if was_empty {
+        if !WOKEN.swap(true, Ordering::AcqRel) {
             if let Some(wake) = WAKE.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
                 wake();
             }

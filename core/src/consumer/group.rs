@@ -29,6 +29,9 @@ use crate::instrumentation::{self, Event, EventKind};
 use crate::net::{Connection, Security};
 use crate::record::TopicPartition;
 
+/// The shortest interval between two auto-commits (see `auto.commit.interval.ms`).
+const MIN_AUTO_COMMIT_INTERVAL: Duration = Duration::from_millis(10);
+
 const REBALANCE_IN_PROGRESS: i16 = 27;
 const ILLEGAL_GENERATION: i16 = 22;
 const UNKNOWN_MEMBER_ID: i16 = 25;
@@ -371,7 +374,9 @@ impl Classic {
                 if !grouped || self.generation >= 0 {
                     auto_commit(&self.shared).await;
                 }
-                next_commit = Instant::now() + cfg.auto_commit_interval;
+                // auto.commit.interval.ms=0 (Java: commit at every poll) would spin this loop:
+                // the engine commits changed offsets at most every MIN_AUTO_COMMIT_INTERVAL.
+                next_commit = Instant::now() + cfg.auto_commit_interval.max(MIN_AUTO_COMMIT_INTERVAL);
             }
             let mut wake = next_heartbeat.min(if cfg.enable_auto_commit { next_commit } else { next_heartbeat });
             if grouped && matches!(sub, Subscription::Pattern(..)) {
@@ -741,7 +746,7 @@ impl Kip848 {
                 if !grouped || self.epoch > 0 {
                     auto_commit(&self.shared).await;
                 }
-                next_commit = Instant::now() + cfg.auto_commit_interval;
+                next_commit = Instant::now() + cfg.auto_commit_interval.max(MIN_AUTO_COMMIT_INTERVAL);
             }
             let mut wake = next_heartbeat.min(Instant::now() + Duration::from_secs(1));
             if cfg.enable_auto_commit {

@@ -725,7 +725,9 @@ impl Consumer {
                 return Err(Error::invalid(format!("store_offsets: offset {offset} of {tp} is negative")));
             }
             match st.assignment.get_mut(tp) {
-                Some(p) if !p.revoking => p.stored = Some((*offset, -1)),
+                // A partition being revoked still takes offsets until the application has
+                // seen the revocation: they are committed as it ends.
+                Some(p) => p.stored = Some((*offset, -1)),
                 _ => missing.push(tp.to_string()),
             }
         }

@@ -467,6 +467,16 @@ impl Producer {
         Ok(self.topic_metadata(topic, fail_fast).await?.partitions.len())
     }
 
+    /// The partitions of `topic` with their leaders and replicas (Java's `partitionsFor`), as
+    /// [`partition_count`](Self::partition_count) waits for them: for partitioners written in
+    /// the host language that look at leaders.
+    pub async fn partitions_for(&self, topic: &str, fail_fast: bool) -> Result<Vec<crate::cluster::PartitionMeta>> {
+        if topic.is_empty() {
+            return Err(Error::invalid("the topic name is empty"));
+        }
+        Ok(self.topic_metadata(topic, fail_fast).await?.partitions.clone())
+    }
+
     /// The topic's metadata, waiting up to `max.block.ms` while the topic is being created or
     /// the brokers cannot be reached; then the last error, naming its cause. `fail_fast`: see
     /// [`partition_count`](Self::partition_count).
