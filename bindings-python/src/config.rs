@@ -17,10 +17,10 @@ pub struct Conf {
     pub error_cb: Option<Arc<ErrorSink>>,
     pub on_delivery: Option<PyObject>,
     pub on_commit: Option<PyObject>,
+    /// `delivery.report.only.error` (producer; default false).
+    pub only_error: bool,
     /// `enable.partition.eof` (consumer; default false).
     pub partition_eof: bool,
-    /// `enable.auto.offset.store` (consumer; default true).
-    pub auto_offset_store: bool,
 }
 
 pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>, role: &str) -> PyResult<Conf> {
@@ -40,7 +40,10 @@ pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option
         error_cb: get("error_cb")?.map(ErrorSink::register),
         on_delivery: get("on_delivery")?,
         on_commit: get("on_commit")?,
+        only_error: match get("delivery.report.only.error")? {
+            Some(v) => py.import("polykafka._config")?.call_method1("_flag", ("delivery.report.only.error", v))?.extract()?,
+            None => false,
+        },
         partition_eof: get("enable.partition.eof")?.map(|v| v.bind(py).is_truthy()).transpose()?.unwrap_or(false),
-        auto_offset_store: get("enable.auto.offset.store")?.map(|v| v.bind(py).is_truthy()).transpose()?.unwrap_or(true),
     })
 }

@@ -131,13 +131,6 @@ struct Callbacks {
     on_lost: Option<PyObject>,
 }
 
-/// Offsets stored for the binding's own auto-commit (`enable.auto.offset.store=false`).
-#[derive(Default)]
-struct Stored {
-    offsets: HashMap<TopicPartition, i64>,
-    last_commit: Option<Instant>,
-}
-
 /// The group metadata of a consumer, for `Producer.send_offsets_to_transaction`.
 #[pyclass(module = "polykafka", name = "ConsumerGroupMetadata", frozen, get_all)]
 pub struct GroupMetadata {
@@ -165,12 +158,6 @@ pub struct Consumer {
     error_cb: Option<Arc<ErrorSink>>,
     on_commit: Option<PyObject>,
     partition_eof: bool,
-    /// `enable.auto.offset.store=false`: `store_offsets` decides what the auto-commit commits
-    /// (the binding commits; the core's auto-commit is off).
-    manual_store: bool,
-    /// The binding's auto-commit of stored offsets (`manual_store` and `enable.auto.commit`).
-    binding_auto_commit: bool,
-    auto_commit_interval: Duration,
     callbacks: Mutex<Callbacks>,
     subscribed: AtomicBool,
     closed: AtomicBool,
@@ -179,7 +166,6 @@ pub struct Consumer {
     commits: Arc<Mutex<Vec<CommitResult>>>,
     /// The offset each partition last reported its end at.
     eof_at: Mutex<HashMap<TopicPartition, i64>>,
-    stored: Mutex<Stored>,
 }
 
 impl Consumer {
@@ -222,31 +208,43 @@ impl Consumer {
         Ok(runtime::wait(py, &self.handle, fut, None)?.expect("no timeout"))
     }
 
-    /// The offsets a commit without arguments commits.
-    fn current_offsets(&self) -> Vec<(TopicPartition, i64)> {
-        if self.manual_store {
-            let st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-            let assigned: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
-            st.offsets.iter().filter(|(tp, _)| assigned.contains(*tp)).map(|(tp, o)| (tp.clone(), *o)).collect()
-        } else {
-            self.consumer.delivered_positions()
-        }
-    }
-
-    /// The commit of `offsets` as a future; its outcome is also queued for `on_commit`.
-    fn commit_op(&self, offsets: Vec<(TopicPartition, i64)>) -> impl Future<Output = polykafka::Result<Vec<(TopicPartition, i64)>>> + Send + 'static {
+    /// The commit of `offsets` (`None`: the offsets stored in the core by `store_offsets`) as
+    /// a future giving the partitions committed; its outcome is also queued for `on_commit`.
+    fn commit_op(&self, offsets: Option<Vec<(TopicPartition, i64)>>) -> impl Future<Output = polykafka::Result<Vec<(TopicPartition, i64)>>> + Send + 'static {
         let (consumer, commits, report) = (self.consumer.clone(), self.commits.clone(), self.on_commit.is_some());
         async move {
-            let res = consumer.commit(Some(&offsets), CommitMode::Sync).await;
+            let res = match offsets {
+                Some(offsets) => consumer.commit(Some(&offsets), CommitMode::Sync).await.map(|()| offsets),
+                None => match consumer.commit(None, CommitMode::Sync).await {
+                    // The core's commit does not say which stored offsets it committed: read
+                    // them back (the committed offsets of the assignment).
+                    Ok(()) => {
+                        let t = consumer.config().default_api_timeout;
+                        consumer.committed(&consumer.assignment(), t).await.map(|l| l.into_iter().filter(|(_, o)| *o >= 0).collect())
+                    }
+                    Err(e) => Err(e),
+                },
+            };
             if report {
-                commits.lock().unwrap_or_else(|p| p.into_inner()).push((res.as_ref().err().cloned(), offsets.clone()));
+                let list = res.as_ref().map(|l| l.clone()).unwrap_or_default();
+                commits.lock().unwrap_or_else(|p| p.into_inner()).push((res.as_ref().err().cloned(), list));
             }
-            res.map(|()| offsets)
+            res
         }
     }
 
-    /// What `commit(message=, offsets=)` commits.
-    fn commit_list(&self, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(TopicPartition, i64)>> {
+    /// What `commit(message=, offsets=)` commits: `None` for the offsets stored in the core
+    /// (`enable.auto.offset.store=false`).
+    fn commit_list(&self, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<(TopicPartition, i64)>>> {
+        Ok(Some(match (message.filter(|m| !m.is_none()), offsets.filter(|o| !o.is_none())) {
+            (None, None) if !self.consumer.config().auto_offset_store => return Ok(None),
+            (None, None) => self.consumer.delivered_positions(),
+            _ => self.given_offsets(message, offsets)?,
+        }))
+    }
+
+    /// The offsets `message=` or `offsets=` name.
+    fn given_offsets(&self, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(TopicPartition, i64)>> {
         match (message.filter(|m| !m.is_none()), offsets.filter(|o| !o.is_none())) {
             (Some(_), Some(_)) => Err(PyValueError::new_err("Commit takes only one of message and offsets")),
             (Some(m), None) => {
@@ -257,7 +255,7 @@ impl Consumer {
                 Ok(vec![(TopicPartition::new(topic, partition), offset + 1)])
             }
             (None, Some(o)) => tps_from(o),
-            (None, None) => Ok(self.current_offsets()),
+            (None, None) => Ok(Vec::new()),
         }
     }
 
@@ -283,10 +281,6 @@ impl Consumer {
                 for tp in tps {
                     eof.remove(tp);
                 }
-                if this.manual_store && matches!(ev, ConsumerEvent::Revoked(_)) {
-                    // The binding's auto-commit: commit the stored offsets before they move.
-                    this.auto_commit_revoked(py, tps);
-                }
             }
             let cb = {
                 let cbs = this.callbacks.lock().unwrap_or_else(|p| p.into_inner());
@@ -306,48 +300,6 @@ impl Consumer {
         match first_err {
             Some(e) => Err(e),
             None => Ok(()),
-        }
-    }
-
-    fn auto_commit_revoked(&self, py: Python<'_>, tps: &[TopicPartition]) {
-        if !self.binding_auto_commit {
-            return;
-        }
-        let list: Vec<(TopicPartition, i64)> = {
-            let st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-            tps.iter().filter_map(|tp| st.offsets.get(tp).map(|o| (tp.clone(), *o))).collect()
-        };
-        if !list.is_empty() {
-            let _ = self.block(py, self.commit_op(list));
-        }
-        let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-        for tp in tps {
-            st.offsets.remove(tp);
-        }
-    }
-
-    /// The binding's periodic auto-commit of stored offsets (`enable.auto.offset.store=false`).
-    fn auto_commit_tick(&self) {
-        if !self.binding_auto_commit {
-            return;
-        }
-        let list = {
-            let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            if st.last_commit.is_some_and(|t| now.duration_since(t) < self.auto_commit_interval) {
-                return;
-            }
-            st.last_commit = Some(now);
-            drop(st);
-            self.current_offsets()
-        };
-        if !list.is_empty() {
-            let fut = self.commit_op(list);
-            self.handle.spawn(async move {
-                if let Err(e) = fut.await {
-                    tracing::warn!(error = %e, "auto-commit of stored offsets failed");
-                }
-            });
         }
     }
 
@@ -381,7 +333,6 @@ impl Consumer {
         loop {
             this.serve_commits(py)?;
             this.drain_logs(py)?;
-            this.auto_commit_tick();
             let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
             let slice = if this.partition_eof { left.min(EOF_SLICE) } else { left };
             // error_cb is served between waits, as the logs: wait in slices when there is one.
@@ -489,16 +440,8 @@ impl Consumer {
 
     fn close_op(&self) -> impl Future<Output = Conv> + Send + 'static {
         let consumer = self.consumer.clone();
-        let final_commit = if self.binding_auto_commit {
-            let list = self.current_offsets();
-            (!list.is_empty()).then(|| self.commit_op(list))
-        } else {
-            None
-        };
         async move {
-            if let Some(c) = final_commit {
-                let _ = c.await;
-            }
+            // The core commits the stored offsets first (auto-commit), then leaves the group.
             let res = consumer.close().await;
             Box::new(move |py: Python<'_>| match res {
                 // A failed final commit is logged; close itself succeeded.
@@ -533,14 +476,7 @@ impl Consumer {
         if conf.properties.get("group.id").is_none_or(|g| g.is_empty()) {
             return Err(PyValueError::new_err("Failed to create consumer: group.id must be set"));
         }
-        let manual_store = !conf.auto_offset_store;
-        let mut cfg = ConsumerConfig::from_properties(conf.properties).py_err(py)?;
-        let auto_commit_interval = cfg.auto_commit_interval;
-        let binding_auto_commit = manual_store && cfg.enable_auto_commit;
-        if manual_store {
-            // The binding commits what store_offsets stored; the core commits nothing by itself.
-            cfg.enable_auto_commit = false;
-        }
+        let cfg = ConsumerConfig::from_properties(conf.properties).py_err(py)?;
         let handle = runtime::handle()?;
         let consumer = {
             let _guard = handle.enter();
@@ -554,16 +490,12 @@ impl Consumer {
             error_cb: conf.error_cb,
             on_commit: conf.on_commit,
             partition_eof: conf.partition_eof,
-            manual_store,
-            binding_auto_commit,
-            auto_commit_interval,
             callbacks: Mutex::new(Callbacks::default()),
             subscribed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             done: Arc::new(ReportQueue::new()),
             commits: Arc::new(Mutex::new(Vec::new())),
             eof_at: Mutex::new(HashMap::new()),
-            stored: Mutex::new(Stored::default()),
         };
         Ok(this)
     }
@@ -592,18 +524,9 @@ impl Consumer {
             }
         }
         *self.callbacks.lock().unwrap_or_else(|p| p.into_inner()) = Callbacks { on_assign, on_revoke, on_lost };
-        if topics.iter().any(|t| t.starts_with('^')) {
-            let parts: Vec<String> = topics
-                .iter()
-                .map(|t| match t.strip_prefix('^') {
-                    Some(re) => format!("(?:{re})"),
-                    None => format!("(?:{})", regex_escape(t)),
-                })
-                .collect();
-            self.consumer.subscribe_pattern(&parts.join("|")).py_err(py)?;
-        } else {
-            self.consumer.subscribe(&topics).py_err(py)?;
-        }
+        // librdkafka: a name starting with `^` is a regular expression (the `^` included).
+        let (patterns, names): (Vec<String>, Vec<String>) = topics.into_iter().partition(|t| t.starts_with('^'));
+        self.consumer.subscribe_topics_and_patterns(&names, &patterns).py_err(py)?;
         self.subscribed.store(true, Ordering::Release);
         Ok(())
     }
@@ -698,7 +621,7 @@ impl Consumer {
     fn commit(&self, py: Python<'_>, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>, asynchronous: bool) -> PyResult<PyObject> {
         self.check()?;
         let list = self.commit_list(message, offsets)?;
-        if list.is_empty() {
+        if list.as_ref().is_some_and(|l| l.is_empty()) {
             if asynchronous {
                 return Ok(py.None());
             }
@@ -714,6 +637,9 @@ impl Consumer {
             return Ok(py.None());
         }
         let committed = self.block(py, self.commit_op(list))?.py_err(py)?;
+        if committed.is_empty() {
+            return Err(Self::no_offset_error(py));
+        }
         tp_list(py, &committed)
     }
 
@@ -725,19 +651,23 @@ impl Consumer {
         if message.is_none_or(|m| m.is_none()) && offsets.is_none_or(|o| o.is_none()) {
             return Err(PyValueError::new_err("expected either message or offsets"));
         }
-        let list = self.commit_list(message, offsets)?;
-        // librdkafka stores the offsets of assigned partitions only, and fails when none was.
-        let assigned = self.consumer.assignment();
-        let list: Vec<_> = list.into_iter().filter(|(tp, _)| assigned.contains(tp)).collect();
-        if list.is_empty() {
-            let err = errors::new_kafka_error(py, errors::INVALID_ARG, "StoreOffsets failed: Local: Invalid argument or configuration", false, false, false)?;
-            return Err(errors::exception_from(py, err));
+        let list = self.given_offsets(message, offsets)?;
+        // The core stores the offsets of assigned partitions and names the others; librdkafka
+        // fails (`_INVALID_ARG`) only when none could be stored.
+        match self.consumer.store_offsets(&list) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::InvalidArgument => {
+                let assigned = self.consumer.assignment();
+                let auto_store = self.consumer.config().auto_offset_store;
+                if !auto_store && list.iter().any(|(tp, o)| *o >= 0 && assigned.contains(tp)) {
+                    return Ok(());
+                }
+                let reason = format!("StoreOffsets failed: Local: Invalid argument or configuration ({})", e.message());
+                let err = errors::new_kafka_error(py, errors::INVALID_ARG, &reason, false, false, false)?;
+                Err(errors::exception_from(py, err))
+            }
+            Err(e) => Err(e).py_err(py),
         }
-        let mut st = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-        for (tp, o) in list {
-            st.offsets.insert(tp, o);
-        }
-        Ok(())
     }
 
     /// The committed offsets of `partitions` (OFFSET_INVALID where nothing is committed).
@@ -926,7 +856,6 @@ impl Consumer {
     /// (rebalance events, or messages; an error is a message).
     fn _poll_to(&self, future: PyObject, max: usize, timeout: Option<f64>) -> PyResult<()> {
         self.check()?;
-        self.auto_commit_tick();
         let consumer = self.consumer.clone();
         let t = runtime::timeout_from(timeout).unwrap_or(FOREVER);
         self.spawn_to(future, async move {
@@ -951,7 +880,7 @@ impl Consumer {
     fn _commit_to(&self, py: Python<'_>, future: PyObject, message: Option<&Bound<'_, PyAny>>, offsets: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         self.check()?;
         let list = self.commit_list(message, offsets)?;
-        if list.is_empty() {
+        if list.as_ref().is_some_and(|l| l.is_empty()) {
             return Err(Self::no_offset_error(py));
         }
         let fut = self.commit_op(list);
@@ -1004,7 +933,6 @@ impl Consumer {
     }
 }
 
-/// `regex::escape` without the dependency: backslash every metacharacter.
 /// The error of an offsets query (watermarks, `offsets_for_times`) as librdkafka gives it:
 /// `_UNKNOWN_PARTITION` for a topic the broker does not have (its UNKNOWN_TOPIC_OR_PARTITION),
 /// `_ALL_BROKERS_DOWN` when no broker could be reached (the core's connection error saying so:
@@ -1023,15 +951,4 @@ fn unknown_partition_or(py: Python<'_>, e: &Error, what: &str) -> PyErr {
         Ok(err) => errors::exception_from(py, err),
         Err(e) => e,
     }
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -139,3 +139,27 @@ impl<T> IntoPy<T> for polykafka::Result<T> {
         self.map_err(|e| to_pyerr(py, &e))
     }
 }
+
+/// The exception for a panic inside the engine: a `KafkaException` with code `_FATAL`
+/// (`fatal()` true: the client that panicked should be replaced), which is what confluent-kafka
+/// programs catch - never PyO3's `PanicException`, a `BaseException` that `except Exception`
+/// lets through. The interpreter and the other clients live on.
+pub fn panic_error(py: Python<'_>, payload: &(dyn std::any::Any + Send)) -> PyErr {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    match new_kafka_error(py, FATAL, &format!("polykafka engine panicked (a bug, please report it): {what}"), true, false, false) {
+        Ok(err) => exception_from(py, err),
+        Err(e) => e,
+    }
+}
+
+/// Runs `f`, turning a panic into [`panic_error`].
+pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(panic_error(py, &*payload)),
+    }
+}

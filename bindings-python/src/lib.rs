@@ -19,6 +19,33 @@ mod schema;
 
 use pyo3::prelude::*;
 
+/// `(key, role)` for every key the engine implements (role: "common", "producer" or
+/// "consumer"): the core's table, which `_config.py` translates through.
+#[pyfunction]
+fn config_keys() -> Vec<(&'static str, &'static str)> {
+    use polykafka::config::Role;
+    polykafka::config::keys()
+        .iter()
+        .map(|(k, r)| (*k, match r {
+            Role::Common => "common",
+            Role::Producer => "producer",
+            Role::Consumer => "consumer",
+        }))
+        .collect()
+}
+
+/// The engine's (Java) name of a librdkafka key, when they differ.
+#[pyfunction]
+fn from_librdkafka(key: &str) -> Option<&'static str> {
+    polykafka::config::from_librdkafka(key)
+}
+
+/// Test-only: panics inside the engine (see `tests/test_panic.py`).
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    errors::guard(py, || -> PyResult<()> { polykafka::__panic_for_tests("python") })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
@@ -29,6 +56,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TIMESTAMP_NOT_AVAILABLE", message::TIMESTAMP_NOT_AVAILABLE)?;
     m.add("TIMESTAMP_CREATE_TIME", message::TIMESTAMP_CREATE_TIME)?;
     m.add("TIMESTAMP_LOG_APPEND_TIME", message::TIMESTAMP_LOG_APPEND_TIME)?;
+    m.add_function(wrap_pyfunction!(config_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(from_librdkafka, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     schema::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -114,6 +114,8 @@ pub struct Core {
     /// `error_cb` from the conf, served with the logs (see `client_errors.rs`).
     pub error_cb: Option<Arc<ErrorSink>>,
     pub on_delivery: Option<PyObject>,
+    /// `delivery.report.only.error`: delivery callbacks for failed records only.
+    pub only_error: bool,
     pub closed: AtomicBool,
 }
 
@@ -134,6 +136,7 @@ impl Core {
             logger: conf.logger,
             error_cb: conf.error_cb,
             on_delivery: conf.on_delivery,
+            only_error: conf.only_error,
             closed: AtomicBool::new(false),
         })
     }
@@ -148,9 +151,21 @@ impl Core {
     }
 
     /// The completion of one record: a report when someone waits for it, nothing otherwise.
-    pub fn completion(&self, callback: Option<PyObject>, record: &ProducerRecord) -> Completion {
+    /// `only_error` (a delivery callback with `delivery.report.only.error`): a report for a
+    /// failed record only.
+    pub fn completion(&self, callback: Option<PyObject>, record: &ProducerRecord, only_error: bool) -> Completion {
         let Some(callback) = callback else { return Completion::Ignore };
         let reports = self.reports.clone();
+        if only_error {
+            let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
+            let (key, value) = (record.key.clone(), record.value.clone());
+            let start = Instant::now();
+            return Completion::Callback(Box::new(move |result| {
+                if result.is_err() {
+                    reports.push(Report { callback, topic, partition, key, value, result, latency: start.elapsed().as_secs_f64() })
+                }
+            }));
+        }
         let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
         let (key, value) = (record.key.clone(), record.value.clone());
         let start = Instant::now();
@@ -182,8 +197,8 @@ impl Core {
     /// whose topic's metadata is not known yet waits inside the engine and reports through its
     /// callback; a full queue (`buffer.memory` or `queue.buffering.max.messages`) is
     /// `BufferError`.
-    pub fn send(&self, py: Python<'_>, record: ProducerRecord, callback: Option<PyObject>) -> PyResult<()> {
-        let completion = self.completion(callback, &record);
+    pub fn send(&self, py: Python<'_>, record: ProducerRecord, callback: Option<PyObject>, only_error: bool) -> PyResult<()> {
+        let completion = self.completion(callback, &record, only_error);
         let mut failed = None;
         self.producer.enqueue_each([(record, completion)], |_, e| failed = Some(e)).py_err(py)?;
         match failed {
@@ -192,13 +207,14 @@ impl Core {
         }
     }
 
-    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`.
-    pub fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
+    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`;
+    /// the number of errors served.
+    pub fn drain_logs(&self, py: Python<'_>) -> PyResult<usize> {
         logs::drain(py, self.logger.bind(py))?;
-        if let Some(sink) = &self.error_cb {
-            sink.serve(py, self.producer.cluster())?;
+        match &self.error_cb {
+            Some(sink) => sink.serve(py, self.producer.cluster()),
+            None => Ok(0),
         }
-        Ok(())
     }
 
     /// Runs the callbacks of the reports waiting; the number served.
@@ -220,9 +236,10 @@ impl Core {
         self.producer.in_flight_count() + self.reports.len()
     }
 
+    /// Serves delivery reports and `error_cb` errors, waiting up to `timeout` for the first;
+    /// an error served counts as served (librdkafka's poll returns for any event).
     pub fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
-        self.drain_logs(py)?;
-        let served = self.serve(py)?;
+        let served = self.drain_logs(py)? + self.serve(py)?;
         if served > 0 {
             return Ok(served);
         }
@@ -234,12 +251,15 @@ impl Core {
             };
             let reports = &self.reports;
             if py.allow_threads(|| reports.wait(slice)) {
-                self.drain_logs(py)?;
-                return self.serve(py);
+                let errors = self.drain_logs(py)?;
+                return Ok(errors + self.serve(py)?);
             }
             py.check_signals()?;
+            let errors = self.drain_logs(py)?;
+            if errors > 0 {
+                return Ok(errors);
+            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.drain_logs(py)?;
                 return Ok(0);
             }
         }
@@ -319,7 +339,7 @@ impl Producer {
         self.core.check()?;
         let record = Core::record(topic, value, key, partition, timestamp, headers)?;
         let cb = callback.or(on_delivery).or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
-        self.core.send(py, record, cb)
+        self.core.send(py, record, cb, self.core.only_error)
     }
 
     /// Queues many records in one call. `messages` is a list of dicts with the keys of
@@ -367,7 +387,7 @@ impl Producer {
                 Some(c) => Some(c.unbind()),
                 None => default_cb.as_ref().map(|c| c.clone_ref(py)),
             };
-            let completion = self.core.completion(cb, &record);
+            let completion = self.core.completion(cb, &record, self.core.only_error);
             records.push((record, completion));
             dicts.push(m.clone());
         }
@@ -383,7 +403,7 @@ impl Producer {
     /// one. Returns how many were served.
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
-        runtime::check_pid(self.core.pid)?;
+        self.core.check()?;
         self.core.poll(py, timeout)
     }
 
@@ -391,7 +411,7 @@ impl Producer {
     /// passed. Returns how many records are still waiting.
     #[pyo3(signature = (timeout=None))]
     fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
-        runtime::check_pid(self.core.pid)?;
+        self.core.check()?;
         self.core.flush(py, timeout)
     }
 
@@ -518,7 +538,7 @@ impl Producer {
     ) -> PyResult<()> {
         self.core.check()?;
         let record = Core::record(topic, value, key, partition, timestamp, headers)?;
-        self.core.send(py, record, Some(future))
+        self.core.send(py, record, Some(future), false)
     }
 
     /// Takes the finished calls as `(future, result, exception or None)`.
@@ -544,7 +564,7 @@ impl Producer {
     }
 
     fn _drain_logs(&self, py: Python<'_>) -> PyResult<()> {
-        self.core.drain_logs(py)
+        self.core.drain_logs(py).map(|_| ())
     }
 
     /// A transaction call (`init`, `commit`, `abort` or `send_offsets`) on the runtime; `future`

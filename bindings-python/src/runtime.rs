@@ -94,7 +94,14 @@ where
             Some(d) => d.saturating_duration_since(Instant::now()).min(SIGNAL_SLICE),
         };
         let fut_ref = fut.as_mut();
-        let out = py.allow_threads(|| handle.block_on(async move { tokio::time::timeout(slice, fut_ref).await.ok() }));
+        // A panic of the engine while the future runs here becomes a KafkaException.
+        let out = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle.block_on(async move { tokio::time::timeout(slice, fut_ref).await.ok() })
+                }))
+            })
+            .map_err(|p| errors::panic_error(py, &*p))?;
         if let Some(v) = out {
             return Ok(Some(v));
         }
@@ -119,7 +126,8 @@ where
     {
         let _guard = handle.enter();
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        if let std::task::Poll::Ready(v) = polled.map_err(|p| errors::panic_error(py, &*p))? {
             return Ok(v);
         }
     }

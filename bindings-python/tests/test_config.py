@@ -7,19 +7,16 @@ import re
 
 import pytest
 
-from polykafka import _config
+from polykafka import _config, _native
 
 from conftest import REPO, unique
 
 
 def core_keys():
-    """The keys the core accepts (the KEYS table of core/src/config.rs)."""
-    text = (REPO / "core/src/config.rs").read_text()
-    table = text[text.index("const KEYS"):]
-    table = table[:table.index("];")]
-    keys = set(re.findall(r'\("([a-z0-9._]+)",\s*Role::', table))
-    assert len(keys) > 40, keys  # the regex still reads the table
-    return keys
+    """The keys the core implements: its own table, exported by the native module."""
+    keys = dict(_native.config_keys())
+    assert set(keys.values()) == {"common", "producer", "consumer"}, keys
+    return set(keys)
 
 
 def test_no_key_the_core_implements_is_ignored():
@@ -47,6 +44,20 @@ def test_core_keys_reach_the_core():
                                   "queue.buffering.max.messages": 10, "batch.num.messages": 5},
                                  None, "consumer")
     assert "queue.buffering.max.messages" not in props and "batch.num.messages" not in props
+
+
+def test_librdkafka_names_and_defaults_come_from_the_core():
+    assert _native.from_librdkafka("message.timeout.ms") == "delivery.timeout.ms"
+    assert _native.from_librdkafka("bootstrap.servers") is None
+    props, _ = _config.translate({"metadata.broker.list": "b", "message.timeout.ms": 60000,
+                                  "queue.buffering.max.ms": 7}, None, "producer")
+    assert props["bootstrap.servers"] == "b" and props["delivery.timeout.ms"] == "60000"
+    assert props["linger.ms"] == "7"
+    # librdkafka's defaults where they differ from Java's.
+    assert props["queue.buffering.max.messages"] == "100000"
+    assert props["batch.num.messages"] == "10000"
+    # Every key the translation produces is one the core implements.
+    assert set(props) <= core_keys(), sorted(set(props) - core_keys())
 
 
 def warnings_of(caplog, conf, role="producer"):

@@ -385,3 +385,26 @@ def test_offsets_queries_on_unreachable_bootstrap(ck, dead_bootstrap):
             assert time.time() - start < 15  # the timeout bounds the call (generous slack)
     finally:
         c.close()
+
+
+def test_poll_returns_when_error_cb_is_served(ck, dead_bootstrap):
+    """poll(timeout) returns as soon as an error_cb error was served, as librdkafka (an error
+    event counts as served), long before its timeout."""
+    got, error_cb = _recorder()
+    p = ck.Producer({"bootstrap.servers": dead_bootstrap, "error_cb": error_cb})
+    p.produce("t", b"v")
+    start = time.time()
+    served = p.poll(30)
+    elapsed = time.time() - start
+    assert got, "error_cb was not called"
+    assert served >= 1
+    assert elapsed < 20, elapsed  # generous: the first error comes within about a second
+    p.purge()
+
+
+def test_closed_producer_poll_and_flush(ck, bootstrap):
+    p = ck.Producer({"bootstrap.servers": bootstrap})
+    p.close()
+    for call in [lambda: p.poll(0), lambda: p.flush(0)]:
+        with pytest.raises(RuntimeError, match="Producer has been closed"):
+            call()

@@ -120,3 +120,35 @@ def test_purge_in_flight(ck, bootstrap, topic):
     # before the purge reached it; none is left without a report.
     assert codes <= {ck.KafkaError._PURGE_QUEUE, ck.KafkaError._PURGE_INFLIGHT, None}, codes
     assert codes & {ck.KafkaError._PURGE_QUEUE, ck.KafkaError._PURGE_INFLIGHT}, codes
+
+
+def test_default_queue_bound_is_librdkafkas(ck):
+    """Without queue.buffering.max.messages, the bound is librdkafka's 100000 records (not
+    Java's unbounded count): the 100001st record queued when nothing can be sent is BufferError."""
+    p = ck.Producer({"bootstrap.servers": dead_address(), "message.timeout.ms": 60000})
+    try:
+        for i in range(100000):
+            p.produce("t", value=b"v")
+        # confluent-kafka's len() also counts error events waiting for poll().
+        assert len(p) >= 100000
+        with pytest.raises(BufferError):
+            p.produce("t", value=b"v")
+    finally:
+        p.purge()
+        p.flush(5)
+
+
+def test_delivery_report_only_error(ck, bootstrap, topic):
+    """delivery.report.only.error: successful records get no callback, failed ones do."""
+    reports = []
+    p = ck.Producer({"bootstrap.servers": bootstrap, "delivery.report.only.error": True,
+                     "allow.auto.create.topics": False, "message.timeout.ms": 3000,
+                     "on_delivery": lambda err, msg: reports.append(err)})
+    for i in range(5):
+        p.produce(topic, value=b"v")
+    assert p.flush(30) == 0
+    assert reports == []
+    # A record that fails at delivery (its topic never appears) is reported.
+    p.produce(unique("missing"), value=b"v")
+    assert p.flush(30) == 0
+    assert len(reports) == 1 and reports[0] is not None, reports

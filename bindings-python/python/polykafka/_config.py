@@ -1,41 +1,29 @@
 """The one place where a confluent-kafka conf dict becomes the core's properties.
 
 confluent-kafka (librdkafka) and the core (Kafka's Java names) mostly share keys. Where they
-differ, the librdkafka key is renamed here; where librdkafka has a knob the core does not, the
+differ, the librdkafka key is renamed through the core's table (``_native.from_librdkafka``);
+which client a key belongs to is the core's table too (``_native.config_keys``); where librdkafka has a knob the core does not, the
 key is accepted and ignored (``IGNORED``): silently when it has no meaning for this engine
 (``NO_MEANING``), with one warning when its value asks for behaviour the engine does not have
 (``UNHONOURED``). Every other key goes to the core, which rejects an
 unknown key with a ``KafkaException`` (``_INVALID_ARG``) naming it. Callables (``error_cb``,
 ``logger``, ``on_delivery``, ...) are taken out. Defaults are confluent-kafka's where they
-differ from Java's: ``partitioner=consistent_random``, ``enable.idempotence=false``.
+differ from Java's: ``partitioner=consistent_random``, ``enable.idempotence=false``,
+``queue.buffering.max.messages=100000``, ``batch.num.messages=10000``.
 """
 
 import logging
 
-# librdkafka name -> core name.
-RENAMES = {
-    "metadata.broker.list": "bootstrap.servers",
-    "request.required.acks": "acks",
-    "topic.request.required.acks": "acks",
-    "queue.buffering.max.ms": "linger.ms",
-    "compression.codec": "compression.type",
-    "topic.compression.codec": "compression.type",
-    "message.timeout.ms": "delivery.timeout.ms",
-    "topic.message.timeout.ms": "delivery.timeout.ms",
-    "message.max.bytes": "max.request.size",
-    "sasl.mechanisms": "sasl.mechanism",
-    "max.in.flight": "max.in.flight.requests.per.connection",
-    "message.send.max.retries": "retries",
-    "socket.timeout.ms": "request.timeout.ms",
-    "socket.connection.setup.timeout.ms": "socket.connection.setup.timeout.ms",
-    # How long a produce waits for an unknown topic to appear before failing.
-    "topic.metadata.propagation.max.ms": "max.block.ms",
-    "topic.metadata.refresh.interval.ms": "metadata.max.age.ms",
-    "partitioner": "partitioner",
-    "topic.partitioner": "partitioner",
-    "fetch.wait.max.ms": "fetch.max.wait.ms",
-    "topic.auto.offset.reset": "auto.offset.reset",
-}
+from . import _native
+
+# The engine's key table: key -> "common", "producer" or "consumer" (core/src/config.rs).
+CORE_KEYS = dict(_native.config_keys())
+
+
+def _core_name(key):
+    """The engine's name of a key: librdkafka's renamed where the two differ (the core's table)."""
+    return _native.from_librdkafka(key) or key
+
 
 # librdkafka keys with no meaning for this engine (they tune librdkafka's own queues, threads
 # and fallbacks, which the engine does not have): accepted and ignored, silently. README.md has
@@ -88,7 +76,7 @@ UNHONOURED = {
 }
 
 # Every librdkafka key accepted and not passed to the core. A test checks that none of them is a
-# key the core implements (core/src/config.rs).
+# key the core implements (``CORE_KEYS``).
 IGNORED = NO_MEANING | frozenset(UNHONOURED)
 
 # Callbacks the engine never calls: accepted with one warning (when set).
@@ -99,30 +87,22 @@ UNHONOURED_CALLABLES = {
 }
 
 # Flags the binding handles itself (not the core): taken out into the extras.
-BINDING_FLAGS = frozenset({"enable.partition.eof", "enable.auto.offset.store"})
+BINDING_FLAGS = frozenset({"enable.partition.eof"})
 
 CALLABLES = frozenset({
     "error_cb", "logger", "on_delivery", "delivery.report.only.error", "stats_cb",
     "throttle_cb", "oauth_cb", "on_commit",
 })
 
-PRODUCER_ONLY = frozenset({
-    "acks", "enable.idempotence", "linger.ms", "batch.size", "buffer.memory", "max.block.ms",
-    "compression.type", "compression.level", "partitioner", "retries", "delivery.timeout.ms",
-    "max.in.flight.requests.per.connection", "max.request.size", "transactional.id",
-    "transaction.timeout.ms", "queue.buffering.max.messages", "batch.num.messages",
-})
+PRODUCER_ONLY = frozenset(k for k, role in CORE_KEYS.items() if role == "producer")
+CONSUMER_ONLY = frozenset(k for k, role in CORE_KEYS.items() if role == "consumer")
 
-CONSUMER_ONLY = frozenset({
-    "group.id", "group.instance.id", "group.protocol", "group.remote.assignor",
-    "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-    "rebalance.timeout.ms", "partition.assignment.strategy", "auto.offset.reset",
-    "enable.auto.commit", "auto.commit.interval.ms", "isolation.level", "fetch.min.bytes",
-    "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.max.wait.ms", "max.poll.records",
-    "check.crcs", "client.rack", "enable.auto.offset.store", "enable.partition.eof",
-    "fetch.wait.max.ms", "fetch.error.backoff.ms", "queued.min.messages",
-    "queued.max.messages.kbytes",
-})
+# librdkafka's defaults where they differ from Java's (confluent-kafka's behaviour).
+PRODUCER_DEFAULTS = {
+    "partitioner": "consistent_random",
+    "queue.buffering.max.messages": "100000",
+    "batch.num.messages": "10000",
+}
 
 _log = logging.getLogger("polykafka")
 
@@ -183,7 +163,7 @@ def translate(conf, kwargs, role):
         if key == "queue.buffering.max.kbytes":
             kbytes = int(_text(key, value))
             return
-        props[RENAMES.get(key, key)] = _text(key, value)
+        props[_core_name(key)] = _text(key, value)
 
     for key, value in merged.items():
         if not isinstance(key, str):
@@ -194,8 +174,6 @@ def translate(conf, kwargs, role):
                 raise TypeError("expected %r to be callable" % key)
             if value is not None and key in UNHONOURED_CALLABLES:
                 unhonoured.append((key, UNHONOURED_CALLABLES[key]))
-            if key == "delivery.report.only.error" and _flag(key, value):
-                unhonoured.append((key, "true is not implemented by polykafka: every delivery is reported"))
             extras[key] = value
             continue
         if key in BINDING_FLAGS:
@@ -219,7 +197,8 @@ def translate(conf, kwargs, role):
         props["buffer.memory"] = str(kbytes * 1024)
 
     if role == "producer":
-        props.setdefault("partitioner", "consistent_random")
+        for key, value in PRODUCER_DEFAULTS.items():
+            props.setdefault(key, value)
         if "transactional.id" not in props:
             props.setdefault("enable.idempotence", "false")
         _fit_request_timeout(props)
