@@ -558,3 +558,9 @@ func (a *nativeAdmin) partitionCount(topic string) (int, error) {
 func Version() string {
 	return C.GoString(C.pk_version())
 }
+
+// panicForTests makes the engine panic inside the C ABI's guard (tests only): the panic comes
+// back as a *ClientError of kind "fatal".
+func panicForTests() error {
+	return takeError(C.pk_panic_for_tests())
+}

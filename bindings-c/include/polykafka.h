@@ -502,6 +502,13 @@ extern "C" {
 const char *pk_version(void);
 
 /**
+ * For tests only, not for applications: makes the engine panic inside the usual guard, to show
+ * that a panic becomes an error of kind PK_ERROR_KIND_FATAL (name "_FATAL") and the process
+ * lives on. Always returns an error the caller owns.
+ */
+struct pk_error *pk_panic_for_tests(void);
+
+/**
  * Creates an admin client from `config` (borrowed: copied). Producer and consumer keys are
  * config errors. No connection is made until the first call. The caller frees `*out_admin`
  * with pk_admin_free().

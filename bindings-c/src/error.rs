@@ -158,8 +158,10 @@ pub extern "C" fn pk_error_txn_requires_abort(error: *const pk_error) -> bool {
 /// Frees an error. `error` is consumed; NULL is allowed and does nothing.
 #[no_mangle]
 pub extern "C" fn pk_error_free(error: *mut pk_error) {
-    if !error.is_null() {
-        // SAFETY: a pointer from into_raw, freed once (the caller's contract).
-        drop(unsafe { Box::from_raw(error) });
-    }
+    crate::ffi::guard_void(|| {
+        if !error.is_null() {
+            // SAFETY: a pointer from into_raw, freed once (the caller's contract).
+            drop(unsafe { Box::from_raw(error) });
+        }
+    })
 }

@@ -27,3 +27,11 @@ pub use producer::*;
 pub extern "C" fn pk_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
+
+/// For tests only, not for applications: makes the engine panic inside the usual guard, to show
+/// that a panic becomes an error of kind PK_ERROR_KIND_FATAL (name "_FATAL") and the process
+/// lives on. Always returns an error the caller owns.
+#[no_mangle]
+pub extern "C" fn pk_panic_for_tests() -> *mut pk_error {
+    ffi::guard(|| pk::__panic_for_tests("c"))
+}

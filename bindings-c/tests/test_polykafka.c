@@ -107,6 +107,25 @@ static void test_version_and_null_frees(void) {
     CHECK(pk_error_get_kind(NULL) == PK_ERROR_KIND_INVALID_ARGUMENT, "kind of NULL");
 }
 
+/* A panic inside the engine becomes a {code, message} error; the process lives on. */
+static void test_panic(void) {
+    pk_error *err = pk_panic_for_tests();
+    CHECK(err != NULL, "the panic gave no error");
+    if (err) {
+        CHECK(pk_error_get_kind(err) == PK_ERROR_KIND_FATAL, "kind %d", (int)pk_error_get_kind(err));
+        CHECK(pk_error_code(err) == 0, "code %d", (int)pk_error_code(err));
+        CHECK(strcmp(pk_error_name(err), "_FATAL") == 0, "name %s", pk_error_name(err));
+        CHECK(strstr(pk_error_message(err), "caught panic") && strstr(pk_error_message(err), "on purpose"),
+              "message %s", pk_error_message(err));
+        pk_error_free(err);
+    }
+    /* still alive: a second panic and an ordinary call work */
+    pk_error_free(pk_panic_for_tests());
+    pk_config *c = NULL;
+    expect_ok(pk_config_new(&c), "pk_config_new after a panic");
+    pk_config_free(c);
+}
+
 static void test_null_handles(void) {
     pk_record r = record(topic, "k", "v", 0);
     size_t n = 0;
@@ -869,6 +888,7 @@ int main(void) {
     snprintf(topic, sizeof topic, "polykafka-c-%ld-%d", (long)time(NULL), (int)getpid());
 
     test_version_and_null_frees();
+    test_panic();
     test_null_handles();
     test_config_errors();
     test_produce_one();
