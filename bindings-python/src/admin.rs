@@ -56,7 +56,7 @@ impl AdminClient {
         D: FnOnce(Python<'_>, polykafka::Result<T>) -> PyResult<()> + Send + 'static,
     {
         self.handle.spawn(async move {
-            let out = op.await;
+            let out = runtime::guarded(op).await;
             Python::with_gil(|py| report(py, done(py, out)));
         });
     }
@@ -82,7 +82,10 @@ impl AdminClient {
     #[pyo3(signature = (config=None, /, **kwargs))]
     fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let conf = config::translate(py, config, kwargs, "admin")?;
-        let cfg = AdminConfig::from_properties(conf.properties).py_err(py)?;
+        let mut cfg = AdminConfig::from_properties(conf.properties).py_err(py)?;
+        if let Some(sink) = &conf.error_cb {
+            sink.attach(&mut cfg.client);
+        }
         let handle = runtime::handle()?;
         let admin = {
             let _guard = handle.enter();
@@ -446,7 +449,7 @@ impl AdminClient {
     fn _drain_logs(&self, py: Python<'_>) -> PyResult<usize> {
         crate::logs::drain(py, self.logger.bind(py))?;
         match &self.error_cb {
-            Some(sink) => sink.serve(py, self.admin.cluster()),
+            Some(sink) => sink.serve(py),
             None => Ok(0),
         }
     }

@@ -37,7 +37,7 @@ pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option
             Some(l) => l,
             None => logs::default_logger(py)?,
         },
-        error_cb: get("error_cb")?.map(ErrorSink::register),
+        error_cb: get("error_cb")?.map(|cb| ErrorSink::new(Some(cb))),
         on_delivery: get("on_delivery")?,
         on_commit: get("on_commit")?,
         only_error: match get("delivery.report.only.error")? {

@@ -154,8 +154,9 @@ pub struct Consumer {
     handle: Handle,
     pid: u32,
     logger: PyObject,
-    /// `error_cb`, served with the logs (see `client_errors.rs`).
-    error_cb: Option<Arc<ErrorSink>>,
+    /// `error_cb` (when set), served with the logs, and whether every broker is down (see
+    /// `client_errors.rs`).
+    errors: Arc<ErrorSink>,
     on_commit: Option<PyObject>,
     partition_eof: bool,
     callbacks: Mutex<Callbacks>,
@@ -180,9 +181,7 @@ impl Consumer {
     /// Hands the engine's log records to the logger and this consumer's errors to `error_cb`.
     fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
         logs::drain(py, self.logger.bind(py))?;
-        if let Some(sink) = &self.error_cb {
-            sink.serve(py, self.consumer.cluster())?;
-        }
+        self.errors.serve(py)?;
         Ok(())
     }
 
@@ -212,7 +211,7 @@ impl Consumer {
     /// a future giving the partitions committed; its outcome is also queued for `on_commit`.
     fn commit_op(&self, offsets: Option<Vec<(TopicPartition, i64)>>) -> impl Future<Output = polykafka::Result<Vec<(TopicPartition, i64)>>> + Send + 'static {
         let (consumer, commits, report) = (self.consumer.clone(), self.commits.clone(), self.on_commit.is_some());
-        async move {
+        runtime::guarded(async move {
             let res = match offsets {
                 Some(offsets) => consumer.commit(Some(&offsets), CommitMode::Sync).await.map(|()| offsets),
                 None => match consumer.commit(None, CommitMode::Sync).await {
@@ -230,7 +229,7 @@ impl Consumer {
                 commits.lock().unwrap_or_else(|p| p.into_inner()).push((res.as_ref().err().cloned(), list));
             }
             res
-        }
+        })
     }
 
     /// What `commit(message=, offsets=)` commits: `None` for the offsets stored in the core
@@ -336,7 +335,7 @@ impl Consumer {
             let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
             let slice = if this.partition_eof { left.min(EOF_SLICE) } else { left };
             // error_cb is served between waits, as the logs: wait in slices when there is one.
-            let slice = if this.error_cb.is_some() { slice.min(runtime::SIGNAL_SLICE) } else { slice };
+            let slice = if this.errors.has_callback() { slice.min(runtime::SIGNAL_SLICE) } else { slice };
             // Records already fetched come out at the first poll of the future: no GIL
             // release, no thread switch (runtime::run).
             let out = runtime::run(py, &this.handle, this.consumer.poll_batch_events(max, slice))?;
@@ -377,7 +376,10 @@ impl Consumer {
     {
         let done = self.done.clone();
         self.handle.spawn(async move {
-            let conv = fut.await;
+            let conv = match runtime::caught(fut).await {
+                Ok(conv) => conv,
+                Err(text) => Box::new(move |py: Python<'_>| Err(errors::panic_error(py, &text))) as Conv,
+            };
             done.push_done((future, conv));
         });
     }
@@ -399,18 +401,20 @@ impl Consumer {
 
     fn watermarks_op(&self, tp: TopicPartition, timeout: Option<f64>) -> impl Future<Output = Conv> + Send + 'static {
         let consumer = self.consumer.clone();
+        let sink = self.errors.clone();
         let t = runtime::timeout_from(timeout).unwrap_or(consumer.config().default_api_timeout);
         async move {
             let res = consumer.watermarks(&tp, t).await;
             Box::new(move |py: Python<'_>| match res {
                 Ok((low, high)) => Ok((low, high).into_pyobject(py)?.into_any().unbind()),
-                Err(e) => Err(unknown_partition_or(py, &e, "Failed to get watermark offsets")),
+                Err(e) => Err(unknown_partition_or(py, &e, sink.all_brokers_down(), "Failed to get watermark offsets")),
             }) as Conv
         }
     }
 
     fn offsets_for_times_op(&self, query: Vec<(TopicPartition, i64)>, timeout: Option<f64>) -> impl Future<Output = Conv> + Send + 'static {
         let consumer = self.consumer.clone();
+        let sink = self.errors.clone();
         let t = runtime::timeout_from(timeout).unwrap_or(consumer.config().default_api_timeout);
         async move {
             let res = consumer.offsets_for_times(&query, t).await;
@@ -419,7 +423,7 @@ impl Consumer {
                     let list: Vec<_> = list.into_iter().map(|(tp, o)| (tp, o.unwrap_or(OFFSET_END))).collect();
                     tp_list(py, &list)
                 }
-                Err(e) => Err(unknown_partition_or(py, &e, "Failed to get offsets")),
+                Err(e) => Err(unknown_partition_or(py, &e, sink.all_brokers_down(), "Failed to get offsets")),
             }) as Conv
         }
     }
@@ -476,7 +480,9 @@ impl Consumer {
         if conf.properties.get("group.id").is_none_or(|g| g.is_empty()) {
             return Err(PyValueError::new_err("Failed to create consumer: group.id must be set"));
         }
-        let cfg = ConsumerConfig::from_properties(conf.properties).py_err(py)?;
+        let mut cfg = ConsumerConfig::from_properties(conf.properties).py_err(py)?;
+        let errors = conf.error_cb.clone().unwrap_or_else(|| ErrorSink::new(None));
+        errors.attach(&mut cfg.client);
         let handle = runtime::handle()?;
         let consumer = {
             let _guard = handle.enter();
@@ -487,7 +493,7 @@ impl Consumer {
             handle,
             pid: runtime::pid(),
             logger: conf.logger,
-            error_cb: conf.error_cb,
+            errors,
             on_commit: conf.on_commit,
             partition_eof: conf.partition_eof,
             callbacks: Mutex::new(Callbacks::default()),
@@ -935,12 +941,12 @@ impl Consumer {
 
 /// The error of an offsets query (watermarks, `offsets_for_times`) as librdkafka gives it:
 /// `_UNKNOWN_PARTITION` for a topic the broker does not have (its UNKNOWN_TOPIC_OR_PARTITION),
-/// `_ALL_BROKERS_DOWN` when no broker could be reached (the core's connection error saying so:
-/// it has no error kind of its own for that), the error as it is otherwise.
-fn unknown_partition_or(py: Python<'_>, e: &Error, what: &str) -> PyErr {
+/// `_ALL_BROKERS_DOWN` when it failed (or timed out) while no broker could be reached (the
+/// client's last Connection event said so), the error as it is otherwise.
+fn unknown_partition_or(py: Python<'_>, e: &Error, all_down: bool, what: &str) -> PyErr {
     let local = if e.code() == polykafka::error::UNKNOWN_TOPIC_OR_PARTITION {
         Some((errors::UNKNOWN_PARTITION, "Unknown partition"))
-    } else if e.kind() == ErrorKind::Connection && e.message().contains("no broker of") {
+    } else if matches!(e.kind(), ErrorKind::Connection | ErrorKind::Timeout) && all_down {
         Some((errors::ALL_BROKERS_DOWN, "All broker connections are down"))
     } else {
         None

@@ -121,6 +121,11 @@ pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
     }
 }
 
+/// [`to_pyerr`] where no GIL token is at hand.
+pub fn to_pyerr_gil(e: &Error) -> PyErr {
+    Python::with_gil(|py| to_pyerr(py, e))
+}
+
 /// A `KafkaException` with code `_STATE`.
 pub fn state_error(reason: &str) -> PyErr {
     Python::with_gil(|py| match new_kafka_error(py, STATE, reason, false, false, false) {
@@ -144,12 +149,7 @@ impl<T> IntoPy<T> for polykafka::Result<T> {
 /// (`fatal()` true: the client that panicked should be replaced), which is what confluent-kafka
 /// programs catch - never PyO3's `PanicException`, a `BaseException` that `except Exception`
 /// lets through. The interpreter and the other clients live on.
-pub fn panic_error(py: Python<'_>, payload: &(dyn std::any::Any + Send)) -> PyErr {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
+pub fn panic_error(py: Python<'_>, what: &str) -> PyErr {
     match new_kafka_error(py, FATAL, &format!("polykafka engine panicked (a bug, please report it): {what}"), true, false, false) {
         Ok(err) => exception_from(py, err),
         Err(e) => e,
@@ -160,6 +160,6 @@ pub fn panic_error(py: Python<'_>, payload: &(dyn std::any::Any + Send)) -> PyEr
 pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(payload) => Err(panic_error(py, &*payload)),
+        Err(payload) => Err(panic_error(py, &crate::runtime::panic_text(&*payload))),
     }
 }

@@ -40,9 +40,19 @@ fn from_librdkafka(key: &str) -> Option<&'static str> {
     polykafka::config::from_librdkafka(key)
 }
 
-/// Test-only: panics inside the engine (see `tests/test_panic.py`).
+/// Test-only: panics inside the engine (see `tests/test_panic.py`): in this call, or
+/// (`in_runtime`) inside a future the call waits for, as a core call would.
 #[pyfunction]
-fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+#[pyo3(signature = (in_runtime=false))]
+fn _panic_for_tests(py: Python<'_>, in_runtime: bool) -> PyResult<()> {
+    if in_runtime {
+        let handle = runtime::handle()?;
+        let fut = async {
+            tokio::task::yield_now().await;
+            polykafka::__panic_for_tests("python, in the runtime")
+        };
+        return runtime::wait(py, &handle, fut, None).map(|_| ());
+    }
     errors::guard(py, || -> PyResult<()> { polykafka::__panic_for_tests("python") })
 }
 

@@ -122,7 +122,10 @@ pub struct Core {
 impl Core {
     pub fn new(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Core> {
         let conf = config::translate(py, conf, kwargs, "producer")?;
-        let cfg = ProducerConfig::from_properties(conf.properties).py_err(py)?;
+        let mut cfg = ProducerConfig::from_properties(conf.properties).py_err(py)?;
+        if let Some(sink) = &conf.error_cb {
+            sink.attach(&mut cfg.client);
+        }
         let handle = runtime::handle()?;
         let producer = {
             let _guard = handle.enter();
@@ -200,7 +203,7 @@ impl Core {
     pub fn send(&self, py: Python<'_>, record: ProducerRecord, callback: Option<PyObject>, only_error: bool) -> PyResult<()> {
         let completion = self.completion(callback, &record, only_error);
         let mut failed = None;
-        self.producer.enqueue_each([(record, completion)], |_, e| failed = Some(e)).py_err(py)?;
+        errors::guard(py, || self.producer.enqueue_each([(record, completion)], |_, e| failed = Some(e)).py_err(py))?;
         match failed {
             None => Ok(()),
             Some(e) => Err(e).py_err(py),
@@ -212,7 +215,7 @@ impl Core {
     pub fn drain_logs(&self, py: Python<'_>) -> PyResult<usize> {
         logs::drain(py, self.logger.bind(py))?;
         match &self.error_cb {
-            Some(sink) => sink.serve(py, self.producer.cluster()),
+            Some(sink) => sink.serve(py),
             None => Ok(0),
         }
     }
@@ -392,7 +395,7 @@ impl Producer {
             dicts.push(m.clone());
         }
         let mut rejected = Vec::new();
-        let queued = self.core.producer.enqueue_each(records, |i, e| rejected.push((i, e))).py_err(py)?;
+        let queued = errors::guard(py, || self.core.producer.enqueue_each(records, |i, e| rejected.push((i, e))).py_err(py))?;
         for (i, e) in rejected {
             dicts[i].set_item("_error", errors::kafka_error(py, &e, Context::Call)?)?;
         }
@@ -557,7 +560,7 @@ impl Producer {
         }
         let (producer, reports) = (self.core.producer.clone(), self.core.reports.clone());
         self.core.handle.spawn(async move {
-            let res = if close { producer.close(t).await } else { producer.flush(t).await };
+            let res = runtime::guarded(async { if close { producer.close(t).await } else { producer.flush(t).await } }).await;
             reports.push_done((future, unit_conv(res)));
         });
         Ok(())
@@ -593,13 +596,16 @@ impl Producer {
         };
         let op = op.to_string();
         self.core.handle.spawn(async move {
-            let res = match (op.as_str(), offsets_group) {
-                ("init", _) => producer.init_transactions(t).await,
-                ("commit", _) => producer.commit_transaction(t).await,
-                ("abort", _) => producer.abort_transaction(t).await,
-                (_, Some((offsets, group))) => producer.send_offsets_to_transaction(&offsets, &group, t).await,
-                _ => Ok(()),
-            };
+            let res = runtime::guarded(async {
+                match (op.as_str(), offsets_group) {
+                    ("init", _) => producer.init_transactions(t).await,
+                    ("commit", _) => producer.commit_transaction(t).await,
+                    ("abort", _) => producer.abort_transaction(t).await,
+                    (_, Some((offsets, group))) => producer.send_offsets_to_transaction(&offsets, &group, t).await,
+                    _ => Ok(()),
+                }
+            })
+            .await;
             reports.push_done((future, unit_conv(res)));
         });
         Ok(())

@@ -1,71 +1,24 @@
-//! The binding's one tokio runtime: created on first use, shared by every client of the
-//! process, and fork-aware.
-//!
-//! After `os.fork()` the child has the parent's memory but none of its threads, so the parent's
-//! runtime is a shell that would never run a task. The runtime is therefore keyed by the process
-//! id: a child that creates a client gets a fresh runtime, and the parent's is leaked (dropping
-//! it would wait for worker threads that do not exist in the child). A client made before the
-//! fork and used in the child gets a clear error instead of a hang (see [`check_pid`]).
+//! Waiting on the process's runtime from Python: the runtime itself, fork-aware, is
+//! `polykafka-host`'s; what is Python's is here - the GIL released while waiting, Ctrl-C looked
+//! for every [`SIGNAL_SLICE`], engine panics as exceptions, and the `os.fork()` check.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::runtime::Handle;
 
 use crate::errors;
 
-/// Worker threads of the runtime: these machines have two cores, and the Python thread that
-/// waits on the runtime is a third.
-const WORKER_THREADS: usize = 2;
+pub use polykafka_host::runtime::pid;
 
 /// How long a blocking call waits before it looks for Ctrl-C.
 pub const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
-static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
-
-/// This process's id, cached: `getpid()` is a system call, and every client call checks it.
-/// A `pthread_atfork` child handler refreshes it after a fork.
-static PID: AtomicU32 = AtomicU32::new(0);
-static ATFORK: Once = Once::new();
-
-extern "C" fn after_fork_in_child() {
-    PID.store(std::process::id(), Ordering::Relaxed);
-}
-
-/// The id of this process (cheap).
-pub fn pid() -> u32 {
-    ATFORK.call_once(|| {
-        PID.store(std::process::id(), Ordering::Relaxed);
-        // SAFETY: registers a handler that only stores the child's pid in an atomic.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
-    });
-    PID.load(Ordering::Relaxed)
-}
-
-/// The runtime of this process, created on first use (again in a forked child).
+/// The runtime of this process (`polykafka-host`'s: created on first use, again in a forked
+/// child).
 pub fn handle() -> PyResult<Handle> {
-    let pid = pid();
-    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((owner, rt)) = *slot {
-        if owner == pid {
-            return Ok(rt.handle().clone());
-        }
-    }
-    let rt = Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
-        .thread_name("polykafka")
-        .enable_all()
-        .build()
-        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot start the polykafka runtime: {e}")))?;
-    // Leaked on purpose: a runtime lives as long as its process (or until a fork replaces it).
-    let rt: &'static Runtime = Box::leak(Box::new(rt));
-    *slot = Some((pid, rt));
-    Ok(rt.handle().clone())
+    polykafka_host::runtime::runtime().map(|rt| rt.handle().clone()).map_err(|e| errors::to_pyerr_gil(&e))
 }
 
 /// Fails when a client is used in another process than the one that created it.
@@ -101,7 +54,7 @@ where
                     handle.block_on(async move { tokio::time::timeout(slice, fut_ref).await.ok() })
                 }))
             })
-            .map_err(|p| errors::panic_error(py, &*p))?;
+            .map_err(|p| errors::panic_error(py, &panic_text(&*p)))?;
         if let Some(v) = out {
             return Ok(Some(v));
         }
@@ -127,7 +80,7 @@ where
         let _guard = handle.enter();
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-        if let std::task::Poll::Ready(v) = polled.map_err(|p| errors::panic_error(py, &*p))? {
+        if let std::task::Poll::Ready(v) = polled.map_err(|p| errors::panic_error(py, &panic_text(&*p)))? {
             return Ok(v);
         }
     }
@@ -139,5 +92,45 @@ pub fn timeout_from(seconds: Option<f64>) -> Option<Duration> {
     match seconds {
         Some(s) if s >= 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
         _ => None,
+    }
+}
+
+/// The text of a panic's payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// A future that turns a panic while polling `F` into `Err(panic text)`: what runs on the
+/// runtime for an asynchronous call (asyncio, admin futures) still completes it.
+pub struct Caught<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future> Future for Caught<F> {
+    type Output = Result<F::Output, String>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(p) => std::task::Poll::Ready(Err(panic_text(&*p))),
+        }
+    }
+}
+
+pub fn caught<F: Future>(fut: F) -> Caught<F> {
+    Caught(Box::pin(fut))
+}
+
+/// A core call whose panic becomes the core's fatal error (a `KafkaException` with `_FATAL`).
+pub async fn guarded<T, F: Future<Output = polykafka::Result<T>>>(fut: F) -> polykafka::Result<T> {
+    match caught(fut).await {
+        Ok(r) => r,
+        Err(text) => Err(polykafka::Error::new(
+            polykafka::ErrorKind::Fatal,
+            format!("polykafka engine panicked (a bug, please report it): {text}"),
+        )),
     }
 }

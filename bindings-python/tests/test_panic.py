@@ -21,6 +21,10 @@ def test_panic_is_a_kafka_exception_and_the_process_lives_on(bootstrap, topic):
         _native._panic_for_tests()
     except Exception as ex:  # noqa: BLE001
         assert isinstance(ex, polykafka.KafkaException)
+    # A panic inside a future a blocking call waits for (as flush, commit, close do).
+    with pytest.raises(polykafka.KafkaException) as e:
+        _native._panic_for_tests(in_runtime=True)
+    assert e.value.args[0].code() == polykafka.KafkaError._FATAL
     p = polykafka.Producer({"bootstrap.servers": bootstrap})
     reports = []
     p.produce(topic, b"after the panic", on_delivery=lambda err, msg: reports.append(err))

@@ -12,6 +12,10 @@ TIMESTAMP_CREATE_TIME: int
 TIMESTAMP_LOG_APPEND_TIME: int
 __version__: str
 
+def config_keys() -> List[Tuple[str, str]]: ...
+def from_librdkafka(key: str) -> Optional[str]: ...
+def _panic_for_tests(in_runtime: bool = False) -> None: ...
+
 class Message:
     def __init__(
         self,
