@@ -29,7 +29,7 @@
  *   pk_group_descriptions, pk_partition_offsets) are read directly; everything they point to
  *   lives until their one free function.
  * - pk_batch may be waited on from one thread at a time.
- * - The library runs one process-wide pool of 2 worker threads (named "polykafka-worker"),
+ * - The library runs one process-wide pool of 2 worker threads (named "polykafka"),
  *   created at first use. A delivery callback runs on one of them. Blocking calls
  *   (flush, close, poll with a timeout, admin calls, pk_batch_wait) must not be made from a
  *   delivery callback: they return a PK_ERROR_KIND_INVALID_ARGUMENT error there.
@@ -130,6 +130,21 @@ typedef enum pk_error_kind {
    */
   PK_ERROR_KIND_FATAL = 14,
 } pk_error_kind;
+
+/**
+ * The level of a log record (and, as an int, the argument of pk_logs_set_level()).
+ */
+typedef enum pk_log_level {
+  /**
+   * Nothing is captured (pk_logs_set_level() only).
+   */
+  PK_LOG_LEVEL_OFF = 0,
+  PK_LOG_LEVEL_ERROR = 1,
+  PK_LOG_LEVEL_WARN = 2,
+  PK_LOG_LEVEL_INFO = 3,
+  PK_LOG_LEVEL_DEBUG = 4,
+  PK_LOG_LEVEL_TRACE = 5,
+} pk_log_level;
 
 /**
  * An admin client. Created with pk_admin_new(), freed with pk_admin_free(). Thread-safe.
@@ -454,6 +469,41 @@ typedef struct pk_partition_offsets {
 } pk_partition_offsets;
 
 /**
+ * Called on a library thread when records arrive and the application has not been woken since
+ * its last pk_logs_drain(); it must return at once (signal a thread that drains).
+ */
+typedef void (*pk_logs_wake_cb)(void *user_data);
+
+/**
+ * One log record, borrowed by the drain callback: its strings are valid during the call only.
+ */
+typedef struct pk_log_record {
+  enum pk_log_level level;
+  /**
+   * The engine's module ("polykafka::cluster").
+   */
+  const char *target;
+  /**
+   * The message alone ("connection failed").
+   */
+  const char *message;
+  /**
+   * The message followed by " name=value" for each field
+   * ("connection failed node=-1 addr=127.0.0.1:1 error=...").
+   */
+  const char *text;
+  /**
+   * Milliseconds since the epoch.
+   */
+  int64_t timestamp_ms;
+} pk_log_record;
+
+/**
+ * Called by pk_logs_drain() for each record, oldest first, on the draining thread.
+ */
+typedef void (*pk_log_cb)(const struct pk_log_record *record, void *user_data);
+
+/**
  * A record to produce. Every pointer is borrowed for the duration of the produce call only:
  * the data is copied before the call returns.
  */
@@ -639,7 +689,7 @@ struct pk_error *pk_config_set(struct pk_config *config, const char *key, const 
  * Sets the function producers made from this configuration call with each delivery report,
  * instead of queueing reports for pk_producer_poll_reports(). `user` is passed back unchanged
  * and must stay valid as long as such a producer exists. `callback` NULL removes it.
- * The callback runs on a library worker thread ("polykafka-worker"), one report at a time per
+ * The callback runs on a library worker thread ("polykafka"), one report at a time per
  * producer or concurrently for different partitions; the report and its error are borrowed
  * for the duration of the call. It must not block, and must not call pk_producer_flush,
  * pk_producer_close or pk_producer_free.
@@ -952,6 +1002,27 @@ struct pk_error *pk_admin_group_lag(struct pk_admin *admin,
  * Frees offsets. `offsets` is consumed; NULL is allowed.
  */
 void pk_partition_offsets_free(struct pk_partition_offsets *offsets);
+
+/**
+ * Captures the engine's records at `level` (a PK_LOG_LEVEL_* value) or more severe;
+ * PK_LOG_LEVEL_OFF captures none. Until the first call of a pk_logs_* function nothing is
+ * captured. A program that installed a global `tracing` subscriber of its own (Rust hosts)
+ * keeps getting the records there instead.
+ */
+struct pk_error *pk_logs_set_level(int32_t level);
+
+/**
+ * Sets the function called (on a library thread, at most once between two drains) when
+ * records arrive; NULL removes it. `user_data` is passed back as is.
+ */
+struct pk_error *pk_logs_set_wake(pk_logs_wake_cb wake, void *user_data);
+
+/**
+ * Hands every queued record to `callback` (oldest first) and writes to `dropped` (may be
+ * NULL) how many records were dropped since the last drain because the queue (4096 records)
+ * was full.
+ */
+struct pk_error *pk_logs_drain(pk_log_cb callback, void *user_data, uint64_t *dropped);
 
 /**
  * Creates a producer from `config` (borrowed: its properties are copied). Every key is

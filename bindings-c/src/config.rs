@@ -47,7 +47,7 @@ pub extern "C" fn pk_config_set(config: *mut pk_config, key: *const c_char, valu
 /// Sets the function producers made from this configuration call with each delivery report,
 /// instead of queueing reports for pk_producer_poll_reports(). `user` is passed back unchanged
 /// and must stay valid as long as such a producer exists. `callback` NULL removes it.
-/// The callback runs on a library worker thread ("polykafka-worker"), one report at a time per
+/// The callback runs on a library worker thread ("polykafka"), one report at a time per
 /// producer or concurrently for different partitions; the report and its error are borrowed
 /// for the duration of the call. It must not block, and must not call pk_producer_flush,
 /// pk_producer_close or pk_producer_free.

@@ -11,6 +11,7 @@ mod consumer;
 mod error;
 mod ffi;
 mod groups;
+mod logs;
 mod producer;
 mod runtime;
 
@@ -20,6 +21,7 @@ pub use config::*;
 pub use consumer::*;
 pub use error::*;
 pub use groups::*;
+pub use logs::*;
 pub use producer::*;
 
 /// The library's version ("0.1.0"), static.

@@ -383,6 +383,63 @@ static void test_unreachable(void) {
     pk_producer_free(p);
 }
 
+/* Engine logs: a wake callback on a library thread, then a drain on this one. */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t log_cv = PTHREAD_COND_INITIALIZER;
+static int log_woken;
+
+static void on_log_wake(void *user) {
+    (void)user;
+    pthread_mutex_lock(&log_mu);
+    log_woken = 1;
+    pthread_cond_signal(&log_cv);
+    pthread_mutex_unlock(&log_mu);
+}
+
+struct log_seen {
+    int records, connection_failed;
+};
+
+static void on_log_record(const pk_log_record *r, void *user) {
+    struct log_seen *seen = user;
+    seen->records++;
+    if (r->level == PK_LOG_LEVEL_WARN && strcmp(r->message, "connection failed") == 0 && strstr(r->text, "127.0.0.1:1") &&
+        strncmp(r->target, "polykafka", 9) == 0 && r->timestamp_ms > 1600000000000LL)
+        seen->connection_failed++;
+}
+
+static void test_logs(void) {
+    expect_error(pk_logs_set_level(9), PK_ERROR_KIND_INVALID_ARGUMENT, "level 9");
+    expect_error(pk_logs_drain(NULL, NULL, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "drain without a callback");
+    expect_ok(pk_logs_set_level(PK_LOG_LEVEL_WARN), "set level");
+    expect_ok(pk_logs_set_wake(on_log_wake, NULL), "set wake");
+    struct log_seen seen = {0, 0};
+    uint64_t dropped = 99;
+    expect_ok(pk_logs_drain(on_log_record, &seen, &dropped), "drain what came before");
+    test_unreachable();
+    /* the wake callback was called (at most a second later: the record is pushed before the
+     * produce call returns) */
+    pthread_mutex_lock(&log_mu);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    while (!log_woken && pthread_cond_timedwait(&log_cv, &log_mu, &until) == 0) {}
+    int woken = log_woken;
+    log_woken = 0;
+    pthread_mutex_unlock(&log_mu);
+    CHECK(woken, "the wake callback was not called");
+    seen.records = seen.connection_failed = 0;
+    expect_ok(pk_logs_drain(on_log_record, &seen, &dropped), "drain");
+    CHECK(seen.connection_failed >= 1, "no 'connection failed' record among %d", seen.records);
+    CHECK(dropped == 0, "dropped %llu", (unsigned long long)dropped);
+    expect_ok(pk_logs_set_wake(NULL, NULL), "remove wake");
+    expect_ok(pk_logs_set_level(PK_LOG_LEVEL_OFF), "level off");
+    test_unreachable();
+    seen.records = 0;
+    expect_ok(pk_logs_drain(on_log_record, &seen, NULL), "drain with level off");
+    CHECK(seen.records == 0, "%d records captured with the level off", seen.records);
+}
+
 /* pk_cancel: a token bound to a thread ends its blocking calls; the *_connect_once and
  * partition_count_fail_fast calls fail at once when nothing listens. */
 struct trigger_later {
@@ -899,6 +956,7 @@ int main(void) {
     test_unknown_topic();
     test_too_large();
     test_unreachable();
+    test_logs();
     test_cancel();
     test_admin();
     test_consumer_errors();
