@@ -129,6 +129,7 @@ type Reader struct {
 	version  int64 // bumped by SetOffset: results of older polls are dropped
 
 	native  *nativeConsumer
+	logID   uint64 // engine logs to Logger/ErrorLogger (logs.go); 0: none
 	initErr error
 
 	sem     chan struct{}   // held by the one fetching goroutine
@@ -211,6 +212,9 @@ func NewReader(config ReaderConfig) *Reader {
 	}
 	props, err := r.properties()
 	if r.initErr = err; err == nil {
+		r.logID, r.initErr = registerLogs(config.Logger, config.ErrorLogger)
+	}
+	if r.initErr == nil {
 		r.native, r.initErr = newNativeConsumer(props)
 	}
 	if r.initErr == nil && r.group {
@@ -653,6 +657,7 @@ func (r *Reader) Close() error {
 		}
 		r.native.free()
 	}
+	unregisterLogs(r.logID)
 	return err
 }
 

@@ -66,22 +66,16 @@ type Writer struct {
 	txnMu     sync.Mutex
 	txnInited bool
 
-	mu        sync.Mutex
-	closed    bool
-	native    *nativeProducer
-	sending   sync.WaitGroup // calls between entering and queueing their batch
-	inflight  sync.WaitGroup // calls and async completions not finished
-	partsMu   sync.Mutex
-	partsSeen map[string]partitionCount
-	stats     writerCounters
+	mu       sync.Mutex
+	closed   bool
+	native   *nativeProducer
+	logID    uint64         // engine logs to Logger/ErrorLogger (logs.go); 0: none
+	sending  sync.WaitGroup // calls between entering and queueing their batch
+	inflight sync.WaitGroup // calls and async completions not finished
+	stats    writerCounters
 	// sendNow counts requests to send the queued batches without waiting for BatchTimeout;
 	// non-zero while the one goroutine that serves them runs (see requestSendNow).
 	sendNow int32
-}
-
-type partitionCount struct {
-	n    int
-	when time.Time
 }
 
 type writerCounters struct {
@@ -212,6 +206,11 @@ func (w *Writer) producer() (*nativeProducer, error) {
 		if err != nil {
 			return nil, err
 		}
+		if w.logID == 0 {
+			if w.logID, err = registerLogs(w.Logger, w.ErrorLogger); err != nil {
+				return nil, err
+			}
+		}
 		p, err := newNativeProducer(props)
 		if err != nil {
 			return nil, err
@@ -234,26 +233,10 @@ func (w *Writer) chooseTopic(msg *Message) (string, error) {
 	}
 }
 
-// partitions returns the topic's partition count, cached for a few seconds: one cgo call per
-// topic and call at most. An unknown topic fails here, as in kafka-go.
+// partitions returns the topic's partition count, from the engine's metadata cache or
+// fetched. An unknown topic or an unreachable cluster fails here at once, as in kafka-go.
 func (w *Writer) partitions(p *nativeProducer, topic string) (int, error) {
-	w.partsMu.Lock()
-	c, ok := w.partsSeen[topic]
-	w.partsMu.Unlock()
-	if ok && time.Since(c.when) < 5*time.Second {
-		return c.n, nil
-	}
-	n, err := p.partitionCount(topic)
-	if err != nil {
-		return 0, err
-	}
-	w.partsMu.Lock()
-	if w.partsSeen == nil {
-		w.partsSeen = make(map[string]partitionCount)
-	}
-	w.partsSeen[topic] = partitionCount{n, time.Now()}
-	w.partsMu.Unlock()
-	return n, nil
+	return p.partitionCount(topic)
 }
 
 var partitionLists sync.Map // int -> []int{0..n-1}
@@ -515,7 +498,9 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	native := w.native
+	logID := w.logID
 	w.mu.Unlock()
+	defer unregisterLogs(logID)
 	w.sending.Wait()
 	var err error
 	if native != nil {
