@@ -1084,18 +1084,19 @@ struct pk_error *pk_producer_in_flight(struct pk_producer *producer, size_t *out
 
 /**
  * The number of partitions of `topic` (NUL-terminated, borrowed) in `*out_count`, from the
- * metadata cache or fetched. Waits up to max.block.ms while the topic is being created or no
- * broker can be reached; an unknown topic with allow.auto.create.topics=false fails at once
- * (UNKNOWN_TOPIC_OR_PARTITION).
+ * metadata cache or fetched. Waits up to max.block.ms while the topic is being created, is
+ * unknown, or no broker can be reached; then fails with the last error (an unknown topic:
+ * UNKNOWN_TOPIC_OR_PARTITION, not retriable). A pk_cancel token in scope ends the wait.
  */
 struct pk_error *pk_producer_partition_count(struct pk_producer *producer,
                                              const char *topic,
                                              int32_t *out_count);
 
 /**
- * As pk_producer_partition_count(), but when no broker can be reached (a
- * PK_ERROR_KIND_CONNECTION error: connection refused, unknown host) it fails at once instead of
- * retrying within max.block.ms, as kafka-go's Writer does.
+ * As pk_producer_partition_count(), but fails at once, as kafka-go's Writer does, when no
+ * broker can be reached (a PK_ERROR_KIND_CONNECTION error: connection refused, unknown host)
+ * or the topic does not exist and allow.auto.create.topics is false
+ * (UNKNOWN_TOPIC_OR_PARTITION).
  */
 struct pk_error *pk_producer_partition_count_fail_fast(struct pk_producer *producer,
                                                        const char *topic,

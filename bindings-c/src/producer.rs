@@ -394,9 +394,9 @@ pub extern "C" fn pk_producer_in_flight(producer: *mut pk_producer, out_count: *
 }
 
 /// The number of partitions of `topic` (NUL-terminated, borrowed) in `*out_count`, from the
-/// metadata cache or fetched. Waits up to max.block.ms while the topic is being created or no
-/// broker can be reached; an unknown topic with allow.auto.create.topics=false fails at once
-/// (UNKNOWN_TOPIC_OR_PARTITION).
+/// metadata cache or fetched. Waits up to max.block.ms while the topic is being created, is
+/// unknown, or no broker can be reached; then fails with the last error (an unknown topic:
+/// UNKNOWN_TOPIC_OR_PARTITION, not retriable). A pk_cancel token in scope ends the wait.
 #[no_mangle]
 pub extern "C" fn pk_producer_partition_count(
     producer: *mut pk_producer,
@@ -406,9 +406,10 @@ pub extern "C" fn pk_producer_partition_count(
     guard(|| partition_count(producer, topic, out_count, "pk_producer_partition_count", false))
 }
 
-/// As pk_producer_partition_count(), but when no broker can be reached (a
-/// PK_ERROR_KIND_CONNECTION error: connection refused, unknown host) it fails at once instead of
-/// retrying within max.block.ms, as kafka-go's Writer does.
+/// As pk_producer_partition_count(), but fails at once, as kafka-go's Writer does, when no
+/// broker can be reached (a PK_ERROR_KIND_CONNECTION error: connection refused, unknown host)
+/// or the topic does not exist and allow.auto.create.topics is false
+/// (UNKNOWN_TOPIC_OR_PARTITION).
 #[no_mangle]
 pub extern "C" fn pk_producer_partition_count_fail_fast(
     producer: *mut pk_producer,
@@ -422,29 +423,8 @@ fn partition_count(producer: *mut pk_producer, topic: *const c_char, out_count: 
     let p = live(producer)?;
     let topic = c_str(topic, "topic")?;
     check_out(out_count, "out_count")?;
-    let cluster = p.producer.cluster().clone();
-    let config = p.producer.config().clone();
-    let n = block_on(what, async move {
-        let deadline = tokio::time::Instant::now() + config.max_block;
-        let mut backoff = config.client.retry_backoff;
-        loop {
-            let err = match tokio::time::timeout_at(deadline, cluster.topic(topic)).await {
-                Ok(Ok(meta)) => return Ok(meta.partitions.len() as i32),
-                Ok(Err(e)) => e,
-                Err(_) => return Err(Error::timeout(format!("no metadata for topic '{topic}' within max.block.ms"))),
-            };
-            let unknown = err.code() == pk::error::UNKNOWN_TOPIC_OR_PARTITION;
-            let unreachable = fail_fast && err.kind() == pk::ErrorKind::Connection;
-            if !err.retriable() || unreachable || (unknown && !config.client.allow_auto_create_topics) {
-                return Err(err.with_retriable(false));
-            }
-            if tokio::time::Instant::now() + backoff >= deadline {
-                return Err(err.context(format!("no metadata for topic '{topic}' within max.block.ms")));
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(config.client.retry_backoff_max);
-        }
-    })??;
+    let n = block_on(what, p.producer.partition_count(topic, fail_fast))??;
+    let n = i32::try_from(n).map_err(|_| Error::new(pk::ErrorKind::Protocol, format!("topic '{topic}' has {n} partitions")))?;
     out(out_count, "out_count", n)
 }
 

@@ -339,6 +339,16 @@ static void test_unknown_topic(void) {
     CHECK(err && !pk_error_retriable(err), "not retriable once the wait is over");
     pk_error_free(err);
     pk_producer_free(p);
+    /* fail_fast: an unknown topic without auto-create fails at once, not after max.block.ms */
+    p = producer("allow.auto.create.topics", "false", "max.block.ms", "60000");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    err = pk_producer_partition_count_fail_fast(p, missing, &count);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(err && pk_error_code(err) == 3 && !pk_error_retriable(err), "fail_fast on a missing topic: %s", pk_error_message(err));
+    CHECK(t1.tv_sec - t0.tv_sec < 30, "fail_fast waited %ld s", (long)(t1.tv_sec - t0.tv_sec));
+    pk_error_free(err);
+    pk_producer_free(p);
 }
 
 static void test_too_large(void) {
