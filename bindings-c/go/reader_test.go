@@ -397,6 +397,35 @@ func TestReaderCommitInterval(t *testing.T) {
 	})
 }
 
+// With a CommitInterval, what CommitMessages gave is committed on the tick while the reader is
+// open (checked with kafka-go's Client for both implementations).
+func TestReaderCommitIntervalTick(t *testing.T) {
+	forEachReader(t, func(t *testing.T, newReader func(rconf) testReader) {
+		topic, g := newTopic(t, 1), group(t)
+		produce(t, topic, 0, 10, "v")
+		r := newReader(rconf{topic: topic, group: g, commitInterval: 300 * time.Millisecond})
+		got := fetchN(t, r, 6, false)
+		if err := r.Commit(context.Background(), got...); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		client := &kgo.Client{Addr: kgo.TCP(bootstrap(t)), Transport: &kgo.Transport{}}
+		committed := int64(-1)
+		deadline := time.Now().Add(20 * time.Second)
+		for committed != 6 && time.Now().Before(deadline) {
+			resp, err := client.OffsetFetch(context.Background(), &kgo.OffsetFetchRequest{GroupID: g, Topics: map[string][]int{topic: {0}}})
+			if err == nil && len(resp.Topics[topic]) == 1 {
+				committed = resp.Topics[topic][0].CommittedOffset
+			}
+			if committed != 6 {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if committed != 6 {
+			t.Errorf("committed %d while open, want 6 (committed on the tick)", committed)
+		}
+	})
+}
+
 // A new group with LastOffset starts at the end.
 func TestReaderStartOffsetLast(t *testing.T) {
 	forEachReader(t, func(t *testing.T, newReader func(rconf) testReader) {
