@@ -409,3 +409,163 @@ async fn avro_schema_references() {
     let de = Deserializer::new(client(), SchemaType::Avro, None, SerdeConfig::default()).unwrap();
     assert_eq!(de.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap(), value);
 }
+
+const ORDER_PROTO: &str = r#"syntax = "proto3";
+package polykafka.test;
+import "common/money.proto";
+import "google/protobuf/timestamp.proto";
+
+message Order {
+  enum Status { NEW = 0; PAID = 1; }
+  message Line { string sku = 1; uint32 qty = 2; }
+  string id = 1;
+  Status status = 2;
+  repeated Line lines = 3;
+  map<string, int64> tags = 4;
+  common.Money total = 5;
+  google.protobuf.Timestamp at = 6;
+  oneof payment { string card = 7; string voucher = 8; }
+}
+message Refund { string order_id = 1; sint64 cents = 2; }
+"#;
+
+const MONEY_PROTO: &str = "syntax = \"proto3\";\npackage common;\nmessage Money { string currency = 1; int64 units = 2; }\n";
+
+fn proto_order() -> Value {
+    Value::Map(vec![
+        ("id".into(), Value::String("o-1".into())),
+        ("status".into(), Value::String("PAID".into())),
+        ("lines".into(), Value::Array(vec![Value::Map(vec![("sku".into(), Value::String("a".into())), ("qty".into(), Value::Int(3))])])),
+        ("tags".into(), Value::Map(vec![("big".into(), Value::Int(i64::MAX))])),
+        ("total".into(), Value::Map(vec![("currency".into(), Value::String("EUR".into())), ("units".into(), Value::Int(-7))])),
+        ("at".into(), Value::Map(vec![("seconds".into(), Value::Int(1_700_000_000)), ("nanos".into(), Value::Int(5))])),
+        ("voucher".into(), Value::String("V1".into())),
+    ])
+}
+
+async fn register_proto_with_money(c: &RegistryClient) -> Schema {
+    let money_subject = unique("money");
+    c.register(&money_subject, &Schema::new(MONEY_PROTO, SchemaType::Protobuf), false).await.unwrap();
+    Schema {
+        schema_str: ORDER_PROTO.into(),
+        schema_type: SchemaType::Protobuf,
+        references: vec![polykafka::schema::SchemaReference { name: "common/money.proto".into(), subject: money_subject, version: 1 }],
+    }
+}
+
+/// Dynamic Protobuf: a `.proto` with an import registered as a reference, values encoded as
+/// its first message and as a named one, read back by a deserializer that only has the bytes.
+#[tokio::test]
+async fn protobuf_dynamic_messages_with_references() {
+    let c = client();
+    let order = register_proto_with_money(&c).await;
+    let topic = unique("proto");
+    let ser = Serializer::new(c.clone(), SchemaType::Protobuf, Some(order), SerdeConfig::default()).unwrap();
+    let bytes = ser.serialize(&topic, MessageField::Value, &proto_order()).await.unwrap();
+    assert_eq!(bytes[0], 0);
+    assert_eq!(bytes[5], 0, "the first message's index path is the single byte 0");
+    let registered = c.get_latest_version(&format!("{topic}-value")).await.unwrap();
+    assert_eq!(&bytes[1..5], &registered.id.to_be_bytes());
+    assert_eq!(registered.schema.schema_type, SchemaType::Protobuf);
+    assert_eq!(registered.schema.references.len(), 1);
+
+    let de = Deserializer::new(client(), SchemaType::Protobuf, None, SerdeConfig::default()).unwrap();
+    let back = de.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap();
+    for (k, v) in match proto_order() {
+        Value::Map(m) => m,
+        _ => unreachable!(),
+    } {
+        assert_eq!(back.get(&k), Some(&v), "field {k}");
+    }
+    assert_eq!(back.get("card"), None);
+
+    // a named message: index path [1] after the id
+    let refund = Value::Map(vec![("order_id".into(), Value::String("o-1".into())), ("cents".into(), Value::Int(-250))]);
+    let rb = ser.serialize_message(&topic, MessageField::Value, polykafka::schema::MessageRef::Name("Refund"), &refund).await.unwrap();
+    assert_eq!(&rb[5..7], &[0x02, 0x02]);
+    assert_eq!(de.deserialize(&topic, MessageField::Value, &rb, None).await.unwrap(), refund);
+    // and by index path, nested: Order.Line is [0, 0]
+    let line = Value::Map(vec![("sku".into(), Value::String("z".into())), ("qty".into(), Value::Int(1))]);
+    let lb = ser.serialize_message(&topic, MessageField::Value, polykafka::schema::MessageRef::Indexes(&[0, 0]), &line).await.unwrap();
+    assert_eq!(&lb[5..8], &[0x04, 0x00, 0x00]);
+    assert_eq!(de.deserialize(&topic, MessageField::Value, &lb, None).await.unwrap(), line);
+}
+
+#[tokio::test]
+async fn protobuf_errors() {
+    let c = client();
+    let order = register_proto_with_money(&c).await;
+    let topic = unique("proto-err");
+    let ser = Serializer::new(c.clone(), SchemaType::Protobuf, Some(order.clone()), SerdeConfig::default()).unwrap();
+    // a wrong value names the field path; nothing registered for it
+    let bad = Value::Map(vec![("lines".into(), Value::Array(vec![Value::Map(vec![("qty".into(), Value::String("many".into()))])]))]);
+    let e = ser.serialize(&topic, MessageField::Value, &bad).await.unwrap_err();
+    assert_eq!(e.kind(), SchemaErrorKind::Serialization);
+    assert!(e.to_string().contains("Order.lines[0].qty"), "{e}");
+    let e = ser
+        .serialize_message(&topic, MessageField::Value, polykafka::schema::MessageRef::Name("Nope"), &proto_order())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no message 'Nope'"), "{e}");
+    // an import that is not among the references
+    let no_refs = Schema::new(ORDER_PROTO, SchemaType::Protobuf);
+    let e = Serializer::new(c.clone(), SchemaType::Protobuf, Some(no_refs), SerdeConfig::default()).err().unwrap();
+    assert!(e.to_string().contains("common/money.proto"), "{e}");
+    // bytes: an index path the schema does not have, a payload that is not the message
+    let good = ser.serialize(&topic, MessageField::Value, &proto_order()).await.unwrap();
+    let de = Deserializer::new(client(), SchemaType::Protobuf, None, SerdeConfig::default()).unwrap();
+    let mut wrong_index = good[..5].to_vec();
+    wrong_index.extend_from_slice(&[0x02, 0x08]);
+    wrong_index.extend_from_slice(&good[6..]);
+    let e = de.deserialize(&topic, MessageField::Value, &wrong_index, None).await.unwrap_err();
+    assert!(e.to_string().contains("index path [4]"), "{e}");
+    let mut truncated = good.clone();
+    truncated.truncate(good.len() - 3);
+    let e = de.deserialize(&topic, MessageField::Value, &truncated, None).await.unwrap_err();
+    assert!(e.to_string().contains("not a valid polykafka.test.Order"), "{e}");
+    // an Avro record is not read as Protobuf
+    let avro = Serializer::new(c.clone(), SchemaType::Avro, Some(Schema::new(USER_V1, SchemaType::Avro)), SerdeConfig::default()).unwrap();
+    let ab = avro.serialize(&unique("proto-avro"), MessageField::Value, &event()).await.unwrap();
+    let e = de.deserialize(&topic, MessageField::Value, &ab, None).await.unwrap_err();
+    assert!(e.to_string().contains("is AVRO"), "{e}");
+}
+
+/// JSON Schema `$ref`s to other registered subjects, resolved through the references; the
+/// draft the schema names decides (draft 7 ignores `$ref` siblings, 2020-12 applies them).
+#[tokio::test]
+async fn json_schema_references_and_drafts() {
+    let c = client();
+    let address_subject = unique("address-json");
+    let address = r#"{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#;
+    c.register(&address_subject, &Schema::new(address, SchemaType::Json), false).await.unwrap();
+    let person = |draft: &str| Schema {
+        schema_str: format!(
+            r#"{{"$schema":"{draft}","title":"Person","type":"object","properties":{{"name":{{"type":"string"}},"home":{{"$ref":"address.json","description":"x","maxProperties":1}}}},"required":["name"]}}"#
+        ),
+        schema_type: SchemaType::Json,
+        references: vec![polykafka::schema::SchemaReference { name: "address.json".into(), subject: address_subject.clone(), version: 1 }],
+    };
+    let ok = Value::Map(vec![
+        ("name".into(), Value::String("ann".into())),
+        ("home".into(), Value::Map(vec![("city".into(), Value::String("Oslo".into()))])),
+    ]);
+    let two_props = Value::Map(vec![
+        ("name".into(), Value::String("ann".into())),
+        ("home".into(), Value::Map(vec![("city".into(), Value::String("Oslo".into())), ("zip".into(), Value::String("1".into()))])),
+    ]);
+    for (draft, two_props_ok) in [("http://json-schema.org/draft-07/schema#", true), ("https://json-schema.org/draft/2020-12/schema", false)] {
+        let topic = unique("json-refs");
+        let ser = Serializer::new(c.clone(), SchemaType::Json, Some(person(draft)), SerdeConfig::default()).unwrap();
+        let bytes = ser.serialize(&topic, MessageField::Value, &ok).await.unwrap();
+        let registered = c.get_latest_version(&format!("{topic}-value")).await.unwrap();
+        assert_eq!(registered.schema.references.len(), 1);
+        let de = Deserializer::new(client(), SchemaType::Json, None, SerdeConfig::default()).unwrap();
+        let back = de.deserialize(&topic, MessageField::Value, &bytes, None).await.unwrap();
+        assert_eq!(back.to_json().unwrap(), ok.to_json().unwrap());
+        // the referenced schema is applied: city must be a string
+        let bad = Value::Map(vec![("name".into(), Value::String("ann".into())), ("home".into(), Value::Map(vec![("city".into(), Value::Int(1))]))]);
+        let e = ser.serialize(&topic, MessageField::Value, &bad).await.unwrap_err();
+        assert!(e.to_string().contains("/home/city"), "{draft}: {e}");
+        assert_eq!(ser.serialize(&topic, MessageField::Value, &two_props).await.is_ok(), two_props_ok, "{draft}");
+    }
+}

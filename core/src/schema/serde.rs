@@ -11,6 +11,7 @@ use super::avro::{AvroSchema, Resolution};
 use super::client::{RegistryClient, Schema, SchemaType};
 use super::error::{SchemaError, SchemaResult};
 use super::json::{parse_payload, JsonSchema};
+use super::protobuf::{MessageRef, ProtobufSchema};
 use super::value::Value;
 use super::wire::{self, MessageField, SchemaId, SubjectNameStrategy};
 
@@ -85,52 +86,69 @@ impl SerdeConfig {
 pub enum Compiled {
     Avro(AvroSchema),
     Json(JsonSchema),
-    /// A Protobuf schema: the binding encodes the message itself (generated classes) and
-    /// gives the bytes with the message's index path; the schema is registered as given.
-    Protobuf,
+    /// A Protobuf schema compiled from its `.proto` text: dynamic messages from values, and
+    /// the framing of messages the binding encoded itself (generated classes).
+    Protobuf(ProtobufSchema),
 }
 
 impl Compiled {
+    /// Compiles `schema` with the texts of its references (dependencies first). Protobuf
+    /// imports and JSON `$ref`s need the references' names: see [`Compiled::compile_named`].
     pub fn compile(schema: &Schema, references: &[String]) -> SchemaResult<Compiled> {
+        let named: Vec<(String, String)> = references.iter().map(|t| (String::new(), t.clone())).collect();
+        Compiled::compile_named(schema, &named)
+    }
+
+    /// Compiles `schema` with its references as `(name, text)`, dependencies first; the name is
+    /// the reference's `name` (a Protobuf import path, a JSON Schema `$ref` URL).
+    pub fn compile_named(schema: &Schema, references: &[(String, String)]) -> SchemaResult<Compiled> {
         match schema.schema_type {
-            SchemaType::Avro => Ok(Compiled::Avro(AvroSchema::parse(&schema.schema_str, references)?)),
-            SchemaType::Json => Ok(Compiled::Json(JsonSchema::parse(&schema.schema_str)?)),
-            SchemaType::Protobuf => Ok(Compiled::Protobuf),
+            SchemaType::Avro => {
+                let texts: Vec<String> = references.iter().map(|(_, t)| t.clone()).collect();
+                Ok(Compiled::Avro(AvroSchema::parse(&schema.schema_str, &texts)?))
+            }
+            SchemaType::Json => Ok(Compiled::Json(JsonSchema::parse_with_references(&schema.schema_str, references)?)),
+            SchemaType::Protobuf => Ok(Compiled::Protobuf(ProtobufSchema::parse(&schema.schema_str, references)?)),
         }
     }
+
     fn name(&self) -> Option<&str> {
         match self {
             Compiled::Avro(a) => a.name(),
             Compiled::Json(j) => j.title(),
-            Compiled::Protobuf => None,
+            Compiled::Protobuf(p) => p.name(),
         }
     }
 }
 
-/// Fetches the texts of a schema's references (recursively, dependencies first).
-async fn reference_texts(client: &RegistryClient, schema: &Schema) -> SchemaResult<Vec<String>> {
+/// Fetches a schema's references (recursively, dependencies first) as `(name, text)`; a
+/// reference's name is the one its referrer gave it.
+pub async fn reference_sources(client: &RegistryClient, schema: &Schema) -> SchemaResult<Vec<(String, String)>> {
     let mut out = Vec::new();
-    let mut stack: Vec<(String, i32, bool)> = schema.references.iter().rev().map(|r| (r.subject.clone(), r.version, false)).collect();
+    let mut stack: Vec<(String, String, i32, bool)> =
+        schema.references.iter().rev().map(|r| (r.name.clone(), r.subject.clone(), r.version, false)).collect();
     let mut seen = std::collections::HashSet::new();
-    while let Some((subject, version, expanded)) = stack.pop() {
+    while let Some((name, subject, version, expanded)) = stack.pop() {
         let r = client.get_version(&subject, version).await?;
         if expanded {
-            if seen.insert((subject, version)) {
-                out.push(r.schema.schema_str);
+            if seen.insert((name.clone(), subject, version)) {
+                out.push((name, r.schema.schema_str));
             }
             continue;
         }
-        stack.push((subject, version, true));
-        for d in r.schema.references.iter().rev() {
-            stack.push((d.subject.clone(), d.version, false));
+        if !seen.contains(&(name.clone(), subject.clone(), version)) {
+            stack.push((name, subject, version, true));
+            for d in r.schema.references.iter().rev() {
+                stack.push((d.name.clone(), d.subject.clone(), d.version, false));
+            }
         }
     }
     Ok(out)
 }
 
 async fn compile_with_references(client: &RegistryClient, schema: &Schema) -> SchemaResult<Compiled> {
-    let refs = if schema.references.is_empty() { Vec::new() } else { reference_texts(client, schema).await? };
-    Compiled::compile(schema, &refs)
+    let refs = if schema.references.is_empty() { Vec::new() } else { reference_sources(client, schema).await? };
+    Compiled::compile_named(schema, &refs)
 }
 
 /// When a subject's latest version was fetched, its id and compiled schema.
@@ -241,18 +259,39 @@ impl Serializer {
         Ok(found)
     }
 
-    /// Serializes `value` for `topic`/`field`: the classic framing and the payload.
+    /// Serializes `value` for `topic`/`field`: the classic framing and the payload (for
+    /// Protobuf, as the first message of the schema).
     pub async fn serialize(&self, topic: &str, field: MessageField, value: &Value) -> SchemaResult<Vec<u8>> {
-        let (id, compiled) = self.writer(topic, field, None).await?;
+        self.serialize_message(topic, field, MessageRef::First, value).await
+    }
+
+    /// Serializes `value` as the Protobuf message `message` of the schema (for Avro and JSON
+    /// Schema only [`MessageRef::First`] is accepted): the classic framing, the message-index
+    /// path and the encoded message.
+    pub async fn serialize_message(&self, topic: &str, field: MessageField, message: MessageRef<'_>, value: &Value) -> SchemaResult<Vec<u8>> {
+        if self.format != SchemaType::Protobuf && message != MessageRef::First {
+            return Err(SchemaError::config(format!("a message name or index path is for Protobuf, this serializer writes {}", self.format.as_str())));
+        }
+        // the record name (record subject strategies) of a named message, from the own schema
+        let record_name = match (&self.own, message) {
+            (_, MessageRef::First) => None,
+            (Some(c), m) => match &**c {
+                Compiled::Protobuf(p) => Some(p.message(m)?.full_name().to_string()),
+                _ => None,
+            },
+            (None, MessageRef::Name(n)) => Some(n.to_string()),
+            (None, MessageRef::Indexes(_)) => None,
+        };
+        let (id, compiled) = self.writer(topic, field, record_name.as_deref()).await?;
         let mut out = Vec::with_capacity(64);
         wire::write_prefix(id, &mut out);
         match &*compiled {
             Compiled::Avro(a) => a.encode(value, &mut out)?,
             Compiled::Json(j) => j.encode(value, self.config.validate, &mut out)?,
-            Compiled::Protobuf => {
-                return Err(SchemaError::serialization(
-                    "dynamic Protobuf messages are not supported yet: give the encoded message (serialize_encoded)",
-                ))
+            Compiled::Protobuf(p) => {
+                let desc = p.message(message)?;
+                wire::write_message_indexes(&p.indexes_of(&desc)?, &mut out);
+                p.encode(&desc, value, &mut out)?;
             }
         }
         Ok(out)
@@ -284,6 +323,16 @@ impl Serializer {
 enum Plan {
     Avro(Resolution),
     Json(Arc<Compiled>),
+    /// The writer's schema (to find the message by its index path) and the reader's, if any
+    /// (the message of the same full name is read with it).
+    Protobuf(ProtobufSchema, Option<ProtobufSchema>),
+}
+
+fn expect_protobuf(c: Compiled) -> SchemaResult<ProtobufSchema> {
+    match c {
+        Compiled::Protobuf(p) => Ok(p),
+        _ => Err(SchemaError::serialization("the reader schema is not Protobuf")),
+    }
 }
 
 /// Turns framed bytes into values.
@@ -357,9 +406,12 @@ impl Deserializer {
                 Plan::Json(Arc::new(compile_with_references(&self.client, &s).await?))
             }
             SchemaType::Protobuf => {
-                return Err(SchemaError::serialization(
-                    "dynamic Protobuf messages are not supported yet: read the encoded message (deserialize_encoded)",
-                ))
+                let w = expect_protobuf(compile_with_references(&self.client, &writer).await?)?;
+                let r = match reader {
+                    Some(r) => Some(expect_protobuf(compile_with_references(&self.client, &r).await?)?),
+                    None => None,
+                };
+                Plan::Protobuf(w, r)
             }
         };
         let plan = Arc::new(plan);
@@ -390,7 +442,13 @@ impl Deserializer {
     /// Deserializes `bytes` of `topic`/`field`. `header` is the value of the
     /// `__key_schema_id`/`__value_schema_id` header when the record has one.
     pub async fn deserialize(&self, topic: &str, field: MessageField, bytes: &[u8], header: Option<&[u8]>) -> SchemaResult<Value> {
-        let (id, payload) = wire::read(bytes, header)?;
+        let (id, mut payload) = wire::read(bytes, header)?;
+        let mut indexes = Vec::new();
+        if self.format == SchemaType::Protobuf {
+            let (i, n) = wire::read_message_indexes(payload)?;
+            indexes = i;
+            payload = &payload[n..];
+        }
         if self.format == SchemaType::Json && !self.config.validate {
             // no schema needed to read JSON without validation, but the id must still exist
             self.writer_schema(&id).await?;
@@ -403,6 +461,18 @@ impl Deserializer {
                 Compiled::Json(j) => j.decode(payload, self.config.validate),
                 _ => Err(SchemaError::serialization("internal: a JSON plan without a JSON schema")),
             },
+            Plan::Protobuf(w, r) => {
+                let desc = w.message_at(&indexes)?;
+                match r {
+                    None => w.decode(&desc, payload),
+                    Some(r) => {
+                        let rd = r.message(MessageRef::Name(desc.full_name())).map_err(|_| {
+                            SchemaError::serialization(format!("the reader schema has no message {} (the writer's)", desc.full_name()))
+                        })?;
+                        r.decode(&rd, payload)
+                    }
+                }
+            }
         }
     }
 }
