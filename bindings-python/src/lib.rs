@@ -16,6 +16,7 @@ mod producer;
 mod reports;
 mod runtime;
 mod schema;
+mod streams;
 
 use pyo3::prelude::*;
 
@@ -70,6 +71,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(from_librdkafka, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     schema::register(m)?;
+    streams::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -16,6 +16,7 @@ pub mod producer;
 pub mod protocol;
 pub mod record;
 pub mod schema;
+pub mod streams;
 mod sync;
 
 pub use consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord, PartitionBatch};

@@ -1,0 +1,597 @@
+"""Kafka Streams for Python: a processing DSL whose runtime is polykafka's Rust core.
+
+Names follow Kafka Streams in Python style::
+
+    builder = StreamsBuilder()
+    events = builder.stream("user-events", key_serde=Serdes.String(), value_serde=Serdes.Json())
+    events.filter(lambda k, e: e["eventType"] == "USER_CREATED") \\
+          .map_values(lambda e: {"userId": e["userId"]}).to("notifications")
+    counts = events.group_by(lambda k, e: e["country"]).count(materialized="user-counts-by-country")
+    streams = KafkaStreams(builder.build(), {"application.id": "app", "bootstrap.servers": "..."})
+    streams.start()
+
+The core runs the tasks, stores, changelogs and commits; user functions run here, a batch of
+records per fused chain of operations with the GIL taken once.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+
+from .. import _native
+from ._runner import (
+    AGGREGATE,
+    FILTER,
+    FILTER_NOT,
+    FLAT_MAP,
+    FLAT_MAP_VALUES,
+    FOREACH,
+    JOIN,
+    MAP,
+    MAP_VALUES,
+    PEEK,
+    REDUCE,
+    SELECT_KEY,
+    SERDE,
+    SPLIT,
+    Op,
+    Runner,
+)
+from ._serdes import Serde, Serdes, SerializationError, TimeWindowedSerde, Windowed
+
+__all__ = [
+    "StreamsBuilder",
+    "Topology",
+    "KStream",
+    "KGroupedStream",
+    "TimeWindowedKStream",
+    "KTable",
+    "BranchedKStream",
+    "KafkaStreams",
+    "State",
+    "StreamThreadExceptionResponse",
+    "StreamsException",
+    "TimeWindows",
+    "Serde",
+    "Serdes",
+    "SerializationError",
+    "TimeWindowedSerde",
+    "Windowed",
+    "ReadOnlyKeyValueStore",
+    "ReadOnlyWindowStore",
+]
+
+log = logging.getLogger("polykafka.streams")
+
+Duration = Union[timedelta, int, float]
+
+
+def _ms(d: Duration, what: str) -> int:
+    """A duration as milliseconds: a ``timedelta``, or a number of milliseconds."""
+    if isinstance(d, timedelta):
+        return int(d.total_seconds() * 1000)
+    if isinstance(d, bool) or not isinstance(d, (int, float)):
+        raise TypeError("%s must be a timedelta or milliseconds, got %s" % (what, type(d).__name__))
+    return int(d)
+
+
+class TimeWindows:
+    """Tumbling (or, with :meth:`advance_by`, hopping) windows aligned to the epoch, with a
+    grace period after which late records are dropped."""
+
+    def __init__(self, size_ms: int, advance_ms: int, grace_ms: int):
+        if size_ms <= 0:
+            raise ValueError("window size must be positive, got %d ms" % size_ms)
+        if grace_ms < 0:
+            raise ValueError("grace period must not be negative, got %d ms" % grace_ms)
+        if advance_ms <= 0 or advance_ms > size_ms:
+            raise ValueError("window advance must be positive and at most the size (%d ms), got %d ms" % (size_ms, advance_ms))
+        self.size_ms = size_ms
+        self.advance_ms = advance_ms
+        self.grace_ms = grace_ms
+
+    @staticmethod
+    def of_size_with_no_grace(size: Duration) -> "TimeWindows":
+        s = _ms(size, "size")
+        return TimeWindows(s, s, 0)
+
+    @staticmethod
+    def of_size_and_grace(size: Duration, grace: Duration) -> "TimeWindows":
+        s = _ms(size, "size")
+        return TimeWindows(s, s, _ms(grace, "grace"))
+
+    def advance_by(self, advance: Duration) -> "TimeWindows":
+        return TimeWindows(self.size_ms, _ms(advance, "advance"), self.grace_ms)
+
+    def __repr__(self):
+        return "TimeWindows(size_ms=%d, advance_ms=%d, grace_ms=%d)" % (self.size_ms, self.advance_ms, self.grace_ms)
+
+
+class _Store:
+    __slots__ = ("name", "key_serde", "value_serde", "windows")
+
+    def __init__(self, name, key_serde, value_serde, windows):
+        self.name = name
+        self.key_serde = key_serde
+        self.value_serde = value_serde
+        self.windows = windows
+
+
+class StreamsBuilder:
+    """Builds a topology; :meth:`build` gives it to :class:`KafkaStreams`."""
+
+    def __init__(self):
+        self._native = _native.TopologyBuilderNative()
+        self._runner = Runner()
+        self._stores: Dict[str, _Store] = {}
+        self._index = 0
+        self._built = False
+
+    def _name(self, prefix: str) -> str:
+        # Kafka Streams' generated names: a prefix and a counter of ten digits.
+        name = "%s%010d" % (prefix, self._index)
+        self._index += 1
+        return name
+
+    def _user(self, parent: int, kind: int, fn, key_in, value_in, key_out, value_out, ports: int = 0) -> int:
+        if fn is not None and not callable(fn):
+            raise TypeError("expected a function, got %s" % type(fn).__name__)
+        node = self._native.split(parent, ports) if ports else self._native.user(parent)
+        self._index += 1
+        self._runner.add(node, Op(kind, fn, key_in, value_in, key_out, value_out))
+        return node
+
+    def stream(self, topics: Union[str, Iterable[str]], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KStream":
+        """A stream of the records of ``topics`` (default serdes: bytes)."""
+        names = [topics] if isinstance(topics, str) else list(topics)
+        node = self._native.source(names)
+        self._index += 1
+        return KStream(self, node, key_serde or Serdes.Bytes(), value_serde or Serdes.Bytes())
+
+    def build(self) -> "Topology":
+        if self._built:
+            raise RuntimeError("this StreamsBuilder was already built")
+        self._built = True
+        return Topology(self)
+
+
+class Topology:
+    """A built topology, for one :class:`KafkaStreams`."""
+
+    def __init__(self, builder: StreamsBuilder):
+        self._builder = builder
+        self._used = False
+
+
+def _check_serde(s: Optional[Serde], what: str) -> Optional[Serde]:
+    if s is not None and not isinstance(s, Serde):
+        raise TypeError("%s must be a Serde (Serdes.String(), ...), got %s" % (what, type(s).__name__))
+    return s
+
+
+class KStream:
+    """A record stream."""
+
+    def __init__(self, builder: StreamsBuilder, node: int, key_serde: Serde, value_serde: Serde):
+        self._b = builder
+        self._node = node
+        self.key_serde = key_serde
+        self.value_serde = value_serde
+
+    def _op(self, kind, fn, key_serde=None, value_serde=None) -> "KStream":
+        ks = key_serde or self.key_serde
+        vs = value_serde or self.value_serde
+        node = self._b._user(self._node, kind, fn, self.key_serde, self.value_serde, ks, vs)
+        return KStream(self._b, node, ks, vs)
+
+    def filter(self, predicate: Callable[[Any, Any], bool]) -> "KStream":
+        return self._op(FILTER, predicate)
+
+    def filter_not(self, predicate: Callable[[Any, Any], bool]) -> "KStream":
+        return self._op(FILTER_NOT, predicate)
+
+    def map(self, mapper: Callable[[Any, Any], Tuple[Any, Any]]) -> "KStream":
+        """``mapper(key, value) -> (key, value)``."""
+        return self._op(MAP, mapper)
+
+    def map_values(self, mapper: Callable[[Any], Any]) -> "KStream":
+        return self._op(MAP_VALUES, mapper)
+
+    def flat_map(self, mapper: Callable[[Any, Any], Iterable[Tuple[Any, Any]]]) -> "KStream":
+        return self._op(FLAT_MAP, mapper)
+
+    def flat_map_values(self, mapper: Callable[[Any], Iterable[Any]]) -> "KStream":
+        return self._op(FLAT_MAP_VALUES, mapper)
+
+    def select_key(self, mapper: Callable[[Any, Any], Any]) -> "KStream":
+        return self._op(SELECT_KEY, mapper)
+
+    def peek(self, action: Callable[[Any, Any], None]) -> "KStream":
+        return self._op(PEEK, action)
+
+    def foreach(self, action: Callable[[Any, Any], None]) -> None:
+        self._op(FOREACH, action)
+
+    def merge(self, other: "KStream") -> "KStream":
+        if not isinstance(other, KStream) or other._b is not self._b:
+            raise TypeError("merge() takes a KStream of the same StreamsBuilder")
+        node = self._b._native.merge(self._node, other._node)
+        self._b._index += 1
+        return KStream(self._b, node, self.key_serde, self.value_serde)
+
+    def split(self, prefix: str = "") -> "BranchedKStream":
+        return BranchedKStream(self, prefix)
+
+    def _with_serdes(self, key_serde: Optional[Serde], value_serde: Optional[Serde]) -> "KStream":
+        """This stream re-encoded with other serdes (a no-op when they are the same)."""
+        ks = _check_serde(key_serde, "key_serde") or self.key_serde
+        vs = _check_serde(value_serde, "value_serde") or self.value_serde
+        if ks == self.key_serde and vs == self.value_serde:
+            return self
+        return self._op(SERDE, None, ks, vs)
+
+    def to(self, topic: str, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> None:
+        """Writes the records to ``topic`` (with the given serdes, default the stream's)."""
+        if callable(topic):
+            raise NotImplementedError("to() with a topic chosen per record is not implemented yet (issue #16)")
+        s = self._with_serdes(key_serde, value_serde)
+        self._b._native.sink(s._node, topic)
+        self._b._index += 1
+
+    def group_by_key(self, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KGroupedStream":
+        return KGroupedStream(self._with_serdes(key_serde, value_serde), None, None)
+
+    def group_by(self, selector: Callable[[Any, Any], Any], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None, name: Optional[str] = None) -> "KGroupedStream":
+        """Groups by a new key: the records go through the repartition topic
+        ``<application.id>-<name>-repartition`` (name: ``name``, else the store's)."""
+        if not callable(selector):
+            raise TypeError("group_by() takes a function (key, value) -> new key")
+        ks = _check_serde(key_serde, "key_serde") or self.key_serde
+        vs = _check_serde(value_serde, "value_serde") or self.value_serde
+        return KGroupedStream(self, (selector, ks, vs), name)
+
+    def join(self, table: "KTable", joiner: Callable[[Any, Any], Any]) -> "KStream":
+        return self._join(table, joiner, False)
+
+    def left_join(self, table: "KTable", joiner: Callable[[Any, Any], Any]) -> "KStream":
+        """Each record joined with the table's value of its key (``None`` when there is none)."""
+        return self._join(table, joiner, True)
+
+    def _join(self, table, joiner, left):
+        if not isinstance(table, KTable) or table._b is not self._b:
+            raise TypeError("join() takes a KTable of the same StreamsBuilder")
+        if table._windows is not None:
+            raise TypeError("a stream-table join needs a table that is not windowed")
+        if not callable(joiner):
+            raise TypeError("the joiner must be a function (value, table_value) -> joined value")
+        node = self._b._native.join_table(self._node, table._node, left)
+        self._b._index += 1
+        op = Op(JOIN, joiner, self.key_serde, self.value_serde, self.key_serde, self.value_serde, table.value_serde)
+        self._b._runner.add(node, op)
+        return KStream(self._b, node, self.key_serde, self.value_serde)
+
+
+class BranchedKStream:
+    """``split()``: each record goes to the first branch whose predicate holds."""
+
+    def __init__(self, stream: KStream, prefix: str):
+        self._stream = stream
+        self._prefix = prefix
+        self._branches: List[Tuple[str, Callable]] = []
+        self._done = False
+
+    def branch(self, predicate: Callable[[Any, Any], bool], name: Optional[str] = None) -> "BranchedKStream":
+        if self._done:
+            raise RuntimeError("this split is finished")
+        if not callable(predicate):
+            raise TypeError("branch() takes a predicate (key, value) -> bool")
+        self._branches.append((self._prefix + (name or str(len(self._branches) + 1)), predicate))
+        return self
+
+    def default_branch(self, name: Optional[str] = None) -> Dict[str, KStream]:
+        return self._finish(self._prefix + (name or "0"))
+
+    def no_default_branch(self) -> Dict[str, KStream]:
+        return self._finish(None)
+
+    def _finish(self, default: Optional[str]) -> Dict[str, KStream]:
+        if self._done:
+            raise RuntimeError("this split is finished")
+        self._done = True
+        preds = [p for _, p in self._branches]
+        n = len(preds)
+
+        def choose(k, v):
+            for i, p in enumerate(preds):
+                if p(k, v):
+                    return i
+            return n if default is not None else None
+
+        s = self._stream
+        ports = n + (1 if default is not None else 0)
+        b = s._b
+        split = b._user(s._node, SPLIT, choose, s.key_serde, s.value_serde, s.key_serde, s.value_serde, ports=max(ports, 1))
+        names = [name for name, _ in self._branches] + ([default] if default is not None else [])
+        out = {}
+        for port, name in enumerate(names):
+            node = b._native.branch(split, port)
+            b._index += 1
+            out[name] = KStream(b, node, s.key_serde, s.value_serde)
+        return out
+
+
+def _store_name(b: StreamsBuilder, materialized: Optional[str]) -> str:
+    if materialized is None:
+        return b._name("KSTREAM-AGGREGATE-STATE-STORE-")
+    if not isinstance(materialized, str):
+        raise TypeError("materialized is the store's name (a str)")
+    return materialized
+
+
+class KGroupedStream:
+    """A grouped stream, to aggregate."""
+
+    def __init__(self, stream: KStream, selector, name: Optional[str]):
+        self._stream = stream
+        self._selector = selector
+        self._name = name
+
+    def windowed_by(self, windows: TimeWindows) -> "TimeWindowedKStream":
+        if not isinstance(windows, TimeWindows):
+            raise TypeError("windowed_by() takes TimeWindows")
+        return TimeWindowedKStream(self, windows)
+
+    def _grouped(self, store: str) -> KStream:
+        """The stream to aggregate: through the repartition topic when the key changes."""
+        s = self._stream
+        if self._selector is None:
+            return s
+        selector, ks, vs = self._selector
+        keyed = s._op(SELECT_KEY, selector, ks, vs)
+        node = s._b._native.repartition(keyed._node, self._name or store)
+        s._b._index += 1
+        return KStream(s._b, node, ks, vs)
+
+    def _aggregate(self, kind, fn, materialized, value_serde, windows) -> "KTable":
+        b = self._stream._b
+        store = _store_name(b, materialized)
+        g = self._grouped(store)
+        w = None if windows is None else (windows.size_ms, windows.advance_ms, windows.grace_ms)
+        native_kind = "count" if kind is None else "combine"
+        node = b._native.aggregate(g._node, store, native_kind, w)
+        b._index += 1
+        if kind is not None:
+            b._runner.add(node, Op(kind, fn, g.key_serde, g.value_serde, g.key_serde, value_serde, value_serde))
+        key_serde = g.key_serde if windows is None else TimeWindowedSerde(g.key_serde, windows.size_ms)
+        b._stores[store] = _Store(store, g.key_serde, value_serde, windows)
+        return KTable(b, node, key_serde, value_serde, store, windows)
+
+    def count(self, materialized: Optional[str] = None) -> "KTable":
+        """Counts per key into the store ``materialized`` (values: Long)."""
+        return self._aggregate(None, None, materialized, Serdes.Long(), self._windows())
+
+    def reduce(self, reducer: Callable[[Any, Any], Any], materialized: Optional[str] = None) -> "KTable":
+        if not callable(reducer):
+            raise TypeError("reduce() takes a function (aggregate, value) -> aggregate")
+        return self._aggregate(REDUCE, reducer, materialized, self._stream.value_serde if self._selector is None else self._selector[2], self._windows())
+
+    def aggregate(self, initializer: Callable[[], Any], aggregator: Callable[[Any, Any, Any], Any], materialized: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KTable":
+        """``aggregator(key, value, aggregate) -> aggregate``; the store's values use
+        ``value_serde`` (default JSON)."""
+        if not callable(initializer) or not callable(aggregator):
+            raise TypeError("aggregate() takes an initializer () -> aggregate and an aggregator (key, value, aggregate) -> aggregate")
+        return self._aggregate(AGGREGATE, (initializer, aggregator), materialized, _check_serde(value_serde, "value_serde") or Serdes.Json(), self._windows())
+
+    def _windows(self):
+        return None
+
+
+class TimeWindowedKStream(KGroupedStream):
+    """A grouped stream aggregated per time window; keys of the result are :class:`Windowed`."""
+
+    def __init__(self, grouped: KGroupedStream, windows: TimeWindows):
+        super().__init__(grouped._stream, grouped._selector, grouped._name)
+        self._time_windows = windows
+
+    def windowed_by(self, windows):
+        raise TypeError("this stream is already windowed")
+
+    def _windows(self):
+        return self._time_windows
+
+
+class KTable:
+    """A changelog stream: the latest value per key, kept in a store."""
+
+    def __init__(self, builder, node, key_serde, value_serde, store, windows):
+        self._b = builder
+        self._node = node
+        self.key_serde = key_serde
+        self.value_serde = value_serde
+        self.store_name = store
+        self._windows = windows
+
+    def to_stream(self) -> KStream:
+        node = self._b._native.to_stream(self._node)
+        self._b._index += 1
+        return KStream(self._b, node, self.key_serde, self.value_serde)
+
+
+class State(enum.Enum):
+    CREATED = "CREATED"
+    REBALANCING = "REBALANCING"
+    RUNNING = "RUNNING"
+    PENDING_SHUTDOWN = "PENDING_SHUTDOWN"
+    NOT_RUNNING = "NOT_RUNNING"
+    PENDING_ERROR = "PENDING_ERROR"
+    ERROR = "ERROR"
+
+    def is_running_or_rebalancing(self) -> bool:
+        return self in (State.RUNNING, State.REBALANCING)
+
+
+class StreamThreadExceptionResponse(enum.Enum):
+    """What the uncaught exception handler may answer. Only ``SHUTDOWN_CLIENT`` is implemented:
+    the instance stops (state ERROR)."""
+
+    SHUTDOWN_CLIENT = "SHUTDOWN_CLIENT"
+
+
+class StreamsException(Exception):
+    """What stopped processing: ``kind`` is ``"user"`` (a user function raised; its exception is
+    ``__cause__``), ``"deserialization"`` (a record that cannot be deserialized, with
+    ``log_and_fail``) or ``"kafka"``; ``topic``, ``partition``, ``offset`` name the source
+    record (``None``/-1 for ``"kafka"``)."""
+
+    def __init__(self, message: str, kind: str, topic: Optional[str], partition: int, offset: int):
+        super().__init__(message)
+        self.kind = kind
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+
+
+def _config_items(config: Mapping[str, Any]) -> List[Tuple[str, str]]:
+    if not isinstance(config, Mapping):
+        raise TypeError("the configuration is a dict of Kafka Streams properties")
+    out = []
+    for k, v in config.items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        elif isinstance(v, timedelta):
+            v = str(int(v.total_seconds() * 1000))
+        out.append((str(k), str(v)))
+    return out
+
+
+class KafkaStreams:
+    """A running instance of a topology. More instances with the same ``application.id`` share
+    the work."""
+
+    def __init__(self, topology: Topology, config: Mapping[str, Any]):
+        if not isinstance(topology, Topology):
+            raise TypeError("KafkaStreams takes the Topology of StreamsBuilder.build()")
+        if topology._used:
+            raise RuntimeError("this Topology is already used by a KafkaStreams")
+        b = topology._builder
+        self._runner = b._runner
+        self._stores = dict(b._stores)
+        self._native = _native.KafkaStreamsNative(b._native, self._runner, _config_items(config))
+        topology._used = True
+        self._handler = None
+        self._exception: Optional[StreamsException] = None
+
+    def describe(self) -> str:
+        return self._native.describe()
+
+    def start(self) -> None:
+        self._native.start()
+
+    def close(self, timeout: Union[timedelta, float, None] = None) -> bool:
+        """Stops, committing what was processed; True when done within ``timeout`` (a
+        ``timedelta`` or seconds, as confluent-kafka's timeouts; None: no limit)."""
+        if isinstance(timeout, timedelta):
+            timeout = timeout.total_seconds()
+        t = None if timeout is None else float(timeout)
+        return self._native.close(t)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def state(self) -> State:
+        return State(self._native.state())
+
+    def set_state_listener(self, listener: Callable[[State, State], None]) -> None:
+        """``listener(new_state, old_state)``, called on the stream thread."""
+        if not callable(listener):
+            raise TypeError("the state listener is a function (new_state, old_state)")
+        self._native.set_state_listener(lambda new, old: listener(State(new), State(old)))
+
+    def set_uncaught_exception_handler(self, handler: Callable[[StreamsException], Optional[StreamThreadExceptionResponse]]) -> None:
+        """``handler(exception)``, called on the stream thread when processing stops on an error;
+        the instance then shuts down (state ERROR)."""
+        if not callable(handler):
+            raise TypeError("the handler is a function (exception) -> StreamThreadExceptionResponse")
+        self._handler = handler
+        self._native.set_uncaught_exception_handler(self._on_failure)
+
+    def _on_failure(self, failure: dict) -> None:
+        e = self._make_exception(failure)
+        answer = self._handler(e)
+        if answer not in (None, StreamThreadExceptionResponse.SHUTDOWN_CLIENT):
+            log.error("uncaught exception handler answered %r: only SHUTDOWN_CLIENT is implemented; shutting down the client", answer)
+
+    def _make_exception(self, f: dict) -> StreamsException:
+        e = StreamsException(f["message"], f["kind"], f["topic"], f["partition"], f["offset"])
+        if f["kind"] != "kafka" and self._runner.last_exception is not None:
+            e.__cause__ = self._runner.last_exception
+        self._exception = e
+        return e
+
+    def exception(self) -> Optional[StreamsException]:
+        """What stopped the instance, if something did."""
+        f = self._native.failure()
+        if f is None:
+            return None
+        return self._exception or self._make_exception(f)
+
+    def metrics(self) -> Dict[str, Any]:
+        """Counters: processed, late_dropped, dropped, deserialization_skipped, dead_lettered,
+        restored, restore_seconds, commits."""
+        return self._native.metrics()
+
+    def store(self, name: str) -> Union["ReadOnlyKeyValueStore", "ReadOnlyWindowStore"]:
+        """Interactive queries on the store ``name`` over this instance's tasks."""
+        s = self._stores.get(name)
+        if s is None:
+            raise KeyError("the topology has no store named %r" % name)
+        if s.windows is not None:
+            return ReadOnlyWindowStore(self._native, s)
+        return ReadOnlyKeyValueStore(self._native, s)
+
+
+class ReadOnlyKeyValueStore:
+    def __init__(self, native, store: _Store):
+        self._n = native
+        self._s = store
+
+    def get(self, key: Any) -> Any:
+        raw = self._n.store_get(self._s.name, self._s.key_serde.serialize(key))
+        return None if raw is None else self._s.value_serde.deserialize(raw)
+
+    def range(self, start: Any = None, end: Any = None) -> Iterator[Tuple[Any, Any]]:
+        """Keys from ``start`` to ``end`` (both included) in the order of their bytes."""
+        ks, vs = self._s.key_serde, self._s.value_serde
+        lo = None if start is None else ks.serialize(start)
+        hi = None if end is None else ks.serialize(end)
+        return iter([(ks.deserialize(k), vs.deserialize(v)) for k, v in self._n.store_range(self._s.name, lo, hi)])
+
+    def all(self) -> Iterator[Tuple[Any, Any]]:
+        return self.range()
+
+
+def _epoch_ms(t: Union[datetime, int]) -> int:
+    if isinstance(t, datetime):
+        return int(t.timestamp() * 1000)
+    return int(t)
+
+
+class ReadOnlyWindowStore:
+    def __init__(self, native, store: _Store):
+        self._n = native
+        self._s = store
+
+    def fetch(self, key: Any, time_from: Union[datetime, int], time_to: Union[datetime, int]) -> Iterator[Tuple[int, Any]]:
+        """``(window start ms, value)`` of ``key``'s windows starting in ``[time_from, time_to]``."""
+        raw = self._n.store_fetch(self._s.name, self._s.key_serde.serialize(key), _epoch_ms(time_from), _epoch_ms(time_to))
+        return iter([(start, self._s.value_serde.deserialize(v)) for start, v in raw])
+
+    def all(self) -> Iterator[Tuple[Windowed, Any]]:
+        ws = TimeWindowedSerde(self._s.key_serde, self._s.windows.size_ms)
+        return iter([(ws.deserialize(k), self._s.value_serde.deserialize(v)) for k, v in self._n.store_all(self._s.name)])

@@ -1,0 +1,314 @@
+//! `polykafka.streams`' native half: the core's topology builder and `KafkaStreams`, and the
+//! core's `UserFunctions` implemented by a Python runner object (`polykafka.streams._runner`),
+//! called once per batch and fused chain with the GIL taken once.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use polykafka::streams::{
+    AggregateKind, ChainOutput, CombineOutput, FailureKind, KafkaStreams, NodeId, ProcessingError, State, StreamRecord, StreamsConfig,
+    TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::errors::{self, IntoPy};
+use crate::runtime;
+
+fn taken() -> PyErr {
+    errors::state_error("this topology was already built")
+}
+
+/// The core's `TopologyBuilder`; node ids are ints.
+#[pyclass(module = "polykafka._native")]
+pub struct TopologyBuilderNative {
+    builder: Mutex<Option<TopologyBuilder>>,
+}
+
+impl TopologyBuilderNative {
+    fn with<T>(&self, py: Python<'_>, f: impl FnOnce(&mut TopologyBuilder) -> polykafka::Result<T>) -> PyResult<T> {
+        let mut g = self.builder.lock().map_err(|_| taken())?;
+        let b = g.as_mut().ok_or_else(taken)?;
+        f(b).py_err(py)
+    }
+}
+
+#[pymethods]
+impl TopologyBuilderNative {
+    #[new]
+    fn new() -> Self {
+        TopologyBuilderNative { builder: Mutex::new(Some(TopologyBuilder::new())) }
+    }
+    fn source(&self, py: Python<'_>, topics: Vec<String>) -> PyResult<NodeId> {
+        let t: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.with(py, |b| b.source(&t))
+    }
+    fn user(&self, py: Python<'_>, parent: NodeId) -> PyResult<NodeId> {
+        self.with(py, |b| b.user(parent))
+    }
+    fn split(&self, py: Python<'_>, parent: NodeId, ports: u32) -> PyResult<NodeId> {
+        self.with(py, |b| b.split(parent, ports))
+    }
+    fn branch(&self, py: Python<'_>, split: NodeId, port: u32) -> PyResult<NodeId> {
+        self.with(py, |b| b.branch(split, port))
+    }
+    fn merge(&self, py: Python<'_>, a: NodeId, b: NodeId) -> PyResult<NodeId> {
+        self.with(py, |x| x.merge(a, b))
+    }
+    fn sink(&self, py: Python<'_>, parent: NodeId, topic: &str) -> PyResult<NodeId> {
+        self.with(py, |b| b.sink(parent, topic))
+    }
+    fn repartition(&self, py: Python<'_>, parent: NodeId, name: &str) -> PyResult<NodeId> {
+        self.with(py, |b| b.repartition(parent, name))
+    }
+    /// `kind`: "count" or "combine"; `windows`: (size_ms, advance_ms, grace_ms) or None.
+    #[pyo3(signature = (parent, store, kind, windows=None))]
+    fn aggregate(&self, py: Python<'_>, parent: NodeId, store: &str, kind: &str, windows: Option<(i64, i64, i64)>) -> PyResult<NodeId> {
+        let kind = match kind {
+            "count" => AggregateKind::Count,
+            "combine" => AggregateKind::Combine,
+            other => return Err(PyValueError::new_err(format!("unknown aggregation kind '{other}'"))),
+        };
+        let windows = match windows {
+            None => None,
+            Some((size, advance, grace)) => Some(TimeWindows::of_size_and_grace(size, grace).and_then(|w| w.advance_by(advance)).py_err(py)?),
+        };
+        self.with(py, |b| b.aggregate(parent, store, kind, windows))
+    }
+    fn to_stream(&self, py: Python<'_>, table: NodeId) -> PyResult<NodeId> {
+        self.with(py, |b| b.to_stream(table))
+    }
+    fn join_table(&self, py: Python<'_>, stream: NodeId, table: NodeId, left: bool) -> PyResult<NodeId> {
+        self.with(py, |b| b.join_table(stream, table, left))
+    }
+}
+
+/// The Python runner: `run_chain(chain, records)` and `combine(node, records, operands)`, each
+/// returning `(results, failure)` with failure `None` or `(index, kind, message)`.
+struct PyFunctions {
+    runner: Py<PyAny>,
+}
+
+fn records_list<'py>(py: Python<'py>, input: &[StreamRecord]) -> PyResult<Bound<'py, PyList>> {
+    let items: Vec<Bound<'py, PyTuple>> = input
+        .iter()
+        .map(|r| {
+            let k: PyObject = match &r.key {
+                Some(k) => PyBytes::new(py, k).into_any().unbind(),
+                None => py.None(),
+            };
+            let v: PyObject = match &r.value {
+                Some(v) => PyBytes::new(py, v).into_any().unbind(),
+                None => py.None(),
+            };
+            PyTuple::new(py, [k, v, r.timestamp.into_pyobject(py).expect("int").into_any().unbind()])
+        })
+        .collect::<PyResult<_>>()?;
+    PyList::new(py, items)
+}
+
+fn opt_bytes(o: &Bound<'_, PyAny>) -> PyResult<Option<Bytes>> {
+    if o.is_none() {
+        return Ok(None);
+    }
+    let b: &[u8] = o.extract()?;
+    Ok(Some(Bytes::copy_from_slice(b)))
+}
+
+fn failure(f: &Bound<'_, PyAny>) -> PyResult<Option<UserFailure>> {
+    if f.is_none() {
+        return Ok(None);
+    }
+    let (index, kind, message): (usize, String, String) = f.extract()?;
+    let kind = if kind == "deserialization" { FailureKind::Deserialization } else { FailureKind::User };
+    Ok(Some(UserFailure { index, kind, message }))
+}
+
+fn runner_failed(py: Python<'_>, e: PyErr) -> UserFailure {
+    UserFailure { index: 0, kind: FailureKind::User, message: format!("the Python streams runner failed: {}", e.value(py)) }
+}
+
+impl UserFunctions for PyFunctions {
+    fn run_chain(&self, chain: &[NodeId], input: &[StreamRecord]) -> ChainOutput {
+        Python::with_gil(|py| {
+            let call = || -> PyResult<ChainOutput> {
+                let recs = records_list(py, input)?;
+                let res = self.runner.bind(py).call_method1("run_chain", (chain.to_vec(), recs))?;
+                let (outs, fail): (Bound<'_, PyList>, Bound<'_, PyAny>) = res.extract()?;
+                let mut out = ChainOutput { records: Vec::with_capacity(outs.len()), failure: failure(&fail)? };
+                for item in outs.iter() {
+                    let t = item.downcast::<PyTuple>()?;
+                    let i: usize = t.get_item(0)?.extract()?;
+                    let port: u32 = t.get_item(1)?.extract()?;
+                    let key = opt_bytes(&t.get_item(2)?)?;
+                    let value = opt_bytes(&t.get_item(3)?)?;
+                    let timestamp: i64 = t.get_item(4)?.extract()?;
+                    out.records.push((i, port, StreamRecord { key, value, timestamp }));
+                }
+                Ok(out)
+            };
+            call().unwrap_or_else(|e| ChainOutput { records: Vec::new(), failure: Some(runner_failed(py, e)) })
+        })
+    }
+
+    fn combine(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        Python::with_gil(|py| {
+            let call = || -> PyResult<CombineOutput> {
+                let recs = records_list(py, input)?;
+                let ops: Vec<PyObject> = operands
+                    .iter()
+                    .map(|o| match o {
+                        Some(b) => PyBytes::new(py, b).into_any().unbind(),
+                        None => py.None(),
+                    })
+                    .collect();
+                let res = self.runner.bind(py).call_method1("combine", (node, recs, ops))?;
+                let (vals, fail): (Bound<'_, PyList>, Bound<'_, PyAny>) = res.extract()?;
+                let mut out = CombineOutput { values: Vec::with_capacity(vals.len()), failure: failure(&fail)? };
+                for v in vals.iter() {
+                    out.values.push(opt_bytes(&v)?);
+                }
+                Ok(out)
+            };
+            call().unwrap_or_else(|e| CombineOutput { values: Vec::new(), failure: Some(runner_failed(py, e)) })
+        })
+    }
+}
+
+fn failure_dict<'py>(py: Python<'py>, e: &ProcessingError) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("topic", e.topic.clone())?;
+    d.set_item("partition", e.partition)?;
+    d.set_item("offset", e.offset)?;
+    d.set_item(
+        "kind",
+        match e.kind {
+            Some(FailureKind::User) => "user",
+            Some(FailureKind::Deserialization) => "deserialization",
+            None => "kafka",
+        },
+    )?;
+    d.set_item("message", e.message.clone())?;
+    Ok(d)
+}
+
+/// The core's `KafkaStreams`.
+#[pyclass(module = "polykafka._native")]
+pub struct KafkaStreamsNative {
+    streams: Arc<KafkaStreams>,
+    owner: u32,
+}
+
+#[pymethods]
+impl KafkaStreamsNative {
+    #[new]
+    fn new(py: Python<'_>, builder: &TopologyBuilderNative, runner: PyObject, config: Vec<(String, String)>) -> PyResult<Self> {
+        let config = StreamsConfig::from_properties(config).py_err(py)?;
+        let b = builder.builder.lock().map_err(|_| taken())?.take().ok_or_else(taken)?;
+        let topology = b.build().py_err(py)?;
+        let handle = runtime::handle()?;
+        let functions: Arc<dyn UserFunctions> = Arc::new(PyFunctions { runner });
+        let streams = KafkaStreams::new(topology, functions, config, handle).py_err(py)?;
+        Ok(KafkaStreamsNative { streams: Arc::new(streams), owner: runtime::pid() })
+    }
+
+    fn describe(&self) -> String {
+        self.streams.topology().describe()
+    }
+
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        runtime::check_pid(self.owner)?;
+        self.streams.start().py_err(py)
+    }
+
+    /// True when everything stopped within the timeout.
+    #[pyo3(signature = (timeout=None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let t = match timeout {
+            None => Duration::from_secs(3600 * 24 * 365),
+            Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
+            Some(s) => return Err(PyValueError::new_err(format!("timeout must be a non-negative number of seconds, got {s}"))),
+        };
+        let streams = self.streams.clone();
+        Ok(py.allow_threads(move || streams.close(t)))
+    }
+
+    fn state(&self) -> &'static str {
+        self.streams.state().as_str()
+    }
+
+    fn set_state_listener(&self, py: Python<'_>, listener: PyObject) -> PyResult<()> {
+        let l = Arc::new(move |new: State, old: State| {
+            Python::with_gil(|py| {
+                if let Err(e) = listener.call1(py, (new.as_str(), old.as_str())) {
+                    e.write_unraisable(py, None);
+                }
+            })
+        });
+        self.streams.set_state_listener(l).py_err(py)
+    }
+
+    /// `handler(failure: dict)`: called on the stream thread when it stops on an error.
+    fn set_uncaught_exception_handler(&self, py: Python<'_>, handler: PyObject) -> PyResult<()> {
+        let h = Arc::new(move |e: &ProcessingError| {
+            Python::with_gil(|py| {
+                let r = failure_dict(py, e).and_then(|d| handler.call1(py, (d,)));
+                if let Err(e) = r {
+                    e.write_unraisable(py, None);
+                }
+            })
+        });
+        self.streams.set_uncaught_exception_handler(h).py_err(py)
+    }
+
+    fn failure<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        self.streams.failure().map(|e| failure_dict(py, &e)).transpose()
+    }
+
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let m = self.streams.metrics();
+        let d = PyDict::new(py);
+        d.set_item("processed", m.processed)?;
+        d.set_item("late_dropped", m.late_dropped)?;
+        d.set_item("dropped", m.dropped)?;
+        d.set_item("deserialization_skipped", m.deserialization_skipped)?;
+        d.set_item("dead_lettered", m.dead_lettered)?;
+        d.set_item("restored", m.restored)?;
+        d.set_item("restore_seconds", m.restore_micros as f64 / 1e6)?;
+        d.set_item("commits", m.commits)?;
+        Ok(d)
+    }
+
+    fn store_windowed(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        Ok(self.streams.store(name).py_err(py)?.is_windowed())
+    }
+
+    fn store_get<'py>(&self, py: Python<'py>, name: &str, key: &[u8]) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let v = self.streams.store(name).and_then(|s| s.get(key)).py_err(py)?;
+        Ok(v.map(|b| PyBytes::new(py, &b)))
+    }
+
+    #[pyo3(signature = (name, start=None, end=None))]
+    fn store_range<'py>(&self, py: Python<'py>, name: &str, start: Option<Vec<u8>>, end: Option<Vec<u8>>) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+        let v = self.streams.store(name).and_then(|s| s.range(start.as_deref(), end.as_deref())).py_err(py)?;
+        Ok(v.into_iter().map(|(k, v)| (PyBytes::new(py, &k), PyBytes::new(py, &v))).collect())
+    }
+
+    fn store_all<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>> {
+        let v = self.streams.store(name).and_then(|s| s.all()).py_err(py)?;
+        Ok(v.into_iter().map(|(k, v)| (PyBytes::new(py, &k), PyBytes::new(py, &v))).collect())
+    }
+
+    fn store_fetch<'py>(&self, py: Python<'py>, name: &str, key: &[u8], start: i64, end: i64) -> PyResult<Vec<(i64, Bound<'py, PyBytes>)>> {
+        let v = self.streams.store(name).and_then(|s| s.fetch(key, start, end)).py_err(py)?;
+        Ok(v.into_iter().map(|(s, v)| (s, PyBytes::new(py, &v))).collect())
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<TopologyBuilderNative>()?;
+    m.add_class::<KafkaStreamsNative>()?;
+    Ok(())
+}

@@ -1,0 +1,332 @@
+"""polykafka.streams against the real broker: the seed topology on a generated input checked
+against results computed independently (streams_seed.expected), bad input, a raising user
+function, restore from the changelog, configuration errors."""
+
+import json
+import time
+from collections import Counter
+
+import confluent_kafka as ck
+import pytest
+
+from conftest import unique
+from polykafka import KafkaException, Producer
+from polykafka.admin import AdminClient, NewTopic
+from polykafka.streams import (
+    KafkaStreams,
+    Serdes,
+    State,
+    StreamsBuilder,
+    StreamsException,
+    StreamThreadExceptionResponse,
+    TimeWindowedSerde,
+    Windowed,
+)
+import streams_seed as seed
+
+
+def create(admin, *names, partitions=3):
+    fs = admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    for f in fs.values():
+        f.result(30)
+
+
+def produce(bootstrap, topic, records, partitions=None):
+    """``records``: (key str, value obj|bytes, timestamp ms|None); keys partitioned as Java's
+    producer (murmur2)."""
+    p = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
+    for key, value, ts in records:
+        v = value if isinstance(value, (bytes, type(None))) else json.dumps(value).encode()
+        kw = {"timestamp": ts} if ts is not None else {}
+        p.produce(topic, key=key.encode() if key is not None else None, value=v, **kw)
+        p.poll(0)
+    assert p.flush(30) == 0
+
+
+def read_all(bootstrap, topic, idle=3.0, timeout=60.0):
+    """Every record of ``topic`` until none came for ``idle`` seconds."""
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False})
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in parts])
+        out, last, deadline = [], time.time(), time.time() + timeout
+        while time.time() - last < idle and time.time() < deadline:
+            m = c.poll(0.3)
+            if m is not None and not m.error():
+                out.append(m)
+                last = time.time()
+        return out
+    finally:
+        c.close()
+
+
+def wait_for(cond, timeout=90.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def config(bootstrap, app, **extra):
+    c = {"application.id": app, "bootstrap.servers": bootstrap, "commit.interval.ms": 200,
+         "consumer.fetch.max.wait.ms": 100}
+    c.update(extra)
+    return c
+
+
+def test_seed_topology_gives_the_independently_computed_results(bootstrap, admin):
+    topics = {k: unique("st-" + k) for k in ("events", "orders", "notifications", "country_counts", "windowed_counts", "enriched")}
+    create(admin, *topics.values())
+    app = unique("seed-app")
+    events = seed.generate(3000, 120, 30)
+    orders = seed.orders_for(400)
+    exp = seed.expected(events, orders, 3)
+    assert exp["late"] > 10  # the input really has late records
+
+    states = []
+    streams = KafkaStreams(seed.build(topics), config(bootstrap, app))
+    streams.set_state_listener(lambda new, old: states.append((old, new)))
+    assert streams.state() == State.CREATED
+    streams.start()
+    try:
+        produce(bootstrap, topics["events"], [(u, ev, ts) for u, ev, ts in events])
+        counts = streams.store("user-counts-by-country")
+        wait_for(lambda: {c: counts.get(c) for c in seed.COUNTRIES if counts.get(c)} == exp["by_country"], what="country counts")
+        assert streams.state() == State.RUNNING
+        assert dict(counts.all()) == exp["by_country"]
+        # Orders after the counts are complete: each joins the final count of its country.
+        produce(bootstrap, topics["orders"], [(c, o, None) for c, o in orders])
+        wait_for(lambda: streams.metrics()["processed"] >= len(events) * 2 + len(orders), what="orders processed")
+        wait_for(lambda: streams.metrics()["late_dropped"] == exp["late"], what="late records counted")
+
+        notes = read_all(bootstrap, topics["notifications"])
+        assert Counter(json.dumps(json.loads(m.value()), sort_keys=True) for m in notes) == exp["notifications"]
+
+        last = {}
+        for m in read_all(bootstrap, topics["country_counts"]):
+            last[m.key().decode()] = Serdes.Long().deserialize(m.value())
+        assert last == exp["by_country"]
+
+        ws = TimeWindowedSerde(Serdes.String(), seed.WINDOW.total_seconds() * 1000)
+        windowed = {}
+        for m in read_all(bootstrap, topics["windowed_counts"]):
+            w = ws.deserialize(m.key())
+            assert w.end - w.start == 300_000
+            windowed[(w.key, w.start)] = Serdes.Long().deserialize(m.value())
+        assert windowed == exp["windowed"]
+        # The window store answers the same.
+        wstore = streams.store("windowed-counts")
+        user, start = next(iter(exp["windowed"]))
+        assert (start, exp["windowed"][(user, start)]) in list(wstore.fetch(user, start, start))
+        assert {(w.key, w.start): v for w, v in wstore.all()} == exp["windowed"]
+
+        enriched = {}
+        for m in read_all(bootstrap, topics["enriched"]):
+            v = json.loads(m.value())
+            enriched[v["orderId"]] = v
+        assert enriched == exp["enriched"]
+        assert any(v["userCount"] is None for v in enriched.values())
+    finally:
+        assert streams.close(30)
+    assert streams.state() == State.NOT_RUNNING
+    assert (State.CREATED, State.REBALANCING) in states and (State.REBALANCING, State.RUNNING) in states
+    assert states[-2:] == [(State.RUNNING, State.PENDING_SHUTDOWN), (State.PENDING_SHUTDOWN, State.NOT_RUNNING)] or states[-1] == (State.PENDING_SHUTDOWN, State.NOT_RUNNING)
+    # The internal topics, named and sized as Kafka Streams does.
+    md = admin.list_topics(timeout=10).topics
+    assert len(md["%s-user-counts-by-country-repartition" % app].partitions) == 3
+    assert len(md["%s-user-counts-by-country-changelog" % app].partitions) == 3
+    assert len(md["%s-windowed-counts-changelog" % app].partitions) == 3
+
+
+def count_app(topic, out):
+    b = StreamsBuilder()
+    s = b.stream(topic, key_serde=Serdes.String(), value_serde=Serdes.Json())
+    s.group_by(lambda k, v: v["k"]).count(materialized="counts").to_stream().to(out, value_serde=Serdes.Long())
+    return b.build()
+
+
+def test_restore_from_changelog_after_restart(bootstrap, admin):
+    src, out = unique("st-src"), unique("st-out")
+    create(admin, src, out)
+    app = unique("restore-app")
+    keys = ["k%d" % i for i in range(50)]
+    first = [(None, {"k": keys[i % 50]}, None) for i in range(1000)]
+    produce(bootstrap, src, first)
+    s1 = KafkaStreams(count_app(src, out), config(bootstrap, app))
+    s1.start()
+    try:
+        store = s1.store("counts")
+        wait_for(lambda: store.get("k0") == 20 and store.get("k49") == 20, what="first counts")
+    finally:
+        assert s1.close(30)
+    # A new instance: the counts come back from the changelog, then go on.
+    s2 = KafkaStreams(count_app(src, out), config(bootstrap, app))
+    s2.start()
+    try:
+        store = s2.store("counts")
+        wait_for(lambda: s2.state() == State.RUNNING, what="running")
+        wait_for(lambda: store.get("k0") == 20, what="restored")
+        assert s2.metrics()["restored"] >= 50
+        assert s2.metrics()["processed"] == 0  # nothing read twice: the offsets were committed
+        produce(bootstrap, src, [(None, {"k": k}, None) for k in keys])
+        wait_for(lambda: all(store.get(k) == 21 for k in keys), what="counts after restore")
+        assert dict(store.range("k0", "k1")) == {"k0": 21, "k1": 21}
+    finally:
+        assert s2.close(30)
+    last = {m.key().decode(): Serdes.Long().deserialize(m.value()) for m in read_all(bootstrap, out)}
+    assert last == {k: 21 for k in keys}
+
+
+def passthrough(src, out):
+    b = StreamsBuilder()
+    b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Json()).map_values(lambda v: {"n": v["n"] * 2}).to(out)
+    return b.build()
+
+
+@pytest.mark.parametrize("handler", ["log_and_continue", "log_and_fail", "dead_letter"])
+def test_record_that_cannot_be_deserialized_goes_to_the_handler(bootstrap, admin, handler):
+    src, out, dlq = unique("st-src"), unique("st-out"), unique("st-dlq")
+    create(admin, src, out, dlq, partitions=1)
+    produce(bootstrap, src, [("a", {"n": 1}, None), ("b", b"{not json", None), ("c", {"n": 3}, None)])
+    extra = {}
+    if handler == "dead_letter":
+        extra = {"errors.dead.letter.queue.topic.name": dlq, "default.deserialization.exception.handler": "log_and_continue"}
+    else:
+        extra = {"default.deserialization.exception.handler": handler}
+    s = KafkaStreams(passthrough(src, out), config(bootstrap, unique("deser-app"), **extra))
+    failures = []
+    s.set_uncaught_exception_handler(lambda e: failures.append(e) or StreamThreadExceptionResponse.SHUTDOWN_CLIENT)
+    s.start()
+    try:
+        if handler == "log_and_fail":
+            wait_for(lambda: s.state() == State.ERROR, what="ERROR state")
+            (e,) = failures
+            assert isinstance(e, StreamsException) and e.kind == "deserialization"
+            assert (e.topic, e.partition, e.offset) == (src, 0, 1)
+            assert "JSON" in str(e)
+            got = [json.loads(m.value()) for m in read_all(bootstrap, out, idle=2)]
+            assert got in ([], [{"n": 2}])  # nothing past the bad record
+        else:
+            wait_for(lambda: s.metrics()["processed"] == 3, what="processed")
+            assert s.metrics()["deserialization_skipped"] == 1
+            got = [json.loads(m.value()) for m in read_all(bootstrap, out, idle=2)]
+            assert got == [{"n": 2}, {"n": 6}]
+            assert s.state() == State.RUNNING and failures == []
+    finally:
+        s.close(30)
+    if handler == "dead_letter":
+        (m,) = read_all(bootstrap, dlq, idle=2)
+        assert m.value() == b"{not json" and m.key() == b"b"
+        h = dict(m.headers())
+        assert h["__streams.errors.topic"] == src.encode()
+        assert h["__streams.errors.offset"] == b"1"
+        assert b"JSON" in h["__streams.errors.message"]
+
+
+def test_raising_user_function_reaches_the_handler_and_nothing_past_it_is_committed(bootstrap, admin):
+    src, out = unique("st-src"), unique("st-out")
+    create(admin, src, out, partitions=1)
+    app = unique("raise-app")
+    # The first batch is processed and committed; then one record makes the function raise.
+    produce(bootstrap, src, [("k", {"n": i}, None) for i in range(5)])
+
+    def f(v):
+        if v["n"] == 7:
+            raise ValueError("seven is not allowed")
+        return v
+
+    b = StreamsBuilder()
+    b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Json()).map_values(f).to(out)
+    s = KafkaStreams(b.build(), config(bootstrap, app))
+    failures = []
+    s.set_uncaught_exception_handler(lambda e: failures.append(e))
+    s.start()
+    try:
+        wait_for(lambda: len(read_all(bootstrap, out, idle=0.5)) == 5, what="first outputs")
+        wait_for(lambda: s.metrics()["commits"] >= 1, what="a commit")
+        produce(bootstrap, src, [("k", {"n": i}, None) for i in range(5, 10)])
+        wait_for(lambda: s.state() == State.ERROR, what="ERROR state")
+    finally:
+        s.close(30)
+    (e,) = failures
+    assert e.kind == "user" and (e.topic, e.partition, e.offset) == (src, 0, 7)
+    assert isinstance(e.__cause__, ValueError) and "seven" in str(e)
+    assert s.exception() is e
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": app})
+    try:
+        (tp,) = c.committed([ck.TopicPartition(src, 0)], timeout=10)
+    finally:
+        c.close()
+    assert 5 <= tp.offset <= 7, tp.offset  # never past the record that raised
+
+
+def test_split_merge_flat_map_reduce_aggregate(bootstrap, admin):
+    src, small, big, merged, sums = (unique("st-" + n) for n in ("src", "small", "big", "merged", "sums"))
+    create(admin, src, small, big, merged, sums, partitions=2)
+    b = StreamsBuilder()
+    s = b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Long())
+    branches = s.flat_map_values(lambda v: [v, v + 1000]).split("b-").branch(lambda k, v: v < 1000, name="small").default_branch(name="big")
+    branches["b-small"].to(small)
+    branches["b-big"].to(big)
+    branches["b-small"].merge(branches["b-big"]).filter_not(lambda k, v: v % 2 == 1).to(merged)
+    g = s.group_by_key()
+    g.reduce(lambda a, v: a + v, materialized="sum").to_stream().to(sums)
+    g.aggregate(lambda: {"n": 0, "max": None}, lambda k, v, a: {"n": a["n"] + 1, "max": max(v, a["max"] or v)}, materialized="stats")
+    app = unique("ops-app")
+    produce(bootstrap, src, [("k%d" % (i % 4), Serdes.Long().serialize(i), None) for i in range(40)])
+    st = KafkaStreams(b.build(), config(bootstrap, app))
+    st.start()
+    try:
+        stats = st.store("stats")
+        wait_for(lambda: all((stats.get("k%d" % j) or {}).get("n") == 10 for j in range(4)), what="aggregates")
+        assert stats.get("k3") == {"n": 10, "max": 39}
+        assert st.store("sum").get("k1") == sum(range(1, 40, 4))
+    finally:
+        st.close(30)
+    longs = lambda t: sorted(Serdes.Long().deserialize(m.value()) for m in read_all(bootstrap, t, idle=2))
+    assert longs(small) == list(range(40))
+    assert longs(big) == list(range(1000, 1040))
+    assert longs(merged) == [v for v in list(range(40)) + list(range(1000, 1040)) if v % 2 == 0]
+    last = {m.key().decode(): Serdes.Long().deserialize(m.value()) for m in read_all(bootstrap, sums, idle=2)}
+    assert last == {"k%d" % j: sum(range(j, 40, 4)) for j in range(4)}
+
+
+def test_configuration_and_topology_errors(bootstrap, admin):
+    def topo():
+        b = StreamsBuilder()
+        b.stream("x").to("y")
+        return b.build()
+
+    for bad, says in [
+        ({}, "application.id"),
+        ({"application.id": "a", "processing.guarantee": "exactly_once_v2"}, "not implemented"),
+        ({"application.id": "a", "state.dir": "/tmp"}, "state.dir"),
+        ({"application.id": "a", "group.id": "g"}, "group.id"),
+        ({"application.id": "a b"}, "application.id"),
+    ]:
+        with pytest.raises(KafkaException, match=says):
+            KafkaStreams(topo(), {"bootstrap.servers": bootstrap, **bad})
+    b = StreamsBuilder()
+    s = b.stream("x", key_serde=Serdes.String())
+    with pytest.raises(TypeError):
+        s.filter("not a function")
+    with pytest.raises(TypeError):
+        s.to("y", value_serde="json")
+    with pytest.raises(ValueError):
+        from polykafka.streams import TimeWindows
+        TimeWindows.of_size_and_grace(0, 0)
+    # A source topic that does not exist: the instance stops in ERROR with the topic named.
+    missing = unique("st-missing")
+    b = StreamsBuilder()
+    b.stream(missing).to("y")
+    st = KafkaStreams(b.build(), config(bootstrap, unique("missing-app")))
+    st.start()
+    try:
+        wait_for(lambda: st.state() == State.ERROR, what="ERROR")
+        assert missing in str(st.exception()) or "does not exist" in str(st.exception())
+    finally:
+        st.close(10)
+    with pytest.raises(KeyError):
+        KafkaStreams(topo(), config(bootstrap, "a")).store("nope")

@@ -1,0 +1,233 @@
+//! `StreamsConfig`: Kafka Streams' properties, and the client configurations derived from them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::{keys, AdminConfig, ConsumerConfig, ProducerConfig, Role};
+use crate::error::{Error, Result};
+
+/// What happens to a record whose key or value cannot be deserialized
+/// (`default.deserialization.exception.handler`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeserializationHandler {
+    /// `LogAndFailExceptionHandler` (Kafka Streams' default): the processing stops with an error.
+    LogAndFail,
+    /// `LogAndContinueExceptionHandler`: the record is logged, counted and skipped.
+    LogAndContinue,
+}
+
+/// A parsed streams configuration. Keys the runtime sets itself (`group.id`,
+/// `enable.auto.commit`, `transactional.id`) and keys it does not implement are errors naming the
+/// key; client keys go to the clients they apply to (a `consumer.`, `producer.` or `admin.`
+/// prefix sends a key to that client only).
+#[derive(Clone, Debug)]
+pub struct StreamsConfig {
+    pub application_id: String,
+    pub commit_interval: Duration,
+    /// Records taken from the consumer per poll (`max.poll.records`, Kafka Streams' default 1000).
+    pub max_poll_records: usize,
+    /// `replication.factor` of the internal topics (-1: the broker's default).
+    pub replication_factor: i16,
+    pub deserialization_handler: DeserializationHandler,
+    /// `errors.dead.letter.queue.topic.name` (KIP-1034): records that fail deserialization are
+    /// also written there, raw, with headers naming the error and the source record.
+    pub dead_letter_topic: Option<String>,
+    pub consumer: ConsumerConfig,
+    pub producer: ProducerConfig,
+    /// For the changelog restore: assigned partitions, no group.
+    pub restore_consumer: ConsumerConfig,
+    pub admin: AdminConfig,
+}
+
+const STREAMS_KEYS: &[&str] = &[
+    "application.id",
+    "commit.interval.ms",
+    "processing.guarantee",
+    "num.stream.threads",
+    "replication.factor",
+    "default.deserialization.exception.handler",
+    "deserialization.exception.handler",
+    "errors.dead.letter.queue.topic.name",
+    "max.poll.records",
+];
+
+/// Set by the runtime: a value given for them would be ignored, so it is refused.
+const RESERVED: &[&str] = &["group.id", "enable.auto.commit", "transactional.id", "enable.auto.offset.store"];
+
+impl StreamsConfig {
+    pub fn from_properties<I, K, V>(props: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let map: BTreeMap<String, String> = props.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let mut consumer: BTreeMap<String, String> = BTreeMap::new();
+        let mut producer: BTreeMap<String, String> = BTreeMap::new();
+        let mut admin: BTreeMap<String, String> = BTreeMap::new();
+        let mut own: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, value) in &map {
+            if STREAMS_KEYS.contains(&key.as_str()) {
+                own.insert(key, value.trim());
+                continue;
+            }
+            let (targets, bare): (&[u8], &str) = if let Some(k) = key.strip_prefix("consumer.") {
+                (&[0], k)
+            } else if let Some(k) = key.strip_prefix("producer.") {
+                (&[1], k)
+            } else if let Some(k) = key.strip_prefix("admin.") {
+                (&[2], k)
+            } else {
+                (&[], key.as_str())
+            };
+            if RESERVED.contains(&bare) {
+                return Err(Error::config(format!(
+                    "configuration key '{key}' is set by the streams runtime (group.id is application.id; commits and transactions are the runtime's)"
+                )));
+            }
+            let Some((_, role)) = keys().iter().find(|(k, _)| *k == bare) else {
+                return Err(Error::config(format!("unknown configuration key '{key}' for streams")));
+            };
+            let targets: Vec<u8> = if !targets.is_empty() {
+                targets.to_vec()
+            } else {
+                match role {
+                    Role::Common => vec![0, 1, 2],
+                    Role::Consumer => vec![0],
+                    Role::Producer => vec![1],
+                }
+            };
+            for t in targets {
+                let m = match t {
+                    0 => &mut consumer,
+                    1 => &mut producer,
+                    _ => &mut admin,
+                };
+                m.insert(bare.to_string(), value.clone());
+            }
+        }
+        let application_id = own
+            .get("application.id")
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::config("configuration key 'application.id' is required for streams"))?
+            .to_string();
+        if !application_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+            return Err(Error::config(format!(
+                "invalid value '{application_id}' for 'application.id': only letters, digits, '.', '_' and '-' (it prefixes topic names)"
+            )));
+        }
+        match own.get("processing.guarantee").copied().unwrap_or("at_least_once") {
+            "at_least_once" => {}
+            "exactly_once_v2" => {
+                return Err(Error::config(
+                    "processing.guarantee=exactly_once_v2 is not implemented yet (issue #16); use at_least_once",
+                ))
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "invalid value '{other}' for 'processing.guarantee': expected at_least_once or exactly_once_v2"
+                )))
+            }
+        }
+        match own.get("num.stream.threads").copied().unwrap_or("1") {
+            "1" => {}
+            other => {
+                return Err(Error::config(format!(
+                    "num.stream.threads={other}: only 1 stream thread per instance is implemented; start more instances to scale out"
+                )))
+            }
+        }
+        let int = |key: &str, default: i64, min: i64, max: i64| -> Result<i64> {
+            match own.get(key) {
+                None => Ok(default),
+                Some(v) => v.parse::<i64>().ok().filter(|n| *n >= min && *n <= max).ok_or_else(|| {
+                    Error::config(format!("invalid value '{v}' for configuration key '{key}': expected an integer from {min} to {max}"))
+                }),
+            }
+        };
+        let commit_interval = Duration::from_millis(int("commit.interval.ms", 30_000, 0, i32::MAX as i64)? as u64);
+        let max_poll_records = int("max.poll.records", 1000, 1, 1_000_000)? as usize;
+        let replication_factor = int("replication.factor", -1, -1, i16::MAX as i64)? as i16;
+        if replication_factor == 0 {
+            return Err(Error::config("invalid value '0' for 'replication.factor': expected -1 or at least 1"));
+        }
+        let handler_key = if own.contains_key("deserialization.exception.handler") {
+            "deserialization.exception.handler"
+        } else {
+            "default.deserialization.exception.handler"
+        };
+        let deserialization_handler = match own.get(handler_key).copied() {
+            None | Some("log_and_fail") | Some("org.apache.kafka.streams.errors.LogAndFailExceptionHandler") => {
+                DeserializationHandler::LogAndFail
+            }
+            Some("log_and_continue") | Some("org.apache.kafka.streams.errors.LogAndContinueExceptionHandler") => {
+                DeserializationHandler::LogAndContinue
+            }
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "invalid value '{other}' for '{handler_key}': expected log_and_fail or log_and_continue (or their Kafka Streams class names)"
+                )))
+            }
+        };
+        let dead_letter_topic = own.get("errors.dead.letter.queue.topic.name").filter(|v| !v.is_empty()).map(|v| v.to_string());
+
+        let mut group_consumer = consumer.clone();
+        group_consumer.insert("group.id".into(), application_id.clone());
+        group_consumer.insert("enable.auto.commit".into(), "false".into());
+        group_consumer.entry("auto.offset.reset".into()).or_insert_with(|| "earliest".into());
+        group_consumer.entry("client.id".into()).or_insert_with(|| format!("{application_id}-consumer"));
+        let mut restore = consumer;
+        restore.remove("group.instance.id");
+        restore.remove("partition.assignment.strategy");
+        restore.remove("group.protocol");
+        restore.insert("enable.auto.commit".into(), "false".into());
+        restore.entry("client.id".into()).or_insert_with(|| format!("{application_id}-restore-consumer"));
+        producer.entry("client.id".into()).or_insert_with(|| format!("{application_id}-producer"));
+        Ok(StreamsConfig {
+            application_id,
+            commit_interval,
+            max_poll_records,
+            replication_factor,
+            deserialization_handler,
+            dead_letter_topic,
+            consumer: ConsumerConfig::from_properties(group_consumer)?,
+            producer: ProducerConfig::from_properties(producer)?,
+            restore_consumer: ConsumerConfig::from_properties(restore)?,
+            admin: AdminConfig::from_properties(admin)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requires_application_id_and_refuses_what_it_would_ignore() {
+        let e = StreamsConfig::from_properties([("bootstrap.servers", "127.0.0.1:1")]).unwrap_err();
+        assert!(e.message().contains("application.id"), "{e}");
+        let base = [("bootstrap.servers", "127.0.0.1:1"), ("application.id", "app")];
+        for (k, v, says) in [
+            ("group.id", "g", "set by the streams runtime"),
+            ("processing.guarantee", "exactly_once_v2", "not implemented"),
+            ("processing.guarantee", "sometimes", "invalid value"),
+            ("num.stream.threads", "2", "only 1"),
+            ("state.dir", "/tmp/x", "unknown configuration key 'state.dir'"),
+            ("commit.interval.ms", "-5", "invalid value"),
+            ("default.deserialization.exception.handler", "Mine", "invalid value"),
+        ] {
+            let e = StreamsConfig::from_properties(base.iter().copied().chain([(k, v)])).unwrap_err();
+            assert!(e.message().contains(says), "{k}={v}: {e}");
+        }
+        let ok = StreamsConfig::from_properties(base.iter().copied().chain([
+            ("commit.interval.ms", "100"),
+            ("consumer.fetch.max.wait.ms", "50"),
+            ("linger.ms", "1"),
+            ("default.deserialization.exception.handler", "org.apache.kafka.streams.errors.LogAndContinueExceptionHandler"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.commit_interval, Duration::from_millis(100));
+        assert_eq!(ok.deserialization_handler, DeserializationHandler::LogAndContinue);
+        assert_eq!(ok.consumer.group_id.as_deref(), Some("app"));
+    }
+}

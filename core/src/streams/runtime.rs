@@ -1,0 +1,679 @@
+//! `KafkaStreams`: the running application. One stream thread per instance: a consumer in the
+//! group `application.id` whose assignment gives the tasks, one producer for outputs, repartition
+//! and changelog records, a restore consumer for the changelogs; commits every
+//! `commit.interval.ms` after the producer flushed (at_least_once).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+
+use crate::admin::{Admin, NewTopic};
+use crate::consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord};
+use crate::error::{self, Error, Result};
+use crate::producer::{Completion, Producer};
+use crate::record::TopicPartition;
+use crate::sync::MutexExt;
+
+use super::functions::{FailureKind, StreamRecord, UserFunctions};
+use super::store::{StoreReader, Stores};
+use super::task::{Context, Origin, Task};
+use super::topology::{NodeId, NodeKind, Topology};
+use super::StreamsConfig;
+
+/// Kafka Streams' states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    Created,
+    Rebalancing,
+    Running,
+    PendingShutdown,
+    NotRunning,
+    PendingError,
+    Error,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Created => "CREATED",
+            State::Rebalancing => "REBALANCING",
+            State::Running => "RUNNING",
+            State::PendingShutdown => "PENDING_SHUTDOWN",
+            State::NotRunning => "NOT_RUNNING",
+            State::PendingError => "PENDING_ERROR",
+            State::Error => "ERROR",
+        }
+    }
+}
+
+/// Called with (new state, old state), as Kafka Streams' `StateListener.onChange`.
+pub type StateListener = Arc<dyn Fn(State, State) + Send + Sync>;
+/// Called once with the error that stopped the stream thread (the client then shuts down:
+/// Kafka Streams' `SHUTDOWN_CLIENT`).
+pub type UncaughtHandler = Arc<dyn Fn(&ProcessingError) + Send + Sync>;
+
+/// What stopped processing: a user function that failed on a record (with the record's topic,
+/// partition and offset), a record that could not be deserialized under `log_and_fail`, or a
+/// Kafka error of the runtime (`kind` None, no record).
+#[derive(Clone, Debug)]
+pub struct ProcessingError {
+    pub topic: Option<String>,
+    pub partition: i32,
+    pub offset: i64,
+    pub kind: Option<FailureKind>,
+    pub message: String,
+}
+
+impl ProcessingError {
+    fn runtime(e: &Error) -> Self {
+        ProcessingError { topic: None, partition: -1, offset: -1, kind: None, message: e.to_string() }
+    }
+}
+
+impl fmt::Display for ProcessingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.topic {
+            Some(t) => write!(f, "{} (record {t}-{}@{})", self.message, self.partition, self.offset),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+pub(crate) struct Metrics {
+    pub processed: AtomicU64,
+    pub late_dropped: AtomicU64,
+    pub dropped: AtomicU64,
+    pub deserialization_skipped: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub restored: AtomicU64,
+    pub restore_micros: AtomicU64,
+    pub commits: AtomicU64,
+}
+
+/// Counters of this instance since it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamsMetrics {
+    /// Source records processed.
+    pub processed: u64,
+    /// (record, window) pairs dropped because the window had closed (stream time past end +
+    /// grace), as Kafka Streams' dropped-records sensor.
+    pub late_dropped: u64,
+    /// Records skipped for a null key or value (aggregations, joins, repartitions).
+    pub dropped: u64,
+    /// Records skipped by `log_and_continue`.
+    pub deserialization_skipped: u64,
+    pub dead_lettered: u64,
+    /// Changelog records read to restore stores, and how long restoring took.
+    pub restored: u64,
+    pub restore_micros: u64,
+    pub commits: u64,
+}
+
+struct Inner {
+    topology: Arc<Topology>,
+    functions: Arc<dyn UserFunctions>,
+    config: StreamsConfig,
+    runtime: Handle,
+    state: Mutex<State>,
+    listener: Mutex<Option<StateListener>>,
+    handler: Mutex<Option<UncaughtHandler>>,
+    stores: Arc<Stores>,
+    metrics: Metrics,
+    stop: AtomicBool,
+    failure: Mutex<Option<ProcessingError>>,
+}
+
+impl Inner {
+    fn set_state(&self, new: State) {
+        let old = {
+            let mut st = self.state.locked();
+            let old = *st;
+            if old == new {
+                return;
+            }
+            // Once shutting down or failing, only the end states follow.
+            let allowed = match old {
+                State::PendingShutdown => new == State::NotRunning,
+                State::PendingError => new == State::Error,
+                State::NotRunning | State::Error => false,
+                _ => true,
+            };
+            if !allowed {
+                return;
+            }
+            *st = new;
+            old
+        };
+        tracing::info!(from = old.as_str(), to = new.as_str(), "streams state");
+        let listener = self.listener.locked().clone();
+        if let Some(l) = listener {
+            l(new, old);
+        }
+    }
+}
+
+/// A streams application instance (Kafka Streams' `KafkaStreams`).
+pub struct KafkaStreams {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl KafkaStreams {
+    /// `runtime`: the tokio runtime the clients run on (the binding's).
+    pub fn new(topology: Topology, functions: Arc<dyn UserFunctions>, config: StreamsConfig, runtime: Handle) -> Result<KafkaStreams> {
+        Ok(KafkaStreams {
+            inner: Arc::new(Inner {
+                topology: Arc::new(topology),
+                functions,
+                config,
+                runtime,
+                state: Mutex::new(State::Created),
+                listener: Mutex::new(None),
+                handler: Mutex::new(None),
+                stores: Arc::new(Stores::default()),
+                metrics: Metrics::default(),
+                stop: AtomicBool::new(false),
+                failure: Mutex::new(None),
+            }),
+            thread: Mutex::new(None),
+        })
+    }
+
+    pub fn state(&self) -> State {
+        *self.inner.state.locked()
+    }
+
+    pub fn set_state_listener(&self, listener: StateListener) -> Result<()> {
+        self.require_created("set_state_listener")?;
+        *self.inner.listener.locked() = Some(listener);
+        Ok(())
+    }
+
+    pub fn set_uncaught_exception_handler(&self, handler: UncaughtHandler) -> Result<()> {
+        self.require_created("set_uncaught_exception_handler")?;
+        *self.inner.handler.locked() = Some(handler);
+        Ok(())
+    }
+
+    fn require_created(&self, what: &str) -> Result<()> {
+        if self.state() != State::Created {
+            return Err(Error::invalid(format!("{what} can only be called in state CREATED, the state is {}", self.state().as_str())));
+        }
+        Ok(())
+    }
+
+    /// Starts the stream thread; returns at once (state REBALANCING, then RUNNING once tasks are
+    /// assigned and restored).
+    pub fn start(&self) -> Result<()> {
+        self.require_created("start")?;
+        self.inner.set_state(State::Rebalancing);
+        let inner = self.inner.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{}-StreamThread-1", self.inner.config.application_id))
+            .spawn(move || stream_thread(inner))
+            .map_err(|e| Error::new(error::ErrorKind::Fatal, format!("cannot start the stream thread: {e}")))?;
+        *self.thread.locked() = Some(thread);
+        Ok(())
+    }
+
+    /// Stops processing, commits what was processed and closes the clients; true when that
+    /// finished within `timeout` (Kafka Streams' `close(Duration)`).
+    pub fn close(&self, timeout: Duration) -> bool {
+        if self.state() == State::Created {
+            self.inner.set_state(State::PendingShutdown);
+            self.inner.set_state(State::NotRunning);
+            return true;
+        }
+        self.inner.stop.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let finished = self.thread.locked().as_ref().is_none_or(|t| t.is_finished());
+            if finished {
+                if let Some(t) = self.thread.locked().take() {
+                    let _ = t.join();
+                }
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The error that stopped the stream thread, if one did.
+    pub fn failure(&self) -> Option<ProcessingError> {
+        self.inner.failure.locked().clone()
+    }
+
+    pub fn metrics(&self) -> StreamsMetrics {
+        let m = &self.inner.metrics;
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        StreamsMetrics {
+            processed: g(&m.processed),
+            late_dropped: g(&m.late_dropped),
+            dropped: g(&m.dropped),
+            deserialization_skipped: g(&m.deserialization_skipped),
+            dead_lettered: g(&m.dead_lettered),
+            restored: g(&m.restored),
+            restore_micros: g(&m.restore_micros),
+            commits: g(&m.commits),
+        }
+    }
+
+    /// Interactive queries: the store `name` over this instance's tasks.
+    pub fn store(&self, name: &str) -> Result<StoreReader> {
+        let def = self.inner.topology.store(name).ok_or_else(|| Error::invalid(format!("the topology has no store named '{name}'")))?;
+        Ok(StoreReader { stores: self.inner.stores.clone(), name: name.to_string(), windowed: def.windows.is_some() })
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.inner.topology
+    }
+}
+
+impl Drop for KafkaStreams {
+    fn drop(&mut self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The first failed delivery of the producer, as the production exception handler's default
+/// (fail).
+type DeliveryError = Arc<Mutex<Option<Error>>>;
+
+struct Thread {
+    inner: Arc<Inner>,
+    consumer: Consumer,
+    producer: Producer,
+    restore: Consumer,
+    entries: HashMap<String, NodeId>,
+    tasks: BTreeMap<(usize, i32), Task>,
+    /// Next offsets of fully processed records, not committed yet.
+    processed: BTreeMap<TopicPartition, i64>,
+    delivery_error: DeliveryError,
+    last_commit: Instant,
+}
+
+fn stream_thread(inner: Arc<Inner>) {
+    let _guard = inner.runtime.enter();
+    let outcome = match Thread::open(inner.clone()) {
+        Ok(mut t) => {
+            let r = t.run();
+            let closing = t.close(r.is_ok());
+            r.and(closing.map_err(|e| ProcessingError::runtime(&e)))
+        }
+        Err(e) => Err(ProcessingError::runtime(&e)),
+    };
+    match outcome {
+        Ok(()) => {
+            inner.set_state(State::PendingShutdown);
+            inner.set_state(State::NotRunning);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the stream thread stopped");
+            *inner.failure.locked() = Some(e.clone());
+            inner.set_state(State::PendingError);
+            let handler = inner.handler.locked().clone();
+            if let Some(h) = handler {
+                h(&e);
+            }
+            inner.set_state(State::Error);
+        }
+    }
+}
+
+impl Thread {
+    fn open(inner: Arc<Inner>) -> Result<Thread> {
+        let cfg = &inner.config;
+        let admin = Admin::new(cfg.admin.clone())?;
+        let created = inner.runtime.block_on(create_internal_topics(&admin, &inner.topology, cfg));
+        inner.runtime.block_on(admin.close());
+        created?;
+        let consumer = Consumer::new(cfg.consumer.clone())?;
+        let producer = Producer::new(cfg.producer.clone())?;
+        let restore = Consumer::new(cfg.restore_consumer.clone())?;
+        let entries: HashMap<String, NodeId> = inner.topology.entries(&cfg.application_id).into_iter().map(|(t, n, _)| (t, n)).collect();
+        let topics: Vec<String> = entries.keys().cloned().collect();
+        consumer.subscribe(&topics)?;
+        Ok(Thread {
+            inner,
+            consumer,
+            producer,
+            restore,
+            entries,
+            tasks: BTreeMap::new(),
+            processed: BTreeMap::new(),
+            delivery_error: Arc::new(Mutex::new(None)),
+            last_commit: Instant::now(),
+        })
+    }
+
+    fn run(&mut self) -> std::result::Result<(), ProcessingError> {
+        let rt = self.inner.runtime.clone();
+        let max = self.inner.config.max_poll_records;
+        while !self.inner.stop.load(Ordering::SeqCst) {
+            let (events, records) = rt.block_on(self.consumer.poll_batch_events(max, Duration::from_millis(100))).map_err(|e| ProcessingError::runtime(&e))?;
+            for ev in events {
+                self.on_event(ev).map_err(|e| ProcessingError::runtime(&e))?;
+            }
+            if !records.is_empty() {
+                self.process(records)?;
+            }
+            if let Some(e) = self.delivery_error.locked().take() {
+                return Err(ProcessingError::runtime(&e.context("producing the application's records")));
+            }
+            if self.last_commit.elapsed() >= self.inner.config.commit_interval {
+                self.commit().map_err(|e| ProcessingError::runtime(&e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn task_of(&self, tp: &TopicPartition) -> Option<(usize, NodeId)> {
+        let entry = *self.entries.get(&tp.topic)?;
+        Some((self.inner.topology.entry_subtopology(entry), entry))
+    }
+
+    fn on_event(&mut self, ev: ConsumerEvent) -> Result<()> {
+        match ev {
+            ConsumerEvent::Assigned(_) => {
+                // The assignment as it is now (eager protocols revoke everything first, then
+                // assign the whole new set): tasks of partitions kept stay as they are, with
+                // their stores and stream time; tasks of partitions gone are closed.
+                self.inner.set_state(State::Rebalancing);
+                let assigned = self.consumer.assignment();
+                self.drop_tasks(&[]);
+                let mut new: BTreeSet<(usize, i32)> = BTreeSet::new();
+                for tp in &assigned {
+                    if let Some((st, _)) = self.task_of(tp) {
+                        if !self.tasks.contains_key(&(st, tp.partition)) {
+                            new.insert((st, tp.partition));
+                        }
+                    }
+                }
+                for (st, p) in new {
+                    self.restore_task(st, p)?;
+                    self.tasks.insert((st, p), Task::new(p));
+                }
+                self.inner.set_state(State::Running);
+            }
+            ConsumerEvent::Revoked(_) => {
+                // Commit what was processed; the tasks are closed at the next assignment if
+                // their partitions do not come back.
+                self.inner.set_state(State::Rebalancing);
+                self.commit()?;
+            }
+            ConsumerEvent::Lost(tps) => {
+                self.inner.set_state(State::Rebalancing);
+                for tp in &tps {
+                    self.processed.remove(tp);
+                }
+                self.drop_tasks(&tps);
+            }
+            ConsumerEvent::Record(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Closes the tasks none of whose partitions stay assigned.
+    fn drop_tasks(&mut self, revoked: &[TopicPartition]) {
+        let kept: BTreeSet<(usize, i32)> = self
+            .consumer
+            .assignment()
+            .iter()
+            .filter(|tp| !revoked.contains(tp))
+            .filter_map(|tp| self.task_of(tp).map(|(st, _)| (st, tp.partition)))
+            .collect();
+        let gone: Vec<(usize, i32)> = self.tasks.keys().filter(|k| !kept.contains(k)).copied().collect();
+        for (st, p) in gone {
+            self.tasks.remove(&(st, p));
+            for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == st) {
+                self.inner.stores.drop_partition(&store.name, p);
+            }
+        }
+    }
+
+    /// Reads the task's changelog partitions from their start to their end into its stores.
+    fn restore_task(&mut self, subtopology: usize, partition: i32) -> Result<()> {
+        let rt = self.inner.runtime.clone();
+        let app = self.inner.config.application_id.clone();
+        let started = Instant::now();
+        for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == subtopology) {
+            let tp = TopicPartition::new(Topology::changelog_topic(&app, &store.name), partition);
+            let mut data: BTreeMap<bytes::Bytes, bytes::Bytes> = BTreeMap::new();
+            let (low, high) = rt.block_on(self.restore.watermarks(&tp, Duration::from_secs(30)))?;
+            if high > low {
+                self.restore.assign(std::slice::from_ref(&tp))?;
+                self.restore.seek(&tp, low)?;
+                let mut position = low;
+                let deadline = Instant::now() + Duration::from_secs(300);
+                while position < high {
+                    if Instant::now() > deadline {
+                        return Err(Error::timeout(format!("restoring store '{}' from {tp}: at offset {position} of {high} after 300 s", store.name)));
+                    }
+                    for r in rt.block_on(self.restore.poll_batch(10_000, Duration::from_millis(200)))? {
+                        position = r.offset + 1;
+                        let Some(k) = r.key else { continue };
+                        match r.value {
+                            Some(v) => data.insert(k, v),
+                            None => data.remove(&k),
+                        };
+                        self.inner.metrics.restored.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                self.restore.assign(&[])?;
+            }
+            tracing::info!(store = %store.name, partition, keys = data.len(), "store restored from its changelog");
+            self.inner.stores.with(|s| s.entry(store.name.clone()).or_default().insert(partition, data));
+        }
+        self.inner.metrics.restore_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn process(&mut self, records: Vec<ConsumerRecord>) -> std::result::Result<(), ProcessingError> {
+        // Runs of records of one partition, in order.
+        let mut start = 0;
+        while start < records.len() {
+            let tp_topic = records[start].topic.clone();
+            let partition = records[start].partition;
+            let mut end = start + 1;
+            while end < records.len() && records[end].partition == partition && records[end].topic == tp_topic {
+                end += 1;
+            }
+            self.process_partition(&records[start..end])?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    fn process_partition(&mut self, records: &[ConsumerRecord]) -> std::result::Result<(), ProcessingError> {
+        let first = &records[0];
+        let tp = first.topic_partition();
+        let Some((st, entry)) = self.task_of(&tp) else {
+            return Ok(());
+        };
+        let origins: Vec<Origin> = records.iter().map(|r| Origin { topic: r.topic.clone(), partition: r.partition, offset: r.offset }).collect();
+        let input: Vec<StreamRecord> = records.iter().map(|r| StreamRecord { key: r.key.clone(), value: r.value.clone(), timestamp: r.timestamp }).collect();
+        let index: Vec<u32> = (0..records.len() as u32).collect();
+        let inner = self.inner.clone();
+        let mut cx = Context {
+            topology: &inner.topology,
+            functions: &*inner.functions,
+            config: &inner.config,
+            stores: &inner.stores,
+            metrics: &inner.metrics,
+            origins: &origins,
+            out: Vec::new(),
+        };
+        let Some(task) = self.tasks.get_mut(&(st, tp.partition)) else {
+            // A partition whose task is not there (assigned before the event was seen): the
+            // records are read again after the rebalance.
+            return Ok(());
+        };
+        task.process_entry(&mut cx, entry, input, index)?;
+        let out = std::mem::take(&mut cx.out);
+        self.send(out).map_err(|e| ProcessingError::runtime(&e))?;
+        self.inner.metrics.processed.fetch_add(records.len() as u64, Ordering::Relaxed);
+        self.processed.insert(tp, records.last().expect("a run is not empty").offset + 1);
+        Ok(())
+    }
+
+    fn send(&self, out: Vec<crate::record::ProducerRecord>) -> Result<()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let slot = self.delivery_error.clone();
+        let records = out.into_iter().map(|r| {
+            let slot = slot.clone();
+            let completion = Completion::Callback(Box::new(move |res: Result<crate::record::RecordMetadata>| {
+                if let Err(e) = res {
+                    slot.locked().get_or_insert(e);
+                }
+            }));
+            (r, completion)
+        });
+        let mut rejected: Option<Error> = None;
+        self.inner.runtime.block_on(self.producer.send_each(records, true, |_, e| {
+            rejected.get_or_insert(e);
+        }))?;
+        match rejected {
+            Some(e) => Err(e.context("producing the application's records")),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes the producer, then commits the offsets of what was processed.
+    fn commit(&mut self) -> Result<()> {
+        self.last_commit = Instant::now();
+        if self.processed.is_empty() {
+            return Ok(());
+        }
+        let rt = self.inner.runtime.clone();
+        rt.block_on(self.producer.flush(Duration::from_secs(120)))?;
+        if let Some(e) = self.delivery_error.locked().take() {
+            return Err(e.context("producing the application's records; offsets not committed"));
+        }
+        let offsets: Vec<(TopicPartition, i64)> = std::mem::take(&mut self.processed).into_iter().collect();
+        rt.block_on(self.consumer.commit(Some(&offsets), CommitMode::Sync))?;
+        self.inner.metrics.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// On a clean stop: commit. After a failure: what was fully processed before it is
+    /// committed (its outputs flushed first); nothing of the failed batch.
+    fn close(&mut self, clean: bool) -> Result<()> {
+        let rt = self.inner.runtime.clone();
+        let committed = if clean || self.delivery_error.locked().is_none() { self.commit() } else { Ok(()) };
+        let _ = rt.block_on(self.consumer.close());
+        let _ = rt.block_on(self.producer.close(Duration::from_secs(30)));
+        let _ = rt.block_on(self.restore.close());
+        committed
+    }
+}
+
+/// Creates the repartition and changelog topics with their partition counts (Kafka Streams'
+/// `InternalTopicManager`): a repartition topic gets the partition count of the external sources
+/// it is co-partitioned with, else of its upstream sources; a changelog the count of its
+/// sub-topology's sources. An existing internal topic with another count is an error.
+async fn create_internal_topics(admin: &Admin, topology: &Topology, cfg: &StreamsConfig) -> Result<()> {
+    let app = &cfg.application_id;
+    let external: Vec<String> = topology
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Source { topics } => Some(topics.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let names: Vec<&str> = external.iter().map(String::as_str).collect();
+    let described = admin.describe_topics(&names).await.map_err(|e| {
+        if e.code() == error::UNKNOWN_TOPIC_OR_PARTITION {
+            e.with_message(format!("a source topic of the topology does not exist (sources: {})", names.join(", ")))
+        } else {
+            e
+        }
+    })?;
+    let count: HashMap<String, i32> = described.iter().map(|d| (d.name.clone(), d.partitions.len() as i32)).collect();
+    for t in &external {
+        if !count.contains_key(t) {
+            return Err(Error::broker(error::UNKNOWN_TOPIC_OR_PARTITION, format!("source topic '{t}' does not exist")));
+        }
+    }
+    // Partition count per sub-topology: external sources first, then repartition topics.
+    let n = topology.subtopologies;
+    let mut sub: Vec<i32> = vec![0; n];
+    for (i, node) in topology.nodes.iter().enumerate() {
+        if let NodeKind::Source { topics } = &node.kind {
+            let st = topology.subtopology_of[i];
+            for t in topics {
+                sub[st] = sub[st].max(count[t]);
+            }
+        }
+    }
+    let mut repartitions: Vec<(String, usize, usize)> = Vec::new(); // (topic, upstream, downstream)
+    for (i, node) in topology.nodes.iter().enumerate() {
+        if let NodeKind::Repartition { name } = &node.kind {
+            repartitions.push((Topology::repartition_topic(app, name), topology.subtopology_of[i], topology.entry_subtopology(i as NodeId)));
+        }
+    }
+    for _ in 0..=repartitions.len() {
+        for (_, up, down) in &repartitions {
+            if *down < n && sub[*down] == 0 {
+                sub[*down] = sub[*up];
+            }
+        }
+    }
+    let mut wanted: Vec<NewTopic> = Vec::new();
+    for (topic, _, down) in &repartitions {
+        let p = sub.get(*down).copied().unwrap_or(0).max(1);
+        wanted.push(
+            NewTopic::new(topic.clone(), p, cfg.replication_factor)
+                .config("cleanup.policy", "delete")
+                .config("retention.ms", "-1"),
+        );
+    }
+    for store in topology.stores() {
+        let p = sub[store.subtopology].max(1);
+        let mut t = NewTopic::new(Topology::changelog_topic(app, &store.name), p, cfg.replication_factor);
+        t = match store.windows {
+            None => t.config("cleanup.policy", "compact"),
+            Some(w) => t
+                .config("cleanup.policy", "compact,delete")
+                .config("retention.ms", (w.size_ms + w.grace_ms + 86_400_000).to_string()),
+        };
+        wanted.push(t);
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let results = admin.create_topics(&wanted, false).await?;
+    let mut existing: Vec<&str> = Vec::new();
+    for r in &results {
+        match &r.error {
+            None => {}
+            Some(e) if e.code() == error::TOPIC_ALREADY_EXISTS => existing.push(&r.name),
+            Some(e) => return Err(e.clone().context(format!("creating internal topic '{}'", r.name))),
+        }
+    }
+    if !existing.is_empty() {
+        for d in admin.describe_topics(&existing).await? {
+            let want = wanted.iter().find(|t| t.name == d.name).map_or(0, |t| t.num_partitions);
+            if d.partitions.len() as i32 != want {
+                return Err(Error::invalid(format!(
+                    "internal topic '{}' exists with {} partitions, the topology needs {want}",
+                    d.name,
+                    d.partitions.len()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,390 @@
+//! The processing graph: nodes, sub-topologies (the parts joined by repartition topics), fused
+//! chains of user nodes, stores and internal topics.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{Error, Result};
+
+use super::windows::TimeWindows;
+
+pub type NodeId = u32;
+
+/// What an aggregation node computes into its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregateKind {
+    /// `count()`: a Long (8 bytes, big-endian, as Kafka's `LongSerializer`) per key.
+    Count,
+    /// `reduce(reducer)` / `aggregate(initializer, aggregator)`: the node's combining function
+    /// gets each record with the current aggregate (`None` the first time) and returns the new one.
+    Combine,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// Records from external topics.
+    Source { topics: Vec<String> },
+    /// A stateless user function (filter, map, map_values, flat_map, select_key, peek, foreach,
+    /// split, ...). Consecutive ones are fused into one chain call. `ports` > 1: a split.
+    User { ports: u32 },
+    /// Records go on unchanged (a split's branch, a merge).
+    Pass,
+    /// `to(topic)`.
+    Sink { topic: String },
+    /// The records are written to the internal topic `<application.id>-<name>-repartition`
+    /// (partitioned by their new key) and the children read them from there: the edge between
+    /// two sub-topologies.
+    Repartition { name: String },
+    /// `count`/`reduce`/`aggregate` into `store`, per window when `windows` is set. The node is a
+    /// table: its children get each update (key, new value); windowed keys in Kafka Streams'
+    /// time-windowed format (key bytes + window start as 8 bytes big-endian).
+    Aggregate { store: String, kind: AggregateKind, windows: Option<TimeWindows> },
+    /// KTable `to_stream()`.
+    ToStream,
+    /// Stream-table join against the store of an aggregation node; the node's combining function
+    /// is the joiner (called with the table's value, `None` for a left join without one).
+    JoinTable { store: String, left: bool },
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub parents: Vec<NodeId>,
+    /// Children per output port.
+    pub children: Vec<Vec<NodeId>>,
+}
+
+/// A state store of the topology.
+#[derive(Clone, Debug)]
+pub struct StoreDef {
+    pub name: String,
+    pub windows: Option<TimeWindows>,
+    pub subtopology: usize,
+}
+
+/// Builds a [`Topology`]. Every adder names its parent and returns the new node.
+#[derive(Default, Debug)]
+pub struct TopologyBuilder {
+    nodes: Vec<Node>,
+}
+
+impl TopologyBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn add(&mut self, kind: NodeKind, parents: &[(NodeId, u32)]) -> Result<NodeId> {
+        let ports = match &kind {
+            NodeKind::User { ports } => *ports as usize,
+            _ => 1,
+        };
+        let id = self.nodes.len() as NodeId;
+        for &(p, port) in parents {
+            let parent = self.nodes.get(p as usize).ok_or_else(|| Error::invalid(format!("no node {p} in this topology")))?;
+            if matches!(parent.kind, NodeKind::Sink { .. }) {
+                return Err(Error::invalid("a sink (to) has no downstream"));
+            }
+            if port as usize >= parent.children.len() {
+                return Err(Error::invalid(format!("node {p} has no output port {port}")));
+            }
+        }
+        for &(p, port) in parents {
+            self.nodes[p as usize].children[port as usize].push(id);
+        }
+        self.nodes.push(Node { kind, parents: parents.iter().map(|p| p.0).collect(), children: vec![Vec::new(); ports] });
+        Ok(id)
+    }
+
+    pub fn source(&mut self, topics: &[&str]) -> Result<NodeId> {
+        if topics.is_empty() || topics.iter().any(|t| t.is_empty()) {
+            return Err(Error::invalid("a source needs at least one topic, and topic names are not empty"));
+        }
+        self.add(NodeKind::Source { topics: topics.iter().map(|t| t.to_string()).collect() }, &[])
+    }
+
+    /// A stateless user function with one output port.
+    pub fn user(&mut self, parent: NodeId) -> Result<NodeId> {
+        self.add(NodeKind::User { ports: 1 }, &[(parent, 0)])
+    }
+
+    /// A user function choosing the output port of every record (`split`); [`branch`] gives the
+    /// stream of one port.
+    ///
+    /// [`branch`]: TopologyBuilder::branch
+    pub fn split(&mut self, parent: NodeId, ports: u32) -> Result<NodeId> {
+        if ports == 0 {
+            return Err(Error::invalid("a split needs at least one branch"));
+        }
+        self.add(NodeKind::User { ports }, &[(parent, 0)])
+    }
+
+    pub fn branch(&mut self, split: NodeId, port: u32) -> Result<NodeId> {
+        self.add(NodeKind::Pass, &[(split, port)])
+    }
+
+    pub fn merge(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
+        self.add(NodeKind::Pass, &[(a, 0), (b, 0)])
+    }
+
+    pub fn sink(&mut self, parent: NodeId, topic: &str) -> Result<NodeId> {
+        if topic.is_empty() {
+            return Err(Error::invalid("to() needs a topic name"));
+        }
+        self.add(NodeKind::Sink { topic: topic.to_string() }, &[(parent, 0)])
+    }
+
+    pub fn repartition(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
+        check_name(name, "repartition")?;
+        self.add(NodeKind::Repartition { name: name.to_string() }, &[(parent, 0)])
+    }
+
+    pub fn aggregate(&mut self, parent: NodeId, store: &str, kind: AggregateKind, windows: Option<TimeWindows>) -> Result<NodeId> {
+        check_name(store, "store")?;
+        if self.nodes.iter().any(|n| matches!(&n.kind, NodeKind::Aggregate { store: s, .. } if s == store)) {
+            return Err(Error::invalid(format!("a store named '{store}' already exists in this topology")));
+        }
+        self.add(NodeKind::Aggregate { store: store.to_string(), kind, windows }, &[(parent, 0)])
+    }
+
+    pub fn to_stream(&mut self, table: NodeId) -> Result<NodeId> {
+        self.check_table(table)?;
+        self.add(NodeKind::ToStream, &[(table, 0)])
+    }
+
+    /// Stream-table (left) join: `stream`'s records look up `table`'s store by key.
+    pub fn join_table(&mut self, stream: NodeId, table: NodeId, left: bool) -> Result<NodeId> {
+        let store = self.check_table(table)?;
+        if matches!(self.nodes[table as usize].kind, NodeKind::Aggregate { windows: Some(_), .. }) {
+            return Err(Error::invalid("a stream-table join needs a non-windowed table"));
+        }
+        self.add(NodeKind::JoinTable { store, left }, &[(stream, 0)])
+    }
+
+    fn check_table(&self, table: NodeId) -> Result<String> {
+        match self.nodes.get(table as usize).map(|n| &n.kind) {
+            Some(NodeKind::Aggregate { store, .. }) => Ok(store.clone()),
+            _ => Err(Error::invalid(format!("node {table} is not a table"))),
+        }
+    }
+
+    pub fn build(self) -> Result<Topology> {
+        Topology::new(self.nodes)
+    }
+}
+
+fn check_name(name: &str, what: &str) -> Result<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return Err(Error::invalid(format!(
+            "invalid {what} name '{name}': only letters, digits, '.', '_' and '-' (it becomes part of a topic name)"
+        )));
+    }
+    Ok(())
+}
+
+/// A built, checked topology.
+#[derive(Clone, Debug)]
+pub struct Topology {
+    pub(crate) nodes: Vec<Node>,
+    /// The sub-topology of every node.
+    pub(crate) subtopology_of: Vec<usize>,
+    pub(crate) subtopologies: usize,
+    /// The fused chain starting at each user node.
+    pub(crate) chains: BTreeMap<NodeId, Vec<NodeId>>,
+    pub(crate) stores: Vec<StoreDef>,
+}
+
+impl Topology {
+    fn new(nodes: Vec<Node>) -> Result<Topology> {
+        if !nodes.iter().any(|n| matches!(n.kind, NodeKind::Source { .. })) {
+            return Err(Error::invalid("the topology has no source (stream)"));
+        }
+        let mut seen = BTreeSet::new();
+        for n in &nodes {
+            if let NodeKind::Source { topics } = &n.kind {
+                for t in topics {
+                    if !seen.insert(t.clone()) {
+                        return Err(Error::invalid(format!("topic '{t}' is the source of two streams; read it once and reuse the stream")));
+                    }
+                }
+            }
+            if let NodeKind::Repartition { name } = &n.kind {
+                if !seen.insert(format!("repartition:{name}")) {
+                    return Err(Error::invalid(format!("two repartitions are named '{name}'")));
+                }
+            }
+        }
+        // Sub-topologies: connected parts, cutting at repartition topics, joining nodes that
+        // share a store.
+        let n = nodes.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        let union = |p: &mut Vec<usize>, a: usize, b: usize| {
+            let (ra, rb) = (find(p, a), find(p, b));
+            if ra != rb {
+                p[ra.max(rb)] = ra.min(rb);
+            }
+        };
+        let mut store_owner: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if let NodeKind::Aggregate { store, .. } = &node.kind {
+                store_owner.insert(store.clone(), i);
+            }
+        }
+        for (i, node) in nodes.iter().enumerate() {
+            if !matches!(node.kind, NodeKind::Repartition { .. }) {
+                for c in node.children.iter().flatten() {
+                    union(&mut parent, i, *c as usize);
+                }
+            }
+            if let NodeKind::JoinTable { store, .. } = &node.kind {
+                union(&mut parent, i, store_owner[store]);
+            }
+        }
+        let mut ids: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut subtopology_of = vec![0; n];
+        for i in 0..n {
+            let root = find(&mut parent, i);
+            let next = ids.len();
+            subtopology_of[i] = *ids.entry(root).or_insert(next);
+        }
+        // The children of a repartition node belong to the sub-topology reading its topic.
+        let mut chains = BTreeMap::new();
+        for (i, node) in nodes.iter().enumerate() {
+            if matches!(node.kind, NodeKind::User { .. }) {
+                let mut chain = vec![i as NodeId];
+                loop {
+                    let last = &nodes[*chain.last().unwrap() as usize];
+                    if last.children.len() != 1 || last.children[0].len() != 1 {
+                        break;
+                    }
+                    let next = last.children[0][0];
+                    if !matches!(nodes[next as usize].kind, NodeKind::User { .. }) || chain.contains(&next) {
+                        break;
+                    }
+                    chain.push(next);
+                }
+                chains.insert(i as NodeId, chain);
+            }
+        }
+        let stores = nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, node)| match &node.kind {
+                NodeKind::Aggregate { store, windows, .. } => Some(StoreDef { name: store.clone(), windows: *windows, subtopology: subtopology_of[i] }),
+                _ => None,
+            })
+            .collect();
+        Ok(Topology { nodes, subtopology_of, subtopologies: ids.len(), chains, stores })
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The fused chain of user nodes starting at `id`, when it is a user node.
+    pub fn chain(&self, id: NodeId) -> Option<&[NodeId]> {
+        self.chains.get(&id).map(Vec::as_slice)
+    }
+
+    /// The internal name of a repartition topic.
+    pub fn repartition_topic(application_id: &str, name: &str) -> String {
+        format!("{application_id}-{name}-repartition")
+    }
+
+    pub fn changelog_topic(application_id: &str, store: &str) -> String {
+        format!("{application_id}-{store}-changelog")
+    }
+
+    /// Every topic read, with the node its records enter at: external sources and repartition
+    /// topics (entering at the repartition node, whose children run in the reading sub-topology).
+    pub fn entries(&self, application_id: &str) -> Vec<(String, NodeId, bool)> {
+        let mut out = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            match &node.kind {
+                NodeKind::Source { topics } => out.extend(topics.iter().map(|t| (t.clone(), i as NodeId, false))),
+                NodeKind::Repartition { name } => out.push((Self::repartition_topic(application_id, name), i as NodeId, true)),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The sub-topology whose tasks process records of the topic entering at `entry`.
+    pub fn entry_subtopology(&self, entry: NodeId) -> usize {
+        let node = &self.nodes[entry as usize];
+        match node.kind {
+            NodeKind::Repartition { .. } => node.children[0].first().map_or(usize::MAX, |c| self.subtopology_of[*c as usize]),
+            _ => self.subtopology_of[entry as usize],
+        }
+    }
+
+    pub fn stores(&self) -> &[StoreDef] {
+        &self.stores
+    }
+
+    pub fn store(&self, name: &str) -> Option<&StoreDef> {
+        self.stores.iter().find(|s| s.name == name)
+    }
+
+    /// A readable description (Kafka Streams' `describe()`, in our words).
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for st in 0..self.subtopologies {
+            s.push_str(&format!("Sub-topology: {st}\n"));
+            for (i, node) in self.nodes.iter().enumerate() {
+                if self.subtopology_of[i] == st {
+                    let children: Vec<String> = node.children.iter().flatten().map(|c| c.to_string()).collect();
+                    s.push_str(&format!("  {i}: {:?} --> [{}]\n", node.kind, children.join(", ")));
+                }
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuses_chains_and_cuts_subtopologies_at_repartitions() {
+        let mut b = TopologyBuilder::new();
+        let src = b.source(&["events"]).unwrap();
+        let f = b.user(src).unwrap();
+        let m = b.user(f).unwrap();
+        b.sink(m, "out").unwrap();
+        let key = b.user(src).unwrap();
+        let rep = b.repartition(key, "counts").unwrap();
+        let count = b.aggregate(rep, "counts", AggregateKind::Count, None).unwrap();
+        let orders = b.source(&["orders"]).unwrap();
+        let join = b.join_table(orders, count, true).unwrap();
+        b.sink(join, "enriched").unwrap();
+        assert!(b.sink(join, "").is_err());
+        let t = b.build().unwrap();
+        assert_eq!(t.chain(f), Some(&[f, m][..]));
+        assert_eq!(t.subtopologies, 2);
+        assert_eq!(t.subtopology_of[src as usize], t.subtopology_of[rep as usize]);
+        assert_eq!(t.subtopology_of[count as usize], t.subtopology_of[orders as usize]);
+        assert_ne!(t.subtopology_of[count as usize], t.subtopology_of[src as usize]);
+        assert_eq!(t.entry_subtopology(rep), t.subtopology_of[count as usize]);
+        assert_eq!(t.entries("app")[1], ("app-counts-repartition".to_string(), rep, true));
+    }
+
+    #[test]
+    fn refuses_bad_graphs() {
+        let mut b = TopologyBuilder::new();
+        assert!(b.source(&[]).is_err());
+        let s = b.source(&["a"]).unwrap();
+        assert!(b.user(99).is_err());
+        assert!(b.repartition(s, "bad name").is_err());
+        let sink = b.sink(s, "x").unwrap();
+        assert!(b.user(sink).is_err());
+        assert!(b.join_table(s, s, false).is_err());
+        assert!(TopologyBuilder::new().build().is_err());
+    }
+}
