@@ -34,7 +34,8 @@ def create(admin, *names, partitions=3):
 def produce(bootstrap, topic, records, partitions=None):
     """``records``: (key str, value obj|bytes, timestamp ms|None); keys partitioned as Java's
     producer (murmur2)."""
-    p = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
+    # Idempotent: the expected results depend on the order of the records in each partition.
+    p = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5, "enable.idempotence": True})
     for key, value, ts in records:
         v = value if isinstance(value, (bytes, type(None))) else json.dumps(value).encode()
         kw = {"timestamp": ts} if ts is not None else {}
@@ -60,13 +61,13 @@ def read_all(bootstrap, topic, idle=3.0, timeout=60.0):
         c.close()
 
 
-def wait_for(cond, timeout=90.0, what="condition"):
+def wait_for(cond, timeout=120.0, what="condition", detail=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if cond():
             return
         time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
+    raise AssertionError("timed out waiting for %s%s" % (what, "" if detail is None else ": %s" % (detail(),)))
 
 
 def config(bootstrap, app, **extra):
@@ -93,13 +94,15 @@ def test_seed_topology_gives_the_independently_computed_results(bootstrap, admin
     try:
         produce(bootstrap, topics["events"], [(u, ev, ts) for u, ev, ts in events])
         counts = streams.store("user-counts-by-country")
-        wait_for(lambda: {c: counts.get(c) for c in seed.COUNTRIES if counts.get(c)} == exp["by_country"], what="country counts")
+        wait_for(lambda: {c: counts.get(c) for c in seed.COUNTRIES if counts.get(c)} == exp["by_country"], what="country counts",
+                 detail=lambda: (dict(counts.all()), exp["by_country"], streams.state(), streams.metrics()))
         assert streams.state() == State.RUNNING
         assert dict(counts.all()) == exp["by_country"]
         # Orders after the counts are complete: each joins the final count of its country.
         produce(bootstrap, topics["orders"], [(c, o, None) for c, o in orders])
-        wait_for(lambda: streams.metrics()["processed"] >= len(events) * 2 + len(orders), what="orders processed")
-        wait_for(lambda: streams.metrics()["late_dropped"] == exp["late"], what="late records counted")
+        wait_for(lambda: streams.metrics()["processed"] >= len(events) * 2 + len(orders), what="orders processed", detail=streams.metrics)
+        wait_for(lambda: streams.metrics()["late_dropped"] == exp["late"], what="late records counted",
+                 detail=lambda: (exp["late"], streams.metrics()))
 
         notes = read_all(bootstrap, topics["notifications"])
         assert Counter(json.dumps(json.loads(m.value()), sort_keys=True) for m in notes) == exp["notifications"]
