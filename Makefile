@@ -22,3 +22,9 @@ bench:
 
 bench-quick:
 	python3 tests/bench/run.py --quick
+
+# The streams conformance run against Kafka Streams itself at the issue's size (make test runs
+# it with 10,000 events).
+.PHONY: streams-conformance
+streams-conformance:
+	STREAMS_CONFORMANCE_EVENTS=100000 bindings-python/test.sh tests/test_streams_conformance.py
