@@ -32,6 +32,21 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
   export KAFKA_CLUSTER_ENV="$env_file"
 fi
 
+# The schema registry tests (test/schemaRegistry.test.js) need a registry: SCHEMA_REGISTRY_URL
+# (tests/run sets it), else the one of build/cluster/registry.env, else one started here.
+if [[ -z "${SCHEMA_REGISTRY_URL:-}" ]]; then
+  reg_env="$root/build/cluster/registry.env"
+  url=""
+  [[ -f "$reg_env" ]] && url="$(sed -n 's/^SCHEMA_REGISTRY_URL=//p' "$reg_env")"
+  hp="${url#*://}"; hp="${hp%%/*}"
+  if [[ -z "$url" ]] || ! reachable "$hp"; then
+    echo "test.sh: no schema registry running; starting one with tests/cluster/registry up" >&2
+    "$root/tests/cluster/registry" up || { echo "test.sh: could not start the registry" >&2; exit 1; }
+    url="$(sed -n 's/^SCHEMA_REGISTRY_URL=//p' "$reg_env")"
+  fi
+  export SCHEMA_REGISTRY_URL="$url"
+fi
+
 echo "== npm install (native build: $POLYKAFKA_NODE_PROFILE)"
 npm install --no-audit --no-fund || { echo "test.sh: npm install failed" >&2; exit 1; }
 

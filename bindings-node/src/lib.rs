@@ -11,12 +11,14 @@ mod error;
 mod events;
 mod logging;
 mod producer;
+mod schema;
 
 use napi::Env;
 
 pub use admin::NativeAdmin;
 pub use consumer::NativeConsumer;
 pub use producer::NativeProducer;
+pub use schema::NativeSchemaRegistry;
 
 /// Test only: panics inside the engine (`polykafka::__panic_for_tests`) from a synchronous
 /// entry point; the caller gets an error, the process lives on.

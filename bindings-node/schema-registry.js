@@ -1,0 +1,3 @@
+'use strict'
+// require('polykafka/schema-registry'): the API of @kafkajs/confluent-schema-registry.
+module.exports = require('./lib/schemaRegistry')
