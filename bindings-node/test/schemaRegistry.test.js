@@ -320,3 +320,27 @@ test('the seed flow: polykafka producer -> topic -> polykafka consumer, encoded 
   assert.deepEqual(got, sent)
   assert.deepEqual(theirsGot, sent)
 })
+
+test('Protobuf: ours round-trips and the library reads ours; the library\'s bytes (no message indexes) fail here with an error', async () => {
+  const proto = 'syntax = "proto3";\npackage com.example;\nmessage UserEvent {\n  string user_id = 1;\n  int64 timestamp = 2;\n  repeated string tags = 3;\n}\nmessage Other { int32 x = 1; }\n'
+  const ours = new libs.polykafka.SchemaRegistry({ host })
+  const theirs = new libs.kafkajs.SchemaRegistry({ host })
+  const { id } = await ours.register({ type: libs.polykafka.SchemaType.PROTOBUF, schema: proto }, { subject: subjectOf('proto-value') })
+  const value = { user_id: 'u1', timestamp: 1700000000000, tags: ['a', 'b'] }
+  const bytes = await ours.encode(id, value)
+  assert.equal(bytes[5], 0, 'message index [0] as the single byte 0')
+  assert.deepEqual(await ours.decode(bytes), value)
+  // protobufjs camel-cases field names and gives int64 as Long
+  const back = (await theirs.decode(bytes)).toJSON()
+  assert.deepEqual(back, { userId: 'u1', timestamp: '1700000000000', tags: ['a', 'b'] })
+  const err = await ours.decode(await theirs.encode(id, { userId: 'u1' })).catch(e => e)
+  assert.ok(err instanceof libs.polykafka.ConfluentSchemaRegistryError, String(err))
+  const bad = await ours.encode(id, { user_id: 5 }).catch(e => e)
+  assert.ok(bad instanceof libs.polykafka.ConfluentSchemaRegistryValidationError, String(bad))
+  assert.match(bad.message, /user_id/)
+  // another message of the file, by name
+  const other = new libs.polykafka.SchemaRegistry({ host }, { PROTOBUF: { messageName: 'Other' } })
+  const ob = await other.encode(id, { x: 3 })
+  assert.deepEqual(ob.subarray(5, 7), Buffer.from([2, 2]), 'message index [1]')
+  assert.deepEqual(await other.decode(ob), { x: 3 })
+})
