@@ -23,23 +23,59 @@ from polykafka.streams import KafkaStreams, Serdes, TimeWindowedSerde
 from test_streams import config, create, produce, wait_for
 
 EVENTS = int(os.environ.get("STREAMS_CONFORMANCE_EVENTS", "10000"))
+WAIT = 180 + EVENTS // 200  # seconds per phase: generous, this is not a timing test
+
+
+LONG = Serdes.Long()
+WINDOWED = TimeWindowedSerde(Serdes.String(), 300_000)
+
+
+def _notification(m, acc):
+    acc[json.dumps(json.loads(m.value()), sort_keys=True)] += 1
+
+
+def _count(m, acc):
+    acc[m.key().decode()] = LONG.deserialize(m.value())
+
+
+def _windowed(m, acc):
+    w = WINDOWED.deserialize(m.key())
+    acc[(w.key, w.start)] = LONG.deserialize(m.value())
+
+
+def _enriched(m, acc):
+    v = json.loads(m.value())
+    acc[v["orderId"]] = v
+
+
+# Output -> (how a record updates the final values, the initial final values).
+OUTPUTS = {
+    "notifications": (_notification, Counter),
+    "country_counts": (_count, dict),
+    "windowed_counts": (_windowed, dict),
+    "enriched": (_enriched, dict),
+}
 
 
 class Tail:
-    """Every record of a topic so far, read by one consumer kept open."""
+    """The final values of an output topic so far, read incrementally by one open consumer
+    (re-reading everything on every check would starve the stream thread of the GIL)."""
 
-    def __init__(self, bootstrap, topic):
+    def __init__(self, bootstrap, topic, output):
         self.c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("tail"), "enable.auto.commit": False})
         parts = self.c.list_topics(topic, timeout=10).topics[topic].partitions
         self.c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in parts])
-        self.records = []
+        self.update, make = OUTPUTS[output]
+        self.values = make()
 
     def read(self):
         while True:
             ms = self.c.consume(10000, 0.3)
             if not ms:
-                return self.records
-            self.records.extend(m for m in ms if not m.error())
+                return self.values
+            for m in ms:
+                if not m.error():
+                    self.update(m, self.values)
 
     def close(self):
         self.c.close()
@@ -47,21 +83,12 @@ class Tail:
 
 def results(tails):
     """Final values per key of each output."""
-    long = Serdes.Long()
-    ws = TimeWindowedSerde(Serdes.String(), 300_000)
-    out = {
-        "notifications": Counter(json.dumps(json.loads(m.value()), sort_keys=True) for m in tails["notifications"].read()),
-        "by_country": {m.key().decode(): long.deserialize(m.value()) for m in tails["country_counts"].read()},
-        "windowed": {},
-        "enriched": {},
+    return {
+        "notifications": tails["notifications"].read(),
+        "by_country": tails["country_counts"].read(),
+        "windowed": tails["windowed_counts"].read(),
+        "enriched": tails["enriched"].read(),
     }
-    for m in tails["windowed_counts"].read():
-        w = ws.deserialize(m.key())
-        out["windowed"][(w.key, w.start)] = long.deserialize(m.value())
-    for m in tails["enriched"].read():
-        v = json.loads(m.value())
-        out["enriched"][v["orderId"]] = v
-    return out
 
 
 def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
@@ -83,19 +110,19 @@ def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     streams = KafkaStreams(seed.build(ours), config(bootstrap, unique("conf-py-app")))
     streams.start()
-    tails = {side: {n: Tail(bootstrap, t[n]) for n in names} for side, t in (("ours", ours), ("theirs", theirs))}
+    tails = {side: {n: Tail(bootstrap, t[n], n) for n in names} for side, t in (("ours", ours), ("theirs", theirs))}
     try:
         def counts_done(side):
-            return results(tails[side])["by_country"] == exp["by_country"]
+            return tails[side]["country_counts"].read() == exp["by_country"]
 
-        wait_for(lambda: counts_done("ours"), timeout=180, what="our country counts", detail=streams.metrics)
-        wait_for(lambda: java.poll() is None and counts_done("theirs"), timeout=180, what="Kafka Streams' country counts",
+        wait_for(lambda: counts_done("ours"), timeout=WAIT, what="our country counts", detail=streams.metrics)
+        wait_for(lambda: java.poll() is None and counts_done("theirs"), timeout=WAIT, what="Kafka Streams' country counts",
                  detail=lambda: (java.poll(), results(tails["theirs"])["by_country"]))
         produce(bootstrap, inputs["orders"], [(c, o, None) for c, o in orders])
         for side in ("ours", "theirs"):
-            wait_for(lambda: len(results(tails[side])["enriched"]) == len(orders), timeout=180, what=side + " enriched orders")
+            wait_for(lambda: len(tails[side]["enriched"].read()) == len(orders), timeout=WAIT, what=side + " enriched orders")
         time.sleep(2)  # the windowed counts' last updates (Kafka Streams' cache flushes at commit)
-        got = {side: results(tails[side]) for side in tails}
+        got = {side: {k: (dict(v) if isinstance(v, dict) else v) for k, v in results(tails[side]).items()} for side in tails}
     finally:
         streams.close(60)
         java.send_signal(signal.SIGTERM)
