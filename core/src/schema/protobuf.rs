@@ -1,7 +1,9 @@
 //! Dynamic Protobuf: a `.proto` text as registered (schemaType PROTOBUF) compiled at run time,
 //! its imports taken from the schema's references (by the reference's `name`, the import path)
 //! and from the files every registry knows (`google/protobuf/*.proto`, `confluent/meta.proto`,
-//! `confluent/type/decimal.proto`); values encoded into and decoded from its messages.
+//! `confluent/type/decimal.proto`); values encoded into and decoded from its messages. A schema
+//! (or reference) registered as confluent-kafka's Python client registers it, the base64 of
+//! the serialized `FileDescriptorProto`, is read as well.
 //!
 //! A [`Value`] map is a message: keys are the field names as written in the `.proto`; enums
 //! are their value names (a number is accepted too, and an unknown number reads back as a
@@ -66,10 +68,31 @@ struct Resolver {
     google: GoogleFileResolver,
 }
 
+/// A schema's file: `.proto` text, or the base64 of a serialized `FileDescriptorProto` (what
+/// confluent-kafka's Python client registers and a registry may keep as given).
+fn open_source(name: &str, text: &str) -> Result<File, protox::Error> {
+    if let Some(mut fd) = descriptor_of(text) {
+        fd.name = Some(name.to_string());
+        return Ok(File::from_file_descriptor_proto(fd));
+    }
+    File::from_source(name, text)
+}
+
+fn descriptor_of(text: &str) -> Option<prost_types::FileDescriptorProto> {
+    use base64::Engine as _;
+    let t = text.trim();
+    // .proto text always has a space, a semicolon or a brace; base64 has none of them
+    if t.is_empty() || t.contains(|c: char| c.is_whitespace() || c == ';' || c == '{') {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
+    prost_types::FileDescriptorProto::decode(bytes.as_slice()).ok()
+}
+
 impl FileResolver for Resolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         if let Some((_, text)) = self.references.iter().find(|(n, _)| n == name) {
-            return File::from_source(name, text);
+            return open_source(name, text);
         }
         match name {
             "confluent/meta.proto" => File::from_source(name, CONFLUENT_META),
@@ -87,7 +110,7 @@ struct MainResolver {
 impl FileResolver for MainResolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         if name == MAIN_FILE {
-            return File::from_source(name, &self.main);
+            return open_source(name, &self.main);
         }
         self.rest.open_file(name)
     }
@@ -561,6 +584,36 @@ message Other { sint64 n = 1; }
         }
         let e = s.decode(&m, &[0x0a, 0x05, b'a']).unwrap_err();
         assert!(e.to_string().contains("not a valid shop.v1.Order"), "{e}");
+    }
+
+    /// The base64 of a serialized FileDescriptorProto (confluent-kafka's Python registration),
+    /// for the schema and for its references.
+    #[test]
+    fn serialized_descriptors_as_schema_text() {
+        use base64::Engine as _;
+        let dep = "syntax = \"proto3\";\npackage common;\nmessage Money { string currency = 1; int64 units = 2; }\n";
+        let main = "syntax = \"proto3\";\nimport \"common/money.proto\";\nmessage Price { common.Money amount = 1; }\n";
+        let b64 = |name: &str, text: &str, refs: &[(String, String)]| {
+            let s = ProtobufSchema::parse(text, refs).unwrap();
+            let mut fd = s.pool.get_file_by_name(MAIN_FILE).unwrap().file_descriptor_proto().clone();
+            fd.name = Some(name.to_string());
+            base64::engine::general_purpose::STANDARD.encode(fd.encode_to_vec())
+        };
+        let dep64 = b64("common/money.proto", dep, &[]);
+        let refs = vec![("common/money.proto".to_string(), dep.to_string())];
+        let main64 = b64("price.proto", main, &refs);
+        let refs64 = vec![("common/money.proto".to_string(), dep64)];
+        let s = ProtobufSchema::parse(&main64, &refs64).unwrap();
+        assert_eq!(s.name(), Some("Price"));
+        let m = s.message(MessageRef::First).unwrap();
+        let v = Value::Map(vec![(
+            "amount".into(),
+            Value::Map(vec![("currency".into(), Value::String("EUR".into())), ("units".into(), Value::Int(3))]),
+        )]);
+        let mut out = Vec::new();
+        s.encode(&m, &v, &mut out).unwrap();
+        assert_eq!(s.decode(&m, &out).unwrap(), v);
+        assert!(ProtobufSchema::parse("bm90IGEgZGVzY3JpcHRvcg", &[]).is_err());
     }
 
     #[test]
