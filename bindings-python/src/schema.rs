@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use polykafka::schema::{
-    self, Deserializer, MessageField, RegistryClient, RegistryConfig, Schema, SchemaError, SchemaErrorKind, SchemaReference, SchemaType,
+    self, Deserializer, MessageField, MessageRef, RegistryClient, RegistryConfig, Schema, SchemaError, SchemaErrorKind, SchemaReference, SchemaType,
     SerdeConfig, Serializer, Value,
 };
 use pyo3::exceptions::PyException;
@@ -173,12 +173,25 @@ impl SchemaSerializer {
         Ok(SchemaSerializer { inner: Arc::new(inner) })
     }
 
-    fn serialize<'py>(&self, py: Python<'py>, topic: String, is_key: bool, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    /// `message`: for Protobuf, the message's full name (None: the file's first message).
+    #[pyo3(signature = (topic, is_key, obj, message=None))]
+    fn serialize<'py>(
+        &self,
+        py: Python<'py>,
+        topic: String,
+        is_key: bool,
+        obj: &Bound<'py, PyAny>,
+        message: Option<String>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let value = to_value(obj, 0)?;
         let field = if is_key { MessageField::Key } else { MessageField::Value };
         let ser = self.inner.clone();
         let handle = runtime::handle()?;
-        let bytes = runtime::run(py, &handle, async move { ser.serialize(&topic, field, &value).await })?.map_err(to_pyerr)?;
+        let bytes = runtime::run(py, &handle, async move {
+            let which = message.as_deref().map_or(MessageRef::First, MessageRef::Name);
+            ser.serialize_message(&topic, field, which, &value).await
+        })?
+        .map_err(to_pyerr)?;
         Ok(PyBytes::new(py, &bytes))
     }
 

@@ -564,3 +564,67 @@ def test_protobuf_errors(lib, url):
     de = pb.ProtobufDeserializer(Order, {"use.deprecated.format": False})
     with pytest.raises(lib.ser.SerializationError):
         de(b"\x09not framed", lib.ctx("t"))
+
+
+# --- Protobuf without generated classes (polykafka's dynamic messages in the core) -----------
+
+def proto_text(Order, Money):
+    """The .proto text of proto_classes()'s files, as a user would register it."""
+    money = 'syntax = "proto3";\npackage pk.money;\nmessage Money { int64 units = 1; string currency = 2; }\n'
+    orders = ('syntax = "proto3";\npackage pk.orders;\nimport "%s";\nimport "google/protobuf/timestamp.proto";\n'
+              'message Other { int32 x = 1; }\n'
+              'message Order {\n  int64 id = 1;\n  string note = 2;\n  pk.money.Money total = 3;\n'
+              '  google.protobuf.Timestamp at = 4;\n  repeated Line lines = 5;\n  message Line { string sku = 1; }\n}\n'
+              % Money.DESCRIPTOR.file.name)
+    return money, orders
+
+
+def order_dict(i=1):
+    return {"id": i, "note": "n%d" % i, "total": {"units": 100 * i, "currency": "NZD"},
+            "at": {"seconds": 1700000000 + i, "nanos": 0}, "lines": [{"sku": "A-%d" % i}, {"sku": "B"}]}
+
+
+def test_protobuf_dynamic_reads_confluent_kafka_bytes(url):
+    """confluent-kafka's ProtobufSerializer (generated class) writes; polykafka's deserializer
+    without a class gives the same fields as a dict."""
+    ck, pk = Lib("confluent_kafka"), Lib("polykafka")
+    Order, Line, Other, Money = proto_classes()
+    topic = unique("pdyn")
+    theirs = protobuf_lib(ck).ProtobufSerializer(Order, ck.sr.SchemaRegistryClient({"url": url}), {"use.deprecated.format": False})
+    ours = protobuf_lib(pk).ProtobufDeserializer(None, {}, schema_registry_client=pk.sr.SchemaRegistryClient({"url": url}))
+    for i in range(1, 4):
+        assert ours(theirs(an_order(Order, i), ck.ctx(topic)), pk.ctx(topic)) == order_dict(i)
+    line = protobuf_lib(ck).ProtobufSerializer(Line, ck.sr.SchemaRegistryClient({"url": url}), {"use.deprecated.format": False})
+    assert ours(line(Line(sku="q"), ck.ctx(topic + "l")), pk.ctx(topic + "l")) == {"sku": "q"}
+
+
+def test_protobuf_dynamic_bytes_parsed_by_generated_class(url):
+    """polykafka encodes dicts with a .proto text schema (its import a registered reference);
+    confluent-kafka's ProtobufDeserializer with the generated class parses them."""
+    ck, pk = Lib("confluent_kafka"), Lib("polykafka")
+    Order, Line, Other, Money = proto_classes()
+    money, orders = proto_text(Order, Money)
+    c = pk.sr.SchemaRegistryClient({"url": url})
+    money_subject = unique("money")
+    c.register_schema(money_subject, pk.sr.Schema(money, "PROTOBUF"))
+    refs = [pk.sr.SchemaReference(Money.DESCRIPTOR.file.name, money_subject, 1)]
+    schema = pk.sr.Schema(orders, "PROTOBUF", refs)
+    topic = unique("pdyn2")
+    ser = protobuf_lib(pk).ProtobufSerializer(schema, c, {"use.deprecated.format": False}, message_name="pk.orders.Order")
+    their_de = protobuf_lib(ck).ProtobufDeserializer(Order, {"use.deprecated.format": False})
+    our_de = protobuf_lib(pk).ProtobufDeserializer(None, {}, schema_registry_client=c)
+    for i in range(1, 4):
+        data = ser(order_dict(i), pk.ctx(topic))
+        assert data[5:7] == b"\x02\x02"  # Order is the file's second message
+        assert their_de(data, ck.ctx(topic)) == an_order(Order, i)
+        assert our_de(data, pk.ctx(topic)) == order_dict(i)
+    first = protobuf_lib(pk).ProtobufSerializer(schema, c, {"use.deprecated.format": False})({"x": 3}, pk.ctx(topic + "o"))
+    assert first[5:] == b"\x00\x08\x03"
+    assert protobuf_lib(ck).ProtobufDeserializer(Other, {"use.deprecated.format": False})(first, ck.ctx(topic)) == Other(x=3)
+    # a value that does not match: the error names the field path, nothing is returned
+    with pytest.raises(pk.ser.SerializationError, match=r"Order\.lines\[0\]\.sku"):
+        ser({"lines": [{"sku": 5}]}, pk.ctx(topic))
+    with pytest.raises(pk.ser.SerializationError, match="no such field"):
+        ser({"nope": 1}, pk.ctx(topic))
+    with pytest.raises(ValueError):
+        protobuf_lib(pk).ProtobufDeserializer(None, {})

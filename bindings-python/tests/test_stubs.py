@@ -62,3 +62,61 @@ def test_every_public_native_method_has_a_stub():
         for name, _ in inspect.getmembers(cls, callable):
             if not name.startswith("__"):
                 assert (cls_name, name) in stubbed, "%s.%s has no stub" % (cls_name, name)
+
+
+PY_STUBBED = [
+    "polykafka.serialization",
+    "polykafka.schema_registry",
+    "polykafka.schema_registry.schema_registry_client",
+    "polykafka.schema_registry.avro",
+    "polykafka.schema_registry.json_schema",
+    "polykafka.schema_registry.protobuf",
+    "polykafka.schema_registry.error",
+    "polykafka.error",
+    "polykafka.serializing_producer",
+    "polykafka.deserializing_consumer",
+]
+
+
+def test_python_module_stubs_match_the_modules():
+    """Each stubbed pure-Python module: every public class and function has a stub, and the
+    stub's parameters are the real ones (functions, and methods defined in the class)."""
+    import importlib
+
+    checked = 0
+    for name in PY_STUBBED:
+        mod = importlib.import_module(name)
+        path = pathlib.Path(mod.__file__).with_suffix(".pyi")
+        assert path.exists(), "%s has no stub" % name
+        tree = ast.parse(path.read_text())
+        stub_funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        stub_classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+        imported = {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
+        public = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]
+        for attr in public:
+            obj = getattr(mod, attr)
+            if getattr(obj, "__module__", name) != name:
+                assert attr in imported or attr in stub_classes or attr in stub_funcs, "%s.%s is not in the stub" % (name, attr)
+                continue
+            if inspect.isclass(obj):
+                assert attr in stub_classes, "%s.%s has no stub" % (name, attr)
+                if issubclass(obj, BaseException) or hasattr(obj, "__members__"):
+                    pass
+                for fn in [n for n in stub_classes[attr].body if isinstance(n, ast.FunctionDef)]:
+                    if fn.name not in vars(obj):
+                        continue
+                    member = vars(obj)[fn.name]
+                    if isinstance(member, property):
+                        continue
+                    assert params(fn) == runtime_params(member), "%s.%s.%s: stub %s, module %s" % (
+                        name, attr, fn.name, params(fn), runtime_params(member))
+                    checked += 1
+                for meth, member in vars(obj).items():
+                    if inspect.isfunction(member) and not meth.startswith("_"):
+                        assert any(isinstance(n, ast.FunctionDef) and n.name == meth for n in stub_classes[attr].body), \
+                            "%s.%s.%s has no stub" % (name, attr, meth)
+            elif inspect.isfunction(obj):
+                assert attr in stub_funcs, "%s.%s has no stub" % (name, attr)
+                assert params(stub_funcs[attr]) == runtime_params(obj), "%s.%s" % (name, attr)
+                checked += 1
+    assert checked > 40, checked

@@ -53,6 +53,10 @@ SETTINGS = {
     "S1": dict(PRODUCER_BASE, **{"acks": "1", "enable.idempotence": False, "linger.ms": 5}),
     "L1": dict(PRODUCER_BASE, **{"acks": "1", "enable.idempotence": False, "linger.ms": 0,
                                  "latency": "consume time - intended send time (start + i/rate)"}),
+    "S2": dict(PRODUCER_BASE, **{"acks": "1", "enable.idempotence": False, "linger.ms": 5,
+                                 "values": "the seed's UserEvent, Avro through the schema registry (serializer per record)"}),
+    "S2C": {"from": "beginning (assigned partition)", "values": "UserEvent Avro, deserialized per record",
+            "input": "filled by the adapter itself with its own serializer, outside the window"},
     "C1": {"from": "beginning", "isolation.level": "read_committed or the client's default",
            "input": "topic filled once per harness run by bench-tool fill (acks=all), read before the first run"},
 }
@@ -69,6 +73,8 @@ def cases(quick: bool) -> list[dict]:
         dict(id="T1", workload="T1", records=txn, size=100, extra=["--txn-size", "1000"]),
         dict(id="S1-snappy", workload="S1", records=n, size=100, extra=["--compression", "snappy"]),
         dict(id="S1-zstd", workload="S1", records=n, size=100, extra=["--compression", "zstd"]),
+        dict(id="S2", workload="S2", records=n, size=0),
+        dict(id="S2C", workload="S2C", records=n, size=0),
     ]
     for rate in (1000, 10000):
         c.append(dict(id=f"L1-{rate // 1000}k", workload="L1", records=rate * dur, size=100, duration=dur,
@@ -88,6 +94,40 @@ def payload(size: int) -> bytes:
 
 def expected_checksum(records: int, size: int) -> int:
     return (records * zlib.crc32(payload(size))) % (1 << 64)
+
+
+S2_BASE_TS = 1764921600000
+
+
+def s2c_checksum(records: int) -> int:
+    """S2C: the sum of the decoded `timestamp` fields (record i has S2_BASE_TS + i)."""
+    return (records * S2_BASE_TS + records * (records - 1) // 2) % (1 << 64)
+
+
+class Registry:
+    """The schema registry for S2: SCHEMA_REGISTRY_URL, else tests/cluster/registry started under
+    build/bench/registry on BENCH_REGISTRY_PORT (8281) and the next port."""
+
+    def __init__(self, log):
+        self.started = False
+        self.env = None
+        if os.environ.get("SCHEMA_REGISTRY_URL"):
+            self.url = os.environ["SCHEMA_REGISTRY_URL"]
+            return
+        port = int(os.environ.get("BENCH_REGISTRY_PORT", "8281"))
+        self.env = dict(os.environ, POLYKAFKA_BUILD=str(BUILD / "registry"), REGISTRY_PORT=str(port),
+                        REGISTRY_MANAGEMENT_PORT=str(port + 1))
+        log(f"starting the schema registry: tests/cluster/registry up (port {port})")
+        subprocess.run([str(ROOT / "tests" / "cluster" / "registry"), "up"], check=True, env=self.env,
+                       stdout=sys.stderr)
+        self.started = True
+        env_file = BUILD / "registry" / "registry.env"
+        self.url = next(l.split("=", 1)[1].strip() for l in env_file.read_text().splitlines()
+                        if l.startswith("SCHEMA_REGISTRY_URL="))
+
+    def stop(self):
+        if self.started:
+            subprocess.run([str(ROOT / "tests" / "cluster" / "registry"), "down"], env=self.env, capture_output=True)
 
 
 # ------------------------------------------------------------------------------------ adapters
@@ -229,7 +269,8 @@ def run_child(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str, str,
     return status, out, err, ru, wall
 
 
-def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, quick: bool, log) -> dict:
+def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, quick: bool, log,
+            registry: "Registry | None" = None) -> dict:
     w = case["workload"]
     topic = case.get("topic") or f"bench-{case['id']}-{client['name']}-r{rnd}-{os.getpid()}".replace("@", "").replace("/", "-")
     if w != "C1":
@@ -240,6 +281,8 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
     cmd = client["command"] + ["--workload", w, "--bootstrap", broker.bootstrap, "--topic", topic,
                                "--records", str(case["records"]), "--size", str(case["size"]),
                                "--partitions", "1"] + case["extra"]
+    if w in ("S2", "S2C"):
+        cmd += ["--registry", registry.url]
     load = os.getloadavg()[0]
     bcpu0 = broker.cpu()
     limit = 120 if quick else (case.get("duration", 0) + 180 if w == "L1" else 900)
@@ -278,7 +321,16 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
         if res.get("latency_ms"):
             rec["latency_ms"] = res["latency_ms"]
         # ---- the check: what the run consumed (or wrote) is what it should be
-        if w == "C1":
+        if w in ("S2", "S2C"):
+            if n != case["records"]:
+                problems.append(f"client reports {n} records, expected {case['records']}")
+            if w == "S2C":
+                if res.get("checksum") is None or int(res["checksum"]) != s2c_checksum(case["records"]):
+                    problems.append(f"decoded timestamp sum {res.get('checksum')} != {s2c_checksum(case['records'])}")
+                rec["check"] = "count + sum of the decoded timestamps"
+            else:
+                rec["check"] = "count of acknowledged records (values are not fixed-size: no topic read-back)"
+        elif w == "C1":
             exp_n, exp_sum = c1_fill["records"], c1_fill["checksum"]
             if n != case["records"]:
                 problems.append(f"consumed {n} records, expected {case['records']}")
@@ -549,8 +601,12 @@ def main() -> int:
     clients = [c for c in clients if c["name"] not in unavailable]
 
     broker = Broker(os.environ.get("KAFKA_BOOTSTRAP"), a.keep_broker, log)
+    registry = None
     runs: list[dict] = []
     try:
+        if any(c["workload"] in ("S2", "S2C") for c in sel) and \
+                any(w in ("S2", "S2C") for c in clients for w in c["workloads"]):
+            registry = Registry(log)
         c1_fill = None
         c1 = [c for c in sel if c["workload"] == "C1"]
         if c1:
@@ -566,7 +622,7 @@ def main() -> int:
                 order = [c for c in clients if case["workload"] in c["workloads"] or case["id"] in c["workloads"]]
                 rng.shuffle(order)
                 for client in order:
-                    rec = one_run(client, case, rnd, broker, c1_fill, a.quick, log)
+                    rec = one_run(client, case, rnd, broker, c1_fill, a.quick, log, registry)
                     runs.append(rec)
                     if rec.get("problems"):
                         log(f"round {rnd} {case['id']:10} {client['name']:24} FAILED: {'; '.join(rec['problems'])}")
@@ -581,6 +637,8 @@ def main() -> int:
             tool(["delete", "--bootstrap", broker.bootstrap, "--topic", c1_fill["topic"]], timeout=60)
     finally:
         broker.stop()
+        if registry is not None:
+            registry.stop()
 
     doc = {
         "quick": a.quick,

@@ -26,6 +26,8 @@ from ._native import (
     Producer,
 )
 from ._native import __version__ as _native_version
+from .deserializing_consumer import DeserializingConsumer
+from .serializing_producer import SerializingProducer
 
 __version__ = _native_version
 
@@ -35,6 +37,7 @@ __all__ = [
     "ConsumerGroupState",
     "ConsumerGroupTopicPartitions",
     "ConsumerGroupType",
+    "DeserializingConsumer",
     "IsolationLevel",
     "Node",
     "KafkaError",
@@ -45,6 +48,7 @@ __all__ = [
     "OFFSET_INVALID",
     "OFFSET_STORED",
     "Producer",
+    "SerializingProducer",
     "TIMESTAMP_CREATE_TIME",
     "TIMESTAMP_LOG_APPEND_TIME",
     "TIMESTAMP_NOT_AVAILABLE",

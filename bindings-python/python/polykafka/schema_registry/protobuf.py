@@ -2,7 +2,13 @@
 conf keys, for generated message classes. The message is encoded by its class; framing (the
 schema id and the message-index path), registration and the registry lookups are done by the
 Rust core. The schema is registered as confluent-kafka registers it (the file's serialized
-descriptor, base64), its imports as schema references (well-known types skipped)."""
+descriptor, base64), its imports as schema references (well-known types skipped).
+
+polykafka also reads and writes dicts without generated classes (the core's dynamic messages):
+``ProtobufSerializer(Schema(proto_text, "PROTOBUF", references), client, conf,
+message_name=None)`` takes dicts (field names as in the ``.proto``, enums by name) and encodes
+them as the file's first message or ``message_name``; ``ProtobufDeserializer(None, conf,
+schema_registry_client=client)`` gives dicts of whichever message the bytes name."""
 
 import base64
 
@@ -57,16 +63,28 @@ class ProtobufSerializer(Serializer):
     ``subject.name.strategy``, ``skip.known.types`` (True), ``reference.subject.name.strategy``,
     ``use.deprecated.format`` (False; True is refused as by confluent-kafka)."""
 
-    def __init__(self, msg_type, schema_registry_client, conf=None, rule_conf=None, rule_registry=None):
+    def __init__(self, msg_type, schema_registry_client, conf=None, rule_conf=None, rule_registry=None,
+                 message_name=None):
         if rule_conf or rule_registry:
             raise ValueError("data contract rules are not supported by polykafka")
+        self._registry = schema_registry_client
+        self._dynamic = isinstance(msg_type, Schema)
+        if self._dynamic:
+            if msg_type.schema_type != "PROTOBUF":
+                raise ValueError("the schema must be a PROTOBUF schema, not %s" % msg_type.schema_type)
+            self._message_name = message_name
+            conf, _extra = _split_conf(conf, {"skip.known.types": True, "use.deprecated.format": False})
+            self._native = call(_native.SchemaSerializer, schema_registry_client._native, "PROTOBUF",
+                                native_schema(msg_type), native_conf(conf, _SERIALIZER_KEYS))
+            return
+        if message_name is not None:
+            raise ValueError("message_name is for a Schema; a generated class is its own message")
         conf, extra = _split_conf(conf, {"skip.known.types": True, "use.deprecated.format": False,
                                          "reference.subject.name.strategy": reference_subject_name_strategy})
         if extra["use.deprecated.format"]:
             raise ValueError("use.deprecated.format is no longer supported")
         if not callable(extra["reference.subject.name.strategy"]):
             raise ValueError("reference.subject.name.strategy must be callable")
-        self._registry = schema_registry_client
         self._msg_class = msg_type
         desc = msg_type.DESCRIPTOR
         self._name = desc.full_name
@@ -93,6 +111,8 @@ class ProtobufSerializer(Serializer):
     def __call__(self, message, ctx=None):
         if message is None:
             return None
+        if self._dynamic:
+            return call(self._native.serialize, ctx.topic, is_key(ctx), message, self._message_name)
         if not isinstance(message, self._msg_class):
             raise ValueError("message must be of type {} not {}".format(self._msg_class, type(message)))
         key = is_key(ctx)
@@ -120,6 +140,8 @@ class ProtobufDeserializer(Deserializer):
         self._registry = schema_registry_client
         nconf = native_conf(conf, _DESERIALIZER_KEYS)
         self._native = None
+        if message_type is None and schema_registry_client is None:
+            raise ValueError("a message_type, or a schema_registry_client to read dicts, is needed")
         if schema_registry_client is not None:
             self._native = call(_native.SchemaDeserializer, schema_registry_client._native, "PROTOBUF", None, nconf)
 
@@ -127,6 +149,8 @@ class ProtobufDeserializer(Deserializer):
         if data is None:
             return None
         header = header_schema_id(ctx) if ctx is not None else None
+        if self._msg_class is None:
+            return call(self._native.deserialize, ctx.topic if ctx is not None else "", is_key(ctx), bytes(data), header)
         if self._native is not None:
             _indexes, payload = call(self._native.deserialize_encoded, bytes(data), header)
         else:
