@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use pk::consumer::{Consumer, ConsumerRecord, TimestampType};
 use pk::producer::ConsumerGroupMetadata;
-use pk::{CommitMode, ConsumerConfig, Error, Result, TopicPartition};
+use pk::{CommitMode, ConsumerConfig, Error, Result, StartOffset, TopicPartition};
 
 use crate::config::pk_config;
 use crate::error::pk_error;
@@ -259,22 +259,17 @@ pub extern "C" fn pk_consumer_assign(consumer: *mut pk_consumer, partitions_: *c
     guard(|| {
         let c = live(consumer)?;
         let list = partitions(partitions_, partitions_len)?;
-        let tps: Vec<TopicPartition> = list.iter().map(|(tp, _)| tp.clone()).collect();
-        c.consumer.assign(&tps)?;
-        for (tp, off) in &list {
-            seek(&c.consumer, tp, *off)?;
-        }
-        Ok(())
+        let starts = list.into_iter().map(|(tp, o)| Ok((tp, start(o)?))).collect::<Result<Vec<_>>>()?;
+        c.consumer.assign_at(&starts)
     })
 }
 
-fn seek(c: &Consumer, tp: &TopicPartition, offset: i64) -> Result<()> {
+/// An offset or a PK_OFFSET_* constant (the core's logical offsets).
+fn start(offset: i64) -> Result<StartOffset> {
     match offset {
-        PK_OFFSET_DEFAULT => Ok(()),
-        PK_OFFSET_BEGINNING => c.seek_to_beginning(std::slice::from_ref(tp)),
-        PK_OFFSET_END => c.seek_to_end(std::slice::from_ref(tp)),
-        o if o >= 0 => c.seek(tp, o),
-        o => Err(Error::invalid(format!("offset {o} of {tp}: not an offset nor a PK_OFFSET_* constant"))),
+        PK_OFFSET_DEFAULT | PK_OFFSET_END | PK_OFFSET_BEGINNING => StartOffset::from_logical(offset),
+        o if o >= 0 => Ok(StartOffset::Offset(o)),
+        o => Err(Error::invalid(format!("offset {o}: not an offset nor a PK_OFFSET_* constant"))),
     }
 }
 
@@ -391,10 +386,7 @@ pub extern "C" fn pk_consumer_seek(consumer: *mut pk_consumer, topic: *const c_c
     guard(|| {
         let c = live(consumer)?;
         let tp = one_tp(topic, partition)?;
-        if offset == PK_OFFSET_DEFAULT {
-            return Err(Error::invalid("seek: PK_OFFSET_DEFAULT is only for pk_consumer_assign"));
-        }
-        seek(&c.consumer, &tp, offset)
+        c.consumer.seek_to(&tp, start(offset)?)
     })
 }
 

@@ -166,7 +166,7 @@ impl NativeConsumer {
                         ConsumerEvent::Assigned(l) => ("assigned", l),
                         ConsumerEvent::Revoked(l) => ("revoked", l),
                         ConsumerEvent::Lost(l) => ("lost", l),
-                        ConsumerEvent::Record(_) => return None,
+                        ConsumerEvent::Record(_) | ConsumerEvent::PartitionEof(..) => return None,
                     };
                     Some(NativeRebalance { kind: kind.into(), partitions: native_tps(list) })
                 })

@@ -19,8 +19,6 @@ pub struct Conf {
     pub on_commit: Option<PyObject>,
     /// `delivery.report.only.error` (producer; default false).
     pub only_error: bool,
-    /// `enable.partition.eof` (consumer; default false).
-    pub partition_eof: bool,
 }
 
 pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>, role: &str) -> PyResult<Conf> {
@@ -44,6 +42,5 @@ pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option
             Some(v) => py.import("polykafka._config")?.call_method1("_flag", ("delivery.report.only.error", v))?.extract()?,
             None => false,
         },
-        partition_eof: get("enable.partition.eof")?.map(|v| v.bind(py).is_truthy()).transpose()?.unwrap_or(false),
     })
 }

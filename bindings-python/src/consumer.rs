@@ -8,14 +8,14 @@
 //! `poll`/`consume`/`close`. The asyncio consumer drives the same calls through `_*_to`
 //! methods whose outcome completes an asyncio future (see `reports::Done`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use polykafka::consumer::TimestampType;
-use polykafka::{CommitMode, ConsumerConfig, ConsumerEvent, ConsumerRecord, Error, ErrorKind, TopicPartition};
+use polykafka::{CommitMode, ConsumerConfig, ConsumerEvent, ConsumerRecord, Error, ErrorKind, StartOffset, TopicPartition};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -28,16 +28,14 @@ use crate::message::{Headers, Message, Payload};
 use crate::reports::{Conv, ReportQueue};
 use crate::{config, logs, runtime};
 
-pub const OFFSET_BEGINNING: i64 = -2;
-pub const OFFSET_END: i64 = -1;
-pub const OFFSET_INVALID: i64 = -1001;
+pub const OFFSET_BEGINNING: i64 = StartOffset::LOGICAL_BEGINNING;
+pub const OFFSET_END: i64 = StartOffset::LOGICAL_END;
+pub const OFFSET_INVALID: i64 = StartOffset::LOGICAL_INVALID;
 const PARTITION_EOF: i32 = -191;
 const NO_OFFSET: i32 = -168;
 const AUTO_OFFSET_RESET: i32 = -140;
 /// "Forever" for the core's timeouts.
 const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
-/// With `enable.partition.eof`, how often a waiting poll looks for partitions at their end.
-const EOF_SLICE: Duration = Duration::from_millis(100);
 
 static TP_CLASS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
@@ -110,12 +108,24 @@ fn error_message(py: Python<'_>, e: &Error) -> PyResult<Py<Message>> {
     Py::new(py, Message::with_error(None, None, None, err))
 }
 
+/// confluent-kafka's _PARTITION_EOF message for a partition at its end.
+fn eof_message(py: Python<'_>, tp: &TopicPartition, end: i64) -> PyResult<Py<Message>> {
+    let err = errors::new_kafka_error(py, PARTITION_EOF, "Broker: No more messages", false, false, false)?;
+    Py::new(py, Message::with_error(Some(tp.topic.to_string()), Some(tp.partition), Some(end), err))
+}
+
+/// Where each partition given to assign() starts (librdkafka's logical offsets; anything else
+/// negative starts where it would anyway).
+fn starts(list: &[(TopicPartition, i64)]) -> Vec<(TopicPartition, StartOffset)> {
+    list.iter().map(|(tp, o)| (tp.clone(), StartOffset::from_logical(*o).unwrap_or(StartOffset::Default))).collect()
+}
+
 fn event_of(py: Python<'_>, ev: &ConsumerEvent) -> PyResult<Option<(&'static str, PyObject)>> {
     let (kind, tps) = match ev {
         ConsumerEvent::Assigned(t) => ("assign", t),
         ConsumerEvent::Revoked(t) => ("revoke", t),
         ConsumerEvent::Lost(t) => ("lost", t),
-        ConsumerEvent::Record(_) => return Ok(None),
+        ConsumerEvent::Record(_) | ConsumerEvent::PartitionEof(..) => return Ok(None),
     };
     let list: Vec<(TopicPartition, i64)> = tps.iter().map(|tp| (tp.clone(), OFFSET_INVALID)).collect();
     Ok(Some((kind, tp_list(py, &list)?)))
@@ -158,15 +168,12 @@ pub struct Consumer {
     /// `client_errors.rs`).
     errors: Arc<ErrorSink>,
     on_commit: Option<PyObject>,
-    partition_eof: bool,
     callbacks: Mutex<Callbacks>,
     subscribed: AtomicBool,
     closed: AtomicBool,
     /// Completions of asyncio calls.
     done: Arc<ReportQueue>,
     commits: Arc<Mutex<Vec<CommitResult>>>,
-    /// The offset each partition last reported its end at.
-    eof_at: Mutex<HashMap<TopicPartition, i64>>,
 }
 
 impl Consumer {
@@ -258,13 +265,11 @@ impl Consumer {
         }
     }
 
-    /// Applies the offset of a partition given to assign(): a position to start from.
+    /// Applies the offset of a partition given to assign() (inside `on_assign`) or seek().
     fn apply_offset(&self, tp: &TopicPartition, offset: i64) -> polykafka::Result<()> {
-        match offset {
-            o if o >= 0 => self.consumer.seek(tp, o),
-            OFFSET_BEGINNING => self.consumer.seek_to_beginning(std::slice::from_ref(tp)),
-            OFFSET_END => self.consumer.seek_to_end(std::slice::from_ref(tp)),
-            _ => Ok(()),
+        match StartOffset::from_logical(offset)? {
+            StartOffset::Default => Ok(()),
+            to => self.consumer.seek_to(tp, to),
         }
     }
 
@@ -275,12 +280,6 @@ impl Consumer {
         let mut first_err = None;
         for ev in &events {
             let Some((kind, list)) = event_of(py, ev)? else { continue };
-            if let ConsumerEvent::Revoked(tps) | ConsumerEvent::Lost(tps) = ev {
-                let mut eof = this.eof_at.lock().unwrap_or_else(|p| p.into_inner());
-                for tp in tps {
-                    eof.remove(tp);
-                }
-            }
             let cb = {
                 let cbs = this.callbacks.lock().unwrap_or_else(|p| p.into_inner());
                 match kind {
@@ -302,26 +301,6 @@ impl Consumer {
         }
     }
 
-    /// A partition that reached its end since it last said so (`enable.partition.eof`).
-    fn take_eof(&self, py: Python<'_>) -> PyResult<Option<Py<Message>>> {
-        let paused: BTreeSet<TopicPartition> = self.consumer.paused().into_iter().collect();
-        let mut eof = self.eof_at.lock().unwrap_or_else(|p| p.into_inner());
-        for tp in self.consumer.assignment() {
-            if paused.contains(&tp) {
-                continue;
-            }
-            let Some((_, high)) = self.consumer.cached_watermarks(&tp) else { continue };
-            let Ok(Some(pos)) = self.consumer.position(&tp) else { continue };
-            if high >= 0 && pos == high && eof.get(&tp) != Some(&high) {
-                eof.insert(tp.clone(), high);
-                let err = errors::new_kafka_error(py, PARTITION_EOF, "Broker: No more messages", false, false, false)?;
-                let m = Message::with_error(Some(tp.topic.to_string()), Some(tp.partition), Some(high), err);
-                return Ok(Some(Py::new(py, m)?));
-            }
-        }
-        Ok(None)
-    }
-
     /// The poll loop of `poll` and `consume`: up to `max` messages, waiting up to `timeout`
     /// for the first; rebalance events run their callbacks in between.
     fn poll_messages<'py>(slf: &Bound<'py, Self>, max: usize, timeout: Option<f64>) -> PyResult<Bound<'py, PyList>> {
@@ -333,9 +312,8 @@ impl Consumer {
             this.serve_commits(py)?;
             this.drain_logs(py)?;
             let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
-            let slice = if this.partition_eof { left.min(EOF_SLICE) } else { left };
             // error_cb is served between waits, as the logs: wait in slices when there is one.
-            let slice = if this.errors.has_callback() { slice.min(runtime::SIGNAL_SLICE) } else { slice };
+            let slice = if this.errors.has_callback() { left.min(runtime::SIGNAL_SLICE) } else { left };
             // Records already fetched come out at the first poll of the future: no GIL
             // release, no thread switch (runtime::run).
             let out = runtime::run(py, &this.handle, this.consumer.poll_batch_events(max, slice))?;
@@ -343,24 +321,19 @@ impl Consumer {
                 Err(e) if e.kind() == ErrorKind::Closed => return Err(PyRuntimeError::new_err("Consumer closed")),
                 Err(e) => return PyList::new(py, [error_message(py, &e)?]),
                 Ok((events, _)) if !events.is_empty() => {
+                    // enable.partition.eof: the core says when a partition reached its end.
+                    let eofs: Vec<Py<Message>> = events.iter().filter_map(|ev| match ev {
+                        ConsumerEvent::PartitionEof(tp, end) => Some(eof_message(py, tp, *end)),
+                        _ => None,
+                    }).collect::<PyResult<_>>()?;
                     Self::dispatch(slf, events)?;
+                    if !eofs.is_empty() {
+                        return PyList::new(py, eofs);
+                    }
                     continue;
                 }
-                Ok((_, records)) if !records.is_empty() => {
-                    if this.partition_eof {
-                        let mut eof = this.eof_at.lock().unwrap_or_else(|p| p.into_inner());
-                        for r in &records {
-                            eof.remove(&TopicPartition::new(&*r.topic, r.partition));
-                        }
-                    }
-                    return messages_of(py, records);
-                }
+                Ok((_, records)) if !records.is_empty() => return messages_of(py, records),
                 Ok(_) => {}
-            }
-            if this.partition_eof {
-                if let Some(m) = this.take_eof(py)? {
-                    return PyList::new(py, [m]);
-                }
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 this.serve_commits(py)?;
@@ -495,13 +468,11 @@ impl Consumer {
             logger: conf.logger,
             errors,
             on_commit: conf.on_commit,
-            partition_eof: conf.partition_eof,
             callbacks: Mutex::new(Callbacks::default()),
             subscribed: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             done: Arc::new(ReportQueue::new()),
             commits: Arc::new(Mutex::new(Vec::new())),
-            eof_at: Mutex::new(HashMap::new()),
         };
         Ok(this)
     }
@@ -549,8 +520,7 @@ impl Consumer {
         self.check()?;
         let list = tps_from(partitions)?;
         if !self.subscribed.load(Ordering::Acquire) {
-            let tps: Vec<TopicPartition> = list.iter().map(|(tp, _)| tp.clone()).collect();
-            self.consumer.assign(&tps).py_err(py)?;
+            return self.consumer.assign_at(&starts(&list)).py_err(py);
         }
         for (tp, o) in &list {
             let _ = self.apply_offset(tp, *o);
@@ -570,9 +540,10 @@ impl Consumer {
         self.check()?;
         let list = tps_from(partitions)?;
         if !self.subscribed.load(Ordering::Acquire) {
-            let mut all: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
-            all.extend(list.iter().map(|(tp, _)| tp.clone()));
-            self.consumer.assign(&all.into_iter().collect::<Vec<_>>()).py_err(py)?;
+            let mut all: Vec<(TopicPartition, i64)> = self.consumer.assignment().into_iter().map(|tp| (tp, OFFSET_INVALID)).collect();
+            all.retain(|(tp, _)| !list.iter().any(|(t, _)| t == tp));
+            all.extend(list.iter().cloned());
+            return self.consumer.assign_at(&starts(&all)).py_err(py);
         }
         for (tp, o) in &list {
             let _ = self.apply_offset(tp, *o);
@@ -706,9 +677,7 @@ impl Consumer {
         // As librdkafka: a partition the client does not know (not in its metadata) is
         // `_UNKNOWN_PARTITION`, one it knows but has not assigned `_STATE`.
         if !self.consumer.assignment().contains(&tp) {
-            let known = self.consumer.cluster().metadata().topics.get(&*tp.topic).is_some_and(|t| {
-                tp.partition >= 0 && (tp.partition as usize) < t.partitions.len()
-            });
+            let known = self.consumer.partition_known(&tp);
             let (code, what) = if known { (errors::STATE, "Erroneous state") } else { (errors::UNKNOWN_PARTITION, "Unknown partition") };
             let reason = format!("Failed to seek to offset {offset}: Local: {what}");
             let err = errors::new_kafka_error(py, code, &reason, false, false, false)?;
@@ -719,7 +688,6 @@ impl Consumer {
             let err = errors::new_kafka_error(py, errors::STATE, &reason, false, false, false)?;
             return Err(errors::exception_from(py, err));
         }
-        self.eof_at.lock().unwrap_or_else(|p| p.into_inner()).remove(&tp);
         self.apply_offset(&tp, offset).py_err(py)
     }
 

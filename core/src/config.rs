@@ -247,6 +247,9 @@ pub struct ConsumerConfig {
     /// to `Consumer::store_offsets` (confluent-kafka's `store_offsets`, kafkajs's
     /// `resolveOffset`, kafka-go's committed messages).
     pub auto_offset_store: bool,
+    /// librdkafka's `enable.partition.eof`: a [`crate::ConsumerEvent::PartitionEof`] each time a
+    /// partition's position reaches its end (the high watermark), once per end reached.
+    pub enable_partition_eof: bool,
     pub isolation_level: IsolationLevel,
     pub fetch_min_bytes: i32,
     pub fetch_max_bytes: i32,
@@ -329,6 +332,7 @@ const KEYS: &[(&str, Role)] = &[
     ("enable.auto.commit", Role::Consumer),
     ("auto.commit.interval.ms", Role::Consumer),
     ("enable.auto.offset.store", Role::Consumer),
+    ("enable.partition.eof", Role::Consumer),
     ("isolation.level", Role::Consumer),
     ("fetch.min.bytes", Role::Consumer),
     ("fetch.max.bytes", Role::Consumer),
@@ -785,6 +789,7 @@ impl ConsumerConfig {
             )?,
             enable_auto_commit: p.bool("enable.auto.commit", true)?,
             auto_offset_store: p.bool("enable.auto.offset.store", true)?,
+            enable_partition_eof: p.bool("enable.partition.eof", false)?,
             auto_commit_interval: p.ms("auto.commit.interval.ms", 5_000)?,
             isolation_level: p.choice(
                 "isolation.level",

@@ -19,7 +19,7 @@ pub mod schema;
 pub mod streams;
 mod sync;
 
-pub use consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord, PartitionBatch};
+pub use consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord, PartitionBatch, StartOffset};
 pub use config::{AdminConfig, ClientConfig, ConsumerConfig, ProducerConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use instrumentation::Instrumentation;

@@ -813,3 +813,104 @@ async fn offset_lookups_keep_their_timeout_when_nothing_answers() {
     assert!(start.elapsed() < Duration::from_millis(2500), "1 s timeout took {:?}", start.elapsed());
     c.close().await.unwrap();
 }
+
+/// Polls events for `window`, returning the records' offsets and the PartitionEof events.
+async fn events_for(c: &Consumer, window: Duration) -> (Vec<(i32, i64)>, Vec<(i32, i64)>) {
+    let deadline = Instant::now() + window;
+    let (mut recs, mut eofs) = (Vec::new(), Vec::new());
+    while Instant::now() < deadline {
+        match c.poll_event(Duration::from_millis(100)).await.unwrap() {
+            Some(ConsumerEvent::Record(r)) => recs.push((r.partition, r.offset)),
+            Some(ConsumerEvent::PartitionEof(tp, end)) => {
+                // Every record before the end was delivered first.
+                assert!(recs.iter().filter(|(p, _)| *p == tp.partition).all(|(_, o)| *o < end));
+                eofs.push((tp.partition, end));
+            }
+            _ => {}
+        }
+    }
+    (recs, eofs)
+}
+
+/// enable.partition.eof (librdkafka): one PartitionEof per end reached, after the records before
+/// it; again after new records or a seek; under read_committed the end is past the commit marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_eof_is_said_once_per_end_reached() {
+    let topic = new_topic("c-eof", 2).await;
+    let p = producer();
+    let send = |n: usize| (0..n).map(|i| ProducerRecord::new(&topic).partition(0).value(format!("v{i}"))).collect::<Vec<_>>();
+    assert!(p.send_batch(send(10)).await.unwrap().await.iter().all(|r| r.is_ok()));
+    let c = consumer(None, &[("enable.partition.eof", "true")]);
+    let (t0, t1) = (TopicPartition::new(&topic, 0), TopicPartition::new(&topic, 1));
+    c.assign(&[t0.clone(), t1.clone()]).unwrap();
+    let (recs, mut eofs) = events_for(&c, Duration::from_secs(3)).await;
+    assert_eq!(recs.len(), 10);
+    eofs.sort();
+    assert_eq!(eofs, vec![(0, 10), (1, 0)], "once per partition, at its end");
+    assert!(p.send_batch(send(5)).await.unwrap().await.iter().all(|r| r.is_ok()));
+    let (recs, eofs) = events_for(&c, Duration::from_secs(2)).await;
+    assert_eq!((recs.len(), eofs), (5, vec![(0, 15)]), "new records, then the new end");
+    c.seek(&t0, 12).unwrap();
+    let (recs, eofs) = events_for(&c, Duration::from_secs(2)).await;
+    assert_eq!((recs, eofs), (vec![(0, 12), (0, 13), (0, 14)], vec![(0, 15)]), "a seek makes the end news again");
+    // poll_batch (no events) never returns them.
+    c.seek(&t0, 14).unwrap();
+    assert_eq!(consume_n(&c, 1, T).await.len(), 1);
+    assert!(c.poll_batch(10, Duration::from_millis(500)).await.unwrap().is_empty());
+    c.close().await.unwrap();
+    // Without the setting: no PartitionEof.
+    let quiet = consumer(None, &[]);
+    quiet.assign(&[t0.clone(), t1.clone()]).unwrap();
+    let (recs, eofs) = events_for(&quiet, Duration::from_secs(2)).await;
+    assert_eq!((recs.len(), eofs.len()), (15, 0));
+    quiet.close().await.unwrap();
+    p.close(T).await.unwrap();
+
+    // read_committed: a committed transaction ends with a control record; the end is after it.
+    let rc_topic = new_topic("c-eof-rc", 1).await;
+    let tp = txn_producer(&common::unique_topic("tid-eof")).await;
+    tp.begin_transaction().unwrap();
+    let recs: Vec<ProducerRecord> = (0..3).map(|i| ProducerRecord::new(&rc_topic).partition(0).value(format!("t{i}"))).collect();
+    assert!(tp.send_batch(recs).await.unwrap().await.iter().all(|r| r.is_ok()));
+    tp.commit_transaction(T).await.unwrap();
+    let rc = consumer(None, &[("enable.partition.eof", "true"), ("isolation.level", "read_committed")]);
+    rc.assign(&[TopicPartition::new(&rc_topic, 0)]).unwrap();
+    let (recs, eofs) = events_for(&rc, Duration::from_secs(3)).await;
+    assert_eq!((recs.len(), eofs), (3, vec![(0, 4)]), "three records, the marker at 3, the end at 4");
+    rc.close().await.unwrap();
+    tp.close(T).await.unwrap();
+}
+
+/// assign_at sets where each partition starts before anything is fetched; seek_to moves to the
+/// logical positions; librdkafka's logical offsets convert in one place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assign_at_and_seek_to_logical_positions() {
+    use polykafka::StartOffset;
+    let topic = new_topic("c-start", 3).await;
+    produce(&topic, 3, 0, 30).await;
+    let c = consumer(None, &[("auto.offset.reset", "latest")]);
+    let tps: Vec<_> = (0..3).map(|p| TopicPartition::new(&topic, p)).collect();
+    c.assign_at(&[(tps[0].clone(), StartOffset::Beginning), (tps[1].clone(), StartOffset::Offset(7)), (tps[2].clone(), StartOffset::End)]).unwrap();
+    let recs = consume_n(&c, 13, T).await;
+    let mut got: Vec<(i32, i64)> = recs.iter().map(|r| (r.partition, r.offset)).collect();
+    got.sort();
+    let want: Vec<(i32, i64)> = (0..10).map(|o| (0, o)).chain((7..10).map(|o| (1, o))).collect();
+    assert_eq!(got, want, "p0 from the beginning, p1 from 7, p2 from its end");
+    assert!(c.poll(Duration::from_millis(300)).await.unwrap().is_none());
+    assert_eq!(c.position(&tps[2]).unwrap(), Some(10));
+    c.seek_to(&tps[1], StartOffset::Beginning).unwrap();
+    assert_eq!(consume_n(&c, 10, T).await.first().map(|r| (r.partition, r.offset)), Some((1, 0)));
+    c.seek_to(&tps[1], StartOffset::End).unwrap();
+    assert!(c.poll(Duration::from_millis(300)).await.unwrap().is_none());
+    assert_eq!(c.seek_to(&tps[1], StartOffset::Default).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    // Re-assigning with Default keeps the positions of partitions kept.
+    c.assign_at(&[(tps[0].clone(), StartOffset::Default)]).unwrap();
+    assert_eq!(c.position(&tps[0]).unwrap(), Some(10));
+    c.close().await.unwrap();
+    assert_eq!(StartOffset::from_logical(-2).unwrap(), StartOffset::Beginning);
+    assert_eq!(StartOffset::from_logical(-1).unwrap(), StartOffset::End);
+    assert_eq!(StartOffset::from_logical(-1000).unwrap(), StartOffset::Default);
+    assert_eq!(StartOffset::from_logical(-1001).unwrap(), StartOffset::Default);
+    assert_eq!(StartOffset::from_logical(5).unwrap(), StartOffset::Offset(5));
+    assert_eq!(StartOffset::from_logical(-7).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}

@@ -86,9 +86,6 @@ UNHONOURED_CALLABLES = {
     "oauth_cb": "oauth_cb is never called: set sasl.oauthbearer.token instead",
 }
 
-# Flags the binding handles itself (not the core): taken out into the extras.
-BINDING_FLAGS = frozenset({"enable.partition.eof"})
-
 CALLABLES = frozenset({
     "error_cb", "logger", "on_delivery", "delivery.report.only.error", "stats_cb",
     "throttle_cb", "oauth_cb", "on_commit",
@@ -175,9 +172,6 @@ def translate(conf, kwargs, role):
             if value is not None and key in UNHONOURED_CALLABLES:
                 unhonoured.append((key, UNHONOURED_CALLABLES[key]))
             extras[key] = value
-            continue
-        if key in BINDING_FLAGS:
-            extras[key] = _flag(key, value)
             continue
         if key == "debug":
             extras["debug"] = bool(value)

@@ -384,6 +384,11 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
             p.last_stable_offset = part.last_stable_offset;
             p.log_start_offset = part.log_start_offset;
             p.fetch_position = Some(next);
+            // An end reached with nothing new: a poll waiting for the PartitionEof must look.
+            let end = if config.isolation_level == IsolationLevel::ReadCommitted { p.last_stable_offset } else { p.high_watermark };
+            if config.enable_partition_eof && records.is_empty() && p.records.is_empty() && next == end && p.eof_reported != Some(end) {
+                any = true;
+            }
             if !records.is_empty() {
                 p.records.extend(records);
                 p.bytes += bytes;

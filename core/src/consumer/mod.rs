@@ -112,10 +112,64 @@ pub enum ConsumerEvent {
     /// Partitions already owned by another member (this one was fenced or timed out): committing
     /// them fails.
     Lost(Vec<TopicPartition>),
+    /// With `enable.partition.eof`: the partition's position reached its end (this offset, the
+    /// high watermark) and every record before it was delivered. Said once per end reached;
+    /// again after new records arrive or a seek.
+    PartitionEof(TopicPartition, i64),
 }
 
 /// A rebalance event (the non-record [`ConsumerEvent`]s).
 pub type RebalanceEvent = ConsumerEvent;
+
+/// Where a partition's position goes ([`Consumer::seek_to`], [`Consumer::assign_at`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartOffset {
+    /// This offset.
+    Offset(i64),
+    /// The first record still in the partition (the log start offset).
+    Beginning,
+    /// The end: the next record written.
+    End,
+    /// Where it would start anyway: the group's committed offset, else `auto.offset.reset`
+    /// (a partition already assigned keeps its position). Only for `assign_at`.
+    Default,
+}
+
+impl StartOffset {
+    /// librdkafka's logical offsets (confluent-kafka's `OFFSET_*`, the C ABI's `PK_OFFSET_*`,
+    /// kafka-go's `FirstOffset`/`LastOffset`).
+    pub const LOGICAL_BEGINNING: i64 = -2;
+    pub const LOGICAL_END: i64 = -1;
+    pub const LOGICAL_STORED: i64 = -1000;
+    pub const LOGICAL_INVALID: i64 = -1001;
+
+    /// An offset or a logical offset: -2 beginning, -1 end, -1000 (stored) and -1001 (invalid,
+    /// librdkafka's "no offset given") the default. Other negative numbers are refused.
+    pub fn from_logical(offset: i64) -> Result<StartOffset> {
+        match offset {
+            o if o >= 0 => Ok(StartOffset::Offset(o)),
+            Self::LOGICAL_BEGINNING => Ok(StartOffset::Beginning),
+            Self::LOGICAL_END => Ok(StartOffset::End),
+            Self::LOGICAL_STORED | Self::LOGICAL_INVALID => Ok(StartOffset::Default),
+            o => Err(Error::invalid(format!("offset {o}: neither an offset nor a logical offset (-2 beginning, -1 end, -1000 stored)"))),
+        }
+    }
+
+    /// Moves `p` here (a fresh start: buffered records dropped).
+    fn apply(self, p: &mut PartState) {
+        if self == StartOffset::Default {
+            return;
+        }
+        p.clear_buffer();
+        p.no_offset = None;
+        (p.fetch_position, p.reset) = match self {
+            StartOffset::Offset(o) => (Some(o), None),
+            StartOffset::Beginning => (None, Some(OffsetReset::Earliest)),
+            _ => (None, Some(OffsetReset::Latest)),
+        };
+        p.position = p.fetch_position;
+    }
+}
 
 /// How [`Consumer::commit`] waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,12 +217,15 @@ pub(crate) struct PartState {
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// The end (high watermark) a PartitionEof was last handed out for.
+    pub eof_reported: Option<i64>,
 }
 
 impl PartState {
     fn clear_buffer(&mut self) -> usize {
         self.records.clear();
         self.epoch += 1;
+        self.eof_reported = None;
         std::mem::take(&mut self.bytes)
     }
 }
@@ -482,16 +539,34 @@ impl Consumer {
     /// still used as starting points and commits work). Replaces any earlier assignment;
     /// partitions kept keep their positions.
     pub fn assign(&self, partitions: &[TopicPartition]) -> Result<()> {
+        let starts: Vec<_> = partitions.iter().map(|tp| (tp.clone(), StartOffset::Default)).collect();
+        self.assign_at(&starts)
+    }
+
+    /// [`assign`](Self::assign) with where each partition starts, set before the fetcher sees
+    /// the partition (confluent-kafka's `assign([TopicPartition(t, p, offset)])`).
+    pub fn assign_at(&self, starts: &[(TopicPartition, StartOffset)]) -> Result<()> {
         self.check_open()?;
+        let partitions: Vec<TopicPartition> = starts.iter().map(|(tp, _)| tp.clone()).collect();
         let mut st = self.shared().lock();
         if matches!(st.subscription, Subscription::Topics(_) | Subscription::Pattern(..)) {
             return Err(Error::invalid("assign: the consumer is subscribed; unsubscribe first"));
         }
         let gone: Vec<_> = st.assignment.keys().filter(|tp| !partitions.contains(tp)).cloned().collect();
         st.remove_partitions(&gone);
-        st.add_partitions(partitions);
+        st.add_partitions(&partitions);
+        let mut freed = 0;
+        for (tp, start) in starts {
+            if let Some(p) = st.assignment.get_mut(tp) {
+                let before = p.bytes;
+                start.apply(p);
+                freed += before - p.bytes;
+            }
+        }
+        st.buffered_bytes -= freed;
         st.subscription = if partitions.is_empty() { Subscription::None } else { Subscription::Manual };
         drop(st);
+        let partitions = &partitions;
         self.shared().cluster.add_interest(partitions.iter().map(|tp| tp.topic.as_str()));
         self.shared().wake_fetcher.notify_one();
         Ok(())
@@ -603,6 +678,27 @@ impl Consumer {
         out
     }
 
+    /// With `enable.partition.eof`: a partition whose delivered position reached its end (the
+    /// high watermark; the last stable offset under read_committed) not yet said.
+    fn take_eof(&self, st: &mut State) -> Option<ConsumerEvent> {
+        let config = &self.shared().config;
+        if !config.enable_partition_eof {
+            return None;
+        }
+        let committed = config.isolation_level == crate::config::IsolationLevel::ReadCommitted;
+        for (tp, p) in st.assignment.iter_mut() {
+            let end = if committed { p.last_stable_offset } else { p.high_watermark };
+            if p.paused || p.revoking || !p.records.is_empty() || end < 0 {
+                continue;
+            }
+            if p.fetch_position == Some(end) && p.eof_reported != Some(end) {
+                p.eof_reported = Some(end);
+                return Some(ConsumerEvent::PartitionEof(tp.clone(), end));
+            }
+        }
+        None
+    }
+
     async fn poll_inner<T>(
         &self,
         timeout: Duration,
@@ -668,7 +764,10 @@ impl Consumer {
                     return Some((evs.into_iter().map(|(_, e)| e).collect(), Vec::new()));
                 }
                 let recs = c.take_records(st, max_records);
-                (!recs.is_empty()).then(|| (Vec::new(), recs.into_iter().flat_map(|(_, r)| r).collect()))
+                if recs.is_empty() {
+                    return c.take_eof(st).map(|eof| (vec![eof], Vec::new()));
+                }
+                Some((Vec::new(), recs.into_iter().flat_map(|(_, r)| r).collect()))
             })
             .await?
             .unwrap_or_default())
@@ -681,7 +780,10 @@ impl Consumer {
                 st.handed_out = id;
                 return Some(ev);
             }
-            c.take_records(st, 1).pop().and_then(|(_, mut r)| r.pop()).map(ConsumerEvent::Record)
+            match c.take_records(st, 1).pop().and_then(|(_, mut r)| r.pop()) {
+                Some(r) => Some(ConsumerEvent::Record(r)),
+                None => c.take_eof(st),
+            }
         })
         .await
     }
@@ -820,6 +922,11 @@ impl Consumer {
         }
     }
 
+    /// Whether `tp` exists in the metadata this client holds (no request is made).
+    pub fn partition_known(&self, tp: &TopicPartition) -> bool {
+        self.shared().cluster.metadata().topics.get(&*tp.topic).is_some_and(|t| tp.partition >= 0 && (tp.partition as usize) < t.partitions.len())
+    }
+
     /// The next offset to deliver on `tp` (`None` while not yet known).
     pub fn position(&self, tp: &TopicPartition) -> Result<Option<i64>> {
         let st = self.shared().lock();
@@ -839,6 +946,18 @@ impl Consumer {
         self.shared().wake_fetcher.notify_one();
         self.shared().data.notify_waiters();
         Ok(out)
+    }
+
+    /// Moves the position of an assigned partition: the next record delivered from `tp` is the
+    /// one at `to`. [`StartOffset::Default`] is refused (it is for `assign_at`).
+    pub fn seek_to(&self, tp: &TopicPartition, to: StartOffset) -> Result<()> {
+        if let StartOffset::Offset(o) = to {
+            return self.seek(tp, o);
+        }
+        if to == StartOffset::Default {
+            return Err(Error::invalid(format!("seek: {tp}: the default position is only for assign")));
+        }
+        self.with_part(tp, "seek", |p| to.apply(p))
     }
 
     /// The next record delivered from `tp` will be at `offset`.
