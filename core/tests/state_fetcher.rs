@@ -7,7 +7,7 @@ mod fake_broker;
 use std::time::{Duration, Instant};
 
 use fake_broker::{code, truncate_fetch_records, ApiKey, Behaviour, FakeBroker, RequestKind};
-use polykafka::{Consumer, ConsumerConfig, TopicPartition};
+use polykafka::{Consumer, ConsumerConfig, StartOffset, TopicPartition};
 
 fn consumer(broker: &FakeBroker, reset: &str) -> Consumer {
     let props: Vec<(String, String)> = vec![
@@ -52,8 +52,8 @@ fn fetch_trace(broker: &FakeBroker) -> Vec<String> {
     out
 }
 
-/// The trace from the first Fetch on: `assign` may start resolving the position by
-/// auto.offset.reset (a ListOffsets) before the test's `seek` replaces it.
+/// The trace from the first Fetch on (a ListOffsets of an earlier position never comes first
+/// with `assign_at`; kept as a guard).
 fn from_first_fetch(trace: Vec<String>) -> Vec<String> {
     let first = trace.iter().position(|t| t.starts_with("fetch@")).expect("a fetch");
     trace[first..].to_vec()
@@ -69,8 +69,7 @@ async fn offset_out_of_range_resets_to_earliest() {
     broker.append("t", 0, &["c", "d"]);
     broker.set_log_start("t", 0, 2);
     let c = consumer(&broker, "earliest");
-    c.assign(&[tp()]).unwrap();
-    c.seek(&tp(), 0).unwrap();
+    c.assign_at(&[(tp(), StartOffset::Offset(0))]).unwrap();
     assert_eq!(consume(&c, 2).await, vec![(2, "c".to_string()), (3, "d".to_string())]);
     let trace = from_first_fetch(fetch_trace(&broker));
     assert_eq!(&trace[..3], &["fetch@0", "list_offsets(-2)", "fetch@2"], "{trace:?}");
@@ -86,8 +85,7 @@ async fn offset_out_of_range_resets_to_latest() {
     broker.append("t", 0, &["a", "b"]);
     broker.script(ApiKey::Fetch, [Behaviour::Error(code::OFFSET_OUT_OF_RANGE)]);
     let c = consumer(&broker, "latest");
-    c.assign(&[tp()]).unwrap();
-    c.seek(&tp(), 0).unwrap();
+    c.assign_at(&[(tp(), StartOffset::Offset(0))]).unwrap();
     broker.wait_for("the reset", Duration::from_secs(10), |r| r.iter().any(|r| r.api_key == ApiKey::ListOffsets)).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while c.position(&tp()).unwrap() != Some(2) {
@@ -109,8 +107,7 @@ async fn offset_out_of_range_without_reset_is_an_error() {
     broker.topic("t", 1);
     broker.append("t", 0, &["a"]);
     let c = consumer(&broker, "none");
-    c.assign(&[tp()]).unwrap();
-    c.seek(&tp(), 10).unwrap();
+    c.assign_at(&[(tp(), StartOffset::Offset(10))]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let err = loop {
         assert!(Instant::now() < deadline, "no error");
@@ -138,8 +135,7 @@ async fn truncated_trailing_batch_is_skipped_not_an_error() {
     broker.append("t", 0, &["c", "d"]);
     broker.script(ApiKey::Fetch, [Behaviour::Edit(Box::new(|r| truncate_fetch_records(r, 7)))]);
     let c = consumer(&broker, "earliest");
-    c.assign(&[tp()]).unwrap();
-    c.seek(&tp(), 0).unwrap();
+    c.assign_at(&[(tp(), StartOffset::Offset(0))]).unwrap();
     let got = consume(&c, 4).await;
     assert_eq!(got, vec![(0, "a".into()), (1, "b".into()), (2, "c".into()), (3, "d".into())]);
     let trace = from_first_fetch(fetch_trace(&broker));
@@ -156,8 +152,7 @@ async fn not_leader_refreshes_metadata_and_fetches_again() {
     broker.append("t", 0, &["a", "b"]);
     broker.script(ApiKey::Fetch, [Behaviour::Error(6)]);
     let c = consumer(&broker, "earliest");
-    c.assign(&[tp()]).unwrap();
-    c.seek(&tp(), 0).unwrap();
+    c.assign_at(&[(tp(), StartOffset::Offset(0))]).unwrap();
     assert_eq!(consume(&c, 2).await, vec![(0, "a".to_string()), (1, "b".to_string())]);
     let keys = broker.keys();
     let fetches: Vec<usize> = keys.iter().enumerate().filter(|(_, k)| **k == ApiKey::Fetch).map(|(i, _)| i).collect();
@@ -174,8 +169,7 @@ async fn records_before_the_position_in_a_batch_are_skipped() {
     broker.topic("t", 1);
     broker.append("t", 0, &["a", "b", "c"]);
     let c = consumer(&broker, "earliest");
-    c.assign(&[tp()]).unwrap();
-    c.seek(&tp(), 1).unwrap();
+    c.assign_at(&[(tp(), StartOffset::Offset(1))]).unwrap();
     assert_eq!(consume(&c, 2).await, vec![(1, "b".to_string()), (2, "c".to_string())]);
     assert!(c.poll_batch(10, Duration::from_millis(200)).await.unwrap().is_empty(), "a is never delivered");
     c.close().await.unwrap();
