@@ -417,7 +417,7 @@ impl Thread {
                 }
                 self.drop_tasks(&tps);
             }
-            ConsumerEvent::Record(_) => {}
+            ConsumerEvent::Record(_) | ConsumerEvent::PartitionEof(..) => {}
         }
         Ok(())
     }
