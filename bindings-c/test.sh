@@ -10,6 +10,11 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" && -f build/cluster/cluster.env ]]; then
     . build/cluster/cluster.env
 fi
 export KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
+if [[ -z "${SCHEMA_REGISTRY_URL:-}" && -f build/cluster/registry.env ]]; then
+    # shellcheck disable=SC1091
+    . build/cluster/registry.env
+fi
+export SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-}"
 
 echo "== cargo build --release -p polykafka-c"
 cargo build --release -p polykafka-c

@@ -129,6 +129,11 @@ typedef enum pk_error_kind {
    * The client is in a state it cannot leave, or an internal failure was caught.
    */
   PK_ERROR_KIND_FATAL = 14,
+  /**
+   * The schema registry answered with an error (see pk_error_registry_status() and
+   * pk_error_registry_code()). An unreachable registry is PK_ERROR_KIND_CONNECTION.
+   */
+  PK_ERROR_KIND_SCHEMA_REGISTRY = 15,
 } pk_error_kind;
 
 /**
@@ -158,6 +163,13 @@ typedef struct pk_admin pk_admin;
 typedef struct pk_batch pk_batch;
 
 /**
+ * Bytes the library made (a serialized record, a JSON text). Opaque: read with
+ * pk_bytes_data() and pk_bytes_len(), free with pk_bytes_free(). The data is followed by a NUL
+ * byte (not counted), so a JSON text can be read as a C string.
+ */
+typedef struct pk_bytes pk_bytes;
+
+/**
  * A cancellation token. Created with pk_cancel_new(), freed with pk_cancel_free().
  * Thread-safe: pk_cancel_trigger() may be called from any thread at any time before the free.
  */
@@ -176,6 +188,12 @@ typedef struct pk_config pk_config;
 typedef struct pk_consumer pk_consumer;
 
 /**
+ * A Protobuf record's framing, read by pk_schema_deserializer_deserialize_encoded(). Opaque:
+ * read with the pk_encoded_record_* functions, free with pk_encoded_record_free().
+ */
+typedef struct pk_encoded_record pk_encoded_record;
+
+/**
  * An error. Created by the library, owned by the caller, freed with pk_error_free().
  */
 typedef struct pk_error pk_error;
@@ -190,6 +208,30 @@ typedef struct pk_group_metadata pk_group_metadata;
  * A producer. Created with pk_producer_new(), freed with pk_producer_free(). Thread-safe.
  */
 typedef struct pk_producer pk_producer;
+
+/**
+ * A schema as the registry has it (by id, by subject and version, latest, lookup). Opaque:
+ * read it with the pk_registered_schema_* functions, free it with pk_registered_schema_free().
+ */
+typedef struct pk_registered_schema pk_registered_schema;
+
+/**
+ * A deserializer. Created with pk_schema_deserializer_new(), freed with
+ * pk_schema_deserializer_free(). Thread-safe.
+ */
+typedef struct pk_schema_deserializer pk_schema_deserializer;
+
+/**
+ * A schema registry client. Created with pk_schema_registry_new(), freed with
+ * pk_schema_registry_free(). Thread-safe; serializers made from it share its caches.
+ */
+typedef struct pk_schema_registry pk_schema_registry;
+
+/**
+ * A serializer. Created with pk_schema_serializer_new(), freed with
+ * pk_schema_serializer_free(). Thread-safe.
+ */
+typedef struct pk_schema_serializer pk_schema_serializer;
 
 /**
  * A list of strings. Freed with pk_string_list_free().
@@ -541,6 +583,25 @@ typedef struct pk_record {
    */
   uint64_t opaque;
 } pk_record;
+
+/**
+ * A schema given to the library. Every pointer is borrowed for the duration of the call.
+ */
+typedef struct pk_schema {
+  /**
+   * The schema's text (Avro JSON, JSON Schema, .proto text or base64 descriptor),
+   * NUL-terminated.
+   */
+  const char *schema;
+  /**
+   * "AVRO", "JSON" or "PROTOBUF"; NULL means AVRO.
+   */
+  const char *schema_type;
+  /**
+   * The references as a JSON array of {"name", "subject", "version"}; NULL for none.
+   */
+  const char *references_json;
+} pk_schema;
 
 #ifdef __cplusplus
 extern "C" {
@@ -937,6 +998,18 @@ bool pk_error_fatal(const struct pk_error *error);
 bool pk_error_txn_requires_abort(const struct pk_error *error);
 
 /**
+ * The HTTP status of a schema registry error (404, 409, 422...), 0 for every other error.
+ * `error` is borrowed.
+ */
+uint16_t pk_error_registry_status(const struct pk_error *error);
+
+/**
+ * The schema registry's error code (40401 subject not found, 40403 schema not found, 409
+ * incompatible, 42201 invalid schema...), -1 when the error has none. `error` is borrowed.
+ */
+int32_t pk_error_registry_code(const struct pk_error *error);
+
+/**
  * Frees an error. `error` is consumed; NULL is allowed and does nothing.
  */
 void pk_error_free(struct pk_error *error);
@@ -1192,6 +1265,304 @@ struct pk_error *pk_producer_commit_transaction(struct pk_producer *producer, in
  * written is discarded for read_committed consumers; offsets sent are not committed.
  */
 struct pk_error *pk_producer_abort_transaction(struct pk_producer *producer, int32_t timeout_ms);
+
+/**
+ * Creates a registry client from confluent-kafka's properties in `config` (borrowed: copied):
+ * `url` (comma-separated for several), `basic.auth.user.info`, `basic.auth.credentials.source`,
+ * `bearer.auth.token`, `timeout` (seconds), `max.retries`, `retries.wait.ms`,
+ * `retries.max.wait.ms`, `cache.latest.ttl.sec`, `cache.capacity`, `ssl.ca.location`,
+ * `ssl.certificate.location`, `ssl.key.location`. An unknown key or a bad value is a
+ * PK_ERROR_KIND_CONFIG error naming it. No request is made here. The caller frees
+ * `*out_registry` with pk_schema_registry_free().
+ */
+struct pk_error *pk_schema_registry_new(const struct pk_config *config,
+                                        struct pk_schema_registry **out_registry);
+
+/**
+ * Frees a registry client. `registry` is consumed; NULL is allowed. Serializers made from it
+ * keep working (they share the client).
+ */
+void pk_schema_registry_free(struct pk_schema_registry *registry);
+
+/**
+ * Registers `schema` (borrowed) under `subject` and writes its id to `*out_id` (cached: the
+ * same schema again makes no request). An incompatible schema is the registry's 409.
+ */
+struct pk_error *pk_schema_registry_register(struct pk_schema_registry *registry,
+                                             const char *subject,
+                                             const struct pk_schema *schema,
+                                             bool normalize,
+                                             int32_t *out_id);
+
+/**
+ * The registered schema under `subject` equal to `schema` (borrowed): its id, version and
+ * text. 40401/40403 when there is none. The caller frees `*out_schema`.
+ */
+struct pk_error *pk_schema_registry_lookup(struct pk_schema_registry *registry,
+                                           const char *subject,
+                                           const struct pk_schema *schema,
+                                           bool normalize,
+                                           struct pk_registered_schema **out_schema);
+
+/**
+ * The schema with `id` (cached forever). Its subject is "" and version 0 (an id may be under
+ * several subjects). 40403 when there is none. The caller frees `*out_schema`.
+ */
+struct pk_error *pk_schema_registry_get_by_id(struct pk_schema_registry *registry,
+                                              int32_t id,
+                                              struct pk_registered_schema **out_schema);
+
+/**
+ * The latest version under `subject` (cached for cache.latest.ttl.sec; forever when unset).
+ * The caller frees `*out_schema`.
+ */
+struct pk_error *pk_schema_registry_get_latest(struct pk_schema_registry *registry,
+                                               const char *subject,
+                                               struct pk_registered_schema **out_schema);
+
+/**
+ * Version `version` of `subject` (cached). The caller frees `*out_schema`.
+ */
+struct pk_error *pk_schema_registry_get_version(struct pk_schema_registry *registry,
+                                                const char *subject,
+                                                int32_t version,
+                                                struct pk_registered_schema **out_schema);
+
+/**
+ * The version numbers under `subject`: up to `capacity` written to `out_values` (may be NULL
+ * when `capacity` is 0), and their total number to `*out_len` (call again with a larger
+ * array when it is above `capacity`).
+ */
+struct pk_error *pk_schema_registry_get_versions(struct pk_schema_registry *registry,
+                                                 const char *subject,
+                                                 int32_t *out_values,
+                                                 size_t capacity,
+                                                 size_t *out_len);
+
+/**
+ * Deletes `subject` (soft; hard with `permanent`, after a soft delete) and writes the deleted
+ * versions as pk_schema_registry_get_versions() does.
+ */
+struct pk_error *pk_schema_registry_delete_subject(struct pk_schema_registry *registry,
+                                                   const char *subject,
+                                                   bool permanent,
+                                                   int32_t *out_values,
+                                                   size_t capacity,
+                                                   size_t *out_len);
+
+/**
+ * Every subject. The caller frees `*out_list` with pk_string_list_free().
+ */
+struct pk_error *pk_schema_registry_get_subjects(struct pk_schema_registry *registry,
+                                                 struct pk_string_list **out_list);
+
+/**
+ * Whether `schema` (borrowed) is compatible with `version` of `subject` (-1: the latest).
+ */
+struct pk_error *pk_schema_registry_test_compatibility(struct pk_schema_registry *registry,
+                                                       const char *subject,
+                                                       const struct pk_schema *schema,
+                                                       int32_t version,
+                                                       bool *out_compatible);
+
+/**
+ * Sets the compatibility level ("BACKWARD", "NONE", ...) of `subject`, or the global one when
+ * `subject` is NULL.
+ */
+struct pk_error *pk_schema_registry_set_compatibility(struct pk_schema_registry *registry,
+                                                      const char *subject,
+                                                      const char *level);
+
+/**
+ * The compatibility level of `subject`, or the global one when `subject` is NULL, as a
+ * NUL-terminated text in `*out_level` (the caller frees it with pk_bytes_free()).
+ */
+struct pk_error *pk_schema_registry_get_compatibility(struct pk_schema_registry *registry,
+                                                      const char *subject,
+                                                      struct pk_bytes **out_level);
+
+/**
+ * The schema's id. `schema` is borrowed; NULL gives -1.
+ */
+int32_t pk_registered_schema_id(const struct pk_registered_schema *schema);
+
+/**
+ * The schema's version under its subject (0 when read by id). NULL gives -1.
+ */
+int32_t pk_registered_schema_version(const struct pk_registered_schema *schema);
+
+/**
+ * The subject ("" when read by id), borrowed from `schema`. NULL gives "".
+ */
+const char *pk_registered_schema_subject(const struct pk_registered_schema *schema);
+
+/**
+ * The schema's text, borrowed from `schema`. NULL gives "".
+ */
+const char *pk_registered_schema_text(const struct pk_registered_schema *schema);
+
+/**
+ * "AVRO", "JSON" or "PROTOBUF", borrowed from `schema`. NULL gives "".
+ */
+const char *pk_registered_schema_type(const struct pk_registered_schema *schema);
+
+/**
+ * The references as a JSON array of {"name", "subject", "version"}, borrowed. NULL gives "".
+ */
+const char *pk_registered_schema_references_json(const struct pk_registered_schema *schema);
+
+/**
+ * Frees a registered schema. `schema` is consumed; NULL is allowed.
+ */
+void pk_registered_schema_free(struct pk_registered_schema *schema);
+
+/**
+ * The bytes, borrowed from `b` (valid until pk_bytes_free), followed by a NUL byte. NULL gives
+ * NULL.
+ */
+const uint8_t *pk_bytes_data(const struct pk_bytes *b);
+
+/**
+ * The number of bytes (without the trailing NUL). NULL gives 0.
+ */
+size_t pk_bytes_len(const struct pk_bytes *b);
+
+/**
+ * Frees bytes. `b` is consumed; NULL is allowed.
+ */
+void pk_bytes_free(struct pk_bytes *b);
+
+/**
+ * Creates a serializer of `format` ("AVRO", "JSON" or "PROTOBUF") with `schema` (borrowed; NULL
+ * only with use.latest.version or use.schema.id) and confluent-kafka's serializer settings in
+ * `conf` (borrowed, NULL for the defaults): `auto.register.schemas` (true),
+ * `use.latest.version`, `use.schema.id`, `normalize.schemas`, `subject.name.strategy`
+ * (TopicNameStrategy, RecordNameStrategy, TopicRecordNameStrategy), `validate` (JSON). An
+ * unknown key or a schema that does not parse fails here. The serializer shares `registry`'s
+ * client (the registry may be freed first). The caller frees `*out_serializer`.
+ */
+struct pk_error *pk_schema_serializer_new(struct pk_schema_registry *registry,
+                                          const char *format,
+                                          const struct pk_schema *schema,
+                                          const struct pk_config *conf,
+                                          struct pk_schema_serializer **out_serializer);
+
+/**
+ * Serializes one value given as JSON text (`json`, `json_len`; length 0: NUL-terminated) for
+ * `topic`'s key or value: the schema id is found or registered as the settings say (one
+ * request for the first record of a subject, none after), and `*out_bytes` gets the framed
+ * record (the caller frees it with pk_bytes_free()). A value that does not match the schema
+ * is a PK_ERROR_KIND_SERIALIZATION error naming the field.
+ */
+struct pk_error *pk_schema_serializer_serialize(struct pk_schema_serializer *serializer,
+                                                const char *topic,
+                                                bool is_key,
+                                                const char *json,
+                                                size_t json_len,
+                                                struct pk_bytes **out_bytes);
+
+/**
+ * Serializes `n` values in one call: `jsons[i]` (`json_lens[i]`; 0: NUL-terminated). Fills
+ * `out_bytes` and `out_errors` (arrays of `n`, written, not read): for each value either its
+ * bytes (error NULL) or its error (bytes NULL); a bad value fails alone. The caller frees each
+ * with pk_bytes_free() / pk_error_free(). The call itself fails (writing nothing) only on a
+ * bad argument.
+ */
+struct pk_error *pk_schema_serializer_serialize_batch(struct pk_schema_serializer *serializer,
+                                                      const char *topic,
+                                                      bool is_key,
+                                                      const char *const *jsons,
+                                                      const size_t *json_lens,
+                                                      size_t n,
+                                                      struct pk_bytes **out_bytes,
+                                                      struct pk_error **out_errors);
+
+/**
+ * Frames a message the caller encoded (Protobuf from generated code): the classic prefix with
+ * the schema id found or registered as the settings say, the message-index path
+ * (`message_indexes`, `indexes_len`; [0] for the first message of the file) and `payload`.
+ * `record_name` (the message's full name, NULL if unknown) serves the record subject
+ * strategies. Only for a PROTOBUF serializer. The caller frees `*out_bytes`.
+ */
+struct pk_error *pk_schema_serializer_serialize_encoded(struct pk_schema_serializer *serializer,
+                                                        const char *topic,
+                                                        bool is_key,
+                                                        const char *record_name,
+                                                        const int32_t *message_indexes,
+                                                        size_t indexes_len,
+                                                        const uint8_t *payload,
+                                                        size_t payload_len,
+                                                        struct pk_bytes **out_bytes);
+
+/**
+ * Frees a serializer. `serializer` is consumed; NULL is allowed.
+ */
+void pk_schema_serializer_free(struct pk_schema_serializer *serializer);
+
+/**
+ * Creates a deserializer of `format` with an optional reader schema (`schema`, borrowed; NULL:
+ * the writer's schema, or the subject's latest with use.latest.version) and confluent-kafka's
+ * deserializer settings in `conf` (borrowed, NULL for the defaults): `use.latest.version`,
+ * `subject.name.strategy`, `validate` (JSON). The caller frees `*out_deserializer`.
+ */
+struct pk_error *pk_schema_deserializer_new(struct pk_schema_registry *registry,
+                                            const char *format,
+                                            const struct pk_schema *schema,
+                                            const struct pk_config *conf,
+                                            struct pk_schema_deserializer **out_deserializer);
+
+/**
+ * Deserializes one framed record (`data`, `data_len`) of `topic`'s key or value into JSON text
+ * in `*out_json` (NUL-terminated; the caller frees it with pk_bytes_free()). `header`
+ * (`header_len`; NULL when absent) is the value of the record's `__key_schema_id` /
+ * `__value_schema_id` header, if it has one. Bytes without the magic byte, an unknown schema
+ * id (the registry's 40403) or a payload that does not decode are errors.
+ */
+struct pk_error *pk_schema_deserializer_deserialize(struct pk_schema_deserializer *deserializer,
+                                                    const char *topic,
+                                                    bool is_key,
+                                                    const uint8_t *data,
+                                                    size_t data_len,
+                                                    const uint8_t *header,
+                                                    size_t header_len,
+                                                    struct pk_bytes **out_json);
+
+/**
+ * Reads a Protobuf record's framing (`data`; `header` as in
+ * pk_schema_deserializer_deserialize()): the schema it names must exist and be Protobuf. The
+ * caller frees `*out_record` with pk_encoded_record_free().
+ */
+struct pk_error *pk_schema_deserializer_deserialize_encoded(struct pk_schema_deserializer *deserializer,
+                                                            const uint8_t *data,
+                                                            size_t data_len,
+                                                            const uint8_t *header,
+                                                            size_t header_len,
+                                                            struct pk_encoded_record **out_record);
+
+/**
+ * Frees a deserializer. `deserializer` is consumed; NULL is allowed.
+ */
+void pk_schema_deserializer_free(struct pk_schema_deserializer *deserializer);
+
+/**
+ * The schema id of the record (-1 when it named its schema by GUID). NULL gives -1.
+ */
+int32_t pk_encoded_record_schema_id(const struct pk_encoded_record *r);
+
+/**
+ * The message-index path, borrowed from `r`; its length in `*out_len`. NULL gives NULL, 0.
+ */
+const int32_t *pk_encoded_record_indexes(const struct pk_encoded_record *r, size_t *out_len);
+
+/**
+ * The encoded message, borrowed from `r`; its length in `*out_len`. NULL gives NULL, 0.
+ */
+const uint8_t *pk_encoded_record_payload(const struct pk_encoded_record *r, size_t *out_len);
+
+/**
+ * Frees an encoded record. `r` is consumed; NULL is allowed.
+ */
+void pk_encoded_record_free(struct pk_encoded_record *r);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -39,6 +39,12 @@ pub struct pk_string_list {
     items: Vec<CString>,
 }
 
+/// A new list the caller frees with pk_string_list_free().
+pub(crate) fn string_list(items: Vec<String>) -> *mut pk_string_list {
+    let items = items.into_iter().map(|s| CString::new(s).unwrap_or_default()).collect();
+    Box::into_raw(Box::new(pk_string_list { items }))
+}
+
 /// The core admin client behind a live handle (for the group functions).
 pub(crate) fn live_admin<'a>(a: *const pk_admin) -> Result<&'a Admin> {
     live(a).map(|a| &a.admin)

@@ -37,6 +37,9 @@ pub enum pk_error_kind {
     PK_ERROR_KIND_MESSAGE_TOO_LARGE = 13,
     /// The client is in a state it cannot leave, or an internal failure was caught.
     PK_ERROR_KIND_FATAL = 14,
+    /// The schema registry answered with an error (see pk_error_registry_status() and
+    /// pk_error_registry_code()). An unreachable registry is PK_ERROR_KIND_CONNECTION.
+    PK_ERROR_KIND_SCHEMA_REGISTRY = 15,
 }
 
 impl From<ErrorKind> for pk_error_kind {
@@ -70,6 +73,8 @@ pub struct pk_error {
     txn_requires_abort: bool,
     name: CString,
     message: CString,
+    registry_status: u16,
+    registry_code: i32,
 }
 
 fn c_string(s: String) -> CString {
@@ -90,7 +95,25 @@ impl pk_error {
             txn_requires_abort: e.txn_requires_abort(),
             name: c_string(e.name()),
             message: c_string(e.to_string()),
+            registry_status: 0,
+            registry_code: -1,
         }
+    }
+
+    /// A schema registry or serde error: registry answers keep their HTTP status and error
+    /// code (kind PK_ERROR_KIND_SCHEMA_REGISTRY, name "_SCHEMA_REGISTRY"); an unreachable
+    /// registry is a retriable connection error; bad values are serialization errors.
+    pub(crate) fn from_schema(e: &pk::schema::SchemaError) -> pk_error {
+        use pk::schema::SchemaErrorKind;
+        let core: Error = e.clone().into();
+        let mut out = pk_error::from_core(&core);
+        if e.kind() == SchemaErrorKind::Registry {
+            out.kind = pk_error_kind::PK_ERROR_KIND_SCHEMA_REGISTRY;
+            out.name = c_string("_SCHEMA_REGISTRY".to_string());
+        }
+        out.registry_status = e.http_status();
+        out.registry_code = e.error_code();
+        out
     }
 
     pub(crate) fn into_raw(self) -> *mut pk_error {
@@ -153,6 +176,20 @@ pub extern "C" fn pk_error_fatal(error: *const pk_error) -> bool {
 #[no_mangle]
 pub extern "C" fn pk_error_txn_requires_abort(error: *const pk_error) -> bool {
     borrow(error).map(|e| e.txn_requires_abort).unwrap_or(false)
+}
+
+/// The HTTP status of a schema registry error (404, 409, 422...), 0 for every other error.
+/// `error` is borrowed.
+#[no_mangle]
+pub extern "C" fn pk_error_registry_status(error: *const pk_error) -> u16 {
+    borrow(error).map(|e| e.registry_status).unwrap_or(0)
+}
+
+/// The schema registry's error code (40401 subject not found, 40403 schema not found, 409
+/// incompatible, 42201 invalid schema...), -1 when the error has none. `error` is borrowed.
+#[no_mangle]
+pub extern "C" fn pk_error_registry_code(error: *const pk_error) -> i32 {
+    borrow(error).map(|e| e.registry_code).unwrap_or(-1)
 }
 
 /// Frees an error. `error` is consumed; NULL is allowed and does nothing.

@@ -14,6 +14,7 @@ mod groups;
 mod logs;
 mod producer;
 mod runtime;
+mod schema;
 
 pub use admin::*;
 pub use cancel::*;
@@ -23,6 +24,7 @@ pub use error::*;
 pub use groups::*;
 pub use logs::*;
 pub use producer::*;
+pub use schema::*;
 
 /// The library's version ("0.1.0"), static.
 #[no_mangle]

@@ -949,6 +949,197 @@ static void test_consumer_errors(void) {
     pk_group_metadata_free(gm);
 }
 
+/* Schema registry: a client from properties, register / latest / by id / lookup, an Avro
+ * serializer and deserializer with JSON text values, schema evolution, and the error paths
+ * (registry 409 and 40403 with their codes, no magic byte, a value not matching naming the
+ * field, an unreachable registry as a retriable connection error, cancellation). */
+static const char *USER_V1 =
+    "{\"type\":\"record\",\"name\":\"UserEvent\",\"namespace\":\"com.example.events\",\"fields\":["
+    "{\"name\":\"userId\",\"type\":\"string\"},{\"name\":\"eventType\",\"type\":\"string\"},"
+    "{\"name\":\"timestamp\",\"type\":\"long\"},"
+    "{\"name\":\"metadata\",\"type\":[\"null\",\"string\"],\"default\":null}]}";
+static const char *USER_V2 =
+    "{\"type\":\"record\",\"name\":\"UserEvent\",\"namespace\":\"com.example.events\",\"fields\":["
+    "{\"name\":\"userId\",\"type\":\"string\"},{\"name\":\"eventType\",\"type\":\"string\"},"
+    "{\"name\":\"timestamp\",\"type\":\"long\"},"
+    "{\"name\":\"metadata\",\"type\":[\"null\",\"string\"],\"default\":null},"
+    "{\"name\":\"country\",\"type\":\"string\",\"default\":\"NZ\"}]}";
+static const char *USER_BAD =
+    "{\"type\":\"record\",\"name\":\"UserEvent\",\"namespace\":\"com.example.events\",\"fields\":["
+    "{\"name\":\"userId\",\"type\":\"int\"}]}";
+
+static pk_schema_registry *registry_at(const char *url) {
+    pk_config *c = NULL;
+    expect_ok(pk_config_new(&c), "pk_config_new");
+    expect_ok(pk_config_set(c, "url", url), "set url");
+    expect_ok(pk_config_set(c, "max.retries", "1"), "set max.retries");
+    expect_ok(pk_config_set(c, "retries.wait.ms", "10"), "set retries.wait.ms");
+    pk_schema_registry *r = NULL;
+    expect_ok(pk_schema_registry_new(c, &r), "pk_schema_registry_new");
+    pk_config_free(c);
+    return r;
+}
+
+static void test_schema_registry(void) {
+    const char *url = getenv("SCHEMA_REGISTRY_URL");
+    if (!url || !*url) {
+        printf("SKIP test_schema_registry: SCHEMA_REGISTRY_URL is not set\n");
+        return;
+    }
+    char subject[200], srtopic[180];
+    snprintf(srtopic, sizeof srtopic, "%s-sr", topic);
+    snprintf(subject, sizeof subject, "%s-value", srtopic);
+
+    /* bad configuration names the key */
+    pk_config *bad = NULL;
+    expect_ok(pk_config_new(&bad), "pk_config_new");
+    expect_ok(pk_config_set(bad, "url", url), "set url");
+    expect_ok(pk_config_set(bad, "no.such.setting", "1"), "set unknown");
+    pk_schema_registry *none = NULL;
+    pk_error *err = pk_schema_registry_new(bad, &none);
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_CONFIG && strstr(pk_error_message(err), "no.such.setting"),
+          "unknown registry key: %s", err ? pk_error_message(err) : "no error");
+    pk_error_free(err);
+    pk_config_free(bad);
+
+    pk_schema_registry *r = registry_at(url);
+    pk_schema v1 = {USER_V1, "AVRO", NULL}, v2 = {USER_V2, NULL, NULL}, vbad = {USER_BAD, "AVRO", NULL};
+    int32_t id1 = -1, id2 = -1;
+    expect_ok(pk_schema_registry_register(r, subject, &v1, false, &id1), "register v1");
+    CHECK(id1 > 0, "id1 %d", id1);
+
+    pk_registered_schema *rs = NULL;
+    expect_ok(pk_schema_registry_get_latest(r, subject, &rs), "latest");
+    CHECK(pk_registered_schema_id(rs) == id1 && pk_registered_schema_version(rs) >= 1, "latest id %d", pk_registered_schema_id(rs));
+    CHECK(strcmp(pk_registered_schema_subject(rs), subject) == 0, "subject %s", pk_registered_schema_subject(rs));
+    CHECK(strcmp(pk_registered_schema_type(rs), "AVRO") == 0, "type %s", pk_registered_schema_type(rs));
+    pk_registered_schema_free(rs);
+    rs = NULL;
+    expect_ok(pk_schema_registry_get_by_id(r, id1, &rs), "by id");
+    CHECK(strstr(pk_registered_schema_text(rs), "UserEvent") != NULL, "text %s", pk_registered_schema_text(rs));
+    pk_registered_schema_free(rs);
+    rs = NULL;
+    expect_ok(pk_schema_registry_lookup(r, subject, &v1, false, &rs), "lookup");
+    CHECK(pk_registered_schema_id(rs) == id1, "lookup id %d", pk_registered_schema_id(rs));
+    pk_registered_schema_free(rs);
+    rs = NULL;
+
+    /* unknown id: the registry's 404 / 40403 */
+    err = pk_schema_registry_get_by_id(r, 987654321, &rs);
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_SCHEMA_REGISTRY && pk_error_registry_status(err) == 404 &&
+              pk_error_registry_code(err) == 40403 && strcmp(pk_error_name(err), "_SCHEMA_REGISTRY") == 0,
+          "unknown id: status %d code %d %s", err ? pk_error_registry_status(err) : 0, err ? pk_error_registry_code(err) : 0,
+          err ? pk_error_message(err) : "no error");
+    CHECK(rs == NULL, "no schema on error");
+    pk_error_free(err);
+
+    /* an incompatible change is refused with the registry's 409 */
+    expect_ok(pk_schema_registry_set_compatibility(r, subject, "BACKWARD"), "set compatibility");
+    pk_bytes *level = NULL;
+    expect_ok(pk_schema_registry_get_compatibility(r, subject, &level), "get compatibility");
+    CHECK(level && strcmp((const char *)pk_bytes_data(level), "BACKWARD") == 0, "level %s", level ? (const char *)pk_bytes_data(level) : "");
+    pk_bytes_free(level);
+    bool compatible = true;
+    expect_ok(pk_schema_registry_test_compatibility(r, subject, &vbad, -1, &compatible), "test compatibility");
+    CHECK(!compatible, "the bad schema was called compatible");
+    int32_t idbad = -1;
+    err = pk_schema_registry_register(r, subject, &vbad, false, &idbad);
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_SCHEMA_REGISTRY && pk_error_registry_status(err) == 409,
+          "incompatible: status %d %s", err ? pk_error_registry_status(err) : 0, err ? pk_error_message(err) : "no error");
+    pk_error_free(err);
+
+    /* serialize v1 (the first with a value as JSON text), evolve to v2, read v1 bytes as v2 */
+    pk_schema_serializer *ser = NULL;
+    expect_ok(pk_schema_serializer_new(r, "AVRO", &v1, NULL, &ser), "serializer");
+    const char *rec = "{\"userId\":\"123\",\"eventType\":\"USER_CREATED\",\"timestamp\":1700000000000}";
+    pk_bytes *b = NULL;
+    expect_ok(pk_schema_serializer_serialize(ser, srtopic, false, rec, 0, &b), "serialize");
+    const uint8_t *d = pk_bytes_data(b);
+    CHECK(b && pk_bytes_len(b) > 5 && d[0] == 0 && ((d[1] << 24) | (d[2] << 16) | (d[3] << 8) | d[4]) == id1,
+          "framing: %zu bytes", pk_bytes_len(b));
+    expect_ok(pk_schema_registry_register(r, subject, &v2, false, &id2), "register v2");
+    CHECK(id2 > 0 && id2 != id1, "id2 %d", id2);
+
+    pk_schema_deserializer *de = NULL;
+    expect_ok(pk_schema_deserializer_new(r, "AVRO", NULL, NULL, &de), "deserializer");
+    pk_bytes *json = NULL;
+    expect_ok(pk_schema_deserializer_deserialize(de, srtopic, false, pk_bytes_data(b), pk_bytes_len(b), NULL, 0, &json), "deserialize");
+    CHECK(json && strcmp((const char *)pk_bytes_data(json),
+                         "{\"userId\":\"123\",\"eventType\":\"USER_CREATED\",\"timestamp\":1700000000000,\"metadata\":null}") == 0,
+          "decoded %s", json ? (const char *)pk_bytes_data(json) : "");
+    pk_bytes_free(json);
+    json = NULL;
+    pk_schema_deserializer *de2 = NULL;
+    expect_ok(pk_schema_deserializer_new(r, "AVRO", &v2, NULL, &de2), "deserializer v2");
+    expect_ok(pk_schema_deserializer_deserialize(de2, srtopic, false, pk_bytes_data(b), pk_bytes_len(b), NULL, 0, &json), "deserialize as v2");
+    CHECK(json && strstr((const char *)pk_bytes_data(json), "\"country\":\"NZ\""), "v2 %s", json ? (const char *)pk_bytes_data(json) : "");
+    pk_bytes_free(json);
+    json = NULL;
+
+    /* no magic byte; unknown id in the framing */
+    const uint8_t plain[] = "hello";
+    err = pk_schema_deserializer_deserialize(de, srtopic, false, plain, 5, NULL, 0, &json);
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_SERIALIZATION && strstr(pk_error_message(err), "magic byte"),
+          "no magic byte: %s", err ? pk_error_message(err) : "no error");
+    pk_error_free(err);
+    const uint8_t unknown[] = {0, 0x3a, 0xde, 0x68, 0xb1, 2};
+    err = pk_schema_deserializer_deserialize(de, srtopic, false, unknown, sizeof unknown, NULL, 0, &json);
+    CHECK(err && pk_error_registry_code(err) == 40403, "unknown id in bytes: %s", err ? pk_error_message(err) : "no error");
+    pk_error_free(err);
+
+    /* a value not matching names the field; a batch fails that one alone */
+    pk_bytes *nb = NULL;
+    err = pk_schema_serializer_serialize(ser, srtopic, false, "{\"userId\":5,\"eventType\":\"x\",\"timestamp\":1}", 0, &nb);
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_SERIALIZATION && strstr(pk_error_message(err), "userId"),
+          "bad value: %s", err ? pk_error_message(err) : "no error");
+    CHECK(nb == NULL, "no bytes for a bad value");
+    pk_error_free(err);
+    const char *batch[3] = {rec, "{\"userId\":\"1\"}", "not json"};
+    size_t lens[3] = {0, 0, 0};
+    pk_bytes *outs[3];
+    pk_error *errs[3];
+    expect_ok(pk_schema_serializer_serialize_batch(ser, srtopic, false, batch, lens, 3, outs, errs), "batch");
+    CHECK(outs[0] && !errs[0] && pk_bytes_len(outs[0]) == pk_bytes_len(b) && memcmp(pk_bytes_data(outs[0]), pk_bytes_data(b), pk_bytes_len(b)) == 0,
+          "batch[0] same bytes");
+    CHECK(!outs[1] && errs[1] && strstr(pk_error_message(errs[1]), "eventType"), "batch[1]: %s", errs[1] ? pk_error_message(errs[1]) : "");
+    CHECK(!outs[2] && errs[2] && pk_error_get_kind(errs[2]) == PK_ERROR_KIND_SERIALIZATION, "batch[2] not JSON");
+    for (int i = 0; i < 3; i++) {
+        pk_bytes_free(outs[i]);
+        pk_error_free(errs[i]);
+    }
+
+    /* cancellation ends a call at once */
+    pk_cancel *cancel = NULL;
+    expect_ok(pk_cancel_new(&cancel), "cancel");
+    pk_cancel_trigger(cancel);
+    expect_ok(pk_cancel_scope_enter(cancel), "scope");
+    err = pk_schema_registry_get_latest(r, "never-fetched-subject", &rs);
+    pk_cancel_scope_leave();
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_TIMEOUT && strstr(pk_error_message(err), "cancelled"),
+          "cancelled: %s", err ? pk_error_message(err) : "no error");
+    pk_error_free(err);
+    pk_cancel_free(cancel);
+
+    size_t nversions = 0;
+    int32_t versions[8];
+    expect_ok(pk_schema_registry_get_versions(r, subject, versions, 8, &nversions), "versions");
+    CHECK(nversions == 2, "versions %zu", nversions);
+
+    pk_bytes_free(b);
+    pk_schema_deserializer_free(de);
+    pk_schema_deserializer_free(de2);
+    pk_schema_serializer_free(ser);
+    pk_schema_registry_free(r);
+
+    /* an unreachable registry is a retriable connection error */
+    pk_schema_registry *dead = registry_at("http://127.0.0.1:1");
+    err = pk_schema_registry_get_latest(dead, subject, &rs);
+    CHECK(err && pk_error_get_kind(err) == PK_ERROR_KIND_CONNECTION && pk_error_retriable(err) && pk_error_registry_status(err) == 0,
+          "unreachable: kind %d %s", err ? (int)pk_error_get_kind(err) : 0, err ? pk_error_message(err) : "no error");
+    pk_error_free(err);
+    pk_schema_registry_free(dead);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -973,6 +1164,7 @@ int main(void) {
     test_consume_assign();
     test_group_commit_restart();
     test_transactions();
+    test_schema_registry();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
