@@ -67,7 +67,6 @@ def produce_all(lib, a, ser, ctx, vals, meter=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
-    ap.add_argument("--client", required=True)
     ap.add_argument("--workload", required=True)
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", required=True)
@@ -113,7 +112,7 @@ def main():
         c.close()
     else:
         raise SystemExit("unknown workload " + a.workload)
-    print(json.dumps({"client": a.client, "workload": a.workload, "records": n, "bytes": nbytes, "seconds": secs,
+    print(json.dumps({"client": ("polykafka-python-sr" if a.lib == "polykafka" else "confluent-kafka-sr"), "workload": a.workload, "records": n, "bytes": nbytes, "seconds": secs,
                       "cpu_s": cpu, "rss_kb": usage()[1], "checksum": checksum % (1 << 64), "latency_ms": None}),
           flush=True)
 
