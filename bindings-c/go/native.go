@@ -233,9 +233,9 @@ func (p *nativeProducer) close(timeoutMs int) error {
 	})
 }
 
-// flushNow makes the engine send what is queued now (ignoring linger) and waits for it.
-func flushNow(ptr *C.pk_producer, timeoutMs int) error {
-	return takeError(C.pk_producer_flush(ptr, C.int32_t(timeoutMs)))
+// sendNow makes the engine send what is queued now (ignoring linger) without waiting.
+func sendNow(ptr *C.pk_producer) error {
+	return takeError(C.pk_producer_send_now(ptr))
 }
 
 // free releases the handle; idempotent. Waits for calls in progress.

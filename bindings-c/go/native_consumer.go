@@ -115,6 +115,13 @@ func (c *nativeConsumer) commit(list []partitionOffset) error {
 	})
 }
 
+// storeOffsets stores offsets for the engine's auto-commit (enable.auto.offset.store=false).
+func (c *nativeConsumer) storeOffsets(list []partitionOffset) error {
+	return withPartitions(list, func(arr *C.pk_topic_partition, n C.size_t) error {
+		return c.call(func(p *C.pk_consumer) error { return takeError(C.pk_consumer_store_offsets(p, arr, n)) })
+	})
+}
+
 // committed fills the offsets of list with the group's committed offsets (-1: none).
 func (c *nativeConsumer) committed(list []partitionOffset, timeout time.Duration) error {
 	return withPartitions(list, func(arr *C.pk_topic_partition, n C.size_t) error {

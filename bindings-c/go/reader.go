@@ -109,8 +109,11 @@ func (config *ReaderConfig) Validate() error {
 //     FetchMessage, process, then CommitMessages for at-least-once.
 //   - With CommitInterval 0 (the default) every commit is a synchronous round-trip to the
 //     group coordinator: ReadMessage costs one round-trip per message.
-//   - With CommitInterval > 0, CommitMessages returns at once; the highest offsets given within
-//     the interval are committed on each tick and on Close.
+//   - With CommitInterval > 0, CommitMessages returns at once: it stores the offsets in the
+//     engine, which commits them every CommitInterval, before a rebalance takes a partition
+//     away and on Close (errors go to ErrorLogger). Unlike kafka-go, which keeps the highest
+//     offset given within one interval, a later call with a lower message moves the stored
+//     offset back at once.
 //   - CommitMessages commits offset+1 of the highest message per partition among those given;
 //     a later call with a lower message moves the committed offset back.
 //
@@ -136,12 +139,6 @@ type Reader struct {
 	buf     []Message       // fetched, not yet handed out
 	pending chan pollResult // a poll in flight, nil if none
 	pendVer int64           // version of the pending poll
-
-	stashMu   sync.Mutex
-	stash     map[topicPartition]int64
-	commitErr error
-	stopTick  chan struct{}
-	tickDone  chan struct{}
 
 	stats readerCounters
 }
@@ -208,7 +205,6 @@ func NewReader(config ReaderConfig) *Reader {
 		offset:   FirstOffset,
 		lag:      -1,
 		sem:      make(chan struct{}, 1),
-		stash:    map[topicPartition]int64{},
 	}
 	props, err := r.properties()
 	if r.initErr = err; err == nil {
@@ -219,10 +215,6 @@ func NewReader(config ReaderConfig) *Reader {
 	}
 	if r.initErr == nil && r.group {
 		r.initErr = r.native.subscribe(r.topics())
-	}
-	if r.group && config.CommitInterval > 0 {
-		r.stopTick, r.tickDone = make(chan struct{}), make(chan struct{})
-		go r.commitLoop()
 	}
 	return r
 }
@@ -263,6 +255,13 @@ func (r *Reader) properties() (map[string]string, error) {
 		// kafka-go has no poll deadline: a reader that is not read from stays in the group.
 		props["max.poll.interval.ms"] = "86400000"
 		props["auto.offset.reset"] = "earliest"
+		if c.CommitInterval > 0 {
+			// CommitMessages stores; the engine commits the stored offsets by interval, on
+			// revoke and on close.
+			props["enable.auto.commit"] = "true"
+			props["enable.auto.offset.store"] = "false"
+			props["auto.commit.interval.ms"] = ms(c.CommitInterval)
+		}
 		if c.StartOffset == LastOffset {
 			props["auto.offset.reset"] = "latest"
 		}
@@ -440,8 +439,9 @@ func (r *Reader) takePoll(res pollResult) error {
 
 // CommitMessages commits offset+1 of the highest message per partition among msgs. Without a
 // GroupID it fails; after Close it returns io.ErrClosedPipe. With CommitInterval 0 it is
-// synchronous (retried up to 3 times); otherwise it stashes the offsets (keeping the highest
-// within the interval) and returns at once.
+// synchronous (retried up to 3 times); otherwise it stores the offsets in the engine for its
+// next interval commit and returns at once (a partition no longer assigned is reported to
+// ErrorLogger, as kafka-go reports a failed interval commit).
 func (r *Reader) CommitMessages(ctx context.Context, msgs ...Message) error {
 	if !r.group {
 		return errOnlyAvailableWithGroup
@@ -460,13 +460,12 @@ func (r *Reader) CommitMessages(ctx context.Context, msgs ...Message) error {
 		}
 	}
 	if r.config.CommitInterval > 0 {
-		r.stashMu.Lock()
-		for tp, o := range highest {
-			if o > r.stash[tp] {
-				r.stash[tp] = o
+		if err := r.native.storeOffsets(offsetList(highest)); err != nil {
+			if errors.Is(err, io.ErrClosedPipe) {
+				return io.ErrClosedPipe
 			}
+			r.logError("kafka reader: storing offsets to commit: %v", err)
 		}
-		r.stashMu.Unlock()
 		return nil
 	}
 	return r.commitSync(ctx, highest)
@@ -500,36 +499,6 @@ func (r *Reader) commitSync(ctx context.Context, offsets map[topicPartition]int6
 		return io.ErrClosedPipe
 	}
 	return err
-}
-
-// flushStash commits the stashed offsets (CommitInterval > 0).
-func (r *Reader) flushStash() error {
-	r.stashMu.Lock()
-	stash := r.stash
-	r.stash = map[topicPartition]int64{}
-	r.stashMu.Unlock()
-	if len(stash) == 0 {
-		return nil
-	}
-	err := r.native.commit(offsetList(stash))
-	if err != nil {
-		r.logError("kafka reader: committing offsets: %v", err)
-	}
-	return err
-}
-
-func (r *Reader) commitLoop() {
-	defer close(r.tickDone)
-	t := time.NewTicker(r.config.CommitInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			_ = r.flushStash()
-		case <-r.stopTick:
-			return
-		}
-	}
 }
 
 // SetOffset sets the next offset to read, FirstOffset or LastOffset included. With a GroupID it
@@ -633,7 +602,7 @@ func (r *Reader) Stats() ReaderStats {
 	}
 }
 
-// Close commits what CommitMessages stashed (CommitInterval > 0), leaves the group and
+// Close commits what CommitMessages stored (CommitInterval > 0), leaves the group and
 // releases the native consumer. Reads then return io.EOF, commits io.ErrClosedPipe.
 // Idempotent.
 func (r *Reader) Close() error {
@@ -646,13 +615,8 @@ func (r *Reader) Close() error {
 	close(r.closedCh)
 	r.mu.Unlock()
 	var err error
-	if r.stopTick != nil {
-		close(r.stopTick)
-		<-r.tickDone
-		err = r.flushStash()
-	}
 	if r.native != nil {
-		if cerr := r.native.close(); cerr != nil && err == nil && !errors.Is(cerr, io.ErrClosedPipe) {
+		if cerr := r.native.close(); cerr != nil && !errors.Is(cerr, io.ErrClosedPipe) {
 			err = cerr
 		}
 		r.native.free()

@@ -73,9 +73,6 @@ type Writer struct {
 	sending  sync.WaitGroup // calls between entering and queueing their batch
 	inflight sync.WaitGroup // calls and async completions not finished
 	stats    writerCounters
-	// sendNow counts requests to send the queued batches without waiting for BatchTimeout;
-	// non-zero while the one goroutine that serves them runs (see requestSendNow).
-	sendNow int32
 }
 
 type writerCounters struct {
@@ -380,25 +377,10 @@ func (w *Writer) queue(msgs []Message, done chan error) error {
 }
 
 // requestSendNow makes the engine send what is queued without waiting for BatchTimeout. The
-// engine's flush blocks its caller (a cgo call holds an OS thread) until the batches are
-// acknowledged, so one goroutine at a time serves every request: while it flushes, the engine
-// sends whatever is appended at once, and a request that arrived during a flush makes it flush
-// again. (A goroutine per request ran out of OS threads: an async writer with BatchSize 1 at
-// 10,000 messages/s reached Go's limit of 10,000 threads.)
+// call returns at once (the engine marks the queued batches ready and wakes its sender), so it
+// runs on the caller's goroutine.
 func (w *Writer) requestSendNow(p *nativeProducer) {
-	if atomic.AddInt32(&w.sendNow, 1) != 1 {
-		return
-	}
-	timeout := int(w.writeTimeout().Milliseconds())
-	go func() {
-		for {
-			seen := atomic.LoadInt32(&w.sendNow)
-			_ = p.call(func(ptr *nativeHandle) error { return flushNow(ptr, timeout) })
-			if atomic.CompareAndSwapInt32(&w.sendNow, seen, 0) {
-				return
-			}
-		}
-	}()
+	_ = p.call(func(ptr *nativeHandle) error { return sendNow(ptr) })
 }
 
 // complete reports the outcome of a batch: Completion per partition, ErrorLogger, and the

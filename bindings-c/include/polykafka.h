@@ -839,6 +839,19 @@ struct pk_error *pk_consumer_commit(struct pk_consumer *consumer,
                                     size_t offsets_len);
 
 /**
+ * Stores offsets (`offset` = the next offset to read) for the engine's auto-commit: with
+ * `enable.auto.commit=true` and `enable.auto.offset.store=false` they are committed every
+ * `auto.commit.interval.ms`, before a partition is revoked and on pk_consumer_close(), as
+ * librdkafka's rd_kafka_offsets_store(). A stored offset replaces the one stored before.
+ * `offsets` is borrowed. A partition not assigned to this consumer is a
+ * PK_ERROR_KIND_INVALID_ARGUMENT error naming it (the others are stored); a negative offset is
+ * refused before anything is stored.
+ */
+struct pk_error *pk_consumer_store_offsets(struct pk_consumer *consumer,
+                                           const struct pk_topic_partition *offsets,
+                                           size_t offsets_len);
+
+/**
  * Reads the group's committed offsets of `partitions_len` partitions, writing each one's
  * `offset` in place (-1 where nothing is committed). `partitions` is borrowed; only the
  * `offset` fields are written. Waits up to `timeout_ms`. Needs `group.id`.
@@ -1143,6 +1156,13 @@ struct pk_error *pk_producer_poll_reports(struct pk_producer *producer,
  * NULL with length 0 is allowed.
  */
 void pk_delivery_reports_clear(struct pk_delivery_report *reports, size_t reports_len);
+
+/**
+ * Sends the records queued now without waiting for linger.ms, and returns at once (records
+ * produced later linger as usual); their outcomes arrive as always. pk_producer_flush() also
+ * waits for them.
+ */
+struct pk_error *pk_producer_send_now(struct pk_producer *producer);
 
 /**
  * Sends every queued record now (ignoring linger.ms) and waits until all completed, at most

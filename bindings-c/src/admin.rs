@@ -164,7 +164,7 @@ pub extern "C" fn pk_admin_delete_topics(
 pub extern "C" fn pk_admin_connect_once(admin: *mut pk_admin) -> *mut pk_error {
     guard(|| {
         let a = live(admin)?;
-        block_on("pk_admin_connect_once", a.admin.cluster().any_connection())?.map(|_| ())
+        block_on("pk_admin_connect_once", a.admin.connect_once())?
     })
 }
 

@@ -231,7 +231,7 @@ pub extern "C" fn pk_consumer_new(config: *const pk_config, out_consumer: *mut *
 pub extern "C" fn pk_consumer_connect_once(consumer: *mut pk_consumer) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        block_on("pk_consumer_connect_once", c.consumer.cluster().any_connection())?.map(|_| ())
+        block_on("pk_consumer_connect_once", c.consumer.connect_once())?
     })
 }
 
@@ -336,6 +336,22 @@ pub extern "C" fn pk_consumer_commit(consumer: *mut pk_consumer, offsets: *const
         }
         let arg = (!list.is_empty()).then_some(&list[..]);
         block_on("pk_consumer_commit", c.consumer.commit(arg, CommitMode::Sync))?
+    })
+}
+
+/// Stores offsets (`offset` = the next offset to read) for the engine's auto-commit: with
+/// `enable.auto.commit=true` and `enable.auto.offset.store=false` they are committed every
+/// `auto.commit.interval.ms`, before a partition is revoked and on pk_consumer_close(), as
+/// librdkafka's rd_kafka_offsets_store(). A stored offset replaces the one stored before.
+/// `offsets` is borrowed. A partition not assigned to this consumer is a
+/// PK_ERROR_KIND_INVALID_ARGUMENT error naming it (the others are stored); a negative offset is
+/// refused before anything is stored.
+#[no_mangle]
+pub extern "C" fn pk_consumer_store_offsets(consumer: *mut pk_consumer, offsets: *const pk_topic_partition, offsets_len: usize) -> *mut pk_error {
+    guard(|| {
+        let c = live(consumer)?;
+        let list = partitions(offsets, offsets_len)?;
+        c.consumer.store_offsets(&list)
     })
 }
 

@@ -374,6 +374,18 @@ pub extern "C" fn pk_delivery_reports_clear(reports: *mut pk_delivery_report, re
     })
 }
 
+/// Sends the records queued now without waiting for linger.ms, and returns at once (records
+/// produced later linger as usual); their outcomes arrive as always. pk_producer_flush() also
+/// waits for them.
+#[no_mangle]
+pub extern "C" fn pk_producer_send_now(producer: *mut pk_producer) -> *mut pk_error {
+    guard(|| {
+        let p = live(producer)?;
+        p.producer.send_now();
+        Ok(())
+    })
+}
+
 /// Sends every queued record now (ignoring linger.ms) and waits until all completed, at most
 /// `timeout_ms` (negative: without limit); a PK_ERROR_KIND_TIMEOUT error says how many are left.
 #[no_mangle]

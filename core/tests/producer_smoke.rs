@@ -199,3 +199,32 @@ async fn a_mixed_batch_gets_one_result_per_record() {
     p.close(Duration::from_secs(5)).await.unwrap();
     admin.close().await;
 }
+
+/// send_now() makes the batches queued so far go out without waiting for linger.ms and returns
+/// at once; a record produced after it lingers as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_now_sends_what_is_queued_without_waiting() {
+    let p = producer(&[("linger.ms", "600000"), ("delivery.timeout.ms", "900000")]);
+    let topic = common::unique_topic("sendnow");
+    // The topic's metadata is known from here on: the next record goes straight into a batch.
+    let first = p.send(ProducerRecord::new(&topic).value("first")).await.unwrap();
+    p.flush(Duration::from_secs(30)).await.unwrap();
+    first.await.unwrap();
+
+    let queued = p.send(ProducerRecord::new(&topic).value("queued")).await.unwrap();
+    p.send_now();
+    let md = tokio::time::timeout(Duration::from_secs(30), queued)
+        .await
+        .expect("the record queued before send_now() is delivered long before linger.ms (10 min)")
+        .unwrap();
+    assert_eq!(md.offset, 1);
+
+    let later = p.send(ProducerRecord::new(&topic).value("later")).await.unwrap();
+    let mut later = Box::pin(later);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), &mut later).await.is_err(),
+        "a record produced after send_now() lingers"
+    );
+    p.close(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(later.await.unwrap().offset, 2);
+}

@@ -63,9 +63,18 @@ impl Admin {
         Ok(Admin { cluster, config })
     }
 
-    /// The cluster this client talks to (metadata cache and connections).
+    /// The cluster this client talks to (metadata cache and connections): for the engine's own
+    /// tests, not for bindings, which use the client's methods.
+    #[doc(hidden)]
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.cluster
+    }
+
+    /// Makes sure one broker can be reached (an open connection counts): one attempt per known
+    /// broker, then per bootstrap server, no retry; the last connection error when none answers.
+    /// For APIs that report an unreachable cluster at once (kafka-go's dial error).
+    pub async fn connect_once(&self) -> Result<()> {
+        self.cluster().any_connection().await.map(|_| ())
     }
 
     pub fn config(&self) -> &AdminConfig {

@@ -459,8 +459,18 @@ impl Consumer {
         &self.shared().config
     }
 
+    /// The cluster this client talks to (metadata cache and connections): for the engine's own
+    /// tests, not for bindings, which use the client's methods.
+    #[doc(hidden)]
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.shared().cluster
+    }
+
+    /// Makes sure one broker can be reached (an open connection counts): one attempt per known
+    /// broker, then per bootstrap server, no retry; the last connection error when none answers.
+    /// For APIs that report an unreachable cluster at once (kafka-go's dial error).
+    pub async fn connect_once(&self) -> Result<()> {
+        self.cluster().any_connection().await.map(|_| ())
     }
 
     fn check_open(&self) -> Result<()> {

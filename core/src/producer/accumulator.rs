@@ -136,6 +136,11 @@ pub(crate) struct State {
     pub node_in_flight: HashMap<i32, usize>,
     /// > 0 while someone flushes: every batch is ready at once.
     pub flushing: usize,
+    /// Batches created at or before this instant are ready at once ([`send_now`]); later ones
+    /// linger as usual.
+    ///
+    /// [`send_now`]: crate::producer::Producer::send_now
+    pub send_now_upto: Option<std::time::Instant>,
     pub closing: bool,
     /// Idempotent producer: a batch the broker may have written failed, so its sequence
     /// numbers cannot be given to the next batch (the broker would take that one for a
@@ -179,7 +184,7 @@ pub(crate) struct Accumulator {
 impl Accumulator {
     pub fn new(config: &ProducerConfig) -> Self {
         Accumulator {
-            state: Mutex::new(State { topics: HashMap::new(), node_in_flight: HashMap::new(), flushing: 0, closing: false, needs_epoch_bump: false }),
+            state: Mutex::new(State { topics: HashMap::new(), node_in_flight: HashMap::new(), flushing: 0, send_now_upto: None, closing: false, needs_epoch_bump: false }),
             memory: Semaphore::new(config.buffer_memory),
             buffer_memory: config.buffer_memory,
             wakeup: Notify::new(),

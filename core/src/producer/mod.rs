@@ -205,6 +205,9 @@ impl Producer {
         &self.inner.config
     }
 
+    /// The cluster this client talks to (metadata cache and connections): for the engine's own
+    /// tests, not for bindings, which use the client's methods.
+    #[doc(hidden)]
     pub fn cluster(&self) -> &Arc<Cluster> {
         &self.inner.cluster
     }
@@ -632,6 +635,16 @@ impl Producer {
     /// Records queued (waiting for metadata or in a batch) or in flight, not yet completed.
     pub fn in_flight_count(&self) -> usize {
         self.inner.accumulator.outstanding.load(Ordering::Acquire) + self.inner.waiting.len()
+    }
+
+    /// Sends what is queued now, ignoring linger.ms, and returns at once: the batches that exist
+    /// now are ready; records appended later linger as usual. The non-blocking half of
+    /// [`flush`](Self::flush), for bindings whose API sends a full batch at once (kafka-go's
+    /// Writer at `BatchSize`) without holding a thread until it is acknowledged.
+    pub fn send_now(&self) {
+        let acc = &self.inner.accumulator;
+        acc.state.locked().send_now_upto = Some(std::time::Instant::now());
+        acc.wakeup.notify_one();
     }
 
     /// Sends everything queued now (ignoring linger.ms) and waits until every record completed,

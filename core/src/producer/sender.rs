@@ -146,6 +146,7 @@ fn drain(inner: &Inner) -> Drained {
         let mut guard = acc.state.locked();
         let state: &mut State = &mut guard;
         let flushing = state.flushing > 0 || state.closing;
+        let send_now_upto = state.send_now_upto;
         let (pid, epoch) = inner.producer_id();
         let mut bump = false;
         // Nothing goes out until a pending epoch bump is done (the sender's loop does it).
@@ -177,7 +178,9 @@ fn drain(inner: &Inner) -> Drained {
                     continue;
                 }
                 let linger_left = (head.created + config.linger).checked_duration_since(now);
-                let ready = flushing || q.batches.len() > 1 || linger_left.is_none() || head.builder.as_ref().map(|b| b.size_in_bytes() >= config.batch_size || b.len() >= config.batch_max_records).unwrap_or(true);
+                let ready = flushing
+                    || send_now_upto.is_some_and(|t| head.created <= t)
+                    || q.batches.len() > 1 || linger_left.is_none() || head.builder.as_ref().map(|b| b.size_in_bytes() >= config.batch_size || b.len() >= config.batch_max_records).unwrap_or(true);
                 if !ready {
                     let left = linger_left.unwrap_or_default();
                     out.next_check = Some(out.next_check.map_or(left, |c: Duration| c.min(left)));
