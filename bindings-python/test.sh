@@ -14,8 +14,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q "maturin>=1.5,<2.0" "pytest>=7" "confluent-kafka[avro,json,protobuf,schemaregistry]>=2.13"
-"$venv/bin/pip" install -q "$here"
+"$venv/bin/pip" install -q "pytest>=7" "confluent-kafka[avro,json,protobuf,schemaregistry]>=2.13"
+# The release wheel every venv of the project installs (compiled once: wheel.sh).
+"$venv/bin/pip" install -q --force-reinstall --no-deps "$("$here/wheel.sh")"
 
 if [[ -z "${KAFKA_BOOTSTRAP:-}" ]]; then
   if ! "$root/tests/cluster/kafka" status >/dev/null 2>&1; then

@@ -12,7 +12,7 @@ command -v node >/dev/null || { echo "node is not installed" >&2; exit 1; }
 case "${1:-}" in
   peers)
     cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2
-    node -e "require('kafkajs'); require('@platformatic/kafka')" ;;
+    node -e "require('kafkajs'); require('@platformatic/kafka'); require('@kafkajs/confluent-schema-registry')" ;;
   polykafka)
     node "$root/bindings-node/scripts/build.js" >&2
     node -e "require('$root/bindings-node')" ;;
