@@ -22,9 +22,9 @@ import (
 )
 
 type args struct {
-	lib, workload, bootstrap, topic, compression string
-	records, size, partitions, txnSize           int
-	rate, duration                               float64
+	lib, workload, bootstrap, topic, compression, registry string
+	records, size, partitions, txnSize                     int
+	rate, duration                                         float64
 }
 
 type result struct {
@@ -194,8 +194,8 @@ func runL1(a *args, c l1Client, start func()) (int, int64, uint64, []float64) {
 
 func main() {
 	a := &args{}
-	flag.StringVar(&a.lib, "lib", "", "polykafka | kafka-go | franz-go | confluent")
-	flag.StringVar(&a.workload, "workload", "", "P1 P2 P3 C1 L1 T1 S1")
+	flag.StringVar(&a.lib, "lib", "", "polykafka | kafka-go | franz-go | confluent | polykafka-sr | kafka-go-sr")
+	flag.StringVar(&a.workload, "workload", "", "P1 P2 P3 C1 L1 T1 S1 S2 S2C")
 	flag.StringVar(&a.bootstrap, "bootstrap", "", "host:port")
 	flag.StringVar(&a.topic, "topic", "", "topic")
 	flag.StringVar(&a.compression, "compression", "none", "snappy | zstd (S1)")
@@ -205,8 +205,10 @@ func main() {
 	flag.IntVar(&a.txnSize, "txn-size", 1000, "records per transaction (T1)")
 	flag.Float64Var(&a.rate, "rate", 1000, "records/s (L1)")
 	flag.Float64Var(&a.duration, "duration", 30, "seconds (L1)")
+	flag.StringVar(&a.registry, "registry", "", "schema registry URL (S2, S2C)")
 	flag.Parse()
-	names := map[string]string{"polykafka": "polykafka-go", "kafka-go": "kafka-go", "franz-go": "franz-go", "confluent": "confluent-kafka-go"}
+	names := map[string]string{"polykafka": "polykafka-go", "kafka-go": "kafka-go", "franz-go": "franz-go", "confluent": "confluent-kafka-go",
+		"polykafka-sr": "polykafka-go-sr", "kafka-go-sr": "kafka-go-sr"}
 	ws, ok := libs[a.lib]
 	if !ok {
 		fail("library %q is not built into this program (confluent needs -tags confluent)", a.lib)
@@ -245,7 +247,7 @@ func main() {
 		cpu, rss := usage()
 		res.CPU, res.RSS = cpu-c0, rss
 		res.Records, res.Bytes, res.Checksum, res.Failed = n, nb, sum, failed
-		if a.workload != "C1" {
+		if a.workload != "C1" && a.workload != "S2C" {
 			res.ChunkSize = chunk(a)
 		}
 	}
