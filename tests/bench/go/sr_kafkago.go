@@ -1,11 +1,10 @@
 package main
 
 // S2/S2C with confluent-kafka-go's schemaregistry serdes (pure Go) and kafka-go's Writer/Reader:
-// sr_polykafka.go with the imports changed.
+// sr_polykafka.go with the imports changed; the loops are in sr.go.
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
@@ -15,10 +14,10 @@ import (
 )
 
 func init() {
-	libs["kafka-go-sr"] = map[string]workloadFunc{"S2": kgSRProduce, "S2C": kgSRConsume}
+	libs["kafka-go-sr"] = srWorkloads(kgSR)
 }
 
-func kgSRSerializer(a *args) *avrov2.Serializer {
+func kgSR(a *args) srLib {
 	client, err := schemaregistry.NewClient(schemaregistry.NewConfig(a.registry))
 	if err != nil {
 		fail("registry client: %v", err)
@@ -32,94 +31,36 @@ func kgSRSerializer(a *args) *avrov2.Serializer {
 	if err != nil {
 		fail("serializer: %v", err)
 	}
-	return ser
-}
-
-// Serialize per record, WriteMessages of srChunk records on an async Writer (as P1); the
-// outcomes are counted in Completion, Close waits for all.
-func kgSRProduceWith(a *args, ser *avrov2.Serializer, start func()) (int, int64, uint64, int) {
-	w := &kg.Writer{Addr: kg.TCP(a.bootstrap), Topic: a.topic, Balancer: &kg.RoundRobin{}, BatchSize: srChunk,
-		BatchBytes: 1 << 20, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kg.RequireOne, Async: true}
-	var mu sync.Mutex
-	ok, failed := 0, 0
-	var nbytes int64
-	var sum uint64
-	w.Completion = func(msgs []kg.Message, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			failed += len(msgs)
-			return
-		}
-		ok += len(msgs)
-		for _, m := range msgs {
-			nbytes += int64(len(m.Value))
-			sum += crc(m.Value)
-		}
-	}
-	if start != nil {
-		start()
-	}
-	for sent := 0; sent < a.records; {
-		k := min(srChunk, a.records-sent)
-		batch := make([]kg.Message, k)
-		for i := range batch {
-			ev := userEventAt(sent + i)
-			v, err := ser.Serialize(a.topic, &ev)
-			if err != nil {
-				fail("serialize: %v", err)
-			}
-			batch[i] = kg.Message{Value: v}
-		}
-		if err := w.WriteMessages(context.Background(), batch...); err != nil {
-			fail("write: %v", err)
-		}
-		sent += k
-	}
-	if err := w.Close(); err != nil {
-		fail("close: %v", err)
-	}
-	return ok, nbytes, sum, failed
-}
-
-func kgSRProduce(a *args, start func()) (int, int64, uint64, int) {
-	return kgSRProduceWith(a, kgSRSerializer(a), start)
-}
-
-// The topic is filled first (outside the window), then read from the start with a Reader on
-// partition 0 and each value deserialized into a userEvent.
-func kgSRConsume(a *args, start func()) (int, int64, uint64, int) {
-	ser := kgSRSerializer(a)
-	if ok, _, _, failed := kgSRProduceWith(a, ser, nil); ok != a.records || failed != 0 {
-		fail("fill: %d written, %d failed", ok, failed)
-	}
-	de, err := avrov2.NewDeserializer(ser.Client, serde.ValueSerde, avrov2.NewDeserializerConfig())
+	de, err := avrov2.NewDeserializer(client, serde.ValueSerde, avrov2.NewDeserializerConfig())
 	if err != nil {
 		fail("deserializer: %v", err)
 	}
-	r := kg.NewReader(kg.ReaderConfig{Brokers: []string{a.bootstrap}, Topic: a.topic, Partition: 0,
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, StartOffset: kg.FirstOffset})
-	defer r.Close()
-	n := 0
-	var nb int64
-	var sum uint64
-	for n < a.records {
-		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		m, err := r.ReadMessage(c)
-		cancel()
-		if err != nil {
-			fail("read after %d: %v", n, err)
-		}
-		if n == 0 {
-			start()
-		}
-		var ev userEvent
-		if err := de.DeserializeInto(a.topic, m.Value, &ev); err != nil {
-			fail("deserialize record %d: %v", n, err)
-		}
-		n++
-		nb += int64(len(m.Value))
-		sum += uint64(ev.Timestamp)
+	return srLib{
+		serialize:   func(ev *userEvent) ([]byte, error) { return ser.Serialize(a.topic, ev) },
+		deserialize: func(v []byte, ev *userEvent) error { return de.DeserializeInto(a.topic, v, ev) },
+		newWriter: func(done srDone) (func([][]byte) error, func() error) {
+			w := &kg.Writer{Addr: kg.TCP(a.bootstrap), Topic: a.topic, Balancer: &kg.RoundRobin{}, BatchSize: srChunk,
+				BatchBytes: 1 << 20, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kg.RequireOne, Async: true}
+			w.Completion = func(msgs []kg.Message, err error) {
+				done(len(msgs), func(i int) []byte { return msgs[i].Value }, err)
+			}
+			write := func(values [][]byte) error {
+				batch := make([]kg.Message, len(values)) // the writer may keep them (async)
+				for i, v := range values {
+					batch[i] = kg.Message{Value: v}
+				}
+				return w.WriteMessages(context.Background(), batch...)
+			}
+			return write, w.Close
+		},
+		newReader: func() (func(context.Context) ([]byte, error), func() error) {
+			r := kg.NewReader(kg.ReaderConfig{Brokers: []string{a.bootstrap}, Topic: a.topic, Partition: 0,
+				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, StartOffset: kg.FirstOffset})
+			read := func(ctx context.Context) ([]byte, error) {
+				m, err := r.ReadMessage(ctx)
+				return m.Value, err
+			}
+			return read, r.Close
+		},
 	}
-	return n, nb, sum, 0
 }
