@@ -595,8 +595,13 @@ def main() -> int:
     out_dir = Path(a.out) if a.out else (BUILD / "quick" if a.quick else HERE / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    # Quick mode links only what it runs (each release binary is a whole-program link).
-    bins = ["--bin", "polykafka-adapter", "--bin", "ceiling", "--bin", "bench-tool"] if a.quick else []
+    # Quick mode links only what it runs (each release binary is a whole-program link): the
+    # harness's bench-tool and the clients' commands in target/release.
+    bins = []
+    if a.quick:
+        release = str(ROOT / "target" / "release") + os.sep
+        names = {"bench-tool"} | {c["command"][0][len(release):] for c in clients if c["command"][0].startswith(release)}
+        bins = [x for name in sorted(names) for x in ("--bin", name)]
     log(f"building the Rust bench binaries (cargo build --release -p polykafka-bench {' '.join(bins)})")
     subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "polykafka-bench"] + bins, cwd=ROOT, check=True)
     unavailable = {} if a.no_setup else run_setup(clients, log)
