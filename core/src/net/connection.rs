@@ -60,6 +60,13 @@ impl ApiVersions {
         Ok(v)
     }
 
+    /// Every API the broker offers: (api key, min version, max version), sorted by key.
+    pub fn offered(&self) -> Vec<(i16, i16, i16)> {
+        let mut all: Vec<_> = self.ranges.iter().map(|(&k, &(lo, hi))| (k, lo, hi)).collect();
+        all.sort_unstable();
+        all
+    }
+
     pub fn supports(&self, key: ApiKey) -> bool {
         self.ranges.contains_key(&(key as i16))
     }
