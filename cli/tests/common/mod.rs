@@ -15,6 +15,7 @@ pub fn root() -> PathBuf {
 /// The cluster's facts, read as the core's tests read them (the same file and variables).
 #[path = "../../../core/tests/common/mod.rs"]
 mod core_common;
+#[allow(unused_imports)]
 pub use core_common::{bootstrap, get};
 
 pub fn unique(prefix: &str) -> String {
