@@ -188,7 +188,8 @@ pub enum DataFormat {
     Avro,
     Json,
     Protobuf,
-    /// decoded when the bytes start with the registry's magic byte and a registry is known, else text
+    /// decoded when the bytes start with the registry's magic byte and a registry is known, else
+    /// text when they read as text, else base64 (JSON) or the bytes
     Auto,
 }
 

@@ -126,10 +126,14 @@ impl Decoder {
                 Ok(s) => Shown::Text { text: s.to_string(), json: false },
                 Err(e) => return Err(Failure::Io(format!("{} is not UTF-8 text ({e}): use --{name}-format base64 or raw", here()))),
             },
+            // Auto: text when it reads as text (UTF-8 without control characters but tab and
+            // line ends), else base64 in JSON and the bytes as they are elsewhere.
             _ => match std::str::from_utf8(bytes) {
-                Ok(s) => Shown::Text { text: s.to_string(), json: false },
-                Err(_) if self.for_json => Shown::Base64(base64::engine::general_purpose::STANDARD.encode(bytes)),
-                Err(_) => Shown::Raw(bytes.to_vec()),
+                Ok(s) if !s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) => {
+                    Shown::Text { text: s.to_string(), json: false }
+                }
+                _ if self.for_json => Shown::Base64(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                _ => Shown::Raw(bytes.to_vec()),
             },
         })
     }
