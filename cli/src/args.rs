@@ -421,7 +421,9 @@ pub struct LagArgs {
 
 #[derive(Args, Debug)]
 pub struct ClusterArgs {
-    /// Also list every API with the versions each broker offers and the one polykafka picks
+    /// Also list every API: the versions each broker offers, polykafka's range, and PICKED, the
+    /// highest both support (what the engine sends, except a few APIs it caps lower: Produce,
+    /// OffsetFetch and the transaction APIs)
     #[arg(long)]
     pub api_versions: bool,
     #[command(flatten)]

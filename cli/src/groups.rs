@@ -38,10 +38,6 @@ pub async fn run_groups(conn: &Connection, cmd: GroupsCommand) -> Result<(), Fai
             let mut js = Vec::new();
             for group in &groups {
                 let d = describe(&admin, group, &at).await?;
-                if d.state == "Dead" {
-                    admin.close().await;
-                    return Err(no_group(group, &at));
-                }
                 let committed = admin
                     .list_consumer_group_offsets(group, None)
                     .await
@@ -117,11 +113,16 @@ fn no_group(group: &str, at: &str) -> Failure {
 }
 
 async fn describe(admin: &Admin, group: &str, at: &str) -> Result<GroupDescription, Failure> {
+    describe_if_any(admin, group, at).await?.ok_or_else(|| no_group(group, at))
+}
+
+/// The group's description, `None` when it does not exist (GROUP_ID_NOT_FOUND, or Dead).
+async fn describe_if_any(admin: &Admin, group: &str, at: &str) -> Result<Option<GroupDescription>, Failure> {
     let d = match admin.describe_consumer_groups(&[group]).await {
-        Err(e) if e.code() == 69 => return Err(no_group(group, at)),
+        Err(e) if e.code() == 69 => return Ok(None),
         r => r.map_err(Failure::kafka(format!("describing group '{group}' {at}")))?,
     };
-    d.into_iter().next().ok_or_else(|| Failure::Io(format!("no description returned for group '{group}'")))
+    Ok(d.into_iter().next().filter(|d| d.state != "Dead"))
 }
 
 /// Offsets of `spec` for each partition; a partition's error fails, naming it.
@@ -179,8 +180,9 @@ async fn reset(conn: &Connection, a: ResetArgs) -> Result<(), Failure> {
     };
     let (admin, at) = admin(conn, "offsets reset")?;
     let group = a.group.as_str();
-    let d = describe(&admin, group, &at).await?;
-    if a.execute && !matches!(d.state.as_str(), "Empty" | "Dead") {
+    // A group that does not exist yet can be given offsets (it starts from them).
+    let d = describe_if_any(&admin, group, &at).await?;
+    if let Some(d) = d.filter(|d| a.execute && d.state != "Empty") {
         admin.close().await;
         return Err(Failure::Usage(format!(
             "assignments can only be reset if the group '{group}' is inactive, but the current state is {} ({} members) {at}",
@@ -300,10 +302,6 @@ pub async fn run_lag(conn: &Connection, a: LagArgs) -> Result<(), Failure> {
     let tty = std::io::stdout().is_terminal();
     loop {
         let d = describe(&admin, &a.group, &at).await?;
-        if d.state == "Dead" {
-            admin.close().await;
-            return Err(no_group(&a.group, &at));
-        }
         let lag = admin.consumer_group_lag(&a.group).await.map_err(Failure::kafka(format!("computing the lag of group '{}' {at}", a.group)))?;
         let total: i64 = lag.iter().map(|l| l.lag).sum();
         match a.out.output {
