@@ -335,7 +335,7 @@ pub extern "C" fn pk_consumer_commit(consumer: *mut pk_consumer, offsets: *const
             return Err(Error::invalid(format!("commit: offset {o} of {tp} is negative")));
         }
         let arg = (!list.is_empty()).then_some(&list[..]);
-        block_on("pk_consumer_commit", c.consumer.commit(arg, CommitMode::Sync))?
+        block_on("pk_consumer_commit", c.consumer.commit(arg, CommitMode::Sync))?.map(drop)
     })
 }
 

@@ -225,7 +225,7 @@ impl NativeConsumer {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn commit_stored(&self, env: Env) -> Result<JsObject> {
         let consumer = self.get()?;
-        crate::error::spawn(&env, async move { consumer.commit(None, CommitMode::Sync).await.napi() })
+        crate::error::spawn(&env, async move { consumer.commit(None, CommitMode::Sync).await.map(drop).napi() })
     }
 
     /// Commits exactly these offsets (each the next offset to read, with its metadata string if

@@ -219,18 +219,7 @@ impl Consumer {
     fn commit_op(&self, offsets: Option<Vec<(TopicPartition, i64)>>) -> impl Future<Output = polykafka::Result<Vec<(TopicPartition, i64)>>> + Send + 'static {
         let (consumer, commits, report) = (self.consumer.clone(), self.commits.clone(), self.on_commit.is_some());
         runtime::guarded(async move {
-            let res = match offsets {
-                Some(offsets) => consumer.commit(Some(&offsets), CommitMode::Sync).await.map(|()| offsets),
-                None => match consumer.commit(None, CommitMode::Sync).await {
-                    // The core's commit does not say which stored offsets it committed: read
-                    // them back (the committed offsets of the assignment).
-                    Ok(()) => {
-                        let t = consumer.config().default_api_timeout;
-                        consumer.committed(&consumer.assignment(), t).await.map(|l| l.into_iter().filter(|(_, o)| *o >= 0).collect())
-                    }
-                    Err(e) => Err(e),
-                },
-            };
+            let res = consumer.commit(offsets.as_deref(), CommitMode::Sync).await;
             if report {
                 let list = res.as_ref().map(|l| l.clone()).unwrap_or_default();
                 commits.lock().unwrap_or_else(|p| p.into_inner()).push((res.as_ref().err().cloned(), list));

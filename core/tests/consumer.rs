@@ -710,8 +710,9 @@ async fn commits_do_not_wait_behind_long_poll_fetches() {
     // The fetcher now long-polls the empty partition for up to 20 s.
     let _ = c.poll(Duration::from_millis(500)).await.unwrap();
     let start = std::time::Instant::now();
-    c.commit(None, CommitMode::Sync).await.unwrap();
+    let done = c.commit(None, CommitMode::Sync).await.unwrap();
     assert!(start.elapsed() < Duration::from_secs(10), "the commit waited {:?} behind the fetch", start.elapsed());
+    assert_eq!(done, vec![(TopicPartition::new(&topic, 0), 10)], "commit(None) returns the positions it committed");
     let committed = c.committed(&[TopicPartition::new(&topic, 0)], T).await.unwrap();
     assert_eq!(committed[0].1, 10);
     c.close().await.unwrap();
@@ -758,6 +759,31 @@ async fn stored_offsets_are_what_auto_commit_commits() {
     let auto = consumer(Some(&group), &[]);
     assert_eq!(auto.store_offsets(&[(tp, 1)]).unwrap_err().kind(), ErrorKind::InvalidArgument);
     auto.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_of_stored_offsets_returns_what_it_committed() {
+    let topic = new_topic("commit-stored", 2).await;
+    produce(&topic, 1, 0, 10).await;
+    let group = common::unique_topic("g-commit-stored");
+    let (tp0, tp1) = (TopicPartition::new(&topic, 0), TopicPartition::new(&topic, 1));
+    let c = consumer(Some(&group), &[("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")]);
+    c.subscribe(&[topic.clone()]).unwrap();
+    let mut got = 0;
+    let deadline = Instant::now() + T;
+    while got < 10 && Instant::now() < deadline {
+        got += c.poll_batch(100, Duration::from_millis(500)).await.unwrap().len();
+    }
+    assert_eq!(got, 10);
+    assert_eq!(c.commit(None, CommitMode::Sync).await.unwrap(), vec![], "nothing stored: nothing committed");
+    assert_eq!(c.committed(&[tp0.clone(), tp1.clone()], T).await.unwrap(), vec![(tp0.clone(), -1), (tp1.clone(), -1)]);
+    c.store_offsets(&[(tp0.clone(), 4)]).unwrap();
+    assert_eq!(c.commit(None, CommitMode::Sync).await.unwrap(), vec![(tp0.clone(), 4)]);
+    assert_eq!(c.committed(&[tp0.clone(), tp1.clone()], T).await.unwrap(), vec![(tp0.clone(), 4), (tp1.clone(), -1)]);
+    // Explicit offsets come back as given.
+    let explicit = vec![(tp1.clone(), 0)];
+    assert_eq!(c.commit(Some(&explicit), CommitMode::Sync).await.unwrap(), explicit);
+    c.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,9 +10,9 @@
 //! controller; broker-level configs go to the broker they are about.
 
 mod configs;
+mod delete_records;
 mod groups;
 mod offsets;
-mod records;
 mod topics;
 
 pub(crate) use crate::cluster::request::{join_all, ms_until, retry_until, with_broker_message};

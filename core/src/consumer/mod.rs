@@ -38,7 +38,7 @@
 
 pub mod assignor;
 pub mod fetch;
-mod fetcher;
+mod prefetch;
 mod group;
 mod group_metadata;
 pub mod offsets;
@@ -444,7 +444,7 @@ impl Consumer {
             children: Mutex::new(tokio::task::JoinSet::new()),
             commits: Mutex::new(tokio::task::JoinSet::new()),
         });
-        let mut tasks = vec![tokio::spawn(fetcher::run(shared.clone()))];
+        let mut tasks = vec![tokio::spawn(prefetch::run(shared.clone()))];
         if shared.group_id().is_some() {
             tasks.push(tokio::spawn(group::run(shared.clone())));
         }
@@ -853,19 +853,23 @@ impl Consumer {
     }
 
     /// Commits offsets (each the *next* offset to read). `None` commits the stored offsets of
-    /// every assigned partition (see [`store_offsets`](Self::store_offsets)).
-    pub async fn commit(&self, offsets: Option<&[(TopicPartition, i64)]>, mode: CommitMode) -> Result<()> {
+    /// every assigned partition (see [`store_offsets`](Self::store_offsets)), or with
+    /// `enable.auto.offset.store` the positions of the records delivered. Returns what it
+    /// committed (with [`CommitMode::Async`], what it started to commit); an empty list when
+    /// there was nothing to commit, and no request was sent.
+    pub async fn commit(&self, offsets: Option<&[(TopicPartition, i64)]>, mode: CommitMode) -> Result<Vec<(TopicPartition, i64)>> {
         self.check_open()?;
         self.require_group("commit")?;
         let list: Vec<(TopicPartition, i64, i32)> = match offsets {
             Some(o) => o.iter().map(|(tp, off)| (tp.clone(), *off, -1)).collect(),
             None => self.shared().lock().to_commit(None),
         };
+        let committed = list.iter().map(|(tp, off, _)| (tp.clone(), *off)).collect();
         if list.is_empty() {
-            return Ok(());
+            return Ok(committed);
         }
         match mode {
-            CommitMode::Sync => offsets::commit(self.shared(), &list).await,
+            CommitMode::Sync => offsets::commit(self.shared(), &list).await?,
             CommitMode::Async => {
                 let shared = self.shared().clone();
                 spawn_into(&self.shared().commits, async move {
@@ -873,9 +877,9 @@ impl Consumer {
                         tracing::warn!(error = %e, "asynchronous commit failed");
                     }
                 });
-                Ok(())
             }
         }
+        Ok(committed)
     }
 
     /// Commits these offsets (each the next offset to read), each with its metadata string (kept

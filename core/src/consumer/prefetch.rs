@@ -1,4 +1,4 @@
-//! The consumer's background fetcher: resolves starting positions (committed offset, else
+//! Prefetching, the consumer's background fetcher: resolves starting positions (committed offset, else
 //! `auto.offset.reset`), then keeps one Fetch request in flight per leader for all of that
 //! leader's fetchable partitions, and queues the records for poll.
 //!

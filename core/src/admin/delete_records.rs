@@ -1,4 +1,4 @@
-//! Records: delete records before an offset.
+//! DeleteRecords: delete the records of partitions before an offset.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
