@@ -1549,8 +1549,9 @@ struct pk_error *pk_schema_deserializer_deserialize(struct pk_schema_deserialize
 
 /**
  * Reads a Protobuf record's framing (`data`; `header` as in
- * pk_schema_deserializer_deserialize()): the schema it names must exist and be Protobuf. The
- * caller frees `*out_record` with pk_encoded_record_free().
+ * pk_schema_deserializer_deserialize()): the schema it names must exist and be Protobuf, with
+ * a message at the record's index path. The caller frees `*out_record` with
+ * pk_encoded_record_free().
  */
 struct pk_error *pk_schema_deserializer_deserialize_encoded(struct pk_schema_deserializer *deserializer,
                                                             const uint8_t *data,
@@ -1573,6 +1574,12 @@ int32_t pk_encoded_record_schema_id(const struct pk_encoded_record *r);
  * The message-index path, borrowed from `r`; its length in `*out_len`. NULL gives NULL, 0.
  */
 const int32_t *pk_encoded_record_indexes(const struct pk_encoded_record *r, size_t *out_len);
+
+/**
+ * The full name (`package.Outer.Inner`) of the record's message in its writer schema,
+ * borrowed from `r` (NUL-terminated). NULL gives NULL.
+ */
+const char *pk_encoded_record_message_name(const struct pk_encoded_record *r);
 
 /**
  * The encoded message, borrowed from `r`; its length in `*out_len`. NULL gives NULL, 0.

@@ -127,6 +127,7 @@ pub struct pk_schema_deserializer {
 pub struct pk_encoded_record {
     schema_id: i32,
     indexes: Vec<i32>,
+    message_name: CString,
     payload: Vec<u8>,
 }
 
@@ -736,8 +737,9 @@ pub extern "C" fn pk_schema_deserializer_deserialize(
 }
 
 /// Reads a Protobuf record's framing (`data`; `header` as in
-/// pk_schema_deserializer_deserialize()): the schema it names must exist and be Protobuf. The
-/// caller frees `*out_record` with pk_encoded_record_free().
+/// pk_schema_deserializer_deserialize()): the schema it names must exist and be Protobuf, with
+/// a message at the record's index path. The caller frees `*out_record` with
+/// pk_encoded_record_free().
 #[no_mangle]
 pub extern "C" fn pk_schema_deserializer_deserialize_encoded(
     deserializer: *mut pk_schema_deserializer,
@@ -752,13 +754,16 @@ pub extern "C" fn pk_schema_deserializer_deserialize_encoded(
         let data = bytes(data, data_len, "data")?;
         let header = if header.is_null() { None } else { Some(bytes(header, header_len, "header")?) };
         check_out(out_record, "out_record")?;
-        let (id, _, indexes, payload) =
-            block_on("pk_schema_deserializer_deserialize_encoded", d.inner.deserialize_encoded(data, header))??;
+        let (id, name, indexes, payload) = block_on("pk_schema_deserializer_deserialize_encoded", async {
+            let (id, _, indexes, payload) = d.inner.deserialize_encoded(data, header).await?;
+            let name = d.inner.message_name(&id, &indexes).await?;
+            Ok::<_, SchemaError>((id, name, indexes, payload))
+        })??;
         let schema_id = match id {
             pk::schema::SchemaId::Id(i) => i,
             pk::schema::SchemaId::Guid(_) => -1,
         };
-        let rec = pk_encoded_record { schema_id, indexes, payload: payload.to_vec() };
+        let rec = pk_encoded_record { schema_id, indexes, message_name: c_string(name), payload: payload.to_vec() };
         Ok(out(out_record, "out_record", Box::into_raw(Box::new(rec)))?)
     })
 }
@@ -786,6 +791,13 @@ pub extern "C" fn pk_encoded_record_indexes(r: *const pk_encoded_record, out_len
     let (p, n) = handle(r, "record").map(|r| (r.indexes.as_ptr(), r.indexes.len())).unwrap_or((std::ptr::null(), 0));
     let _ = out(out_len, "out_len", n);
     p
+}
+
+/// The full name (`package.Outer.Inner`) of the record's message in its writer schema,
+/// borrowed from `r` (NUL-terminated). NULL gives NULL.
+#[no_mangle]
+pub extern "C" fn pk_encoded_record_message_name(r: *const pk_encoded_record) -> *const c_char {
+    handle(r, "record").map(|r| r.message_name.as_ptr()).unwrap_or(std::ptr::null())
 }
 
 /// The encoded message, borrowed from `r`; its length in `*out_len`. NULL gives NULL, 0.

@@ -489,6 +489,11 @@ async fn protobuf_dynamic_messages_with_references() {
     let lb = ser.serialize_message(&topic, MessageField::Value, polykafka::schema::MessageRef::Indexes(&[0, 0]), &line).await.unwrap();
     assert_eq!(&lb[5..8], &[0x04, 0x00, 0x00]);
     assert_eq!(de.deserialize(&topic, MessageField::Value, &lb, None).await.unwrap(), line);
+    // the framing a binding decodes itself names the message by its full name
+    for (b, name) in [(&bytes, "polykafka.test.Order"), (&rb, "polykafka.test.Refund"), (&lb, "polykafka.test.Order.Line")] {
+        let (id, _, indexes, _) = de.deserialize_encoded(b, None).await.unwrap();
+        assert_eq!(de.message_name(&id, &indexes).await.unwrap(), name);
+    }
 }
 
 #[tokio::test]
@@ -518,6 +523,9 @@ async fn protobuf_errors() {
     wrong_index.extend_from_slice(&[0x02, 0x08]);
     wrong_index.extend_from_slice(&good[6..]);
     let e = de.deserialize(&topic, MessageField::Value, &wrong_index, None).await.unwrap_err();
+    assert!(e.to_string().contains("index path [4]"), "{e}");
+    let (id, _, indexes, _) = de.deserialize_encoded(&wrong_index, None).await.unwrap();
+    let e = de.message_name(&id, &indexes).await.unwrap_err();
     assert!(e.to_string().contains("index path [4]"), "{e}");
     let mut truncated = good.clone();
     truncated.truncate(good.len() - 3);

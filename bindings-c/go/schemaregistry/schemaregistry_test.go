@@ -7,21 +7,18 @@ package schemaregistry_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	ckschemaregistry "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	ckserde "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	ckavrov2 "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/avrov2"
 	ckjsonschema "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/jsonschema"
 
-	kafka "github.com/polykafka/polykafka/bindings-c/go"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry"
+	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/avrov2"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/jsonschema"
@@ -47,17 +44,7 @@ type UserEventV2 struct {
 	Country string `avro:"country"`
 }
 
-func registryURL(t *testing.T) string {
-	u := os.Getenv("SCHEMA_REGISTRY_URL")
-	if u == "" {
-		t.Skip("SCHEMA_REGISTRY_URL is not set")
-	}
-	return u
-}
-
-func unique(t *testing.T) string {
-	return fmt.Sprintf("go-sr-%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano())
-}
+func unique(t *testing.T) string { return srtest.Unique(t, "go-sr") }
 
 type clients struct {
 	ours   schemaregistry.Client
@@ -65,17 +52,8 @@ type clients struct {
 }
 
 func newClients(t *testing.T) clients {
-	url := registryURL(t)
-	ours, err := schemaregistry.NewClient(schemaregistry.NewConfig(url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := ckschemaregistry.NewClient(ckschemaregistry.NewConfig(url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ours.Close(); theirs.Close() })
-	return clients{ours, theirs}
+	c := srtest.NewClients(t)
+	return clients{c.Ours, c.Theirs}
 }
 
 func latestConf() (*avrov2.SerializerConfig, *ckavrov2.SerializerConfig) {
@@ -292,21 +270,12 @@ func TestAvroErrorPathsBothImpls(t *testing.T) {
 		t.Fatalf("ours: wrong type gave %v", err)
 	}
 	// unreachable registry: retriable
-	dead := schemaregistry.NewConfig("http://127.0.0.1:1")
-	dead.MaxRetries = 0
-	deadClient, err := schemaregistry.NewClient(dead)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer deadClient.Close()
-	_, err = deadClient.GetLatestSchemaMetadata("x-value")
+	dead := srtest.Unreachable(t)
+	_, err = dead.Ours.GetLatestSchemaMetadata("x-value")
 	if !errors.As(err, &se) || !se.Retriable || se.Status != 0 {
 		t.Fatalf("ours: unreachable gave %#v", err)
 	}
-	ckDead := ckschemaregistry.NewConfig("http://127.0.0.1:1")
-	ckDead.MaxRetries = 0
-	theirDead, _ := ckschemaregistry.NewClient(ckDead)
-	if _, err := theirDead.GetLatestSchemaMetadata("x-value"); err == nil {
+	if _, err := dead.Theirs.GetLatestSchemaMetadata("x-value"); err == nil {
 		t.Fatal("theirs: unreachable gave no error")
 	}
 	// a bad setting is refused
@@ -375,48 +344,25 @@ func TestJSONSchemaBothWays(t *testing.T) {
 // Our kafka-go Writer with the Avro serializer, read back by the Reader and the deserializer.
 func TestWriterReaderWithAvro(t *testing.T) {
 	c := newClients(t)
-	broker := os.Getenv("KAFKA_BOOTSTRAP")
-	if broker == "" {
-		t.Skip("KAFKA_BOOTSTRAP is not set")
-	}
+	broker := srtest.Broker(t)
 	topic := unique(t)
 	ser, err := avrov2.NewSerializer(c.ours, serde.ValueSerde, avrov2.NewSerializerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	de, _ := avrov2.NewDeserializer(c.ours, serde.ValueSerde, avrov2.NewDeserializerConfig())
-	w := &kafka.Writer{Addr: kafka.TCP(broker), Topic: topic, AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond, RequiredAcks: kafka.RequireAll}
-	defer w.Close()
-	var msgs []kafka.Message
+	var values [][]byte
 	for i := 0; i < 5; i++ {
 		ev := UserEvent{UserID: fmt.Sprint(i), EventType: "USER_CREATED", Timestamp: int64(i)}
 		b, err := ser.Serialize(topic, &ev)
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs = append(msgs, kafka.Message{Value: b})
+		values = append(values, b)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		err := w.WriteMessages(ctx, msgs...)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{broker}, Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	for i := 0; i < 5; i++ {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, v := range srtest.RoundTrip(t, broker, topic, values) {
 		var ev UserEvent
-		if err := de.DeserializeInto(topic, m.Value, &ev); err != nil {
+		if err := de.DeserializeInto(topic, v, &ev); err != nil {
 			t.Fatal(err)
 		}
 		if ev.UserID != fmt.Sprint(i) || ev.Timestamp != int64(i) {

@@ -369,6 +369,12 @@ impl Deserializer {
         } else {
             None
         };
+        self.plan_for(id, latest_subject).await
+    }
+
+    /// The plan of writer schema `id` read as `latest_subject`'s latest version (None: as the
+    /// reader schema, or the writer's), compiled once and cached.
+    async fn plan_for(&self, id: SchemaId, latest_subject: Option<String>) -> SchemaResult<Arc<Plan>> {
         let key = (id.clone(), latest_subject.clone());
         if let Some(p) = self.plans.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(p.clone());
@@ -437,6 +443,17 @@ impl Deserializer {
             )));
         }
         Ok((id, writer, indexes, &payload[n..]))
+    }
+
+    /// The full name (`package.Outer.Inner`) of the message at index path `indexes` of the
+    /// Protobuf writer schema `id` (compiled once and cached): what a binding looks its
+    /// generated type up by after [`Deserializer::deserialize_encoded`].
+    pub async fn message_name(&self, id: &SchemaId, indexes: &[i32]) -> SchemaResult<String> {
+        let plan = self.plan_for(id.clone(), None).await?;
+        match &*plan {
+            Plan::Protobuf(w, _) => Ok(w.message_at(indexes)?.full_name().to_string()),
+            _ => Err(SchemaError::serialization(format!("the writer's schema ({id:?}) is not Protobuf"))),
+        }
     }
 
     /// Deserializes `bytes` of `topic`/`field`. `header` is the value of the

@@ -1,7 +1,7 @@
 // Package serde is confluent-kafka-go v2's schemaregistry/serde over polykafka's engine: the
-// settings and the serde types; the formats are in avrov2 and jsonschema. Encoding, framing
-// and the registry lookups happen in the Rust core; Go converts its values to and from JSON
-// text, one cgo call per record.
+// settings and the serde types; the formats are in avrov2, jsonschema and protobuf. Encoding
+// (Protobuf's excepted: Go marshals generated messages), framing and the registry lookups
+// happen in the Rust core, one cgo call per record.
 package serde
 
 import (

@@ -538,12 +538,21 @@ func (d *Deserializer) Deserialize(topic string, isKey bool, data, header []byte
 	return takeBytes(out), nil
 }
 
-// DeserializeEncoded reads a Protobuf record's framing: schema id, message indexes, message.
-func (d *Deserializer) DeserializeEncoded(data, header []byte) (int, []int, []byte, error) {
+// Encoded is a Protobuf record's framing: its schema id, message-index path, the message's
+// full name in the writer schema and the encoded message.
+type Encoded struct {
+	SchemaID    int
+	Indexes     []int
+	MessageName string
+	Payload     []byte
+}
+
+// DeserializeEncoded reads a Protobuf record's framing.
+func (d *Deserializer) DeserializeEncoded(data, header []byte) (Encoded, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.ptr == nil {
-		return 0, nil, nil, &Error{Kind: "closed", Code: -1, Message: "the deserializer is closed"}
+		return Encoded{}, &Error{Kind: "closed", Code: -1, Message: "the deserializer is closed"}
 	}
 	var cs cstrings
 	defer cs.free()
@@ -551,7 +560,7 @@ func (d *Deserializer) DeserializeEncoded(data, header []byte) (int, []int, []by
 	var rec *C.pk_encoded_record
 	if err := takeError(C.pk_schema_deserializer_deserialize_encoded(d.ptr, (*C.uint8_t)(cd), C.size_t(len(data)),
 		(*C.uint8_t)(ch), C.size_t(len(header)), &rec)); err != nil {
-		return 0, nil, nil, err
+		return Encoded{}, err
 	}
 	defer C.pk_encoded_record_free(rec)
 	var n, pn C.size_t
@@ -561,5 +570,10 @@ func (d *Deserializer) DeserializeEncoded(data, header []byte) (int, []int, []by
 		indexes = append(indexes, int(v))
 	}
 	p := C.pk_encoded_record_payload(rec, &pn)
-	return int(C.pk_encoded_record_schema_id(rec)), indexes, C.GoBytes(unsafe.Pointer(p), C.int(pn)), nil
+	return Encoded{
+		SchemaID:    int(C.pk_encoded_record_schema_id(rec)),
+		Indexes:     indexes,
+		MessageName: C.GoString(C.pk_encoded_record_message_name(rec)),
+		Payload:     C.GoBytes(unsafe.Pointer(p), C.int(pn)),
+	}, nil
 }
