@@ -67,6 +67,7 @@ pub struct Cluster {
     refresh: tokio::sync::Mutex<()>,
     coordinators: Mutex<HashMap<(CoordinatorType, String), i32>>,
     round_robin: AtomicUsize,
+    stats: Arc<crate::stats::Stats>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -79,6 +80,7 @@ impl Cluster {
     /// Prepares the client; no connection is made until the first request.
     pub fn new(config: ClientConfig) -> Result<Arc<Cluster>> {
         let security = Security::new(&config)?;
+        let config_client_id = config.client_id.clone();
         let bootstrap = config
             .bootstrap_servers
             .iter()
@@ -96,7 +98,13 @@ impl Cluster {
             refresh: tokio::sync::Mutex::new(()),
             coordinators: Mutex::new(HashMap::new()),
             round_robin: AtomicUsize::new(0),
+            stats: Arc::new(crate::stats::Stats::new(&config_client_id)),
         }))
+    }
+
+    /// The client's statistics (shared by every client of this connection pool).
+    pub fn stats(&self) -> &Arc<crate::stats::Stats> {
+        &self.stats
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -129,7 +137,7 @@ impl Cluster {
             tokio::time::sleep(wait).await;
         }
         let addr = slot.addr.locked().clone();
-        match Connection::connect(&addr, slot.node_id, &self.config, &self.security).await {
+        match Connection::connect_counted(&addr, slot.node_id, &self.config, &self.security, self.stats.broker(&addr, slot.node_id)).await {
             Ok(conn) => {
                 slot.failures.store(0, Ordering::Relaxed);
                 *slot.next_attempt.locked() = None;
