@@ -80,7 +80,6 @@ impl Cluster {
     /// Prepares the client; no connection is made until the first request.
     pub fn new(config: ClientConfig) -> Result<Arc<Cluster>> {
         let security = Security::new(&config)?;
-        let config_client_id = config.client_id.clone();
         let bootstrap = config
             .bootstrap_servers
             .iter()
@@ -88,6 +87,7 @@ impl Cluster {
             .map(|(i, addr)| NodeSlot::new(-1 - i as i32, addr.clone()))
             .collect();
         Ok(Arc::new(Cluster {
+            stats: Arc::new(crate::stats::Stats::new(&config.client_id, config.statistics_interval)),
             config,
             security,
             metadata: RwLock::new(Arc::new(Metadata::default())),
@@ -98,7 +98,6 @@ impl Cluster {
             refresh: tokio::sync::Mutex::new(()),
             coordinators: Mutex::new(HashMap::new()),
             round_robin: AtomicUsize::new(0),
-            stats: Arc::new(crate::stats::Stats::new(&config_client_id)),
         }))
     }
 

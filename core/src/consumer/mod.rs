@@ -472,6 +472,11 @@ impl Consumer {
         &self.shared().config
     }
 
+    /// A snapshot when one is due (every `statistics.interval.ms`), else `None`.
+    pub fn stats_due(&self) -> Option<serde_json::Value> {
+        self.shared().cluster.stats().take_due().then(|| self.stats())
+    }
+
     /// A statistics snapshot in librdkafka's layout ([`crate::stats`]): the client's counters
     /// plus, per assigned partition, positions, committed offset, watermarks and lag, and the
     /// group's state.

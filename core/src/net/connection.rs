@@ -369,7 +369,7 @@ impl Connection {
     /// Connects to `addr` (`host:port`) and makes the connection ready: TLS, ApiVersions, SASL.
     /// Its statistics are its own; a client's connections use [`connect_counted`](Self::connect_counted).
     pub async fn connect(addr: &str, node_id: i32, config: &ClientConfig, security: &Security) -> Result<Arc<Connection>> {
-        let stats = crate::stats::Stats::new(&config.client_id).broker(addr, node_id);
+        let stats = crate::stats::Stats::new(&config.client_id, Duration::ZERO).broker(addr, node_id);
         Connection::connect_counted(addr, node_id, config, security, stats).await
     }
 

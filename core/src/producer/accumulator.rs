@@ -199,7 +199,7 @@ impl Accumulator {
             max_request_size: config.max_request_size,
             max_block: config.max_block,
             delivery_timeout: config.delivery_timeout,
-            stats: Arc::new(crate::stats::Stats::new(&config.client.client_id)),
+            stats: Arc::new(crate::stats::Stats::new(&config.client.client_id, Duration::ZERO)),
         }
     }
 

@@ -640,6 +640,11 @@ impl Producer {
         self.inner.cluster.stats().snapshot("producer", &format!("{}#producer", self.inner.config.client.client_id), part)
     }
 
+    /// A snapshot when one is due (every `statistics.interval.ms`), else `None`.
+    pub fn stats_due(&self) -> Option<serde_json::Value> {
+        self.inner.cluster.stats().take_due().then(|| self.stats())
+    }
+
     pub fn in_flight_count(&self) -> usize {
         self.inner.accumulator.outstanding.load(Ordering::Acquire) + self.inner.waiting.len()
     }

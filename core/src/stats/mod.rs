@@ -50,6 +50,10 @@ pub struct PartitionCounters {
 pub struct Stats {
     client_id: String,
     started: Instant,
+    /// `statistics.interval.ms` in microseconds (0: never due), and when the next snapshot is
+    /// due (microseconds after `started`).
+    interval_us: u64,
+    next_due_us: AtomicU64,
     brokers: Mutex<BTreeMap<String, Arc<BrokerStats>>>,
     partitions: Mutex<HashMap<Arc<str>, HashMap<i32, Arc<PartitionCounters>>>>,
     /// Records (and their bytes) the brokers acknowledged.
@@ -74,16 +78,31 @@ pub struct ClientPart {
 }
 
 impl Stats {
-    pub fn new(client_id: &str) -> Self {
+    pub fn new(client_id: &str, interval: std::time::Duration) -> Self {
+        let interval_us = interval.as_micros() as u64;
         Stats {
             client_id: client_id.to_string(),
             started: Instant::now(),
+            interval_us,
+            next_due_us: AtomicU64::new(interval_us),
             brokers: Mutex::new(BTreeMap::new()),
             partitions: Mutex::new(HashMap::new()),
             tx: Flow::default(),
             txerrs: AtomicU64::new(0),
             rx: Flow::default(),
         }
+    }
+
+    /// True, once per `statistics.interval.ms`, when a periodic snapshot is due: the caller
+    /// (a binding's poll, for instance) takes it and hands it to the application. Never true
+    /// when the interval is 0. One caller wins each period.
+    pub fn take_due(&self) -> bool {
+        if self.interval_us == 0 {
+            return false;
+        }
+        let now = self.started.elapsed().as_micros() as u64;
+        let due = self.next_due_us.load(Relaxed);
+        now >= due && self.next_due_us.compare_exchange(due, now + self.interval_us, Relaxed, Relaxed).is_ok()
     }
 
     /// The counters of the broker at `addr` with `node_id` (negative: a bootstrap address),
@@ -200,5 +219,42 @@ impl Stats {
             out["cgrp"] = cgrp;
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_snapshot_is_due_once_per_interval_and_never_without_one() {
+        let never = Stats::new("c", Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!never.take_due());
+        let s = Stats::new("c", Duration::from_millis(20));
+        assert!(!s.take_due(), "due before the first interval passed");
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(s.take_due());
+        assert!(!s.take_due(), "due twice in one interval");
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(s.take_due());
+    }
+
+    #[test]
+    fn snapshot_has_librdkafka_names_for_counted_records() {
+        let s = Stats::new("client-1", Duration::ZERO);
+        s.produced("t", 0, 3, 30, true);
+        s.produced("t", 0, 2, 20, false);
+        s.fetched("t", 1, 4, 40);
+        s.broker("h:1", 7).sent(100);
+        let v = s.snapshot("producer", "client-1#producer", ClientPart { msg_cnt: 5, msg_size: 50, ..Default::default() });
+        assert_eq!((v["txmsgs"].as_u64(), v["txmsg_bytes"].as_u64(), v["rxmsgs"].as_u64()), (Some(3), Some(30), Some(4)));
+        assert_eq!(v["topics"]["t"]["partitions"]["0"]["txmsgs"], 3);
+        assert_eq!(v["topics"]["t"]["partitions"]["1"]["rxbytes"], 40);
+        assert_eq!(v["brokers"]["h:1/7"]["txbytes"], 100);
+        assert_eq!(v["brokers"]["h:1/7"]["state"], "INIT");
+        assert_eq!((v["tx"].as_u64(), v["tx_bytes"].as_u64(), v["msg_cnt"].as_u64()), (Some(1), Some(100), Some(5)));
+        assert!(v.get("cgrp").is_none());
     }
 }
