@@ -155,6 +155,7 @@ type pollResult struct {
 
 type readerCounters struct {
 	fetches, messages, bytes, errors, timeouts int64
+	dials, rebalances                          int64 // the engine's totals at the last Stats call
 }
 
 var (
@@ -579,12 +580,23 @@ func (r *Reader) ReadLag(ctx context.Context) (int64, error) {
 }
 
 // Stats returns the counters since the last call (they are reset) and the configuration.
+// Dials, Rebalances and QueueLength come from the engine's statistics.
 func (r *Reader) Stats() ReaderStats {
 	partition := strconv.Itoa(r.config.Partition)
 	if r.group {
 		partition = "-1"
 	}
+	var engine engineStats
+	ok := false
+	if r.native != nil {
+		if text, err := r.native.statsJSON(); err == nil {
+			engine, ok = parseEngineStats(text), true
+		}
+	}
 	return ReaderStats{
+		Dials:         since(&r.stats.dials, engine.dials(), ok),
+		Rebalances:    since(&r.stats.rebalances, engine.rebalances(), ok),
+		QueueLength:   engine.MsgCnt,
 		Fetches:       atomic.SwapInt64(&r.stats.fetches, 0),
 		Messages:      atomic.SwapInt64(&r.stats.messages, 0),
 		Bytes:         atomic.SwapInt64(&r.stats.bytes, 0),

@@ -45,6 +45,8 @@ type testReader interface {
 	Lag() int64
 	ReadLag(ctx context.Context) (int64, error)
 	Close() error
+	// Stats' Dials and Rebalances (kafka-go resets them at each call).
+	dialsAndRebalances() (int64, int64)
 }
 
 type rimpl struct {
@@ -104,6 +106,10 @@ func (k kgoReader) Offset() int64                              { return k.r.Offs
 func (k kgoReader) Lag() int64                                 { return k.r.Lag() }
 func (k kgoReader) ReadLag(ctx context.Context) (int64, error) { return k.r.ReadLag(ctx) }
 func (k kgoReader) Close() error                               { return k.r.Close() }
+func (k kgoReader) dialsAndRebalances() (int64, int64) {
+	s := k.r.Stats()
+	return s.Dials, s.Rebalances
+}
 
 // --- ours ---
 
@@ -152,6 +158,10 @@ func (o ourReader) Offset() int64                              { return o.r.Offs
 func (o ourReader) Lag() int64                                 { return o.r.Lag() }
 func (o ourReader) ReadLag(ctx context.Context) (int64, error) { return o.r.ReadLag(ctx) }
 func (o ourReader) Close() error                               { return o.r.Close() }
+func (o ourReader) dialsAndRebalances() (int64, int64) {
+	s := o.r.Stats()
+	return s.Dials, s.Rebalances
+}
 
 // produce writes n messages "<prefix>-i" (key "k-i", header h=i) to one partition of topic.
 func produce(t testing.TB, topic string, partition, n int, prefix string) {
@@ -315,6 +325,23 @@ func TestReaderContext(t *testing.T) {
 
 func group(t *testing.T) string {
 	return fmt.Sprintf("go-%s-%d", t.Name(), time.Now().UnixNano()%1e9)
+}
+
+// Stats after a group reader joined and read: one rebalance, at least one dial; the next call
+// reports only what happened since (both reset).
+func TestReaderStatsDialsAndRebalances(t *testing.T) {
+	forEachReader(t, func(t *testing.T, newReader func(rconf) testReader) {
+		topic, g := newTopic(t, 1), group(t)
+		produce(t, topic, 0, 5, "v")
+		r := newReader(rconf{topic: topic, group: g})
+		fetchN(t, r, 5, false)
+		if dials, rebalances := r.dialsAndRebalances(); dials < 1 || rebalances != 1 {
+			t.Errorf("after joining and reading: Dials %d Rebalances %d", dials, rebalances)
+		}
+		if dials, rebalances := r.dialsAndRebalances(); dials != 0 || rebalances != 0 {
+			t.Errorf("second call, nothing new: Dials %d Rebalances %d", dials, rebalances)
+		}
+	})
 }
 
 // ReadMessage commits each message: a restart resumes after the last one read.

@@ -77,6 +77,7 @@ type Writer struct {
 
 type writerCounters struct {
 	writes, messages, bytes, errors int64
+	dials                           int64 // the engine's total at the last Stats call
 }
 
 func (w *Writer) batchSize() int {
@@ -498,9 +499,22 @@ func (w *Writer) Close() error {
 }
 
 // Stats returns the counters since the last call (they are reset) and the configuration.
+// Dials and QueueLength come from the engine's statistics.
 func (w *Writer) Stats() WriterStats {
 	lo, hi := w.backoff()
+	var engine engineStats
+	ok := false
+	w.mu.Lock()
+	native := w.native
+	w.mu.Unlock()
+	if native != nil {
+		if text, err := native.statsJSON(); err == nil {
+			engine, ok = parseEngineStats(text), true
+		}
+	}
 	return WriterStats{
+		Dials:           since(&w.stats.dials, engine.dials(), ok),
+		QueueLength:     engine.MsgCnt,
 		Writes:          atomic.SwapInt64(&w.stats.writes, 0),
 		Messages:        atomic.SwapInt64(&w.stats.messages, 0),
 		Bytes:           atomic.SwapInt64(&w.stats.bytes, 0),
@@ -519,7 +533,8 @@ func (w *Writer) Stats() WriterStats {
 	}
 }
 
-// WriterStats has kafka-go's fields; the duration and size summaries are not measured yet.
+// WriterStats has kafka-go's fields; the duration and size summaries and Retries are not
+// measured yet.
 type WriterStats struct {
 	Writes   int64
 	Messages int64

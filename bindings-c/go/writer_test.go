@@ -496,8 +496,11 @@ func TestWriterDefaults(t *testing.T) {
 	if s.Messages != 1 || s.Writes != 1 || s.RequiredAcks != 0 || s.BatchTimeout != time.Second || s.MaxAttempts != 10 || s.MaxBatchSize != 100 {
 		t.Errorf("stats %+v", s)
 	}
-	if s2 := w.Stats(); s2.Messages != 0 {
-		t.Error("Stats resets its counters")
+	if s.Dials < 1 || s.QueueLength != 0 {
+		t.Errorf("from the engine: Dials %d (connections made) QueueLength %d", s.Dials, s.QueueLength)
+	}
+	if s2 := w.Stats(); s2.Messages != 0 || s2.Dials != 0 {
+		t.Errorf("Stats resets its counters: %+v", s2)
 	}
 	// A call with BatchSize messages goes at once.
 	w2 := &kafka.Writer{Addr: kafka.TCP(bootstrap(t)), Topic: topic, BatchSize: 10, BatchTimeout: 5 * time.Second}

@@ -871,6 +871,13 @@ struct pk_error *pk_consumer_position(struct pk_consumer *consumer,
                                       int64_t *out_offset);
 
 /**
+ * A statistics snapshot of the consumer in `*out_json`: JSON text in librdkafka's statistics
+ * layout, with positions, committed offsets, watermarks and lag per assigned partition and the
+ * group's state. The caller frees `*out_json` with pk_string_free().
+ */
+struct pk_error *pk_consumer_stats_json(struct pk_consumer *consumer, char **out_json);
+
+/**
  * Makes the next record delivered from an assigned partition be at `offset` (or
  * PK_OFFSET_BEGINNING / PK_OFFSET_END). Records already fetched are dropped. `topic` is
  * NUL-terminated and borrowed.
@@ -1169,6 +1176,13 @@ struct pk_error *pk_producer_send_now(struct pk_producer *producer);
  * `timeout_ms` (negative: without limit); a PK_ERROR_KIND_TIMEOUT error says how many are left.
  */
 struct pk_error *pk_producer_flush(struct pk_producer *producer, int32_t timeout_ms);
+
+/**
+ * A statistics snapshot of the producer in `*out_json`: JSON text in librdkafka's statistics
+ * layout (the fields the README's "Statistics" section lists). The caller frees `*out_json`
+ * with pk_string_free().
+ */
+struct pk_error *pk_producer_stats_json(struct pk_producer *producer, char **out_json);
 
 /**
  * The number of records queued or in flight, not yet completed, in `*out_count`.
@@ -1590,6 +1604,12 @@ const uint8_t *pk_encoded_record_payload(const struct pk_encoded_record *r, size
  * Frees an encoded record. `r` is consumed; NULL is allowed.
  */
 void pk_encoded_record_free(struct pk_encoded_record *r);
+
+/**
+ * Frees a string this library returned with "the caller frees it with pk_string_free()";
+ * NULL is ignored.
+ */
+void pk_string_free(char *s);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -394,6 +394,14 @@ pub extern "C" fn pk_consumer_position(consumer: *mut pk_consumer, topic: *const
     })
 }
 
+/// A statistics snapshot of the consumer in `*out_json`: JSON text in librdkafka's statistics
+/// layout, with positions, committed offsets, watermarks and lag per assigned partition and the
+/// group's state. The caller frees `*out_json` with pk_string_free().
+#[no_mangle]
+pub extern "C" fn pk_consumer_stats_json(consumer: *mut pk_consumer, out_json: *mut *mut c_char) -> *mut pk_error {
+    crate::stats::json_out(out_json, || Ok(live(consumer)?.consumer.stats().to_string()))
+}
+
 /// Makes the next record delivered from an assigned partition be at `offset` (or
 /// PK_OFFSET_BEGINNING / PK_OFFSET_END). Records already fetched are dropped. `topic` is
 /// NUL-terminated and borrowed.

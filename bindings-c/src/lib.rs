@@ -15,6 +15,7 @@ mod logs;
 mod producer;
 mod runtime;
 mod schema;
+mod stats;
 
 pub use admin::*;
 pub use cancel::*;
@@ -25,6 +26,7 @@ pub use groups::*;
 pub use logs::*;
 pub use producer::*;
 pub use schema::*;
+pub use stats::*;
 
 /// The library's version ("0.1.0"), static.
 #[no_mangle]

@@ -396,6 +396,14 @@ pub extern "C" fn pk_producer_flush(producer: *mut pk_producer, timeout_ms: i32)
     })
 }
 
+/// A statistics snapshot of the producer in `*out_json`: JSON text in librdkafka's statistics
+/// layout (the fields the README's "Statistics" section lists). The caller frees `*out_json`
+/// with pk_string_free().
+#[no_mangle]
+pub extern "C" fn pk_producer_stats_json(producer: *mut pk_producer, out_json: *mut *mut c_char) -> *mut pk_error {
+    crate::stats::json_out(out_json, || Ok(live(producer)?.producer.stats().to_string()))
+}
+
 /// The number of records queued or in flight, not yet completed, in `*out_count`.
 #[no_mangle]
 pub extern "C" fn pk_producer_in_flight(producer: *mut pk_producer, out_count: *mut usize) -> *mut pk_error {

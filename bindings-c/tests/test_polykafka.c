@@ -1189,6 +1189,45 @@ static void test_protobuf_encoded(void) {
     pk_schema_registry_free(r);
 }
 
+/* Statistics snapshots: JSON text in librdkafka's layout with the counts of what was done. */
+static void test_stats(void) {
+    char t[160], want[200];
+    snprintf(t, sizeof t, "%s-stats", topic);
+    create_topic(t, 1);
+    pk_producer *p = producer(NULL, NULL, NULL, NULL);
+    for (int i = 0; i < 6; i++) {
+        pk_record r = record(t, "k", "stats-value", (uint64_t)i);
+        expect_ok(pk_producer_produce(p, &r), "produce");
+    }
+    expect_ok(pk_producer_flush(p, 30000), "flush");
+    char *json = NULL;
+    expect_ok(pk_producer_stats_json(p, &json), "producer stats");
+    CHECK(json && strstr(json, "\"type\":\"producer\"") && strstr(json, "\"txmsgs\":6,"), "producer stats: %s", json ? json : "NULL");
+    snprintf(want, sizeof want, "\"topic\":\"%s\"", t);
+    CHECK(json && strstr(json, want) && strstr(json, "\"partitions\":{\"0\":{") && strstr(json, "\"rtt\":{"),
+          "topic, partition and rtt in %s", json ? json : "NULL");
+    pk_string_free(json);
+    expect_error(pk_producer_stats_json(p, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "stats without out_json");
+    expect_ok(pk_producer_close(p, 10000), "close");
+    pk_producer_free(p);
+    expect_error(pk_producer_stats_json(NULL, &json), PK_ERROR_KIND_INVALID_ARGUMENT, "stats of NULL producer");
+
+    pk_consumer *c = consumer(NULL, NULL, NULL, NULL, NULL);
+    pk_topic_partition tp = {t, 0, 0, PK_OFFSET_BEGINNING};
+    expect_ok(pk_consumer_assign(c, &tp, 1), "assign");
+    int64_t offsets[8];
+    int got = consume(c, 6, offsets, NULL);
+    CHECK(got == 6, "consumed %d", got);
+    json = NULL;
+    expect_ok(pk_consumer_stats_json(c, &json), "consumer stats");
+    CHECK(json && strstr(json, "\"type\":\"consumer\"") && strstr(json, "\"rxmsgs\":6,") && strstr(json, "\"hi_offset\":6,") &&
+              strstr(json, "\"app_offset\":6,"), "consumer stats: %s", json ? json : "NULL");
+    pk_string_free(json);
+    pk_string_free(NULL);
+    expect_ok(pk_consumer_close(c), "close");
+    pk_consumer_free(c);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -1213,6 +1252,7 @@ int main(void) {
     test_consume_assign();
     test_group_commit_restart();
     test_transactions();
+    test_stats();
     test_schema_registry();
     test_protobuf_encoded();
 

@@ -17,6 +17,8 @@ pub struct Conf {
     pub error_cb: Option<Arc<ErrorSink>>,
     pub on_delivery: Option<PyObject>,
     pub on_commit: Option<PyObject>,
+    /// `stats_cb`, called with the statistics JSON every `statistics.interval.ms`.
+    pub stats_cb: Option<PyObject>,
     /// `delivery.report.only.error` (producer; default false).
     pub only_error: bool,
 }
@@ -38,6 +40,7 @@ pub fn translate(py: Python<'_>, conf: Option<&Bound<'_, PyAny>>, kwargs: Option
         error_cb: get("error_cb")?.map(|cb| ErrorSink::new(Some(cb))),
         on_delivery: get("on_delivery")?,
         on_commit: get("on_commit")?,
+        stats_cb: get("stats_cb")?,
         only_error: match get("delivery.report.only.error")? {
             Some(v) => py.import("polykafka._config")?.call_method1("_flag", ("delivery.report.only.error", v))?.extract()?,
             None => false,

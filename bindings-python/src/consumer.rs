@@ -168,6 +168,7 @@ pub struct Consumer {
     /// `client_errors.rs`).
     errors: Arc<ErrorSink>,
     on_commit: Option<PyObject>,
+    stats_cb: Option<PyObject>,
     callbacks: Mutex<Callbacks>,
     subscribed: AtomicBool,
     closed: AtomicBool,
@@ -185,9 +186,11 @@ impl Consumer {
         Ok(())
     }
 
-    /// Hands the engine's log records to the logger and this consumer's errors to `error_cb`.
+    /// Hands the engine's log records to the logger, a statistics snapshot when due to
+    /// `stats_cb` and this consumer's errors to `error_cb`.
     fn drain_logs(&self, py: Python<'_>) -> PyResult<()> {
         logs::drain(py, self.logger.bind(py))?;
+        crate::stats::serve(py, self.stats_cb.as_ref(), || self.consumer.stats_due())?;
         self.errors.serve(py)?;
         Ok(())
     }
@@ -301,8 +304,9 @@ impl Consumer {
             this.serve_commits(py)?;
             this.drain_logs(py)?;
             let left = deadline.map_or(FOREVER, |d| d.saturating_duration_since(Instant::now()));
-            // error_cb is served between waits, as the logs: wait in slices when there is one.
-            let slice = if this.errors.has_callback() { left.min(runtime::SIGNAL_SLICE) } else { left };
+            // error_cb and stats_cb are served between waits, as the logs: wait in slices when
+            // there is one.
+            let slice = if this.errors.has_callback() || this.stats_cb.is_some() { left.min(runtime::SIGNAL_SLICE) } else { left };
             // Records already fetched come out at the first poll of the future: no GIL
             // release, no thread switch (runtime::run).
             let out = runtime::run(py, &this.handle, this.consumer.poll_batch_events(max, slice))?;
@@ -457,6 +461,7 @@ impl Consumer {
             logger: conf.logger,
             errors,
             on_commit: conf.on_commit,
+            stats_cb: conf.stats_cb,
             callbacks: Mutex::new(Callbacks::default()),
             subscribed: AtomicBool::new(false),
             closed: AtomicBool::new(false),

@@ -15,6 +15,7 @@ mod message;
 mod producer;
 mod reports;
 mod runtime;
+mod stats;
 mod schema;
 mod streams;
 

@@ -114,6 +114,7 @@ pub struct Core {
     /// `error_cb` from the conf, served with the logs (see `client_errors.rs`).
     pub error_cb: Option<Arc<ErrorSink>>,
     pub on_delivery: Option<PyObject>,
+    pub stats_cb: Option<PyObject>,
     /// `delivery.report.only.error`: delivery callbacks for failed records only.
     pub only_error: bool,
     pub closed: AtomicBool,
@@ -139,6 +140,7 @@ impl Core {
             logger: conf.logger,
             error_cb: conf.error_cb,
             on_delivery: conf.on_delivery,
+            stats_cb: conf.stats_cb,
             only_error: conf.only_error,
             closed: AtomicBool::new(false),
         })
@@ -210,10 +212,11 @@ impl Core {
         }
     }
 
-    /// Hands the engine's log records to the logger and this producer's errors to `error_cb`;
-    /// the number of errors served.
+    /// Hands the engine's log records to the logger, a statistics snapshot when due to
+    /// `stats_cb` and this producer's errors to `error_cb`; the number of errors served.
     pub fn drain_logs(&self, py: Python<'_>) -> PyResult<usize> {
         logs::drain(py, self.logger.bind(py))?;
+        crate::stats::serve(py, self.stats_cb.as_ref(), || self.producer.stats_due())?;
         match &self.error_cb {
             Some(sink) => sink.serve(py),
             None => Ok(0),

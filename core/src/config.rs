@@ -126,6 +126,9 @@ pub struct ClientConfig {
     pub retry_backoff: Duration,
     pub retry_backoff_max: Duration,
     pub allow_auto_create_topics: bool,
+    /// `statistics.interval.ms` (librdkafka's): how often a statistics snapshot is due
+    /// ([`crate::stats`]); zero: never.
+    pub statistics_interval: Duration,
     pub security: SecurityConfig,
     /// Where request and group events go, set in code by a binding that reports them.
     pub instrumentation: Option<crate::instrumentation::Instrumentation>,
@@ -286,6 +289,7 @@ const KEYS: &[(&str, Role)] = &[
     ("retry.backoff.ms", Role::Common),
     ("retry.backoff.max.ms", Role::Common),
     ("allow.auto.create.topics", Role::Common),
+    ("statistics.interval.ms", Role::Common),
     ("default.api.timeout.ms", Role::Common),
     ("security.protocol", Role::Common),
     ("sasl.mechanism", Role::Common),
@@ -534,6 +538,7 @@ impl ClientConfig {
             retry_backoff: p.ms("retry.backoff.ms", 100)?,
             retry_backoff_max: p.ms("retry.backoff.max.ms", 1_000)?,
             allow_auto_create_topics: p.bool("allow.auto.create.topics", true)?,
+            statistics_interval: Duration::from_millis(p.int("statistics.interval.ms", 0, 0, 86_400_000)? as u64),
             security: SecurityConfig {
                 protocol,
                 sasl,
@@ -883,6 +888,16 @@ mod tests {
         assert!(e.message().contains("'acks'") && e.message().contains("'2'"), "{e}");
         let e = producer(&[("linger.ms", "soon")]).unwrap_err();
         assert!(e.message().contains("'linger.ms'"), "{e}");
+    }
+
+    #[test]
+    fn statistics_interval_is_read_and_bounded() {
+        assert_eq!(producer(&[]).unwrap().client.statistics_interval, Duration::ZERO);
+        assert_eq!(producer(&[("statistics.interval.ms", "250")]).unwrap().client.statistics_interval, Duration::from_millis(250));
+        for bad in ["-1", "86400001", "often"] {
+            let e = producer(&[("statistics.interval.ms", bad)]).unwrap_err();
+            assert!(e.message().contains("'statistics.interval.ms'"), "{bad}: {e}");
+        }
     }
 
     #[test]

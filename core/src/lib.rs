@@ -16,6 +16,7 @@ pub mod producer;
 pub mod protocol;
 pub mod record;
 pub mod schema;
+pub mod stats;
 pub mod streams;
 mod sync;
 

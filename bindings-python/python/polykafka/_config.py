@@ -60,7 +60,6 @@ def _one_of(*values):
 # of the value, true when the value is what the engine does anyway. A value the engine does not
 # honour is accepted with one warning on the ``polykafka`` logger (or the conf's ``logger``).
 UNHONOURED = {
-    "statistics.interval.ms": _one_of("0"),                     # statistics: not implemented
     "api.version.request": _one_of("true", "1"),                # ApiVersions: always sent
     "socket.keepalive.enable": _one_of("false", "0"),           # no SO_KEEPALIVE
     "socket.nagle.disable": _one_of("true", "1"),               # TCP_NODELAY: always set
@@ -81,7 +80,6 @@ IGNORED = NO_MEANING | frozenset(UNHONOURED)
 
 # Callbacks the engine never calls: accepted with one warning (when set).
 UNHONOURED_CALLABLES = {
-    "stats_cb": "statistics are not implemented: stats_cb is never called",
     "throttle_cb": "throttle events are not reported: throttle_cb is never called",
     "oauth_cb": "oauth_cb is never called: set sasl.oauthbearer.token instead",
 }

@@ -67,6 +67,7 @@ pub struct Cluster {
     refresh: tokio::sync::Mutex<()>,
     coordinators: Mutex<HashMap<(CoordinatorType, String), i32>>,
     round_robin: AtomicUsize,
+    stats: Arc<crate::stats::Stats>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -86,6 +87,7 @@ impl Cluster {
             .map(|(i, addr)| NodeSlot::new(-1 - i as i32, addr.clone()))
             .collect();
         Ok(Arc::new(Cluster {
+            stats: Arc::new(crate::stats::Stats::new(&config.client_id, config.statistics_interval)),
             config,
             security,
             metadata: RwLock::new(Arc::new(Metadata::default())),
@@ -97,6 +99,11 @@ impl Cluster {
             coordinators: Mutex::new(HashMap::new()),
             round_robin: AtomicUsize::new(0),
         }))
+    }
+
+    /// The client's statistics (shared by every client of this connection pool).
+    pub fn stats(&self) -> &Arc<crate::stats::Stats> {
+        &self.stats
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -129,7 +136,7 @@ impl Cluster {
             tokio::time::sleep(wait).await;
         }
         let addr = slot.addr.locked().clone();
-        match Connection::connect(&addr, slot.node_id, &self.config, &self.security).await {
+        match Connection::connect_counted(&addr, slot.node_id, &self.config, &self.security, self.stats.broker(&addr, slot.node_id)).await {
             Ok(conn) => {
                 slot.failures.store(0, Ordering::Relaxed);
                 *slot.next_attempt.locked() = None;

@@ -240,6 +240,19 @@ pub(crate) struct GroupInfo {
     pub leader_id: String,
     /// How long the last completed join took (classic protocol).
     pub join_duration: Option<Duration>,
+    /// Generations (member epochs) this member joined, and when it last joined one.
+    pub rebalance_cnt: u64,
+    pub rebalanced_at: Option<Instant>,
+}
+
+impl GroupInfo {
+    pub(crate) fn set_generation(&mut self, generation: i32) {
+        if generation >= 0 && generation != self.generation {
+            self.rebalance_cnt += 1;
+            self.rebalanced_at = Some(Instant::now());
+        }
+        self.generation = generation;
+    }
 }
 
 /// This member's place in its group after its last join, what kafkajs reports on GROUP_JOIN.
@@ -457,6 +470,65 @@ impl Consumer {
 
     pub fn config(&self) -> &ConsumerConfig {
         &self.shared().config
+    }
+
+    /// A snapshot when one is due (every `statistics.interval.ms`), else `None`.
+    pub fn stats_due(&self) -> Option<serde_json::Value> {
+        self.shared().cluster.stats().take_due().then(|| self.stats())
+    }
+
+    /// A statistics snapshot in librdkafka's layout ([`crate::stats`]): the client's counters
+    /// plus, per assigned partition, positions, committed offset, watermarks and lag, and the
+    /// group's state.
+    pub fn stats(&self) -> serde_json::Value {
+        let shared = self.shared();
+        let read_committed = shared.config.isolation_level == crate::config::IsolationLevel::ReadCommitted;
+        let mut part = crate::stats::ClientPart::default();
+        let st = shared.lock();
+        for (tp, p) in &st.assignment {
+            let fetch_state = if p.paused || p.revoking {
+                "stopped"
+            } else if p.fetch_position.is_none() {
+                "offset-query"
+            } else {
+                "active"
+            };
+            let committed = st.last_committed.get(tp).copied().unwrap_or(-1);
+            let stored = p.stored.map_or(-1, |(o, _)| o);
+            let end = if read_committed { p.last_stable_offset } else { p.high_watermark };
+            let lag = |o: i64| if o >= 0 && end >= 0 { (end - o).max(0) } else { -1 };
+            part.msg_cnt += p.records.len() as u64;
+            part.msg_size += p.bytes as u64;
+            let fields = serde_json::json!({
+                "fetch_state": fetch_state,
+                "fetchq_cnt": p.records.len(),
+                "fetchq_size": p.bytes,
+                "next_offset": p.fetch_position.unwrap_or(-1),
+                "app_offset": p.position.unwrap_or(-1),
+                "stored_offset": stored,
+                "committed_offset": committed,
+                "lo_offset": p.log_start_offset,
+                "hi_offset": p.high_watermark,
+                "ls_offset": p.last_stable_offset,
+                "consumer_lag": lag(committed),
+                "consumer_lag_stored": lag(stored),
+            });
+            if let serde_json::Value::Object(m) = fields {
+                part.partitions.push((tp.topic.as_str().into(), tp.partition, m));
+            }
+        }
+        if shared.group_id().is_some() {
+            let joined = !st.group.member_id.is_empty() && st.group.generation >= 0;
+            part.cgrp = Some(serde_json::json!({
+                "state": if joined { "up" } else { "init" },
+                "join_state": if joined { "steady" } else { "init" },
+                "rebalance_cnt": st.group.rebalance_cnt,
+                "rebalance_age": st.group.rebalanced_at.map_or(0, |t| t.elapsed().as_millis() as u64),
+                "assignment_size": st.assignment.len(),
+            }));
+        }
+        drop(st);
+        shared.cluster.stats().snapshot("consumer", &format!("{}#consumer", shared.config.client.client_id), part)
     }
 
     /// The cluster this client talks to (metadata cache and connections): for the engine's own

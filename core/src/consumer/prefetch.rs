@@ -375,6 +375,7 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
                 }
             }
             let bytes: usize = records.iter().map(ConsumerRecord::size).sum();
+            shared.cluster.stats().fetched(&tp.topic, tp.partition, records.len(), bytes);
             let mut st = shared.lock();
             let Some(p) = st.assignment.get_mut(&tp) else { continue };
             if p.epoch != epoch || p.fetch_position != Some(offset) {

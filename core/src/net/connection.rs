@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::instrumentation::{Event, EventKind, Instrumentation, RequestInfo};
+use crate::stats::BrokerStats;
 use crate::net::{sasl, tls};
 
 /// Frames above this size are refused: they are garbage (e.g. a TLS alert read as plaintext).
@@ -175,6 +176,8 @@ fn check_correlation(frame: &Bytes, expected: i32) -> Result<()> {
 struct Waiter {
     tx: oneshot::Sender<Result<Bytes>>,
     timing: Option<Timing>,
+    /// When the request was written, for the broker's round-trip statistics.
+    written: Instant,
 }
 
 /// A request's identity and times, kept for its event.
@@ -257,6 +260,7 @@ struct Queued<'a> {
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
         let n = self.conn.queued.fetch_sub(1, Ordering::AcqRel) - 1;
+        self.conn.stats.outbuf_cnt.fetch_sub(1, Ordering::Relaxed);
         if let Some(p) = &self.conn.probe {
             p.queue_size(n);
         }
@@ -287,6 +291,10 @@ impl<R: Request> InFlight<R> {
                     conn.node_id
                 ));
                 let waiter = conn.pending.locked().waiters.remove(&self.correlation_id);
+                conn.stats.req_timeouts.fetch_add(1, Ordering::Relaxed);
+                if waiter.is_some() {
+                    conn.stats.waitresp_cnt.fetch_sub(1, Ordering::Relaxed);
+                }
                 if let (Some(p), Some(t)) = (&conn.probe, waiter.and_then(|w| w.timing)) {
                     p.timed_out(t);
                 }
@@ -301,6 +309,7 @@ struct Pending {
     waiters: HashMap<i32, Waiter>,
     /// Set once the connection broke; every later send fails with it.
     broken: Option<Error>,
+    stats: Arc<BrokerStats>,
 }
 
 /// A ready connection to one broker. Cheap to share (`Arc`); dropped connections close.
@@ -320,6 +329,7 @@ pub struct Connection {
     /// Requests waiting to be written: for a throttle to end, or for their turn.
     queued: AtomicUsize,
     probe: Option<Arc<Probe>>,
+    stats: Arc<BrokerStats>,
 }
 
 impl Drop for Connection {
@@ -357,13 +367,22 @@ impl Security {
 
 impl Connection {
     /// Connects to `addr` (`host:port`) and makes the connection ready: TLS, ApiVersions, SASL.
-    pub async fn connect(
+    /// Its statistics are its own; a client's connections use [`connect_counted`](Self::connect_counted).
+    pub async fn connect(addr: &str, node_id: i32, config: &ClientConfig, security: &Security) -> Result<Arc<Connection>> {
+        let stats = crate::stats::Stats::new(&config.client_id, Duration::ZERO).broker(addr, node_id);
+        Connection::connect_counted(addr, node_id, config, security, stats).await
+    }
+
+    /// [`connect`](Self::connect), counting into `stats` (the client's, for this broker).
+    pub async fn connect_counted(
         addr: &str,
         node_id: i32,
         config: &ClientConfig,
         security: &Security,
+        stats: Arc<BrokerStats>,
     ) -> Result<Arc<Connection>> {
         let (host, port) = crate::config::parse_host_port(addr).map_err(Error::invalid)?;
+        stats.connecting();
         let setup = async {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
@@ -390,12 +409,13 @@ impl Connection {
         let framed = tokio::time::timeout(config.connection_setup_timeout, setup)
             .await
             .map_err(|_| Error::timeout(format!("connection setup to {addr} timed out after {:?}", config.connection_setup_timeout)))??;
-        Ok(Connection::ready(addr.to_string(), node_id, framed, config.request_timeout))
+        stats.connected();
+        Ok(Connection::ready(addr.to_string(), node_id, framed, config.request_timeout, stats))
     }
 
-    fn ready(addr: String, node_id: i32, framed: Framed, request_timeout: Duration) -> Arc<Connection> {
+    fn ready(addr: String, node_id: i32, framed: Framed, request_timeout: Duration, stats: Arc<BrokerStats>) -> Arc<Connection> {
         let (read, write) = tokio::io::split(framed.stream);
-        let pending = Arc::new(Mutex::new(Pending { waiters: HashMap::new(), broken: None }));
+        let pending = Arc::new(Mutex::new(Pending { waiters: HashMap::new(), broken: None, stats: stats.clone() }));
         let reader = tokio::spawn(read_loop(read, pending.clone(), addr.clone(), framed.probe.clone()));
         Arc::new(Connection {
             addr,
@@ -410,6 +430,7 @@ impl Connection {
             throttled_until: Mutex::new(None),
             queued: AtomicUsize::new(0),
             probe: framed.probe,
+            stats,
         })
     }
 
@@ -473,6 +494,7 @@ impl Connection {
     /// Honours a response's `throttle_time_ms`: requests to this broker wait that long
     /// (KIP-219, the client backs off instead of the broker muting the connection).
     pub fn throttle(&self, throttle_time_ms: i32) {
+        self.stats.throttle.record(throttle_time_ms.max(0) as u64);
         if throttle_time_ms <= 0 {
             return;
         }
@@ -487,6 +509,7 @@ impl Connection {
     /// Counts one more request waiting to be written.
     fn enqueue(&self) -> Queued<'_> {
         let n = self.queued.fetch_add(1, Ordering::AcqRel) + 1;
+        self.stats.outbuf_cnt.fetch_add(1, Ordering::Relaxed);
         if let Some(p) = &self.probe {
             p.queue_size(n);
         }
@@ -531,7 +554,8 @@ impl Connection {
             }
             expect_response.then(|| {
                 let (tx, rx) = oneshot::channel();
-                pending.waiters.insert(correlation_id, Waiter { tx, timing });
+                pending.waiters.insert(correlation_id, Waiter { tx, timing, written: Instant::now() });
+                self.stats.waitresp_cnt.fetch_add(1, Ordering::Relaxed);
                 rx
             })
         };
@@ -542,10 +566,12 @@ impl Connection {
         .await;
         drop(writer);
         if let Err(e) = res {
+            self.stats.tx_errs.fetch_add(1, Ordering::Relaxed);
             let err = Error::connection(format!("writing to {}: {e}", self.addr));
             self.fail(err.clone());
             return Err(err);
         }
+        self.stats.sent(buf.len());
         if !expect_response {
             // As kafkajs: a request without a response is complete once written, size 0.
             if let (Some(p), Some(t)) = (&self.probe, timing) {
@@ -565,7 +591,9 @@ fn fail_all(pending: &Mutex<Pending>, err: Error) {
         let mut p = pending.locked();
         if p.broken.is_none() {
             p.broken = Some(err.clone());
+            p.stats.disconnected();
         }
+        p.stats.waitresp_cnt.fetch_sub(p.waiters.len() as i64, Ordering::Relaxed);
         std::mem::take(&mut p.waiters)
     };
     for (_, w) in waiters {
@@ -578,8 +606,13 @@ async fn read_loop<R: AsyncRead + Unpin>(mut read: R, pending: Arc<Mutex<Pending
         match read_frame(&mut read).await {
             Ok(frame) => {
                 let correlation_id = (&frame[..]).get_i32();
-                let waiter = pending.locked().waiters.remove(&correlation_id);
+                let (waiter, stats) = {
+                    let mut p = pending.locked();
+                    (p.waiters.remove(&correlation_id), p.stats.clone())
+                };
                 if let Some(w) = waiter {
+                    stats.waitresp_cnt.fetch_sub(1, Ordering::Relaxed);
+                    stats.received(frame.len() + 4, w.written.elapsed().as_micros() as u64);
                     if let (Some(p), Some(t)) = (&probe, w.timing) {
                         p.answered(t, frame.len());
                     }

@@ -179,6 +179,8 @@ pub(crate) struct Accumulator {
     max_request_size: usize,
     max_block: Duration,
     delivery_timeout: Duration,
+    /// Where deliveries are counted.
+    pub(crate) stats: Arc<crate::stats::Stats>,
 }
 
 impl Accumulator {
@@ -197,7 +199,20 @@ impl Accumulator {
             max_request_size: config.max_request_size,
             max_block: config.max_block,
             delivery_timeout: config.delivery_timeout,
+            stats: Arc::new(crate::stats::Stats::new(&config.client.client_id, Duration::ZERO)),
         }
+    }
+
+    /// Counts deliveries into `stats` (the client's) instead of a statistics object of its own.
+    pub fn with_stats(mut self, stats: Arc<crate::stats::Stats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// Records not yet delivered (or failed), and the memory they hold: librdkafka's
+    /// `msg_cnt` and `msg_size`.
+    pub fn queued(&self) -> (usize, usize) {
+        (self.outstanding.load(Ordering::Relaxed), self.buffer_memory.saturating_sub(self.memory.available_permits()))
     }
 
     /// Checks a record's size against `max.request.size` and `buffer.memory`; returns the

@@ -182,7 +182,7 @@ impl Producer {
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::invalid("Producer::new must be called inside a tokio runtime"))?;
         let inner = Arc::new(Inner {
-            accumulator: Accumulator::new(&config),
+            accumulator: Accumulator::new(&config).with_stats(cluster.stats().clone()),
             partitioner: Partitioner::new(config.partitioner, config.batch_size),
             cluster,
             pid: Mutex::new((-1, -1)),
@@ -633,6 +633,18 @@ impl Producer {
     }
 
     /// Records queued (waiting for metadata or in a batch) or in flight, not yet completed.
+    /// A statistics snapshot in librdkafka's layout ([`crate::stats`]).
+    pub fn stats(&self) -> serde_json::Value {
+        let (msg_cnt, msg_size) = self.inner.accumulator.queued();
+        let part = crate::stats::ClientPart { msg_cnt: msg_cnt as u64, msg_size: msg_size as u64, ..Default::default() };
+        self.inner.cluster.stats().snapshot("producer", &format!("{}#producer", self.inner.config.client.client_id), part)
+    }
+
+    /// A snapshot when one is due (every `statistics.interval.ms`), else `None`.
+    pub fn stats_due(&self) -> Option<serde_json::Value> {
+        self.inner.cluster.stats().take_due().then(|| self.stats())
+    }
+
     pub fn in_flight_count(&self) -> usize {
         self.inner.accumulator.outstanding.load(Ordering::Acquire) + self.inner.waiting.len()
     }

@@ -628,6 +628,8 @@ fn complete(acc: &Accumulator, batch: &mut ProducerBatch, mut result: Result<(i6
     if batch.sent_gen.is_some_and(|g| g < acc.purge_gen.load(std::sync::atomic::Ordering::Acquire)) {
         result = Err(Error::purged(true));
     }
+    // Counted before the records complete: whoever waits for them sees them in the statistics.
+    acc.stats.produced(&batch.topic, batch.partition, n, batch.memory, result.is_ok());
     for (i, record) in batch.records.drain(..).enumerate() {
         let r = match &result {
             Ok((base_offset, log_append_time)) => Ok(RecordMetadata {

@@ -211,7 +211,7 @@ impl Classic {
 
     fn set_group_info(&self) {
         let mut st = self.shared.lock();
-        st.group.generation = self.generation;
+        st.group.set_generation(self.generation);
         st.group.member_id = self.member_id.clone();
         st.group.protocol = self.protocol.map(|k| assignor::protocol_name(k).to_string());
         st.group.leader_id = self.leader_id.clone();

@@ -49,7 +49,7 @@ impl Kip848 {
 
     fn set_group_info(&self) {
         let mut st = self.shared.lock();
-        st.group.generation = self.epoch;
+        st.group.set_generation(self.epoch);
         st.group.member_id = self.member_id.clone();
         st.group.protocol = Some("consumer".into());
     }

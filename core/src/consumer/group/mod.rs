@@ -101,7 +101,8 @@ impl Coordinator {
         if self.security.is_none() {
             self.security = Some(Security::new(cluster.config())?);
         }
-        let conn = Connection::connect(&format!("{}:{}", b.host, b.port), node, cluster.config(), self.security.as_ref().unwrap()).await?;
+        let addr = format!("{}:{}", b.host, b.port);
+        let conn = Connection::connect_counted(&addr, node, cluster.config(), self.security.as_ref().unwrap(), cluster.stats().broker(&addr, node)).await?;
         self.shared.lock().group.coordinator = Some(node);
         self.conn = Some(conn.clone());
         Ok(conn)
