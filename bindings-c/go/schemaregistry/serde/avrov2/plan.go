@@ -47,17 +47,31 @@ type encPlan struct {
 // id. ttl > 0 (use.latest.version with cache.latest.ttl.sec): a plan lasts as long as the
 // core keeps the latest version, then the core's path runs again and gives the id anew.
 type encPlans struct {
-	mu  sync.RWMutex
-	m   map[planKey]*encPlan
-	ttl time.Duration
+	mu   sync.RWMutex
+	m    map[planKey]*encPlan
+	last atomic.Pointer[lastEnc] // the plan used last: most serializers see one topic and type
+	ttl  time.Duration
 	// counts for the tests: records the plan wrote, records the core wrote
 	planned, cored atomic.Int64
 }
 
+type lastEnc struct {
+	k planKey
+	e *encPlan
+}
+
 func (p *encPlans) get(k planKey) *encPlan {
-	p.mu.RLock()
-	e := p.m[k]
-	p.mu.RUnlock()
+	var e *encPlan
+	if l := p.last.Load(); l != nil && l.k == k {
+		e = l.e
+	} else {
+		p.mu.RLock()
+		e = p.m[k]
+		p.mu.RUnlock()
+		if e != nil {
+			p.last.Store(&lastEnc{k, e})
+		}
+	}
 	if e != nil && p.ttl > 0 && time.Since(e.made) >= p.ttl {
 		return nil
 	}
@@ -67,6 +81,7 @@ func (p *encPlans) get(k planKey) *encPlan {
 func (p *encPlans) put(k planKey, e *encPlan) {
 	p.mu.Lock()
 	p.m[k] = e
+	p.last.Store(nil)
 	p.mu.Unlock()
 }
 
@@ -147,16 +162,28 @@ type decKey struct {
 }
 
 type decPlans struct {
-	mu sync.RWMutex
-	m  map[decKey]decodeFn // nil value: the core's path for this (id, type)
+	mu   sync.RWMutex
+	m    map[decKey]decodeFn // nil value: the core's path for this (id, type)
+	last atomic.Pointer[lastDec]
 	// counts for the tests
 	planned, cored atomic.Int64
 }
 
+type lastDec struct {
+	k   decKey
+	dec decodeFn
+}
+
 func (p *decPlans) get(k decKey) (decodeFn, bool) {
+	if l := p.last.Load(); l != nil && l.k == k {
+		return l.dec, true
+	}
 	p.mu.RLock()
 	f, ok := p.m[k]
 	p.mu.RUnlock()
+	if ok {
+		p.last.Store(&lastDec{k, f})
+	}
 	return f, ok
 }
 
@@ -232,7 +259,8 @@ func (d *Deserializer) planned(topic string, payload []byte, v reflect.Value) bo
 	if dec == nil {
 		return false
 	}
-	r := &avroReader{b: payload[5:]}
+	// one copy of the datum, which the decoded strings share (bytes are copied on their own)
+	r := &avroReader{b: append([]byte(nil), payload[5:]...), owned: true}
 	ok = dec(r, v) == nil && len(r.b) == 0
 	d.plans.count(ok)
 	return ok

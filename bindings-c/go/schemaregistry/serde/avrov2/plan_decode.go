@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A decode plan reads the Avro binary of one writer schema straight into a Go value of one
@@ -16,7 +17,16 @@ import (
 type decodeFn func(r *avroReader, v reflect.Value) error
 
 type avroReader struct {
-	b []byte
+	b     []byte
+	owned bool // b is the reader's own copy: strings may share it
+}
+
+// text gives s (read from r) as a Go string: sharing r's own copy, else copied.
+func (r *avroReader) text(s []byte) string {
+	if r.owned && len(s) > 0 {
+		return unsafe.String(unsafe.SliceData(s), len(s))
+	}
+	return string(s)
 }
 
 func (r *avroReader) long() (int64, error) {
@@ -213,7 +223,7 @@ func (c *decCompiler) build(t reflect.Type, n *avroNode) (decodeFn, error) {
 				if err != nil {
 					return err
 				}
-				v.SetString(string(s))
+				v.SetString(r.text(s))
 				return nil
 			}, nil
 		}
@@ -268,7 +278,7 @@ func (c *decCompiler) build(t reflect.Type, n *avroNode) (decodeFn, error) {
 					if err := val(r, x); err != nil {
 						return err
 					}
-					m.SetMapIndex(reflect.ValueOf(string(key)).Convert(kt), x)
+					m.SetMapIndex(reflect.ValueOf(r.text(key)).Convert(kt), x)
 					return nil
 				})
 				if err == nil {

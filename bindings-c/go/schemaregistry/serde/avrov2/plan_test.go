@@ -495,3 +495,26 @@ func TestPlanDecimal(t *testing.T) {
 		t.Fatalf("by the plans: %d written, %d read", ser.plans.planned.Load(), de.plans.planned.Load())
 	}
 }
+
+// Strings read by a plan share the plan's own copy of the record, never the caller's buffer
+// (a reader may reuse it).
+func TestPlanStringsOutliveThePayload(t *testing.T) {
+	topic, ser, de := newLatestPair(t, smallSchema)
+	in := SmallW{Small: Small{Name: "first-name", Count: 1, Kind: "A"}}
+	b, err := ser.Serialize(topic, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [2]Small
+	for i := range out {
+		if err := de.DeserializeInto(topic, b, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 5; i < len(b); i++ {
+		b[i] = 'x'
+	}
+	if out[0].Name != "first-name" || out[1].Name != "first-name" || de.plans.planned.Load() != 1 {
+		t.Fatalf("read %+v after the payload changed (%d by the plan)", out, de.plans.planned.Load())
+	}
+}
