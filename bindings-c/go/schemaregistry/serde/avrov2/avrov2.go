@@ -111,7 +111,7 @@ func (s *Serializer) Serialize(topic string, msg interface{}) ([]byte, error) {
 	}
 	k := planKey{topic, iv.Type()}
 	e := s.plans.get(k)
-	if e != nil && e.enc != nil {
+	if e != nil && e.enc != nil && !s.plans.closed.Load() {
 		if b, err := e.encode(iv); err == nil {
 			s.plans.count(true)
 			return b, nil
@@ -149,6 +149,9 @@ func (s *Serializer) byCore(topic string, t reflect.Type, v reflect.Value) ([]by
 
 // Close frees the native serializers.
 func (s *Serializer) Close() error {
+	s.plans.closed.Store(true) // from now on the core's path, which says it is closed
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.fixed != nil {
 		s.fixed.Close()
 	}
@@ -234,6 +237,7 @@ func (d *Deserializer) intoByCore(topic string, payload []byte, dst reflect.Valu
 
 // Close frees the native deserializer.
 func (d *Deserializer) Close() error {
+	d.plans.closed.Store(true)
 	d.inner.Close()
 	return nil
 }

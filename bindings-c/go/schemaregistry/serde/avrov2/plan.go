@@ -47,10 +47,11 @@ type encPlan struct {
 // id. ttl > 0 (use.latest.version with cache.latest.ttl.sec): a plan lasts as long as the
 // core keeps the latest version, then the core's path runs again and gives the id anew.
 type encPlans struct {
-	mu   sync.RWMutex
-	m    map[planKey]*encPlan
-	last atomic.Pointer[lastEnc] // the plan used last: most serializers see one topic and type
-	ttl  time.Duration
+	mu     sync.RWMutex
+	m      map[planKey]*encPlan
+	last   atomic.Pointer[lastEnc] // the plan used last: most serializers see one topic and type
+	closed atomic.Bool
+	ttl    time.Duration
 	// counts for the tests: records the plan wrote, records the core wrote
 	planned, cored atomic.Int64
 }
@@ -162,9 +163,10 @@ type decKey struct {
 }
 
 type decPlans struct {
-	mu   sync.RWMutex
-	m    map[decKey]decodeFn // nil value: the core's path for this (id, type)
-	last atomic.Pointer[lastDec]
+	mu     sync.RWMutex
+	m      map[decKey]decodeFn // nil value: the core's path for this (id, type)
+	last   atomic.Pointer[lastDec]
+	closed atomic.Bool
 	// counts for the tests
 	planned, cored atomic.Int64
 }
@@ -246,7 +248,7 @@ func (d *Deserializer) learn(k decKey, topic string, payload []byte) {
 // planned decodes payload into v with the plan of its id and v's type, when there is one and
 // it takes the record; false: the caller runs the core's path.
 func (d *Deserializer) planned(topic string, payload []byte, v reflect.Value) bool {
-	if d.noPlans || len(payload) < 5 || payload[0] != wireMagic {
+	if d.noPlans || d.plans.closed.Load() || len(payload) < 5 || payload[0] != wireMagic {
 		return false
 	}
 	k := decKey{int(binary.BigEndian.Uint32(payload[1:5])), v.Type()}

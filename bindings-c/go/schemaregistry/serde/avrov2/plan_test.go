@@ -518,3 +518,31 @@ func TestPlanStringsOutliveThePayload(t *testing.T) {
 		t.Fatalf("read %+v after the payload changed (%d by the plan)", out, de.plans.planned.Load())
 	}
 }
+
+// After Close the plans are not used: the core's path says the serde is closed.
+func TestPlanNotUsedAfterClose(t *testing.T) {
+	topic, ser, de := newLatestPair(t, smallSchema)
+	in := SmallW{Small: Small{Name: "a", Count: 1, Kind: "A"}}
+	var b []byte
+	var out Small
+	for i := 0; i < 2; i++ {
+		var err error
+		if b, err = ser.Serialize(topic, &in); err != nil {
+			t.Fatal(err)
+		}
+		if err := de.DeserializeInto(topic, b, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ser.plans.planned.Load() != 1 || de.plans.planned.Load() != 1 {
+		t.Fatal("the plans were not used before Close")
+	}
+	ser.Close()
+	de.Close()
+	if _, err := ser.Serialize(topic, &in); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Serialize after Close: %v", err)
+	}
+	if err := de.DeserializeInto(topic, b, &out); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("DeserializeInto after Close: %v", err)
+	}
+}
