@@ -205,6 +205,10 @@ func (d *Deserializer) Deserialize(topic string, payload []byte) (interface{}, e
 	if payload == nil {
 		return nil, nil
 	}
+	var out interface{}
+	if d.planned(topic, payload, reflect.ValueOf(&out).Elem()) {
+		return out, nil
+	}
 	t, err := d.tree(topic, payload)
 	if err != nil {
 		return nil, err

@@ -66,6 +66,41 @@ func (r *avroReader) str() ([]byte, error) {
 	return s, err
 }
 
+// float reads a float (single) or a double; NaN and infinities (which JSON has not) give
+// errRecord.
+func (r *avroReader) float(single bool) (float64, error) {
+	var f float64
+	if single {
+		b, err := r.take(4)
+		if err != nil {
+			return 0, err
+		}
+		f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+	} else {
+		b, err := r.take(8)
+		if err != nil {
+			return 0, err
+		}
+		f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, errRecord
+	}
+	return f, nil
+}
+
+// bytesOf reads a bytes or fixed datum of n (sharing the reader's buffer).
+func (r *avroReader) bytesOf(n *avroNode) ([]byte, error) {
+	if n.kind != aBytes {
+		return r.take(int64(n.size))
+	}
+	l, err := r.long()
+	if err != nil {
+		return nil, err
+	}
+	return r.take(l)
+}
+
 // block gives the count of the next array or map block (its byte size skipped).
 func (r *avroReader) block() (int64, error) {
 	n, err := r.long()
@@ -126,6 +161,9 @@ func (c *decCompiler) compile(t reflect.Type, n *avroNode) (decodeFn, error) {
 func setZeroOrNil(v reflect.Value) { v.SetZero() }
 
 func (c *decCompiler) build(t reflect.Type, n *avroNode) (decodeFn, error) {
+	if t.Kind() == reflect.Interface && t.NumMethod() == 0 {
+		return c.dynamic(n)
+	}
 	if n.kind == aUnion {
 		return c.union(t, n)
 	}
@@ -195,25 +233,11 @@ func (c *decCompiler) build(t reflect.Type, n *avroNode) (decodeFn, error) {
 		if t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64 {
 			single := n.kind == aFloat
 			return func(r *avroReader, v reflect.Value) error {
-				var f float64
-				if single {
-					b, err := r.take(4)
-					if err != nil {
-						return err
-					}
-					f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
-				} else {
-					b, err := r.take(8)
-					if err != nil {
-						return err
-					}
-					f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+				f, err := r.float(single)
+				if err == nil {
+					v.SetFloat(f)
 				}
-				if math.IsNaN(f) || math.IsInf(f, 0) {
-					return errRecord
-				}
-				v.SetFloat(f)
-				return nil
+				return err
 			}, nil
 		}
 	case aString, aUUID:
@@ -351,14 +375,7 @@ func intDecoder(t reflect.Type, n *avroNode) (decodeFn, error) {
 
 func bytesDecoder(t reflect.Type, n *avroNode) decodeFn {
 	return func(r *avroReader, v reflect.Value) error {
-		size := int64(n.size)
-		if n.kind == aBytes {
-			var err error
-			if size, err = r.long(); err != nil {
-				return err
-			}
-		}
-		b, err := r.take(size)
+		b, err := r.bytesOf(n)
 		if err != nil {
 			return err
 		}
@@ -477,22 +494,13 @@ func skipper(n *avroNode, depth int) (func(r *avroReader) error, error) {
 		}, nil
 	case aInt, aLong, aDate, aTimeMillis, aTimeMicros, aTimestampMillis, aTimestampMicros:
 		return func(r *avroReader) error { _, err := r.long(); return err }, nil
-	case aFloat:
-		return func(r *avroReader) error { _, err := r.take(4); return err }, nil
-	case aDouble:
-		return func(r *avroReader) error { _, err := r.take(8); return err }, nil
+	case aFloat, aDouble:
+		// NaN is refused by the core's path even in a field nobody reads
+		return func(r *avroReader) error { _, err := r.float(n.kind == aFloat); return err }, nil
 	case aString, aUUID:
 		return func(r *avroReader) error { _, err := r.str(); return err }, nil
-	case aBytes:
-		return func(r *avroReader) error {
-			l, err := r.long()
-			if err == nil {
-				_, err = r.take(l)
-			}
-			return err
-		}, nil
-	case aFixed:
-		return func(r *avroReader) error { _, err := r.take(int64(n.size)); return err }, nil
+	case aBytes, aFixed:
+		return func(r *avroReader) error { _, err := r.bytesOf(n); return err }, nil
 	case aEnum:
 		return func(r *avroReader) error {
 			i, err := r.long()

@@ -196,6 +196,18 @@ func TestPlanEqualsCoreOnEveryKind(t *testing.T) {
 		if !reflect.DeepEqual(byPlan, byCore) {
 			t.Fatalf("record %d:\nplan %+v\ncore %+v", i, byPlan, byCore)
 		}
+		// Deserialize (no Go type): maps, []interface{}, int64, float64, time.Time, []byte
+		anyPlan, err := de.Deserialize(topic, got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var anyCore interface{}
+		if err := de.intoByCore(topic, got, reflect.ValueOf(&anyCore).Elem()); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(anyPlan, anyCore) {
+			t.Fatalf("record %d:\nplan %#v\ncore %#v", i, anyPlan, anyCore)
+		}
 		// the read value is the written one (times in UTC, nil slices and maps read empty)
 		if byPlan.ID != r.ID || byPlan.Count != r.Count || byPlan.Ratio != r.Ratio || byPlan.Name != r.Name ||
 			!byPlan.At.Equal(r.At) || !byPlan.AtMicros.Equal(r.AtMicros) || byPlan.Day != r.Day || byPlan.Kind != r.Kind ||
@@ -208,7 +220,7 @@ func TestPlanEqualsCoreOnEveryKind(t *testing.T) {
 	if p, c := ser.plans.planned.Load(), ser.plans.cored.Load(); p != n-1 || c != n+1 {
 		t.Fatalf("serializer: %d by the plan, %d by the core (log: %s)", p, c, log.text())
 	}
-	if p := de.plans.planned.Load(); p != n-1 {
+	if p := de.plans.planned.Load(); p != 2*(n-1) {
 		t.Fatalf("deserializer: %d by the plan (log: %s)", p, log.text())
 	}
 	if log.text() != "" {
@@ -351,8 +363,9 @@ func TestPlanThatDisagreesFallsBack(t *testing.T) {
 	}
 }
 
-// What the plan does not compile (an interface field, a map for a record, a union of two
-// types, a missing field filled by its default) stays on the core's path and works as before.
+// What the plan does not compile (an interface field or a union of two types to write, a map
+// for a record, a missing field filled by its default) stays on the core's path and works as
+// before; an interface field is read by the plan (the union's branch's value).
 func TestPlanUnsupportedUsesTheCore(t *testing.T) {
 	log := captureLog(t)
 	schema := `{"type":"record","name":"U","fields":[{"name":"v","type":["null","long","string"]},
@@ -375,8 +388,11 @@ func TestPlanUnsupportedUsesTheCore(t *testing.T) {
 			t.Fatalf("read %+v, %v", out, err)
 		}
 	}
-	if p := ser.plans.planned.Load() + de.plans.planned.Load(); p != 0 {
-		t.Fatalf("%d records by a plan", p)
+	if p := ser.plans.planned.Load(); p != 0 {
+		t.Fatalf("%d records written by a plan", p)
+	}
+	if p := de.plans.planned.Load(); p != 2 {
+		t.Fatalf("%d records read by the plan, want 2", p)
 	}
 	if !strings.Contains(log.text(), "no plan") {
 		t.Fatalf("debug log: %q", log.text())
@@ -544,5 +560,45 @@ func TestPlanNotUsedAfterClose(t *testing.T) {
 	}
 	if err := de.DeserializeInto(topic, b, &out); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("DeserializeInto after Close: %v", err)
+	}
+}
+
+// Deserialize with no Go type reads every kind the plan knows as the core's path does: times
+// of day (microseconds), unions of several types, maps of arrays.
+func TestPlanDeserializeGeneric(t *testing.T) {
+	schema := `{"type":"record","name":"G","fields":[
+{"name":"tm","type":{"type":"int","logicalType":"time-millis"}},
+{"name":"tu","type":{"type":"long","logicalType":"time-micros"}},
+{"name":"u","type":["null","long","string",{"type":"array","items":"double"}]},
+{"name":"m","type":{"type":"map","values":{"type":"array","items":["null","float"]}}}]}`
+	topic, ser, de := newLatestPair(t, schema)
+	values := []map[string]interface{}{
+		{"tm": 1000, "tu": -7, "u": nil, "m": map[string]interface{}{}},
+		{"tm": 86399999, "tu": 5, "u": 42, "m": map[string]interface{}{"a": []interface{}{1.5, nil}, "b": []interface{}{}}},
+		{"tm": 0, "tu": 1 << 40, "u": "s", "m": map[string]interface{}{"x": []interface{}{-0.25}}},
+		{"tm": 3, "tu": 0, "u": []interface{}{2.0, -1e300}, "m": map[string]interface{}{}},
+	}
+	for i, v := range values {
+		b, err := ser.Serialize(topic, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := de.Deserialize(topic, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want interface{}
+		if err := de.intoByCore(topic, b, reflect.ValueOf(&want).Elem()); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("record %d:\nplan %#v\ncore %#v", i, got, want)
+		}
+		if i == 1 && (got.(map[string]interface{})["tm"] != int64(86399999000) || got.(map[string]interface{})["u"] != int64(42)) {
+			t.Fatalf("read %#v", got)
+		}
+	}
+	if p := de.plans.planned.Load(); p != int64(len(values)-1) {
+		t.Fatalf("%d records read by the plan", p)
 	}
 }
