@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 )
@@ -84,11 +85,13 @@ func ToTree(v reflect.Value, path string) (any, error) {
 		if v.Type().Key().Kind() != reflect.String {
 			return nil, fmt.Errorf("%s: a map key must be a string, not %s", path, v.Type().Key())
 		}
-		out := orderedMap{}
-		iter := v.MapRange()
-		for iter.Next() {
-			k := iter.Key().String()
-			x, err := ToTree(iter.Value(), path+"."+k)
+		// in key order, so that a map's encoding does not depend on Go's iteration order
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		out := make(orderedMap, 0, len(keys))
+		for _, key := range keys {
+			k := key.String()
+			x, err := ToTree(v.MapIndex(key), path+"."+k)
 			if err != nil {
 				return nil, err
 			}

@@ -1,12 +1,15 @@
 // Package avrov2 is confluent-kafka-go v2's serde/avrov2 over polykafka's engine: Go structs
 // (fields named by their `avro` tags, else their Go names; pointers for ["null", T] unions;
 // time.Time for timestamps; []byte for bytes) and maps cross as JSON text to the Rust core,
-// which encodes Avro and frames it.
+// which encodes Avro and frames it. From the second record of a Go type on, a plan compiled
+// for that type and the core's schema (plan.go) writes and reads the Avro in Go, checked once
+// against the core's bytes; what it cannot do stays on the core's path.
 package avrov2
 
 import (
 	"errors"
 	"reflect"
+	"sync"
 
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/internal/native"
@@ -41,7 +44,9 @@ type Serializer struct {
 	reg       *native.Registry
 	props     map[string]string
 	fixed     *native.Serializer // with UseLatestVersion / UseSchemaID (no schema needed)
+	mu        sync.Mutex
 	byType    map[reflect.Type]*native.Serializer
+	plans     encPlans
 }
 
 // NewSerializer creates an Avro serializer. Without UseLatestVersion or UseSchemaID the schema
@@ -56,7 +61,8 @@ func NewSerializer(client schemaregistry.Client, serdeType serde.Type, conf *Ser
 	if err != nil {
 		return nil, err
 	}
-	s := &Serializer{Client: client, SerdeType: serdeType, Conf: conf, reg: reg, props: props, byType: map[reflect.Type]*native.Serializer{}}
+	s := &Serializer{Client: client, SerdeType: serdeType, Conf: conf, reg: reg, props: props, byType: map[reflect.Type]*native.Serializer{},
+		plans: encPlans{m: map[planKey]*encPlan{}, ttl: latestTTL(client, conf.UseLatestVersion)}}
 	if conf.UseLatestVersion || conf.UseSchemaID >= 0 {
 		if s.fixed, err = reg.NewSerializer("AVRO", nil, props); err != nil {
 			return nil, serde.ConvertError(err)
@@ -69,6 +75,8 @@ func (s *Serializer) forType(t reflect.Type) (*native.Serializer, error) {
 	if s.fixed != nil {
 		return s.fixed, nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if ns, ok := s.byType[t]; ok {
 		return ns, nil
 	}
@@ -94,7 +102,35 @@ func (s *Serializer) Serialize(topic string, msg interface{}) ([]byte, error) {
 	if s.fixed == nil && v.Kind() != reflect.Pointer {
 		return nil, errors.New("input message must be a pointer")
 	}
-	ns, err := s.forType(reflect.Indirect(v).Type())
+	iv := v
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return s.byCore(topic, v.Type().Elem(), v)
+		}
+		iv = v.Elem()
+	}
+	k := planKey{topic, iv.Type()}
+	e := s.plans.get(k)
+	if e != nil && e.enc != nil && !s.plans.closed.Load() {
+		if b, err := e.encode(iv); err == nil {
+			s.plans.count(true)
+			return b, nil
+		}
+		// the core's path says what is wrong with this record (or writes it)
+	}
+	b, err := s.byCore(topic, k.t, v)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
+		s.learn(k, iv, b)
+	}
+	return b, nil
+}
+
+// byCore is Serialize on the core's path: the value as JSON text, encoded and framed by the core.
+func (s *Serializer) byCore(topic string, t reflect.Type, v reflect.Value) ([]byte, error) {
+	ns, err := s.forType(t)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +143,15 @@ func (s *Serializer) Serialize(topic string, msg interface{}) ([]byte, error) {
 		return nil, err
 	}
 	b, err := ns.Serialize(topic, s.SerdeType == serde.KeySerde, text)
+	s.plans.count(false)
 	return b, serde.ConvertError(err)
 }
 
 // Close frees the native serializers.
 func (s *Serializer) Close() error {
+	s.plans.closed.Store(true) // from now on the core's path, which says it is closed
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.fixed != nil {
 		s.fixed.Close()
 	}
@@ -127,6 +167,9 @@ type Deserializer struct {
 	SerdeType serde.Type
 	Conf      *DeserializerConfig
 	inner     *native.Deserializer
+	reg       *native.Registry
+	noPlans   bool // UseLatestVersion: the core resolves to the reader schema
+	plans     decPlans
 }
 
 // NewDeserializer creates an Avro deserializer: the writer's schema from the registry by the
@@ -144,7 +187,8 @@ func NewDeserializer(client schemaregistry.Client, serdeType serde.Type, conf *D
 	if err != nil {
 		return nil, serde.ConvertError(err)
 	}
-	return &Deserializer{Client: client, SerdeType: serdeType, Conf: conf, inner: inner}, nil
+	return &Deserializer{Client: client, SerdeType: serdeType, Conf: conf, inner: inner, reg: reg,
+		noPlans: conf.UseLatestVersion, plans: decPlans{m: map[decKey]decodeFn{}}}, nil
 }
 
 func (d *Deserializer) tree(topic string, payload []byte) (any, error) {
@@ -161,6 +205,10 @@ func (d *Deserializer) Deserialize(topic string, payload []byte) (interface{}, e
 	if payload == nil {
 		return nil, nil
 	}
+	var out interface{}
+	if d.planned(topic, payload, reflect.ValueOf(&out).Elem()) {
+		return out, nil
+	}
 	t, err := d.tree(topic, payload)
 	if err != nil {
 		return nil, err
@@ -176,15 +224,24 @@ func (d *Deserializer) DeserializeInto(topic string, payload []byte, msg interfa
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return errors.New("DeserializeInto needs a non-nil pointer")
 	}
+	if d.planned(topic, payload, v.Elem()) {
+		return nil
+	}
+	return d.intoByCore(topic, payload, v.Elem())
+}
+
+// intoByCore is DeserializeInto on the core's path: the core decodes to JSON, assigned to dst.
+func (d *Deserializer) intoByCore(topic string, payload []byte, dst reflect.Value) error {
 	t, err := d.tree(topic, payload)
 	if err != nil {
 		return err
 	}
-	return native.Assign(v.Elem(), t, "value")
+	return native.Assign(dst, t, "value")
 }
 
 // Close frees the native deserializer.
 func (d *Deserializer) Close() error {
+	d.plans.closed.Store(true)
 	d.inner.Close()
 	return nil
 }
