@@ -16,6 +16,7 @@
 //! before each poll. [`replay`] writes a dead-letter topic back to the original topics.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +26,7 @@ use tokio::time::Instant;
 use crate::config::IsolationLevel;
 use crate::consumer::fetch::{list_offsets, read_all, OffsetSpec};
 use crate::consumer::{CommitMode, Consumer, ConsumerRecord};
+use crate::config::{ConsumerConfig, ProducerConfig};
 use crate::error::{Error, Result};
 use crate::producer::Producer;
 use crate::record::{Header, ProducerRecord, RecordMetadata, TopicPartition};
@@ -147,6 +149,9 @@ pub struct DeadLetterQueue {
     waiting: Mutex<HashMap<TopicPartition, Instant>>,
     /// A transactional producer: `init_transactions` ran.
     txn_ready: tokio::sync::Mutex<bool>,
+    /// Tests only: a wait between a copy's acknowledgement and the offset commit, the window a
+    /// kill test aims at.
+    commit_delay_ms: AtomicU64,
 }
 
 fn header_text(record_headers: &[Header], key: &str) -> Option<String> {
@@ -215,7 +220,15 @@ impl DeadLetterQueue {
             failures: Mutex::new(HashMap::new()),
             waiting: Mutex::new(HashMap::new()),
             txn_ready: tokio::sync::Mutex::new(false),
+            commit_delay_ms: AtomicU64::new(0),
         })
+    }
+
+    /// Tests only (the bindings' kill tests): waits this long between a copy's acknowledgement
+    /// and the commit of its offset.
+    #[doc(hidden)]
+    pub fn delay_commits_for_tests(&self, delay: Duration) {
+        self.commit_delay_ms.store(delay.as_millis() as u64, Ordering::Relaxed);
     }
 
     pub fn policy(&self) -> &RetryPolicy {
@@ -338,6 +351,10 @@ impl DeadLetterQueue {
         let timeout = self.producer.config().delivery_timeout;
         if self.producer.config().transactional_id.is_none() {
             let meta = self.producer.send(copy).await?.await?;
+            let delay = self.commit_delay_ms.load(Ordering::Relaxed);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
             consumer.commit(Some(&next), CommitMode::Sync).await?;
             return Ok(meta);
         }
@@ -359,6 +376,23 @@ impl DeadLetterQueue {
         }
         written
     }
+}
+
+/// The configuration of the producer writing a consumer's copies: `properties` as they are when
+/// they name `bootstrap.servers`; else the consumer's connection settings (brokers, security,
+/// client id) with these producer properties (`acks`, `transactional.id`, ...).
+pub fn producer_config_for<K: Into<String>, V: Into<String>>(
+    consumer: &ConsumerConfig,
+    properties: impl IntoIterator<Item = (K, V)>,
+) -> Result<ProducerConfig> {
+    let mut props: Vec<(String, String)> = properties.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    if props.iter().any(|(k, _)| k == "bootstrap.servers") {
+        return ProducerConfig::from_properties(props);
+    }
+    props.push(("bootstrap.servers".into(), consumer.client.bootstrap_servers.join(",")));
+    let mut config = ProducerConfig::from_properties(props)?;
+    config.client = consumer.client.clone();
+    Ok(config)
 }
 
 /// What [`replay`] wrote.
