@@ -2,6 +2,7 @@
 while the others flow, the dead-letter copy with every header, the commit after it, records that
 do not deserialize, and a SIGKILL between the copy and the commit."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,7 +14,8 @@ import pytest
 
 import polykafka
 from polykafka.admin import NewTopic
-from polykafka.dlq import RetryingHandler
+from polykafka.aio import AIOConsumer
+from polykafka.dlq import AIORetryingHandler, RetryingHandler
 from polykafka.serialization import SerializationError
 
 from conftest import read_back, unique
@@ -121,6 +123,38 @@ def test_a_record_that_does_not_deserialize_goes_to_the_dead_letter_topic_untouc
     assert committed(bootstrap, group, topic, 2) >= 1
 
 
+def test_an_unknown_schema_id_goes_to_the_dead_letter_topic_untouched(bootstrap, admin, topic):
+    """Avro through the schema registry: a record naming a schema id the registry does not
+    have is dead-lettered at once with its bytes; the valid record after it is handled."""
+    from test_schema_registry import USER_V1, _registry_url, event
+    from polykafka.schema_registry import SchemaRegistryClient
+    from polykafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+    from polykafka.serialization import MessageField, SerializationContext
+
+    new_topics(admin, topic + "-dlq")
+    client = SchemaRegistryClient({"url": _registry_url()})
+    good = AvroSerializer(client, USER_V1)(event(1), SerializationContext(topic, MessageField.VALUE))
+    unknown = b"\x00" + (2 ** 31 - 7).to_bytes(4, "big") + b"\x02"
+    produce(bootstrap, [(topic, 0, b"a", unknown, [("trace", b"t")]), (topic, 0, b"b", good, None)])
+    c = polykafka.DeserializingConsumer({"bootstrap.servers": bootstrap, "group.id": unique("dlq"),
+                                         "auto.offset.reset": "earliest",
+                                         "value.deserializer": AvroDeserializer(client)})
+    c.subscribe([topic])
+    handled = []
+    handler = RetryingHandler(c, lambda m: handled.append(m.value()))
+    deadline = time.time() + 60
+    while not handled:
+        assert time.time() < deadline
+        handler.poll(0.5)
+    handler.close()
+    c.close()
+    assert handled == [event(1)]
+    [copy] = read_back(bootstrap, topic + "-dlq", 1)
+    assert copy.value() == unknown and copy.key() == b"a"
+    headers = dict(copy.headers())
+    assert (headers["trace"], headers["retry-count"], headers["original-offset"]) == (b"t", b"0", b"0")
+
+
 def test_a_handler_error_on_a_deserialized_message_keeps_the_bytes_read(bootstrap, admin, topic):
     new_topics(admin, topic + "-dlq")
     produce(bootstrap, [(topic, 0, b"k", b"41", None)])
@@ -145,6 +179,62 @@ def test_a_handler_error_on_a_deserialized_message_keeps_the_bytes_read(bootstra
     c.close()
 
 
+def test_non_blocking_retries_go_through_the_retry_topic(bootstrap, admin, topic):
+    retry_topic, dlq = topic + "-retry", topic + "-dlq"
+    new_topics(admin, retry_topic, dlq)
+    produce(bootstrap, [(topic, 0, b"k", b"flaky", None)])
+    c = consumer(bootstrap, unique("dlq"))
+    c.subscribe([topic, retry_topic])
+    attempts = []
+
+    def handle(msg):
+        attempts.append((msg.topic(), dict(msg.headers() or []).get("retry-count")))
+        if len(attempts) < 3:
+            raise ConnectionError("service down")
+
+    handler = RetryingHandler(c, handle, max_retries=3, backoff_ms=200, retry_topic=retry_topic)
+    deadline = time.time() + 60
+    while len(attempts) < 3:
+        assert time.time() < deadline, attempts
+        handler.poll(0.5)
+    handler.close()
+    c.close()
+    # Succeeded on the second copy: nothing in the dead-letter topic.
+    assert attempts == [(topic, None), (retry_topic, b"1"), (retry_topic, b"2")]
+    copies = read_back(bootstrap, retry_topic, 2)
+    assert {dict(m.headers())["original-topic"] for m in copies} == {topic.encode()}
+    assert read_back(bootstrap, dlq, 1, timeout=2) == []
+
+
+def test_the_asyncio_handler_retries_then_dead_letters(bootstrap, admin, topic):
+    new_topics(admin, topic + "-dlq")
+    produce(bootstrap, [(topic, 1, b"k", b"bad", None), (topic, 1, None, b"good", None)])
+    seen = []
+
+    async def handle(msg):
+        seen.append(msg.value())
+        await asyncio.sleep(0)
+        if msg.value() == b"bad":
+            raise ValueError("async failure")
+
+    async def main():
+        c = AIOConsumer({"bootstrap.servers": bootstrap, "group.id": unique("dlq"), "auto.offset.reset": "earliest"})
+        await c.subscribe([topic])
+        handler = AIORetryingHandler(c, handle, max_retries=1, backoff_ms=100)
+        deadline = time.time() + 60
+        while b"good" not in seen:
+            assert time.time() < deadline, seen
+            await handler.poll(0.5)
+        await handler.close()
+        await c.close()
+
+    asyncio.run(main())
+    assert seen == [b"bad", b"bad", b"good"]
+    [copy] = read_back(bootstrap, topic + "-dlq", 1)
+    assert dict(copy.headers())["retry-count"] == b"1"
+    assert dict(copy.headers())["error"] == b"async failure"
+
+
 def test_bad_settings_are_refused():
     c = polykafka.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g"})
     with pytest.raises(polykafka.KafkaException, match="multiplier"):
@@ -156,7 +246,8 @@ def test_bad_settings_are_refused():
 
 CHILD = r"""
 import sys, polykafka
-from polykafka.dlq import RetryingHandler
+from polykafka.aio import AIOConsumer
+from polykafka.dlq import AIORetryingHandler, RetryingHandler
 bootstrap, topic, group, delay = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 c = polykafka.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
                         "enable.auto.commit": False, "session.timeout.ms": 6000})

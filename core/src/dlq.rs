@@ -344,6 +344,15 @@ impl DeadLetterQueue {
         Ok(meta)
     }
 
+    /// With `enable.auto.offset.store=false` the offset committed is stored too, so a later
+    /// commit of the stored offsets does not move the group back before the record.
+    fn store_past(consumer: &Consumer, next: &[(TopicPartition, i64)]) {
+        if !consumer.config().auto_offset_store {
+            // The partition may have been revoked meanwhile: its commit is done, nothing to store.
+            let _ = consumer.store_offsets(next);
+        }
+    }
+
     /// Writes `copy`, waits for its acknowledgement, then commits `record.offset + 1`; with a
     /// transactional producer, the copy and the offset in one transaction.
     async fn write_then_commit(&self, consumer: &Consumer, record: &ConsumerRecord, copy: ProducerRecord) -> Result<RecordMetadata> {
@@ -356,6 +365,7 @@ impl DeadLetterQueue {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
             consumer.commit(Some(&next), CommitMode::Sync).await?;
+            Self::store_past(consumer, &next);
             return Ok(meta);
         }
         let mut ready = self.txn_ready.lock().await;
@@ -371,8 +381,11 @@ impl DeadLetterQueue {
             delivery.await
         }
         .await;
-        if written.is_err() {
-            let _ = self.producer.abort_transaction(timeout).await;
+        match &written {
+            Ok(_) => Self::store_past(consumer, &next),
+            Err(_) => {
+                let _ = self.producer.abort_transaction(timeout).await;
+            }
         }
         written
     }

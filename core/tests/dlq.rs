@@ -30,17 +30,19 @@ fn producer(extra: &[(&str, &str)]) -> Producer {
 }
 
 fn consumer(group: &str) -> Consumer {
-    Consumer::new(
-        ConsumerConfig::from_properties([
-            ("bootstrap.servers", common::bootstrap().as_str()),
-            ("group.id", group),
-            ("auto.offset.reset", "earliest"),
-            ("enable.auto.commit", "false"),
-            ("fetch.max.wait.ms", "100"),
-        ])
-        .unwrap(),
-    )
-    .unwrap()
+    consumer_with(group, &[])
+}
+
+fn consumer_with(group: &str, extra: &[(&str, &str)]) -> Consumer {
+    let mut props = vec![
+        ("bootstrap.servers", common::bootstrap()),
+        ("group.id", group.to_string()),
+        ("auto.offset.reset", "earliest".into()),
+        ("enable.auto.commit", "false".into()),
+        ("fetch.max.wait.ms", "100".into()),
+    ];
+    props.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    Consumer::new(ConsumerConfig::from_properties(props).unwrap()).unwrap()
 }
 
 async fn send(p: &Producer, records: Vec<ProducerRecord>) {
@@ -155,12 +157,18 @@ async fn an_undecodable_record_goes_to_the_dead_letter_topic_at_once_with_its_by
     let dlq_topic = common::unique_topic("dlq-named");
     new_topic(&dlq_topic, 1).await;
     let raw: &[u8] = b"\x00\x00\x00\x01\xff\xfe not avro";
-    send(&producer(&[]), vec![ProducerRecord::new(&topic).value(raw.to_vec())]).await;
-    let c = consumer(&common::unique_topic("dlq-group"));
+    send(&producer(&[]), vec![ProducerRecord::new(&topic).value("fine"), ProducerRecord::new(&topic).value(raw.to_vec())]).await;
+    // Offsets stored by the application: the dead-lettered one is stored too, so committing the
+    // stored offsets afterwards does not move the group back.
+    let c = consumer_with(&common::unique_topic("dlq-group"), &[("enable.auto.offset.store", "false")]);
     c.subscribe(std::slice::from_ref(&topic)).unwrap();
     let policy = RetryPolicy { dlq_topic: Some(dlq_topic.clone()), ..Default::default() };
     let q = DeadLetterQueue::new(policy, producer(&[])).unwrap();
     run(&c, &q, async |r: &ConsumerRecord| {
+        if r.value.as_deref() == Some(b"fine".as_slice()) {
+            c.store_offsets(&[(r.topic_partition(), r.offset + 1)]).unwrap();
+            return false;
+        }
         q.undecodable(&c, r, &Failure::new("unknown magic byte", "SerializationError")).await.unwrap();
         true
     })
@@ -168,7 +176,9 @@ async fn an_undecodable_record_goes_to_the_dead_letter_topic_at_once_with_its_by
     let d = &records_of(&dlq_topic).await[0];
     assert_eq!(d.value.as_deref(), Some(raw));
     assert_eq!(headers_of(d)[0], ("retry-count".to_string(), "0".to_string()));
-    assert_eq!(c.committed(&[TopicPartition::new(&topic, 0)], T).await.unwrap()[0].1, 1);
+    assert_eq!(c.committed(&[TopicPartition::new(&topic, 0)], T).await.unwrap()[0].1, 2);
+    c.commit(None, polykafka::CommitMode::Sync).await.unwrap();
+    assert_eq!(c.committed(&[TopicPartition::new(&topic, 0)], T).await.unwrap()[0].1, 2);
     c.close().await.unwrap();
 }
 
