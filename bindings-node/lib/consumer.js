@@ -354,6 +354,8 @@ class Consumer {
     this._emitter.attach(nativeConsumer)
     await call(() => nativeConsumer.start([...this._topics], this._patterns), { wrapRetriable: false })
     if (deadLetter) await call(() => nativeConsumer.deadLetterStart(deadLetterOptions(deadLetter)), { wrapRetriable: false })
+    // Tests only (test/dlq.test.js, the kill test): a wait between a copy's ack and its commit.
+    if (deadLetter && deadLetter._delayCommitsForTests) nativeConsumer.deadLetterDelayCommitsForTests(deadLetter._delayCommitsForTests)
     this._deadLetter = deadLetter
     this._native = nativeConsumer
     this._runConfig = { autoCommit, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }

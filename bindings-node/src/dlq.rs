@@ -164,6 +164,14 @@ impl NativeConsumer {
         Ok(q.is_waiting(&TopicPartition::new(topic, partition)))
     }
 
+    /// Tests only (the kill test): waits `ms` between a copy's acknowledgement and its commit.
+    #[napi(catch_unwind)]
+    pub fn dead_letter_delay_commits_for_tests(&self, ms: u32) -> Result<()> {
+        let (q, _) = self.dead_letter()?;
+        q.delay_commits_for_tests(Duration::from_millis(ms.into()));
+        Ok(())
+    }
+
     /// Flushes and closes the producer of the copies.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn dead_letter_close(&self, env: Env) -> Result<JsObject> {

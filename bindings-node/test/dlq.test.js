@@ -3,6 +3,10 @@
 // partition paused while the others flow, the dead-letter copy and its headers, the commit after
 // it, undecodable messages, and the option's checks.
 const test = require('node:test')
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
 const assert = require('node:assert/strict')
 const { brokers, uniqueTopic, createTopics, readBack, kafkajs, produce: produceWith, committed: committedWith, waitFor } = require('./helpers')
 const polykafka = require('..')
@@ -120,4 +124,49 @@ test('deadLetter: bad settings and eachBatch are refused', async () => {
   } finally {
     await consumer.disconnect()
   }
+})
+
+// A child that dead-letters every message; `delay` ms between the copy's ack and the commit.
+const CHILD = `
+const polykafka = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+const [brokers, topic, groupId, delay] = process.argv.slice(2)
+;(async () => {
+  const consumer = new polykafka.Kafka({ clientId: 'kill', brokers: brokers.split(','), logLevel: polykafka.logLevel.NOTHING })
+    .consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 1000 })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  await consumer.run({
+    deadLetter: { retries: 0, _delayCommitsForTests: Number(delay) },
+    eachMessage: async () => { throw new Error('always fails') },
+  })
+})()
+`
+
+test('deadLetter: SIGKILL between the copy and the commit loses nothing', async () => {
+  const topic = uniqueTopic('node-dlq-kill')
+  await createTopics([topic, `${topic}-dlq`], 1)
+  await produce(topic, [{ key: 'k', value: 'doomed' }])
+  const groupId = uniqueTopic('node-dlq-kill-group')
+  const script = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dlq-kill-')), 'child.js')
+  fs.writeFileSync(script, CHILD)
+  const run = delay => spawn(process.execPath, [script, brokers.join(','), topic, groupId, String(delay)], { stdio: 'ignore' })
+
+  // The copy is written, then the child waits 30 s before committing: it is killed in between.
+  let child = run(30000)
+  try {
+    await readBack(`${topic}-dlq`, 1, 60000)
+  } finally {
+    child.kill('SIGKILL')
+  }
+  assert.equal((await committed(groupId, topic))[0], '-1', 'nothing committed before the kill')
+
+  // After the restart the message is delivered again: dead-lettered again, then committed.
+  child = run(0)
+  try {
+    await waitFor(async () => (await committed(groupId, topic))[0] === '1', 60000, 'the commit after the restart')
+  } finally {
+    child.kill('SIGKILL')
+  }
+  const copies = await readBack(`${topic}-dlq`, 2)
+  assert.deepEqual(copies.map(m => m.value.toString()), ['doomed', 'doomed'], 'at least once, never lost')
 })
