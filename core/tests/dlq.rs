@@ -255,7 +255,8 @@ async fn replay_writes_dead_letters_back_to_their_topic_without_the_dead_letter_
     let report = dlq::replay(&p, &dlq_topic, None).await.unwrap();
     assert_eq!(report.total(), 2);
     assert_eq!(report.written.get(&topic), Some(&2));
-    let mut back: Vec<(String, String, Vec<(String, String)>)> = records_of(&topic).await.iter().map(|r| (text(&r.key), text(&r.value), headers_of(r))).collect();
+    type Row = (String, String, Vec<(String, String)>);
+    let mut back: Vec<Row> = records_of(&topic).await.iter().map(|r| (text(&r.key), text(&r.value), headers_of(r))).collect();
     back.sort();
     assert_eq!(back, [("a".into(), "one".into(), vec![("trace".into(), "t".into())]), ("b".into(), "two".into(), vec![])]);
 
