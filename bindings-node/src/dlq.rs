@@ -160,8 +160,8 @@ impl NativeConsumer {
 
     #[napi(catch_unwind)]
     pub fn dead_letter_is_waiting(&self, topic: String, partition: i32) -> Result<bool> {
-        let (q, _) = self.dead_letter()?;
-        Ok(q.is_waiting(&TopicPartition::new(topic, partition)))
+        let (q, c) = self.dead_letter()?;
+        Ok(q.is_waiting(&c, &TopicPartition::new(topic, partition)))
     }
 
     /// Tests only (the kill test): waits `ms` between a copy's acknowledgement and its commit.

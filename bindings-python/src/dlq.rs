@@ -182,8 +182,10 @@ impl DeadLetterQueue {
         self.queue.resume_due(&self.consumer).map(secs)
     }
 
+    /// Whether the partition waits for a retry (paused again at the record if a rebalance gave
+    /// it back meanwhile): its messages are skipped.
     fn is_waiting(&self, topic: &str, partition: i32) -> bool {
-        self.queue.is_waiting(&TopicPartition::new(topic, partition))
+        self.queue.is_waiting(&self.consumer, &TopicPartition::new(topic, partition))
     }
 
     /// Tests only: waits `ms` between a copy's acknowledgement and its offset commit.

@@ -145,8 +145,8 @@ pub struct DeadLetterQueue {
     producer: Producer,
     /// Per partition: the offset of the record failing now and how many times it failed.
     failures: Mutex<HashMap<TopicPartition, (i64, u32)>>,
-    /// Paused partitions and when their retry is due.
-    waiting: Mutex<HashMap<TopicPartition, Instant>>,
+    /// Paused partitions: when their retry is due, and the offset of the record to retry.
+    waiting: Mutex<HashMap<TopicPartition, (Instant, i64)>>,
     /// A transactional producer: `init_transactions` ran.
     txn_ready: tokio::sync::Mutex<bool>,
     /// Tests only: a wait between a copy's acknowledgement and the offset commit, the window a
@@ -306,7 +306,7 @@ impl DeadLetterQueue {
         let tp = record.topic_partition();
         consumer.pause(std::slice::from_ref(&tp))?;
         consumer.seek(&tp, record.offset)?;
-        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, Instant::now() + after);
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(tp, (Instant::now() + after, record.offset));
         Ok(())
     }
 
@@ -315,19 +315,30 @@ impl DeadLetterQueue {
     pub fn resume_due(&self, consumer: &Consumer) -> Option<Duration> {
         let now = Instant::now();
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-        let due: Vec<TopicPartition> = waiting.iter().filter(|(_, at)| **at <= now).map(|(tp, _)| tp.clone()).collect();
+        let due: Vec<TopicPartition> = waiting.iter().filter(|(_, (at, _))| *at <= now).map(|(tp, _)| tp.clone()).collect();
         for tp in due {
             waiting.remove(&tp);
             // The partition may have been revoked while it waited: nothing to resume then.
             let _ = consumer.resume(std::slice::from_ref(&tp));
         }
-        waiting.values().min().map(|at| at.saturating_duration_since(now))
+        waiting.values().map(|(at, _)| *at).min().map(|at| at.saturating_duration_since(now))
     }
 
     /// Whether `tp` is paused for a retry: the records of it left in a batch already polled are
     /// skipped (they come again after the retried one).
-    pub fn is_waiting(&self, tp: &TopicPartition) -> bool {
-        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).contains_key(tp)
+    ///
+    /// A rebalance that takes the partition away and gives it back meanwhile assigns it afresh,
+    /// not paused, so its records come again: then it is paused again at the record to retry
+    /// (skipping them without that would move the position past it).
+    pub fn is_waiting(&self, consumer: &Consumer, tp: &TopicPartition) -> bool {
+        let Some((_, offset)) = self.waiting.lock().unwrap_or_else(|p| p.into_inner()).get(tp).copied() else {
+            return false;
+        };
+        if !consumer.paused().contains(tp) {
+            // Not assigned (any more): nothing is delivered from it, nothing to hold.
+            let _ = consumer.pause(std::slice::from_ref(tp)).and_then(|_| consumer.seek(tp, offset));
+        }
+        true
     }
 
     /// The partitions paused for a retry now.

@@ -75,7 +75,7 @@ async fn run(c: &Consumer, q: &DeadLetterQueue, mut handle: impl AsyncFnMut(&Con
         assert!(std::time::Instant::now() < deadline, "the consumer loop did not finish in 60 s");
         q.resume_due(c);
         for r in c.poll_batch(100, Duration::from_millis(200)).await.unwrap() {
-            if q.is_waiting(&r.topic_partition()) {
+            if q.is_waiting(c, &r.topic_partition()) {
                 continue;
             }
             if handle(&r).await {
@@ -271,4 +271,36 @@ async fn replay_writes_dead_letters_back_to_their_topic_without_the_dead_letter_
     assert_eq!(records_of(&other).await.len(), 3);
     let missing = dlq::replay(&p, &common::unique_topic("dlq-absent"), None).await.unwrap_err();
     assert_eq!(missing.name(), "UNKNOWN_TOPIC_OR_PARTITION", "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebalance_during_the_wait_does_not_skip_the_record_to_retry() {
+    let topic = common::unique_topic("dlq-rebalance");
+    let other = common::unique_topic("dlq-rebalance-other");
+    for t in [&topic, &other, &format!("{topic}-dlq")] {
+        new_topic(t, 1).await;
+    }
+    send(&producer(&[]), vec![ProducerRecord::new(&topic).value("bad"), ProducerRecord::new(&topic).value("after")]).await;
+    let c = consumer(&common::unique_topic("dlq-group"));
+    c.subscribe(std::slice::from_ref(&topic)).unwrap();
+    let policy = RetryPolicy { max_retries: 1, initial_backoff: Duration::from_millis(4000), max_backoff: Duration::from_millis(4000), ..Default::default() };
+    let q = DeadLetterQueue::new(policy, producer(&[])).unwrap();
+    let mut seen = Vec::new();
+    run(&c, &q, async |r: &ConsumerRecord| {
+        let v = text(&r.value);
+        seen.push(v.clone());
+        if v == "bad" {
+            if let Outcome::Retry { .. } = q.failed(&c, r, &Failure::new("no", "Error")).await.unwrap() {
+                // A new subscription: the group rebalances and gives the partition back, not paused.
+                c.subscribe(&[topic.clone(), other.clone()]).unwrap();
+            }
+            return false;
+        }
+        q.succeeded(&r.topic_partition(), r.offset);
+        true
+    })
+    .await;
+    assert_eq!(seen, ["bad", "bad", "after"]);
+    assert_eq!(records_of(&format!("{topic}-dlq")).await.len(), 1);
+    c.close().await.unwrap();
 }
