@@ -139,8 +139,8 @@ impl NativeConsumer {
 
     #[napi(catch_unwind)]
     pub fn dead_letter_succeeded(&self, topic: String, partition: i32, offset: String) -> Result<()> {
-        let (q, _) = self.dead_letter()?;
-        q.succeeded(&TopicPartition::new(topic, partition), parse_offset(&offset)?);
+        let (q, c) = self.dead_letter()?;
+        q.succeeded(&c, &TopicPartition::new(topic, partition), parse_offset(&offset)?);
         Ok(())
     }
 

@@ -165,9 +165,11 @@ impl DeadLetterQueue {
         Ok(())
     }
 
+    /// The handler returned: the failure count is forgotten; with
+    /// `enable.auto.offset.store=false` the message's offset is stored.
     fn succeeded(&self, message: PyRef<'_, Message>) {
         if let (Some(t), Some(p), Some(o)) = (&message.topic, message.partition, message.offset) {
-            self.queue.succeeded(&TopicPartition::new(t.as_str(), p), o);
+            self.queue.succeeded(&self.consumer, &TopicPartition::new(t.as_str(), p), o);
         }
     }
 

@@ -235,6 +235,31 @@ def test_the_asyncio_handler_retries_then_dead_letters(bootstrap, admin, topic):
     assert dict(copy.headers())["error"] == b"async failure"
 
 
+def test_with_offsets_stored_by_the_application_the_handler_stores_them(bootstrap, admin, topic):
+    """enable.auto.offset.store=false (the at-least-once setting): the handler stores each
+    message's offset once it succeeded or was dead-lettered; closing commits them."""
+    new_topics(admin, topic + "-dlq")
+    produce(bootstrap, [(topic, 0, None, b"ok-1", None), (topic, 0, None, b"bad", None), (topic, 0, None, b"ok-2", None)])
+    group = unique("dlq")
+    c = consumer(bootstrap, group, **{"enable.auto.offset.store": False})
+    c.subscribe([topic])
+    seen = []
+
+    def handle(msg):
+        seen.append(msg.value())
+        if msg.value() == b"bad":
+            raise ValueError("bad")
+
+    handler = RetryingHandler(c, handle, max_retries=0)
+    deadline = time.time() + 60
+    while b"ok-2" not in seen:
+        assert time.time() < deadline, seen
+        handler.poll(0.5)
+    handler.close()
+    c.close()
+    assert committed(bootstrap, group, topic, 0) == 3
+
+
 def test_bad_settings_are_refused():
     c = polykafka.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g"})
     with pytest.raises(polykafka.KafkaException, match="multiplier"):

@@ -239,8 +239,16 @@ impl DeadLetterQueue {
         &self.producer
     }
 
-    /// The handler returned for this record: its failure count is forgotten.
-    pub fn succeeded(&self, tp: &TopicPartition, offset: i64) {
+    /// The handler returned for this record: its failure count is forgotten and, with
+    /// `enable.auto.offset.store=false`, its offset + 1 is stored for the next commit (the
+    /// at-least-once recipe of librdkafka's users, done for them).
+    pub fn succeeded(&self, consumer: &Consumer, tp: &TopicPartition, offset: i64) {
+        self.forget(tp, offset);
+        Self::store_past(consumer, &[(tp.clone(), offset + 1)]);
+    }
+
+    /// The record's failure count, forgotten.
+    fn forget(&self, tp: &TopicPartition, offset: i64) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.get(tp).is_some_and(|(o, _)| *o == offset) {
             failures.remove(tp);
@@ -274,7 +282,7 @@ impl DeadLetterQueue {
             let mut copy = copy_of(record, retry_topic, retry, failure);
             copy.headers.push(Header::new(RETRY_NOT_BEFORE, Bytes::from((now_ms() + after.as_millis() as i64).to_string())));
             let meta = self.write_then_commit(consumer, record, copy).await?;
-            self.succeeded(&record.topic_partition(), record.offset);
+            self.forget(&record.topic_partition(), record.offset);
             return Ok(Outcome::Republished(meta));
         }
         self.hold(consumer, record, after)?;
@@ -351,7 +359,7 @@ impl DeadLetterQueue {
         let (orig_topic, _, _) = origin(record);
         let copy = copy_of(record, &self.policy.dlq_topic_for(&orig_topic), retries, failure);
         let meta = self.write_then_commit(consumer, record, copy).await?;
-        self.succeeded(&record.topic_partition(), record.offset);
+        self.forget(&record.topic_partition(), record.offset);
         Ok(meta)
     }
 

@@ -122,7 +122,7 @@ async fn a_failing_record_is_retried_with_its_partition_paused_then_dead_lettere
             outcomes.push(out);
             return false;
         }
-        q.succeeded(&r.topic_partition(), r.offset);
+        q.succeeded(&c, &r.topic_partition(), r.offset);
         v == "after-bad"
     })
     .await;
@@ -296,7 +296,7 @@ async fn a_rebalance_during_the_wait_does_not_skip_the_record_to_retry() {
             }
             return false;
         }
-        q.succeeded(&r.topic_partition(), r.offset);
+        q.succeeded(&c, &r.topic_partition(), r.offset);
         true
     })
     .await;
