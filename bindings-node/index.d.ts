@@ -512,6 +512,26 @@ export type ConsumerRunConfig = {
   partitionsConsumedConcurrently?: number
   eachBatch?: EachBatchHandler
   eachMessage?: EachMessageHandler
+  /** polykafka, beyond kafkajs: retries and a dead-letter topic for eachMessage. */
+  deadLetter?: DeadLetterConfig
+}
+/** `consumer.run({ deadLetter })`: a message whose eachMessage throws is retried `retries` times
+ * (waits from `initialRetryTime` ms, times `multiplier`, at most `maxRetryTime` ms; its partition
+ * paused meanwhile), then written to `topic` (default `<topic>-dlq`) with its key, value, headers
+ * and `retry-count`, `original-topic`, `original-partition`, `original-offset`, `error`,
+ * `error-type`; its offset is committed once the copy is acknowledged. */
+export type DeadLetterConfig = {
+  topic?: string
+  retries?: number
+  initialRetryTime?: number
+  multiplier?: number
+  maxRetryTime?: number
+  /** Non-blocking retries through this topic (subscribe to it too). */
+  retryTopic?: string
+  /** Errors meaning the message cannot be decoded: dead-lettered at once, bytes untouched. */
+  isUndecodable?: (error: Error) => boolean
+  /** Properties of the producer of the copies (engine names, e.g. `acks`, `transactional.id`). */
+  producer?: Record<string, string | number | boolean>
 }
 export type ConsumerSubscribeTopic = { topic: string | RegExp; fromBeginning?: boolean }
 export type ConsumerSubscribeTopics = { topics: (string | RegExp)[]; fromBeginning?: boolean }

@@ -86,6 +86,36 @@ const call = async (fn, opts) => {
   }
 }
 
+/** run({ deadLetter }) in the native layer's words (src/dlq.rs NativeDeadLetterOptions). */
+function deadLetterOptions(d) {
+  const out = {}
+  for (const k of ['topic', 'retries', 'initialRetryTime', 'multiplier', 'maxRetryTime', 'retryTopic']) {
+    if (d[k] != null) out[k] = d[k]
+  }
+  if (d.producer) out.producer = Object.fromEntries(Object.entries(d.producer).map(([k, v]) => [k, String(v)]))
+  return out
+}
+
+/** A message as the native dead-letter calls take it: headers flattened in order (a repeated
+ * key's values one after another). */
+function deadLetterRecord(topic, partition, message) {
+  const headers = []
+  // undefined, not null: the native layer takes a missing buffer as absent.
+  const bytes = v => (v == null ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(String(v)))
+  for (const [k, v] of Object.entries(message.headers || {})) {
+    for (const one of Array.isArray(v) ? v : [v]) headers.push({ key: k, value: bytes(one) })
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    timestamp: message.timestamp,
+    key: bytes(message.key),
+    value: bytes(message.value),
+    headers,
+  }
+}
+
 function toHeaders(list) {
   const headers = {}
   for (const h of list) {
@@ -198,6 +228,7 @@ class Consumer {
     this._committed = new Map() // tp key -> offset committed (string)
     this._unstored = new Map() // tp key -> resolved offset the core refused to store (revoking)
     this._paused = new Set()
+    this._deadLetter = null // run({ deadLetter })
     this._pendingSeeks = new Map() // tp key -> seek waiting for its partition to be assigned
     this._stale = new Set()
   }
@@ -291,6 +322,7 @@ class Consumer {
     partitionsConsumedConcurrently = 1,
     eachBatch = null,
     eachMessage = null,
+    deadLetter = null,
   } = {}) {
     if (!this._connected) throw new KafkaJSError('The consumer is not connected; call connect() first')
     if (this._running) {
@@ -299,6 +331,9 @@ class Consumer {
     }
     if (this._topics.size === 0 && this._patterns.length === 0) {
       throw new KafkaJSNonRetriableError('The consumer has not subscribed to any topic; call subscribe() first')
+    }
+    if (deadLetter && !eachMessage) {
+      throw new KafkaJSNonRetriableError('deadLetter works with eachMessage (not eachBatch)')
     }
     this._logger.info('Starting', { groupId: this._groupId })
     const props = Object.assign({}, this._props, {
@@ -318,6 +353,10 @@ class Consumer {
     }
     this._emitter.attach(nativeConsumer)
     await call(() => nativeConsumer.start([...this._topics], this._patterns), { wrapRetriable: false })
+    if (deadLetter) await call(() => nativeConsumer.deadLetterStart(deadLetterOptions(deadLetter)), { wrapRetriable: false })
+    // Tests only (test/dlq.test.js, the kill test): a wait between a copy's ack and its commit.
+    if (deadLetter && deadLetter._delayCommitsForTests) nativeConsumer.deadLetterDelayCommitsForTests(deadLetter._delayCommitsForTests)
+    this._deadLetter = deadLetter
     this._native = nativeConsumer
     this._runConfig = { autoCommit, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }
     this._concurrency = Math.max(1, partitionsConsumedConcurrently | 0)
@@ -339,7 +378,9 @@ class Consumer {
       try {
         const started = Date.now()
         this._emitter.emit(consumerEvents.FETCH_START, { nodeId: -1 })
-        res = await this._native.poll(10000, 1000)
+        // Partitions waiting for a retry resume when due; the poll waits no longer than that.
+        const due = this._deadLetter ? this._native.deadLetterResumeDue() : null
+        res = await this._native.poll(10000, due == null ? 1000 : Math.max(1, Math.min(1000, due)))
         for (const b of res.batches) b.messages = unpack(b)
         this._emitter.emit(consumerEvents.FETCH, { numberOfBatches: res.batches.length, duration: Date.now() - started, nodeId: -1 })
         failures = 0
@@ -507,6 +548,7 @@ class Consumer {
       return () => this.resume([{ topic, partitions: [partition] }])
     }
     const heartbeat = async () => {}
+    if (eachMessage && this._deadLetter) return this._eachMessageDeadLetter(b, eachMessage, heartbeat, pause)
     if (eachMessage) {
       for (const message of messages) {
         if (this._skip(k)) return
@@ -562,6 +604,50 @@ class Consumer {
       return
     }
     if (eachBatchAutoResolve && messages.length && !this._stale.has(k)) this._resolve(topic, partition, last)
+  }
+
+  /** eachMessage with `deadLetter`: a message whose handler throws is retried (its partition
+   * paused and moved back to it: the rest of the batch comes again), re-published to the retry
+   * topic, or written to the dead-letter topic and committed by the core; then the next one. */
+  async _eachMessageDeadLetter(b, eachMessage, heartbeat, pause) {
+    const { topic, partition } = b
+    const k = key(topic, partition)
+    const n = this._native
+    if (n.deadLetterIsWaiting(topic, partition)) return
+    for (const message of b.messages) {
+      if (this._skip(k)) return
+      const record = () => deadLetterRecord(topic, partition, message)
+      if (topic === this._deadLetter.retryTopic && n.deadLetterNotYetDue(record()) != null) return
+      try {
+        await eachMessage({ topic, partition, message, heartbeat, pause })
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e))
+        const undecodable = typeof this._deadLetter.isUndecodable === 'function' && this._deadLetter.isUndecodable(error)
+        const type = error.name || (error.constructor && error.constructor.name) || 'Error'
+        let outcome
+        try {
+          if (undecodable) {
+            await n.deadLetterUndecodable(record(), String(error.message), type)
+            outcome = { kind: 'deadLetter' }
+          } else {
+            outcome = await n.deadLetterFailed(record(), String(error.message), type)
+          }
+        } catch (err) {
+          // The copy or its commit failed: the message is delivered again (nothing is lost).
+          await this._onHandlerError(fromNative(err, { wrapRetriable: false }), topic, partition, message.offset)
+          return
+        }
+        // A retry is routine; a dead-lettered message is for someone to look at.
+        const log = outcome.kind === 'deadLetter' ? 'warn' : 'debug'
+        this._logger[log](`eachMessage failed (${outcome.kind})`, { topic, partition, offset: message.offset, error: error.message })
+        if (outcome.kind === 'retry') return
+        this._resolve(topic, partition, message.offset)
+        continue
+      }
+      n.deadLetterSucceeded(topic, partition, message.offset)
+      this._resolve(topic, partition, message.offset)
+      await this._autoCommit(false)
+    }
   }
 
   async _onHandlerError(e, topic, partition, offset) {
@@ -798,6 +884,7 @@ class Consumer {
     this._committed.clear()
     this._stale.clear()
     this._pendingSeeks.clear()
+    if (n && this._deadLetter) await n.deadLetterClose().catch(e => this._logger.error(`Error while closing the dead-letter producer: ${e.message}`))
     if (n) await n.close().catch(e => this._logger.error(`Error while leaving the group: ${e.message}`))
     this._emitter.detach()
     this._emitter.emit(consumerEvents.STOP)

@@ -104,10 +104,11 @@ pub struct NativeConsumer {
     props: BTreeMap<String, String>,
     consumer: Arc<Mutex<Option<Consumer>>>,
     events: Option<EventSink>,
+    pub(crate) dead_letter: crate::dlq::Slot,
 }
 
 impl NativeConsumer {
-    fn get(&self) -> Result<Consumer> {
+    pub(crate) fn get(&self) -> Result<Consumer> {
         self.consumer
             .lock()
             .unwrap()
@@ -123,7 +124,7 @@ impl NativeConsumer {
     pub fn new(env: Env, props: HashMap<String, String>, on_events: Option<JsFunction>) -> Result<Self> {
         let props: BTreeMap<String, String> = props.into_iter().collect();
         ConsumerConfig::from_properties(props.clone()).napi()?;
-        Ok(NativeConsumer { props, consumer: Arc::new(Mutex::new(None)), events: events::sink(&env, on_events)? })
+        Ok(NativeConsumer { props, consumer: Arc::new(Mutex::new(None)), events: events::sink(&env, on_events)?, dead_letter: Default::default() })
     }
 
     /// Which instrumentation events to report: a mask of kinds with listeners.

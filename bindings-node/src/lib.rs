@@ -7,6 +7,7 @@
 
 mod admin;
 mod consumer;
+mod dlq;
 mod error;
 mod events;
 mod logging;

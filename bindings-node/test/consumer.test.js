@@ -2,37 +2,9 @@
 // Consumer: the SAME bodies against kafkajs and polykafka.
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { brokers, uniqueTopic, createTopics } = require('./helpers')
+const { brokers, uniqueTopic, createTopics, produce, committed, waitFor } = require('./helpers')
 
 const implementations = { kafkajs: require('kafkajs'), polykafka: require('..') }
-
-const waitFor = async (cond, ms, what) => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 50))
-  }
-}
-
-async function produce(lib, topic, messages) {
-  const kafka = new lib.Kafka({ clientId: 'feeder', brokers, logLevel: lib.logLevel.NOTHING })
-  const p = kafka.producer()
-  await p.connect()
-  await p.send({ topic, messages })
-  await p.disconnect()
-}
-
-async function committed(lib, groupId, topic) {
-  const kafka = new lib.Kafka({ clientId: 'check', brokers, logLevel: lib.logLevel.NOTHING })
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    return Object.fromEntries(t.partitions.map(p => [p.partition, p.offset]))
-  } finally {
-    await admin.disconnect()
-  }
-}
 
 for (const [name, lib] of Object.entries(implementations)) {
   const kafka = new lib.Kafka({ clientId: `consumer-${name}`, brokers, logLevel: lib.logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } })

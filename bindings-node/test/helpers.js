@@ -77,7 +77,38 @@ async function readBack(topic, count, timeoutMs = 20000) {
   return got
 }
 
-module.exports = { env, brokers, uniqueTopic, createTopics, readBack, kafkajs }
+/** Sends `messages` to `topic` with `lib` (kafkajs or polykafka). */
+async function produce(lib, topic, messages) {
+  const kafka = new lib.Kafka({ clientId: 'feeder', brokers, logLevel: lib.logLevel.NOTHING })
+  const p = kafka.producer()
+  await p.connect()
+  await p.send({ topic, messages })
+  await p.disconnect()
+}
+
+/** The group's committed offsets of `topic`, by partition, asked with `lib`. */
+async function committed(lib, groupId, topic) {
+  const kafka = new lib.Kafka({ clientId: 'check', brokers, logLevel: lib.logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    return Object.fromEntries(t.partitions.map(p => [p.partition, p.offset]))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Waits until `cond()` (which may return a promise) is true; fails after `ms`. */
+async function waitFor(cond, ms, what) {
+  const end = Date.now() + ms
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 50))
+  }
+}
+
+module.exports = { env, brokers, uniqueTopic, createTopics, readBack, kafkajs, produce, committed, waitFor }
 
 /** Reads `count` messages with Kafka's own Java console consumer: it decodes every codec,
  * where kafkajs's consumer knows only GZIP. Resolves to [{key, value}] as strings. */

@@ -178,6 +178,11 @@ pub struct Consumer {
 }
 
 impl Consumer {
+    /// The core consumer (for the dead-letter queue of `dlq.rs`).
+    pub fn core(&self) -> &polykafka::Consumer {
+        &self.consumer
+    }
+
     fn check(&self) -> PyResult<()> {
         runtime::check_pid(self.pid)?;
         if self.closed.load(Ordering::Acquire) {

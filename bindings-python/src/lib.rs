@@ -3,12 +3,13 @@
 //! One module per concept: [`runtime`] (the process-wide, fork-aware tokio runtime),
 //! [`errors`] (core errors as `KafkaError`/`KafkaException`), [`client_errors`] (`error_cb`), [`config`], [`logs`] (tracing to
 //! Python logging), [`reports`] (delivery reports waiting for `poll`), [`message`],
-//! [`producer`] and [`admin`].
+//! [`producer`], [`admin`] and [`dlq`] (the consumer's retry and dead-letter path).
 
 mod admin;
 mod client_errors;
 mod config;
 mod consumer;
+mod dlq;
 mod errors;
 mod logs;
 mod message;
@@ -65,6 +66,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<admin::AdminClient>()?;
     m.add_class::<consumer::Consumer>()?;
     m.add_class::<consumer::GroupMetadata>()?;
+    m.add_class::<dlq::DeadLetterQueue>()?;
     m.add("TIMESTAMP_NOT_AVAILABLE", message::TIMESTAMP_NOT_AVAILABLE)?;
     m.add("TIMESTAMP_CREATE_TIME", message::TIMESTAMP_CREATE_TIME)?;
     m.add("TIMESTAMP_LOG_APPEND_TIME", message::TIMESTAMP_LOG_APPEND_TIME)?;

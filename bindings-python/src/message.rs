@@ -15,6 +15,8 @@ pub enum Payload {
     None,
     Bytes(Bytes),
     Object(PyObject),
+    /// An object a deserializer set over the bytes read, kept for a dead-letter copy.
+    Decoded(Option<Bytes>, PyObject),
 }
 
 impl Payload {
@@ -22,7 +24,7 @@ impl Payload {
         match self {
             Payload::None => py.None(),
             Payload::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
-            Payload::Object(o) => o.clone_ref(py),
+            Payload::Object(o) | Payload::Decoded(_, o) => o.clone_ref(py),
         }
     }
     fn from_py(obj: Option<PyObject>) -> Payload {
@@ -31,11 +33,20 @@ impl Payload {
             Some(o) => Payload::Object(o),
         }
     }
+    /// `obj` set over this payload: the bytes read are kept when this is (or was) what was read.
+    fn replaced_by(self, obj: PyObject) -> Payload {
+        match self {
+            Payload::None => Payload::Decoded(None, obj),
+            Payload::Bytes(b) => Payload::Decoded(Some(b), obj),
+            Payload::Decoded(raw, _) => Payload::Decoded(raw, obj),
+            Payload::Object(_) => Payload::Object(obj),
+        }
+    }
     fn len(&self, py: Python<'_>) -> usize {
         match self {
             Payload::None => 0,
             Payload::Bytes(b) => b.len(),
-            Payload::Object(o) => o.bind(py).len().unwrap_or(0),
+            Payload::Object(o) | Payload::Decoded(_, o) => o.bind(py).len().unwrap_or(0),
         }
     }
 }
@@ -156,10 +167,10 @@ impl Message {
         self.headers = Headers::Object(headers);
     }
     fn set_key(&mut self, key: PyObject) {
-        self.key = Payload::Object(key);
+        self.key = std::mem::replace(&mut self.key, Payload::None).replaced_by(key);
     }
     fn set_value(&mut self, value: PyObject) {
-        self.value = Payload::Object(value);
+        self.value = std::mem::replace(&mut self.value, Payload::None).replaced_by(value);
     }
     fn set_error(&mut self, error: Option<PyObject>) {
         self.error = error;

@@ -57,7 +57,7 @@ def test_stubs_match_the_native_module():
 
 def test_every_public_native_method_has_a_stub():
     stubbed = {(c, f.name) for c, f in stub_methods()}
-    for cls_name in ("Producer", "Message", "_AdminClient", "Consumer", "TopologyBuilderNative", "KafkaStreamsNative"):
+    for cls_name in ("Producer", "Message", "_AdminClient", "Consumer", "TopologyBuilderNative", "KafkaStreamsNative", "DeadLetterQueue"):
         cls = getattr(_native, cls_name)
         for name, _ in inspect.getmembers(cls, callable):
             if not name.startswith("__"):

@@ -93,6 +93,9 @@ Examples:
     /// Measure produce or consume throughput (prints what Kafka's perf-test tools print)
     #[command(subcommand)]
     Perf(PerfCommand),
+    /// Dead-letter topics: write their records back
+    #[command(subcommand)]
+    Dlq(DlqCommand),
     /// Print the effective connection settings (secrets hidden)
     #[command(after_help = "Examples:\n  polykafka --profile prod settings\n  polykafka settings -o json")]
     Settings(OutputArgs),
@@ -355,6 +358,27 @@ pub enum GroupsCommand {
     Delete {
         #[arg(required = true)]
         groups: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DlqCommand {
+    /// Write every record of a dead-letter topic (as of now) back to the topic its
+    /// original-topic header names, or to --to; without the dead-letter headers
+    #[command(after_help = "\
+Examples:
+  polykafka dlq replay --topic orders-dlq                 back to each record's original topic
+  polykafka dlq replay --topic orders-dlq --to orders-v2  all to one topic
+  polykafka dlq replay --topic orders-dlq -o json")]
+    Replay {
+        /// The dead-letter topic to read
+        #[arg(long, short = 't')]
+        topic: String,
+        /// Write every record to this topic instead of its original-topic
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        out: OutputArgs,
     },
 }
 

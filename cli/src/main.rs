@@ -7,6 +7,7 @@ mod cluster;
 mod configs;
 mod consume;
 mod decode;
+mod dlq;
 mod format;
 mod groups;
 mod output;
@@ -60,6 +61,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Lag(a) => groups::run_lag(conn, a).await,
         Command::Cluster(a) => cluster::run(conn, a).await,
         Command::Perf(a) => perf::run(conn, a).await,
+        Command::Dlq(a) => dlq::run(conn, a).await,
         Command::Settings(a) => settings::show(conn, a),
         Command::Completions { .. } => Ok(()),
     }

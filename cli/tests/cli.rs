@@ -28,6 +28,7 @@ fn help_has_examples_and_bad_arguments_exit_2() {
         &["perf", "produce"],
         &["perf", "consume"],
         &["settings"],
+        &["dlq", "replay"],
         &["completions"],
     ] {
         let mut args = sub.to_vec();
@@ -387,4 +388,38 @@ fn completions_for_three_shells() {
         assert!(r.out.contains(marker) && r.out.contains("consume") && r.out.contains("offsets"), "{shell}: {}", &r.out[..200.min(r.out.len())]);
     }
     assert_eq!(run(&["completions", "tcsh"]).code, 2);
+}
+
+#[test]
+fn dlq_replay_writes_dead_letters_back_without_their_dead_letter_headers() {
+    let topic = unique("dlq-orig");
+    let dlq = format!("{topic}-dlq");
+    create_topic(&topic, 1);
+    create_topic(&dlq, 1);
+    let origin = format!("original-topic={topic}");
+    run_with_input(&["produce", &dlq, "-K", ":", "-H", &origin, "-H", "retry-count=3", "-H", "error=boom", "-H", "trace=t1"], b"k1:v1\nk2:v2\n").ok();
+
+    let r = run(&["dlq", "replay", "--topic", &dlq, "-o", "json"]).ok();
+    assert_eq!(r.json()["total"], 2, "{r:?}");
+    assert_eq!(r.json()["written"][&topic], 2, "{r:?}");
+    let back = run(&["consume", &topic, "-o", "beginning", "-e", "-f", "%k=%s %h\n"]).ok();
+    assert_eq!(back.out, "k1=v1 trace=t1\nk2=v2 trace=t1\n", "{back:?}");
+
+    // --to another topic; the table output names it.
+    let other = unique("dlq-to");
+    create_topic(&other, 1);
+    let r = run(&["dlq", "replay", "--topic", &dlq, "--to", &other]).ok();
+    assert!(r.out.contains(&other) && r.out.contains("replayed 2 records"), "{r:?}");
+
+    // A record without original-topic and no --to; a topic that does not exist.
+    run_with_input(&["produce", &dlq], b"orphan\n").ok();
+    let r = run(&["dlq", "replay", "--topic", &dlq]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.err.contains("original-topic") && r.err.contains(&dlq), "{r:?}");
+    let missing = unique("dlq-missing");
+    let r = run(&["dlq", "replay", "--topic", &missing]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.err.contains(&missing) && r.err.contains("UNKNOWN_TOPIC_OR_PARTITION"), "{r:?}");
+    let r = run(&["dlq", "replay"]);
+    assert_eq!(r.code, 2, "{r:?}");
 }

@@ -3,12 +3,13 @@
 //! The core is async on tokio and never creates a runtime: each binding owns one.
 //! Layers, bottom up: [`protocol`] (wire formats on top of `kafka-protocol`), [`net`]
 //! (connections, TLS, SASL), [`cluster`] (metadata and the connection pool), then the clients:
-//! [`producer`], [`consumer`] and [`admin`].
+//! [`producer`], [`consumer`] and [`admin`]; [`dlq`] is the consumer's retry and dead-letter path.
 
 pub mod admin;
 pub mod cluster;
 pub mod config;
 pub mod consumer;
+pub mod dlq;
 pub mod error;
 pub mod instrumentation;
 pub mod net;
