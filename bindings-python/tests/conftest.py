@@ -15,6 +15,25 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
+def _registry_requests_time_out():
+    """confluent-kafka's SchemaRegistryClient waits for an answer forever unless its conf has
+    ``timeout`` (httpx without a timeout): one request the registry never answered hung a whole
+    run. Its clients here get polykafka's default, 30 s, after which confluent-kafka retries."""
+    try:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+    except ImportError:
+        return
+    init = SchemaRegistryClient.__init__
+
+    def with_timeout(self, conf, *args, **kwargs):
+        init(self, dict({"timeout": 30}, **conf), *args, **kwargs)
+
+    SchemaRegistryClient.__init__ = with_timeout
+
+
+_registry_requests_time_out()
+
+
 def _read_env(path):
     env = {}
     if path.exists():

@@ -8,6 +8,7 @@ unique, so a shared registry is fine.
 
 import datetime
 import decimal
+import fcntl
 import importlib
 import os
 import pathlib
@@ -50,12 +51,16 @@ def _registry_url():
     if url:
         return url
     own = REPO / "build/cluster-schema-tests"
-    url = _env_url(own / "registry.env")
-    if url:
-        return url
-    env = dict(os.environ, POLYKAFKA_BUILD=str(own), REGISTRY_PORT="8086", REGISTRY_MANAGEMENT_PORT="8087")
-    subprocess.run([str(REPO / "tests/cluster/registry"), "up"], check=True, timeout=300, env=env)
-    url = _env_url(own / "registry.env")
+    own.mkdir(parents=True, exist_ok=True)
+    # Test workers run in parallel (test.sh: pytest-xdist): one starts it, the others wait.
+    with open(own / "registry.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        url = _env_url(own / "registry.env")
+        if url:
+            return url
+        env = dict(os.environ, POLYKAFKA_BUILD=str(own), REGISTRY_PORT="8086", REGISTRY_MANAGEMENT_PORT="8087")
+        subprocess.run([str(REPO / "tests/cluster/registry"), "up"], check=True, timeout=300, env=env)
+        url = _env_url(own / "registry.env")
     if not url:
         pytest.fail("the registry started but does not answer")
     return url

@@ -12,6 +12,7 @@ import os
 import pathlib
 import signal
 import subprocess
+import tempfile
 import time
 from collections import Counter
 
@@ -81,6 +82,12 @@ class Tail:
         self.c.close()
 
 
+def tail_of(f, n=3000):
+    """The last n characters (None: all) written so far to the file f."""
+    text = pathlib.Path(f.name).read_text()
+    return text if n is None else text[-n:]
+
+
 def results(tails):
     """Final values per key of each output."""
     return {
@@ -104,10 +111,12 @@ def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
     produce(bootstrap, inputs["events"], events)
 
     java_app = unique("conf-java-app")
+    # Its output goes to a file: a pipe nobody reads until the end fills up and blocks the app.
+    java_log = tempfile.NamedTemporaryFile(mode="w+", prefix="seed-topology-", suffix=".log")
     java = subprocess.Popen(
         ["java", "-cp", classpath, "SeedTopology", bootstrap, java_app,
          theirs["events"], theirs["orders"], theirs["notifications"], theirs["country_counts"], theirs["windowed_counts"], theirs["enriched"]],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=java_log, stderr=subprocess.STDOUT, text=True)
     streams = KafkaStreams(seed.build(ours), config(bootstrap, unique("conf-py-app")))
     streams.start()
     tails = {side: {n: Tail(bootstrap, t[n], n) for n in names} for side, t in (("ours", ours), ("theirs", theirs))}
@@ -117,7 +126,7 @@ def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
 
         wait_for(lambda: counts_done("ours"), timeout=WAIT, what="our country counts", detail=streams.metrics)
         wait_for(lambda: java.poll() is None and counts_done("theirs"), timeout=WAIT, what="Kafka Streams' country counts",
-                 detail=lambda: (java.poll(), results(tails["theirs"])["by_country"]))
+                 detail=lambda: (java.poll(), results(tails["theirs"])["by_country"], tail_of(java_log)))
         produce(bootstrap, inputs["orders"], [(c, o, None) for c, o in orders])
         for side in ("ours", "theirs"):
             wait_for(lambda: len(tails[side]["enriched"].read()) == len(orders), timeout=WAIT, what=side + " enriched orders")
@@ -127,10 +136,12 @@ def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
         streams.close(60)
         java.send_signal(signal.SIGTERM)
         try:
-            log, _ = java.communicate(timeout=60)
+            java.wait(timeout=60)
         except subprocess.TimeoutExpired:
             java.kill()
-            log, _ = java.communicate()
+            java.wait()
+        log = tail_of(java_log, None)
+        java_log.close()
         for t in tails.values():
             for x in t.values():
                 x.close()

@@ -171,6 +171,16 @@ impl Error {
     pub fn retriable(&self) -> bool {
         self.retriable
     }
+    /// Logs a failure the engine handles on its own: at debug when it is retriable (the
+    /// coordinator or a leader not there yet, a rebalance: the engine tries again), at warn
+    /// otherwise. As librdkafka and the Java client, a warning is for what the user must act on.
+    pub(crate) fn log_handled(&self, what: &str) {
+        if self.retriable {
+            tracing::debug!(error = %self, "{what}");
+        } else {
+            tracing::warn!(error = %self, "{what}");
+        }
+    }
     pub fn fatal(&self) -> bool {
         self.fatal
     }

@@ -136,7 +136,7 @@ async fn resolve(shared: Arc<Shared>, parts: Vec<(TopicPartition, u64, Option<Of
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "fetching committed offsets failed");
+                    e.log_handled("fetching committed offsets failed");
                     failed = true;
                 }
             }
@@ -164,11 +164,11 @@ async fn resolve(shared: Arc<Shared>, parts: Vec<(TopicPartition, u64, Option<Of
                         Ok(l) => {
                             found.insert(tp, l.offset);
                         }
-                        Err(e) => tracing::warn!(partition = %tp, error = %e, "listing offsets failed"),
+                        Err(e) => e.log_handled(&format!("listing offsets of {tp} failed")),
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "listing offsets failed"),
+            Err(e) => e.log_handled("listing offsets failed"),
         }
     }
     if failed || found.len() + no_offset.len() < parts.len() {

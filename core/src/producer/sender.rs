@@ -40,7 +40,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
             if e.fatal() || !e.retriable() {
                 fail_everything(&inner, e);
             } else {
-                tracing::warn!(error = %e, "InitProducerId failed; retrying");
+                e.log_handled("InitProducerId failed; retrying");
                 tokio::time::sleep(inner.config.client.retry_backoff).await;
             }
             if acc.state.locked().closing && acc.outstanding.load(std::sync::atomic::Ordering::Acquire) == 0 {
@@ -50,7 +50,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         }
         if inner.txn.is_none() && epoch_bump_due(&inner) {
             if let Err(e) = bump_epoch(&inner).await {
-                tracing::warn!(error = %e, "bumping the idempotent producer's epoch failed; retrying");
+                e.log_handled("bumping the idempotent producer's epoch failed; retrying");
                 tokio::time::sleep(inner.config.client.retry_backoff).await;
             }
         }

@@ -126,7 +126,7 @@ impl Classic {
                                 next_heartbeat = Instant::now() + cfg.heartbeat_interval;
                             }
                             Err(e) => {
-                                tracing::warn!(group = self.group(), error = %e, "joining the group failed");
+                                e.log_handled(&format!("joining the group {} failed", self.group()));
                                 self.coord.on_error(&e);
                                 if e.code() == FENCED_INSTANCE_ID || e.kind() == crate::error::ErrorKind::Authorization {
                                     self.shared.lock().errors.push_back(e);
@@ -383,7 +383,7 @@ impl Classic {
         let topics: Vec<String> = subs.values().flat_map(|s| s.topics.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
         if !topics.is_empty() {
             if let Err(e) = self.shared.cluster.refresh_metadata(Some(&topics), false).await {
-                tracing::warn!(error = %e, "metadata refresh before assigning failed");
+                e.log_handled("metadata refresh before assigning failed");
             }
         }
         let counts = partition_counts(&self.shared, &topics.iter().cloned().collect());

@@ -213,7 +213,7 @@ impl Kip848 {
         for t in &assignment.topic_partitions {
             match names.get(t.topic_id.as_bytes()) {
                 Some(n) => target.extend(t.partitions.iter().map(|&p| TopicPartition::new(n.clone(), p))),
-                None => tracing::warn!(topic_id = %t.topic_id, "assigned a topic not in the metadata yet"),
+                None => tracing::debug!(topic_id = %t.topic_id, "assigned a topic not in the metadata yet"),
             }
         }
         self.shared.cluster.add_interest(target.iter().map(|tp| tp.topic.as_str()));
