@@ -161,6 +161,8 @@ func (d *DeadLetterReader) Process(ctx context.Context, handler func(context.Con
 			if err != nil {
 				return err
 			}
+			// Its partition was moved back: what was fetched after it comes again.
+			d.r.dropFetched(m.Topic, m.Partition)
 			continue
 		}
 		herr := handler(ctx, m)

@@ -41,6 +41,19 @@ func (h *handled) indexes(event string) []int {
 	return out
 }
 
+// goProcess runs d.Process on its own goroutine with a handler that records each message in h
+// and returns what outcome says.
+func goProcess(ctx context.Context, d *kafka.DeadLetterReader, h *handled, outcome func(kafka.Message) error) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- d.Process(ctx, func(_ context.Context, m kafka.Message) error {
+			h.add(m)
+			return outcome(m)
+		})
+	}()
+	return done
+}
+
 func committed(t *testing.T, g, topic string, partitions ...int) []int64 {
 	t.Helper()
 	c := &kafka.Client{Addr: kafka.TCP(bootstrap(t))}
@@ -72,19 +85,15 @@ func TestDeadLetterReaderRetriesThenDeadLetters(t *testing.T) {
 	}
 	var h handled
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- d.Process(ctx, func(_ context.Context, m kafka.Message) error {
-			h.add(m)
-			if m.Partition == 0 && m.Offset == 1 {
-				return errors.New("cannot handle v-1")
-			}
-			if len(h.indexes("0/2"))+len(h.indexes("1/4")) == 2 {
-				cancel() // the last message of each partition: done
-			}
-			return nil
-		})
-	}()
+	done := goProcess(ctx, d, &h, func(m kafka.Message) error {
+		if m.Partition == 0 && m.Offset == 1 {
+			return errors.New("cannot handle v-1")
+		}
+		if len(h.indexes("0/2"))+len(h.indexes("1/4")) == 2 {
+			cancel() // the last message of each partition: done
+		}
+		return nil
+	})
 	select {
 	case err := <-done:
 		if !errors.Is(err, context.Canceled) {
@@ -193,5 +202,55 @@ func TestDeadLetterReaderBadConfig(t *testing.T) {
 	r.Close()
 	if _, err := kafka.NewDeadLetterReader(r, kafka.DeadLetterConfig{}); err == nil {
 		t.Error("a closed reader: no error")
+	}
+}
+
+// With a RetryTopic a failed message is re-published there (and its offset committed); the
+// copy is handled once due, and after the last retry dead-lettered naming the original place.
+// With a CommitInterval the handled offsets are committed by the engine (here on Close).
+func TestDeadLetterReaderRetryTopic(t *testing.T) {
+	topic, retry, dlq, g := newTopic(t, 1), newTopic(t, 1), newTopic(t, 1), group(t)
+	produce(t, topic, 0, 3, "v")
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{bootstrap(t)}, GroupID: g, GroupTopics: []string{topic, retry},
+		MaxWait: 200 * time.Millisecond, CommitInterval: time.Hour})
+	defer r.Close()
+	d, err := kafka.NewDeadLetterReader(r, kafka.DeadLetterConfig{Topic: dlq, RetryTopic: retry, MaxRetries: 1, BackoffMin: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h handled
+	ctx, cancel := context.WithCancel(context.Background())
+	done := goProcess(ctx, d, &h, func(m kafka.Message) error {
+		if string(m.Value) == "v-1" {
+			return errors.New("v-1 fails")
+		}
+		return nil
+	})
+	copies := readBack(t, dlq, 1, 1)[0] // waits for the dead letter
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Process: %v (handled %v)", err, h.events)
+	}
+	// v-0, v-1 (fails: to the retry topic), v-2, then the retry-topic copy once due (fails:
+	// dead letter): the first record of the retry topic handled once.
+	if got := strings.Join(h.events, " "); got != "0/0 0/1 0/2 0/0" {
+		t.Errorf("handled %v", got)
+	}
+	headers := map[string]string{}
+	for _, hd := range copies[0].Headers {
+		headers[hd.Key] = string(hd.Value)
+	}
+	if string(copies[0].Value) != "v-1" || headers["original-topic"] != topic || headers["original-offset"] != "1" || headers["retry-count"] != "1" || headers["h"] != "1" {
+		t.Errorf("copy %q headers %v", copies[0].Value, headers)
+	}
+	if err := d.Close(); err != nil {
+		t.Error(err)
+	}
+	r.Close()
+	if got := committed(t, g, topic, 0); got[0] != 3 {
+		t.Errorf("committed %v, want [3]", got)
+	}
+	if got := committed(t, g, retry, 0); got[0] != 1 {
+		t.Errorf("retry topic committed %v, want [1]", got)
 	}
 }
