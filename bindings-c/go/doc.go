@@ -33,7 +33,9 @@
 //
 // Beyond kafka-go: Writer.Idempotent, transactions (Writer.TransactionalID, BeginTransaction,
 // SendOffsets with a group Reader, CommitTransaction, AbortTransaction; see transaction.go),
-// and Client.ListGroups, DescribeGroups, DeleteGroups, OffsetFetch and ConsumerGroupLag.
+// Client.ListGroups, DescribeGroups, DeleteGroups, OffsetFetch and ConsumerGroupLag, and
+// DeadLetterReader (retries with backoff and a dead-letter topic for a group Reader; see
+// deadletter.go).
 //
 // Security: a Transport (Writer.Transport, Client.Transport) or Dialer (ReaderConfig.Dialer)
 // with TLS and/or SASL set connects over SSL, SASL_PLAINTEXT or SASL_SSL, as kafka-go does;

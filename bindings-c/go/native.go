@@ -279,32 +279,15 @@ func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
 	records := unsafe.Slice((*C.pk_record)(base), len(recs))
 	headers := unsafe.Slice((*C.pk_header)(unsafe.Add(base, len(recs)*recSize)), nHeaders)
 	arena := unsafe.Slice((*byte)(unsafe.Add(base, len(recs)*recSize+nHeaders*hdrSize)), data)
-	pos, hpos := 0, 0
-	put := func(b []byte) *C.uint8_t {
-		ptr := (*C.uint8_t)(unsafe.Pointer(&arena[pos]))
-		pos += copy(arena[pos:], b)
-		return ptr
-	}
-	putString := func(s string) (*C.char, C.size_t) {
-		ptr := (*C.char)(unsafe.Pointer(&arena[pos]))
-		pos += copy(arena[pos:], s)
-		arena[pos] = 0
-		pos++
-		return ptr, C.size_t(len(s))
-	}
+	a, hpos := cArena{buf: arena}, 0
+	put, putString := a.put, a.putString
 	for i := range recs {
 		m := recs[i].msg
 		r := &records[i]
 		r.topic, r.topic_len = putString(recs[i].topic)
 		r.partition = C.int32_t(recs[i].partition)
-		r.key, r.key_len = nil, 0
-		if m.Key != nil {
-			r.key, r.key_len = put(m.Key), C.size_t(len(m.Key))
-		}
-		r.value, r.value_len = nil, 0
-		if m.Value != nil {
-			r.value, r.value_len = put(m.Value), C.size_t(len(m.Value))
-		}
+		r.key, r.key_len = put(m.Key)
+		r.value, r.value_len = put(m.Value)
 		r.headers, r.headers_len = nil, C.size_t(len(m.Headers))
 		if len(m.Headers) > 0 {
 			r.headers = &headers[hpos]
@@ -314,10 +297,7 @@ func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
 			hpos++
 			// A NUL follows every key, so an empty key (length 0 = NUL-terminated) reads as "".
 			ch.key, ch.key_len = putString(h.Key)
-			ch.value, ch.value_len = nil, 0
-			if h.Value != nil {
-				ch.value, ch.value_len = put(h.Value), C.size_t(len(h.Value))
-			}
+			ch.value, ch.value_len = put(h.Value)
 		}
 		r.timestamp_ms = 0
 		if !m.Time.IsZero() {
@@ -335,6 +315,31 @@ func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
 	b := &nativeBatch{ptr: batch, n: len(recs)}
 	runtime.SetFinalizer(b, (*nativeBatch).free)
 	return b, nil
+}
+
+// cArena fills a C allocation with the bytes and strings of records.
+type cArena struct {
+	buf []byte
+	pos int
+}
+
+// put copies b; nil stays NULL (a null key, value or header value).
+func (a *cArena) put(b []byte) (*C.uint8_t, C.size_t) {
+	if b == nil {
+		return nil, 0
+	}
+	ptr := (*C.uint8_t)(unsafe.Pointer(&a.buf[a.pos]))
+	a.pos += copy(a.buf[a.pos:], b)
+	return ptr, C.size_t(len(b))
+}
+
+// putString copies s and a NUL.
+func (a *cArena) putString(s string) (*C.char, C.size_t) {
+	ptr := (*C.char)(unsafe.Pointer(&a.buf[a.pos]))
+	a.pos += copy(a.buf[a.pos:], s)
+	a.buf[a.pos] = 0
+	a.pos++
+	return ptr, C.size_t(len(s))
 }
 
 // nativeBatch owns one pk_batch.

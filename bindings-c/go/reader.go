@@ -679,3 +679,18 @@ type ReaderStats struct {
 	Topic     string
 	Partition string
 }
+
+// dropFetched drops the fetched messages of a partition not handed out yet (the partition was
+// moved back by a seek: they come again).
+func (r *Reader) dropFetched(topic string, partition int) {
+	r.sem <- struct{}{}
+	defer func() { <-r.sem }()
+	kept := r.buf[:0]
+	for _, m := range r.buf {
+		if m.Topic != topic || m.Partition != partition {
+			kept = append(kept, m)
+		}
+	}
+	clear(r.buf[len(kept):])
+	r.buf = kept
+}

@@ -70,6 +70,25 @@
 #define PK_PARTITION_ANY -1
 
 /**
+ * What pk_dead_letter_queue_failed() did with a record.
+ */
+typedef enum pk_dead_letter_action {
+  /**
+   * Its partition is paused and moved back to it: it is delivered again once
+   * pk_dead_letter_queue_resume_due() resumes the partition, `after_ms` from now.
+   */
+  PK_DEAD_LETTER_RETRY = 1,
+  /**
+   * Written to the retry topic (acknowledged) and its offset + 1 committed.
+   */
+  PK_DEAD_LETTER_RETRY_TOPIC = 2,
+  /**
+   * Written to the dead-letter topic (acknowledged) and its offset + 1 committed.
+   */
+  PK_DEAD_LETTER_DEAD_LETTERED = 3,
+} pk_dead_letter_action;
+
+/**
  * What class of problem an error is; mirrors the core's error kinds one to one.
  */
 typedef enum pk_error_kind {
@@ -186,6 +205,12 @@ typedef struct pk_config pk_config;
  * records are handed out in order to one poller at a time.
  */
 typedef struct pk_consumer pk_consumer;
+
+/**
+ * A consumer's retry and dead-letter path. Created with pk_dead_letter_queue_new(), freed with
+ * pk_dead_letter_queue_free(). Thread-safe.
+ */
+typedef struct pk_dead_letter_queue pk_dead_letter_queue;
 
 /**
  * A Protobuf record's framing, read by pk_schema_deserializer_deserialize_encoded(). Opaque:
@@ -388,6 +413,26 @@ typedef struct pk_topic_partition {
    */
   int64_t offset;
 } pk_topic_partition;
+
+/**
+ * The outcome of pk_dead_letter_queue_failed().
+ */
+typedef struct pk_dead_letter_outcome {
+  enum pk_dead_letter_action action;
+  /**
+   * PK_DEAD_LETTER_RETRY: the retry this is, counting from 1; else 0.
+   */
+  uint32_t retry;
+  /**
+   * PK_DEAD_LETTER_RETRY: milliseconds until the retry; else 0.
+   */
+  int64_t after_ms;
+  /**
+   * The copy's partition and offset (retry or dead-letter topic); -1 for PK_DEAD_LETTER_RETRY.
+   */
+  int32_t copy_partition;
+  int64_t copy_offset;
+} pk_dead_letter_outcome;
 
 /**
  * A group as listed by pk_admin_list_groups(). Strings are NUL-terminated, owned by the list.
@@ -976,6 +1021,94 @@ int32_t pk_group_metadata_generation(const struct pk_group_metadata *metadata);
  * Frees group metadata. `metadata` is consumed; NULL is allowed.
  */
 void pk_group_metadata_free(struct pk_group_metadata *metadata);
+
+/**
+ * Creates the retry and dead-letter path of `consumer` (borrowed; the queue keeps its own
+ * reference to the engine's consumer, so it may be freed before or after it). `settings`
+ * (borrowed, copied; NULL: the defaults) holds:
+ * - `dlq.max.retries` (default 3): retries after the first attempt; 0 dead-letters at once;
+ * - `dlq.backoff.ms` (100), `dlq.backoff.multiplier` (2), `dlq.backoff.max.ms` (30000): the
+ *   wait before each retry;
+ * - `dlq.topic`: the dead-letter topic (default: the record's topic + `-dlq`);
+ * - `dlq.retry.topic`: re-publish failed records there instead of retrying in place (the
+ *   consumer must subscribe to it too);
+ * - any other key: a property of the producer that writes the copies (`acks`,
+ *   `transactional.id`, ...); without `bootstrap.servers` it connects as the consumer does.
+ *
+ * A bad number, a multiplier below 1, a maximum below the initial wait, an empty topic name or
+ * an unknown producer key is a PK_ERROR_KIND_CONFIG error naming it. The caller frees
+ * `*out_queue` with pk_dead_letter_queue_free().
+ */
+struct pk_error *pk_dead_letter_queue_new(struct pk_consumer *consumer,
+                                          const struct pk_config *settings,
+                                          struct pk_dead_letter_queue **out_queue);
+
+/**
+ * The handler failed for `record` (borrowed; e.g. `&batch->records[i]`, or one the caller
+ * filled in) with `error` (the copy's `error` header) and `error_type` (its `error-type`
+ * header; NULL: "error"): while retries remain, its partition is paused and moved back to it
+ * (or, with `dlq.retry.topic`, it is re-published there and its offset committed); after the
+ * last one it is written to the dead-letter topic with its key, value, timestamp, headers and
+ * `retry-count`, `original-topic`, `original-partition`, `original-offset`, `error`,
+ * `error-type`, and only once that copy is acknowledged its offset + 1 is committed. Blocks
+ * while a copy is written. `*out_outcome` (may be NULL) says what was done.
+ */
+struct pk_error *pk_dead_letter_queue_failed(struct pk_dead_letter_queue *queue,
+                                             const struct pk_consumer_record *record,
+                                             const char *error,
+                                             const char *error_type,
+                                             struct pk_dead_letter_outcome *out_outcome);
+
+/**
+ * `record` (borrowed) cannot be decoded: it is written to the dead-letter topic at once, bytes
+ * untouched (`retry-count` 0), and its offset + 1 committed once the copy is acknowledged.
+ * `error` and `error_type` as in pk_dead_letter_queue_failed().
+ */
+struct pk_error *pk_dead_letter_queue_undecodable(struct pk_dead_letter_queue *queue,
+                                                  const struct pk_consumer_record *record,
+                                                  const char *error,
+                                                  const char *error_type);
+
+/**
+ * The handler returned for the record at `topic` (NUL-terminated, borrowed) `partition`
+ * `offset`: its failure count is forgotten and, with `enable.auto.offset.store=false`,
+ * offset + 1 is stored for the next auto-commit. Committing otherwise is the caller's
+ * (pk_consumer_commit()).
+ */
+struct pk_error *pk_dead_letter_queue_succeeded(struct pk_dead_letter_queue *queue,
+                                                const char *topic,
+                                                int32_t partition,
+                                                int64_t offset);
+
+/**
+ * Whether the handler must skip `record` (borrowed), in `*out_skip` (1: skip, 0: run it):
+ * its partition waits for a retry (the record comes again after the retried one), or it is a
+ * retry-topic copy not due yet (its partition is then paused and moved back to it). Call it
+ * for every record before the handler.
+ */
+struct pk_error *pk_dead_letter_queue_skip(struct pk_dead_letter_queue *queue,
+                                           const struct pk_consumer_record *record,
+                                           int32_t *out_skip);
+
+/**
+ * Resumes the partitions whose retry wait is over; `*out_next_ms` receives the milliseconds
+ * until the next one is due (the longest the next poll should wait), -1 when none waits.
+ */
+struct pk_error *pk_dead_letter_queue_resume_due(struct pk_dead_letter_queue *queue,
+                                                 int64_t *out_next_ms);
+
+/**
+ * Flushes and closes the producer of the copies, waiting up to `timeout_ms` (negative: without
+ * limit); the consumer is not touched. Idempotent; later calls but this one fail with
+ * PK_ERROR_KIND_CLOSED.
+ */
+struct pk_error *pk_dead_letter_queue_close(struct pk_dead_letter_queue *queue, int32_t timeout_ms);
+
+/**
+ * Frees a queue, closing it first if needed (waiting for the copies in flight). `queue` is
+ * consumed; NULL is allowed.
+ */
+void pk_dead_letter_queue_free(struct pk_dead_letter_queue *queue);
 
 /**
  * The class of the error. `error` is borrowed; a NULL error gives PK_ERROR_KIND_INVALID_ARGUMENT.

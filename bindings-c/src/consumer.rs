@@ -173,11 +173,11 @@ pub extern "C" fn pk_message_batch_free(batch: *mut pk_message_batch) {
 /// records are handed out in order to one poller at a time.
 pub struct pk_consumer {
     owner: Owner,
-    consumer: Consumer,
+    pub(crate) consumer: Consumer,
     closed: AtomicBool,
 }
 
-fn live<'a>(c: *const pk_consumer) -> Result<&'a pk_consumer> {
+pub(crate) fn live<'a>(c: *const pk_consumer) -> Result<&'a pk_consumer> {
     let c = handle(c, "consumer")?;
     c.owner.check("consumer")?;
     if c.closed.load(Ordering::Acquire) {

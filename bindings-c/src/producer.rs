@@ -197,7 +197,7 @@ pub extern "C" fn pk_producer_new(config: *const pk_config, out_producer: *mut *
 }
 
 /// A nullable byte buffer: NULL means absent, and then the length must be 0.
-fn optional<'a>(ptr: *const u8, len: usize, what: impl std::fmt::Display + Copy) -> Result<Option<&'a [u8]>> {
+pub(crate) fn optional<'a>(ptr: *const u8, len: usize, what: impl std::fmt::Display + Copy) -> Result<Option<&'a [u8]>> {
     if ptr.is_null() {
         if len != 0 {
             return Err(Error::invalid(format!("{what} is NULL but its length is {len}")));

@@ -1228,6 +1228,145 @@ static void test_stats(void) {
     pk_consumer_free(c);
 }
 
+/* The header `key` of `r` as a string in `out` ("" when absent). */
+static void header_of(const pk_consumer_record *r, const char *key, char *out, size_t size) {
+    out[0] = 0;
+    for (size_t i = 0; i < r->headers_len; i++)
+        if (strcmp(r->headers[i].key, key) == 0)
+            snprintf(out, size, "%.*s", (int)r->headers[i].value_len, (const char *)r->headers[i].value);
+}
+
+/* The retry and dead-letter path: record 1 fails 3 times (2 retries in place, its partition
+ * paused and moved back), is dead-lettered with its headers and the dead-letter ones, and the
+ * group's offset is committed past it; record 2 follows. Bad settings are config errors. */
+static void test_dead_letter(void) {
+    char t[160], dlq[160], group[160];
+    snprintf(t, sizeof t, "%s-dl", topic);
+    snprintf(dlq, sizeof dlq, "%s-dl-dlq", topic);
+    snprintf(group, sizeof group, "%s-dl-g", topic);
+    create_topic(t, 1);
+    create_topic(dlq, 1);
+    produce_n(t, 0, 3, "dl");
+    const char *topics[] = {t};
+    pk_consumer *c = consumer(group, "auto.offset.reset", "earliest", "enable.auto.commit", "false");
+    expect_ok(pk_consumer_subscribe(c, topics, 1), "subscribe");
+
+    pk_dead_letter_queue *q = NULL;
+    pk_config *s = NULL;
+    expect_ok(pk_config_new(&s), "settings");
+    expect_ok(pk_config_set(s, "dlq.backoff.multiplier", "0.5"), "multiplier");
+    expect_error(pk_dead_letter_queue_new(c, s, &q), PK_ERROR_KIND_CONFIG, "multiplier 0.5");
+    expect_ok(pk_config_set(s, "dlq.backoff.multiplier", "2"), "multiplier");
+    expect_ok(pk_config_set(s, "dlq.max.retries", "two"), "max.retries");
+    expect_error(pk_dead_letter_queue_new(c, s, &q), PK_ERROR_KIND_CONFIG, "max.retries two");
+    expect_ok(pk_config_set(s, "dlq.max.retries", "2"), "max.retries");
+    expect_ok(pk_config_set(s, "no.such.producer.key", "1"), "unknown key");
+    expect_error(pk_dead_letter_queue_new(c, s, &q), PK_ERROR_KIND_CONFIG, "unknown producer key");
+    pk_config_free(s);
+    expect_error(pk_dead_letter_queue_new(NULL, NULL, &q), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL consumer");
+    expect_error(pk_dead_letter_queue_new(c, NULL, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL out");
+    CHECK(q == NULL, "no queue made");
+    s = NULL;
+    expect_ok(pk_config_new(&s), "settings");
+    expect_ok(pk_config_set(s, "dlq.topic", dlq), "dlq.topic");
+    expect_ok(pk_config_set(s, "dlq.max.retries", "2"), "max.retries");
+    expect_ok(pk_config_set(s, "dlq.backoff.ms", "100"), "backoff");
+    expect_ok(pk_config_set(s, "acks", "all"), "acks");
+    expect_ok(pk_dead_letter_queue_new(c, s, &q), "dead_letter_queue_new");
+    pk_config_free(s);
+
+    int attempts = 0, done = 0, skipped = 0, order_ok = 1, handled = 0;
+    pk_dead_letter_outcome last;
+    memset(&last, 0, sizeof last);
+    time_t start = time(NULL);
+    while (!done && time(NULL) - start < 30) {
+        int64_t next = 0;
+        expect_ok(pk_dead_letter_queue_resume_due(q, &next), "resume_due");
+        pk_message_batch *b = NULL;
+        pk_error *err = pk_consumer_poll_batch(c, 10, next >= 0 && next < 500 ? (int32_t)next : 500, &b);
+        expect_ok(err, "poll_batch");
+        if (err) break;
+        for (size_t i = 0; i < b->len; i++) {
+            const pk_consumer_record *r = &b->records[i];
+            int skip = -1;
+            expect_ok(pk_dead_letter_queue_skip(q, r, &skip), "skip");
+            if (skip) {
+                skipped++;
+                continue;
+            }
+            /* The handler: record 1 always fails; the others succeed, in order. */
+            if (r->offset != handled) order_ok = 0;
+            if (r->offset == 1) {
+                attempts++;
+                expect_ok(pk_dead_letter_queue_failed(q, r, "boom", "test_error", &last), "failed");
+                if (last.action == PK_DEAD_LETTER_DEAD_LETTERED) handled++;
+                continue;
+            }
+            expect_ok(pk_dead_letter_queue_succeeded(q, r->topic, r->partition, r->offset), "succeeded");
+            pk_topic_partition past = {r->topic, 0, r->partition, r->offset + 1};
+            expect_ok(pk_consumer_commit(c, &past, 1), "commit");
+            handled++;
+            if (r->offset == 2) done = 1;
+        }
+        pk_message_batch_free(b);
+    }
+    CHECK(done && order_ok, "records handled in order to the end (done %d, order %d)", done, order_ok);
+    CHECK(attempts == 3, "record 1 tried %d times, want 3", attempts);
+    CHECK(last.action == PK_DEAD_LETTER_DEAD_LETTERED && last.copy_partition == 0 && last.copy_offset == 0,
+          "dead-lettered: action %d copy %d@%" PRId64, (int)last.action, last.copy_partition, last.copy_offset);
+    pk_topic_partition cq = {t, 0, 0, -7};
+    expect_ok(pk_consumer_committed(c, &cq, 1, 10000), "committed");
+    CHECK(cq.offset == 3, "committed %" PRId64 ", want 3", cq.offset);
+
+    /* NULL arguments and a closed queue: typed errors. */
+    int skip = 0;
+    int64_t next = 0;
+    expect_error(pk_dead_letter_queue_failed(NULL, NULL, "e", NULL, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "failed NULL queue");
+    expect_error(pk_dead_letter_queue_failed(q, NULL, "e", NULL, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "failed NULL record");
+    expect_error(pk_dead_letter_queue_undecodable(q, NULL, "e", NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "undecodable NULL record");
+    expect_error(pk_dead_letter_queue_succeeded(q, NULL, 0, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "succeeded NULL topic");
+    expect_error(pk_dead_letter_queue_skip(q, NULL, &skip), PK_ERROR_KIND_INVALID_ARGUMENT, "skip NULL record");
+    expect_error(pk_dead_letter_queue_resume_due(q, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "resume_due NULL out");
+    expect_ok(pk_dead_letter_queue_close(q, 10000), "close");
+    expect_ok(pk_dead_letter_queue_close(q, 10000), "close again");
+    expect_error(pk_dead_letter_queue_resume_due(q, &next), PK_ERROR_KIND_CLOSED, "resume_due after close");
+    pk_dead_letter_queue_free(q);
+    pk_dead_letter_queue_free(NULL);
+    expect_ok(pk_consumer_close(c), "close consumer");
+    pk_consumer_free(c);
+
+    /* The copy: key, value, the seed's header, then the dead-letter headers. */
+    pk_consumer *r = consumer(NULL, NULL, NULL, NULL, NULL);
+    pk_topic_partition at = {dlq, 0, 0, PK_OFFSET_BEGINNING};
+    expect_ok(pk_consumer_assign(r, &at, 1), "assign dlq");
+    pk_message_batch *b = NULL;
+    for (time_t st = time(NULL); time(NULL) - st < 30;) {
+        pk_message_batch_free(b);
+        b = NULL;
+        pk_error *err = pk_consumer_poll_batch(r, 10, 500, &b);
+        expect_ok(err, "poll dlq");
+        if (err || b->len > 0) break;
+    }
+    CHECK(b && b->len == 1, "one copy, got %zu", b ? b->len : 0);
+    if (b && b->len == 1) {
+        const pk_consumer_record *copy = &b->records[0];
+        char h[5][64];
+        header_of(copy, "h", h[0], sizeof h[0]);
+        header_of(copy, "retry-count", h[1], sizeof h[1]);
+        header_of(copy, "original-offset", h[2], sizeof h[2]);
+        header_of(copy, "error", h[3], sizeof h[3]);
+        header_of(copy, "error-type", h[4], sizeof h[4]);
+        CHECK(copy->value_len == 4 && memcmp(copy->value, "dl-1", 4) == 0 && copy->key_len == 5 && memcmp(copy->key, "key-1", 5) == 0,
+              "copy %.*s", (int)copy->value_len, (const char *)copy->value);
+        CHECK(strcmp(h[0], "hv") == 0 && strcmp(h[1], "2") == 0 && strcmp(h[2], "1") == 0 && strcmp(h[3], "boom") == 0 &&
+                  strcmp(h[4], "test_error") == 0,
+              "headers h=%s retry-count=%s original-offset=%s error=%s error-type=%s", h[0], h[1], h[2], h[3], h[4]);
+    }
+    pk_message_batch_free(b);
+    expect_ok(pk_consumer_close(r), "close reader");
+    pk_consumer_free(r);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -1252,6 +1391,7 @@ int main(void) {
     test_consume_assign();
     test_group_commit_restart();
     test_transactions();
+    test_dead_letter();
     test_stats();
     test_schema_registry();
     test_protobuf_encoded();
