@@ -124,11 +124,11 @@ type Reader struct {
 	group  bool
 
 	mu       sync.Mutex
-	closed   bool
+	closed   atomic.Bool // set under mu by Close; read without it on every FetchMessage
 	closedCh chan struct{}
 	started  bool
-	offset   int64 // non-group: the next offset (kafka-go's Offset())
-	lag      int64
+	offset   atomic.Int64 // non-group: the next offset (kafka-go's Offset()); stored by the holder of sem
+	lag      atomic.Int64
 	version  int64 // bumped by SetOffset: results of older polls are dropped
 
 	native  *nativeConsumer
@@ -137,6 +137,7 @@ type Reader struct {
 
 	sem     chan struct{}   // held by the one fetching goroutine
 	buf     []Message       // fetched, not yet handed out
+	whole   []Message       // the array of buf, reused by the next poll once buf is empty (zeroed as handed out)
 	pending chan pollResult // a poll in flight, nil if none
 	pendVer int64           // version of the pending poll
 
@@ -149,8 +150,9 @@ type topicPartition struct {
 }
 
 type pollResult struct {
-	msgs []Message
-	err  error
+	msgs  []Message
+	bytes int64 // keys + values of msgs
+	err   error
 }
 
 type readerCounters struct {
@@ -203,10 +205,10 @@ func NewReader(config ReaderConfig) *Reader {
 		config:   config,
 		group:    config.GroupID != "",
 		closedCh: make(chan struct{}),
-		offset:   FirstOffset,
-		lag:      -1,
 		sem:      make(chan struct{}, 1),
 	}
+	r.offset.Store(FirstOffset)
+	r.lag.Store(-1)
 	props, err := r.properties()
 	if r.initErr = err; err == nil {
 		r.logID, r.initErr = registerLogs(config.Logger, config.ErrorLogger)
@@ -283,11 +285,7 @@ func (r *Reader) properties() (map[string]string, error) {
 // Config returns the reader's configuration with defaults applied.
 func (r *Reader) Config() ReaderConfig { return r.config }
 
-func (r *Reader) isClosed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
-}
+func (r *Reader) isClosed() bool { return r.closed.Load() }
 
 func (r *Reader) log(format string, args ...interface{}) {
 	if r.config.Logger != nil {
@@ -362,13 +360,9 @@ func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 	r.buf[0] = Message{}
 	r.buf = r.buf[1:]
 	if !r.group {
-		r.mu.Lock()
-		r.offset = m.Offset + 1
-		r.lag = m.HighWaterMark - r.offset
-		r.mu.Unlock()
+		r.offset.Store(m.Offset + 1)
+		r.lag.Store(m.HighWaterMark - m.Offset - 1)
 	}
-	atomic.AddInt64(&r.stats.messages, 1)
-	atomic.AddInt64(&r.stats.bytes, int64(len(m.Key)+len(m.Value)))
 	return m, nil
 }
 
@@ -384,7 +378,7 @@ func (r *Reader) start(ctx context.Context) error {
 	if _, err := run(ctx, func() (struct{}, error) { return struct{}{}, r.native.connectOnce() }); err != nil {
 		return err
 	}
-	err := r.native.assign([]partitionOffset{{r.config.Topic, r.config.Partition, r.offset}})
+	err := r.native.assign([]partitionOffset{{r.config.Topic, r.config.Partition, r.offset.Load()}})
 	if err != nil {
 		return err
 	}
@@ -403,9 +397,11 @@ func (r *Reader) startPoll() {
 	if max < 500 {
 		max = 500
 	}
+	reuse := r.whole // every message of it was handed out (and zeroed) or dropped by SetOffset
+	r.whole = nil
 	go func() {
-		msgs, err := r.native.pollBatch(max, pollTimeout)
-		ch <- pollResult{msgs, err}
+		msgs, bytes, err := r.native.pollBatch(max, pollTimeout, reuse)
+		ch <- pollResult{msgs, bytes, err}
 	}()
 }
 
@@ -428,12 +424,19 @@ func (r *Reader) takePoll(res pollResult) error {
 		return res.err
 	}
 	if len(res.msgs) == 0 {
+		r.whole = res.msgs // the array passed in, for the next poll
 		atomic.AddInt64(&r.stats.timeouts, 1)
 		return nil
 	}
 	atomic.AddInt64(&r.stats.fetches, 1)
-	if !stale {
-		r.buf = res.msgs
+	if stale {
+		clear(res.msgs)
+		r.whole = res.msgs
+	} else {
+		r.buf, r.whole = res.msgs, res.msgs
+		// Counted when fetched, as kafka-go's reader counts what it queues: once per batch.
+		atomic.AddInt64(&r.stats.messages, int64(len(res.msgs)))
+		atomic.AddInt64(&r.stats.bytes, res.bytes)
 	}
 	return nil
 }
@@ -520,8 +523,9 @@ func (r *Reader) SetOffset(offset int64) error {
 	r.mu.Lock()
 	r.version++
 	started := r.started
-	r.offset = offset
+	r.offset.Store(offset)
 	r.mu.Unlock()
+	clear(r.buf) // the array is reused by the next poll
 	r.buf = nil
 	if started {
 		r.log("setting the offset of the kafka reader for partition %d of %s to %d", r.config.Partition, r.config.Topic, offset)
@@ -536,9 +540,7 @@ func (r *Reader) Offset() int64 {
 	if r.group {
 		return -1
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.offset
+	return r.offset.Load()
 }
 
 // Lag is the number of messages after the last one returned, as of its fetch; -1 with a
@@ -547,9 +549,7 @@ func (r *Reader) Lag() int64 {
 	if r.group {
 		return -1
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lag
+	return r.lag.Load()
 }
 
 // ReadLag asks the partition's leader for its end and returns how far the reader is behind it.
@@ -619,11 +619,11 @@ func (r *Reader) Stats() ReaderStats {
 // Idempotent.
 func (r *Reader) Close() error {
 	r.mu.Lock()
-	if r.closed {
+	if r.closed.Load() {
 		r.mu.Unlock()
 		return nil
 	}
-	r.closed = true
+	r.closed.Store(true)
 	close(r.closedCh)
 	r.mu.Unlock()
 	var err error
