@@ -137,7 +137,8 @@ type Reader struct {
 
 	sem     chan struct{}   // held by the one fetching goroutine
 	buf     []Message       // fetched, not yet handed out
-	whole   []Message       // the array of buf, reused by the next poll once buf is empty (zeroed as handed out)
+	cur     []Message       // the array of buf (its messages are zeroed as they are handed out)
+	spare   []Message       // a zeroed array that the next poll fills, if it has room
 	pending chan pollResult // a poll in flight, nil if none
 	pendVer int64           // version of the pending poll
 
@@ -397,8 +398,8 @@ func (r *Reader) startPoll() {
 	if max < 500 {
 		max = 500
 	}
-	reuse := r.whole // every message of it was handed out (and zeroed) or dropped by SetOffset
-	r.whole = nil
+	reuse := r.spare
+	r.spare = nil
 	go func() {
 		msgs, bytes, err := r.native.pollBatch(max, pollTimeout, reuse)
 		ch <- pollResult{msgs, bytes, err}
@@ -424,20 +425,21 @@ func (r *Reader) takePoll(res pollResult) error {
 		return res.err
 	}
 	if len(res.msgs) == 0 {
-		r.whole = res.msgs // the array passed in, for the next poll
+		r.spare = res.msgs // the array passed in, for the next poll
 		atomic.AddInt64(&r.stats.timeouts, 1)
 		return nil
 	}
 	atomic.AddInt64(&r.stats.fetches, 1)
 	if stale {
 		clear(res.msgs)
-		r.whole = res.msgs
-	} else {
-		r.buf, r.whole = res.msgs, res.msgs
-		// Counted when fetched, as kafka-go's reader counts what it queues: once per batch.
-		atomic.AddInt64(&r.stats.messages, int64(len(res.msgs)))
-		atomic.AddInt64(&r.stats.bytes, res.bytes)
+		r.spare = res.msgs
+		return nil
 	}
+	// buf is empty here: the array it was read from is all handed out (zeroed), free for reuse
+	r.spare, r.cur, r.buf = r.cur, res.msgs, res.msgs
+	// Counted when fetched, as kafka-go's reader counts what it queues: once per batch.
+	atomic.AddInt64(&r.stats.messages, int64(len(res.msgs)))
+	atomic.AddInt64(&r.stats.bytes, res.bytes)
 	return nil
 }
 
@@ -520,13 +522,22 @@ func (r *Reader) SetOffset(offset int64) error {
 	}
 	r.sem <- struct{}{}
 	defer func() { <-r.sem }()
+	if r.pending != nil {
+		// A poll left by a FetchMessage whose ctx ended could take records after the seek below
+		// and be dropped as stale with them: it ends first (within pollTimeout) and is dropped.
+		select {
+		case <-r.pending:
+		case <-r.closedCh:
+		}
+		r.pending = nil
+	}
 	r.mu.Lock()
 	r.version++
 	started := r.started
 	r.offset.Store(offset)
 	r.mu.Unlock()
 	clear(r.buf) // the array is reused by the next poll
-	r.buf = nil
+	r.buf, r.spare, r.cur = nil, r.cur, nil
 	if started {
 		r.log("setting the offset of the kafka reader for partition %d of %s to %d", r.config.Partition, r.config.Topic, offset)
 		return r.native.seek(r.config.Topic, r.config.Partition, offset)
