@@ -264,7 +264,10 @@ func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
 	nHeaders, data := 0, 1
 	for i := range recs {
 		m := recs[i].msg
-		data += len(recs[i].topic) + 1 + len(m.Key) + len(m.Value)
+		if i == 0 || recs[i].topic != recs[i-1].topic {
+			data += len(recs[i].topic) + 1 // one copy per run of records of one topic
+		}
+		data += len(m.Key) + len(m.Value)
 		for _, h := range m.Headers {
 			data += len(h.Key) + 1 + len(h.Value)
 		}
@@ -284,7 +287,11 @@ func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
 	for i := range recs {
 		m := recs[i].msg
 		r := &records[i]
-		r.topic, r.topic_len = putString(recs[i].topic)
+		if i == 0 || recs[i].topic != recs[i-1].topic {
+			r.topic, r.topic_len = putString(recs[i].topic)
+		} else {
+			r.topic, r.topic_len = records[i-1].topic, records[i-1].topic_len
+		}
 		r.partition = C.int32_t(recs[i].partition)
 		r.key, r.key_len = put(m.Key)
 		r.value, r.value_len = put(m.Value)

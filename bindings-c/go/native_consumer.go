@@ -150,25 +150,27 @@ func (c *nativeConsumer) watermarks(topic string, partition int, timeout time.Du
 }
 
 // pollBatch waits up to timeout for records and copies up to max of them into Go memory
-// (one allocation for all keys, values and header values).
-func (c *nativeConsumer) pollBatch(max int, timeout time.Duration) ([]Message, error) {
+// (one allocation for all keys, values and header values); bytes is the keys and values. The
+// messages go into reuse when it has room (a batch already handed out: its array is reused).
+func (c *nativeConsumer) pollBatch(max int, timeout time.Duration, reuse []Message) (msgs []Message, bytes int64, err error) {
 	var b *C.pk_message_batch
-	err := c.call(func(p *C.pk_consumer) error {
+	err = c.call(func(p *C.pk_consumer) error {
 		return takeError(C.pk_consumer_poll_batch(p, C.size_t(max), C.int32_t(timeout.Milliseconds()), &b))
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer C.pk_message_batch_free(b)
 	n := int(b.len)
 	if n == 0 {
-		return nil, nil
+		return reuse[:0], 0, nil
 	}
 	recs := unsafe.Slice(b.records, n)
 	size, nHeaders := 0, 0
 	for i := range recs {
 		r := &recs[i]
 		size += int(r.key_len) + int(r.value_len)
+		bytes += int64(r.key_len) + int64(r.value_len)
 		if r.headers_len > 0 {
 			for _, h := range unsafe.Slice(r.headers, int(r.headers_len)) {
 				size += int(h.value_len)
@@ -187,23 +189,38 @@ func (c *nativeConsumer) pollBatch(max int, timeout time.Duration) ([]Message, e
 		pos += copy(arena[pos:], unsafe.Slice((*byte)(unsafe.Pointer(p)), int(l)))
 		return arena[start:pos:pos]
 	}
-	topics := map[*C.char]string{}
-	out := make([]Message, n)
+	// A batch holds one topic or a few: the last name seen is reused before the map is asked.
+	var topics map[*C.char]string
+	var lastPtr *C.char
+	lastTopic := ""
+	out := reuse[:0]
+	if cap(out) < n {
+		out = make([]Message, n)
+	}
+	out = out[:n]
 	for i := range recs {
 		r := &recs[i]
-		topic, ok := topics[r.topic]
-		if !ok {
-			topic = C.GoStringN(r.topic, C.int(r.topic_len))
-			topics[r.topic] = topic
+		if r.topic != lastPtr || i == 0 {
+			topic, ok := topics[r.topic]
+			if !ok {
+				topic = C.GoStringN(r.topic, C.int(r.topic_len))
+				if topics == nil {
+					topics = map[*C.char]string{}
+				}
+				topics[r.topic] = topic
+			}
+			lastPtr, lastTopic = r.topic, topic
 		}
 		m := &out[i]
-		m.Topic = topic
-		m.Partition = int(r.partition)
-		m.Offset = int64(r.offset)
-		m.HighWaterMark = int64(r.high_watermark)
-		m.Key = take(r.key, r.key_len)
-		m.Value = take(r.value, r.value_len)
-		m.Time = time.UnixMilli(int64(r.timestamp_ms))
+		*m = Message{
+			Topic:         lastTopic,
+			Partition:     int(r.partition),
+			Offset:        int64(r.offset),
+			HighWaterMark: int64(r.high_watermark),
+			Key:           take(r.key, r.key_len),
+			Value:         take(r.value, r.value_len),
+			Time:          time.UnixMilli(int64(r.timestamp_ms)),
+		}
 		if r.headers_len > 0 {
 			hs := unsafe.Slice(r.headers, int(r.headers_len))
 			m.Headers = headers[:len(hs):len(hs)]
@@ -213,7 +230,7 @@ func (c *nativeConsumer) pollBatch(max int, timeout time.Duration) ([]Message, e
 			}
 		}
 	}
-	return out, nil
+	return out, bytes, nil
 }
 
 // groupMetadata returns the consumer's group identity; the caller frees it.

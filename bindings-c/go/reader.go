@@ -124,11 +124,11 @@ type Reader struct {
 	group  bool
 
 	mu       sync.Mutex
-	closed   bool
+	closed   atomic.Bool // set under mu by Close; read without it on every FetchMessage
 	closedCh chan struct{}
 	started  bool
-	offset   int64 // non-group: the next offset (kafka-go's Offset())
-	lag      int64
+	offset   atomic.Int64 // non-group: the next offset (kafka-go's Offset()); stored by the holder of sem
+	lag      atomic.Int64
 	version  int64 // bumped by SetOffset: results of older polls are dropped
 
 	native  *nativeConsumer
@@ -137,6 +137,8 @@ type Reader struct {
 
 	sem     chan struct{}   // held by the one fetching goroutine
 	buf     []Message       // fetched, not yet handed out
+	cur     []Message       // the array of buf (its messages are zeroed as they are handed out)
+	spare   []Message       // a zeroed array that the next poll fills, if it has room
 	pending chan pollResult // a poll in flight, nil if none
 	pendVer int64           // version of the pending poll
 
@@ -149,8 +151,9 @@ type topicPartition struct {
 }
 
 type pollResult struct {
-	msgs []Message
-	err  error
+	msgs  []Message
+	bytes int64 // keys + values of msgs
+	err   error
 }
 
 type readerCounters struct {
@@ -203,10 +206,10 @@ func NewReader(config ReaderConfig) *Reader {
 		config:   config,
 		group:    config.GroupID != "",
 		closedCh: make(chan struct{}),
-		offset:   FirstOffset,
-		lag:      -1,
 		sem:      make(chan struct{}, 1),
 	}
+	r.offset.Store(FirstOffset)
+	r.lag.Store(-1)
 	props, err := r.properties()
 	if r.initErr = err; err == nil {
 		r.logID, r.initErr = registerLogs(config.Logger, config.ErrorLogger)
@@ -283,11 +286,7 @@ func (r *Reader) properties() (map[string]string, error) {
 // Config returns the reader's configuration with defaults applied.
 func (r *Reader) Config() ReaderConfig { return r.config }
 
-func (r *Reader) isClosed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
-}
+func (r *Reader) isClosed() bool { return r.closed.Load() }
 
 func (r *Reader) log(format string, args ...interface{}) {
 	if r.config.Logger != nil {
@@ -362,13 +361,9 @@ func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 	r.buf[0] = Message{}
 	r.buf = r.buf[1:]
 	if !r.group {
-		r.mu.Lock()
-		r.offset = m.Offset + 1
-		r.lag = m.HighWaterMark - r.offset
-		r.mu.Unlock()
+		r.offset.Store(m.Offset + 1)
+		r.lag.Store(m.HighWaterMark - m.Offset - 1)
 	}
-	atomic.AddInt64(&r.stats.messages, 1)
-	atomic.AddInt64(&r.stats.bytes, int64(len(m.Key)+len(m.Value)))
 	return m, nil
 }
 
@@ -384,7 +379,7 @@ func (r *Reader) start(ctx context.Context) error {
 	if _, err := run(ctx, func() (struct{}, error) { return struct{}{}, r.native.connectOnce() }); err != nil {
 		return err
 	}
-	err := r.native.assign([]partitionOffset{{r.config.Topic, r.config.Partition, r.offset}})
+	err := r.native.assign([]partitionOffset{{r.config.Topic, r.config.Partition, r.offset.Load()}})
 	if err != nil {
 		return err
 	}
@@ -403,9 +398,11 @@ func (r *Reader) startPoll() {
 	if max < 500 {
 		max = 500
 	}
+	reuse := r.spare
+	r.spare = nil
 	go func() {
-		msgs, err := r.native.pollBatch(max, pollTimeout)
-		ch <- pollResult{msgs, err}
+		msgs, bytes, err := r.native.pollBatch(max, pollTimeout, reuse)
+		ch <- pollResult{msgs, bytes, err}
 	}()
 }
 
@@ -428,13 +425,21 @@ func (r *Reader) takePoll(res pollResult) error {
 		return res.err
 	}
 	if len(res.msgs) == 0 {
+		r.spare = res.msgs // the array passed in, for the next poll
 		atomic.AddInt64(&r.stats.timeouts, 1)
 		return nil
 	}
 	atomic.AddInt64(&r.stats.fetches, 1)
-	if !stale {
-		r.buf = res.msgs
+	if stale {
+		clear(res.msgs)
+		r.spare = res.msgs
+		return nil
 	}
+	// buf is empty here: the array it was read from is all handed out (zeroed), free for reuse
+	r.spare, r.cur, r.buf = r.cur, res.msgs, res.msgs
+	// Counted when fetched, as kafka-go's reader counts what it queues: once per batch.
+	atomic.AddInt64(&r.stats.messages, int64(len(res.msgs)))
+	atomic.AddInt64(&r.stats.bytes, res.bytes)
 	return nil
 }
 
@@ -517,12 +522,22 @@ func (r *Reader) SetOffset(offset int64) error {
 	}
 	r.sem <- struct{}{}
 	defer func() { <-r.sem }()
+	if r.pending != nil {
+		// A poll left by a FetchMessage whose ctx ended could take records after the seek below
+		// and be dropped as stale with them: it ends first (within pollTimeout) and is dropped.
+		select {
+		case <-r.pending:
+		case <-r.closedCh:
+		}
+		r.pending = nil
+	}
 	r.mu.Lock()
 	r.version++
 	started := r.started
-	r.offset = offset
+	r.offset.Store(offset)
 	r.mu.Unlock()
-	r.buf = nil
+	clear(r.buf) // the array is reused by the next poll
+	r.buf, r.spare, r.cur = nil, r.cur, nil
 	if started {
 		r.log("setting the offset of the kafka reader for partition %d of %s to %d", r.config.Partition, r.config.Topic, offset)
 		return r.native.seek(r.config.Topic, r.config.Partition, offset)
@@ -536,9 +551,7 @@ func (r *Reader) Offset() int64 {
 	if r.group {
 		return -1
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.offset
+	return r.offset.Load()
 }
 
 // Lag is the number of messages after the last one returned, as of its fetch; -1 with a
@@ -547,9 +560,7 @@ func (r *Reader) Lag() int64 {
 	if r.group {
 		return -1
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lag
+	return r.lag.Load()
 }
 
 // ReadLag asks the partition's leader for its end and returns how far the reader is behind it.
@@ -619,11 +630,11 @@ func (r *Reader) Stats() ReaderStats {
 // Idempotent.
 func (r *Reader) Close() error {
 	r.mu.Lock()
-	if r.closed {
+	if r.closed.Load() {
 		r.mu.Unlock()
 		return nil
 	}
-	r.closed = true
+	r.closed.Store(true)
 	close(r.closedCh)
 	r.mu.Unlock()
 	var err error

@@ -225,6 +225,28 @@ func forEachReader(t *testing.T, body func(t *testing.T, newReader func(rconf) t
 	}
 }
 
+// SetOffset while a poll is still in flight (left by a Fetch whose ctx ended at the end of the
+// partition): the records after the new offset are read, none lost to the old poll.
+func TestReaderSetOffsetAfterCancelledFetch(t *testing.T) {
+	forEachReader(t, func(t *testing.T, newReader func(rconf) testReader) {
+		topic := newTopic(t, 1)
+		produce(t, topic, 0, 10, "v")
+		r := newReader(rconf{topic: topic})
+		fetchN(t, r, 10, false)
+		if _, err := r.Fetch(ctxT(50 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("fetch at the end: %v", err)
+		}
+		if err := r.SetOffset(5); err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range fetchN(t, r, 5, false) {
+			if m.Offset != int64(5+i) || m.Value != fmt.Sprintf("v-%d", 5+i) {
+				t.Fatalf("after SetOffset(5), message %d: offset %d value %q", i, m.Offset, m.Value)
+			}
+		}
+	})
+}
+
 func TestReaderPartition(t *testing.T) {
 	forEachReader(t, func(t *testing.T, newReader func(rconf) testReader) {
 		topic := newTopic(t, 1)

@@ -414,6 +414,11 @@ func (w *Writer) complete(msgs []Message, results []delivery) error {
 			w.Logger.Printf("error writing messages to %s: %v", w.Topic, werr)
 		}
 	}
+	if w.Completion != nil && werr == nil && samePartition(msgs) {
+		// The common case (one partition per call): the messages as they are, no grouping.
+		w.Completion(msgs, nil)
+		return nil
+	}
 	if w.Completion != nil {
 		// One call per partition's messages, as kafka-go's per-partition batches. A batch call
 		// touches few partitions: a linear search from the last group found beats a map, and
@@ -595,4 +600,14 @@ func werrOrNil(werr WriteErrors) error {
 		return werr
 	}
 	return nil
+}
+
+// samePartition: every message has the topic and partition of the first.
+func samePartition(msgs []Message) bool {
+	for i := 1; i < len(msgs); i++ {
+		if msgs[i].Partition != msgs[0].Partition || msgs[i].Topic != msgs[0].Topic {
+			return false
+		}
+	}
+	return true
 }

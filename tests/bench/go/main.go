@@ -15,6 +15,7 @@ import (
 	"hash/crc32"
 	"math"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"syscall"
@@ -220,6 +221,11 @@ func main() {
 		c0, _ = usage()
 		t0 = time.Now()
 		started = true
+		if path := os.Getenv("BENCH_CPUPROFILE"); path != "" { // a CPU profile of the window
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.StartCPUProfile(f) // stopped after the window (below)
+			}
+		}
 	}
 	res := result{Client: names[a.lib], Workload: a.workload}
 	if a.workload == "L1" {
@@ -251,6 +257,7 @@ func main() {
 			res.ChunkSize = chunk(a)
 		}
 	}
+	pprof.StopCPUProfile() // no-op without BENCH_CPUPROFILE
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
 }
