@@ -44,14 +44,15 @@ def produce(bootstrap, topic, records, partitions=None):
     assert p.flush(30) == 0
 
 
-def read_all(bootstrap, topic, idle=3.0, timeout=60.0):
-    """Every record of ``topic`` until none came for ``idle`` seconds."""
+def read_all(bootstrap, topic, idle=3.0, timeout=60.0, first_wait=15.0):
+    """Every record of ``topic`` until none came for ``idle`` seconds (``first_wait`` before the
+    first one: on a loaded machine the first fetch alone can take longer than ``idle``)."""
     c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("reader"), "enable.auto.commit": False})
     try:
         parts = c.list_topics(topic, timeout=10).topics[topic].partitions
         c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in parts])
         out, last, deadline = [], time.time(), time.time() + timeout
-        while time.time() - last < idle and time.time() < deadline:
+        while time.time() - last < (idle if out else max(idle, first_wait)) and time.time() < deadline:
             m = c.poll(0.3)
             if m is not None and not m.error():
                 out.append(m)
