@@ -385,6 +385,8 @@ export type Producer = Sender &
     connect(): Promise<void>
     disconnect(): Promise<void>
     isIdempotent(): boolean
+    /** Not in kafkajs: the engine's statistics in librdkafka's statistics layout (see the README). */
+    stats(): Record<string, any>
     readonly events: ProducerEvents
     on(eventName: ValueOf<ProducerEvents>, listener: (event: InstrumentationEvent<any>) => void): RemoveInstrumentationEventListener<typeof eventName>
     transaction(): Promise<Transaction>
@@ -614,6 +616,8 @@ export type Consumer = Listen<ConsumerEventMap> & {
   describeGroup(): Promise<GroupDescription>
   pause(topics: Array<{ topic: string; partitions?: number[] }>): void
   paused(): TopicPartitions[]
+  /** Not in kafkajs: the engine's statistics in librdkafka's statistics layout, once run() started. */
+  stats(): Record<string, any>
   resume(topics: Array<{ topic: string; partitions?: number[] }>): void
   on(eventName: ValueOf<ConsumerEvents>, listener: (event: InstrumentationEvent<any>) => void): RemoveInstrumentationEventListener<typeof eventName>
   logger(): Logger

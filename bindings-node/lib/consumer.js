@@ -237,6 +237,12 @@ class Consumer {
     return this._emitter.on(eventName, listener)
   }
 
+  /** Not in kafkajs: the engine's statistics (librdkafka's statistics layout) once run() started. */
+  stats() {
+    if (!this._native) throw new KafkaJSError('The consumer is not running; call run() first')
+    return JSON.parse(this._native.stats())
+  }
+
   logger() {
     return this._logger
   }

@@ -79,6 +79,16 @@ class Producer {
     return this._idempotent
   }
 
+  /**
+   * Not in kafkajs: the engine's statistics of this producer's sends (librdkafka's statistics
+   * layout, the README's "Statistics").
+   */
+  stats() {
+    const text = this._native && this._native.stats()
+    if (!text) throw new KafkaJSError('The producer is disconnected')
+    return JSON.parse(text)
+  }
+
   on(eventName, listener) {
     return this._emitter.on(eventName, listener)
   }

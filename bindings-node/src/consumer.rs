@@ -277,6 +277,12 @@ impl NativeConsumer {
         Ok(native_tps(self.get()?.assignment()))
     }
 
+    /// The engine's statistics snapshot (librdkafka's JSON layout), as text.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> Result<String> {
+        Ok(self.get()?.stats().to_string())
+    }
+
     #[napi(catch_unwind)]
     pub fn group_info(&self) -> Result<NativeGroupInfo> {
         let c = self.get()?;

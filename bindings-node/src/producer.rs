@@ -197,6 +197,15 @@ impl NativeProducer {
         events::set_wanted(&self.events, mask);
     }
 
+    /// The engine's statistics snapshot (librdkafka's JSON layout, as text). The core producers
+    /// of every acks/compression pair share the first one's connections and statistics, so one
+    /// snapshot counts all this producer's sends; None before connect() made the first.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> Result<Option<String>> {
+        let first = self.shared.first.lock().unwrap().clone();
+        Ok(first.map(|p| p.stats().to_string()))
+    }
+
     /// Connects to the cluster: a metadata request with `admin_props` (the same client
     /// settings) retried for `timeout_ms`, so an unreachable cluster or bad credentials fail
     /// here, as in kafkajs; then the first producer, and the transactional one's producer id.
