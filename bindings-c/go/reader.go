@@ -600,9 +600,7 @@ func (r *Reader) Stats() ReaderStats {
 	var engine engineStats
 	ok := false
 	if r.native != nil {
-		if text, err := r.native.statsJSON(); err == nil {
-			engine, ok = parseEngineStats(text), true
-		}
+		engine, ok = snapshotOf(r.native.statsJSON)
 	}
 	return ReaderStats{
 		Dials:         since(&r.stats.dials, engine.dials(), ok),

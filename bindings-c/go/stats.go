@@ -21,10 +21,15 @@ type engineStats struct {
 	} `json:"cgrp"`
 }
 
-func parseEngineStats(text string) engineStats {
-	var s engineStats
+// snapshotOf takes and parses the engine's snapshot through statsJSON; ok is false when there
+// is none (no native client, or a closed one).
+func snapshotOf(statsJSON func() (string, error)) (s engineStats, ok bool) {
+	text, err := statsJSON()
+	if err != nil {
+		return s, false
+	}
 	_ = json.Unmarshal([]byte(text), &s) // the engine's own JSON: a failure leaves zeros
-	return s
+	return s, true
 }
 
 // dials is the connection attempts to every broker since the client started.

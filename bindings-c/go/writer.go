@@ -513,9 +513,7 @@ func (w *Writer) Stats() WriterStats {
 	native := w.native
 	w.mu.Unlock()
 	if native != nil {
-		if text, err := native.statsJSON(); err == nil {
-			engine, ok = parseEngineStats(text), true
-		}
+		engine, ok = snapshotOf(native.statsJSON)
 	}
 	return WriterStats{
 		Dials:           since(&w.stats.dials, engine.dials(), ok),

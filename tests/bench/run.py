@@ -57,6 +57,12 @@ SETTINGS = {
                                  "values": "the seed's UserEvent, Avro through the schema registry (serializer per record)"}),
     "S2C": {"from": "beginning (assigned partition)", "values": "UserEvent Avro, deserialized per record",
             "input": "filled by the adapter itself with its own serializer, outside the window"},
+    "K1": {"topology": "filter(index % 4 != 0) -> map_values(rotate the value by 8 bytes) -> to(T-out)",
+           "commit.interval.ms": 1000, "input": "filled per run (bench-tool fill-indexed): null keys, index in the value",
+           "window": "first record seen by a user function -> close() returned"},
+    "K2": {"topology": "group_by(k<index % keys>) -> count -> to_stream -> to(T-out)", "keys": "10,000 (quick: 100)",
+           "commit.interval.ms": 1000, "input": "filled per run (bench-tool fill-indexed)",
+           "window": "first record seen by a user function -> every count final -> close() returned"},
     "C1": {"from": "beginning", "isolation.level": "read_committed or the client's default",
            "input": "topic filled once per harness run by bench-tool fill (acks=all), read before the first run"},
 }
@@ -75,6 +81,8 @@ def cases(quick: bool) -> list[dict]:
         dict(id="S1-zstd", workload="S1", records=n, size=100, extra=["--compression", "zstd"]),
         dict(id="S2", workload="S2", records=n, size=0),
         dict(id="S2C", workload="S2C", records=n, size=0),
+        dict(id="K1", workload="K1", records=n, size=100),
+        dict(id="K2", workload="K2", records=n, size=100, extra=["--keys", "100" if quick else "10000"]),
     ]
     for rate in (1000, 10000):
         c.append(dict(id=f"L1-{rate // 1000}k", workload="L1", records=rate * dur, size=100, duration=dur,
@@ -273,10 +281,16 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
             registry: "Registry | None" = None) -> dict:
     w = case["workload"]
     topic = case.get("topic") or f"bench-{case['id']}-{client['name']}-r{rnd}-{os.getpid()}".replace("@", "").replace("/", "-")
+    streams = w in ("K1", "K2")
     if w != "C1":
         tool(["create", "--bootstrap", broker.bootstrap, "--topic", topic, "--partitions", "1"])
     else:
         topic = c1_fill["topic"]
+    if streams:
+        # The input, filled outside the window; the output topic; the application id is bench-<topic>.
+        tool(["create", "--bootstrap", broker.bootstrap, "--topic", f"{topic}-out", "--partitions", "1"])
+        tool(["fill-indexed", "--bootstrap", broker.bootstrap, "--topic", topic, "--records", str(case["records"]),
+              "--size", str(case["size"])])
     broker.wait_idle(2 if quick else 10)
     cmd = client["command"] + ["--workload", w, "--bootstrap", broker.bootstrap, "--topic", topic,
                                "--records", str(case["records"]), "--size", str(case["size"]),
@@ -321,7 +335,21 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
         if res.get("latency_ms"):
             rec["latency_ms"] = res["latency_ms"]
         # ---- the check: what the run consumed (or wrote) is what it should be
-        if w in ("S2", "S2C"):
+        if streams:
+            if n != case["records"]:
+                problems.append(f"client reports {n} records, expected {case['records']}")
+            rec["startup_s"] = res.get("startup_s")
+            try:
+                v = tool(["verify-streams", "--workload", w, "--bootstrap", broker.bootstrap, "--topic", f"{topic}-out",
+                          "--records", str(case["records"]), "--size", str(case["size"])] + case["extra"])
+                rec["verify"] = v
+                if not v.get("ok"):
+                    problems.append(f"output topic: {v.get('problem')}")
+            except Exception as e:  # noqa: BLE001
+                problems.append(f"verify failed: {e}")
+            rec["check"] = ("every kept record once (indices)" if w == "K1" else "final count of every key") + \
+                " (output read back)"
+        elif w in ("S2", "S2C"):
             if n != case["records"]:
                 problems.append(f"client reports {n} records, expected {case['records']}")
             if w == "S2C":
@@ -368,6 +396,9 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
     if w != "C1":
         try:
             tool(["delete", "--bootstrap", broker.bootstrap, "--topic", topic], timeout=60)
+            if streams:
+                tool(["delete", "--bootstrap", broker.bootstrap, "--topic", f"{topic}-out"], timeout=60)
+                tool(["delete-prefix", "--bootstrap", broker.bootstrap, "--topic", f"bench-{topic}-"], timeout=60)
         except Exception:  # noqa: BLE001
             pass
     if problems:
@@ -406,7 +437,8 @@ def summarise(runs: list[dict], clients: list[dict]) -> dict:
         for client, s in summary[case].items():
             if not s["ours"]:
                 continue
-            peers = {k: v for k, v in summary[case].items() if v["language"] == s["language"] and not v["ours"]}
+            langs = {s["language"], *meta[client].get("peer_languages", [])}
+            peers = {k: v for k, v in summary[case].items() if v["language"] in langs and not v["ours"]}
             tp = [v["records_per_s"]["median"] for v in peers.values() if v["records_per_s"]["median"]]
             cp = [v["cpu_s_per_million"]["median"] for v in peers.values() if v["cpu_s_per_million"]["median"]]
             if tp and s["records_per_s"]["median"]:
@@ -589,6 +621,8 @@ def main() -> int:
     if a.workloads:
         want = a.workloads.split(",")
         sel = [c for c in all_cases if c["id"] in want or c["workload"] in want]
+    # Only the clients that offer a selected case are built and set up.
+    clients = [c for c in clients if any(x["id"] in c["workloads"] or x["workload"] in c["workloads"] for x in sel)]
     rounds = a.rounds or (1 if a.quick else 5)
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)

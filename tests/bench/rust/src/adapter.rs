@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use contract::{Args, Checksum, Meter};
-use polykafka::consumer::Consumer;
 use polykafka::producer::Producer;
-use polykafka::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+use polykafka::{ProducerConfig, ProducerRecord};
 
 const CLIENT: &str = "polykafka-rust";
 
@@ -25,17 +24,6 @@ fn producer(a: &Args, extra: &[(&str, String)]) -> polykafka::Result<Producer> {
     Producer::new(ProducerConfig::from_properties(props)?)
 }
 
-fn consumer(a: &Args) -> polykafka::Result<Consumer> {
-    let c = Consumer::new(ConsumerConfig::from_properties([
-        ("bootstrap.servers", a.bootstrap.as_str()),
-        ("auto.offset.reset", "earliest"),
-        ("enable.auto.commit", "false"),
-        ("isolation.level", "read_committed"),
-    ])?)?;
-    let tps: Vec<TopicPartition> = (0..a.partitions).map(|p| TopicPartition::new(&a.topic, p)).collect();
-    c.assign(&tps)?;
-    Ok(c)
-}
 
 async fn produce(a: &Args) -> polykafka::Result<()> {
     let transactional = a.workload == "T1";
@@ -83,7 +71,7 @@ async fn produce(a: &Args) -> polykafka::Result<()> {
 }
 
 async fn consume(a: &Args) -> polykafka::Result<()> {
-    let c = consumer(a)?;
+    let c = contract::assigned_consumer(a)?;
     let mut sum = Checksum::default();
     let (mut n, mut bytes) = (0usize, 0usize);
     let meter = Meter::start();
@@ -107,7 +95,7 @@ async fn consume(a: &Args) -> polykafka::Result<()> {
 
 async fn latency(a: &Args) -> polykafka::Result<()> {
     let total = (a.rate * a.duration).round() as usize;
-    let c = consumer(a)?;
+    let c = contract::assigned_consumer(a)?;
     // Fetch once so the consumer is connected and positioned before the clock starts.
     c.poll_batch(1, Duration::from_millis(500)).await?;
     let producer = producer(a, &[])?;

@@ -16,6 +16,8 @@ pub struct Args {
     pub rate: f64,
     pub duration: f64,
     pub client: Option<String>,
+    /// K2: how many distinct keys the records are grouped into.
+    pub keys: u64,
 }
 
 pub fn parse() -> Args {
@@ -35,6 +37,7 @@ pub fn parse_from(args: Vec<String>) -> Args {
         rate: 1000.0,
         duration: 30.0,
         client: None,
+        keys: 10_000,
     };
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
@@ -52,6 +55,7 @@ pub fn parse_from(args: Vec<String>) -> Args {
             "--rate" => a.rate = num(&value),
             "--duration" => a.duration = num(&value),
             "--client" => a.client = Some(value),
+            "--keys" => a.keys = num(&value) as u64,
             other => die(&format!("unknown flag {other}")),
         }
     }
@@ -156,4 +160,43 @@ pub fn producer_settings(a: &Args) -> Vec<(&'static str, String)> {
         w => die(&format!("no producer settings for workload {w}")),
     }
     p
+}
+
+/// A consumer of `a.topic`'s partitions from their start, read_committed, no group.
+pub fn assigned_consumer(a: &Args) -> polykafka::Result<polykafka::consumer::Consumer> {
+    let c = polykafka::consumer::Consumer::new(polykafka::ConsumerConfig::from_properties([
+        ("bootstrap.servers", a.bootstrap.as_str()),
+        ("auto.offset.reset", "earliest"),
+        ("enable.auto.commit", "false"),
+        ("isolation.level", "read_committed"),
+    ])?)?;
+    let tps: Vec<polykafka::TopicPartition> = (0..a.partitions).map(|p| polykafka::TopicPartition::new(&a.topic, p)).collect();
+    c.assign(&tps)?;
+    Ok(c)
+}
+
+/// The streams cases (K1, K2): expected outputs, shared by the Rust adapter and `bench-tool`.
+pub mod streams {
+    /// K1 keeps the records whose index is not a multiple of 4.
+    pub fn k1_kept(index: u64) -> bool {
+        index % 4 != 0
+    }
+
+    /// K1: how many records pass the filter, and the sum of their indices.
+    pub fn k1_expected(records: u64) -> (u64, u64) {
+        (0..records).filter(|i| k1_kept(*i)).fold((0, 0), |(n, s), i| (n + 1, s.wrapping_add(i)))
+    }
+
+    /// K1's map_values: the value rotated by 8 bytes (the index moves to the end).
+    pub fn k1_map(value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(value.len());
+        v.extend_from_slice(&value[8..]);
+        v.extend_from_slice(&value[..8]);
+        v
+    }
+
+    /// K2's grouping key of the record with this index: "k<index % keys>".
+    pub fn k2_key(index: u64, keys: u64) -> String {
+        format!("k{}", index % keys)
+    }
 }
