@@ -326,6 +326,66 @@ fn emit_closed(st: &mut JoinState, outer: &mut Map, def: &StreamJoinDef, after: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::streams::functions::ClosureFunctions;
+    use crate::streams::runtime::Metrics;
+    use crate::streams::store::Stores;
+    use crate::streams::topology::{JoinKind, NodeId, TopologyBuilder};
+    use crate::streams::{JoinWindows, StreamsConfig};
+    use std::sync::Arc;
+
+    fn text(b: Option<&Bytes>) -> String {
+        b.map_or("null".to_string(), |b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// Runs records one by one (side, key, value, timestamp) through a join of `kind` (windows
+    /// of 10 ms, grace 5 ms): the results as "left+right@timestamp".
+    fn run(kind: JoinKind, input: &[(bool, &str, &str, i64)]) -> Vec<String> {
+        let mut b = TopologyBuilder::new();
+        let (l, r) = (b.source(&["l"]).unwrap(), b.source(&["r"]).unwrap());
+        let j = b.stream_join(l, r, JoinWindows::of_time_difference_and_grace(10, 5).unwrap(), kind, "j").unwrap();
+        b.sink(j.joined, "out").unwrap();
+        let topology = b.build().unwrap();
+        let mut f = ClosureFunctions::new();
+        f.combiner(j.this, |r, o| Ok(Some(Bytes::from(format!("{}+{}", text(r.value.as_ref()), text(o))))));
+        f.combiner(j.other, |r, o| Ok(Some(Bytes::from(format!("{}+{}", text(o), text(r.value.as_ref()))))));
+        let config = StreamsConfig::from_properties([("application.id", "app"), ("bootstrap.servers", "localhost:1")]).unwrap();
+        let (stores, metrics) = (Stores::default(), Metrics::default());
+        let origins = vec![super::super::Origin { topic: Arc::from("l"), partition: 0, offset: 0 }];
+        let mut task = Task::new(0);
+        let mut out = Vec::new();
+        for &(left, key, value, ts) in input {
+            let mut cx = Context { topology: &topology, functions: &f, config: &config, stores: &stores, metrics: &metrics, origins: &origins, out: Vec::new() };
+            let entry: NodeId = if left { l } else { r };
+            let rec = StreamRecord::new(Some(Bytes::from(key.to_string())), Some(Bytes::from(value.to_string())), ts);
+            task.process_entry(&mut cx, entry, vec![rec], vec![0]).unwrap();
+            for p in cx.out.into_iter().filter(|p| p.topic == "out") {
+                out.push(format!("{}@{}", text(p.value.as_ref()), p.timestamp.unwrap()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn inner_left_outer_as_kafka_streams() {
+        let input = [
+            (true, "k", "a", 100),
+            (false, "k", "x", 110),  // the window's upper bound: joins a
+            (false, "k", "y", 111),  // outside a's window: no partner
+            (true, "k", "b", 200),   // closes y's window (111 + 10 + 5 < 200)
+            (true, "k2", "late", 150), // its window closed already: at once, not stored
+            (false, "k", "z", 205),
+            (false, "k", "w", 189),  // 11 ms before b: outside its window, and closed (outer: at once)
+        ];
+        assert_eq!(run(JoinKind::Inner, &input), ["a+x@110", "b+z@205"]);
+        assert_eq!(run(JoinKind::Left, &input), ["a+x@110", "late+null@150", "b+z@205"]);
+        assert_eq!(run(JoinKind::Outer, &input), ["a+x@110", "null+y@111", "late+null@150", "b+z@205", "null+w@189"]);
+        // A partner within grace after the window's end came: only the joined result.
+        let late_partner = [(true, "k", "a", 100), (false, "k", "other", 112), (false, "k", "x", 105)];
+        assert_eq!(run(JoinKind::Left, &late_partner), ["a+x@105"]);
+        // Without it the left record comes with null once stream time passes 100 + 10 + 5.
+        let alone = [(true, "k", "a", 100), (false, "k", "o", 115), (false, "k", "o", 116)];
+        assert_eq!(run(JoinKind::Left, &alone), ["a+null@100"]);
+    }
 
     #[test]
     fn store_layouts() {

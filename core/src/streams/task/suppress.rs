@@ -158,6 +158,56 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::streams::functions::ClosureFunctions;
+    use crate::streams::runtime::Metrics;
+    use crate::streams::store::Stores;
+    use crate::streams::topology::{AggregateKind, TopologyBuilder};
+    use crate::streams::{StreamsConfig, TimeWindows};
+    use std::sync::Arc;
+
+    /// Counts per 10 ms window (grace 2 ms), suppressed: the final results as
+    /// "key@window start=count", and the error that stopped it, if one did.
+    fn run(buffer: BufferConfig, input: &[(&str, i64)]) -> (Vec<String>, Option<String>) {
+        let mut b = TopologyBuilder::new();
+        let src = b.source(&["in"]).unwrap();
+        let count = b.aggregate(src, "counts", AggregateKind::Count, Some(TimeWindows::of_size_and_grace(10, 2).unwrap())).unwrap();
+        let sup = b.suppress(count, "finals", buffer).unwrap();
+        let out = b.to_stream(sup).unwrap();
+        b.sink(out, "out").unwrap();
+        let topology = b.build().unwrap();
+        let f = ClosureFunctions::new();
+        let config = StreamsConfig::from_properties([("application.id", "app"), ("bootstrap.servers", "localhost:1")]).unwrap();
+        let (stores, metrics) = (Stores::default(), Metrics::default());
+        let origins = vec![super::super::Origin { topic: Arc::from("in"), partition: 0, offset: 0 }];
+        let mut task = Task::new(0);
+        let mut got = Vec::new();
+        for &(key, ts) in input {
+            let mut cx = Context { topology: &topology, functions: &f, config: &config, stores: &stores, metrics: &metrics, origins: &origins, out: Vec::new() };
+            let rec = StreamRecord::new(Some(Bytes::from(key.to_string())), Some(Bytes::from_static(b"v")), ts);
+            if let Err(e) = task.process_entry(&mut cx, src, vec![rec], vec![0]) {
+                return (got, Some(e.message));
+            }
+            for p in cx.out.into_iter().filter(|p| p.topic == "out") {
+                let w = WindowedKey::decode(p.key.as_ref().unwrap()).unwrap();
+                let n = i64::from_be_bytes(p.value.unwrap()[..].try_into().unwrap());
+                got.push(format!("{}@{}={n}", String::from_utf8_lossy(&w.key), w.start));
+            }
+        }
+        (got, None)
+    }
+
+    #[test]
+    fn one_final_result_per_window_when_it_closes() {
+        let input = [("a", 1), ("a", 5), ("b", 9), ("a", 11), ("a", 12), ("b", 3), ("a", 22)];
+        // [0, 10) closes when stream time reaches 12; b@3 then is late (dropped by the count);
+        // [10, 20) at 22; [20, 30) stays open.
+        assert_eq!(run(BufferConfig::default(), &input), (vec!["a@0=2".to_string(), "b@0=1".to_string(), "a@10=2".to_string()], None));
+        let (got, err) = run(BufferConfig { max_records: Some(1), max_bytes: None }, &input);
+        assert!(got.is_empty());
+        assert!(err.unwrap().contains("suppression buffer 'finals' is full"));
+        let (_, err) = run(BufferConfig { max_records: None, max_bytes: Some(30) }, &input);
+        assert!(err.unwrap().contains("bytes (max 30)"));
+    }
 
     #[test]
     fn entry_layout() {
