@@ -508,3 +508,33 @@ def test_join_of_sources_not_co_partitioned_is_a_clear_error(bootstrap, admin):
         assert "not co-partitioned" in msg and "%s (3 partitions)" % left in msg and "%s (2 partitions)" % right in msg, msg
     finally:
         streams.close(30)
+
+
+def test_stream_join_stores_are_restored_after_a_restart(bootstrap, admin):
+    left, right, out = unique("sjr-left"), unique("sjr-right"), unique("sjr-out")
+    create(admin, left, right, out, partitions=1)
+    app = unique("sjr-app")
+
+    def topology():
+        b = StreamsBuilder()
+        ls = b.stream(left, key_serde=Serdes.String(), value_serde=Serdes.String())
+        rs = b.stream(right, key_serde=Serdes.String(), value_serde=Serdes.String())
+        ls.left_join(rs, lambda lv, rv: "%s+%s" % (lv, rv), JoinWindows.of_time_difference_and_grace(1000, 500), name="j").to(out)
+        return b.build()
+
+    streams = KafkaStreams(topology(), config(bootstrap, app))
+    streams.start()
+    try:
+        produce_phase(bootstrap, [app], {left: [("k", b"a", 10_000)]})
+    finally:
+        assert streams.close(60)
+    # a waits in the restored stores: x joins it, and it never comes with null.
+    streams = KafkaStreams(topology(), config(bootstrap, app))
+    streams.start()
+    try:
+        produce_phase(bootstrap, [app], {right: [("k", b"x", 10_900)]})
+        produce_phase(bootstrap, [app], {left: [("k", b"b", 30_000)]})
+        assert joined_values(bootstrap, out) == [("k", "a+x", 10_900)]
+        assert streams.metrics()["restored"] >= 2
+    finally:
+        streams.close(60)
