@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use polykafka::streams::{
-    AggregateKind, ChainOutput, CombineOutput, FailureKind, KafkaStreams, NodeId, ProcessingError, State, StreamRecord, StreamsConfig,
-    TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
+    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, State,
+    StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -82,6 +82,35 @@ impl TopologyBuilderNative {
     }
     fn join_table(&self, py: Python<'_>, stream: NodeId, table: NodeId, left: bool) -> PyResult<NodeId> {
         self.with(py, |b| b.join_table(stream, table, left))
+    }
+    /// Stream-stream join; `kind`: "inner", "left" or "outer"; `name`: the stores' base name.
+    /// Returns (this side node, other side node, joined stream node).
+    #[allow(clippy::too_many_arguments)]
+    fn stream_join(
+        &self,
+        py: Python<'_>,
+        this: NodeId,
+        other: NodeId,
+        before_ms: i64,
+        after_ms: i64,
+        grace_ms: i64,
+        kind: &str,
+        name: &str,
+    ) -> PyResult<(NodeId, NodeId, NodeId)> {
+        let kind = match kind {
+            "inner" => JoinKind::Inner,
+            "left" => JoinKind::Left,
+            "outer" => JoinKind::Outer,
+            other => return Err(PyValueError::new_err(format!("unknown join kind '{other}'"))),
+        };
+        let windows = JoinWindows::new(before_ms, after_ms, grace_ms).py_err(py)?;
+        let n = self.with(py, |b| b.stream_join(this, other, windows, kind, name))?;
+        Ok((n.this, n.other, n.joined))
+    }
+    /// `suppress(until_window_closes(...))` of a windowed table into the buffer store `store`.
+    #[pyo3(signature = (table, store, max_records=None, max_bytes=None))]
+    fn suppress(&self, py: Python<'_>, table: NodeId, store: &str, max_records: Option<u64>, max_bytes: Option<u64>) -> PyResult<NodeId> {
+        self.with(py, |b| b.suppress(table, store, BufferConfig { max_records, max_bytes }))
     }
 }
 

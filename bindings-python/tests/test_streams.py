@@ -13,12 +13,16 @@ from conftest import unique
 from polykafka import KafkaException, Producer
 from polykafka.admin import AdminClient, NewTopic
 from polykafka.streams import (
+    BufferConfig,
+    JoinWindows,
     KafkaStreams,
     Serdes,
     State,
     StreamsBuilder,
     StreamsException,
     StreamThreadExceptionResponse,
+    Suppressed,
+    TimeWindows,
     TimeWindowedSerde,
     Windowed,
 )
@@ -334,3 +338,203 @@ def test_configuration_and_topology_errors(bootstrap, admin):
         st.close(10)
     with pytest.raises(KeyError):
         KafkaStreams(topo(), config(bootstrap, "a")).store("nope")
+
+
+def caught_up(bootstrap, group, topics):
+    """True when the group ``group`` has committed every record of ``topics`` (the application
+    has processed them and its outputs are written)."""
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        tps = [ck.TopicPartition(t, p) for t in topics for p in c.list_topics(t, timeout=10).topics[t].partitions]
+        for tp in c.committed(tps, timeout=10):
+            _, high = c.get_watermark_offsets(ck.TopicPartition(tp.topic, tp.partition), timeout=10)
+            if high > 0 and tp.offset < high:
+                return False
+        return True
+    finally:
+        c.close()
+
+
+def produce_phase(bootstrap, apps, batches):
+    """Produces ``batches`` ({topic: records}), then waits until every application of ``apps``
+    (application ids) processed them: the next phase then comes after, in any order of topics."""
+    for topic, records in batches.items():
+        produce(bootstrap, topic, records)
+    for app in apps:
+        wait_for(lambda: caught_up(bootstrap, app, list(batches)), timeout=120, what="%s to process the phase" % app)
+
+
+def joined_values(bootstrap, topic):
+    return sorted((m.key().decode(), m.value().decode(), m.timestamp()[1]) for m in read_all(bootstrap, topic, idle=1.0, first_wait=1.0))
+
+
+def test_stream_stream_joins_inner_left_outer_with_window_bounds(bootstrap, admin):
+    left, right = unique("sj-left"), unique("sj-right")
+    outs = {kind: unique("sj-" + kind) for kind in ("inner", "left", "outer")}
+    create(admin, left, right, *outs.values(), partitions=2)
+    b = StreamsBuilder()
+    ls = b.stream(left, key_serde=Serdes.String(), value_serde=Serdes.String())
+    rs = b.stream(right, key_serde=Serdes.String(), value_serde=Serdes.String())
+    windows = JoinWindows.of_time_difference_and_grace(1000, 500)
+    calls = []
+
+    def joiner(lv, rv):
+        calls.append(1)
+        return "%s+%s" % (lv, rv)
+
+    ls.join(rs, joiner, windows).to(outs["inner"])
+    ls.left_join(rs, joiner, windows, name="lr").to(outs["left"])
+    ls.outer_join(rs, joiner, windows).to(outs["outer"])
+    app = unique("sj-app")
+    streams = KafkaStreams(b.build(), config(bootstrap, app))
+    streams.start()
+    try:
+        # a (10 s) joins x (+1 s, the window's bound) and z (-1 s); y (+1.001 s) is outside.
+        produce_phase(bootstrap, [app], {left: [("k", b"a", 10_000)], right: [("k", b"x", 11_000), ("k", b"y", 11_001), ("k", b"z", 9_000)]})
+        # b (20 s) closes y's window (outer: null+y); b waits for partners.
+        produce_phase(bootstrap, [app], {left: [("k", b"b", 20_000)]})
+        got = {kind: joined_values(bootstrap, t) for kind, t in outs.items()}
+        joined = [("k", "a+x", 11_000), ("k", "a+z", 10_000)]
+        assert got["inner"] == got["left"] == sorted(joined), got
+        assert got["outer"] == sorted(joined + [("k", "None+y", 11_001)]), got
+        # w (30 s) closes b's window; "late" (2 s) is behind stream time by more than its window
+        # and grace: it joins nothing, left and outer emit it with null at once, the store drops it.
+        produce_phase(bootstrap, [app], {left: [("k", b"late", 2_000)], right: [("k", b"w", 30_000)]})
+        got = {kind: joined_values(bootstrap, t) for kind, t in outs.items()}
+        assert got["inner"] == sorted(joined), got
+        assert got["left"] == sorted(joined + [("k", "b+None", 20_000), ("k", "late+None", 2_000)]), got
+        assert got["outer"] == sorted(joined + [("k", "None+y", 11_001), ("k", "b+None", 20_000), ("k", "late+None", 2_000)]), got
+        assert streams.metrics()["late_dropped"] >= 1
+        assert streams.state() == State.RUNNING
+    finally:
+        streams.close(60)
+    assert len(calls) >= 9
+
+
+def suppressed_counts(topic, out, buffer=None):
+    b = StreamsBuilder()
+    (b.stream(topic, key_serde=Serdes.String(), value_serde=Serdes.String())
+        .group_by_key()
+        .windowed_by(TimeWindows.of_size_and_grace(10_000, 2_000))
+        .count(materialized="counts")
+        .suppress(Suppressed.until_window_closes(buffer or BufferConfig.unbounded()).with_name("finals"))
+        .to_stream()
+        .to(out, value_serde=Serdes.Long()))
+    return b.build()
+
+
+def final_counts(bootstrap, topic):
+    w = TimeWindowedSerde(Serdes.String(), 10_000)
+    return sorted((w.deserialize(m.key()).key, w.deserialize(m.key()).start, Serdes.Long().deserialize(m.value()))
+                  for m in read_all(bootstrap, topic, idle=1.0, first_wait=1.0))
+
+
+def test_suppress_until_window_closes_one_final_result_per_window_across_a_restart(bootstrap, admin):
+    topic, out = unique("sup-in"), unique("sup-out")
+    create(admin, topic, out, partitions=2)
+    app = unique("sup-app")
+    streams = KafkaStreams(suppressed_counts(topic, out), config(bootstrap, app))
+    streams.start()
+    try:
+        produce_phase(bootstrap, [app], {topic: [("k1", "a", 1_000), ("k1", "b", 5_000), ("k2", "c", 9_000), ("k1", "d", 11_000)]})
+        # Stream time 11 s: [0, 10 s) closes at 12 s (end + grace): nothing yet.
+        assert final_counts(bootstrap, out) == []
+        # e closes [0, 10 s); the late record after it (3 s) changes nothing.
+        produce_phase(bootstrap, [app], {topic: [("k1", "e", 12_000), ("k2", "late", 3_000)]})
+        assert final_counts(bootstrap, out) == [("k1", 0, 2), ("k2", 0, 1)]
+        assert streams.metrics()["late_dropped"] >= 1
+    finally:
+        assert streams.close(60)
+    # A new instance restores the buffer ([10 s, 20 s) of k1 is pending) and emits it once when
+    # its window closes, and nothing emitted before again.
+    streams = KafkaStreams(suppressed_counts(topic, out), config(bootstrap, app))
+    streams.start()
+    try:
+        produce_phase(bootstrap, [app], {topic: [("k1", "f", 22_000)]})
+        assert final_counts(bootstrap, out) == [("k1", 0, 2), ("k1", 10_000, 2), ("k2", 0, 1)]
+        assert streams.metrics()["restored"] > 0
+    finally:
+        streams.close(60)
+
+
+def test_suppress_buffer_bound_stops_with_a_clear_error(bootstrap, admin):
+    topic, out = unique("supb-in"), unique("supb-out")
+    create(admin, topic, out, partitions=1)
+    produce(bootstrap, topic, [("k1", "a", 1_000), ("k2", "b", 2_000), ("k3", "c", 3_000)])
+    streams = KafkaStreams(suppressed_counts(topic, out, BufferConfig.max_records(2).shut_down_when_full()), config(bootstrap, unique("supb-app")))
+    streams.start()
+    try:
+        wait_for(lambda: streams.state() == State.ERROR, timeout=120, what="state ERROR")
+        e = streams.exception()
+        assert "suppression buffer 'finals-store' is full" in str(e) and "3 records (max 2)" in str(e), e
+    finally:
+        streams.close(30)
+    assert final_counts(bootstrap, out) == []
+
+
+def test_join_and_suppress_bad_input(bootstrap, admin):
+    b = StreamsBuilder()
+    s1, s2 = b.stream(unique("bad-a")), b.stream(unique("bad-b"))
+    with pytest.raises(TypeError, match="JoinWindows"):
+        s1.join(s2, lambda a, c: a)
+    with pytest.raises(TypeError, match="outer_join"):
+        s1.outer_join(s2.group_by_key().count(), lambda a, c: a, JoinWindows.of_time_difference_with_no_grace(5))
+    with pytest.raises(ValueError, match="must not be negative"):
+        JoinWindows.of_time_difference_and_grace(-1, 0)
+    with pytest.raises(ValueError, match="before \\+ after"):
+        JoinWindows.of_time_difference_with_no_grace(5).before(-6)
+    with pytest.raises(TypeError, match="strict buffer config"):
+        Suppressed.until_window_closes(BufferConfig.max_records(5))
+    with pytest.raises(TypeError, match="windowed table"):
+        s1.group_by_key().count().suppress(Suppressed.until_window_closes(BufferConfig.unbounded()))
+    with pytest.raises(ValueError, match="positive"):
+        BufferConfig.max_bytes(0)
+    with pytest.raises(KafkaException, match="already exists"):
+        s1.join(s2, lambda a, c: a, JoinWindows.of_time_difference_with_no_grace(5), name="dup")
+        s1.join(s2, lambda a, c: a, JoinWindows.of_time_difference_with_no_grace(5), name="dup")
+
+
+def test_join_of_sources_not_co_partitioned_is_a_clear_error(bootstrap, admin):
+    left, right, out = unique("cop-left"), unique("cop-right"), unique("cop-out")
+    create(admin, left, partitions=3)
+    create(admin, right, out, partitions=2)
+    b = StreamsBuilder()
+    b.stream(left).join(b.stream(right), lambda a, c: a, JoinWindows.of_time_difference_with_no_grace(1000)).to(out)
+    streams = KafkaStreams(b.build(), config(bootstrap, unique("cop-app")))
+    streams.start()
+    try:
+        wait_for(lambda: streams.state() == State.ERROR, timeout=60, what="state ERROR")
+        msg = str(streams.exception())
+        assert "not co-partitioned" in msg and "%s (3 partitions)" % left in msg and "%s (2 partitions)" % right in msg, msg
+    finally:
+        streams.close(30)
+
+
+def test_stream_join_stores_are_restored_after_a_restart(bootstrap, admin):
+    left, right, out = unique("sjr-left"), unique("sjr-right"), unique("sjr-out")
+    create(admin, left, right, out, partitions=1)
+    app = unique("sjr-app")
+
+    def topology():
+        b = StreamsBuilder()
+        ls = b.stream(left, key_serde=Serdes.String(), value_serde=Serdes.String())
+        rs = b.stream(right, key_serde=Serdes.String(), value_serde=Serdes.String())
+        ls.left_join(rs, lambda lv, rv: "%s+%s" % (lv, rv), JoinWindows.of_time_difference_and_grace(1000, 500), name="j").to(out)
+        return b.build()
+
+    streams = KafkaStreams(topology(), config(bootstrap, app))
+    streams.start()
+    try:
+        produce_phase(bootstrap, [app], {left: [("k", b"a", 10_000)]})
+    finally:
+        assert streams.close(60)
+    # a waits in the restored stores: x joins it, and it never comes with null.
+    streams = KafkaStreams(topology(), config(bootstrap, app))
+    streams.start()
+    try:
+        produce_phase(bootstrap, [app], {right: [("k", b"x", 10_900)]})
+        produce_phase(bootstrap, [app], {left: [("k", b"b", 30_000)]})
+        assert joined_values(bootstrap, out) == [("k", "a+x", 10_900)]
+        assert streams.metrics()["restored"] >= 2
+    finally:
+        streams.close(60)

@@ -18,10 +18,11 @@ from collections import Counter
 
 import confluent_kafka as ck
 
+import streams_join_seed as join_seed
 import streams_seed as seed
 from conftest import REPO, unique
-from polykafka.streams import KafkaStreams, Serdes, TimeWindowedSerde
-from test_streams import config, create, produce, wait_for
+from polykafka.streams import KafkaStreams, Serdes, State, TimeWindowedSerde
+from test_streams import caught_up, config, create, produce, read_all, wait_for
 
 EVENTS = int(os.environ.get("STREAMS_CONFORMANCE_EVENTS", "10000"))
 WAIT = 180 + EVENTS // 200  # seconds per phase: generous, this is not a timing test
@@ -88,6 +89,16 @@ def tail_of(f, n=3000):
     return text if n is None else text[-n:]
 
 
+def stop(java):
+    """SIGTERM to the Java application (it closes Kafka Streams), SIGKILL after 60 s."""
+    java.send_signal(signal.SIGTERM)
+    try:
+        java.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        java.kill()
+        java.wait()
+
+
 def results(tails):
     """Final values per key of each output."""
     return {
@@ -134,12 +145,7 @@ def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
         got = {side: {k: (dict(v) if isinstance(v, dict) else v) for k, v in results(tails[side]).items()} for side in tails}
     finally:
         streams.close(60)
-        java.send_signal(signal.SIGTERM)
-        try:
-            java.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            java.kill()
-            java.wait()
+        stop(java)
         log = tail_of(java_log, None)
         java_log.close()
         for t in tails.values():
@@ -150,3 +156,69 @@ def test_seed_topology_same_results_as_kafka_streams(bootstrap, admin):
         assert got["ours"][what] == got["theirs"][what], what
         assert got["ours"][what] == exp[what], what
     assert streams.metrics()["late_dropped"] == exp["late"] > 0
+
+
+JOIN_PHASES = int(os.environ.get("STREAMS_CONFORMANCE_JOIN_PHASES", "4"))
+
+
+def _joined(bootstrap, topic):
+    return Counter((m.key().decode(), tuple(json.loads(m.value())[f] for f in ("orderId", "eventId")), m.timestamp()[1])
+                   for m in read_all(bootstrap, topic, idle=2.0))
+
+
+def _finals(bootstrap, topic):
+    out = Counter()
+    for m in read_all(bootstrap, topic, idle=2.0):
+        w = WINDOWED.deserialize(m.key())
+        out[(w.key, w.start, LONG.deserialize(m.value()))] += 1
+    return out
+
+
+def test_join_and_suppress_same_results_as_kafka_streams(bootstrap, admin):
+    """Orders left- and outer-joined with user events within 5 minutes, and a suppressed
+    windowed count (tests/streams-java/JoinTopology.java and streams_join_seed.build), on the same
+    phased input with out-of-order and late records: the same joined records (key, value,
+    timestamp, as multisets) and the same single final count per window, equal to
+    streams_join_seed.expected."""
+    classpath = subprocess.run([str(REPO / "tests/streams-java/build.sh")], check=True, capture_output=True, text=True).stdout.strip()
+    names = ("left_joined", "outer_joined", "final_counts")
+    inputs = {"orders": unique("jconf-orders"), "events": unique("jconf-events")}
+    ours = dict(inputs, **{n: unique("jconf-py-" + n) for n in names})
+    theirs = dict(inputs, **{n: unique("jconf-java-" + n) for n in names})
+    create(admin, *inputs.values(), *[ours[n] for n in names], *[theirs[n] for n in names])
+    phases = join_seed.generate(JOIN_PHASES, users=15, orders_per_phase=40, events_per_phase=80, late_per_phase=4)
+    exp_left, exp_outer, exp_counts = join_seed.expected(phases)
+
+    java_app, our_app = unique("jconf-java-app"), unique("jconf-py-app")
+    java_log = tempfile.NamedTemporaryFile(mode="w+", prefix="join-topology-", suffix=".log")
+    java = subprocess.Popen(
+        ["java", "-cp", classpath, "JoinTopology", bootstrap, java_app,
+         inputs["orders"], inputs["events"], theirs["left_joined"], theirs["outer_joined"], theirs["final_counts"]],
+        stdout=java_log, stderr=subprocess.STDOUT, text=True)
+    streams = KafkaStreams(join_seed.build(ours), config(bootstrap, our_app))
+    streams.start()
+    try:
+        wait_for(lambda: java.poll() is None and "STATE RUNNING" in tail_of(java_log, None), timeout=WAIT, what="Kafka Streams running",
+                 detail=lambda: tail_of(java_log))
+        wait_for(lambda: streams.state() == State.RUNNING, timeout=WAIT, what="polykafka.streams running")
+        for orders, events in phases:
+            # Kafka Streams looks for closed windows of unjoined records at most once a second of
+            # wall-clock time: the next phase must not come sooner.
+            time.sleep(1.5)
+            produce(bootstrap, inputs["orders"], orders)
+            produce(bootstrap, inputs["events"], events)
+            for app in (our_app, java_app):
+                wait_for(lambda: caught_up(bootstrap, app, list(inputs.values())), timeout=WAIT, what=app + " to process a phase",
+                         detail=lambda: (java.poll(), tail_of(java_log), streams.metrics()))
+        got = {side: {"left": _joined(bootstrap, t["left_joined"]), "outer": _joined(bootstrap, t["outer_joined"]),
+                      "finals": _finals(bootstrap, t["final_counts"])} for side, t in (("ours", ours), ("theirs", theirs))}
+    finally:
+        streams.close(60)
+        stop(java)
+        java_log.close()
+    for what in ("left", "outer", "finals"):
+        assert got["ours"][what] == got["theirs"][what], (what, got["ours"][what] - got["theirs"][what], got["theirs"][what] - got["ours"][what])
+    assert got["ours"]["left"] == exp_left
+    assert got["ours"]["outer"] == exp_outer
+    assert got["ours"]["finals"] == Counter((k, start, n) for (k, start), n in exp_counts.items())
+    assert streams.metrics()["late_dropped"] > 0

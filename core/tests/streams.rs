@@ -105,3 +105,120 @@ async fn stateless_chain_and_group_by_count_with_closures() {
     assert_eq!(states.first(), Some(&(State::Created, State::Rebalancing)));
     assert_eq!(states.last(), Some(&(State::PendingShutdown, State::NotRunning)));
 }
+
+fn joiner_text(left: Option<&[u8]>, right: Option<&[u8]>) -> Bytes {
+    let s = |b: Option<&[u8]>| b.map_or("null".to_string(), |b| String::from_utf8_lossy(b).into_owned());
+    Bytes::from(format!("{}+{}", s(left), s(right)))
+}
+
+async fn wait_for_records(bootstrap: &str, topic: &str, n: usize) -> Vec<(Option<Bytes>, Option<Bytes>)> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let got = read_all(bootstrap, topic, n).await;
+        if got.len() >= n || Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A left stream-stream join (1 s windows, no grace) and a suppressed windowed count (10 s
+/// windows) over the same left stream, fed in phases so the order of the two topics is known:
+/// a pair within the window joins at the later timestamp; a left record without a partner comes
+/// with null only once stream time passes its window; a late left record (its window closed)
+/// comes with null at once and is dropped from the store and the count; the suppression emits
+/// the closed window's count once and nothing for the open window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_left_join_and_suppressed_count() {
+    use polykafka::streams::{BufferConfig, JoinKind, JoinWindows, TimeWindows};
+    let bootstrap = common::bootstrap();
+    let (left, right, joined, finals) =
+        (common::unique_topic("rs-left"), common::unique_topic("rs-right"), common::unique_topic("rs-joined"), common::unique_topic("rs-finals"));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    for t in [&left, &right, &joined, &finals] {
+        admin.create_topics(&[NewTopic::new(t.as_str(), 2, 1)], false).await.unwrap();
+    }
+    let mut b = TopologyBuilder::new();
+    let l = b.source(&[&left]).unwrap();
+    let r = b.source(&[&right]).unwrap();
+    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Left, "lr").unwrap();
+    b.sink(j.joined, &joined).unwrap();
+    let counts = b.aggregate(l, "counts", AggregateKind::Count, Some(TimeWindows::of_size_with_no_grace(10_000).unwrap())).unwrap();
+    let sup = b.suppress(counts, "counts-final-store", BufferConfig::default()).unwrap();
+    let out = b.to_stream(sup).unwrap();
+    b.sink(out, &finals).unwrap();
+    assert!(b.suppress(l, "x", BufferConfig::default()).is_err(), "suppress needs a windowed table");
+    let topology = b.build().unwrap();
+    assert!(topology.store("lr-this-join-store").is_none(), "join stores are internal");
+    assert!(topology.stores().iter().any(|s| s.name == "lr-left-shared-join-store"));
+
+    let mut fns = ClosureFunctions::new();
+    fns.combiner(j.this, |rec, other| Ok(Some(joiner_text(rec.value.as_deref(), other.map(|b| &b[..])))));
+    fns.combiner(j.other, |rec, other| Ok(Some(joiner_text(other.map(|b| &b[..]), rec.value.as_deref()))));
+    let app = common::unique_topic("rs-join-app");
+    let config =
+        StreamsConfig::from_properties([("application.id", app.as_str()), ("bootstrap.servers", bootstrap.as_str()), ("commit.interval.ms", "100")]).unwrap();
+    let streams = KafkaStreams::new(topology, Arc::new(fns), config, tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    let send = |topic: &str, v: &str, ts: i64| ProducerRecord::new(topic.to_string()).partition(0).key("k").value(v.to_string()).timestamp(ts);
+    // Phase 1: a joins x (500 ms apart). Phase 2: b has no partner yet. (In phases: the runtime
+    // does not order the records of the two topics by timestamp, Kafka Streams does.)
+    producer.send(send(&left, "a", 1000)).await.unwrap();
+    producer.send(send(&right, "x", 1500)).await.unwrap();
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+    let got = wait_for_records(&bootstrap, &joined, 1).await;
+    producer.send(send(&left, "b", 5000)).await.unwrap();
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got2 = read_all(&bootstrap, &joined, got.len()).await;
+    let values: Vec<Bytes> = got2.iter().map(|(_, v)| v.clone().unwrap()).collect();
+    assert_eq!(values, vec![Bytes::from("a+x")], "b waits for its window to close");
+    assert!(read_all(&bootstrap, &finals, 0).await.is_empty(), "no final result for an open window");
+    // Phase 2: c (t = 20 s) closes b's window and the count's [0, 10 s) window; then a late
+    // left record (t = 0.1 s).
+    producer.send(send(&left, "c", 20_000)).await.unwrap();
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+    let _ = wait_for_records(&bootstrap, &joined, 2).await;
+    producer.send(send(&left, "late", 100)).await.unwrap();
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+    let got = wait_for_records(&bootstrap, &joined, 3).await;
+    let values: Vec<Bytes> = got.iter().map(|(_, v)| v.clone().unwrap()).collect();
+    assert_eq!(values, vec![Bytes::from("a+x"), Bytes::from("b+null"), Bytes::from("late+null")]);
+    let finals_got = wait_for_records(&bootstrap, &finals, 1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let finals_got2 = read_all(&bootstrap, &finals, finals_got.len()).await;
+    assert_eq!(finals_got2.len(), 1, "one final result: {finals_got2:?}");
+    let (k, v) = &finals_got2[0];
+    assert_eq!(k.as_deref(), Some(&polykafka::streams::WindowedKey { key: Bytes::from("k"), start: 0 }.encode()[..]));
+    assert_eq!(i64::from_be_bytes(v.as_ref().unwrap()[..].try_into().unwrap()), 2);
+    let m = streams.metrics();
+    assert!(m.late_dropped >= 2, "the late record is dropped by the join store and the count: {m:?}");
+    assert!(tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await.unwrap());
+}
+
+/// Sources of a join with different partition counts: the application stops with a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_join_of_sources_not_copartitioned_fails() {
+    use polykafka::streams::{JoinKind, JoinWindows};
+    let bootstrap = common::bootstrap();
+    let (left, right) = (common::unique_topic("rs-left3"), common::unique_topic("rs-right2"));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    admin.create_topics(&[NewTopic::new(left.as_str(), 3, 1), NewTopic::new(right.as_str(), 2, 1)], false).await.unwrap();
+    let mut b = TopologyBuilder::new();
+    let l = b.source(&[&left]).unwrap();
+    let r = b.source(&[&right]).unwrap();
+    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Inner, "j").unwrap();
+    b.sink(j.joined, "never").unwrap();
+    let app = common::unique_topic("rs-copart-app");
+    let config = StreamsConfig::from_properties([("application.id", app.as_str()), ("bootstrap.servers", bootstrap.as_str())]).unwrap();
+    let streams = KafkaStreams::new(b.build().unwrap(), Arc::new(ClosureFunctions::new()), config, tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams.state() != State::Error {
+        assert!(Instant::now() < deadline, "state {:?}", streams.state());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let msg = streams.failure().unwrap().message;
+    assert!(msg.contains("not co-partitioned") && msg.contains(&format!("{left} (3 partitions)")), "{msg}");
+}

@@ -5,8 +5,6 @@
 // Args: bootstrap application.id events orders notifications country_counts windowed_counts enriched
 
 import java.time.Duration;
-import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,9 +14,7 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.connect.json.JsonDeserializer;
 import org.apache.kafka.connect.json.JsonSerializer;
-import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.Joined;
@@ -64,21 +60,6 @@ public class SeedTopology {
                 return (JsonNode) n;
             }, Joined.with(Serdes.String(), json, Serdes.Long()))
             .to(enrichedT, Produced.with(Serdes.String(), json));
-
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
-        p.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/polykafka-streams-java-" + app);
-        KafkaStreams streams = new KafkaStreams(b.build(), p);
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            streams.close(Duration.ofSeconds(20));
-            streams.cleanUp();
-            done.countDown();
-        }));
-        streams.setStateListener((n, o) -> System.out.println("STATE " + n));
-        streams.start();
-        done.await();
+        RunTopology.untilTerminated(b.build(), bootstrap, app);
     }
 }

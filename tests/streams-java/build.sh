@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetches Kafka Streams' jars (tests/streams-java/pom.xml) and compiles SeedTopology.java into
-# build/streams-java/classes. Prints the classpath to run it with.
+# Fetches Kafka Streams' jars (tests/streams-java/pom.xml) and compiles the topologies
+# (*.java) into build/streams-java/classes. Prints the classpath to run them with.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$here/../../build/streams-java"
@@ -10,8 +10,13 @@ if [[ ! -f "$out/lib/.complete" ]]; then
     || { tail -30 "$out/mvn.log" >&2; exit 1; }
   touch "$out/lib/.complete"
 fi
-if [[ ! -f "$out/classes/SeedTopology.class" || "$here/SeedTopology.java" -nt "$out/classes/SeedTopology.class" ]]; then
+stale=0
+for f in "$here"/*.java; do
+  class="$out/classes/$(basename "${f%.java}").class"
+  [[ -f "$class" && ! "$f" -nt "$class" ]] || stale=1
+done
+if (( stale )); then
   mkdir -p "$out/classes"
-  javac -d "$out/classes" -cp "$out/lib/*" "$here/SeedTopology.java" >&2
+  javac -d "$out/classes" -cp "$out/lib/*" "$here"/*.java >&2
 fi
 echo "$out/classes:$out/lib/*"

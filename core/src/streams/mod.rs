@@ -24,5 +24,5 @@ pub use config::{DeserializationHandler, StreamsConfig};
 pub use functions::{ChainOutput, ClosureFunctions, CombineOutput, FailureKind, StreamRecord, UserFailure, UserFunctions};
 pub use runtime::{KafkaStreams, ProcessingError, State, StateListener, StreamsMetrics};
 pub use store::{StoreReader, WindowedKey};
-pub use topology::{AggregateKind, NodeId, NodeKind, Topology, TopologyBuilder};
-pub use windows::TimeWindows;
+pub use topology::{AggregateKind, BufferConfig, JoinKind, NodeId, NodeKind, StreamJoinDef, StreamJoinNodes, Topology, TopologyBuilder};
+pub use windows::{JoinWindows, TimeWindows};

@@ -607,6 +607,7 @@ async fn create_internal_topics(admin: &Admin, topology: &Topology, cfg: &Stream
             return Err(Error::broker(error::UNKNOWN_TOPIC_OR_PARTITION, format!("source topic '{t}' does not exist")));
         }
     }
+    topology.check_copartitioned(&count)?;
     // Partition count per sub-topology: external sources first, then repartition topics.
     let n = topology.subtopologies;
     let mut sub: Vec<i32> = vec![0; n];

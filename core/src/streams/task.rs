@@ -1,6 +1,9 @@
 //! A task: one partition of a sub-topology. Runs a batch of records through the topology, node by
 //! node, each fused chain of user nodes in one call; collects what must be produced.
 
+mod join;
+mod suppress;
+
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -42,6 +45,11 @@ pub(crate) struct Task {
     pub partition: i32,
     /// Stream time per windowed aggregation node (the largest timestamp it has seen).
     stream_time: HashMap<NodeId, i64>,
+    /// State of each stream-stream join (by its left side node), made when it first runs
+    /// (after the task's stores were restored).
+    joins: HashMap<NodeId, join::JoinState>,
+    /// State of each suppression node, likewise.
+    suppressions: HashMap<NodeId, suppress::SuppressState>,
 }
 
 /// Records moving between nodes, each with the index of its source record in `origins`.
@@ -52,7 +60,7 @@ struct Batch {
 
 impl Task {
     pub fn new(partition: i32) -> Task {
-        Task { partition, stream_time: HashMap::new() }
+        Task { partition, stream_time: HashMap::new(), joins: HashMap::new(), suppressions: HashMap::new() }
     }
 
     /// Processes source records entering at `entry` (a source or a repartition node).
@@ -115,6 +123,14 @@ impl Task {
             NodeKind::JoinTable { store, left } => {
                 let (store, left) = (store.clone(), *left);
                 self.join(cx, node, &store, left, batch)
+            }
+            NodeKind::StreamJoin { join, this_side } => {
+                let (join, this_side) = (join.clone(), *this_side);
+                self.stream_join(cx, &join, this_side, batch)
+            }
+            NodeKind::Suppress { store, window_size_ms, grace_ms, buffer } => {
+                let (store, size, grace, buffer) = (store.clone(), *window_size_ms, *grace_ms, *buffer);
+                self.suppress(cx, node, &store, size, grace, buffer, batch)
             }
         }
     }
@@ -272,9 +288,14 @@ impl Task {
         }
         // The changelog and the table's downstream get the last update of each key of the batch
         // (as Kafka Streams' record cache, flushed at every batch here).
+        // Their timestamp: the largest of the key's updates in the batch (as Kafka Streams'
+        // timestamped stores keep the largest timestamp of an aggregate's records).
         let mut last: HashMap<&Bytes, usize> = HashMap::with_capacity(updates.len());
-        for (u, (key, _)) in updates.iter().enumerate() {
+        let mut newest: HashMap<&Bytes, i64> = HashMap::with_capacity(updates.len());
+        for (u, (key, i)) in updates.iter().enumerate() {
             last.insert(key, u);
+            let ts = newest.entry(key).or_insert(i64::MIN);
+            *ts = (*ts).max(batch.records[*i].timestamp);
         }
         let changelog = Topology::changelog_topic(&cx.config.application_id, store);
         let mut down = Batch { records: Vec::with_capacity(last.len()), origins: Vec::with_capacity(last.len()) };
@@ -282,7 +303,7 @@ impl Task {
             if last[key] != u {
                 continue;
             }
-            let ts = batch.records[*i].timestamp;
+            let ts = newest[key];
             cx.out.push(ProducerRecord {
                 topic: changelog.clone(),
                 partition: Some(partition),

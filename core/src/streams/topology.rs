@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 
-use super::windows::TimeWindows;
+use super::windows::{JoinWindows, TimeWindows};
 
 pub type NodeId = u32;
 
@@ -43,6 +43,66 @@ pub enum NodeKind {
     /// Stream-table join against the store of an aggregation node; the node's combining function
     /// is the joiner (called with the table's value, `None` for a left join without one).
     JoinTable { store: String, left: bool },
+    /// One side of a stream-stream windowed join: its records go into this side's window store
+    /// and join the other side's records of the same key within the join windows. The two side
+    /// nodes share the definition and forward to one merge node.
+    StreamJoin { join: Box<StreamJoinDef>, this_side: bool },
+    /// `suppress(Suppressed.untilWindowCloses(...))` of a windowed table: the latest update of
+    /// every window waits in the buffer store `store` until stream time passes the window's end
+    /// plus grace, then goes on once (its final result).
+    Suppress { store: String, window_size_ms: i64, grace_ms: i64, buffer: BufferConfig },
+}
+
+/// Inner, left or outer stream-stream join.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Outer,
+}
+
+/// What both sides of a stream-stream join share: the windows, the stores (named as Kafka
+/// Streams names them from a base name) and the ids of the two side nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamJoinDef {
+    pub kind: JoinKind,
+    pub windows: JoinWindows,
+    /// The window stores of the left ("this") and right ("other") records.
+    pub this_store: String,
+    pub other_store: String,
+    /// Left and outer joins: the records still without a partner, emitted with `None` once
+    /// their window closes.
+    pub outer_store: Option<String>,
+    pub this_node: NodeId,
+    pub other_node: NodeId,
+}
+
+impl StreamJoinDef {
+    /// Whether records of a side without a partner are emitted (joined with `None`).
+    pub fn emits_unjoined(&self, this_side: bool) -> bool {
+        match self.kind {
+            JoinKind::Inner => false,
+            JoinKind::Left => this_side,
+            JoinKind::Outer => true,
+        }
+    }
+}
+
+/// A suppression buffer's bound (Kafka Streams' strict `BufferConfig`): at the bound the
+/// application stops with an error (`shutDownWhenFull`). `None`: unbounded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufferConfig {
+    pub max_records: Option<u64>,
+    pub max_bytes: Option<u64>,
+}
+
+/// The three nodes of a stream-stream join: the two sides and the merge of their results (the
+/// joined stream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamJoinNodes {
+    pub this: NodeId,
+    pub other: NodeId,
+    pub joined: NodeId,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +119,8 @@ pub struct StoreDef {
     pub name: String,
     pub windows: Option<TimeWindows>,
     pub subtopology: usize,
+    /// A store of the runtime (join windows, suppression buffer), not for interactive queries.
+    pub internal: bool,
 }
 
 /// Builds a [`Topology`]. Every adder names its parent and returns the new node.
@@ -138,16 +200,78 @@ impl TopologyBuilder {
     }
 
     pub fn aggregate(&mut self, parent: NodeId, store: &str, kind: AggregateKind, windows: Option<TimeWindows>) -> Result<NodeId> {
-        check_name(store, "store")?;
-        if self.nodes.iter().any(|n| matches!(&n.kind, NodeKind::Aggregate { store: s, .. } if s == store)) {
-            return Err(Error::invalid(format!("a store named '{store}' already exists in this topology")));
-        }
+        self.check_new_store(store)?;
         self.add(NodeKind::Aggregate { store: store.to_string(), kind, windows }, &[(parent, 0)])
     }
 
     pub fn to_stream(&mut self, table: NodeId) -> Result<NodeId> {
-        self.check_table(table)?;
+        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. })) {
+            self.check_table(table)?;
+        }
         self.add(NodeKind::ToStream, &[(table, 0)])
+    }
+
+    fn check_new_store(&self, store: &str) -> Result<()> {
+        check_name(store, "store")?;
+        let taken = self.nodes.iter().any(|n| match &n.kind {
+            NodeKind::Aggregate { store: s, .. } | NodeKind::Suppress { store: s, .. } => s == store,
+            NodeKind::StreamJoin { join, .. } => join.this_store == store || join.other_store == store || join.outer_store.as_deref() == Some(store),
+            _ => false,
+        });
+        if taken {
+            return Err(Error::invalid(format!("a store named '{store}' already exists in this topology")));
+        }
+        Ok(())
+    }
+
+    /// Stream-stream windowed join of `this` with `other` (Kafka Streams' `join`, `leftJoin`,
+    /// `outerJoin` with `JoinWindows`); `name` is the base of the stores' names
+    /// (`<name>-this-join-store`, ... as `StreamJoined.withStoreName`). The sources of both sides
+    /// must be co-partitioned (checked when the application starts).
+    pub fn stream_join(&mut self, this: NodeId, other: NodeId, windows: JoinWindows, kind: JoinKind, name: &str) -> Result<StreamJoinNodes> {
+        for side in [this, other] {
+            match self.nodes.get(side as usize).map(|n| &n.kind) {
+                None => return Err(Error::invalid(format!("no node {side} in this topology"))),
+                Some(NodeKind::Aggregate { .. } | NodeKind::Suppress { .. }) => {
+                    return Err(Error::invalid(format!("node {side} is a table: a stream-stream join takes two streams")))
+                }
+                Some(_) => {}
+            }
+        }
+        // Kafka Streams' store names for a join given a store name.
+        let this_store = format!("{name}{}", if kind == JoinKind::Outer { "-outer-this-join-store" } else { "-this-join-store" });
+        let other_store = format!("{name}{}", if kind == JoinKind::Inner { "-other-join-store" } else { "-outer-other-join-store" });
+        let outer_store = match kind {
+            JoinKind::Inner => None,
+            JoinKind::Left => Some(format!("{name}-left-shared-join-store")),
+            JoinKind::Outer => Some(format!("{name}-outer-shared-join-store")),
+        };
+        for s in [Some(&this_store), Some(&other_store), outer_store.as_ref()].into_iter().flatten() {
+            self.check_new_store(s)?;
+        }
+        let this_node = self.nodes.len() as NodeId;
+        let def = StreamJoinDef { kind, windows, this_store, other_store, outer_store, this_node, other_node: this_node + 1 };
+        let a = self.add(NodeKind::StreamJoin { join: Box::new(def.clone()), this_side: true }, &[(this, 0)])?;
+        let b = self.add(NodeKind::StreamJoin { join: Box::new(def), this_side: false }, &[(other, 0)])?;
+        let joined = self.add(NodeKind::Pass, &[(a, 0), (b, 0)])?;
+        Ok(StreamJoinNodes { this: a, other: b, joined })
+    }
+
+    /// `suppress(Suppressed.untilWindowCloses(buffer))` of the windowed table `table`; the
+    /// buffer is the store `store`.
+    pub fn suppress(&mut self, table: NodeId, store: &str, buffer: BufferConfig) -> Result<NodeId> {
+        let windows = match self.nodes.get(table as usize).map(|n| &n.kind) {
+            Some(NodeKind::Aggregate { windows: Some(w), .. }) => *w,
+            Some(NodeKind::Aggregate { windows: None, .. }) => {
+                return Err(Error::invalid("suppress until the window closes needs a windowed table (windowed_by(...) before the aggregation)"))
+            }
+            _ => return Err(Error::invalid(format!("node {table} is not a windowed table"))),
+        };
+        if buffer.max_records == Some(0) || buffer.max_bytes == Some(0) {
+            return Err(Error::invalid("a suppression buffer bound must be positive"));
+        }
+        self.check_new_store(store)?;
+        self.add(NodeKind::Suppress { store: store.to_string(), window_size_ms: windows.size_ms, grace_ms: windows.grace_ms, buffer }, &[(table, 0)])
     }
 
     /// Stream-table (left) join: `stream`'s records look up `table`'s store by key.
@@ -271,14 +395,26 @@ impl Topology {
                 chains.insert(i as NodeId, chain);
             }
         }
-        let stores = nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, node)| match &node.kind {
-                NodeKind::Aggregate { store, windows, .. } => Some(StoreDef { name: store.clone(), windows: *windows, subtopology: subtopology_of[i] }),
-                _ => None,
-            })
-            .collect();
+        let mut stores = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            let subtopology = subtopology_of[i];
+            match &node.kind {
+                NodeKind::Aggregate { store, windows, .. } => stores.push(StoreDef { name: store.clone(), windows: *windows, subtopology, internal: false }),
+                NodeKind::Suppress { store, .. } => stores.push(StoreDef { name: store.clone(), windows: None, subtopology, internal: true }),
+                NodeKind::StreamJoin { join, this_side: true } => {
+                    // The window stores' changelogs keep records for the join's retention (as
+                    // windowed stores: size + grace, and a day more).
+                    let size = join.windows.size_ms().max(1);
+                    let w = TimeWindows { size_ms: size, advance_ms: size, grace_ms: join.windows.grace_ms };
+                    stores.push(StoreDef { name: join.this_store.clone(), windows: Some(w), subtopology, internal: true });
+                    stores.push(StoreDef { name: join.other_store.clone(), windows: Some(w), subtopology, internal: true });
+                    if let Some(outer) = &join.outer_store {
+                        stores.push(StoreDef { name: outer.clone(), windows: None, subtopology, internal: true });
+                    }
+                }
+                _ => {}
+            }
+        }
         Ok(Topology { nodes, subtopology_of, subtopologies: ids.len(), chains, stores })
     }
 
@@ -327,8 +463,39 @@ impl Topology {
         &self.stores
     }
 
+    /// A store for interactive queries (not the runtime's internal stores).
     pub fn store(&self, name: &str) -> Option<&StoreDef> {
-        self.stores.iter().find(|s| s.name == name)
+        self.stores.iter().find(|s| s.name == name && !s.internal)
+    }
+
+    /// Kafka Streams' co-partitioning rule: the source topics of a sub-topology with a join are
+    /// read partition by partition together, so they must have the same number of partitions
+    /// (`partitions`: the count of every source topic).
+    pub fn check_copartitioned(&self, partitions: &std::collections::HashMap<String, i32>) -> Result<()> {
+        for st in 0..self.subtopologies {
+            let joins = self
+                .nodes
+                .iter()
+                .enumerate()
+                .any(|(i, n)| self.subtopology_of[i] == st && matches!(n.kind, NodeKind::StreamJoin { .. } | NodeKind::JoinTable { .. }));
+            if !joins {
+                continue;
+            }
+            let mut topics: Vec<(&str, i32)> = Vec::new();
+            for (i, n) in self.nodes.iter().enumerate() {
+                if let (true, NodeKind::Source { topics: ts }) = (self.subtopology_of[i] == st, &n.kind) {
+                    topics.extend(ts.iter().filter_map(|t| partitions.get(t).map(|p| (t.as_str(), *p))));
+                }
+            }
+            if topics.windows(2).any(|w| w[0].1 != w[1].1) {
+                let list: Vec<String> = topics.iter().map(|(t, p)| format!("{t} ({p} partitions)")).collect();
+                return Err(Error::invalid(format!(
+                    "the topics joined are not co-partitioned: they need the same number of partitions, got {} (repartition one side first)",
+                    list.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// A readable description (Kafka Streams' `describe()`, in our words).

@@ -45,6 +45,74 @@ impl TimeWindows {
     }
 }
 
+/// The windows of a stream-stream join, as Kafka Streams' `JoinWindows`: a record at `t` joins
+/// the other side's records of the same key from `t - before` to `t + after` (both included);
+/// records wait `grace` more of stream time for late partners. The result of a left or outer
+/// join without a partner is emitted only once its window has closed (Kafka Streams 3.1+).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JoinWindows {
+    pub before_ms: i64,
+    pub after_ms: i64,
+    pub grace_ms: i64,
+}
+
+impl JoinWindows {
+    /// Join windows from `before`, `after` and `grace` (what the other constructors give).
+    pub fn new(before_ms: i64, after_ms: i64, grace_ms: i64) -> Result<Self> {
+        if grace_ms < 0 {
+            return Err(Error::invalid(format!("grace period must not be negative, got {grace_ms} ms")));
+        }
+        JoinWindows { before_ms, after_ms, grace_ms }.checked()
+    }
+
+    /// `JoinWindows.ofTimeDifferenceAndGrace`.
+    pub fn of_time_difference_and_grace(difference_ms: i64, grace_ms: i64) -> Result<Self> {
+        if difference_ms < 0 {
+            return Err(Error::invalid(format!("join time difference must not be negative, got {difference_ms} ms")));
+        }
+        if grace_ms < 0 {
+            return Err(Error::invalid(format!("grace period must not be negative, got {grace_ms} ms")));
+        }
+        Ok(JoinWindows { before_ms: difference_ms, after_ms: difference_ms, grace_ms })
+    }
+
+    /// `JoinWindows.ofTimeDifferenceWithNoGrace`.
+    pub fn of_time_difference_with_no_grace(difference_ms: i64) -> Result<Self> {
+        Self::of_time_difference_and_grace(difference_ms, 0)
+    }
+
+    /// `before(...)`: how far back of a record of this side the other side's records join.
+    pub fn before(self, before_ms: i64) -> Result<Self> {
+        JoinWindows { before_ms, ..self }.checked()
+    }
+
+    /// `after(...)`: how far ahead.
+    pub fn after(self, after_ms: i64) -> Result<Self> {
+        JoinWindows { after_ms, ..self }.checked()
+    }
+
+    fn checked(self) -> Result<Self> {
+        if self.before_ms.saturating_add(self.after_ms) < 0 {
+            return Err(Error::invalid(format!(
+                "join window interval (before + after) must not be negative, got {} + {} ms",
+                self.before_ms, self.after_ms
+            )));
+        }
+        Ok(self)
+    }
+
+    /// `size()`: before + after.
+    pub fn size_ms(&self) -> i64 {
+        self.before_ms + self.after_ms
+    }
+
+    /// How long the join's window stores keep a record: size + grace (Kafka Streams' join store
+    /// retention).
+    pub fn retention_ms(&self) -> i64 {
+        self.size_ms() + self.grace_ms
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +128,17 @@ mod tests {
         assert!(TimeWindows::of_size_and_grace(0, 0).is_err());
         assert!(TimeWindows::of_size_and_grace(10, -1).is_err());
         assert!(h.advance_by(11).is_err());
+    }
+
+    #[test]
+    fn join_windows_as_kafka_streams() {
+        let j = JoinWindows::of_time_difference_and_grace(300_000, 60_000).unwrap();
+        assert_eq!((j.before_ms, j.after_ms, j.grace_ms, j.size_ms(), j.retention_ms()), (300_000, 300_000, 60_000, 600_000, 660_000));
+        let j = JoinWindows::of_time_difference_with_no_grace(10).unwrap().before(0).unwrap();
+        assert_eq!((j.before_ms, j.after_ms, j.grace_ms), (0, 10, 0));
+        assert!(j.before(-11).is_err());
+        assert!(j.before(-10).is_ok());
+        assert!(JoinWindows::of_time_difference_and_grace(-1, 0).is_err());
+        assert!(JoinWindows::of_time_difference_and_grace(1, -1).is_err());
     }
 }

@@ -55,6 +55,11 @@ __all__ = [
     "StreamThreadExceptionResponse",
     "StreamsException",
     "TimeWindows",
+    "JoinWindows",
+    "Suppressed",
+    "BufferConfig",
+    "StrictBufferConfig",
+    "EagerBufferConfig",
     "Serde",
     "Serdes",
     "SerializationError",
@@ -108,6 +113,127 @@ class TimeWindows:
 
     def __repr__(self):
         return "TimeWindows(size_ms=%d, advance_ms=%d, grace_ms=%d)" % (self.size_ms, self.advance_ms, self.grace_ms)
+
+
+class JoinWindows:
+    """The windows of a stream-stream join: a record at ``t`` joins the other stream's records
+    of its key from ``t - before`` to ``t + after`` (both included); ``grace`` more of stream time
+    is left for late records. Left/outer results without a partner come once the window closed."""
+
+    def __init__(self, before_ms: int, after_ms: int, grace_ms: int):
+        if grace_ms < 0:
+            raise ValueError("grace period must not be negative, got %d ms" % grace_ms)
+        if before_ms + after_ms < 0:
+            raise ValueError("join window interval (before + after) must not be negative, got %d + %d ms" % (before_ms, after_ms))
+        self.before_ms = before_ms
+        self.after_ms = after_ms
+        self.grace_ms = grace_ms
+
+    @staticmethod
+    def of_time_difference_and_grace(time_difference: Duration, grace: Duration) -> "JoinWindows":
+        d = _ms(time_difference, "time_difference")
+        if d < 0:
+            raise ValueError("join time difference must not be negative, got %d ms" % d)
+        return JoinWindows(d, d, _ms(grace, "grace"))
+
+    @staticmethod
+    def of_time_difference_with_no_grace(time_difference: Duration) -> "JoinWindows":
+        return JoinWindows.of_time_difference_and_grace(time_difference, 0)
+
+    def before(self, time_difference: Duration) -> "JoinWindows":
+        return JoinWindows(_ms(time_difference, "before"), self.after_ms, self.grace_ms)
+
+    def after(self, time_difference: Duration) -> "JoinWindows":
+        return JoinWindows(self.before_ms, _ms(time_difference, "after"), self.grace_ms)
+
+    def size_ms(self) -> int:
+        return self.before_ms + self.after_ms
+
+    def __repr__(self):
+        return "JoinWindows(before_ms=%d, after_ms=%d, grace_ms=%d)" % (self.before_ms, self.after_ms, self.grace_ms)
+
+
+def _positive(n, what):
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError("%s must be a positive int, got %r" % (what, n))
+    return n
+
+
+class BufferConfig:
+    """How much a suppression may buffer (Kafka Streams' ``Suppressed.BufferConfig``):
+    :meth:`unbounded`, or :meth:`max_records` / :meth:`max_bytes` followed by
+    :meth:`shut_down_when_full` (a strict bound: the application stops with an error when it is
+    reached)."""
+
+    def __init__(self, max_records: Optional[int], max_bytes: Optional[int]):
+        self.max_records = max_records
+        self.max_bytes = max_bytes
+
+    @staticmethod
+    def unbounded() -> "StrictBufferConfig":
+        return StrictBufferConfig(None, None)
+
+    @staticmethod
+    def max_records(records: int) -> "EagerBufferConfig":
+        return EagerBufferConfig(_positive(records, "max_records"), None)
+
+    @staticmethod
+    def max_bytes(byte_count: int) -> "EagerBufferConfig":
+        return EagerBufferConfig(None, _positive(byte_count, "max_bytes"))
+
+    def with_max_records(self, records: int) -> "BufferConfig":
+        return type(self)(_positive(records, "max_records"), self.max_bytes)
+
+    def with_max_bytes(self, byte_count: int) -> "BufferConfig":
+        return type(self)(self.max_records, _positive(byte_count, "max_bytes"))
+
+    def with_no_bound(self) -> "StrictBufferConfig":
+        return StrictBufferConfig(None, None)
+
+    def shut_down_when_full(self) -> "StrictBufferConfig":
+        return StrictBufferConfig(self.max_records, self.max_bytes)
+
+    def emit_early_when_full(self) -> "EagerBufferConfig":
+        return EagerBufferConfig(self.max_records, self.max_bytes)
+
+    def __repr__(self):
+        return "%s(max_records=%r, max_bytes=%r)" % (type(self).__name__, self.max_records, self.max_bytes)
+
+
+class StrictBufferConfig(BufferConfig):
+    """A bound that stops the application when reached (or no bound)."""
+
+
+class EagerBufferConfig(BufferConfig):
+    """A bound at which results would be emitted early: not allowed for final results
+    (:meth:`Suppressed.until_window_closes`), as in Kafka Streams."""
+
+
+class Suppressed:
+    """``KTable.suppress(Suppressed.until_window_closes(Suppressed.BufferConfig.unbounded()))``:
+    one final result per window of a windowed table, once stream time passes the window's end
+    plus its grace."""
+
+    BufferConfig = BufferConfig
+
+    def __init__(self, buffer_config: StrictBufferConfig, name: Optional[str] = None):
+        self.buffer_config = buffer_config
+        self.name = name
+
+    @staticmethod
+    def until_window_closes(buffer_config: StrictBufferConfig) -> "Suppressed":
+        if not isinstance(buffer_config, StrictBufferConfig):
+            raise TypeError(
+                "until_window_closes() takes a strict buffer config: BufferConfig.unbounded(), or a bound with "
+                ".shut_down_when_full() (emitting early would not give final results)"
+            )
+        return Suppressed(buffer_config)
+
+    def with_name(self, name: str) -> "Suppressed":
+        """The buffer store is then ``<name>-store`` (changelog ``<application.id>-<name>-store-changelog``)."""
+        if not isinstance(name, str) or not name:
+            raise TypeError("the name of a suppression is a non-empty str")
+        return Suppressed(self.buffer_config, name)
 
 
 class _Store:
@@ -253,12 +379,58 @@ class KStream:
         vs = _check_serde(value_serde, "value_serde") or self.value_serde
         return KGroupedStream(self, (selector, ks, vs), name)
 
-    def join(self, table: "KTable", joiner: Callable[[Any, Any], Any]) -> "KStream":
-        return self._join(table, joiner, False)
+    def join(self, other: Union["KTable", "KStream"], joiner: Callable[[Any, Any], Any], windows: Optional[JoinWindows] = None,
+             name: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KStream":
+        """With a :class:`KTable`: each record joined with the table's value of its key. With a
+        :class:`KStream` and ``windows`` (:class:`JoinWindows`): each pair of records of the same
+        key within the windows, ``joiner(value, other_value)``, at the later timestamp of the
+        two. ``name`` names the join's stores (``<name>-this-join-store``, ...);
+        ``value_serde``: of the joined values (default: this stream's)."""
+        if isinstance(other, KStream):
+            return self._stream_join(other, joiner, windows, "inner", name, value_serde)
+        self._table_only(windows, name, value_serde)
+        return self._join(other, joiner, False)
 
-    def left_join(self, table: "KTable", joiner: Callable[[Any, Any], Any]) -> "KStream":
-        """Each record joined with the table's value of its key (``None`` when there is none)."""
-        return self._join(table, joiner, True)
+    def left_join(self, other: Union["KTable", "KStream"], joiner: Callable[[Any, Any], Any], windows: Optional[JoinWindows] = None,
+                  name: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KStream":
+        """As :meth:`join`, and a record without a partner is joined with ``None`` (with a stream:
+        once its window has closed)."""
+        if isinstance(other, KStream):
+            return self._stream_join(other, joiner, windows, "left", name, value_serde)
+        self._table_only(windows, name, value_serde)
+        return self._join(other, joiner, True)
+
+    def outer_join(self, other: "KStream", joiner: Callable[[Any, Any], Any], windows: JoinWindows,
+                   name: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KStream":
+        """As :meth:`left_join` of two streams, and records of ``other`` without a partner too
+        (``joiner(None, other_value)``)."""
+        if not isinstance(other, KStream):
+            raise TypeError("outer_join() takes a KStream")
+        return self._stream_join(other, joiner, windows, "outer", name, value_serde)
+
+    @staticmethod
+    def _table_only(windows, name, value_serde):
+        if windows is not None or name is not None or value_serde is not None:
+            raise TypeError("a stream-table join takes no windows, name or value_serde")
+
+    def _stream_join(self, other, joiner, windows, kind, name, value_serde):
+        if other._b is not self._b:
+            raise TypeError("join() takes a KStream of the same StreamsBuilder")
+        if not isinstance(windows, JoinWindows):
+            raise TypeError("a stream-stream join takes JoinWindows (JoinWindows.of_time_difference_and_grace(...)), got %s" % type(windows).__name__)
+        if not callable(joiner):
+            raise TypeError("the joiner must be a function (value, other_value) -> joined value")
+        if name is not None and not isinstance(name, str):
+            raise TypeError("the join's name is a str")
+        b = self._b
+        out = _check_serde(value_serde, "value_serde") or self.value_serde
+        base = name or b._name("KSTREAM-JOIN-")
+        this, that, joined = b._native.stream_join(self._node, other._node, windows.before_ms, windows.after_ms, windows.grace_ms, kind, base)
+        b._index += 3
+        b._runner.add(this, Op(JOIN, joiner, self.key_serde, self.value_serde, self.key_serde, out, other.value_serde))
+        # The other side's node gets (its value, this side's value): swapped back for the joiner.
+        b._runner.add(that, Op(JOIN, lambda v, o: joiner(o, v), other.key_serde, other.value_serde, self.key_serde, out, self.value_serde))
+        return KStream(b, joined, self.key_serde, out)
 
     def _join(self, table, joiner, left):
         if not isinstance(table, KTable) or table._b is not self._b:
@@ -418,6 +590,22 @@ class KTable:
         node = self._b._native.to_stream(self._node)
         self._b._index += 1
         return KStream(self._b, node, self.key_serde, self.value_serde)
+
+    def suppress(self, suppressed: Suppressed) -> "KTable":
+        """Only the final result of each window (``Suppressed.until_window_closes``): a window's
+        latest value once stream time passes its end plus grace, never one of an open window. The
+        buffer is a store with a changelog (``<name>-store``, default
+        ``KTABLE-SUPPRESS-STATE-STORE-<n>``), so a restart neither loses nor repeats results."""
+        if not isinstance(suppressed, Suppressed):
+            raise TypeError("suppress() takes Suppressed.until_window_closes(...)")
+        if self._windows is None:
+            raise TypeError("until_window_closes() suppresses a windowed table (windowed_by(...) before the aggregation)")
+        b = self._b
+        store = suppressed.name + "-store" if suppressed.name else b._name("KTABLE-SUPPRESS-STATE-STORE-")
+        cfg = suppressed.buffer_config
+        node = b._native.suppress(self._node, store, cfg.max_records, cfg.max_bytes)
+        b._index += 1
+        return KTable(b, node, self.key_serde, self.value_serde, None, self._windows)
 
 
 class State(enum.Enum):
