@@ -1,6 +1,7 @@
 //! The streams runtime from Rust, against the real broker: user functions as closures over
 //! bytes (`ClosureFunctions`), filter -> map -> to, group_by -> count through a repartition
-//! topic, a user function that fails.
+//! topic, a user function that fails; exactly_once_v2: outputs visible to a read_committed reader
+//! only once committed, a failed run's outputs aborted, and a restart that counts nothing twice.
 
 mod common;
 
@@ -13,6 +14,29 @@ use polykafka::admin::{Admin, NewTopic};
 use polykafka::consumer::Consumer;
 use polykafka::streams::{AggregateKind, ClosureFunctions, KafkaStreams, State, StreamRecord, StreamsConfig, TopologyBuilder};
 use polykafka::{AdminConfig, ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+
+/// Every record of `topic` (2 partitions) as a consumer at `isolation` sees it: until a poll
+/// after `idle` found nothing.
+async fn read_as(bootstrap: &str, topic: &str, isolation: &str, idle: Duration) -> Vec<(Option<Bytes>, Option<Bytes>)> {
+    let c = Consumer::new(
+        ConsumerConfig::from_properties([("bootstrap.servers", bootstrap), ("enable.auto.commit", "false"), ("isolation.level", isolation)]).unwrap(),
+    )
+    .unwrap();
+    let tps = [TopicPartition::new(topic, 0), TopicPartition::new(topic, 1)];
+    c.assign(&tps).unwrap();
+    c.seek_to_beginning(&tps).unwrap();
+    let mut out = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < idle {
+        let batch = c.poll_batch(1000, Duration::from_millis(200)).await.unwrap();
+        if !batch.is_empty() {
+            last = Instant::now();
+        }
+        out.extend(batch.into_iter().map(|r| (r.key, r.value)));
+    }
+    c.close().await.unwrap();
+    out
+}
 
 async fn read_all(bootstrap: &str, topic: &str, expect: usize) -> Vec<(Option<Bytes>, Option<Bytes>)> {
     let c = Consumer::new(ConsumerConfig::from_properties([("bootstrap.servers", bootstrap), ("enable.auto.commit", "false")]).unwrap()).unwrap();
@@ -104,4 +128,158 @@ async fn stateless_chain_and_group_by_count_with_closures() {
     let states = states.lock().unwrap().clone();
     assert_eq!(states.first(), Some(&(State::Created, State::Rebalancing)));
     assert_eq!(states.last(), Some(&(State::PendingShutdown, State::NotRunning)));
+}
+
+/// src -> map(value upper-case) -> to(out); src -> group_by(value) -> count -> to(counts). The
+/// map fails on the value "fail" when `fail` is set.
+fn eos_app(src: &str, out: &str, counts: &str, fail: bool) -> (polykafka::streams::Topology, ClosureFunctions) {
+    let mut b = TopologyBuilder::new();
+    let s = b.source(&[src]).unwrap();
+    let m = b.user(s).unwrap();
+    b.sink(m, out).unwrap();
+    let k = b.user(s).unwrap();
+    let rep = b.repartition(k, "by-value").unwrap();
+    let count = b.aggregate(rep, "by-value", AggregateKind::Count, None).unwrap();
+    let ts = b.to_stream(count).unwrap();
+    b.sink(ts, counts).unwrap();
+    let mut fns = ClosureFunctions::new();
+    fns.step(m, move |r| {
+        if fail && r.value.as_deref() == Some(&b"fail"[..]) {
+            // Time for the records sent before to reach the broker (in the transaction).
+            std::thread::sleep(Duration::from_millis(1500));
+            return Err("the test's map fails on 'fail'".into());
+        }
+        Ok(vec![(0, StreamRecord { value: r.value.as_ref().map(|v| Bytes::from(v.to_ascii_uppercase())), ..r.clone() })])
+    });
+    fns.map(k, |r| StreamRecord { key: r.value.clone(), ..r.clone() });
+    (b.build().unwrap(), fns)
+}
+
+fn last_counts(records: &[(Option<Bytes>, Option<Bytes>)]) -> HashMap<Vec<u8>, i64> {
+    let mut last = HashMap::new();
+    for (k, v) in records {
+        last.insert(k.as_ref().unwrap().to_vec(), i64::from_be_bytes(v.as_ref().unwrap()[..].try_into().unwrap()));
+    }
+    last
+}
+
+/// Runs the application until its count store holds `want` and it committed; closes it.
+async fn run_until_counts(
+    app: (polykafka::streams::Topology, ClosureFunctions),
+    config: StreamsConfig,
+    want: &HashMap<Vec<u8>, i64>,
+) -> polykafka::streams::StreamsMetrics {
+    let streams = Arc::new(KafkaStreams::new(app.0, Arc::new(app.1), config, tokio::runtime::Handle::current()).unwrap());
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let got: HashMap<Vec<u8>, i64> =
+            streams.store("by-value").unwrap().all().unwrap().into_iter().map(|(k, v)| (k.to_vec(), i64::from_be_bytes(v[..].try_into().unwrap()))).collect();
+        if &got == want && streams.metrics().commits > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "counts not reached: {got:?} {:?} {:?}", streams.metrics(), streams.failure());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let s2 = streams.clone();
+    assert!(tokio::task::spawn_blocking(move || s2.close(Duration::from_secs(60))).await.unwrap());
+    assert_eq!(streams.state(), State::NotRunning, "{:?}", streams.failure());
+    streams.metrics()
+}
+
+async fn wait_state(streams: &KafkaStreams, want: State, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while streams.state() != want {
+        assert!(Instant::now() < deadline, "{what}: state {:?}, metrics {:?}, failure {:?}", streams.state(), streams.metrics(), streams.failure());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_runs_leave_nothing() {
+    let bootstrap = common::bootstrap();
+    let (src, out, counts) = (common::unique_topic("eos-src"), common::unique_topic("eos-out"), common::unique_topic("eos-counts"));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    // The source has one partition: its records are processed in order, the failing one last.
+    admin.create_topics(&[NewTopic::new(src.as_str(), 1, 1)], false).await.unwrap();
+    for t in [&out, &counts] {
+        admin.create_topics(&[NewTopic::new(t.as_str(), 2, 1)], false).await.unwrap();
+    }
+    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    let send = |n: std::ops::Range<u32>| {
+        let producer = &producer;
+        let src = src.clone();
+        async move {
+            for i in n {
+                producer.send(ProducerRecord::new(src.as_str()).key(format!("k{i}")).value(["a", "b", "c"][i as usize % 3])).await.unwrap();
+            }
+            producer.flush(Duration::from_secs(30)).await.unwrap();
+        }
+    };
+    send(0..60).await;
+    let app = common::unique_topic("eos-app");
+    let config = |interval: &str| {
+        StreamsConfig::from_properties([
+            ("application.id", app.as_str()),
+            ("bootstrap.servers", bootstrap.as_str()),
+            ("processing.guarantee", "exactly_once_v2"),
+            ("commit.interval.ms", interval),
+            ("max.poll.records", "10"),
+            ("consumer.fetch.max.wait.ms", "100"),
+        ])
+        .unwrap()
+    };
+
+    // 1. A long commit interval: everything is processed and sent, nothing committed yet.
+    let (topology, fns) = eos_app(&src, &out, &counts, true);
+    let streams = KafkaStreams::new(topology, Arc::new(fns), config("600000"), tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while streams.metrics().processed < 60 {
+        assert!(Instant::now() < deadline, "not processed: {:?} {:?}", streams.metrics(), streams.failure());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let uncommitted = read_as(&bootstrap, &out, "read_uncommitted", Duration::from_secs(3)).await;
+    assert_eq!(uncommitted.len(), 60, "the outputs were written, in the open transaction");
+    assert!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.is_empty(), "nothing is committed yet");
+    assert_eq!(streams.metrics().commits, 0);
+    // A clean close commits the transaction.
+    let streams = Arc::new(streams);
+    let s2 = streams.clone();
+    assert!(tokio::task::spawn_blocking(move || s2.close(Duration::from_secs(60))).await.unwrap());
+    assert_eq!(streams.state(), State::NotRunning, "{:?}", streams.failure());
+    let committed = read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await;
+    assert_eq!(committed.len(), 60);
+    // The counting task reads the repartition topic at read_committed too: it saw nothing of
+    // this run. The next run counts what was committed, with a short interval.
+    assert!(read_as(&bootstrap, &counts, "read_uncommitted", Duration::from_secs(2)).await.is_empty());
+    let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 20), (b"b".to_vec(), 20), (b"c".to_vec(), 20)].into_iter().collect();
+    run_until_counts(eos_app(&src, &out, &counts, false), config("100"), &want).await;
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+
+    // 2. 30 more records, then one the map fails on: the run stops and aborts what it sent.
+    send(60..90).await;
+    producer.send(ProducerRecord::new(src.as_str()).key("k-fail").value("fail")).await.unwrap();
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+    let (topology, fns) = eos_app(&src, &out, &counts, true);
+    let failing = KafkaStreams::new(topology, Arc::new(fns), config("600000"), tokio::runtime::Handle::current()).unwrap();
+    failing.start().unwrap();
+    wait_state(&failing, State::Error, "the failing run").await;
+    assert!(failing.failure().unwrap().message.contains("fails on 'fail'"), "{:?}", failing.failure());
+    assert!(failing.metrics().processed >= 30, "{:?}", failing.metrics());
+    assert!(failing.store("by-value").unwrap().all().unwrap().is_empty(), "the aborted run's store updates are dropped");
+    let uncommitted = read_as(&bootstrap, &out, "read_uncommitted", Duration::from_secs(3)).await;
+    assert!(uncommitted.len() >= 60 + 30, "the failed run wrote its outputs before failing: {}", uncommitted.len());
+    assert_eq!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.len(), 60, "the aborted outputs are not visible");
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+    assert!(failing.close(Duration::from_secs(30)));
+
+    // 3. A run without the failure restores the counts from the committed changelog and
+    // processes the 31 records once.
+    let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 30), (b"b".to_vec(), 30), (b"c".to_vec(), 30), (b"fail".to_vec(), 1)].into_iter().collect();
+    let metrics = run_until_counts(eos_app(&src, &out, &counts, false), config("100"), &want).await;
+    assert!(metrics.restored >= 3, "the counts came from the committed changelog: {metrics:?}");
+    let committed = read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await;
+    assert_eq!(committed.len(), 91, "each record's output once");
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
 }
