@@ -130,9 +130,18 @@ async fn stateless_chain_and_group_by_count_with_closures() {
     assert_eq!(states.last(), Some(&(State::PendingShutdown, State::NotRunning)));
 }
 
-/// src -> map(value upper-case) -> to(out); src -> group_by(value) -> count -> to(counts). The
-/// map fails on the value "fail" when `fail` is set.
-fn eos_app(src: &str, out: &str, counts: &str, fail: bool) -> (polykafka::streams::Topology, ClosureFunctions) {
+/// What the test application's map does with the value "fail" or "big".
+#[derive(Clone, Copy, PartialEq)]
+enum Trouble {
+    None,
+    /// Fails on "fail".
+    Fail,
+    /// Maps "big" to 10,000 bytes (more than the output topic takes).
+    Big,
+}
+
+/// src -> map(value upper-case) -> to(out); src -> group_by(value) -> count -> to(counts).
+fn eos_app(src: &str, out: &str, counts: &str, trouble: Trouble) -> (polykafka::streams::Topology, ClosureFunctions) {
     let mut b = TopologyBuilder::new();
     let s = b.source(&[src]).unwrap();
     let m = b.user(s).unwrap();
@@ -144,7 +153,10 @@ fn eos_app(src: &str, out: &str, counts: &str, fail: bool) -> (polykafka::stream
     b.sink(ts, counts).unwrap();
     let mut fns = ClosureFunctions::new();
     fns.step(m, move |r| {
-        if fail && r.value.as_deref() == Some(&b"fail"[..]) {
+        if trouble == Trouble::Big && r.value.as_deref() == Some(&b"big"[..]) {
+            return Ok(vec![(0, StreamRecord { value: Some(Bytes::from(vec![b'B'; 10_000])), ..r.clone() })]);
+        }
+        if trouble == Trouble::Fail && r.value.as_deref() == Some(&b"fail"[..]) {
             // Time for the records sent before to reach the broker (in the transaction).
             std::thread::sleep(Duration::from_millis(1500));
             return Err("the test's map fails on 'fail'".into());
@@ -161,6 +173,24 @@ fn last_counts(records: &[(Option<Bytes>, Option<Bytes>)]) -> HashMap<Vec<u8>, i
         last.insert(k.as_ref().unwrap().to_vec(), i64::from_be_bytes(v.as_ref().unwrap()[..].try_into().unwrap()));
     }
     last
+}
+
+/// Topics `<prefix>-src` (1 partition: its records are processed in order), `-out` (2
+/// partitions, `out_config`) and `-counts` (2 partitions), and a producer.
+async fn eos_topics(bootstrap: &str, prefix: &str, out_config: &[(&str, &str)]) -> (String, String, String, polykafka::producer::Producer) {
+    let (src, out, counts) = (common::unique_topic(&format!("{prefix}-src")), common::unique_topic(&format!("{prefix}-out")), common::unique_topic(&format!("{prefix}-counts")));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap)]).unwrap()).unwrap();
+    let out_topic = out_config.iter().fold(NewTopic::new(out.as_str(), 2, 1), |t, (k, v)| t.config(*k, *v));
+    admin.create_topics(&[NewTopic::new(src.as_str(), 1, 1), out_topic, NewTopic::new(counts.as_str(), 2, 1)], false).await.unwrap();
+    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap)]).unwrap()).unwrap();
+    (src, out, counts, producer)
+}
+
+async fn send_values(producer: &polykafka::producer::Producer, src: &str, values: Vec<&str>) {
+    for (i, v) in values.into_iter().enumerate() {
+        producer.send(ProducerRecord::new(src).key(format!("k{i}")).value(v.to_string())).await.unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).await.unwrap();
 }
 
 /// Runs the application until its count store holds `want` and it committed; closes it.
@@ -198,25 +228,10 @@ async fn wait_state(streams: &KafkaStreams, want: State, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_runs_leave_nothing() {
     let bootstrap = common::bootstrap();
-    let (src, out, counts) = (common::unique_topic("eos-src"), common::unique_topic("eos-out"), common::unique_topic("eos-counts"));
-    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
     // The source has one partition: its records are processed in order, the failing one last.
-    admin.create_topics(&[NewTopic::new(src.as_str(), 1, 1)], false).await.unwrap();
-    for t in [&out, &counts] {
-        admin.create_topics(&[NewTopic::new(t.as_str(), 2, 1)], false).await.unwrap();
-    }
-    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
-    let send = |n: std::ops::Range<u32>| {
-        let producer = &producer;
-        let src = src.clone();
-        async move {
-            for i in n {
-                producer.send(ProducerRecord::new(src.as_str()).key(format!("k{i}")).value(["a", "b", "c"][i as usize % 3])).await.unwrap();
-            }
-            producer.flush(Duration::from_secs(30)).await.unwrap();
-        }
-    };
-    send(0..60).await;
+    let (src, out, counts, producer) = eos_topics(&bootstrap, "eos", &[]).await;
+    let abc = |n: std::ops::Range<usize>| n.map(|i| ["a", "b", "c"][i % 3]).collect::<Vec<_>>();
+    send_values(&producer, &src, abc(0..60)).await;
     let app = common::unique_topic("eos-app");
     let config = |interval: &str| {
         StreamsConfig::from_properties([
@@ -231,7 +246,7 @@ async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_run
     };
 
     // 1. A long commit interval: everything is processed and sent, nothing committed yet.
-    let (topology, fns) = eos_app(&src, &out, &counts, true);
+    let (topology, fns) = eos_app(&src, &out, &counts, Trouble::Fail);
     let streams = KafkaStreams::new(topology, Arc::new(fns), config("600000"), tokio::runtime::Handle::current()).unwrap();
     streams.start().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -254,14 +269,12 @@ async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_run
     // this run. The next run counts what was committed, with a short interval.
     assert!(read_as(&bootstrap, &counts, "read_uncommitted", Duration::from_secs(2)).await.is_empty());
     let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 20), (b"b".to_vec(), 20), (b"c".to_vec(), 20)].into_iter().collect();
-    run_until_counts(eos_app(&src, &out, &counts, false), config("100"), &want).await;
+    run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config("100"), &want).await;
     assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
 
     // 2. 30 more records, then one the map fails on: the run stops and aborts what it sent.
-    send(60..90).await;
-    producer.send(ProducerRecord::new(src.as_str()).key("k-fail").value("fail")).await.unwrap();
-    producer.flush(Duration::from_secs(30)).await.unwrap();
-    let (topology, fns) = eos_app(&src, &out, &counts, true);
+    send_values(&producer, &src, [abc(60..90), vec!["fail"]].concat()).await;
+    let (topology, fns) = eos_app(&src, &out, &counts, Trouble::Fail);
     let failing = KafkaStreams::new(topology, Arc::new(fns), config("600000"), tokio::runtime::Handle::current()).unwrap();
     failing.start().unwrap();
     wait_state(&failing, State::Error, "the failing run").await;
@@ -277,9 +290,46 @@ async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_run
     // 3. A run without the failure restores the counts from the committed changelog and
     // processes the 31 records once.
     let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 30), (b"b".to_vec(), 30), (b"c".to_vec(), 30), (b"fail".to_vec(), 1)].into_iter().collect();
-    let metrics = run_until_counts(eos_app(&src, &out, &counts, false), config("100"), &want).await;
+    let metrics = run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config("100"), &want).await;
     assert!(metrics.restored >= 3, "the counts came from the committed changelog: {metrics:?}");
     let committed = read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await;
     assert_eq!(committed.len(), 91, "each record's output once");
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+}
+
+/// A record the broker refuses (too large for the output topic) fails the transaction: it is
+/// aborted and the tasks re-initialised from the changelog and the committed offsets, again for
+/// each attempt, until the thread gives up; nothing of the attempts is visible at read_committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_v2_aborts_a_failed_transaction_and_reinitialises_the_tasks() {
+    let bootstrap = common::bootstrap();
+    let (src, out, counts, producer) = eos_topics(&bootstrap, "eos2", &[("max.message.bytes", "2000")]).await;
+    send_values(&producer, &src, (0..30).map(|i| ["a", "b", "c"][i % 3]).collect()).await;
+    let app = common::unique_topic("eos2-app");
+    let config = || {
+        StreamsConfig::from_properties([
+            ("application.id", app.as_str()),
+            ("bootstrap.servers", bootstrap.as_str()),
+            ("processing.guarantee", "exactly_once_v2"),
+            ("consumer.fetch.max.wait.ms", "100"),
+        ])
+        .unwrap()
+    };
+    let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 10), (b"b".to_vec(), 10), (b"c".to_vec(), 10)].into_iter().collect();
+    run_until_counts(eos_app(&src, &out, &counts, Trouble::Big), config(), &want).await;
+
+    send_values(&producer, &src, vec!["a", "b", "big", "c"]).await;
+    let (topology, fns) = eos_app(&src, &out, &counts, Trouble::Big);
+    let streams = KafkaStreams::new(topology, Arc::new(fns), config(), tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    wait_state(&streams, State::Error, "the run whose transaction keeps failing").await;
+    let failure = streams.failure().unwrap();
+    assert!(failure.message.contains("failed 5 times in a row"), "{failure}");
+    let m = streams.metrics();
+    assert!(m.restored >= 3 * 6, "each re-initialisation restored the 3 committed counts (and more updates): {m:?}");
+    assert_eq!(m.commits, 0, "{m:?}");
+    assert!(streams.store("by-value").unwrap().all().unwrap().is_empty(), "the stores are dropped");
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.len(), 30);
     assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
 }
