@@ -239,6 +239,7 @@ async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_run
             ("bootstrap.servers", bootstrap.as_str()),
             ("processing.guarantee", "exactly_once_v2"),
             ("commit.interval.ms", interval),
+            ("transaction.timeout.ms", "900000"),
             ("max.poll.records", "10"),
             ("consumer.fetch.max.wait.ms", "100"),
         ])

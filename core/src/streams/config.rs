@@ -220,6 +220,14 @@ impl StreamsConfig {
             // sets its own id (application.id, process id, thread index) when it starts.
             producer.insert("transactional.id".into(), format!("{application_id}-config-check"));
         }
+        let producer = ProducerConfig::from_properties(producer)?;
+        if eos && commit_interval >= producer.transaction_timeout {
+            return Err(Error::config(format!(
+                "commit.interval.ms={} must be below transaction.timeout.ms={} under exactly_once_v2 (a transaction spans a commit interval; the broker aborts it at the timeout)",
+                commit_interval.as_millis(),
+                producer.transaction_timeout.as_millis()
+            )));
+        }
         Ok(StreamsConfig {
             application_id,
             processing_guarantee,
@@ -229,7 +237,7 @@ impl StreamsConfig {
             deserialization_handler,
             dead_letter_topic,
             consumer: ConsumerConfig::from_properties(group_consumer)?,
-            producer: ProducerConfig::from_properties(producer)?,
+            producer,
             restore_consumer: ConsumerConfig::from_properties(restore)?,
             admin: AdminConfig::from_properties(admin)?,
         })
@@ -293,6 +301,7 @@ mod tests {
             ("consumer.isolation.level", "read_uncommitted", "contradicts"),
             ("enable.idempotence", "false", "contradicts processing.guarantee=exactly_once_v2"),
             ("acks", "1", "requires acks=all"),
+            ("commit.interval.ms", "10000", "must be below transaction.timeout.ms=10000"),
         ]);
         let ok = StreamsConfig::from_properties(
             base.iter().copied().chain([("isolation.level", "read_committed"), ("commit.interval.ms", "1000"), ("transaction.timeout.ms", "30000")]),

@@ -706,16 +706,15 @@ impl Thread {
     fn reinitialize_tasks(&mut self) -> Result<()> {
         self.processed.clear();
         self.reinitialized = true;
+        // The committed offsets first: read_committed asks for stable offsets, which waits for
+        // the markers of the last committed transaction, so the restore below sees its records.
+        let inputs: Vec<TopicPartition> = self.consumer.assignment().into_iter().filter(|tp| self.task_of(tp).is_some()).collect();
+        let committed = if inputs.is_empty() { Vec::new() } else { self.inner.runtime.block_on(self.consumer.committed(&inputs, TXN_TIMEOUT))? };
         let keys: Vec<(usize, i32)> = self.tasks.keys().copied().collect();
         for (st, p) in keys {
             self.restore_task(st, p)?;
             self.tasks.insert((st, p), Task::new(p));
         }
-        let inputs: Vec<TopicPartition> = self.consumer.assignment().into_iter().filter(|tp| self.task_of(tp).is_some()).collect();
-        if inputs.is_empty() {
-            return Ok(());
-        }
-        let committed = self.inner.runtime.block_on(self.consumer.committed(&inputs, TXN_TIMEOUT))?;
         for (tp, offset) in committed {
             if offset >= 0 {
                 self.consumer.seek(&tp, offset)?;
