@@ -1,0 +1,237 @@
+'use strict'
+// Streams (issue #17) against the real broker: the seed topology on the input of
+// bindings-python/tests/streams_seed.py with the results computed there, independently of the
+// runtime (run with python3, read as JSON); a throwing user function; bad configuration; states.
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('path')
+const crypto = require('crypto')
+const { execFileSync } = require('child_process')
+const { brokers, uniqueTopic, createTopics, kafkajs, committed, waitFor } = require('./helpers')
+const polykafka = require('..')
+const { StreamsBuilder, KafkaStreams, TimeWindows, Serdes, State, StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
+
+const quiet = { logLevel: kafkajs.logLevel.NOTHING }
+
+function seedData(nEvents, nUsers, minutes, nOrders, partitions) {
+  const script = path.join(__dirname, 'programs', 'streams_seed_json.py')
+  const out = execFileSync('python3', [script, ...[nEvents, nUsers, minutes, nOrders, partitions].map(String)], { maxBuffer: 1 << 28 })
+  return JSON.parse(out)
+}
+
+/** Sends [key, value object, timestamp|null] in order with kafkajs (its default partitioner is
+ * Java's murmur2, as the expected results assume). */
+async function send(topic, records) {
+  const kafka = new kafkajs.Kafka({ clientId: 'feeder', brokers, ...quiet })
+  const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner })
+  await p.connect()
+  try {
+    await p.send({
+      topic,
+      messages: records.map(([key, value, ts]) => ({
+        key,
+        value: Buffer.isBuffer(value) ? value : JSON.stringify(value),
+        ...(ts === null || ts === undefined ? {} : { timestamp: String(ts) }),
+      })),
+    })
+  } finally {
+    await p.disconnect()
+  }
+}
+
+/** Every record of `topic` until none came for `idleMs` (longer before the first). */
+async function readAll(topic, idleMs = 3000, firstMs = 15000) {
+  const kafka = new kafkajs.Kafka({ clientId: 'reader', brokers, ...quiet })
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(6).toString('hex')}` })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
+  const got = []
+  let last = Date.now()
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      got.push({ partition, ...message })
+      last = Date.now()
+    },
+  })
+  const start = Date.now()
+  await waitFor(() => Date.now() - last > (got.length ? idleMs : Math.max(idleMs, firstMs - (last - start))), 120000, 'idle')
+  await consumer.disconnect()
+  return got
+}
+
+const config = (app, extra = {}) => ({
+  'application.id': app,
+  'bootstrap.servers': brokers.join(','),
+  'commit.interval.ms': 200,
+  'consumer.fetch.max.wait.ms': 100,
+  ...extra,
+})
+
+function seedTopology(t, d) {
+  const builder = new StreamsBuilder()
+  const events = builder.stream(t.events, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
+  events
+    .filter((k, e) => e.eventType === 'USER_CREATED')
+    .mapValues(e => ({ userId: e.userId }))
+    .to(t.notifications, { valueSerde: Serdes.Json() })
+  const userCounts = events.groupBy((k, e) => e.country).count({ materialized: 'user-counts-by-country' })
+  userCounts.toStream().to(t.countryCounts, { valueSerde: Serdes.Long() })
+  events
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeAndGrace(d.windowMs, d.graceMs))
+    .count({ materialized: 'windowed-counts' })
+    .toStream()
+    .to(t.windowedCounts)
+  const orders = builder.stream(t.orders, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
+  orders.leftJoin(userCounts, (order, count) => ({ ...order, userCount: count })).to(t.enriched, { valueSerde: Serdes.Json() })
+  return builder.build()
+}
+
+test('the seed topology gives the results computed independently (streams_seed.py)', { timeout: 300000 }, async () => {
+  const d = seedData(3000, 120, 30, 400, 3)
+  const exp = d.expected
+  assert.ok(exp.late > 10, 'the input has late records')
+  const t = {}
+  for (const k of ['events', 'orders', 'notifications', 'countryCounts', 'windowedCounts', 'enriched']) t[k] = uniqueTopic(`st-${k}`)
+  await createTopics(Object.values(t), 3)
+  const app = uniqueTopic('seed-app')
+
+  const streams = new KafkaStreams(seedTopology(t, d), config(app))
+  const states = []
+  streams.on('stateChange', (n, o) => states.push([o, n]))
+  assert.equal(streams.state(), State.CREATED)
+  streams.start()
+  try {
+    await send(t.events, d.events)
+    const counts = streams.store('user-counts-by-country')
+    await waitFor(() => d.countries.every(c => counts.get(c) === (exp.byCountry[c] === undefined ? null : exp.byCountry[c])), 180000, 'country counts')
+    assert.equal(streams.state(), State.RUNNING)
+    assert.deepEqual(Object.fromEntries(counts.all()), exp.byCountry)
+    // Orders after the counts are complete: each joins the final count of its country.
+    await send(t.orders, d.orders.map(([c, o]) => [c, o, null]))
+    await waitFor(() => streams.metrics().processed >= d.events.length * 2 + d.orders.length, 120000, 'orders processed')
+    await waitFor(() => streams.metrics().lateDropped === exp.late, 60000, 'late records counted')
+
+    const notes = new Map()
+    for (const m of await readAll(t.notifications)) {
+      const v = JSON.parse(m.value.toString())
+      assert.deepEqual(Object.keys(v), ['userId'])
+      notes.set(v.userId, (notes.get(v.userId) || 0) + 1)
+    }
+    assert.deepEqual(notes, new Map(exp.notifications.map(([v, n]) => [v.userId, n])))
+
+    const last = {}
+    for (const m of await readAll(t.countryCounts)) last[m.key.toString()] = Serdes.Long().deserialize(m.value)
+    assert.deepEqual(last, exp.byCountry)
+
+    const windowed = new Map()
+    for (const m of await readAll(t.windowedCounts)) {
+      // Kafka Streams' windowed key: the key's bytes, then the window start (8 bytes BE).
+      const user = m.key.subarray(0, m.key.length - 8).toString()
+      const start = Number(m.key.readBigInt64BE(m.key.length - 8))
+      windowed.set(`${user}@${start}`, Serdes.Long().deserialize(m.value))
+    }
+    const expWindowed = new Map(exp.windowed.map(([u, s, n]) => [`${u}@${s}`, n]))
+    assert.deepEqual(windowed, expWindowed)
+    // The window store answers the same.
+    const wstore = streams.store('windowed-counts')
+    const [u0, s0, n0] = exp.windowed[0]
+    assert.deepEqual(wstore.fetch(u0, s0, s0), [[s0, n0]])
+    const all = new Map(wstore.all().map(([w, n]) => {
+      assert.equal(w.end - w.start, d.windowMs)
+      return [`${w.key}@${w.start}`, n]
+    }))
+    assert.deepEqual(all, expWindowed)
+
+    const enriched = {}
+    for (const m of await readAll(t.enriched)) {
+      const v = JSON.parse(m.value.toString())
+      enriched[v.orderId] = v
+    }
+    assert.deepEqual(enriched, exp.enriched)
+    assert.ok(Object.values(enriched).some(v => v.userCount === null))
+  } finally {
+    assert.equal(await streams.close({ timeout: 30000 }), true)
+  }
+  assert.equal(streams.state(), State.NOT_RUNNING)
+  await waitFor(() => states.length && states[states.length - 1][1] === State.NOT_RUNNING, 5000, 'the last state change')
+  // A chain of transitions (a rebalance may come in between) from CREATED to NOT_RUNNING.
+  assert.deepEqual(states.slice(0, 2), [
+    ['CREATED', 'REBALANCING'],
+    ['REBALANCING', 'RUNNING'],
+  ])
+  assert.deepEqual(states.slice(-2), [
+    ['RUNNING', 'PENDING_SHUTDOWN'],
+    ['PENDING_SHUTDOWN', 'NOT_RUNNING'],
+  ])
+  for (let i = 1; i < states.length; i++) assert.equal(states[i][0], states[i - 1][1], JSON.stringify(states))
+})
+
+test('a throwing user function reaches the uncaught exception handler; nothing is committed past it', { timeout: 120000 }, async () => {
+  const src = uniqueTopic('st-src')
+  const out = uniqueTopic('st-out')
+  await createTopics([src, out], 1)
+  const app = uniqueTopic('fail-app')
+  const b = new StreamsBuilder()
+  b.stream(src, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
+    .mapValues(v => {
+      if (v.n === 2) throw new RangeError('two is not allowed')
+      return { n: v.n * 10 }
+    })
+    .to(out)
+  const streams = new KafkaStreams(b.build(), config(app))
+  const failures = []
+  streams.setUncaughtExceptionHandler(e => {
+    failures.push(e)
+    return 'SHUTDOWN_CLIENT'
+  })
+  streams.start()
+  try {
+    await send(src, [['a', { n: 1 }, null], ['b', { n: 2 }, null], ['c', { n: 3 }, null]])
+    await waitFor(() => failures.length > 0, 60000, 'the handler')
+    const e = failures[0]
+    assert.ok(e instanceof StreamsException && e instanceof KafkaJSNonRetriableError)
+    assert.equal(e.kind, 'user')
+    assert.equal(e.topic, src)
+    assert.equal(e.partition, 0)
+    assert.equal(e.offset, 1)
+    assert.match(e.message, /RangeError: two is not allowed/)
+    assert.ok(e.cause instanceof RangeError)
+    await waitFor(() => streams.state() === State.ERROR, 30000, 'state ERROR')
+    assert.equal(streams.exception().offset, 1)
+  } finally {
+    await streams.close({ timeout: 30000 })
+  }
+  const offsets = await committed(polykafka, app, src)
+  assert.ok(Number(offsets[0]) <= 1, `committed ${offsets[0]}, past the failed record at 1`)
+  const got = (await readAll(out, 2000, 5000)).map(m => JSON.parse(m.value.toString()))
+  assert.ok(got.every(v => v.n === 10), `only the record before the failure: ${JSON.stringify(got)}`)
+})
+
+test('bad configuration and bad arguments are clear errors', () => {
+  const topology = () => {
+    const b = new StreamsBuilder()
+    b.stream('x').to('y')
+    return b.build()
+  }
+  assert.throws(() => new KafkaStreams(topology(), { 'bootstrap.servers': brokers[0] }), e => e instanceof KafkaJSError && /application\.id/.test(e.message))
+  assert.throws(
+    () => new KafkaStreams(topology(), config('a', { 'no.such.setting': 1 })),
+    e => e instanceof KafkaJSNonRetriableError && /unknown configuration key 'no\.such\.setting'/.test(e.message)
+  )
+  assert.throws(() => new KafkaStreams(topology(), config('a', { 'group.id': 'g' })), e => e instanceof KafkaJSNonRetriableError && /group\.id/.test(e.message))
+  assert.throws(() => new KafkaStreams(topology(), 'nope'), KafkaJSNonRetriableError)
+  assert.throws(() => new StreamsBuilder().stream('x').filter(42), TypeError)
+  assert.throws(() => TimeWindows.ofSizeWithNoGrace(0), RangeError)
+  assert.throws(() => TimeWindows.ofSizeWithNoGrace(1000).advanceBy(2000), RangeError)
+  assert.throws(() => Serdes.Long().serialize(1.5), polykafka.SerializationError)
+  assert.throws(() => Serdes.Long().deserialize(Buffer.alloc(3)), /not 8 but 3/)
+  assert.throws(() => Serdes.String().deserialize(Buffer.from([0xff, 0xfe])), /not UTF-8/)
+  assert.equal(Serdes.Long().deserialize(Serdes.Long().serialize(-5)), -5)
+  assert.equal(Serdes.BigLong().deserialize(Serdes.Long().serialize(1n << 62n)), 1n << 62n)
+  assert.throws(() => Serdes.Long().deserialize(Serdes.BigLong().serialize(1n << 62n)), /BigLong/)
+  const used = topology()
+  const s = new KafkaStreams(used, config('a'))
+  assert.throws(() => new KafkaStreams(used, config('a')), /already used/)
+  assert.throws(() => s.store('nope'), /no store named 'nope'/)
+})
