@@ -9,7 +9,7 @@ const crypto = require('crypto')
 const { execFileSync } = require('child_process')
 const { brokers, uniqueTopic, createTopics, kafkajs, committed, waitFor } = require('./helpers')
 const polykafka = require('..')
-const { StreamsBuilder, KafkaStreams, TimeWindows, Serdes, State, StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
+const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, Suppressed, Serdes, State, StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
 
 const quiet = { logLevel: kafkajs.logLevel.NOTHING }
 
@@ -19,7 +19,7 @@ function seedData(nEvents, nUsers, minutes, nOrders, partitions) {
   return JSON.parse(out)
 }
 
-/** Sends [key, value object, timestamp|null] in order with kafkajs (its default partitioner is
+/** Sends [key, value (a string, a Buffer, else JSON), timestamp|null] in order with kafkajs (its default partitioner is
  * Java's murmur2, as the expected results assume). */
 async function send(topic, records) {
   const kafka = new kafkajs.Kafka({ clientId: 'feeder', brokers, ...quiet })
@@ -30,7 +30,7 @@ async function send(topic, records) {
       topic,
       messages: records.map(([key, value, ts]) => ({
         key,
-        value: Buffer.isBuffer(value) ? value : JSON.stringify(value),
+        value: Buffer.isBuffer(value) || typeof value === 'string' ? value : JSON.stringify(value),
         ...(ts === null || ts === undefined ? {} : { timestamp: String(ts) }),
       })),
     })
@@ -234,4 +234,71 @@ test('bad configuration and bad arguments are clear errors', () => {
   const s = new KafkaStreams(used, config('a'))
   assert.throws(() => new KafkaStreams(used, config('a')), /already used/)
   assert.throws(() => s.store('nope'), /no store named 'nope'/)
+})
+
+test('merge, flatMapValues, aggregate, reduce, stream-stream join and suppress give their exact results', { timeout: 180000 }, async () => {
+  const t = {}
+  for (const k of ['text', 'more', 'lefts', 'rights', 'ticks', 'words', 'lens', 'joined', 'final']) t[k] = uniqueTopic(`st-${k}`)
+  await createTopics(Object.values(t), 1)
+  const b = new StreamsBuilder()
+  const str = { keySerde: Serdes.String(), valueSerde: Serdes.String() }
+  const text = b.stream(t.text, str).merge(b.stream(t.more, str))
+  const words = text.flatMapValues(v => v.split(' ')).filterNot((k, w) => w === '')
+  words
+    .groupBy((k, w) => w)
+    .aggregate(() => 0, (k, w, n) => n + 1, { materialized: 'word-counts', valueSerde: Serdes.Long() })
+    .toStream()
+    .to(t.words)
+  text
+    .mapValues(v => v.length, { valueSerde: Serdes.Long() })
+    .groupByKey()
+    .reduce((a, n) => a + n, { materialized: 'lengths' })
+    .toStream()
+    .to(t.lens)
+  const lefts = b.stream(t.lefts, str)
+  const rights = b.stream(t.rights, str).peek(() => {}).selectKey((k, v) => k.toUpperCase()).map((k, v) => [k.toLowerCase(), v])
+  lefts.join(rights, (l, r) => `${l}+${r}`, JoinWindows.ofTimeDifferenceWithNoGrace(5000), { name: 'lr' }).to(t.joined)
+  b.stream(t.ticks, str)
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeWithNoGrace(10000))
+    .count({ materialized: 'tick-counts' })
+    .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()).withName('final-ticks'))
+    .toStream()
+    .to(t.final)
+  const app = uniqueTopic('ops-app')
+  const topology = b.build()
+  let crossings = 0
+  const chain = b._runner.chain.bind(b._runner)
+  b._runner.chain = (...args) => {
+    crossings++
+    return chain(...args)
+  }
+  const streams = new KafkaStreams(topology, config(app))
+  streams.start()
+  try {
+    const lines = []
+    for (let i = 0; i < 300; i++) lines.push(['s', i % 2 ? 'a b' : 'b c', null])
+    await send(t.text, lines)
+    await send(t.more, [['s', 'c', null]])
+    await send(t.lefts, [['k', 'l1', 1000], ['z', 'l2', 1000]])
+    await send(t.rights, [['k', 'r1', 4000], ['k', 'r2', 9000], ['y', 'r3', 4000]])
+    await send(t.ticks, [['k', 'x', 1000], ['k', 'x', 2000], ['k', 'x', 15000], ['k', 'x', 30000]])
+    const counts = streams.store('word-counts')
+    await waitFor(() => counts.get('c') === 151 && counts.get('a') === 150 && counts.get('b') === 300, 60000, 'word counts').catch(e => {
+      throw new Error(`${e.message}: ${JSON.stringify([counts.all(), streams.state(), streams.exception() && streams.exception().message, streams.metrics()])}`)
+    })
+    await waitFor(() => streams.store('lengths').get('s') === 300 * 3 + 1, 30000, 'lengths')
+    assert.ok(crossings < 300, `${crossings} runner calls for 300 records: one per batch and chain`)
+
+    const last = {}
+    for (const m of await readAll(t.words)) last[m.key.toString()] = Serdes.Long().deserialize(m.value)
+    assert.deepEqual(last, { a: 150, b: 300, c: 151 })
+    const joined = (await readAll(t.joined)).map(m => [m.key.toString(), m.value.toString(), Number(m.timestamp)])
+    assert.deepEqual(joined, [['k', 'l1+r1', 4000]])
+    const finals = (await readAll(t.final)).map(m => [m.key.subarray(0, m.key.length - 8).toString(), Number(m.key.readBigInt64BE(m.key.length - 8)), Serdes.Long().deserialize(m.value)])
+    assert.deepEqual(finals, [['k', 0, 2], ['k', 10000, 1]])
+    assert.deepEqual(streams.store('tick-counts').fetch('k', 0, 30000), [[0, 2], [10000, 1], [30000, 1]])
+  } finally {
+    assert.equal(await streams.close({ timeout: 30000 }), true)
+  }
 })
