@@ -302,3 +302,53 @@ test('merge, flatMapValues, aggregate, reduce, stream-stream join and suppress g
     assert.equal(await streams.close({ timeout: 30000 }), true)
   }
 })
+
+// Python's polykafka (POLYKAFKA_PYTHON, else python3), if that interpreter has it.
+function pythonWithPolykafka() {
+  const py = process.env.POLYKAFKA_PYTHON || 'python3'
+  try {
+    execFileSync(py, ['-c', 'import polykafka.streams'], { stdio: 'ignore' })
+    return py
+  } catch (_) {
+    return null
+  }
+}
+
+const python = pythonWithPolykafka()
+
+test('a Node topology reads the windowed keys a Python topology wrote', { timeout: 240000, skip: python ? false : 'no python with polykafka (set POLYKAFKA_PYTHON)' }, async () => {
+  const src = uniqueTopic('st-pysrc')
+  const mid = uniqueTopic('st-pywin')
+  await createTopics([src, mid], 2)
+  const base = 1767225600000
+  const records = []
+  const expected = {}
+  for (let i = 0; i < 60; i++) {
+    const user = `u${i % 5}`
+    const ts = base + i * 500
+    records.push([user, `e${i}`, ts])
+    const start = ts - (ts % 10000)
+    const id = `${user}@${start}-${start + 10000}`
+    expected[id] = (expected[id] || 0) + 1
+  }
+  await send(src, records)
+  execFileSync(python, [path.join(__dirname, 'programs', 'streams_python_windowed.py'), brokers.join(','), src, mid, uniqueTopic('py-app'), '60'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 200000,
+  })
+
+  const b = new StreamsBuilder()
+  b.stream(mid, { keySerde: new polykafka.TimeWindowedSerde(Serdes.String(), 10000), valueSerde: Serdes.Long() })
+    .selectKey(w => `${w.key}@${w.start}-${w.end}`, { keySerde: Serdes.String() })
+    .groupByKey()
+    .reduce((older, newer) => Math.max(older, newer), { materialized: 'latest' })
+  const streams = new KafkaStreams(b.build(), config(uniqueTopic('node-app')))
+  streams.start()
+  try {
+    const store = streams.store('latest')
+    await waitFor(() => Object.keys(expected).every(k => store.get(k) === expected[k]), 90000, 'the windowed counts')
+    assert.deepEqual(Object.fromEntries(store.all()), expected)
+  } finally {
+    assert.equal(await streams.close({ timeout: 30000 }), true)
+  }
+})
