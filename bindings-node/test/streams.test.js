@@ -352,3 +352,57 @@ test('a Node topology reads the windowed keys a Python topology wrote', { timeou
     assert.equal(await streams.close({ timeout: 30000 }), true)
   }
 })
+
+test('close() while user functions run, and from inside one, does not deadlock; a restart goes on from the commits', { timeout: 240000 }, async () => {
+  const src = uniqueTopic('st-busy')
+  const out = uniqueTopic('st-busyout')
+  await createTopics([src, out], 2)
+  const n = 2000
+  await send(src, Array.from({ length: n }, (_, i) => [`k${i % 17}`, `${i}`, null]))
+  const app = uniqueTopic('busy-app')
+  const topology = onRecord => {
+    const b = new StreamsBuilder()
+    b.stream(src, { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+      .mapValues(v => {
+        const until = Date.now() + 1
+        while (Date.now() < until) {} // a slow user function: ~1 ms per record
+        onRecord(v)
+        return v
+      })
+      .to(out)
+    return b.build()
+  }
+  // 1: closed from outside while records are being processed.
+  let seen = 0
+  const s1 = new KafkaStreams(topology(() => seen++), config(app))
+  s1.start()
+  await waitFor(() => seen >= 200, 60000, 'some records processed')
+  assert.equal(await s1.close({ timeout: 30000 }), true)
+  assert.equal(s1.state(), State.NOT_RUNNING)
+  assert.ok(seen < n, `closed before the end (${seen} of ${n})`)
+  // 2: closed from inside a user function (on the JS thread, while the stream thread waits for it).
+  let closing = null
+  let seen2 = 0
+  const s2 = new KafkaStreams(
+    topology(() => {
+      if (++seen2 === 100) closing = s2.close({ timeout: 30000 })
+    }),
+    config(app)
+  )
+  s2.start()
+  await waitFor(() => closing !== null, 60000, 'close called inside a user function')
+  assert.equal(await closing, true)
+  assert.equal(s2.state(), State.NOT_RUNNING)
+  // 3: the rest; every input record reaches the output at least once.
+  const s3 = new KafkaStreams(topology(() => {}), config(app))
+  s3.start()
+  try {
+    const got = new Set()
+    await waitFor(async () => {
+      for (const m of await readAll(out, 1500, 3000)) got.add(m.value.toString())
+      return got.size === n
+    }, 150000, 'every record in the output')
+  } finally {
+    assert.equal(await s3.close({ timeout: 30000 }), true)
+  }
+})
