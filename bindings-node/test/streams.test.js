@@ -406,3 +406,62 @@ test('close() while user functions run, and from inside one, does not deadlock; 
     assert.equal(await s3.close({ timeout: 30000 }), true)
   }
 })
+
+for (const handler of ['log_and_fail', 'log_and_continue']) {
+  test(`a record that cannot be deserialized, with ${handler}`, { timeout: 120000 }, async () => {
+    const src = uniqueTopic('st-bad')
+    const out = uniqueTopic('st-badout')
+    await createTopics([src, out], 1)
+    const b = new StreamsBuilder()
+    b.stream(src, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
+      .mapValues(v => ({ n: v.n * 2 }))
+      .to(out)
+    const streams = new KafkaStreams(b.build(), config(uniqueTopic('bad-app'), { 'default.deserialization.exception.handler': handler }))
+    const failures = []
+    streams.setUncaughtExceptionHandler(e => {
+      failures.push(e)
+    })
+    streams.start()
+    try {
+      await send(src, [['a', { n: 1 }, null], ['b', Buffer.from('{not json'), null], ['c', { n: 3 }, null]])
+      if (handler === 'log_and_fail') {
+        await waitFor(() => failures.length === 1, 60000, 'the handler')
+        assert.equal(failures[0].kind, 'deserialization')
+        assert.equal(failures[0].offset, 1)
+        assert.match(failures[0].message, /Serdes\.Json\(\): not JSON/)
+        await waitFor(() => streams.state() === State.ERROR, 30000, 'state ERROR')
+      } else {
+        await waitFor(() => streams.metrics().processed >= 2 && streams.metrics().deserializationSkipped === 1, 60000, 'the skip')
+        const got = (await readAll(out, 2000, 10000)).map(m => JSON.parse(m.value.toString()).n)
+        assert.deepEqual(got, [2, 6])
+        assert.equal(failures.length, 0)
+      }
+    } finally {
+      await streams.close({ timeout: 30000 })
+    }
+  })
+}
+
+test('a mapper returning the wrong shape stops processing with a clear user failure', { timeout: 120000 }, async () => {
+  const src = uniqueTopic('st-shape')
+  await createTopics([src], 1)
+  const b = new StreamsBuilder()
+  b.stream(src, { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+    .map((k, v) => ({ k, v })) // not [key, value]
+    .to(uniqueTopic('st-never'))
+  const streams = new KafkaStreams(b.build(), config(uniqueTopic('shape-app')))
+  const failures = []
+  streams.setUncaughtExceptionHandler(e => {
+    failures.push(e)
+  })
+  streams.start()
+  try {
+    await send(src, [['a', 'x', null]])
+    await waitFor(() => failures.length === 1, 60000, 'the handler')
+    assert.equal(failures[0].kind, 'user')
+    assert.equal(failures[0].offset, 0)
+    assert.match(failures[0].message, /map\(\) returns \[key, value\]/)
+  } finally {
+    await streams.close({ timeout: 30000 })
+  }
+})
