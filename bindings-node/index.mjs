@@ -53,6 +53,7 @@ export const {
   StreamsBuilder,
   Topology,
   KStream,
+  BranchedKStream,
   KGroupedStream,
   TimeWindowedKStream,
   KTable,

@@ -107,6 +107,8 @@ export class KStream<K, V> {
   peek(action: (key: K, value: V) => void): KStream<K, V>
   foreach(action: (key: K, value: V) => void): void
   merge(other: KStream<K, V>): KStream<K, V>
+  /** Branches named prefix + name; each record goes to the first branch whose predicate holds. */
+  split(prefix?: string): BranchedKStream<K, V>
   to(topic: string, options?: SerdeOptions<any, any>): void
   groupByKey<K2 = K, V2 = V>(options?: SerdeOptions<K2, V2>): KGroupedStream<K2, V2>
   /** Through the repartition topic `<application.id>-<name>-repartition` (name: options.name, else the store's). */
@@ -116,6 +118,15 @@ export class KStream<K, V> {
   leftJoin<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null) => VR): KStream<K, VR>
   leftJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
   outerJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+}
+
+export class BranchedKStream<K, V> {
+  private constructor()
+  /** Default name: the branch's number from 1. */
+  branch(predicate: (key: K, value: V) => boolean, name?: string): BranchedKStream<K, V>
+  /** Records of no branch go to the default branch (default name "0"). */
+  defaultBranch(name?: string): Record<string, KStream<K, V>>
+  noDefaultBranch(): Record<string, KStream<K, V>>
 }
 
 export interface JoinOptions<VR> {

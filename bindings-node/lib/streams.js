@@ -313,12 +313,13 @@ const FLAT_MAP_VALUES = 6
 const SELECT_KEY = 7
 const PEEK = 8
 const FOREACH = 9
+const SPLIT = 10
 const SERDE = 11 // no function: the serdes change (re-encoding for a sink or a repartition)
 const REDUCE = 20
 const AGGREGATE = 21
 const JOIN = 22
 
-// Runs steps[pos..] on one (key, value), pushing [key, value] to out.
+// Runs steps[pos..] on one (key, value), pushing port, key, value to out.
 function apply(steps, pos, key, value, out) {
   for (; pos < steps.length; pos++) {
     const { kind, fn } = steps[pos]
@@ -357,10 +358,15 @@ function apply(steps, pos, key, value, out) {
       case FLAT_MAP_VALUES:
         for (const v of fn(value)) apply(steps, pos + 1, key, v, out)
         return
+      case SPLIT: {
+        const port = fn(key, value)
+        if (port !== null) out.push(port, key, value)
+        return
+      }
       default: // SERDE
     }
   }
-  out.push(key, value)
+  out.push(0, key, value)
 }
 
 const message = e => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
@@ -425,11 +431,11 @@ class Runner {
       try {
         produced.length = 0
         apply(steps, 0, key, value, produced)
-        for (let j = 0; j < produced.length; j += 2) {
+        for (let j = 0; j < produced.length; j += 3) {
           reply.index.push(i)
-          reply.port.push(0)
-          reply.key.push(last.keyOut.serialize(produced[j]))
-          reply.value.push(last.valueOut.serialize(produced[j + 1]))
+          reply.port.push(produced[j])
+          reply.key.push(last.keyOut.serialize(produced[j + 1]))
+          reply.value.push(last.valueOut.serialize(produced[j + 2]))
           reply.timestamp.push(timestamps[i])
         }
       } catch (e) {
@@ -503,8 +509,8 @@ class StreamsBuilder {
     return `${prefix}${String(this._index++).padStart(10, '0')}`
   }
 
-  _user(parent, kind, f, keyIn, valueIn, keyOut, valueOut) {
-    const node = callNative(() => this._native.user(parent))
+  _user(parent, kind, f, keyIn, valueIn, keyOut, valueOut, ports = 0) {
+    const node = callNative(() => (ports ? this._native.split(parent, ports) : this._native.user(parent)))
     this._index++
     this._runner.add(node, { kind, fn: f, keyIn, valueIn, keyOut, valueOut })
     return node
@@ -594,6 +600,13 @@ class KStream {
     const node = callNative(() => this._b._native.merge(this._node, other._node))
     this._b._index++
     return new KStream(this._b, node, this.keySerde, this.valueSerde)
+  }
+
+  // Branches: split(prefix).branch(predicate, name)....defaultBranch(name) | noDefaultBranch()
+  // give { [prefix + name]: KStream }; each record goes to the first branch whose predicate holds.
+  split(prefix = '') {
+    if (typeof prefix !== 'string') throw new TypeError("split()'s prefix is a string")
+    return new BranchedKStream(this, prefix)
   }
 
   // This stream re-encoded with other serdes (itself when they are the same).
@@ -688,6 +701,54 @@ class KStream {
       extra: table.valueSerde,
     })
     return new KStream(this._b, node, this.keySerde, this.valueSerde)
+  }
+}
+
+class BranchedKStream {
+  constructor(stream, prefix) {
+    this._stream = stream
+    this._prefix = prefix
+    this._branches = []
+    this._done = false
+  }
+
+  branch(predicate, name) {
+    if (this._done) throw new Error('this split is finished')
+    fn(predicate, 'branch()')
+    if (name !== undefined && typeof name !== 'string') throw new TypeError("a branch's name is a string")
+    this._branches.push([this._prefix + (name || String(this._branches.length + 1)), predicate])
+    return this
+  }
+
+  defaultBranch(name) {
+    return this._finish(this._prefix + (name || '0'))
+  }
+
+  noDefaultBranch() {
+    return this._finish(null)
+  }
+
+  _finish(defaultName) {
+    if (this._done) throw new Error('this split is finished')
+    this._done = true
+    const preds = this._branches.map(([, p]) => p)
+    const n = preds.length
+    const choose = (k, v) => {
+      for (let i = 0; i < n; i++) if (preds[i](k, v)) return i
+      return defaultName === null ? null : n
+    }
+    const s = this._stream
+    const b = s._b
+    const ports = n + (defaultName === null ? 0 : 1)
+    const split = b._user(s._node, SPLIT, choose, s.keySerde, s.valueSerde, s.keySerde, s.valueSerde, Math.max(ports, 1))
+    const names = this._branches.map(([name]) => name).concat(defaultName === null ? [] : [defaultName])
+    const out = {}
+    names.forEach((name, port) => {
+      const node = callNative(() => b._native.branch(split, port))
+      b._index++
+      out[name] = new KStream(b, node, s.keySerde, s.valueSerde)
+    })
+    return out
   }
 }
 
@@ -992,6 +1053,7 @@ module.exports = {
   StreamsBuilder,
   Topology,
   KStream,
+  BranchedKStream,
   KGroupedStream,
   TimeWindowedKStream,
   KTable,

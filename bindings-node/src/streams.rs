@@ -62,6 +62,15 @@ impl NativeTopologyBuilder {
     pub fn user(&self, parent: u32) -> Result<u32> {
         self.with(|b| b.user(parent))
     }
+    /// A user node with `ports` output ports (`split()`); `branch` is the stream of one port.
+    #[napi(catch_unwind)]
+    pub fn split(&self, parent: u32, ports: u32) -> Result<u32> {
+        self.with(|b| b.split(parent, ports))
+    }
+    #[napi(catch_unwind)]
+    pub fn branch(&self, split: u32, port: u32) -> Result<u32> {
+        self.with(|b| b.branch(split, port))
+    }
     #[napi(catch_unwind)]
     pub fn merge(&self, a: u32, b: u32) -> Result<u32> {
         self.with(|x| x.merge(a, b))
@@ -99,6 +108,7 @@ impl NativeTopologyBuilder {
     }
     /// Stream-stream join; `kind`: "inner", "left" or "outer"; `name`: the stores' base name.
     /// Returns [this side node, other side node, joined stream node].
+    #[allow(clippy::too_many_arguments)]
     #[napi(catch_unwind)]
     pub fn stream_join(&self, this: u32, other: u32, before_ms: i64, after_ms: i64, grace_ms: i64, kind: String, name: String) -> Result<Vec<u32>> {
         let kind = match kind.as_str() {

@@ -465,3 +465,31 @@ test('a mapper returning the wrong shape stops processing with a clear user fail
     await streams.close({ timeout: 30000 })
   }
 })
+
+test('split() sends each record to the first branch whose predicate holds', { timeout: 120000 }, async () => {
+  const src = uniqueTopic('st-split')
+  const outs = { small: uniqueTopic('st-small'), big: uniqueTopic('st-big'), rest: uniqueTopic('st-rest') }
+  await createTopics([src, ...Object.values(outs)], 1)
+  const b = new StreamsBuilder()
+  const branches = b
+    .stream(src, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
+    .split('n-')
+    .branch((k, v) => v.n < 10, 'small')
+    .branch((k, v) => v.n < 100, 'big')
+    .defaultBranch('rest')
+  assert.deepEqual(Object.keys(branches), ['n-small', 'n-big', 'n-rest'])
+  branches['n-small'].to(outs.small)
+  branches['n-big'].mapValues(v => ({ n: -v.n })).to(outs.big)
+  branches['n-rest'].to(outs.rest)
+  const streams = new KafkaStreams(b.build(), config(uniqueTopic('split-app')))
+  streams.start()
+  try {
+    await send(src, [1, 50, 500, 5, 99, 100].map((n, i) => [`k${i}`, { n }, null]))
+    const read = async topic => (await readAll(topic, 2000, 15000)).map(m => JSON.parse(m.value.toString()).n)
+    assert.deepEqual(await read(outs.small), [1, 5])
+    assert.deepEqual(await read(outs.big), [-50, -99])
+    assert.deepEqual(await read(outs.rest), [500, 100])
+  } finally {
+    assert.equal(await streams.close({ timeout: 30000 }), true)
+  }
+})

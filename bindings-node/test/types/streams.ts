@@ -34,3 +34,5 @@ async function main(): Promise<void> {
   console.log(done)
 }
 void main
+const parts: Record<string, KStream<string, Event>> = events.split('e-').branch((k, e) => e.country === 'DE', 'de').defaultBranch()
+parts['e-de'].to('de')
