@@ -257,7 +257,9 @@ test('merge, flatMapValues, aggregate, reduce, stream-stream join and suppress g
     .to(t.lens)
   const lefts = b.stream(t.lefts, str)
   const rights = b.stream(t.rights, str).peek(() => {}).selectKey((k, v) => k.toUpperCase()).map((k, v) => [k.toLowerCase(), v])
-  lefts.join(rights, (l, r) => `${l}+${r}`, JoinWindows.ofTimeDifferenceWithNoGrace(5000), { name: 'lr' }).to(t.joined)
+  // A grace of a minute: the result does not depend on which topic's records come first (with no
+  // grace, l1 at 1000 would be late once r2 at 9000 moved stream time past its window).
+  lefts.join(rights, (l, r) => `${l}+${r}`, JoinWindows.ofTimeDifferenceAndGrace(5000, 60000), { name: 'lr' }).to(t.joined)
   b.stream(t.ticks, str)
     .groupByKey()
     .windowedBy(TimeWindows.ofSizeWithNoGrace(10000))
