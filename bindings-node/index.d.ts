@@ -8,6 +8,9 @@
 import * as tls from 'tls'
 import * as net from 'net'
 
+// Streams (Kafka Streams' DSL, issue #17).
+export * from './streams'
+
 type Never<T, U> = { [K in Exclude<keyof T, keyof U>]?: never }
 /** Exactly one of two shapes. */
 type OneOf<T, U> = T | U extends object ? (Never<T, U> & U) | (Never<U, T> & T) : T | U

@@ -5,6 +5,7 @@ const { Kafka } = require('./lib/kafka')
 const { Partitioners } = require('./lib/partitioners')
 const { LEVELS } = require('./lib/logger')
 const constants = require('./lib/constants')
+const streams = require('./lib/streams')
 const { fromNative, fromPanic, nativeInfo, isRebalancing, isKafkaJSError, ...errors } = require('./lib/errors')
 
 // kafkajs's AssignerProtocol is for custom assigners; named for compatibility.
@@ -25,4 +26,6 @@ module.exports = {
   ResourcePatternTypes: constants.ResourcePatternTypes,
   ConfigSource: constants.ConfigSource,
   ...errors,
+  // Streams (Kafka Streams' DSL, issue #17).
+  ...streams,
 }

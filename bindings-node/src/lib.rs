@@ -13,6 +13,7 @@ mod events;
 mod logging;
 mod producer;
 mod schema;
+mod streams;
 
 use napi::Env;
 
@@ -20,6 +21,7 @@ pub use admin::NativeAdmin;
 pub use consumer::NativeConsumer;
 pub use producer::NativeProducer;
 pub use schema::NativeSchemaRegistry;
+pub use streams::{NativeKafkaStreams, NativeTopologyBuilder};
 
 /// Test only: panics inside the engine (`polykafka::__panic_for_tests`) from a synchronous
 /// entry point; the caller gets an error, the process lives on.

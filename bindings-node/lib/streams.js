@@ -1,0 +1,1073 @@
+'use strict'
+// Kafka Streams for Node.js (issue #17): the DSL with Kafka Streams' names in camelCase, whose
+// runtime is the Rust core (tasks, stores, changelogs, windows, joins, commits). User functions
+// run here: the core calls `run` (below) once per batch of records and fused chain of
+// operations, on the JS thread, and blocks its stream thread until `run` returns.
+//
+//   const builder = new StreamsBuilder()
+//   const events = builder.stream('user-events', { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
+//   events.filter((k, e) => e.eventType === 'USER_CREATED').mapValues(e => ({ userId: e.userId })).to('notifications')
+//   const streams = new KafkaStreams(builder.build(), { 'application.id': 'app', 'bootstrap.servers': 'host:9092' })
+//   streams.start()
+const { EventEmitter } = require('events')
+const native = require('./native')
+const keepalive = require('./keepalive')
+const { fromNative, KafkaJSNonRetriableError } = require('./errors')
+
+// ---------------------------------------------------------------------------------- serdes
+
+class SerializationError extends KafkaJSNonRetriableError {
+  constructor(message) {
+    super(message)
+    this.name = 'SerializationError'
+  }
+}
+
+const toBuffer = data => (Buffer.isBuffer(data) ? data : Buffer.from(data))
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+// Built-in serdes carry `builtin` (their name): two of the same name are the same serde.
+const STRING = {
+  builtin: 'String',
+  serialize(obj) {
+    if (obj === null || obj === undefined) return null
+    if (typeof obj !== 'string') throw new SerializationError(`Serdes.String() serializes strings, got ${typeof obj}`)
+    return Buffer.from(obj, 'utf8')
+  },
+  deserialize(data) {
+    if (data === null) return null
+    let s
+    try {
+      s = UTF8.decode(data)
+    } catch (e) {
+      throw new SerializationError(`Serdes.String(): not UTF-8: ${e.message}`)
+    }
+    return s
+  },
+}
+
+function longBytes(obj, what) {
+  let n
+  if (typeof obj === 'bigint') n = obj
+  else if (typeof obj === 'number' && Number.isSafeInteger(obj)) n = BigInt(obj)
+  else throw new SerializationError(`${what} serializes integers (a safe-integer number or a BigInt), got ${typeof obj === 'number' ? obj : typeof obj}`)
+  if (n < -(1n << 63n) || n >= 1n << 63n) throw new SerializationError(`${what}: ${n} does not fit in 64 bits`)
+  const b = Buffer.alloc(8)
+  b.writeBigInt64BE(n)
+  return b
+}
+
+function readLong(data, what) {
+  if (data.length !== 8) throw new SerializationError(`${what}: size of data received is not 8 but ${data.length}`)
+  return toBuffer(data).readBigInt64BE(0)
+}
+
+// 8 bytes, big-endian, signed (Kafka's LongSerializer). Values are numbers; one beyond
+// Number.MAX_SAFE_INTEGER cannot be read exactly and fails (use Serdes.BigLong()).
+const LONG = {
+  builtin: 'Long',
+  serialize(obj) {
+    return obj === null || obj === undefined ? null : longBytes(obj, 'Serdes.Long()')
+  },
+  deserialize(data) {
+    if (data === null) return null
+    const n = readLong(data, 'Serdes.Long()')
+    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) {
+      throw new SerializationError(`Serdes.Long(): ${n} is not a safe integer as a number; use Serdes.BigLong()`)
+    }
+    return Number(n)
+  },
+}
+
+// The same bytes as Serdes.Long(); values are BigInts.
+const BIG_LONG = {
+  builtin: 'BigLong',
+  serialize(obj) {
+    return obj === null || obj === undefined ? null : longBytes(obj, 'Serdes.BigLong()')
+  },
+  deserialize(data) {
+    return data === null ? null : readLong(data, 'Serdes.BigLong()')
+  },
+}
+
+// UTF-8 JSON, compact.
+const JSON_SERDE = {
+  builtin: 'Json',
+  serialize(obj) {
+    if (obj === null || obj === undefined) return null
+    let s
+    try {
+      s = JSON.stringify(obj)
+    } catch (e) {
+      throw new SerializationError(`Serdes.Json(): ${e.message}`)
+    }
+    if (s === undefined) throw new SerializationError(`Serdes.Json(): ${typeof obj} is not JSON`)
+    return Buffer.from(s, 'utf8')
+  },
+  deserialize(data) {
+    if (data === null) return null
+    try {
+      return JSON.parse(toBuffer(data).toString('utf8'))
+    } catch (e) {
+      throw new SerializationError(`Serdes.Json(): not JSON: ${e.message}`)
+    }
+  },
+}
+
+const BYTES = {
+  builtin: 'Bytes',
+  serialize(obj) {
+    if (obj === null || obj === undefined) return null
+    if (Buffer.isBuffer(obj)) return obj
+    if (obj instanceof Uint8Array) return Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength)
+    throw new SerializationError(`Serdes.Bytes() serializes Buffers, got ${typeof obj}`)
+  },
+  deserialize(data) {
+    return data
+  },
+}
+
+const Serdes = {
+  String: () => STRING,
+  Long: () => LONG,
+  BigLong: () => BIG_LONG,
+  Json: () => JSON_SERDE,
+  Bytes: () => BYTES,
+}
+
+// Kafka Streams' time-windowed key: the inner key's bytes, then the window start as 8 bytes
+// big-endian. Objects are { key, start, end } (ms).
+class TimeWindowedSerde {
+  constructor(inner, windowSizeMs) {
+    this.inner = inner
+    this.windowSizeMs = windowSizeMs
+    this.builtin = `TimeWindowed(${inner.builtin || '?'},${windowSizeMs})`
+  }
+
+  serialize(obj) {
+    if (obj === null || obj === undefined) return null
+    if (typeof obj !== 'object' || typeof obj.start !== 'number') throw new SerializationError('TimeWindowedSerde serializes { key, start } objects')
+    const start = Buffer.alloc(8)
+    start.writeBigInt64BE(BigInt(obj.start))
+    return Buffer.concat([this.inner.serialize(obj.key) || Buffer.alloc(0), start])
+  }
+
+  deserialize(data) {
+    if (data === null) return null
+    if (data.length < 8) throw new SerializationError(`a windowed key has at least 8 bytes, got ${data.length}`)
+    const b = toBuffer(data)
+    const start = Number(b.readBigInt64BE(b.length - 8))
+    return { key: this.inner.deserialize(b.subarray(0, b.length - 8)), start, end: start + this.windowSizeMs }
+  }
+}
+
+function checkSerde(s, what) {
+  if (s === undefined || s === null) return null
+  if (typeof s !== 'object' || typeof s.serialize !== 'function' || typeof s.deserialize !== 'function') {
+    throw new TypeError(`${what} must be a serde (Serdes.String(), ... or { serialize, deserialize })`)
+  }
+  return s
+}
+
+const sameSerde = (a, b) => a === b || (a.builtin !== undefined && a.builtin === b.builtin)
+
+// ---------------------------------------------------------------------------------- windows
+
+function ms(d, what) {
+  if (typeof d !== 'number' || !Number.isInteger(d)) throw new TypeError(`${what} is an integer number of milliseconds, got ${d}`)
+  return d
+}
+
+class TimeWindows {
+  constructor(sizeMs, advanceMs, graceMs) {
+    if (sizeMs <= 0) throw new RangeError(`window size must be positive, got ${sizeMs} ms`)
+    if (graceMs < 0) throw new RangeError(`grace period must not be negative, got ${graceMs} ms`)
+    if (advanceMs <= 0 || advanceMs > sizeMs) throw new RangeError(`window advance must be positive and at most the size (${sizeMs} ms), got ${advanceMs} ms`)
+    this.sizeMs = sizeMs
+    this.advanceMs = advanceMs
+    this.graceMs = graceMs
+  }
+
+  static ofSizeWithNoGrace(size) {
+    const s = ms(size, 'size')
+    return new TimeWindows(s, s, 0)
+  }
+
+  static ofSizeAndGrace(size, grace) {
+    const s = ms(size, 'size')
+    return new TimeWindows(s, s, ms(grace, 'grace'))
+  }
+
+  advanceBy(advance) {
+    return new TimeWindows(this.sizeMs, ms(advance, 'advance'), this.graceMs)
+  }
+}
+
+class JoinWindows {
+  constructor(beforeMs, afterMs, graceMs) {
+    if (graceMs < 0) throw new RangeError(`grace period must not be negative, got ${graceMs} ms`)
+    if (beforeMs + afterMs < 0) throw new RangeError(`join window interval (before + after) must not be negative, got ${beforeMs} + ${afterMs} ms`)
+    this.beforeMs = beforeMs
+    this.afterMs = afterMs
+    this.graceMs = graceMs
+  }
+
+  static ofTimeDifferenceAndGrace(timeDifference, grace) {
+    const d = ms(timeDifference, 'timeDifference')
+    if (d < 0) throw new RangeError(`join time difference must not be negative, got ${d} ms`)
+    return new JoinWindows(d, d, ms(grace, 'grace'))
+  }
+
+  static ofTimeDifferenceWithNoGrace(timeDifference) {
+    return JoinWindows.ofTimeDifferenceAndGrace(timeDifference, 0)
+  }
+
+  before(timeDifference) {
+    return new JoinWindows(ms(timeDifference, 'before'), this.afterMs, this.graceMs)
+  }
+
+  after(timeDifference) {
+    return new JoinWindows(this.beforeMs, ms(timeDifference, 'after'), this.graceMs)
+  }
+}
+
+function positive(n, what) {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${what} must be a positive integer, got ${n}`)
+  return n
+}
+
+// Suppressed.BufferConfig: unbounded(), or maxRecords/maxBytes(...).shutDownWhenFull() (strict: the
+// application stops with an error at the bound). Emitting early is not allowed for final results.
+class BufferConfig {
+  constructor(maxRecords, maxBytes, strict) {
+    this.maxRecords = maxRecords
+    this.maxBytes = maxBytes
+    this.strict = strict
+  }
+
+  static unbounded() {
+    return new BufferConfig(null, null, true)
+  }
+
+  static maxRecords(records) {
+    return new BufferConfig(positive(records, 'maxRecords'), null, false)
+  }
+
+  static maxBytes(bytes) {
+    return new BufferConfig(null, positive(bytes, 'maxBytes'), false)
+  }
+
+  withMaxRecords(records) {
+    return new BufferConfig(positive(records, 'maxRecords'), this.maxBytes, this.strict)
+  }
+
+  withMaxBytes(bytes) {
+    return new BufferConfig(this.maxRecords, positive(bytes, 'maxBytes'), this.strict)
+  }
+
+  withNoBound() {
+    return new BufferConfig(null, null, true)
+  }
+
+  shutDownWhenFull() {
+    return new BufferConfig(this.maxRecords, this.maxBytes, true)
+  }
+
+  emitEarlyWhenFull() {
+    return new BufferConfig(this.maxRecords, this.maxBytes, false)
+  }
+}
+
+class Suppressed {
+  constructor(bufferConfig, name) {
+    this.bufferConfig = bufferConfig
+    this.name = name
+  }
+
+  static untilWindowCloses(bufferConfig) {
+    if (!(bufferConfig instanceof BufferConfig) || !bufferConfig.strict) {
+      throw new TypeError(
+        'untilWindowCloses() takes a strict buffer config: BufferConfig.unbounded(), or a bound with .shutDownWhenFull() (emitting early would not give final results)'
+      )
+    }
+    return new Suppressed(bufferConfig, null)
+  }
+
+  // The buffer store is then `<name>-store`.
+  withName(name) {
+    if (typeof name !== 'string' || !name) throw new TypeError('the name of a suppression is a non-empty string')
+    return new Suppressed(this.bufferConfig, name)
+  }
+}
+Suppressed.BufferConfig = BufferConfig
+
+// ---------------------------------------------------------------------------------- runner
+
+const FILTER = 1
+const FILTER_NOT = 2
+const MAP = 3
+const MAP_VALUES = 4
+const FLAT_MAP = 5
+const FLAT_MAP_VALUES = 6
+const SELECT_KEY = 7
+const PEEK = 8
+const FOREACH = 9
+const SPLIT = 10
+const SERDE = 11 // no function: the serdes change (re-encoding for a sink or a repartition)
+const REDUCE = 20
+const AGGREGATE = 21
+const JOIN = 22
+
+// Runs steps[pos..] on one (key, value), pushing port, key, value to out.
+function apply(steps, pos, key, value, out) {
+  for (; pos < steps.length; pos++) {
+    const { kind, fn } = steps[pos]
+    switch (kind) {
+      case MAP_VALUES:
+        value = fn(value)
+        break
+      case FILTER:
+        if (!fn(key, value)) return
+        break
+      case FILTER_NOT:
+        if (fn(key, value)) return
+        break
+      case MAP: {
+        const kv = fn(key, value)
+        if (!Array.isArray(kv) || kv.length !== 2) throw new TypeError('map() returns [key, value]')
+        key = kv[0]
+        value = kv[1]
+        break
+      }
+      case SELECT_KEY:
+        key = fn(key, value)
+        break
+      case PEEK:
+        fn(key, value)
+        break
+      case FOREACH:
+        fn(key, value)
+        return
+      case FLAT_MAP:
+        for (const kv of fn(key, value)) {
+          if (!Array.isArray(kv) || kv.length !== 2) throw new TypeError('flatMap() returns an iterable of [key, value]')
+          apply(steps, pos + 1, kv[0], kv[1], out)
+        }
+        return
+      case FLAT_MAP_VALUES:
+        for (const v of fn(value)) apply(steps, pos + 1, key, v, out)
+        return
+      case SPLIT: {
+        const port = fn(key, value)
+        if (port !== null) out.push(port, key, value)
+        return
+      }
+      default: // SERDE
+    }
+  }
+  out.push(0, key, value)
+}
+
+const message = e => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
+
+class Runner {
+  constructor() {
+    this.ops = new Map()
+    this.chains = new Map()
+    // The exception of the last failed user function (the cause of the handler's exception).
+    this.lastException = null
+    this.run = this.run.bind(this)
+  }
+
+  add(node, op) {
+    this.ops.set(node, op)
+  }
+
+  compile(nodes) {
+    const id = nodes.join(',')
+    let c = this.chains.get(id)
+    if (!c) {
+      const ops = nodes.map(n => this.ops.get(n))
+      if (ops.some(o => !o)) throw new Error(`no function for a node of chain ${id}`)
+      const first = ops[0]
+      const last = ops[ops.length - 1]
+      c = { steps: ops.map(o => ({ kind: o.kind, fn: o.fn })), first, last }
+      this.chains.set(id, c)
+    }
+    return c
+  }
+
+  fail(reply, i, kind, e) {
+    this.lastException = e
+    reply.failureIndex = i
+    reply.failureKind = kind
+    reply.failureMessage = message(e)
+    return reply
+  }
+
+  // Called by the core; must not throw (the reply carries every failure).
+  run(nodes, keys, values, timestamps, operands) {
+    try {
+      return operands === null ? this.chain(nodes, keys, values, timestamps) : this.combine(nodes[0], keys, values, operands)
+    } catch (e) {
+      return { value: [], index: [], port: [], key: [], timestamp: [], failureIndex: 0, failureKind: 'user', failureMessage: `streams runner: ${message(e)}` }
+    }
+  }
+
+  chain(nodes, keys, values, timestamps) {
+    const { steps, first, last } = this.compile(nodes)
+    const reply = { index: [], port: [], key: [], value: [], timestamp: [] }
+    const produced = []
+    for (let i = 0; i < keys.length; i++) {
+      let key, value
+      try {
+        key = first.keyIn.deserialize(keys[i])
+        value = first.valueIn.deserialize(values[i])
+      } catch (e) {
+        return this.fail(reply, i, 'deserialization', e)
+      }
+      const mark = reply.index.length
+      try {
+        produced.length = 0
+        apply(steps, 0, key, value, produced)
+        for (let j = 0; j < produced.length; j += 3) {
+          reply.index.push(i)
+          reply.port.push(produced[j])
+          reply.key.push(last.keyOut.serialize(produced[j + 1]))
+          reply.value.push(last.valueOut.serialize(produced[j + 2]))
+          reply.timestamp.push(timestamps[i])
+        }
+      } catch (e) {
+        // Outputs of a failed record are not kept.
+        for (const a of [reply.index, reply.port, reply.key, reply.value, reply.timestamp]) a.length = mark
+        return this.fail(reply, i, 'user', e)
+      }
+    }
+    return reply
+  }
+
+  combine(node, keys, values, operands) {
+    const op = this.ops.get(node)
+    if (!op) throw new Error(`no function for node ${node}`)
+    const reply = { value: [] }
+    for (let i = 0; i < keys.length; i++) {
+      let key, value, other
+      try {
+        key = op.keyIn.deserialize(keys[i])
+        value = op.valueIn.deserialize(values[i])
+        other = operands[i] === null ? null : op.extra.deserialize(operands[i])
+      } catch (e) {
+        return this.fail(reply, i, 'deserialization', e)
+      }
+      try {
+        let result
+        if (op.kind === REDUCE) result = other === null ? value : op.fn(other, value)
+        else if (op.kind === AGGREGATE) result = op.fn.aggregator(key, value, other === null ? op.fn.initializer() : other)
+        else result = op.fn(value, other)
+        reply.value.push(op.valueOut.serialize(result === undefined ? null : result))
+      } catch (e) {
+        return this.fail(reply, i, 'user', e)
+      }
+    }
+    return reply
+  }
+}
+
+// ---------------------------------------------------------------------------------- DSL
+
+function callNative(f) {
+  try {
+    return f()
+  } catch (e) {
+    throw fromNative(e, { wrapRetriable: false })
+  }
+}
+
+function fn(f, what) {
+  if (typeof f !== 'function') throw new TypeError(`${what} must be a function`)
+  return f
+}
+
+const opts = (o, what) => {
+  if (o === undefined || o === null) return {}
+  if (typeof o !== 'object') throw new TypeError(`${what}: options are an object`)
+  return o
+}
+
+class StreamsBuilder {
+  constructor() {
+    this._native = new native.NativeTopologyBuilder()
+    this._runner = new Runner()
+    this._stores = new Map()
+    // Counter of generated names (Kafka Streams' NAME-0000000003), as in the Python DSL.
+    this._index = 0
+    this._built = false
+  }
+
+  _name(prefix) {
+    return `${prefix}${String(this._index++).padStart(10, '0')}`
+  }
+
+  _user(parent, kind, f, keyIn, valueIn, keyOut, valueOut, ports = 0) {
+    const node = callNative(() => (ports ? this._native.split(parent, ports) : this._native.user(parent)))
+    this._index++
+    this._runner.add(node, { kind, fn: f, keyIn, valueIn, keyOut, valueOut })
+    return node
+  }
+
+  stream(topics, options) {
+    const o = opts(options, 'stream()')
+    const names = typeof topics === 'string' ? [topics] : Array.from(topics)
+    const node = callNative(() => this._native.source(names))
+    this._index++
+    return new KStream(this, node, checkSerde(o.keySerde, 'keySerde') || BYTES, checkSerde(o.valueSerde, 'valueSerde') || BYTES)
+  }
+
+  build() {
+    if (this._built) throw new Error('this StreamsBuilder was already built')
+    this._built = true
+    return new Topology(this)
+  }
+}
+
+class Topology {
+  constructor(builder) {
+    this._builder = builder
+    this._used = false
+  }
+}
+
+class KStream {
+  constructor(builder, node, keySerde, valueSerde) {
+    this._b = builder
+    this._node = node
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
+  }
+
+  _op(kind, f, keySerde, valueSerde) {
+    const ks = keySerde || this.keySerde
+    const vs = valueSerde || this.valueSerde
+    const node = this._b._user(this._node, kind, f, this.keySerde, this.valueSerde, ks, vs)
+    return new KStream(this._b, node, ks, vs)
+  }
+
+  filter(predicate) {
+    return this._op(FILTER, fn(predicate, 'filter()'))
+  }
+
+  filterNot(predicate) {
+    return this._op(FILTER_NOT, fn(predicate, 'filterNot()'))
+  }
+
+  // mapper(key, value) -> [key, value]; options: the new { keySerde, valueSerde }.
+  map(mapper, options) {
+    const o = opts(options, 'map()')
+    return this._op(MAP, fn(mapper, 'map()'), checkSerde(o.keySerde, 'keySerde'), checkSerde(o.valueSerde, 'valueSerde'))
+  }
+
+  mapValues(mapper, options) {
+    const o = opts(options, 'mapValues()')
+    return this._op(MAP_VALUES, fn(mapper, 'mapValues()'), null, checkSerde(o.valueSerde, 'valueSerde'))
+  }
+
+  flatMap(mapper, options) {
+    const o = opts(options, 'flatMap()')
+    return this._op(FLAT_MAP, fn(mapper, 'flatMap()'), checkSerde(o.keySerde, 'keySerde'), checkSerde(o.valueSerde, 'valueSerde'))
+  }
+
+  flatMapValues(mapper, options) {
+    const o = opts(options, 'flatMapValues()')
+    return this._op(FLAT_MAP_VALUES, fn(mapper, 'flatMapValues()'), null, checkSerde(o.valueSerde, 'valueSerde'))
+  }
+
+  selectKey(mapper, options) {
+    const o = opts(options, 'selectKey()')
+    return this._op(SELECT_KEY, fn(mapper, 'selectKey()'), checkSerde(o.keySerde, 'keySerde'))
+  }
+
+  peek(action) {
+    return this._op(PEEK, fn(action, 'peek()'))
+  }
+
+  foreach(action) {
+    this._op(FOREACH, fn(action, 'foreach()'))
+  }
+
+  merge(other) {
+    if (!(other instanceof KStream) || other._b !== this._b) throw new TypeError('merge() takes a KStream of the same StreamsBuilder')
+    const node = callNative(() => this._b._native.merge(this._node, other._node))
+    this._b._index++
+    return new KStream(this._b, node, this.keySerde, this.valueSerde)
+  }
+
+  // Branches: split(prefix).branch(predicate, name)....defaultBranch(name) | noDefaultBranch()
+  // give { [prefix + name]: KStream }; each record goes to the first branch whose predicate holds.
+  split(prefix = '') {
+    if (typeof prefix !== 'string') throw new TypeError("split()'s prefix is a string")
+    return new BranchedKStream(this, prefix)
+  }
+
+  // This stream re-encoded with other serdes (itself when they are the same).
+  _withSerdes(keySerde, valueSerde) {
+    const ks = checkSerde(keySerde, 'keySerde') || this.keySerde
+    const vs = checkSerde(valueSerde, 'valueSerde') || this.valueSerde
+    if (sameSerde(ks, this.keySerde) && sameSerde(vs, this.valueSerde)) return this
+    return this._op(SERDE, null, ks, vs)
+  }
+
+  to(topic, options) {
+    if (typeof topic !== 'string') throw new TypeError('to() takes a topic name (a topic chosen per record is not implemented)')
+    const o = opts(options, 'to()')
+    const s = this._withSerdes(o.keySerde, o.valueSerde)
+    callNative(() => this._b._native.sink(s._node, topic))
+    this._b._index++
+  }
+
+  groupByKey(options) {
+    const o = opts(options, 'groupByKey()')
+    return new KGroupedStream(this._withSerdes(o.keySerde, o.valueSerde), null, null)
+  }
+
+  // Groups by a new key through the repartition topic `<application.id>-<name>-repartition`
+  // (name: options.name, else the store's).
+  groupBy(selector, options) {
+    const o = opts(options, 'groupBy()')
+    fn(selector, 'groupBy()')
+    const ks = checkSerde(o.keySerde, 'keySerde') || this.keySerde
+    const vs = checkSerde(o.valueSerde, 'valueSerde') || this.valueSerde
+    return new KGroupedStream(this, { selector, ks, vs }, o.name || null)
+  }
+
+  // With a KTable: each record joined with the table's value of its key. With a KStream and
+  // JoinWindows: each pair of records of the same key within the windows, at the later timestamp.
+  join(other, joiner, windows, options) {
+    if (other instanceof KStream) return this._streamJoin(other, joiner, windows, 'inner', options)
+    return this._tableJoin(other, joiner, false, windows, options)
+  }
+
+  leftJoin(other, joiner, windows, options) {
+    if (other instanceof KStream) return this._streamJoin(other, joiner, windows, 'left', options)
+    return this._tableJoin(other, joiner, true, windows, options)
+  }
+
+  outerJoin(other, joiner, windows, options) {
+    if (!(other instanceof KStream)) throw new TypeError('outerJoin() takes a KStream')
+    return this._streamJoin(other, joiner, windows, 'outer', options)
+  }
+
+  _streamJoin(other, joiner, windows, kind, options) {
+    if (other._b !== this._b) throw new TypeError('join() takes a KStream of the same StreamsBuilder')
+    if (!(windows instanceof JoinWindows)) throw new TypeError('a stream-stream join takes JoinWindows (JoinWindows.ofTimeDifferenceAndGrace(...))')
+    fn(joiner, 'the joiner')
+    const o = opts(options, 'join()')
+    if (o.name !== undefined && typeof o.name !== 'string') throw new TypeError("the join's name is a string")
+    const b = this._b
+    const out = checkSerde(o.valueSerde, 'valueSerde') || this.valueSerde
+    const base = o.name || b._name('KSTREAM-JOIN-')
+    const [thisNode, thatNode, joined] = callNative(() =>
+      b._native.streamJoin(this._node, other._node, windows.beforeMs, windows.afterMs, windows.graceMs, kind, base)
+    )
+    b._index += 3
+    b._runner.add(thisNode, { kind: JOIN, fn: joiner, keyIn: this.keySerde, valueIn: this.valueSerde, keyOut: this.keySerde, valueOut: out, extra: other.valueSerde })
+    // The other side's node gets (its value, this side's value): swapped back for the joiner.
+    b._runner.add(thatNode, {
+      kind: JOIN,
+      fn: (v, o2) => joiner(o2, v),
+      keyIn: other.keySerde,
+      valueIn: other.valueSerde,
+      keyOut: this.keySerde,
+      valueOut: out,
+      extra: this.valueSerde,
+    })
+    return new KStream(b, joined, this.keySerde, out)
+  }
+
+  _tableJoin(table, joiner, left, windows, options) {
+    if (!(table instanceof KTable) || table._b !== this._b) throw new TypeError('join() takes a KTable or KStream of the same StreamsBuilder')
+    if (windows !== undefined || options !== undefined) throw new TypeError('a stream-table join takes no windows or options')
+    if (table._windows) throw new TypeError('a stream-table join needs a table that is not windowed')
+    fn(joiner, 'the joiner')
+    const node = callNative(() => this._b._native.joinTable(this._node, table._node, left))
+    this._b._index++
+    this._b._runner.add(node, {
+      kind: JOIN,
+      fn: joiner,
+      keyIn: this.keySerde,
+      valueIn: this.valueSerde,
+      keyOut: this.keySerde,
+      valueOut: this.valueSerde,
+      extra: table.valueSerde,
+    })
+    return new KStream(this._b, node, this.keySerde, this.valueSerde)
+  }
+}
+
+class BranchedKStream {
+  constructor(stream, prefix) {
+    this._stream = stream
+    this._prefix = prefix
+    this._branches = []
+    this._done = false
+  }
+
+  branch(predicate, name) {
+    if (this._done) throw new Error('this split is finished')
+    fn(predicate, 'branch()')
+    if (name !== undefined && typeof name !== 'string') throw new TypeError("a branch's name is a string")
+    this._branches.push([this._prefix + (name || String(this._branches.length + 1)), predicate])
+    return this
+  }
+
+  defaultBranch(name) {
+    return this._finish(this._prefix + (name || '0'))
+  }
+
+  noDefaultBranch() {
+    return this._finish(null)
+  }
+
+  _finish(defaultName) {
+    if (this._done) throw new Error('this split is finished')
+    this._done = true
+    const preds = this._branches.map(([, p]) => p)
+    const n = preds.length
+    const choose = (k, v) => {
+      for (let i = 0; i < n; i++) if (preds[i](k, v)) return i
+      return defaultName === null ? null : n
+    }
+    const s = this._stream
+    const b = s._b
+    const ports = n + (defaultName === null ? 0 : 1)
+    const split = b._user(s._node, SPLIT, choose, s.keySerde, s.valueSerde, s.keySerde, s.valueSerde, Math.max(ports, 1))
+    const names = this._branches.map(([name]) => name).concat(defaultName === null ? [] : [defaultName])
+    const out = {}
+    names.forEach((name, port) => {
+      const node = callNative(() => b._native.branch(split, port))
+      b._index++
+      out[name] = new KStream(b, node, s.keySerde, s.valueSerde)
+    })
+    return out
+  }
+}
+
+function storeName(b, materialized) {
+  if (materialized === undefined || materialized === null) return b._name('KSTREAM-AGGREGATE-STATE-STORE-')
+  if (typeof materialized !== 'string') throw new TypeError("materialized is the store's name (a string)")
+  return materialized
+}
+
+class KGroupedStream {
+  constructor(stream, selector, name, windows = null) {
+    this._stream = stream
+    this._selector = selector
+    this._name = name
+    this._windows = windows
+  }
+
+  windowedBy(windows) {
+    if (this._windows) throw new TypeError('this stream is already windowed')
+    if (!(windows instanceof TimeWindows)) throw new TypeError('windowedBy() takes TimeWindows')
+    return new TimeWindowedKStream(this._stream, this._selector, this._name, windows)
+  }
+
+  _grouped(store) {
+    const s = this._stream
+    if (!this._selector) return s
+    const { selector, ks, vs } = this._selector
+    const keyed = s._op(SELECT_KEY, selector, ks, vs)
+    const node = callNative(() => s._b._native.repartition(keyed._node, this._name || store))
+    s._b._index++
+    return new KStream(s._b, node, ks, vs)
+  }
+
+  _aggregate(kind, f, materialized, valueSerde) {
+    const b = this._stream._b
+    const store = storeName(b, materialized)
+    const g = this._grouped(store)
+    const w = this._windows
+    const node = callNative(() => b._native.aggregate(g._node, store, kind === null ? 'count' : 'combine', w ? [w.sizeMs, w.advanceMs, w.graceMs] : null))
+    b._index++
+    if (kind !== null) {
+      b._runner.add(node, { kind, fn: f, keyIn: g.keySerde, valueIn: g.valueSerde, keyOut: g.keySerde, valueOut: valueSerde, extra: valueSerde })
+    }
+    const keySerde = w ? new TimeWindowedSerde(g.keySerde, w.sizeMs) : g.keySerde
+    b._stores.set(store, { name: store, keySerde: g.keySerde, valueSerde, windows: w })
+    return new KTable(b, node, keySerde, valueSerde, store, w)
+  }
+
+  // Counts per key into the store options.materialized (values: Serdes.Long(), numbers).
+  count(options) {
+    return this._aggregate(null, null, opts(options, 'count()').materialized, LONG)
+  }
+
+  reduce(reducer, options) {
+    fn(reducer, 'reduce()')
+    return this._aggregate(REDUCE, reducer, opts(options, 'reduce()').materialized, this._selector ? this._selector.vs : this._stream.valueSerde)
+  }
+
+  // aggregator(key, value, aggregate) -> aggregate; the store's values use options.valueSerde
+  // (default JSON).
+  aggregate(initializer, aggregator, options) {
+    fn(initializer, 'the initializer')
+    fn(aggregator, 'the aggregator')
+    const o = opts(options, 'aggregate()')
+    return this._aggregate(AGGREGATE, { initializer, aggregator }, o.materialized, checkSerde(o.valueSerde, 'valueSerde') || JSON_SERDE)
+  }
+}
+
+// A grouped stream aggregated per time window; keys of the result are { key, start, end }.
+class TimeWindowedKStream extends KGroupedStream {}
+
+// A changelog stream: the latest value per key, kept in a store.
+class KTable {
+  constructor(builder, node, keySerde, valueSerde, store, windows) {
+    this._b = builder
+    this._node = node
+    this.keySerde = keySerde
+    this.valueSerde = valueSerde
+    this.storeName = store
+    this._windows = windows
+  }
+
+  toStream() {
+    const node = callNative(() => this._b._native.toStream(this._node))
+    this._b._index++
+    return new KStream(this._b, node, this.keySerde, this.valueSerde)
+  }
+
+  // Only the final result of each window (Suppressed.untilWindowCloses): the buffer is a store
+  // with a changelog (`<name>-store`, default KTABLE-SUPPRESS-STATE-STORE-<n>).
+  suppress(suppressed) {
+    if (!(suppressed instanceof Suppressed)) throw new TypeError('suppress() takes Suppressed.untilWindowCloses(...)')
+    if (!this._windows) throw new TypeError('untilWindowCloses() suppresses a windowed table (windowedBy(...) before the aggregation)')
+    const b = this._b
+    const store = suppressed.name ? `${suppressed.name}-store` : b._name('KTABLE-SUPPRESS-STATE-STORE-')
+    const c = suppressed.bufferConfig
+    const node = callNative(() => b._native.suppress(this._node, store, c.maxRecords, c.maxBytes))
+    b._index++
+    return new KTable(b, node, this.keySerde, this.valueSerde, null, this._windows)
+  }
+}
+
+// ---------------------------------------------------------------------------------- KafkaStreams
+
+const State = {
+  CREATED: 'CREATED',
+  REBALANCING: 'REBALANCING',
+  RUNNING: 'RUNNING',
+  PENDING_SHUTDOWN: 'PENDING_SHUTDOWN',
+  NOT_RUNNING: 'NOT_RUNNING',
+  PENDING_ERROR: 'PENDING_ERROR',
+  ERROR: 'ERROR',
+}
+
+// Only SHUTDOWN_CLIENT is implemented: the instance stops (state ERROR).
+const StreamThreadExceptionResponse = { SHUTDOWN_CLIENT: 'SHUTDOWN_CLIENT' }
+
+// What stopped processing: kind "user" (a user function threw; its exception is `cause`),
+// "deserialization" or "kafka"; topic, partition, offset name the source record (null/-1 for "kafka").
+class StreamsException extends KafkaJSNonRetriableError {
+  constructor(f, cause) {
+    super(f.message, { cause })
+    this.name = 'StreamsException'
+    this.kind = f.kind
+    this.topic = f.topic === undefined ? null : f.topic
+    this.partition = f.partition
+    this.offset = f.offset
+  }
+}
+
+function configEntries(config) {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new KafkaJSNonRetriableError('the configuration is an object of Kafka Streams properties ({ "application.id": ..., "bootstrap.servers": ... })')
+  }
+  return Object.entries(config).map(([k, v]) => {
+    if (Array.isArray(v)) v = v.join(',')
+    if (v === null || v === undefined || (typeof v === 'object' && !(v instanceof String))) {
+      throw new KafkaJSNonRetriableError(`configuration ${k}: expected a string, number or boolean, got ${v === null ? 'null' : typeof v}`)
+    }
+    return [k, String(v)]
+  })
+}
+
+class KafkaStreams extends EventEmitter {
+  constructor(topology, config) {
+    super()
+    if (!(topology instanceof Topology)) throw new TypeError('KafkaStreams takes the Topology of StreamsBuilder.build()')
+    if (topology._used) throw new Error('this Topology is already used by a KafkaStreams')
+    const b = topology._builder
+    this._runner = b._runner
+    this._stores = new Map(b._stores)
+    const entries = configEntries(config)
+    this._native = callNative(() => new native.NativeKafkaStreams(b._native, this._runner.run, entries))
+    topology._used = true
+    this._handler = null
+    this._exception = null
+    this._alive = false
+    callNative(() => this._native.setStateListener((n, o) => this._onState(n, o)))
+    callNative(() => this._native.setUncaughtExceptionHandler(f => this._onFailure(f)))
+  }
+
+  _onState(newState, oldState) {
+    if (newState === State.NOT_RUNNING || newState === State.ERROR) this._release()
+    try {
+      this.emit('stateChange', newState, oldState)
+    } catch (e) {
+      process.emitWarning(`polykafka streams: a stateChange listener threw: ${message(e)}`)
+    }
+  }
+
+  _onFailure(f) {
+    const e = this._makeException(f)
+    if (!this._handler) {
+      process.emitWarning(`polykafka streams: processing stopped (no uncaught exception handler): ${e.message}`)
+      return
+    }
+    try {
+      const answer = this._handler(e)
+      if (answer !== undefined && answer !== null && answer !== StreamThreadExceptionResponse.SHUTDOWN_CLIENT) {
+        process.emitWarning(`polykafka streams: the uncaught exception handler answered ${answer}: only SHUTDOWN_CLIENT is implemented; shutting down the client`)
+      }
+    } catch (err) {
+      process.emitWarning(`polykafka streams: the uncaught exception handler threw: ${message(err)}`)
+    }
+  }
+
+  _makeException(f) {
+    const cause = f.kind !== 'kafka' ? this._runner.lastException : null
+    this._exception = new StreamsException(f, cause || undefined)
+    return this._exception
+  }
+
+  _release() {
+    if (this._alive) {
+      this._alive = false
+      keepalive.release()
+    }
+  }
+
+  describe() {
+    return callNative(() => this._native.describe())
+  }
+
+  start() {
+    callNative(() => this._native.start())
+    this._alive = true
+    keepalive.acquire()
+  }
+
+  // Stops, committing what was processed; resolves true when done within timeoutMs (default: no limit).
+  async close({ timeout } = {}) {
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0))) {
+      throw new KafkaJSNonRetriableError(`timeout is a non-negative number of milliseconds, got ${timeout}`)
+    }
+    let done
+    try {
+      done = await this._native.close(timeout === undefined ? null : timeout)
+    } catch (e) {
+      throw fromNative(e, { wrapRetriable: false })
+    }
+    if (done) this._release()
+    return done
+  }
+
+  state() {
+    return this._native.state()
+  }
+
+  // handler(StreamsException), on the JS thread when processing stopped on an error; the
+  // instance then shuts down (state ERROR).
+  setUncaughtExceptionHandler(handler) {
+    this._handler = fn(handler, 'the uncaught exception handler')
+  }
+
+  // What stopped the instance, if something did.
+  exception() {
+    const f = this._native.failure()
+    if (!f) return null
+    return this._exception || this._makeException(f)
+  }
+
+  // Counters: processed, lateDropped, dropped, deserializationSkipped, deadLettered, restored, restoreMs, commits.
+  metrics() {
+    return this._native.metrics()
+  }
+
+  // Interactive queries on the store `name` over this instance's tasks.
+  store(name) {
+    const s = this._stores.get(name)
+    if (!s) throw new KafkaJSNonRetriableError(`the topology has no store named '${name}'`)
+    return s.windows ? new ReadOnlyWindowStore(this._native, s) : new ReadOnlyKeyValueStore(this._native, s)
+  }
+}
+
+class ReadOnlyKeyValueStore {
+  constructor(n, store) {
+    this._n = n
+    this._s = store
+  }
+
+  get(key) {
+    const raw = callNative(() => this._n.storeGet(this._s.name, this._s.keySerde.serialize(key)))
+    return raw === null || raw === undefined ? null : this._s.valueSerde.deserialize(raw)
+  }
+
+  // [key, value] of keys from start to end (both included; null: unbounded), in byte order.
+  range(start = null, end = null) {
+    const { keySerde: ks, valueSerde: vs } = this._s
+    const lo = start === null ? null : ks.serialize(start)
+    const hi = end === null ? null : ks.serialize(end)
+    return callNative(() => this._n.storeRange(this._s.name, lo, hi)).map(([k, v]) => [ks.deserialize(k), vs.deserialize(v)])
+  }
+
+  all() {
+    return this.range()
+  }
+}
+
+class ReadOnlyWindowStore {
+  constructor(n, store) {
+    this._n = n
+    this._s = store
+  }
+
+  // [window start ms, value] of key's windows starting in [timeFrom, timeTo] (ms or Date).
+  fetch(key, timeFrom, timeTo) {
+    const t = x => (x instanceof Date ? x.getTime() : x)
+    return callNative(() => this._n.storeFetch(this._s.name, this._s.keySerde.serialize(key), t(timeFrom), t(timeTo))).map(w => [
+      w.start,
+      this._s.valueSerde.deserialize(w.value),
+    ])
+  }
+
+  // [{ key, start, end }, value] of every window.
+  all() {
+    const ws = new TimeWindowedSerde(this._s.keySerde, this._s.windows.sizeMs)
+    return callNative(() => this._n.storeAll(this._s.name)).map(([k, v]) => [ws.deserialize(k), this._s.valueSerde.deserialize(v)])
+  }
+}
+
+module.exports = {
+  StreamsBuilder,
+  Topology,
+  KStream,
+  BranchedKStream,
+  KGroupedStream,
+  TimeWindowedKStream,
+  KTable,
+  KafkaStreams,
+  State,
+  StreamThreadExceptionResponse,
+  StreamsException,
+  TimeWindows,
+  JoinWindows,
+  Suppressed,
+  BufferConfig,
+  Serdes,
+  SerializationError,
+  TimeWindowedSerde,
+  ReadOnlyKeyValueStore,
+  ReadOnlyWindowStore,
+}

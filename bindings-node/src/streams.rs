@@ -1,0 +1,489 @@
+//! Streams' native half (issue #17): the core's topology builder and `KafkaStreams`, and the
+//! core's `UserFunctions` implemented over a threadsafe function into the JS runner
+//! (`lib/streams.js`).
+//!
+//! The stream thread (a Rust thread of the core) makes ONE call per batch and fused chain (or
+//! combining node): it queues the records on the JS thread and blocks on a channel until the
+//! runner's synchronous return value is converted back. The runner never throws (a user
+//! function's exception becomes a failure with the record's index). `close()` runs off the JS
+//! thread (a promise), so the JS thread keeps answering the stream thread's last calls while the
+//! core stops; a call that cannot be queued any more (the function was released) fails at once.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::{within_runtime_if_available, Buffer, FromNapiValue};
+use napi::threadsafe_function::{ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, JsFunction, JsObject, JsUnknown, Result, Status};
+use napi_derive::napi;
+use polykafka::streams::{
+    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, StreamRecord,
+    StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
+};
+
+use crate::error::{self, IntoNapi};
+
+fn taken() -> napi::Error {
+    error::to_napi(polykafka::Error::invalid("this topology was already built"))
+}
+
+/// The core's `TopologyBuilder`; node ids are numbers.
+#[napi]
+pub struct NativeTopologyBuilder {
+    builder: Mutex<Option<TopologyBuilder>>,
+}
+
+impl NativeTopologyBuilder {
+    fn with<T>(&self, f: impl FnOnce(&mut TopologyBuilder) -> polykafka::Result<T>) -> Result<T> {
+        let mut g = self.builder.lock().map_err(|_| taken())?;
+        let b = g.as_mut().ok_or_else(taken)?;
+        f(b).napi()
+    }
+}
+
+fn invalid(message: String) -> napi::Error {
+    error::to_napi(polykafka::Error::invalid(message))
+}
+
+#[napi]
+impl NativeTopologyBuilder {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        NativeTopologyBuilder { builder: Mutex::new(Some(TopologyBuilder::new())) }
+    }
+    #[napi(catch_unwind)]
+    pub fn source(&self, topics: Vec<String>) -> Result<u32> {
+        let t: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.with(|b| b.source(&t))
+    }
+    #[napi(catch_unwind)]
+    pub fn user(&self, parent: u32) -> Result<u32> {
+        self.with(|b| b.user(parent))
+    }
+    /// A user node with `ports` output ports (`split()`); `branch` is the stream of one port.
+    #[napi(catch_unwind)]
+    pub fn split(&self, parent: u32, ports: u32) -> Result<u32> {
+        self.with(|b| b.split(parent, ports))
+    }
+    #[napi(catch_unwind)]
+    pub fn branch(&self, split: u32, port: u32) -> Result<u32> {
+        self.with(|b| b.branch(split, port))
+    }
+    #[napi(catch_unwind)]
+    pub fn merge(&self, a: u32, b: u32) -> Result<u32> {
+        self.with(|x| x.merge(a, b))
+    }
+    #[napi(catch_unwind)]
+    pub fn sink(&self, parent: u32, topic: String) -> Result<u32> {
+        self.with(|b| b.sink(parent, &topic))
+    }
+    #[napi(catch_unwind)]
+    pub fn repartition(&self, parent: u32, name: String) -> Result<u32> {
+        self.with(|b| b.repartition(parent, &name))
+    }
+    /// `kind`: "count" or "combine"; `windows`: [sizeMs, advanceMs, graceMs] or null.
+    #[napi(catch_unwind)]
+    pub fn aggregate(&self, parent: u32, store: String, kind: String, windows: Option<Vec<i64>>) -> Result<u32> {
+        let kind = match kind.as_str() {
+            "count" => AggregateKind::Count,
+            "combine" => AggregateKind::Combine,
+            other => return Err(invalid(format!("unknown aggregation kind '{other}'"))),
+        };
+        let windows = match windows.as_deref() {
+            None => None,
+            Some(&[size, advance, grace]) => Some(TimeWindows::of_size_and_grace(size, grace).and_then(|w| w.advance_by(advance)).napi()?),
+            Some(_) => return Err(invalid("windows are [sizeMs, advanceMs, graceMs]".into())),
+        };
+        self.with(|b| b.aggregate(parent, &store, kind, windows))
+    }
+    #[napi(catch_unwind)]
+    pub fn to_stream(&self, table: u32) -> Result<u32> {
+        self.with(|b| b.to_stream(table))
+    }
+    #[napi(catch_unwind)]
+    pub fn join_table(&self, stream: u32, table: u32, left: bool) -> Result<u32> {
+        self.with(|b| b.join_table(stream, table, left))
+    }
+    /// Stream-stream join; `kind`: "inner", "left" or "outer"; `name`: the stores' base name.
+    /// Returns [this side node, other side node, joined stream node].
+    #[allow(clippy::too_many_arguments)]
+    #[napi(catch_unwind)]
+    pub fn stream_join(&self, this: u32, other: u32, before_ms: i64, after_ms: i64, grace_ms: i64, kind: String, name: String) -> Result<Vec<u32>> {
+        let kind = match kind.as_str() {
+            "inner" => JoinKind::Inner,
+            "left" => JoinKind::Left,
+            "outer" => JoinKind::Outer,
+            other => return Err(invalid(format!("unknown join kind '{other}'"))),
+        };
+        let windows = JoinWindows::new(before_ms, after_ms, grace_ms).napi()?;
+        let n = self.with(|b| b.stream_join(this, other, windows, kind, &name))?;
+        Ok(vec![n.this, n.other, n.joined])
+    }
+    /// `suppress(untilWindowCloses(...))` of a windowed table into the buffer store `store`.
+    #[napi(catch_unwind)]
+    pub fn suppress(&self, table: u32, store: String, max_records: Option<i64>, max_bytes: Option<i64>) -> Result<u32> {
+        let bound = |n: Option<i64>, what: &str| match n {
+            Some(n) if n <= 0 => Err(invalid(format!("{what} must be positive, got {n}"))),
+            n => Ok(n.map(|n| n as u64)),
+        };
+        let buffer = BufferConfig { max_records: bound(max_records, "maxRecords")?, max_bytes: bound(max_bytes, "maxBytes")? };
+        self.with(|b| b.suppress(table, &store, buffer))
+    }
+}
+
+impl Default for NativeTopologyBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One call of the runner: a fused chain (`operands` None) or a combining node.
+struct Call {
+    nodes: Vec<NodeId>,
+    records: Vec<StreamRecord>,
+    operands: Option<Vec<Option<Bytes>>>,
+}
+
+/// What the runner returns (JS object, camelCase): for a chain, the output records as parallel
+/// arrays (`index` of the input record, `port`, `key`, `value`, `timestamp`); for a combining
+/// node, `value` alone; and the failure that stopped the batch, if any.
+#[napi(object)]
+pub struct RunnerReply {
+    pub index: Option<Vec<u32>>,
+    pub port: Option<Vec<u32>>,
+    pub key: Option<Vec<Option<Buffer>>>,
+    pub value: Vec<Option<Buffer>>,
+    pub timestamp: Option<Vec<i64>>,
+    pub failure_index: Option<u32>,
+    /// "user" or "deserialization".
+    pub failure_kind: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+/// The runner's return value, converted without ever failing the threadsafe call (napi aborts
+/// the process when the conversion of a return value fails).
+struct Reply(Result<RunnerReply>);
+
+impl FromNapiValue for Reply {
+    unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
+        Ok(Reply(RunnerReply::from_napi_value(env, value)))
+    }
+}
+
+fn bytes(b: Option<Buffer>) -> Option<Bytes> {
+    b.map(|b| Bytes::copy_from_slice(&b))
+}
+
+/// The reply as the core's outputs: (chain records, combined values, failure).
+type Converted = (Vec<(usize, u32, StreamRecord)>, Vec<Option<Bytes>>, Option<UserFailure>);
+
+fn convert(r: RunnerReply, chain: bool) -> std::result::Result<Converted, String> {
+    let failure = match r.failure_index {
+        None => None,
+        Some(index) => {
+            let kind = if r.failure_kind.as_deref() == Some("deserialization") { FailureKind::Deserialization } else { FailureKind::User };
+            Some(UserFailure { index: index as usize, kind, message: r.failure_message.unwrap_or_default() })
+        }
+    };
+    if !chain {
+        return Ok((Vec::new(), r.value.into_iter().map(bytes).collect(), failure));
+    }
+    let (Some(index), Some(port), Some(key), Some(ts)) = (r.index, r.port, r.key, r.timestamp) else {
+        return Err("the runner's reply to a chain lacks index, port, key or timestamp".into());
+    };
+    let n = r.value.len();
+    if index.len() != n || port.len() != n || key.len() != n || ts.len() != n {
+        return Err("the runner's reply has arrays of different lengths".into());
+    }
+    let records = index
+        .into_iter()
+        .zip(port)
+        .zip(key)
+        .zip(r.value)
+        .zip(ts)
+        .map(|((((i, p), k), v), t)| (i as usize, p, StreamRecord { key: bytes(k), value: bytes(v), timestamp: t }))
+        .collect();
+    Ok((records, Vec::new(), failure))
+}
+
+type RunnerFn = ThreadsafeFunction<Call, ErrorStrategy::Fatal>;
+
+/// `UserFunctions` over the JS runner `run(nodes, keys, values, timestamps, operands|null)`.
+struct JsFunctions {
+    runner: RunnerFn,
+}
+
+fn runner_failed(message: impl std::fmt::Display) -> UserFailure {
+    UserFailure { index: 0, kind: FailureKind::User, message: format!("the JavaScript streams runner failed: {message}") }
+}
+
+impl JsFunctions {
+    fn call(&self, call: Call) -> std::result::Result<Converted, UserFailure> {
+        let chain = call.operands.is_none();
+        let (tx, rx) = mpsc::sync_channel::<std::result::Result<Converted, String>>(1);
+        let status = self.runner.call_with_return_value(call, ThreadsafeFunctionCallMode::Blocking, move |reply: Reply| {
+            let out = match reply.0 {
+                Ok(r) => convert(r, chain),
+                Err(e) => Err(format!("bad reply: {e}")),
+            };
+            let _ = tx.send(out);
+            Ok(())
+        });
+        if status != Status::Ok {
+            return Err(runner_failed(format!("the JavaScript thread does not take calls any more ({status})")));
+        }
+        match rx.recv() {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(runner_failed(e)),
+            Err(_) => Err(runner_failed("the call was dropped (the JavaScript environment is shutting down)")),
+        }
+    }
+}
+
+impl UserFunctions for JsFunctions {
+    fn run_chain(&self, chain: &[NodeId], input: &[StreamRecord]) -> ChainOutput {
+        match self.call(Call { nodes: chain.to_vec(), records: input.to_vec(), operands: None }) {
+            Ok((records, _, failure)) => ChainOutput { records, failure },
+            Err(f) => ChainOutput { records: Vec::new(), failure: Some(f) },
+        }
+    }
+
+    fn combine(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        match self.call(Call { nodes: vec![node], records: input.to_vec(), operands: Some(operands.to_vec()) }) {
+            Ok((_, values, failure)) => CombineOutput { values, failure },
+            Err(f) => CombineOutput { values: Vec::new(), failure: Some(f) },
+        }
+    }
+}
+
+fn buffers(env: &Env, items: impl ExactSizeIterator<Item = Option<Bytes>>) -> Result<JsObject> {
+    let mut arr = env.create_array_with_length(items.len())?;
+    for (i, b) in items.enumerate() {
+        match b {
+            Some(b) => arr.set_element(i as u32, env.create_buffer_copy(&b)?.into_raw())?,
+            None => arr.set_element(i as u32, env.get_null()?)?,
+        }
+    }
+    Ok(arr)
+}
+
+/// The arguments of one runner call: (nodes, keys, values, timestamps, operands or null).
+fn call_args(ctx: ThreadSafeCallContext<Call>) -> Result<Vec<JsUnknown>> {
+    let env = ctx.env;
+    let c = ctx.value;
+    let mut nodes = env.create_array_with_length(c.nodes.len())?;
+    for (i, n) in c.nodes.iter().enumerate() {
+        nodes.set_element(i as u32, env.create_uint32(*n)?)?;
+    }
+    let keys = buffers(&env, c.records.iter().map(|r| r.key.clone()))?;
+    let values = buffers(&env, c.records.iter().map(|r| r.value.clone()))?;
+    let mut ts = env.create_array_with_length(c.records.len())?;
+    for (i, r) in c.records.iter().enumerate() {
+        ts.set_element(i as u32, env.create_double(r.timestamp as f64)?)?;
+    }
+    let operands = match c.operands {
+        Some(o) => buffers(&env, o.into_iter())?.into_unknown(),
+        None => env.get_null()?.into_unknown(),
+    };
+    Ok(vec![nodes.into_unknown(), keys.into_unknown(), values.into_unknown(), ts.into_unknown(), operands])
+}
+
+#[napi(object)]
+pub struct StreamsFailure {
+    pub topic: Option<String>,
+    pub partition: i32,
+    pub offset: i64,
+    /// "user", "deserialization" or "kafka".
+    pub kind: String,
+    pub message: String,
+}
+
+fn failure_object(e: &ProcessingError) -> StreamsFailure {
+    StreamsFailure {
+        topic: e.topic.clone(),
+        partition: e.partition,
+        offset: e.offset,
+        kind: match e.kind {
+            Some(FailureKind::User) => "user",
+            Some(FailureKind::Deserialization) => "deserialization",
+            None => "kafka",
+        }
+        .into(),
+        message: e.message.clone(),
+    }
+}
+
+#[napi(object)]
+pub struct StreamsMetricsObject {
+    pub processed: i64,
+    pub late_dropped: i64,
+    pub dropped: i64,
+    pub deserialization_skipped: i64,
+    pub dead_lettered: i64,
+    pub restored: i64,
+    pub restore_ms: f64,
+    pub commits: i64,
+}
+
+/// The core's `KafkaStreams`.
+#[napi]
+pub struct NativeKafkaStreams {
+    streams: Arc<KafkaStreams>,
+}
+
+fn unrefd<T: 'static, R>(env: &Env, f: &JsFunction, cb: R) -> Result<ThreadsafeFunction<T, ErrorStrategy::Fatal>>
+where
+    R: 'static + Send + FnMut(ThreadSafeCallContext<T>) -> Result<Vec<JsUnknown>>,
+{
+    let mut tsfn = f.create_threadsafe_function(0, cb)?;
+    tsfn.unref(env)?;
+    Ok(tsfn)
+}
+
+#[napi]
+impl NativeKafkaStreams {
+    /// `runner(nodes, keys, values, timestamps, operands)`: see [`RunnerReply`]. `config`: Kafka
+    /// Streams properties as strings.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(env: Env, builder: &NativeTopologyBuilder, runner: JsFunction, config: Vec<Vec<String>>) -> Result<Self> {
+        let mut props = Vec::with_capacity(config.len());
+        for kv in config {
+            let [k, v]: [String; 2] = kv.try_into().map_err(|_| invalid("a configuration entry is [name, value]".into()))?;
+            props.push((k, v));
+        }
+        let config = StreamsConfig::from_properties(props).napi()?;
+        let b = builder.builder.lock().map_err(|_| taken())?.take().ok_or_else(taken)?;
+        let topology = b.build().napi()?;
+        let runner = unrefd(&env, &runner, call_args)?;
+        let handle = within_runtime_if_available(tokio::runtime::Handle::current);
+        let functions: Arc<dyn UserFunctions> = Arc::new(JsFunctions { runner });
+        let streams = KafkaStreams::new(topology, functions, config, handle).napi()?;
+        Ok(NativeKafkaStreams { streams: Arc::new(streams) })
+    }
+
+    #[napi(catch_unwind)]
+    pub fn describe(&self) -> String {
+        self.streams.topology().describe()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn start(&self) -> Result<()> {
+        self.streams.start().napi()
+    }
+
+    /// Resolves true when everything stopped within `timeoutMs` (null: no limit). Runs on a
+    /// blocking thread: the JS thread stays free to answer the stream thread's last calls.
+    #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
+    pub fn close(&self, env: Env, timeout_ms: Option<f64>) -> Result<JsObject> {
+        let t = match timeout_ms {
+            None => Duration::from_secs(3600 * 24 * 365),
+            Some(ms) if ms.is_finite() && ms >= 0.0 => Duration::from_secs_f64(ms / 1000.0),
+            Some(ms) => return Err(invalid(format!("timeout must be a non-negative number of milliseconds, got {ms}"))),
+        };
+        let streams = self.streams.clone();
+        error::spawn(&env, async move {
+            tokio::task::spawn_blocking(move || streams.close(t))
+                .await
+                .map_err(|e| napi::Error::new(Status::GenericFailure, format!("close failed: {e}")))
+        })
+    }
+
+    #[napi(catch_unwind)]
+    pub fn state(&self) -> &'static str {
+        self.streams.state().as_str()
+    }
+
+    /// `listener(newState, oldState)`, queued to the JS thread (never blocks the stream thread).
+    #[napi(catch_unwind)]
+    pub fn set_state_listener(&self, env: Env, listener: JsFunction) -> Result<()> {
+        let tsfn = unrefd(&env, &listener, |ctx: ThreadSafeCallContext<(&'static str, &'static str)>| {
+            Ok(vec![ctx.env.create_string(ctx.value.0)?.into_unknown(), ctx.env.create_string(ctx.value.1)?.into_unknown()])
+        })?;
+        let l = Arc::new(move |new: polykafka::streams::State, old: polykafka::streams::State| {
+            tsfn.call((new.as_str(), old.as_str()), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        self.streams.set_state_listener(l).napi()
+    }
+
+    /// `handler(failure)`, queued to the JS thread when the stream thread stops on an error.
+    #[napi(catch_unwind)]
+    pub fn set_uncaught_exception_handler(&self, env: Env, handler: JsFunction) -> Result<()> {
+        let tsfn = unrefd(&env, &handler, |ctx: ThreadSafeCallContext<ProcessingError>| {
+            let f = failure_object(&ctx.value);
+            let env = ctx.env;
+            let mut o = env.create_object()?;
+            match f.topic {
+                Some(t) => o.set_named_property("topic", env.create_string(&t)?)?,
+                None => o.set_named_property("topic", env.get_null()?)?,
+            }
+            o.set_named_property("partition", env.create_int32(f.partition)?)?;
+            o.set_named_property("offset", env.create_int64(f.offset)?)?;
+            o.set_named_property("kind", env.create_string(&f.kind)?)?;
+            o.set_named_property("message", env.create_string(&f.message)?)?;
+            Ok(vec![o.into_unknown()])
+        })?;
+        let h = Arc::new(move |e: &ProcessingError| {
+            tsfn.call(e.clone(), ThreadsafeFunctionCallMode::NonBlocking);
+        });
+        self.streams.set_uncaught_exception_handler(h).napi()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn failure(&self) -> Option<StreamsFailure> {
+        self.streams.failure().map(|e| failure_object(&e))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn metrics(&self) -> StreamsMetricsObject {
+        let m = self.streams.metrics();
+        StreamsMetricsObject {
+            processed: m.processed as i64,
+            late_dropped: m.late_dropped as i64,
+            dropped: m.dropped as i64,
+            deserialization_skipped: m.deserialization_skipped as i64,
+            dead_lettered: m.dead_lettered as i64,
+            restored: m.restored as i64,
+            restore_ms: m.restore_micros as f64 / 1000.0,
+            commits: m.commits as i64,
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn store_windowed(&self, name: String) -> Result<bool> {
+        Ok(self.streams.store(&name).napi()?.is_windowed())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn store_get(&self, name: String, key: Buffer) -> Result<Option<Buffer>> {
+        let v = self.streams.store(&name).and_then(|s| s.get(&key)).napi()?;
+        Ok(v.map(|b| b.to_vec().into()))
+    }
+
+    /// [key, value] pairs of keys from `start` to `end` (both included; null: unbounded).
+    #[napi(catch_unwind)]
+    pub fn store_range(&self, name: String, start: Option<Buffer>, end: Option<Buffer>) -> Result<Vec<Vec<Buffer>>> {
+        let v = self.streams.store(&name).and_then(|s| s.range(start.as_deref(), end.as_deref())).napi()?;
+        Ok(v.into_iter().map(|(k, v)| vec![k.to_vec().into(), v.to_vec().into()]).collect())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn store_all(&self, name: String) -> Result<Vec<Vec<Buffer>>> {
+        let v = self.streams.store(&name).and_then(|s| s.all()).napi()?;
+        Ok(v.into_iter().map(|(k, v)| vec![k.to_vec().into(), v.to_vec().into()]).collect())
+    }
+
+    /// [window start ms, value] of `key`'s windows starting in [start, end].
+    #[napi(catch_unwind)]
+    pub fn store_fetch(&self, name: String, key: Buffer, start: i64, end: i64) -> Result<Vec<StoreWindow>> {
+        let v = self.streams.store(&name).and_then(|s| s.fetch(&key, start, end)).napi()?;
+        Ok(v.into_iter().map(|(s, v)| StoreWindow { start: s, value: v.to_vec().into() }).collect())
+    }
+}
+
+#[napi(object)]
+pub struct StoreWindow {
+    pub start: i64,
+    pub value: Buffer,
+}

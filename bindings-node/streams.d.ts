@@ -1,0 +1,235 @@
+// Type declarations of polykafka's streams (Kafka Streams' DSL, issue #17), re-exported by
+// index.d.ts. K and V are the key and value types the serdes give.
+
+/// <reference types="node" />
+import { EventEmitter } from 'events'
+import { KafkaJSNonRetriableError } from './index'
+
+export interface Serde<T> {
+  serialize(obj: T | null | undefined): Buffer | Uint8Array | null
+  deserialize(data: Buffer | null): T | null
+}
+
+export class SerializationError extends KafkaJSNonRetriableError {}
+
+export const Serdes: {
+  String(): Serde<string>
+  /** 8 bytes big-endian (Kafka's LongSerializer); numbers (BigInt accepted when serializing). */
+  Long(): Serde<number>
+  /** The same bytes as Long, as BigInts. */
+  BigLong(): Serde<bigint>
+  Json<T = any>(): Serde<T>
+  Bytes(): Serde<Buffer>
+}
+
+/** A key of a windowed table: the record key and its window [start, end) in ms. */
+export interface Windowed<K> {
+  key: K
+  start: number
+  end: number
+}
+
+export class TimeWindowedSerde<K> implements Serde<Windowed<K>> {
+  constructor(inner: Serde<K>, windowSizeMs: number)
+  readonly inner: Serde<K>
+  readonly windowSizeMs: number
+  serialize(obj: Windowed<K> | null | undefined): Buffer | null
+  deserialize(data: Buffer | null): Windowed<K> | null
+}
+
+export class TimeWindows {
+  private constructor()
+  readonly sizeMs: number
+  readonly advanceMs: number
+  readonly graceMs: number
+  static ofSizeWithNoGrace(sizeMs: number): TimeWindows
+  static ofSizeAndGrace(sizeMs: number, graceMs: number): TimeWindows
+  advanceBy(advanceMs: number): TimeWindows
+}
+
+export class JoinWindows {
+  private constructor()
+  readonly beforeMs: number
+  readonly afterMs: number
+  readonly graceMs: number
+  static ofTimeDifferenceAndGrace(timeDifferenceMs: number, graceMs: number): JoinWindows
+  static ofTimeDifferenceWithNoGrace(timeDifferenceMs: number): JoinWindows
+  before(timeDifferenceMs: number): JoinWindows
+  after(timeDifferenceMs: number): JoinWindows
+}
+
+export class BufferConfig {
+  private constructor()
+  static unbounded(): BufferConfig
+  static maxRecords(records: number): BufferConfig
+  static maxBytes(bytes: number): BufferConfig
+  withMaxRecords(records: number): BufferConfig
+  withMaxBytes(bytes: number): BufferConfig
+  withNoBound(): BufferConfig
+  shutDownWhenFull(): BufferConfig
+  emitEarlyWhenFull(): BufferConfig
+}
+
+export class Suppressed {
+  private constructor()
+  static BufferConfig: typeof BufferConfig
+  /** Takes a strict config (unbounded(), or a bound with shutDownWhenFull()). */
+  static untilWindowCloses(bufferConfig: BufferConfig): Suppressed
+  withName(name: string): Suppressed
+}
+
+export interface SerdeOptions<K, V> {
+  keySerde?: Serde<K>
+  valueSerde?: Serde<V>
+}
+
+export class StreamsBuilder {
+  constructor()
+  stream<K = Buffer, V = Buffer>(topics: string | string[], options?: SerdeOptions<K, V>): KStream<K, V>
+  build(): Topology
+}
+
+export class Topology {
+  private constructor()
+}
+
+export class KStream<K, V> {
+  private constructor()
+  readonly keySerde: Serde<K>
+  readonly valueSerde: Serde<V>
+  filter(predicate: (key: K, value: V) => boolean): KStream<K, V>
+  filterNot(predicate: (key: K, value: V) => boolean): KStream<K, V>
+  map<K2 = K, V2 = V>(mapper: (key: K, value: V) => [K2, V2], options?: SerdeOptions<K2, V2>): KStream<K2, V2>
+  mapValues<V2 = V>(mapper: (value: V) => V2, options?: { valueSerde?: Serde<V2> }): KStream<K, V2>
+  flatMap<K2 = K, V2 = V>(mapper: (key: K, value: V) => Iterable<[K2, V2]>, options?: SerdeOptions<K2, V2>): KStream<K2, V2>
+  flatMapValues<V2 = V>(mapper: (value: V) => Iterable<V2>, options?: { valueSerde?: Serde<V2> }): KStream<K, V2>
+  selectKey<K2 = K>(mapper: (key: K, value: V) => K2, options?: { keySerde?: Serde<K2> }): KStream<K2, V>
+  peek(action: (key: K, value: V) => void): KStream<K, V>
+  foreach(action: (key: K, value: V) => void): void
+  merge(other: KStream<K, V>): KStream<K, V>
+  /** Branches named prefix + name; each record goes to the first branch whose predicate holds. */
+  split(prefix?: string): BranchedKStream<K, V>
+  to(topic: string, options?: SerdeOptions<any, any>): void
+  groupByKey<K2 = K, V2 = V>(options?: SerdeOptions<K2, V2>): KGroupedStream<K2, V2>
+  /** Through the repartition topic `<application.id>-<name>-repartition` (name: options.name, else the store's). */
+  groupBy<K2, V2 = V>(selector: (key: K, value: V) => K2, options?: SerdeOptions<K2, V2> & { name?: string }): KGroupedStream<K2, V2>
+  join<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT) => VR): KStream<K, VR>
+  join<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+  leftJoin<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null) => VR): KStream<K, VR>
+  leftJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+  outerJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+}
+
+export class BranchedKStream<K, V> {
+  private constructor()
+  /** Default name: the branch's number from 1. */
+  branch(predicate: (key: K, value: V) => boolean, name?: string): BranchedKStream<K, V>
+  /** Records of no branch go to the default branch (default name "0"). */
+  defaultBranch(name?: string): Record<string, KStream<K, V>>
+  noDefaultBranch(): Record<string, KStream<K, V>>
+}
+
+export interface JoinOptions<VR> {
+  /** Base name of the join's stores. */
+  name?: string
+  /** Serde of the joined values (default: this stream's). */
+  valueSerde?: Serde<VR>
+}
+
+export interface Materialized {
+  /** The store's name (default: generated, KSTREAM-AGGREGATE-STATE-STORE-<n>). */
+  materialized?: string
+}
+
+export class KGroupedStream<K, V> {
+  private constructor()
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
+  count(options?: Materialized): KTable<K, number>
+  reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<K, V>
+  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<K, VA>
+}
+
+export class TimeWindowedKStream<K, V> {
+  private constructor()
+  count(options?: Materialized): KTable<Windowed<K>, number>
+  reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<Windowed<K>, V>
+  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<Windowed<K>, VA>
+}
+
+export class KTable<K, V> {
+  private constructor()
+  readonly keySerde: Serde<K>
+  readonly valueSerde: Serde<V>
+  readonly storeName: string | null
+  toStream(): KStream<K, V>
+  suppress(suppressed: Suppressed): KTable<K, V>
+}
+
+export enum State {
+  CREATED = 'CREATED',
+  REBALANCING = 'REBALANCING',
+  RUNNING = 'RUNNING',
+  PENDING_SHUTDOWN = 'PENDING_SHUTDOWN',
+  NOT_RUNNING = 'NOT_RUNNING',
+  PENDING_ERROR = 'PENDING_ERROR',
+  ERROR = 'ERROR',
+}
+
+export enum StreamThreadExceptionResponse {
+  SHUTDOWN_CLIENT = 'SHUTDOWN_CLIENT',
+}
+
+export class StreamsException extends KafkaJSNonRetriableError {
+  /** "user": a user function threw (its exception is `cause`); "deserialization"; "kafka". */
+  readonly kind: 'user' | 'deserialization' | 'kafka'
+  readonly topic: string | null
+  readonly partition: number
+  readonly offset: number
+}
+
+export interface StreamsMetrics {
+  processed: number
+  lateDropped: number
+  dropped: number
+  deserializationSkipped: number
+  deadLettered: number
+  restored: number
+  restoreMs: number
+  commits: number
+}
+
+/** Kafka Streams properties: application.id, bootstrap.servers, commit.interval.ms, ... and
+ * consumer./producer./admin. prefixed client settings. */
+export type StreamsConfig = { 'application.id': string; 'bootstrap.servers': string | string[] } & Record<string, string | number | boolean | string[]>
+
+export class KafkaStreams extends EventEmitter {
+  constructor(topology: Topology, config: StreamsConfig)
+  describe(): string
+  start(): void
+  /** Resolves true when everything stopped within `timeout` ms (default: no limit). */
+  close(options?: { timeout?: number }): Promise<boolean>
+  state(): `${State}`
+  on(event: 'stateChange', listener: (newState: `${State}`, oldState: `${State}`) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  setUncaughtExceptionHandler(handler: (exception: StreamsException) => `${StreamThreadExceptionResponse}` | void): void
+  exception(): StreamsException | null
+  metrics(): StreamsMetrics
+  /** Interactive queries on a store of this instance's tasks: `store<ReadOnlyKeyValueStore<string, number>>('counts')`,
+   * or a ReadOnlyWindowStore for the store of a windowed aggregation. */
+  store<S extends ReadOnlyKeyValueStore<any, any> | ReadOnlyWindowStore<any, any> = ReadOnlyKeyValueStore<any, any>>(name: string): S
+}
+
+export class ReadOnlyKeyValueStore<K, V> {
+  private constructor()
+  get(key: K): V | null
+  /** Keys from start to end (both included; null: unbounded) in the order of their bytes. */
+  range(start?: K | null, end?: K | null): Array<[K, V]>
+  all(): Array<[K, V]>
+}
+
+export class ReadOnlyWindowStore<K, V> {
+  private constructor()
+  /** [window start ms, value] of key's windows starting in [timeFrom, timeTo]. */
+  fetch(key: K, timeFrom: number | Date, timeTo: number | Date): Array<[number, V]>
+  all(): Array<[Windowed<K>, V]>
+}

@@ -1,0 +1,38 @@
+// Compiles a streams program against the declarations (not run).
+import {
+  StreamsBuilder, KafkaStreams, Serdes, TimeWindows, JoinWindows, Suppressed, State, ReadOnlyKeyValueStore, ReadOnlyWindowStore, Windowed, KStream, KTable,
+} from 'kafka-client'
+
+interface Event { userId: string; eventType: string; country: string }
+
+const builder = new StreamsBuilder()
+const events: KStream<string, Event> = builder.stream('events', { keySerde: Serdes.String(), valueSerde: Serdes.Json<Event>() })
+events.filter((k, e) => e.eventType === 'USER_CREATED').mapValues(e => ({ userId: e.userId })).to('notifications')
+const counts: KTable<string, number> = events.groupBy((k, e) => e.country, { keySerde: Serdes.String() }).count({ materialized: 'by-country' })
+counts.toStream().to('country-counts', { valueSerde: Serdes.Long() })
+const windowed: KTable<Windowed<string>, number> = events.groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(300000).advanceBy(60000)).count()
+windowed.suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().to('final')
+const orders = builder.stream('orders', { keySerde: Serdes.String(), valueSerde: Serdes.Json<{ amount: number }>() })
+const enriched: KStream<string, { amount: number; n: number | null }> = orders.leftJoin(counts, (o, n) => ({ ...o, n }))
+enriched.to('enriched')
+orders.outerJoin(events, (o, e) => `${o ? o.amount : '-'}:${e ? e.userId : '-'}`, JoinWindows.ofTimeDifferenceAndGrace(1000, 0), { valueSerde: Serdes.String() })
+
+async function main(): Promise<void> {
+  const streams = new KafkaStreams(builder.build(), { 'application.id': 'app', 'bootstrap.servers': 'localhost:9092', 'commit.interval.ms': 100 })
+  streams.on('stateChange', (n, o) => console.log(o, '->', n))
+  streams.setUncaughtExceptionHandler(e => {
+    console.log(e.topic, e.partition, e.offset, e.kind)
+    return 'SHUTDOWN_CLIENT'
+  })
+  streams.start()
+  if (streams.state() === State.RUNNING) {
+    const n: number | null = streams.store<ReadOnlyKeyValueStore<string, number>>('by-country').get('DE')
+    const w: Array<[number, number]> = streams.store<ReadOnlyWindowStore<string, number>>('w').fetch('u', 0, Date.now())
+    console.log(n, w, streams.metrics().processed)
+  }
+  const done: boolean = await streams.close({ timeout: 1000 })
+  console.log(done)
+}
+void main
+const parts: Record<string, KStream<string, Event>> = events.split('e-').branch((k, e) => e.country === 'DE', 'de').defaultBranch()
+parts['e-de'].to('de')
