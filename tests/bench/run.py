@@ -616,7 +616,7 @@ def main() -> int:
             return 2
         clients = [c for c in all_clients if c["name"] in want]
     else:
-        clients = [c for c in all_clients if c["quick"] or not a.quick]
+        clients = [c for c in all_clients if (c["quick"] or not a.quick) and c.get("default", True)]
     sel = all_cases
     if a.workloads:
         want = a.workloads.split(",")

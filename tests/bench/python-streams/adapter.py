@@ -144,15 +144,56 @@ def run_quix():
         shutil.rmtree(state, ignore_errors=True)
 
 
+def run_faust():
+    import asyncio
+    import faust
+    app = faust.App(APP, broker="kafka://" + a.bootstrap, store="memory://", topic_partitions=a.partitions,
+                    broker_commit_interval=1.0, consumer_auto_offset_reset="earliest", web_enabled=False,
+                    topic_replication_factor=1, table_standby_replicas=0)
+    src = app.topic(a.topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    out = app.topic(OUT, key_serializer="raw", value_serializer="raw")
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True)
+
+    def stop_when_done():
+        if P.done.is_set():
+            asyncio.ensure_future(worker.stop())
+
+    if a.workload == "K1":
+        @app.agent(src)
+        async def k1(stream):
+            async for v in stream:
+                if k1_keep(v):
+                    await out.send(value=k1_map(v))
+                    stop_when_done()
+    else:
+        counts = app.Table("counts", default=int, partitions=a.partitions, key_type=str, value_type=int)
+
+        @app.agent(src)
+        async def k2(stream):
+            async for key, v in stream.group_by(k2_key, name="by-key").items():
+                key = key.decode() if isinstance(key, bytes) else key
+                counts[key] += 1
+                c = counts[key]
+                P.counted(key, c)
+                await out.send(key=key.encode(), value=c.to_bytes(8, "big"))
+                stop_when_done()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        pass
+
+
 def main():
     started = time.monotonic()
-    {"polykafka": run_polykafka, "quix": run_quix}[a.lib]()
+    {"polykafka": run_polykafka, "quix": run_quix, "faust": run_faust}[a.lib]()
     end = time.monotonic()
     if not P.done.is_set() or P.first is None:
         sys.exit("error: stopped before every record was processed")
     t0, cpu0 = P.first
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"client": {"polykafka": "polykafka-python-streams", "quix": "quix-streams"}[a.lib],
+    # On a line of its own: Faust writes terminal escapes to stdout without a newline.
+    sys.stdout.write("\n")
+    print(json.dumps({"client": {"polykafka": "polykafka-python-streams", "quix": "quix-streams", "faust": "faust"}[a.lib],
                       "workload": a.workload, "records": N, "bytes": N * a.size, "seconds": round(end - t0, 6),
                       "cpu_s": round(cpu() - cpu0, 4), "rss_kb": rss, "checksum": None, "latency_ms": None,
                       "startup_s": round(t0 - started, 3)}))
