@@ -30,7 +30,10 @@ import streams_seed as seed
 
 
 def create(admin, *names, partitions=3):
-    fs = admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    # retention.ms=-1: the generated event times are months old, and the broker's default 7-day
+    # retention would delete a topic's records at its next retention check (every 5 minutes),
+    # emptying an input or output topic in the middle of a test.
+    fs = admin.create_topics([NewTopic(n, partitions, 1, config={"retention.ms": "-1"}) for n in names])
     for f in fs.values():
         f.result(30)
 
