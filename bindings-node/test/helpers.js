@@ -37,13 +37,16 @@ const uniqueTopic = prefix => `${prefix || 'node'}-${Date.now()}-${crypto.random
 const kafkajs = require('kafkajs')
 const quiet = { logLevel: kafkajs.logLevel.NOTHING }
 
-/** Creates topics with kafkajs's admin (independent of the code under test). */
+/** Creates topics with kafkajs's admin (independent of the code under test). retention.ms -1:
+ * some tests write records with generated event times months old, which the broker's default
+ * 7-day retention would delete at its next retention check, in the middle of the test. */
 async function createTopics(topics, numPartitions = 1) {
   const kafka = new kafkajs.Kafka({ clientId: 'setup', brokers, ...quiet })
   const admin = kafka.admin()
   await admin.connect()
   try {
-    await admin.createTopics({ topics: topics.map(topic => ({ topic, numPartitions })), waitForLeaders: true })
+    const configEntries = [{ name: 'retention.ms', value: '-1' }]
+    await admin.createTopics({ topics: topics.map(topic => ({ topic, numPartitions, configEntries })), waitForLeaders: true })
   } finally {
     await admin.disconnect()
   }
