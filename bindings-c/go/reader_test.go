@@ -500,10 +500,10 @@ func TestReaderStartOffsetLast(t *testing.T) {
 // Several readers in one group: every message read exactly once, partitions split.
 func TestReaderGroupSplit(t *testing.T) {
 	forEachReader(t, func(t *testing.T, newReader func(rconf) testReader) {
+		// The records are produced only once all three readers own partitions: on a pre-filled
+		// topic the first reader to join (alone in the group until the others arrive; the test
+		// cluster has no initial rebalance delay) can read everything before the split.
 		topic, g := newTopic(t, 4), group(t)
-		for p := 0; p < 4; p++ {
-			produce(t, topic, p, 25, fmt.Sprintf("p%d", p))
-		}
 		const n = 3
 		var mu sync.Mutex
 		seen := map[string]int{}
@@ -536,6 +536,10 @@ func TestReaderGroupSplit(t *testing.T) {
 				}
 			}(i, r)
 		}
+		waitGroupSplit(t, g, n)
+		for p := 0; p < 4; p++ {
+			produce(t, topic, p, 25, fmt.Sprintf("p%d", p))
+		}
 		wg.Wait()
 		if len(seen) != 100 {
 			t.Fatalf("%d distinct messages of 100", len(seen))
@@ -558,6 +562,37 @@ func TestReaderGroupSplit(t *testing.T) {
 			t.Errorf("only %d reader(s) got messages: partitions not split", len(readers))
 		}
 	})
+}
+
+// waitGroupSplit waits (up to 30 s) until group g is Stable with n members that each own a
+// partition.
+func waitGroupSplit(t *testing.T, g string, n int) {
+	t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(bootstrap(t))}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		d, err := c.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{g}})
+		cancel()
+		if err == nil && len(d.Groups) == 1 && d.Groups[0].GroupState == "Stable" && len(d.Groups[0].Members) == n {
+			owning := 0
+			for _, m := range d.Groups[0].Members {
+				for _, tp := range m.MemberAssignments.Topics {
+					if len(tp.Partitions) > 0 {
+						owning++
+						break
+					}
+				}
+			}
+			if owning == n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s did not settle with %d members owning partitions: %+v %v", g, n, d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func TestReaderValidate(t *testing.T) {
