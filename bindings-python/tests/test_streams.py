@@ -312,7 +312,10 @@ def test_configuration_and_topology_errors(bootstrap, admin):
 
     for bad, says in [
         ({}, "application.id"),
-        ({"application.id": "a", "processing.guarantee": "exactly_once_v2"}, "not implemented"),
+        ({"application.id": "a", "processing.guarantee": "exactly_once_v2", "isolation.level": "read_uncommitted"}, "contradicts"),
+        ({"application.id": "a", "processing.guarantee": "exactly_once_v2", "transactional.id": "t"}, "transactional.id"),
+        ({"application.id": "a", "processing.guarantee": "exactly_twice"}, "processing.guarantee"),
+        ({"application.id": "a", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": 20000}, "transaction.timeout.ms"),
         ({"application.id": "a", "state.dir": "/tmp"}, "state.dir"),
         ({"application.id": "a", "group.id": "g"}, "group.id"),
         ({"application.id": "a b"}, "application.id"),

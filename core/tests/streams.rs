@@ -1,6 +1,7 @@
 //! The streams runtime from Rust, against the real broker: user functions as closures over
 //! bytes (`ClosureFunctions`), filter -> map -> to, group_by -> count through a repartition
-//! topic, a user function that fails.
+//! topic, a user function that fails; exactly_once_v2: outputs visible to a read_committed reader
+//! only once committed, a failed run's outputs aborted, and a restart that counts nothing twice.
 
 mod common;
 
@@ -13,6 +14,29 @@ use polykafka::admin::{Admin, NewTopic};
 use polykafka::consumer::Consumer;
 use polykafka::streams::{AggregateKind, ClosureFunctions, KafkaStreams, State, StreamRecord, StreamsConfig, TopologyBuilder};
 use polykafka::{AdminConfig, ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+
+/// Every record of `topic` (2 partitions) as a consumer at `isolation` sees it: until a poll
+/// after `idle` found nothing.
+async fn read_as(bootstrap: &str, topic: &str, isolation: &str, idle: Duration) -> Vec<(Option<Bytes>, Option<Bytes>)> {
+    let c = Consumer::new(
+        ConsumerConfig::from_properties([("bootstrap.servers", bootstrap), ("enable.auto.commit", "false"), ("isolation.level", isolation)]).unwrap(),
+    )
+    .unwrap();
+    let tps = [TopicPartition::new(topic, 0), TopicPartition::new(topic, 1)];
+    c.assign(&tps).unwrap();
+    c.seek_to_beginning(&tps).unwrap();
+    let mut out = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < idle {
+        let batch = c.poll_batch(1000, Duration::from_millis(200)).await.unwrap();
+        if !batch.is_empty() {
+            last = Instant::now();
+        }
+        out.extend(batch.into_iter().map(|r| (r.key, r.value)));
+    }
+    c.close().await.unwrap();
+    out
+}
 
 async fn read_all(bootstrap: &str, topic: &str, expect: usize) -> Vec<(Option<Bytes>, Option<Bytes>)> {
     let c = Consumer::new(ConsumerConfig::from_properties([("bootstrap.servers", bootstrap), ("enable.auto.commit", "false")]).unwrap()).unwrap();
@@ -221,4 +245,209 @@ async fn streams_join_of_sources_not_copartitioned_fails() {
     }
     let msg = streams.failure().unwrap().message;
     assert!(msg.contains("not co-partitioned") && msg.contains(&format!("{left} (3 partitions)")), "{msg}");
+}
+
+/// What the test application's map does with the value "fail" or "big".
+#[derive(Clone, Copy, PartialEq)]
+enum Trouble {
+    None,
+    /// Fails on "fail".
+    Fail,
+    /// Maps "big" to 10,000 bytes (more than the output topic takes).
+    Big,
+}
+
+/// src -> map(value upper-case) -> to(out); src -> group_by(value) -> count -> to(counts).
+fn eos_app(src: &str, out: &str, counts: &str, trouble: Trouble) -> (polykafka::streams::Topology, ClosureFunctions) {
+    let mut b = TopologyBuilder::new();
+    let s = b.source(&[src]).unwrap();
+    let m = b.user(s).unwrap();
+    b.sink(m, out).unwrap();
+    let k = b.user(s).unwrap();
+    let rep = b.repartition(k, "by-value").unwrap();
+    let count = b.aggregate(rep, "by-value", AggregateKind::Count, None).unwrap();
+    let ts = b.to_stream(count).unwrap();
+    b.sink(ts, counts).unwrap();
+    let mut fns = ClosureFunctions::new();
+    fns.step(m, move |r| {
+        if trouble == Trouble::Big && r.value.as_deref() == Some(&b"big"[..]) {
+            return Ok(vec![(0, StreamRecord { value: Some(Bytes::from(vec![b'B'; 10_000])), ..r.clone() })]);
+        }
+        if trouble == Trouble::Fail && r.value.as_deref() == Some(&b"fail"[..]) {
+            // Time for the records sent before to reach the broker (in the transaction).
+            std::thread::sleep(Duration::from_millis(1500));
+            return Err("the test's map fails on 'fail'".into());
+        }
+        Ok(vec![(0, StreamRecord { value: r.value.as_ref().map(|v| Bytes::from(v.to_ascii_uppercase())), ..r.clone() })])
+    });
+    fns.map(k, |r| StreamRecord { key: r.value.clone(), ..r.clone() });
+    (b.build().unwrap(), fns)
+}
+
+fn last_counts(records: &[(Option<Bytes>, Option<Bytes>)]) -> HashMap<Vec<u8>, i64> {
+    let mut last = HashMap::new();
+    for (k, v) in records {
+        last.insert(k.as_ref().unwrap().to_vec(), i64::from_be_bytes(v.as_ref().unwrap()[..].try_into().unwrap()));
+    }
+    last
+}
+
+/// Topics `<prefix>-src` (1 partition: its records are processed in order), `-out` (2
+/// partitions, `out_config`) and `-counts` (2 partitions), and a producer.
+async fn eos_topics(bootstrap: &str, prefix: &str, out_config: &[(&str, &str)]) -> (String, String, String, polykafka::producer::Producer) {
+    let (src, out, counts) = (common::unique_topic(&format!("{prefix}-src")), common::unique_topic(&format!("{prefix}-out")), common::unique_topic(&format!("{prefix}-counts")));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap)]).unwrap()).unwrap();
+    let out_topic = out_config.iter().fold(NewTopic::new(out.as_str(), 2, 1), |t, (k, v)| t.config(*k, *v));
+    admin.create_topics(&[NewTopic::new(src.as_str(), 1, 1), out_topic, NewTopic::new(counts.as_str(), 2, 1)], false).await.unwrap();
+    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap)]).unwrap()).unwrap();
+    (src, out, counts, producer)
+}
+
+async fn send_values(producer: &polykafka::producer::Producer, src: &str, values: Vec<&str>) {
+    for (i, v) in values.into_iter().enumerate() {
+        producer.send(ProducerRecord::new(src).key(format!("k{i}")).value(v.to_string())).await.unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+}
+
+/// Runs the application until its count store holds `want` and it committed; closes it.
+async fn run_until_counts(
+    app: (polykafka::streams::Topology, ClosureFunctions),
+    config: StreamsConfig,
+    want: &HashMap<Vec<u8>, i64>,
+) -> polykafka::streams::StreamsMetrics {
+    let streams = Arc::new(KafkaStreams::new(app.0, Arc::new(app.1), config, tokio::runtime::Handle::current()).unwrap());
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let got: HashMap<Vec<u8>, i64> =
+            streams.store("by-value").unwrap().all().unwrap().into_iter().map(|(k, v)| (k.to_vec(), i64::from_be_bytes(v[..].try_into().unwrap()))).collect();
+        if &got == want && streams.metrics().commits > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "counts not reached: {got:?} {:?} {:?}", streams.metrics(), streams.failure());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let s2 = streams.clone();
+    assert!(tokio::task::spawn_blocking(move || s2.close(Duration::from_secs(60))).await.unwrap());
+    assert_eq!(streams.state(), State::NotRunning, "{:?}", streams.failure());
+    streams.metrics()
+}
+
+async fn wait_state(streams: &KafkaStreams, want: State, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while streams.state() != want {
+        assert!(Instant::now() < deadline, "{what}: state {:?}, metrics {:?}, failure {:?}", streams.state(), streams.metrics(), streams.failure());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_v2_outputs_are_visible_only_once_committed_and_aborted_runs_leave_nothing() {
+    let bootstrap = common::bootstrap();
+    // The source has one partition: its records are processed in order, the failing one last.
+    let (src, out, counts, producer) = eos_topics(&bootstrap, "eos", &[]).await;
+    let abc = |n: std::ops::Range<usize>| n.map(|i| ["a", "b", "c"][i % 3]).collect::<Vec<_>>();
+    send_values(&producer, &src, abc(0..60)).await;
+    let app = common::unique_topic("eos-app");
+    let config = |interval: &str| {
+        StreamsConfig::from_properties([
+            ("application.id", app.as_str()),
+            ("bootstrap.servers", bootstrap.as_str()),
+            ("processing.guarantee", "exactly_once_v2"),
+            ("commit.interval.ms", interval),
+            ("transaction.timeout.ms", "900000"),
+            ("max.poll.records", "10"),
+            ("consumer.fetch.max.wait.ms", "100"),
+        ])
+        .unwrap()
+    };
+
+    // 1. A long commit interval: everything is processed and sent, nothing committed yet.
+    let (topology, fns) = eos_app(&src, &out, &counts, Trouble::Fail);
+    let streams = KafkaStreams::new(topology, Arc::new(fns), config("600000"), tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while streams.metrics().processed < 60 {
+        assert!(Instant::now() < deadline, "not processed: {:?} {:?}", streams.metrics(), streams.failure());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let uncommitted = read_as(&bootstrap, &out, "read_uncommitted", Duration::from_secs(3)).await;
+    assert_eq!(uncommitted.len(), 60, "the outputs were written, in the open transaction");
+    assert!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.is_empty(), "nothing is committed yet");
+    assert_eq!(streams.metrics().commits, 0);
+    // A clean close commits the transaction.
+    let streams = Arc::new(streams);
+    let s2 = streams.clone();
+    assert!(tokio::task::spawn_blocking(move || s2.close(Duration::from_secs(60))).await.unwrap());
+    assert_eq!(streams.state(), State::NotRunning, "{:?}", streams.failure());
+    let committed = read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await;
+    assert_eq!(committed.len(), 60);
+    // The counting task reads the repartition topic at read_committed too: it saw nothing of
+    // this run. The next run counts what was committed, with a short interval.
+    assert!(read_as(&bootstrap, &counts, "read_uncommitted", Duration::from_secs(2)).await.is_empty());
+    let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 20), (b"b".to_vec(), 20), (b"c".to_vec(), 20)].into_iter().collect();
+    run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config("100"), &want).await;
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+
+    // 2. 30 more records, then one the map fails on: the run stops and aborts what it sent.
+    send_values(&producer, &src, [abc(60..90), vec!["fail"]].concat()).await;
+    let (topology, fns) = eos_app(&src, &out, &counts, Trouble::Fail);
+    let failing = KafkaStreams::new(topology, Arc::new(fns), config("600000"), tokio::runtime::Handle::current()).unwrap();
+    failing.start().unwrap();
+    wait_state(&failing, State::Error, "the failing run").await;
+    assert!(failing.failure().unwrap().message.contains("fails on 'fail'"), "{:?}", failing.failure());
+    assert!(failing.metrics().processed >= 30, "{:?}", failing.metrics());
+    assert!(failing.store("by-value").unwrap().all().unwrap().is_empty(), "the aborted run's store updates are dropped");
+    let uncommitted = read_as(&bootstrap, &out, "read_uncommitted", Duration::from_secs(3)).await;
+    assert!(uncommitted.len() >= 60 + 30, "the failed run wrote its outputs before failing: {}", uncommitted.len());
+    assert_eq!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.len(), 60, "the aborted outputs are not visible");
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+    assert!(failing.close(Duration::from_secs(30)));
+
+    // 3. A run without the failure restores the counts from the committed changelog and
+    // processes the 31 records once.
+    let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 30), (b"b".to_vec(), 30), (b"c".to_vec(), 30), (b"fail".to_vec(), 1)].into_iter().collect();
+    let metrics = run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config("100"), &want).await;
+    assert!(metrics.restored >= 3, "the counts came from the committed changelog: {metrics:?}");
+    let committed = read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await;
+    assert_eq!(committed.len(), 91, "each record's output once");
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+}
+
+/// A record the broker refuses (too large for the output topic) fails the transaction: it is
+/// aborted and the tasks re-initialised from the changelog and the committed offsets, again for
+/// each attempt, until the thread gives up; nothing of the attempts is visible at read_committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_v2_aborts_a_failed_transaction_and_reinitialises_the_tasks() {
+    let bootstrap = common::bootstrap();
+    let (src, out, counts, producer) = eos_topics(&bootstrap, "eos2", &[("max.message.bytes", "2000")]).await;
+    send_values(&producer, &src, (0..30).map(|i| ["a", "b", "c"][i % 3]).collect()).await;
+    let app = common::unique_topic("eos2-app");
+    let config = || {
+        StreamsConfig::from_properties([
+            ("application.id", app.as_str()),
+            ("bootstrap.servers", bootstrap.as_str()),
+            ("processing.guarantee", "exactly_once_v2"),
+            ("consumer.fetch.max.wait.ms", "100"),
+        ])
+        .unwrap()
+    };
+    let want: HashMap<Vec<u8>, i64> = [(b"a".to_vec(), 10), (b"b".to_vec(), 10), (b"c".to_vec(), 10)].into_iter().collect();
+    run_until_counts(eos_app(&src, &out, &counts, Trouble::Big), config(), &want).await;
+
+    send_values(&producer, &src, vec!["a", "b", "big", "c"]).await;
+    let (topology, fns) = eos_app(&src, &out, &counts, Trouble::Big);
+    let streams = KafkaStreams::new(topology, Arc::new(fns), config(), tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    wait_state(&streams, State::Error, "the run whose transaction keeps failing").await;
+    let failure = streams.failure().unwrap();
+    assert!(failure.message.contains("failed 5 times in a row"), "{failure}");
+    let m = streams.metrics();
+    assert!(m.restored >= 3 * 6, "each re-initialisation restored the 3 committed counts (and more updates): {m:?}");
+    assert_eq!(m.commits, 0, "{m:?}");
+    assert!(streams.store("by-value").unwrap().all().unwrap().is_empty(), "the stores are dropped");
+    assert!(streams.close(Duration::from_secs(30)));
+    assert_eq!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.len(), 30);
+    assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
 }

@@ -1020,6 +1020,24 @@ impl Consumer {
         Ok(p.position.or(p.fetch_position))
     }
 
+    /// Where the next fetch of `tp` starts (`None` while not known): once every record fetched
+    /// was delivered, this is past the control records and the records of aborted transactions
+    /// that [`position`](Self::position) (the record after the last delivered) does not count.
+    pub fn fetch_position(&self, tp: &TopicPartition) -> Result<Option<i64>> {
+        let st = self.shared().lock();
+        let p = st.assignment.get(tp).ok_or_else(|| Error::invalid(format!("fetch_position: {tp} is not assigned")))?;
+        Ok(p.fetch_position)
+    }
+
+    /// The end offset of `tp` under this consumer's `isolation.level`, asked of the leader: the
+    /// high watermark, or under read_committed the last stable offset (Java's `endOffsets`).
+    pub async fn end_offset(&self, tp: &TopicPartition, timeout: Duration) -> Result<i64> {
+        self.check_open()?;
+        let specs = [(tp.clone(), OffsetSpec::Latest)];
+        let res = list_offsets_within(&self.shared().cluster, &specs, self.shared().config.isolation_level, timeout).await?;
+        Ok(res.into_iter().next().expect("one partition asked").1?.offset)
+    }
+
     fn with_part<T>(&self, tp: &TopicPartition, what: &str, f: impl FnOnce(&mut PartState) -> T) -> Result<T> {
         self.check_open()?;
         let mut st = self.shared().lock();

@@ -16,6 +16,18 @@ pub enum DeserializationHandler {
     LogAndContinue,
 }
 
+/// `processing.guarantee`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessingGuarantee {
+    /// Outputs flushed, then offsets committed: after a crash, records since the last commit are
+    /// processed again (their outputs and store updates repeated).
+    AtLeastOnce,
+    /// Kafka Streams' `exactly_once_v2`: one transactional producer per stream thread; outputs,
+    /// changelog records and the input offsets of a commit interval are one transaction; the
+    /// consumers read committed records only.
+    ExactlyOnceV2,
+}
+
 /// A parsed streams configuration. Keys the runtime sets itself (`group.id`,
 /// `enable.auto.commit`, `transactional.id`) and keys it does not implement are errors naming the
 /// key; client keys go to the clients they apply to (a `consumer.`, `producer.` or `admin.`
@@ -23,6 +35,8 @@ pub enum DeserializationHandler {
 #[derive(Clone, Debug)]
 pub struct StreamsConfig {
     pub application_id: String,
+    pub processing_guarantee: ProcessingGuarantee,
+    /// `commit.interval.ms`: 30 s by default, 100 ms under exactly_once_v2 (as Kafka Streams).
     pub commit_interval: Duration,
     /// Records taken from the consumer per poll (`max.poll.records`, Kafka Streams' default 1000).
     pub max_poll_records: usize,
@@ -33,6 +47,7 @@ pub struct StreamsConfig {
     /// also written there, raw, with headers naming the error and the source record.
     pub dead_letter_topic: Option<String>,
     pub consumer: ConsumerConfig,
+    /// Under exactly_once_v2 without `transactional.id`: the runtime derives it per stream thread.
     pub producer: ProducerConfig,
     /// For the changelog restore: assigned partitions, no group.
     pub restore_consumer: ConsumerConfig,
@@ -116,17 +131,28 @@ impl StreamsConfig {
                 "invalid value '{application_id}' for 'application.id': only letters, digits, '.', '_' and '-' (it prefixes topic names)"
             )));
         }
-        match own.get("processing.guarantee").copied().unwrap_or("at_least_once") {
-            "at_least_once" => {}
-            "exactly_once_v2" => {
-                return Err(Error::config(
-                    "processing.guarantee=exactly_once_v2 is not implemented yet (issue #16); use at_least_once",
-                ))
-            }
+        let processing_guarantee = match own.get("processing.guarantee").copied().unwrap_or("at_least_once") {
+            "at_least_once" => ProcessingGuarantee::AtLeastOnce,
+            "exactly_once_v2" => ProcessingGuarantee::ExactlyOnceV2,
             other => {
                 return Err(Error::config(format!(
                     "invalid value '{other}' for 'processing.guarantee': expected at_least_once or exactly_once_v2"
                 )))
+            }
+        };
+        let eos = processing_guarantee == ProcessingGuarantee::ExactlyOnceV2;
+        if eos {
+            // Settings that contradict exactly_once_v2 are refused (Kafka Streams overrides some
+            // with a warning; here a value given is never ignored).
+            if let Some(v) = consumer.get("isolation.level").filter(|v| v.trim() != "read_committed") {
+                return Err(Error::config(format!(
+                    "isolation.level={v} contradicts processing.guarantee=exactly_once_v2 (its consumers read committed records only)"
+                )));
+            }
+            if let Some(v) = producer.get("enable.idempotence").filter(|v| v.trim() != "true") {
+                return Err(Error::config(format!(
+                    "enable.idempotence={v} contradicts processing.guarantee=exactly_once_v2 (its producer is transactional, hence idempotent)"
+                )));
             }
         }
         match own.get("num.stream.threads").copied().unwrap_or("1") {
@@ -145,7 +171,7 @@ impl StreamsConfig {
                 }),
             }
         };
-        let commit_interval = Duration::from_millis(int("commit.interval.ms", 30_000, 0, i32::MAX as i64)? as u64);
+        let commit_interval = Duration::from_millis(int("commit.interval.ms", if eos { 100 } else { 30_000 }, 0, i32::MAX as i64)? as u64);
         let max_poll_records = int("max.poll.records", 1000, 1, 1_000_000)? as usize;
         let replication_factor = int("replication.factor", -1, -1, i16::MAX as i64)? as i16;
         if replication_factor == 0 {
@@ -183,15 +209,35 @@ impl StreamsConfig {
         restore.insert("enable.auto.commit".into(), "false".into());
         restore.entry("client.id".into()).or_insert_with(|| format!("{application_id}-restore-consumer"));
         producer.entry("client.id".into()).or_insert_with(|| format!("{application_id}-producer"));
+        if eos {
+            for c in [&mut group_consumer, &mut restore] {
+                c.insert("isolation.level".into(), "read_committed".into());
+            }
+            // Kafka Streams' default under exactly_once_v2: a crashed instance's open
+            // transaction blocks read_committed readers of its partitions until it times out.
+            producer.entry("transaction.timeout.ms".into()).or_insert_with(|| "10000".into());
+            // A placeholder checked now (a transactional producer's settings); the stream thread
+            // sets its own id (application.id, process id, thread index) when it starts.
+            producer.insert("transactional.id".into(), format!("{application_id}-config-check"));
+        }
+        let producer = ProducerConfig::from_properties(producer)?;
+        if eos && commit_interval >= producer.transaction_timeout {
+            return Err(Error::config(format!(
+                "commit.interval.ms={} must be below transaction.timeout.ms={} under exactly_once_v2 (a transaction spans a commit interval; the broker aborts it at the timeout)",
+                commit_interval.as_millis(),
+                producer.transaction_timeout.as_millis()
+            )));
+        }
         Ok(StreamsConfig {
             application_id,
+            processing_guarantee,
             commit_interval,
             max_poll_records,
             replication_factor,
             deserialization_handler,
             dead_letter_topic,
             consumer: ConsumerConfig::from_properties(group_consumer)?,
-            producer: ProducerConfig::from_properties(producer)?,
+            producer,
             restore_consumer: ConsumerConfig::from_properties(restore)?,
             admin: AdminConfig::from_properties(admin)?,
         })
@@ -202,23 +248,29 @@ impl StreamsConfig {
 mod tests {
     use super::*;
 
+    /// Each (key, value) added to `base` is refused with an error saying `says`.
+    fn assert_refused(base: &[(&str, &str)], cases: &[(&str, &str, &str)]) {
+        for (k, v, says) in cases {
+            let e = StreamsConfig::from_properties(base.iter().copied().chain([(*k, *v)])).unwrap_err();
+            assert!(e.message().contains(says), "{k}={v}: {e}");
+        }
+    }
+
     #[test]
     fn requires_application_id_and_refuses_what_it_would_ignore() {
         let e = StreamsConfig::from_properties([("bootstrap.servers", "127.0.0.1:1")]).unwrap_err();
         assert!(e.message().contains("application.id"), "{e}");
         let base = [("bootstrap.servers", "127.0.0.1:1"), ("application.id", "app")];
-        for (k, v, says) in [
+        assert_refused(&base, &[
             ("group.id", "g", "set by the streams runtime"),
-            ("processing.guarantee", "exactly_once_v2", "not implemented"),
+            ("transactional.id", "t", "set by the streams runtime"),
+            ("producer.transactional.id", "t", "set by the streams runtime"),
             ("processing.guarantee", "sometimes", "invalid value"),
             ("num.stream.threads", "2", "only 1"),
             ("state.dir", "/tmp/x", "unknown configuration key 'state.dir'"),
             ("commit.interval.ms", "-5", "invalid value"),
             ("default.deserialization.exception.handler", "Mine", "invalid value"),
-        ] {
-            let e = StreamsConfig::from_properties(base.iter().copied().chain([(k, v)])).unwrap_err();
-            assert!(e.message().contains(says), "{k}={v}: {e}");
-        }
+        ]);
         let ok = StreamsConfig::from_properties(base.iter().copied().chain([
             ("commit.interval.ms", "100"),
             ("consumer.fetch.max.wait.ms", "50"),
@@ -229,5 +281,33 @@ mod tests {
         assert_eq!(ok.commit_interval, Duration::from_millis(100));
         assert_eq!(ok.deserialization_handler, DeserializationHandler::LogAndContinue);
         assert_eq!(ok.consumer.group_id.as_deref(), Some("app"));
+        assert_eq!(ok.processing_guarantee, ProcessingGuarantee::AtLeastOnce);
+        assert!(ok.producer.transactional_id.is_none());
+    }
+
+    #[test]
+    fn exactly_once_v2_reads_committed_and_refuses_contradictions() {
+        use crate::config::IsolationLevel;
+        let base = [("bootstrap.servers", "127.0.0.1:1"), ("application.id", "app"), ("processing.guarantee", "exactly_once_v2")];
+        let eos = StreamsConfig::from_properties(base).unwrap();
+        assert_eq!(eos.processing_guarantee, ProcessingGuarantee::ExactlyOnceV2);
+        assert_eq!(eos.commit_interval, Duration::from_millis(100));
+        assert_eq!(eos.consumer.isolation_level, IsolationLevel::ReadCommitted);
+        assert_eq!(eos.restore_consumer.isolation_level, IsolationLevel::ReadCommitted);
+        assert!(eos.producer.transactional_id.is_some());
+        assert_eq!(eos.producer.transaction_timeout, Duration::from_secs(10));
+        assert_refused(&base, &[
+            ("isolation.level", "read_uncommitted", "contradicts processing.guarantee=exactly_once_v2"),
+            ("consumer.isolation.level", "read_uncommitted", "contradicts"),
+            ("enable.idempotence", "false", "contradicts processing.guarantee=exactly_once_v2"),
+            ("acks", "1", "requires acks=all"),
+            ("commit.interval.ms", "10000", "must be below transaction.timeout.ms=10000"),
+        ]);
+        let ok = StreamsConfig::from_properties(
+            base.iter().copied().chain([("isolation.level", "read_committed"), ("commit.interval.ms", "1000"), ("transaction.timeout.ms", "30000")]),
+        )
+        .unwrap();
+        assert_eq!(ok.commit_interval, Duration::from_millis(1000));
+        assert_eq!(ok.producer.transaction_timeout, Duration::from_secs(30));
     }
 }

@@ -20,7 +20,7 @@ mod task;
 mod topology;
 mod windows;
 
-pub use config::{DeserializationHandler, StreamsConfig};
+pub use config::{DeserializationHandler, ProcessingGuarantee, StreamsConfig};
 pub use functions::{ChainOutput, ClosureFunctions, CombineOutput, FailureKind, StreamRecord, UserFailure, UserFunctions};
 pub use runtime::{KafkaStreams, ProcessingError, State, StateListener, StreamsMetrics};
 pub use store::{StoreReader, WindowedKey};

@@ -1,7 +1,21 @@
 //! `KafkaStreams`: the running application. One stream thread per instance: a consumer in the
 //! group `application.id` whose assignment gives the tasks, one producer for outputs, repartition
 //! and changelog records, a restore consumer for the changelogs; commits every
-//! `commit.interval.ms` after the producer flushed (at_least_once).
+//! `commit.interval.ms`.
+//!
+//! at_least_once: the producer is flushed, then the offsets are committed.
+//!
+//! exactly_once_v2 (Kafka Streams' thread producer, KIP-447): the producer is transactional,
+//! `transactional.id` = `<application.id>-<process id>-1` (a random process id per instance, as
+//! Kafka Streams' `processId`); a transaction begins before the first record of a commit
+//! interval is sent; the commit sends the processed offsets with the consumer's group metadata
+//! (generation and member id: a member fenced by a rebalance cannot commit them) and commits
+//! the transaction. Both consumers read committed records only, so a store restored from its
+//! changelog holds committed updates only. When a transaction fails (a record not delivered, an
+//! abortable or fencing error, a commit refused), it is aborted and every task is re-initialised:
+//! stores restored from their changelogs, input positions back to the committed offsets; no store
+//! keeps an update of the aborted transaction. A failing user function stops the thread as under
+//! at_least_once, after aborting the transaction and dropping the tasks' stores.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -15,7 +29,8 @@ use tokio::runtime::Handle;
 use crate::admin::{Admin, NewTopic};
 use crate::consumer::{CommitMode, Consumer, ConsumerEvent, ConsumerRecord};
 use crate::error::{self, Error, Result};
-use crate::producer::{Completion, Producer};
+use crate::config::OffsetReset;
+use crate::producer::{Completion, Producer, TxnState};
 use crate::record::TopicPartition;
 use crate::sync::MutexExt;
 
@@ -23,7 +38,7 @@ use super::functions::{FailureKind, StreamRecord, UserFunctions};
 use super::store::{StoreReader, Stores};
 use super::task::{Context, Origin, Task};
 use super::topology::{NodeId, NodeKind, Topology};
-use super::StreamsConfig;
+use super::{ProcessingGuarantee, StreamsConfig};
 
 /// Kafka Streams' states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -288,10 +303,23 @@ impl Drop for KafkaStreams {
 /// (fail).
 type DeliveryError = Arc<Mutex<Option<Error>>>;
 
+/// How many times in a row a failed transaction is aborted and the tasks re-initialised before
+/// the error stops the thread (a commit that succeeds resets the count).
+const MAX_RECOVERIES: u32 = 5;
+/// Bound of the transactional calls (InitProducerId, AddOffsetsToTxn/TxnOffsetCommit, EndTxn).
+const TXN_TIMEOUT: Duration = Duration::from_secs(60);
+
 struct Thread {
     inner: Arc<Inner>,
     consumer: Consumer,
     producer: Producer,
+    /// exactly_once_v2: the producer's `transactional.id`.
+    transactional_id: Option<String>,
+    /// Failed transactions recovered from since the last successful commit.
+    recoveries: u32,
+    /// Set when a failed transaction re-initialised the tasks: the rest of the records polled
+    /// are read again from the committed offsets.
+    reinitialized: bool,
     restore: Consumer,
     entries: HashMap<String, NodeId>,
     tasks: BTreeMap<(usize, i32), Task>,
@@ -337,7 +365,9 @@ impl Thread {
         inner.runtime.block_on(admin.close());
         created?;
         let consumer = Consumer::new(cfg.consumer.clone())?;
-        let producer = Producer::new(cfg.producer.clone())?;
+        let transactional_id = (cfg.processing_guarantee == ProcessingGuarantee::ExactlyOnceV2)
+            .then(|| format!("{}-{}-1", cfg.application_id, uuid::Builder::from_random_bytes(rand::random()).into_uuid()));
+        let producer = new_producer(&inner, transactional_id.as_deref())?;
         let restore = Consumer::new(cfg.restore_consumer.clone())?;
         let entries: HashMap<String, NodeId> = inner.topology.entries(&cfg.application_id).into_iter().map(|(t, n, _)| (t, n)).collect();
         let topics: Vec<String> = entries.keys().cloned().collect();
@@ -346,6 +376,9 @@ impl Thread {
             inner,
             consumer,
             producer,
+            transactional_id,
+            recoveries: 0,
+            reinitialized: false,
             restore,
             entries,
             tasks: BTreeMap::new(),
@@ -366,11 +399,14 @@ impl Thread {
             if !records.is_empty() {
                 self.process(records)?;
             }
-            if let Some(e) = self.delivery_error.locked().take() {
-                return Err(ProcessingError::runtime(&e.context("producing the application's records")));
+            let failed = self.delivery_error.locked().take();
+            if let Some(e) = failed {
+                let e = e.context("producing the application's records");
+                self.recover_or_fail(Err(e)).map_err(|e| ProcessingError::runtime(&e))?;
             }
             if self.last_commit.elapsed() >= self.inner.config.commit_interval {
-                self.commit().map_err(|e| ProcessingError::runtime(&e))?;
+                let committed = self.commit();
+                self.recover_or_fail(committed).map_err(|e| ProcessingError::runtime(&e))?;
             }
         }
         Ok(())
@@ -408,7 +444,16 @@ impl Thread {
                 // Commit what was processed; the tasks are closed at the next assignment if
                 // their partitions do not come back.
                 self.inner.set_state(State::Rebalancing);
-                self.commit()?;
+                let committed = self.commit();
+                self.recover_or_fail(committed)?;
+            }
+            ConsumerEvent::Lost(tps) if self.eos() => {
+                // Another member may own them already: the open transaction (which has their
+                // records too) cannot commit; abort it and start the tasks kept from what is
+                // committed.
+                self.inner.set_state(State::Rebalancing);
+                self.drop_tasks(&tps);
+                self.recover(Error::invalid(format!("partitions lost: {}", tps.iter().map(|tp| tp.to_string()).collect::<Vec<_>>().join(", "))))?;
             }
             ConsumerEvent::Lost(tps) => {
                 self.inner.set_state(State::Rebalancing);
@@ -448,7 +493,10 @@ impl Thread {
         for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == subtopology) {
             let tp = TopicPartition::new(Topology::changelog_topic(&app, &store.name), partition);
             let mut data: BTreeMap<bytes::Bytes, bytes::Bytes> = BTreeMap::new();
-            let (low, high) = rt.block_on(self.restore.watermarks(&tp, Duration::from_secs(30)))?;
+            // The end: the high watermark, or under read_committed the last stable offset
+            // (records of open transactions are not restored; aborted ones are skipped).
+            let (low, _) = rt.block_on(self.restore.watermarks(&tp, Duration::from_secs(30)))?;
+            let high = rt.block_on(self.restore.end_offset(&tp, Duration::from_secs(30)))?;
             if high > low {
                 self.restore.assign(std::slice::from_ref(&tp))?;
                 self.restore.seek(&tp, low)?;
@@ -458,7 +506,13 @@ impl Thread {
                     if Instant::now() > deadline {
                         return Err(Error::timeout(format!("restoring store '{}' from {tp}: at offset {position} of {high} after 300 s", store.name)));
                     }
-                    for r in rt.block_on(self.restore.poll_batch(10_000, Duration::from_millis(200)))? {
+                    let batch = rt.block_on(self.restore.poll_batch(10_000, Duration::from_millis(200)))?;
+                    if batch.is_empty() {
+                        // Everything fetched was delivered: the fetch position is past the
+                        // control records (transaction markers) and aborted records too.
+                        position = position.max(self.restore.fetch_position(&tp)?.unwrap_or(position));
+                    }
+                    for r in batch {
                         position = r.offset + 1;
                         let Some(k) = r.key else { continue };
                         match r.value {
@@ -480,7 +534,8 @@ impl Thread {
     fn process(&mut self, records: Vec<ConsumerRecord>) -> std::result::Result<(), ProcessingError> {
         // Runs of records of one partition, in order.
         let mut start = 0;
-        while start < records.len() {
+        self.reinitialized = false;
+        while start < records.len() && !self.reinitialized {
             let tp_topic = records[start].topic.clone();
             let partition = records[start].partition;
             let mut end = start + 1;
@@ -519,7 +574,11 @@ impl Thread {
         };
         task.process_entry(&mut cx, entry, input, index)?;
         let out = std::mem::take(&mut cx.out);
-        self.send(out).map_err(|e| ProcessingError::runtime(&e))?;
+        if let Err(e) = self.send(out) {
+            // exactly_once_v2: the transaction was aborted and the tasks re-initialised; this
+            // batch is read again.
+            return self.recover_or_fail(Err(e)).map_err(|e| ProcessingError::runtime(&e));
+        }
         self.inner.metrics.processed.fetch_add(records.len() as u64, Ordering::Relaxed);
         self.processed.insert(tp, records.last().expect("a run is not empty").offset + 1);
         Ok(())
@@ -529,6 +588,7 @@ impl Thread {
         if out.is_empty() {
             return Ok(());
         }
+        self.begin_transaction_if_needed()?;
         let slot = self.delivery_error.clone();
         let records = out.into_iter().map(|r| {
             let slot = slot.clone();
@@ -549,9 +609,25 @@ impl Thread {
         }
     }
 
-    /// Flushes the producer, then commits the offsets of what was processed.
+    fn eos(&self) -> bool {
+        self.transactional_id.is_some()
+    }
+
+    /// exactly_once_v2: a transaction begins before the first record of a commit interval.
+    fn begin_transaction_if_needed(&self) -> Result<()> {
+        if self.eos() && self.producer.transaction_state() == Some(TxnState::Ready) {
+            self.producer.begin_transaction()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the producer, then commits the offsets of what was processed (at_least_once); or
+    /// commits the transaction with those offsets in it (exactly_once_v2).
     fn commit(&mut self) -> Result<()> {
         self.last_commit = Instant::now();
+        if self.eos() {
+            return self.commit_transaction();
+        }
         if self.processed.is_empty() {
             return Ok(());
         }
@@ -566,16 +642,142 @@ impl Thread {
         Ok(())
     }
 
+    /// The open transaction (if any) with the processed offsets: flush, AddOffsetsToTxn +
+    /// TxnOffsetCommit with the group metadata, EndTxn(commit). The offsets count as committed
+    /// only once EndTxn succeeded.
+    fn commit_transaction(&mut self) -> Result<()> {
+        let open = self.producer.transaction_state() != Some(TxnState::Ready);
+        if self.processed.is_empty() && !open {
+            return Ok(());
+        }
+        self.begin_transaction_if_needed()?;
+        let rt = self.inner.runtime.clone();
+        if !self.processed.is_empty() {
+            let offsets: Vec<(TopicPartition, i64)> = self.processed.iter().map(|(tp, o)| (tp.clone(), *o)).collect();
+            let group = self.consumer.group_metadata()?;
+            rt.block_on(self.producer.send_offsets_to_transaction(&offsets, &group, TXN_TIMEOUT))?;
+        }
+        rt.block_on(self.producer.commit_transaction(TXN_TIMEOUT))?;
+        if let Some(e) = self.delivery_error.locked().take() {
+            return Err(e.context("producing the application's records"));
+        }
+        self.processed.clear();
+        self.recoveries = 0;
+        self.inner.metrics.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Under exactly_once_v2, a failed transaction is aborted and the tasks re-initialised
+    /// (processing goes on); under at_least_once the error stops the thread.
+    fn recover_or_fail(&mut self, result: Result<()>) -> Result<()> {
+        match result {
+            Err(e) if self.eos() && e.kind() != error::ErrorKind::Closed => self.recover(e),
+            r => r,
+        }
+    }
+
+    /// Aborts the open transaction (or, when the producer cannot abort, fenced or failed for
+    /// good, replaces it: InitProducerId with the same transactional.id ends what the old one
+    /// left open), then re-initialises every task.
+    fn recover(&mut self, cause: Error) -> Result<()> {
+        self.recoveries += 1;
+        if self.recoveries > MAX_RECOVERIES {
+            return Err(cause.context(format!("exactly_once_v2: the transaction failed {MAX_RECOVERIES} times in a row after aborting and re-initialising the tasks")));
+        }
+        tracing::warn!(error = %cause, "exactly_once_v2: aborting the transaction; the tasks restart from their changelogs and the committed offsets");
+        let rt = self.inner.runtime.clone();
+        let aborted = match self.producer.transaction_state() {
+            Some(TxnState::Ready) => Ok(()),
+            Some(TxnState::InTransaction) | Some(TxnState::AbortableError(_)) => rt.block_on(self.producer.abort_transaction(TXN_TIMEOUT)),
+            Some(TxnState::Fatal(e)) => Err(e),
+            other => Err(Error::invalid(format!("unexpected transaction state {other:?}"))),
+        };
+        if let Err(e) = aborted {
+            tracing::warn!(error = %e, "exactly_once_v2: the producer cannot abort; replacing it");
+            let _ = rt.block_on(self.producer.close(Duration::from_secs(5)));
+            self.producer = new_producer(&self.inner, self.transactional_id.as_deref())?;
+        }
+        *self.delivery_error.locked() = None;
+        self.reinitialize_tasks()
+    }
+
+    /// Every task's stores back to their changelogs' committed content, stream time forgotten,
+    /// and its input partitions back to the committed offsets.
+    fn reinitialize_tasks(&mut self) -> Result<()> {
+        self.processed.clear();
+        self.reinitialized = true;
+        // The committed offsets first: read_committed asks for stable offsets, which waits for
+        // the markers of the last committed transaction, so the restore below sees its records.
+        let inputs: Vec<TopicPartition> = self.consumer.assignment().into_iter().filter(|tp| self.task_of(tp).is_some()).collect();
+        let committed = if inputs.is_empty() { Vec::new() } else { self.inner.runtime.block_on(self.consumer.committed(&inputs, TXN_TIMEOUT))? };
+        let keys: Vec<(usize, i32)> = self.tasks.keys().copied().collect();
+        for (st, p) in keys {
+            self.restore_task(st, p)?;
+            self.tasks.insert((st, p), Task::new(p));
+        }
+        for (tp, offset) in committed {
+            if offset >= 0 {
+                self.consumer.seek(&tp, offset)?;
+                continue;
+            }
+            let tps = std::slice::from_ref(&tp);
+            match self.inner.config.consumer.auto_offset_reset {
+                OffsetReset::Earliest => self.consumer.seek_to_beginning(tps)?,
+                OffsetReset::Latest => self.consumer.seek_to_end(tps)?,
+                OffsetReset::None => return Err(Error::invalid(format!("{tp} has no committed offset to go back to and auto.offset.reset is none"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops every task's stores (their content may hold updates of an aborted transaction).
+    fn drop_all_stores(&mut self) {
+        for (st, p) in std::mem::take(&mut self.tasks).into_keys() {
+            for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == st) {
+                self.inner.stores.drop_partition(&store.name, p);
+            }
+        }
+    }
+
     /// On a clean stop: commit. After a failure: what was fully processed before it is
-    /// committed (its outputs flushed first); nothing of the failed batch.
+    /// committed (its outputs flushed first); nothing of the failed batch. Under
+    /// exactly_once_v2 a failure aborts the transaction instead (everything since the last
+    /// commit is processed again) and drops the stores.
     fn close(&mut self, clean: bool) -> Result<()> {
         let rt = self.inner.runtime.clone();
-        let committed = if clean || self.delivery_error.locked().is_none() { self.commit() } else { Ok(()) };
+        let committed = if self.eos() {
+            let r = if clean { self.commit() } else { Err(Error::invalid("the stream thread failed")) };
+            if r.is_err() {
+                if matches!(self.producer.transaction_state(), Some(TxnState::InTransaction) | Some(TxnState::AbortableError(_))) {
+                    if let Err(e) = rt.block_on(self.producer.abort_transaction(TXN_TIMEOUT)) {
+                        tracing::warn!(error = %e, "exactly_once_v2: aborting the transaction on close failed (it times out on the broker)");
+                    }
+                }
+                self.drop_all_stores();
+            }
+            if clean { r } else { Ok(()) }
+        } else if clean || self.delivery_error.locked().is_none() {
+            self.commit()
+        } else {
+            Ok(())
+        };
         let _ = rt.block_on(self.consumer.close());
         let _ = rt.block_on(self.producer.close(Duration::from_secs(30)));
         let _ = rt.block_on(self.restore.close());
         committed
     }
+}
+
+/// The stream thread's producer: transactional (initialised, fencing older epochs of the same
+/// id) under exactly_once_v2.
+fn new_producer(inner: &Inner, transactional_id: Option<&str>) -> Result<Producer> {
+    let mut cfg = inner.config.producer.clone();
+    cfg.transactional_id = transactional_id.map(str::to_string);
+    let producer = Producer::new(cfg)?;
+    if transactional_id.is_some() {
+        inner.runtime.block_on(producer.init_transactions(TXN_TIMEOUT))?;
+    }
+    Ok(producer)
 }
 
 /// Creates the repartition and changelog topics with their partition counts (Kafka Streams'
