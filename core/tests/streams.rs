@@ -186,8 +186,7 @@ async fn streams_left_join_and_suppressed_count() {
     streams.start().unwrap();
     let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
     let send = |topic: &str, v: &str, ts: i64| ProducerRecord::new(topic.to_string()).partition(0).key("k").value(v.to_string()).timestamp(ts);
-    // Phase 1: a joins x (500 ms apart). Phase 2: b has no partner yet. (In phases: the runtime
-    // does not order the records of the two topics by timestamp, Kafka Streams does.)
+    // Phase 1: a joins x (500 ms apart). Phase 2: b has no partner yet.
     producer.send(send(&left, "a", 1000)).await.unwrap();
     producer.send(send(&right, "x", 1500)).await.unwrap();
     producer.flush(Duration::from_secs(30)).await.unwrap();
@@ -218,6 +217,51 @@ async fn streams_left_join_and_suppressed_count() {
     assert_eq!(i64::from_be_bytes(v.as_ref().unwrap()[..].try_into().unwrap()), 2);
     let m = streams.metrics();
     assert!(m.late_dropped >= 2, "the late record is dropped by the join store and the count: {m:?}");
+    assert!(tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await.unwrap());
+}
+
+/// Both sources of a join filled before the application starts, each spanning 90 s of event
+/// time: the task takes the two topics' records in timestamp order (Kafka Streams'
+/// PartitionGroup), so every pair 500 ms apart joins. Taken topic by topic, the first topic's
+/// last record would move stream time to 90 s and the other topic's records (their 1 s windows
+/// long closed, no grace) would all be dropped as late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_join_of_prefilled_sources_in_timestamp_order() {
+    use polykafka::streams::{JoinKind, JoinWindows};
+    let bootstrap = common::bootstrap();
+    let (left, right, joined) = (common::unique_topic("rs-pre-left"), common::unique_topic("rs-pre-right"), common::unique_topic("rs-pre-joined"));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    for t in [&left, &right, &joined] {
+        admin.create_topics(&[NewTopic::new(t.as_str(), 2, 1).config("retention.ms", "-1")], false).await.unwrap();
+    }
+    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    for i in 0..10i64 {
+        let rec = |topic: &str, v: String, ts: i64| ProducerRecord::new(topic.to_string()).partition(0).key("k").value(v).timestamp(ts);
+        producer.send(rec(&left, format!("l{i}"), i * 10_000)).await.unwrap();
+        producer.send(rec(&right, format!("r{i}"), i * 10_000 + 500)).await.unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).await.unwrap();
+
+    let mut b = TopologyBuilder::new();
+    let l = b.source(&[&left]).unwrap();
+    let r = b.source(&[&right]).unwrap();
+    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Inner, "pre").unwrap();
+    b.sink(j.joined, &joined).unwrap();
+    let mut fns = ClosureFunctions::new();
+    fns.combiner(j.this, |rec, other| Ok(Some(joiner_text(rec.value.as_deref(), other.map(|b| &b[..])))));
+    fns.combiner(j.other, |rec, other| Ok(Some(joiner_text(other.map(|b| &b[..]), rec.value.as_deref()))));
+    let app = common::unique_topic("rs-pre-app");
+    let config =
+        StreamsConfig::from_properties([("application.id", app.as_str()), ("bootstrap.servers", bootstrap.as_str()), ("commit.interval.ms", "100")]).unwrap();
+    let streams = KafkaStreams::new(b.build().unwrap(), Arc::new(fns), config, tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    let got = wait_for_records(&bootstrap, &joined, 10).await;
+    let mut values: Vec<String> = got.iter().map(|(_, v)| String::from_utf8_lossy(v.as_ref().unwrap()).into_owned()).collect();
+    values.sort();
+    let want: Vec<String> = (0..10).map(|i| format!("l{i}+r{i}")).collect();
+    assert_eq!(values, want);
+    let m = streams.metrics();
+    assert_eq!(m.late_dropped, 0, "{m:?}");
     assert!(tokio::task::spawn_blocking(move || streams.close(Duration::from_secs(30))).await.unwrap());
 }
 

@@ -1127,6 +1127,26 @@ impl Consumer {
         st.assignment.get(tp).map(|p| (p.log_start_offset, p.high_watermark))
     }
 
+    /// The lag of `tp` as the latest fetch response left it (KIP-695's fetched lag): records on
+    /// the broker, up to the high watermark (the last stable offset under read_committed), not
+    /// delivered yet; `None` until a fetch response for `tp` arrived. No request is made.
+    pub fn fetched_lag(&self, tp: &TopicPartition) -> Option<i64> {
+        let read_committed = self.shared().config.isolation_level == crate::config::IsolationLevel::ReadCommitted;
+        let st = self.shared().lock();
+        let p = st.assignment.get(tp)?;
+        let end = if read_committed { p.last_stable_offset } else { p.high_watermark };
+        if end < 0 {
+            return None;
+        }
+        if !p.records.is_empty() {
+            // Fetched, not delivered: lagging whatever the end says.
+            return Some((end - p.position.or(p.fetch_position).unwrap_or(0)).max(1));
+        }
+        // With nothing buffered the fetch position is past control records and aborted
+        // transactions, which the delivered position does not count.
+        p.fetch_position.map(|at| (end - at).max(0))
+    }
+
     /// Bytes of fetched records waiting to be polled (keys, values, headers and a fixed
     /// per-record overhead). See the memory note of this module for its bound.
     pub fn buffered_bytes(&self) -> usize {

@@ -40,6 +40,13 @@ pub struct StreamsConfig {
     pub commit_interval: Duration,
     /// Records taken from the consumer per poll (`max.poll.records`, Kafka Streams' default 1000).
     pub max_poll_records: usize,
+    /// `max.task.idle.ms` (KIP-695): how long a task reading several partitions waits for one
+    /// that is caught up but empty before it goes on without it; `None` for -1 (never waits, not
+    /// even for data known to be on the broker). Default 0.
+    pub max_task_idle: Option<Duration>,
+    /// `buffered.records.per.partition`: polled records waiting to be processed per partition
+    /// above which the partition is paused (default 1000).
+    pub buffered_records_per_partition: usize,
     /// `replication.factor` of the internal topics (-1: the broker's default).
     pub replication_factor: i16,
     pub deserialization_handler: DeserializationHandler,
@@ -64,6 +71,8 @@ const STREAMS_KEYS: &[&str] = &[
     "deserialization.exception.handler",
     "errors.dead.letter.queue.topic.name",
     "max.poll.records",
+    "max.task.idle.ms",
+    "buffered.records.per.partition",
 ];
 
 /// Set by the runtime: a value given for them would be ignored, so it is refused.
@@ -173,6 +182,11 @@ impl StreamsConfig {
         };
         let commit_interval = Duration::from_millis(int("commit.interval.ms", if eos { 100 } else { 30_000 }, 0, i32::MAX as i64)? as u64);
         let max_poll_records = int("max.poll.records", 1000, 1, 1_000_000)? as usize;
+        let max_task_idle = match int("max.task.idle.ms", 0, -1, i64::MAX)? {
+            -1 => None,
+            ms => Some(Duration::from_millis(ms as u64)),
+        };
+        let buffered_records_per_partition = int("buffered.records.per.partition", 1000, 1, i32::MAX as i64)? as usize;
         let replication_factor = int("replication.factor", -1, -1, i16::MAX as i64)? as i16;
         if replication_factor == 0 {
             return Err(Error::config("invalid value '0' for 'replication.factor': expected -1 or at least 1"));
@@ -233,6 +247,8 @@ impl StreamsConfig {
             processing_guarantee,
             commit_interval,
             max_poll_records,
+            max_task_idle,
+            buffered_records_per_partition,
             replication_factor,
             deserialization_handler,
             dead_letter_topic,
@@ -270,7 +286,13 @@ mod tests {
             ("state.dir", "/tmp/x", "unknown configuration key 'state.dir'"),
             ("commit.interval.ms", "-5", "invalid value"),
             ("default.deserialization.exception.handler", "Mine", "invalid value"),
+            ("max.task.idle.ms", "-2", "invalid value '-2' for configuration key 'max.task.idle.ms'"),
+            ("buffered.records.per.partition", "0", "invalid value '0'"),
         ]);
+        let defaults = StreamsConfig::from_properties(base).unwrap();
+        assert_eq!((defaults.max_task_idle, defaults.buffered_records_per_partition), (Some(Duration::ZERO), 1000));
+        let never = StreamsConfig::from_properties(base.iter().copied().chain([("max.task.idle.ms", "-1")])).unwrap();
+        assert_eq!(never.max_task_idle, None);
         let ok = StreamsConfig::from_properties(base.iter().copied().chain([
             ("commit.interval.ms", "100"),
             ("consumer.fetch.max.wait.ms", "50"),

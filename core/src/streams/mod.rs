@@ -14,6 +14,7 @@
 
 mod config;
 mod functions;
+mod input;
 mod runtime;
 mod store;
 mod task;

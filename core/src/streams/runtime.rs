@@ -35,6 +35,7 @@ use crate::record::TopicPartition;
 use crate::sync::MutexExt;
 
 use super::functions::{FailureKind, StreamRecord, UserFunctions};
+use super::input::InputBuffers;
 use super::store::{StoreReader, Stores};
 use super::task::{Context, Origin, Task};
 use super::topology::{NodeId, NodeKind, Topology};
@@ -320,6 +321,8 @@ struct Thread {
     /// Set when a failed transaction re-initialised the tasks: the rest of the records polled
     /// are read again from the committed offsets.
     reinitialized: bool,
+    /// Records polled, not processed yet, per input partition (taken in timestamp order).
+    input: InputBuffers,
     restore: Consumer,
     entries: HashMap<String, NodeId>,
     tasks: BTreeMap<(usize, i32), Task>,
@@ -372,6 +375,7 @@ impl Thread {
         let entries: HashMap<String, NodeId> = inner.topology.entries(&cfg.application_id).into_iter().map(|(t, n, _)| (t, n)).collect();
         let topics: Vec<String> = entries.keys().cloned().collect();
         consumer.subscribe(&topics)?;
+        let input = InputBuffers::new(cfg.max_task_idle, cfg.buffered_records_per_partition);
         Ok(Thread {
             inner,
             consumer,
@@ -379,6 +383,7 @@ impl Thread {
             transactional_id,
             recoveries: 0,
             reinitialized: false,
+            input,
             restore,
             entries,
             tasks: BTreeMap::new(),
@@ -393,12 +398,19 @@ impl Thread {
         let max = self.inner.config.max_poll_records;
         while !self.inner.stop.load(Ordering::SeqCst) {
             let (events, records) = rt.block_on(self.consumer.poll_batch_events(max, Duration::from_millis(100))).map_err(|e| ProcessingError::runtime(&e))?;
+            self.reinitialized = false;
             for ev in events {
                 self.on_event(ev).map_err(|e| ProcessingError::runtime(&e))?;
             }
-            if !records.is_empty() {
-                self.process(records)?;
+            // An event that re-initialised the tasks (a failed commit on a revoke, partitions
+            // lost) moved the inputs back to the committed offsets: this poll's records were
+            // fetched before that and come again; processing them now would run the fresh tasks'
+            // stream time ahead of the records read again (those would be dropped as late).
+            if !self.reinitialized {
+                self.input.push(records);
             }
+            self.process_ready()?;
+            self.pause_full_partitions().map_err(|e| ProcessingError::runtime(&e))?;
             let failed = self.delivery_error.locked().take();
             if let Some(e) = failed {
                 let e = e.context("producing the application's records");
@@ -426,6 +438,7 @@ impl Thread {
                 self.inner.set_state(State::Rebalancing);
                 let assigned = self.consumer.assignment();
                 self.drop_tasks(&[]);
+                self.input.retain(|tp| assigned.contains(tp));
                 let mut new: BTreeSet<(usize, i32)> = BTreeSet::new();
                 for tp in &assigned {
                     if let Some((st, _)) = self.task_of(tp) {
@@ -440,11 +453,14 @@ impl Thread {
                 }
                 self.inner.set_state(State::Running);
             }
-            ConsumerEvent::Revoked(_) => {
+            ConsumerEvent::Revoked(tps) => {
                 // Commit what was processed; the tasks are closed at the next assignment if
-                // their partitions do not come back.
+                // their partitions do not come back. Records buffered for the revoked
+                // partitions are not processed: whoever owns them next reads them from the
+                // committed offsets (so do we, if they come back).
                 self.inner.set_state(State::Rebalancing);
                 let committed = self.commit();
+                self.input.retain(|tp| !tps.contains(tp));
                 self.recover_or_fail(committed)?;
             }
             ConsumerEvent::Lost(tps) if self.eos() => {
@@ -460,6 +476,7 @@ impl Thread {
                 for tp in &tps {
                     self.processed.remove(tp);
                 }
+                self.input.retain(|tp| !tps.contains(tp));
                 self.drop_tasks(&tps);
             }
             ConsumerEvent::Record(_) | ConsumerEvent::PartitionEof(..) => {}
@@ -531,19 +548,48 @@ impl Thread {
         Ok(())
     }
 
-    fn process(&mut self, records: Vec<ConsumerRecord>) -> std::result::Result<(), ProcessingError> {
-        // Runs of records of one partition, in order.
-        let mut start = 0;
-        self.reinitialized = false;
-        while start < records.len() && !self.reinitialized {
-            let tp_topic = records[start].topic.clone();
-            let partition = records[start].partition;
-            let mut end = start + 1;
-            while end < records.len() && records[end].partition == partition && records[end].topic == tp_topic {
-                end += 1;
+    /// Processes the buffered records every task is ready for, task by task, each in the order
+    /// of [`InputBuffers::next_run`] (timestamp order across its partitions).
+    fn process_ready(&mut self) -> std::result::Result<(), ProcessingError> {
+        if self.input.is_empty() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let assigned: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
+        let ready: BTreeSet<(usize, i32)> = self.input.buffered().filter_map(|(tp, _)| self.task_of(tp).map(|(st, _)| (st, tp.partition))).collect();
+        for (st, partition) in ready {
+            let parts: Vec<TopicPartition> = self
+                .entries
+                .iter()
+                .filter(|(_, node)| self.inner.topology.entry_subtopology(**node) == st)
+                .map(|(topic, _)| TopicPartition::new(topic.as_str(), partition))
+                .filter(|tp| assigned.contains(tp))
+                .collect();
+            while !self.reinitialized {
+                let consumer = &self.consumer;
+                let Some((_, run)) = self.input.next_run(&parts, |tp| consumer.fetched_lag(tp), now) else { break };
+                self.process_partition(&run)?;
             }
-            self.process_partition(&records[start..end])?;
-            start = end;
+            if self.reinitialized {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Pauses the partitions holding `buffered.records.per.partition` records or more, resumes
+    /// the others (the stream thread is the only one pausing its consumer's partitions).
+    fn pause_full_partitions(&mut self) -> Result<()> {
+        let paused: BTreeSet<TopicPartition> = self.consumer.paused().into_iter().collect();
+        let full: BTreeSet<TopicPartition> = self.input.buffered().map(|(tp, _)| tp).filter(|tp| self.input.over_limit(tp)).cloned().collect();
+        let assigned: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
+        let pause: Vec<TopicPartition> = full.difference(&paused).filter(|tp| assigned.contains(*tp)).cloned().collect();
+        let resume: Vec<TopicPartition> = paused.difference(&full).cloned().collect();
+        if !pause.is_empty() {
+            self.consumer.pause(&pause)?;
+        }
+        if !resume.is_empty() {
+            self.consumer.resume(&resume)?;
         }
         Ok(())
     }
@@ -705,6 +751,7 @@ impl Thread {
     /// and its input partitions back to the committed offsets.
     fn reinitialize_tasks(&mut self) -> Result<()> {
         self.processed.clear();
+        self.input.clear();
         self.reinitialized = true;
         // The committed offsets first: read_committed asks for stable offsets, which waits for
         // the markers of the last committed transaction, so the restore below sees its records.

@@ -226,6 +226,9 @@ impl Task {
                             updates.push((WindowedKey { key: key.clone(), start }.encode(), i));
                         } else {
                             cx.metrics.late_dropped.fetch_add(1, Ordering::Relaxed);
+                            let o = &cx.origins[batch.origins[i] as usize];
+                            tracing::debug!(store, topic = %o.topic, partition = o.partition, offset = o.offset, timestamp = r.timestamp,
+                                window_start = start, stream_time = *st, grace_ms = w.grace_ms, "skipping a record for an expired window");
                         }
                     }
                 }
