@@ -500,18 +500,14 @@ class StreamsBuilder {
     this._native = new native.NativeTopologyBuilder()
     this._runner = new Runner()
     this._stores = new Map()
-    // Counter of generated names (Kafka Streams' NAME-0000000003), as in the Python DSL.
-    this._index = 0
     this._built = false
   }
 
-  _name(prefix) {
-    return `${prefix}${String(this._index++).padStart(10, '0')}`
-  }
-
   _user(parent, kind, f, keyIn, valueIn, keyOut, valueOut, ports = 0) {
-    const node = callNative(() => (ports ? this._native.split(parent, ports) : this._native.user(parent)))
-    this._index++
+    // A SERDE node (re-encoding) is not one of Kafka Streams' nodes: it takes no name index.
+    const node = callNative(() =>
+      ports ? this._native.split(parent, ports) : kind === SERDE ? this._native.serde(parent) : this._native.user(parent)
+    )
     this._runner.add(node, { kind, fn: f, keyIn, valueIn, keyOut, valueOut })
     return node
   }
@@ -520,7 +516,6 @@ class StreamsBuilder {
     const o = opts(options, 'stream()')
     const names = typeof topics === 'string' ? [topics] : Array.from(topics)
     const node = callNative(() => this._native.source(names))
-    this._index++
     return new KStream(this, node, checkSerde(o.keySerde, 'keySerde') || BYTES, checkSerde(o.valueSerde, 'valueSerde') || BYTES)
   }
 
@@ -598,7 +593,6 @@ class KStream {
   merge(other) {
     if (!(other instanceof KStream) || other._b !== this._b) throw new TypeError('merge() takes a KStream of the same StreamsBuilder')
     const node = callNative(() => this._b._native.merge(this._node, other._node))
-    this._b._index++
     return new KStream(this._b, node, this.keySerde, this.valueSerde)
   }
 
@@ -622,12 +616,11 @@ class KStream {
     const o = opts(options, 'to()')
     const s = this._withSerdes(o.keySerde, o.valueSerde)
     callNative(() => this._b._native.sink(s._node, topic))
-    this._b._index++
   }
 
   groupByKey(options) {
     const o = opts(options, 'groupByKey()')
-    return new KGroupedStream(this._withSerdes(o.keySerde, o.valueSerde), null, null)
+    return new KGroupedStream(this._withSerdes(o.keySerde, o.valueSerde), false, null)
   }
 
   // Groups by a new key through the repartition topic `<application.id>-<name>-repartition`
@@ -637,7 +630,8 @@ class KStream {
     fn(selector, 'groupBy()')
     const ks = checkSerde(o.keySerde, 'keySerde') || this.keySerde
     const vs = checkSerde(o.valueSerde, 'valueSerde') || this.valueSerde
-    return new KGroupedStream(this, { selector, ks, vs }, o.name || null)
+    // The key selection is made now, as Kafka Streams' groupBy does (its name index).
+    return new KGroupedStream(this._op(SELECT_KEY, selector, ks, vs), true, o.name || null)
   }
 
   // With a KTable: each record joined with the table's value of its key. With a KStream and
@@ -665,11 +659,9 @@ class KStream {
     if (o.name !== undefined && typeof o.name !== 'string') throw new TypeError("the join's name is a string")
     const b = this._b
     const out = checkSerde(o.valueSerde, 'valueSerde') || this.valueSerde
-    const base = o.name || b._name('KSTREAM-JOIN-')
     const [thisNode, thatNode, joined] = callNative(() =>
-      b._native.streamJoin(this._node, other._node, windows.beforeMs, windows.afterMs, windows.graceMs, kind, base)
+      b._native.streamJoin(this._node, other._node, windows.beforeMs, windows.afterMs, windows.graceMs, kind, o.name || null)
     )
-    b._index += 3
     b._runner.add(thisNode, { kind: JOIN, fn: joiner, keyIn: this.keySerde, valueIn: this.valueSerde, keyOut: this.keySerde, valueOut: out, extra: other.valueSerde })
     // The other side's node gets (its value, this side's value): swapped back for the joiner.
     b._runner.add(thatNode, {
@@ -690,7 +682,6 @@ class KStream {
     if (table._windows) throw new TypeError('a stream-table join needs a table that is not windowed')
     fn(joiner, 'the joiner')
     const node = callNative(() => this._b._native.joinTable(this._node, table._node, left))
-    this._b._index++
     this._b._runner.add(node, {
       kind: JOIN,
       fn: joiner,
@@ -745,23 +736,24 @@ class BranchedKStream {
     const out = {}
     names.forEach((name, port) => {
       const node = callNative(() => b._native.branch(split, port))
-      b._index++
       out[name] = new KStream(b, node, s.keySerde, s.valueSerde)
     })
     return out
   }
 }
 
-function storeName(b, materialized) {
-  if (materialized === undefined || materialized === null) return b._name('KSTREAM-AGGREGATE-STATE-STORE-')
-  if (typeof materialized !== 'string') throw new TypeError("materialized is the store's name (a string)")
-  return materialized
+function storeName(b, materialized, reduce) {
+  if (materialized !== undefined && materialized !== null && typeof materialized !== 'string') {
+    throw new TypeError("materialized is the store's name (a string)")
+  }
+  return callNative(() => b._native.aggregateStoreName(materialized ?? null, reduce))
 }
 
 class KGroupedStream {
-  constructor(stream, selector, name, windows = null) {
+  // rekeyed: groupBy (the stream is the key selection; aggregating goes through a repartition topic).
+  constructor(stream, rekeyed, name, windows = null) {
     this._stream = stream
-    this._selector = selector
+    this._rekeyed = rekeyed
     this._name = name
     this._windows = windows
   }
@@ -769,26 +761,22 @@ class KGroupedStream {
   windowedBy(windows) {
     if (this._windows) throw new TypeError('this stream is already windowed')
     if (!(windows instanceof TimeWindows)) throw new TypeError('windowedBy() takes TimeWindows')
-    return new TimeWindowedKStream(this._stream, this._selector, this._name, windows)
+    return new TimeWindowedKStream(this._stream, this._rekeyed, this._name, windows)
   }
 
   _grouped(store) {
     const s = this._stream
-    if (!this._selector) return s
-    const { selector, ks, vs } = this._selector
-    const keyed = s._op(SELECT_KEY, selector, ks, vs)
-    const node = callNative(() => s._b._native.repartition(keyed._node, this._name || store))
-    s._b._index++
-    return new KStream(s._b, node, ks, vs)
+    if (!this._rekeyed) return s
+    const node = callNative(() => s._b._native.repartition(s._node, this._name || store))
+    return new KStream(s._b, node, s.keySerde, s.valueSerde)
   }
 
   _aggregate(kind, f, materialized, valueSerde) {
     const b = this._stream._b
-    const store = storeName(b, materialized)
+    const store = storeName(b, materialized, kind === REDUCE)
     const g = this._grouped(store)
     const w = this._windows
     const node = callNative(() => b._native.aggregate(g._node, store, kind === null ? 'count' : 'combine', w ? [w.sizeMs, w.advanceMs, w.graceMs] : null))
-    b._index++
     if (kind !== null) {
       b._runner.add(node, { kind, fn: f, keyIn: g.keySerde, valueIn: g.valueSerde, keyOut: g.keySerde, valueOut: valueSerde, extra: valueSerde })
     }
@@ -804,7 +792,7 @@ class KGroupedStream {
 
   reduce(reducer, options) {
     fn(reducer, 'reduce()')
-    return this._aggregate(REDUCE, reducer, opts(options, 'reduce()').materialized, this._selector ? this._selector.vs : this._stream.valueSerde)
+    return this._aggregate(REDUCE, reducer, opts(options, 'reduce()').materialized, this._stream.valueSerde)
   }
 
   // aggregator(key, value, aggregate) -> aggregate; the store's values use options.valueSerde
@@ -833,7 +821,6 @@ class KTable {
 
   toStream() {
     const node = callNative(() => this._b._native.toStream(this._node))
-    this._b._index++
     return new KStream(this._b, node, this.keySerde, this.valueSerde)
   }
 
@@ -843,10 +830,8 @@ class KTable {
     if (!(suppressed instanceof Suppressed)) throw new TypeError('suppress() takes Suppressed.untilWindowCloses(...)')
     if (!this._windows) throw new TypeError('untilWindowCloses() suppresses a windowed table (windowedBy(...) before the aggregation)')
     const b = this._b
-    const store = suppressed.name ? `${suppressed.name}-store` : b._name('KTABLE-SUPPRESS-STATE-STORE-')
     const c = suppressed.bufferConfig
-    const node = callNative(() => b._native.suppress(this._node, store, c.maxRecords, c.maxBytes))
-    b._index++
+    const node = callNative(() => b._native.suppress(this._node, suppressed.name || null, c.maxRecords, c.maxBytes))
     return new KTable(b, node, this.keySerde, this.valueSerde, null, this._windows)
   }
 }

@@ -53,6 +53,22 @@ impl NativeTopologyBuilder {
     pub fn new() -> Self {
         NativeTopologyBuilder { builder: Mutex::new(Some(TopologyBuilder::new())) }
     }
+    /// The aggregation's store: `materialized`, else Kafka Streams' default name from the
+    /// core's counter (see `TopologyBuilder`).
+    #[napi(catch_unwind)]
+    pub fn aggregate_store_name(&self, materialized: Option<String>, reduce: bool) -> Result<String> {
+        self.with(|b| Ok(b.aggregate_store_name(materialized.as_deref(), reduce)))
+    }
+    /// Re-encoding with other serdes: a node Kafka Streams does not have (takes no name index).
+    #[napi(catch_unwind)]
+    pub fn serde(&self, parent: u32) -> Result<u32> {
+        self.with(|b| b.serde(parent))
+    }
+    /// [kind, name] of the stores and repartition topics so far (the core's `internal_names`).
+    #[napi(catch_unwind)]
+    pub fn internal_names(&self) -> Result<Vec<Vec<String>>> {
+        self.with(|b| Ok(b.internal_names().into_iter().map(|(k, n)| vec![k.to_string(), n]).collect()))
+    }
     #[napi(catch_unwind)]
     pub fn source(&self, topics: Vec<String>) -> Result<u32> {
         let t: Vec<&str> = topics.iter().map(String::as_str).collect();
@@ -110,7 +126,7 @@ impl NativeTopologyBuilder {
     /// Returns [this side node, other side node, joined stream node].
     #[allow(clippy::too_many_arguments)]
     #[napi(catch_unwind)]
-    pub fn stream_join(&self, this: u32, other: u32, before_ms: i64, after_ms: i64, grace_ms: i64, kind: String, name: String) -> Result<Vec<u32>> {
+    pub fn stream_join(&self, this: u32, other: u32, before_ms: i64, after_ms: i64, grace_ms: i64, kind: String, name: Option<String>) -> Result<Vec<u32>> {
         let kind = match kind.as_str() {
             "inner" => JoinKind::Inner,
             "left" => JoinKind::Left,
@@ -118,18 +134,19 @@ impl NativeTopologyBuilder {
             other => return Err(invalid(format!("unknown join kind '{other}'"))),
         };
         let windows = JoinWindows::new(before_ms, after_ms, grace_ms).napi()?;
-        let n = self.with(|b| b.stream_join(this, other, windows, kind, &name))?;
+        let n = self.with(|b| b.stream_join(this, other, windows, kind, name.as_deref()))?;
         Ok(vec![n.this, n.other, n.joined])
     }
-    /// `suppress(untilWindowCloses(...))` of a windowed table into the buffer store `store`.
+    /// `suppress(untilWindowCloses(...))` of a windowed table, named `name` (its buffer store
+    /// `<name>-store`; null: Kafka Streams' default); returns the node.
     #[napi(catch_unwind)]
-    pub fn suppress(&self, table: u32, store: String, max_records: Option<i64>, max_bytes: Option<i64>) -> Result<u32> {
+    pub fn suppress(&self, table: u32, name: Option<String>, max_records: Option<i64>, max_bytes: Option<i64>) -> Result<u32> {
         let bound = |n: Option<i64>, what: &str| match n {
             Some(n) if n <= 0 => Err(invalid(format!("{what} must be positive, got {n}"))),
             n => Ok(n.map(|n| n as u64)),
         };
         let buffer = BufferConfig { max_records: bound(max_records, "maxRecords")?, max_bytes: bound(max_bytes, "maxBytes")? };
-        self.with(|b| b.suppress(table, &store, buffer))
+        self.with(|b| b.suppress(table, name.as_deref(), buffer).map(|(node, _)| node))
     }
 }
 

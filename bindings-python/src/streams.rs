@@ -41,6 +41,20 @@ impl TopologyBuilderNative {
     fn new() -> Self {
         TopologyBuilderNative { builder: Mutex::new(Some(TopologyBuilder::new())) }
     }
+    /// The aggregation's store: `materialized`, else Kafka Streams' default name from the
+    /// core's counter (see `TopologyBuilder`).
+    #[pyo3(signature = (materialized=None, reduce=false))]
+    fn aggregate_store_name(&self, py: Python<'_>, materialized: Option<&str>, reduce: bool) -> PyResult<String> {
+        self.with(py, |b| Ok(b.aggregate_store_name(materialized, reduce)))
+    }
+    /// (kind, name) of the stores and repartition topics so far (see the core's `internal_names`).
+    fn internal_names(&self, py: Python<'_>) -> PyResult<Vec<(&'static str, String)>> {
+        self.with(py, |b| Ok(b.internal_names()))
+    }
+    /// Re-encoding with other serdes: a node Kafka Streams does not have (takes no name index).
+    fn serde(&self, py: Python<'_>, parent: NodeId) -> PyResult<NodeId> {
+        self.with(py, |b| b.serde(parent))
+    }
     fn source(&self, py: Python<'_>, topics: Vec<String>) -> PyResult<NodeId> {
         let t: Vec<&str> = topics.iter().map(String::as_str).collect();
         self.with(py, |b| b.source(&t))
@@ -83,7 +97,8 @@ impl TopologyBuilderNative {
     fn join_table(&self, py: Python<'_>, stream: NodeId, table: NodeId, left: bool) -> PyResult<NodeId> {
         self.with(py, |b| b.join_table(stream, table, left))
     }
-    /// Stream-stream join; `kind`: "inner", "left" or "outer"; `name`: the stores' base name.
+    /// Stream-stream join; `kind`: "inner", "left" or "outer"; `name`: the stores' base name
+    /// (None: Kafka Streams' default names).
     /// Returns (this side node, other side node, joined stream node).
     #[allow(clippy::too_many_arguments)]
     fn stream_join(
@@ -95,7 +110,7 @@ impl TopologyBuilderNative {
         after_ms: i64,
         grace_ms: i64,
         kind: &str,
-        name: &str,
+        name: Option<&str>,
     ) -> PyResult<(NodeId, NodeId, NodeId)> {
         let kind = match kind {
             "inner" => JoinKind::Inner,
@@ -107,10 +122,11 @@ impl TopologyBuilderNative {
         let n = self.with(py, |b| b.stream_join(this, other, windows, kind, name))?;
         Ok((n.this, n.other, n.joined))
     }
-    /// `suppress(until_window_closes(...))` of a windowed table into the buffer store `store`.
-    #[pyo3(signature = (table, store, max_records=None, max_bytes=None))]
-    fn suppress(&self, py: Python<'_>, table: NodeId, store: &str, max_records: Option<u64>, max_bytes: Option<u64>) -> PyResult<NodeId> {
-        self.with(py, |b| b.suppress(table, store, BufferConfig { max_records, max_bytes }))
+    /// `suppress(until_window_closes(...))` of a windowed table, named `name` (its buffer store
+    /// `<name>-store`; None: Kafka Streams' default). Returns (node, store name).
+    #[pyo3(signature = (table, name=None, max_records=None, max_bytes=None))]
+    fn suppress(&self, py: Python<'_>, table: NodeId, name: Option<&str>, max_records: Option<u64>, max_bytes: Option<u64>) -> PyResult<(NodeId, String)> {
+        self.with(py, |b| b.suppress(table, name, BufferConfig { max_records, max_bytes }))
     }
 }
 

@@ -18,6 +18,8 @@ def main():
     conf = {"application.id": args["app"], "bootstrap.servers": args["bootstrap"]}
     conf.update(args.get("config", {}))
     streams = KafkaStreams(seed.build(args["topics"]), conf)
+    # Why it stopped, for the test's failure message (the tests keep the lines that are not JSON).
+    streams.set_uncaught_exception_handler(lambda e: print("stream thread failed: %s: %s" % (e.kind, e), flush=True))
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     streams.start()

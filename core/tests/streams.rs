@@ -165,13 +165,13 @@ async fn streams_left_join_and_suppressed_count() {
     let mut b = TopologyBuilder::new();
     let l = b.source(&[&left]).unwrap();
     let r = b.source(&[&right]).unwrap();
-    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Left, "lr").unwrap();
+    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Left, Some("lr")).unwrap();
     b.sink(j.joined, &joined).unwrap();
     let counts = b.aggregate(l, "counts", AggregateKind::Count, Some(TimeWindows::of_size_with_no_grace(10_000).unwrap())).unwrap();
-    let sup = b.suppress(counts, "counts-final-store", BufferConfig::default()).unwrap();
+    let (sup, _) = b.suppress(counts, Some("counts-final"), BufferConfig::default()).unwrap();
     let out = b.to_stream(sup).unwrap();
     b.sink(out, &finals).unwrap();
-    assert!(b.suppress(l, "x", BufferConfig::default()).is_err(), "suppress needs a windowed table");
+    assert!(b.suppress(l, Some("x"), BufferConfig::default()).is_err(), "suppress needs a windowed table");
     let topology = b.build().unwrap();
     assert!(topology.store("lr-this-join-store").is_none(), "join stores are internal");
     assert!(topology.stores().iter().any(|s| s.name == "lr-left-shared-join-store"));
@@ -245,7 +245,7 @@ async fn streams_join_of_prefilled_sources_in_timestamp_order() {
     let mut b = TopologyBuilder::new();
     let l = b.source(&[&left]).unwrap();
     let r = b.source(&[&right]).unwrap();
-    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Inner, "pre").unwrap();
+    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Inner, Some("pre")).unwrap();
     b.sink(j.joined, &joined).unwrap();
     let mut fns = ClosureFunctions::new();
     fns.combiner(j.this, |rec, other| Ok(Some(joiner_text(rec.value.as_deref(), other.map(|b| &b[..])))));
@@ -276,7 +276,7 @@ async fn streams_join_of_sources_not_copartitioned_fails() {
     let mut b = TopologyBuilder::new();
     let l = b.source(&[&left]).unwrap();
     let r = b.source(&[&right]).unwrap();
-    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Inner, "j").unwrap();
+    let j = b.stream_join(l, r, JoinWindows::of_time_difference_with_no_grace(1000).unwrap(), JoinKind::Inner, Some("j")).unwrap();
     b.sink(j.joined, "never").unwrap();
     let app = common::unique_topic("rs-copart-app");
     let config = StreamsConfig::from_properties([("application.id", app.as_str()), ("bootstrap.servers", bootstrap.as_str())]).unwrap();

@@ -124,14 +124,76 @@ pub struct StoreDef {
 }
 
 /// Builds a [`Topology`]. Every adder names its parent and returns the new node.
+///
+/// It also keeps Kafka Streams' name counter, so the default names of stores and repartition
+/// topics are Kafka Streams' own (`KSTREAM-AGGREGATE-STATE-STORE-0000000004`): each DSL
+/// operation takes as many indexes as Kafka Streams' takes for it (a source, a stateless
+/// operation, a sink, a branch, a merge, an aggregation's processor: one; a repartition: three,
+/// its filter, sink and source; a stream–stream join: five; an unnamed suppression: two), and a
+/// generated store name one more. Every language's DSL makes its operations in Kafka Streams'
+/// order and asks for its default names here, so one program gives the same internal topics in
+/// every language and in Java (tests/streams-java/NamesTopology.java).
 #[derive(Default, Debug)]
 pub struct TopologyBuilder {
     nodes: Vec<Node>,
+    /// Kafka Streams' next name index.
+    index: u32,
 }
 
 impl TopologyBuilder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Takes `n` indexes; returns the first.
+    fn take_index(&mut self, n: u32) -> u32 {
+        let first = self.index;
+        self.index += n;
+        first
+    }
+
+    fn generated_name(&mut self, prefix: &str) -> String {
+        format!("{prefix}{:010}", self.take_index(1))
+    }
+
+    /// The store of an aggregation: `materialized` when given, else
+    /// `KSTREAM-AGGREGATE-STATE-STORE-<index>` (`KSTREAM-REDUCE-STATE-STORE-` for `reduce`).
+    /// Asked when the aggregation is made, before its nodes (a repartition topic is named after
+    /// the store).
+    pub fn aggregate_store_name(&mut self, materialized: Option<&str>, reduce: bool) -> String {
+        match materialized {
+            Some(name) => name.to_string(),
+            None => self.generated_name(if reduce { "KSTREAM-REDUCE-STATE-STORE-" } else { "KSTREAM-AGGREGATE-STATE-STORE-" }),
+        }
+    }
+
+    /// The stores (internal ones too) and repartition topics (without the application id
+    /// prefix and `-repartition`) made so far, sorted, as (`"store"` or `"repartition"`, name):
+    /// what Kafka Streams' `Topology.describe()` lists of them.
+    pub fn internal_names(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for n in &self.nodes {
+            match &n.kind {
+                NodeKind::Aggregate { store, .. } | NodeKind::Suppress { store, .. } => out.push(("store", store.clone())),
+                NodeKind::StreamJoin { join, this_side: true } => {
+                    out.push(("store", join.this_store.clone()));
+                    out.push(("store", join.other_store.clone()));
+                    out.extend(join.outer_store.clone().map(|s| ("store", s)));
+                }
+                NodeKind::Repartition { name } => out.push(("repartition", name.clone())),
+                _ => {}
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Adds a node taking `indexes` of Kafka Streams' name counter.
+    fn add_counted(&mut self, kind: NodeKind, parents: &[(NodeId, u32)], indexes: u32) -> Result<NodeId> {
+        let id = self.add(kind, parents)?;
+        self.take_index(indexes);
+        Ok(id)
     }
 
     fn add(&mut self, kind: NodeKind, parents: &[(NodeId, u32)]) -> Result<NodeId> {
@@ -160,11 +222,17 @@ impl TopologyBuilder {
         if topics.is_empty() || topics.iter().any(|t| t.is_empty()) {
             return Err(Error::invalid("a source needs at least one topic, and topic names are not empty"));
         }
-        self.add(NodeKind::Source { topics: topics.iter().map(|t| t.to_string()).collect() }, &[])
+        self.add_counted(NodeKind::Source { topics: topics.iter().map(|t| t.to_string()).collect() }, &[], 1)
     }
 
     /// A stateless user function with one output port.
     pub fn user(&mut self, parent: NodeId) -> Result<NodeId> {
+        self.add_counted(NodeKind::User { ports: 1 }, &[(parent, 0)], 1)
+    }
+
+    /// A user function Kafka Streams has no node for (re-encoding with other serdes before a
+    /// `to` or an aggregation): takes no index.
+    pub fn serde(&mut self, parent: NodeId) -> Result<NodeId> {
         self.add(NodeKind::User { ports: 1 }, &[(parent, 0)])
     }
 
@@ -176,39 +244,39 @@ impl TopologyBuilder {
         if ports == 0 {
             return Err(Error::invalid("a split needs at least one branch"));
         }
-        self.add(NodeKind::User { ports }, &[(parent, 0)])
+        self.add_counted(NodeKind::User { ports }, &[(parent, 0)], 1)
     }
 
     pub fn branch(&mut self, split: NodeId, port: u32) -> Result<NodeId> {
-        self.add(NodeKind::Pass, &[(split, port)])
+        self.add_counted(NodeKind::Pass, &[(split, port)], 1)
     }
 
     pub fn merge(&mut self, a: NodeId, b: NodeId) -> Result<NodeId> {
-        self.add(NodeKind::Pass, &[(a, 0), (b, 0)])
+        self.add_counted(NodeKind::Pass, &[(a, 0), (b, 0)], 1)
     }
 
     pub fn sink(&mut self, parent: NodeId, topic: &str) -> Result<NodeId> {
         if topic.is_empty() {
             return Err(Error::invalid("to() needs a topic name"));
         }
-        self.add(NodeKind::Sink { topic: topic.to_string() }, &[(parent, 0)])
+        self.add_counted(NodeKind::Sink { topic: topic.to_string() }, &[(parent, 0)], 1)
     }
 
     pub fn repartition(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
         check_name(name, "repartition")?;
-        self.add(NodeKind::Repartition { name: name.to_string() }, &[(parent, 0)])
+        self.add_counted(NodeKind::Repartition { name: name.to_string() }, &[(parent, 0)], 3)
     }
 
     pub fn aggregate(&mut self, parent: NodeId, store: &str, kind: AggregateKind, windows: Option<TimeWindows>) -> Result<NodeId> {
         self.check_new_store(store)?;
-        self.add(NodeKind::Aggregate { store: store.to_string(), kind, windows }, &[(parent, 0)])
+        self.add_counted(NodeKind::Aggregate { store: store.to_string(), kind, windows }, &[(parent, 0)], 1)
     }
 
     pub fn to_stream(&mut self, table: NodeId) -> Result<NodeId> {
         if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. })) {
             self.check_table(table)?;
         }
-        self.add(NodeKind::ToStream, &[(table, 0)])
+        self.add_counted(NodeKind::ToStream, &[(table, 0)], 1)
     }
 
     fn check_new_store(&self, store: &str) -> Result<()> {
@@ -225,10 +293,11 @@ impl TopologyBuilder {
     }
 
     /// Stream-stream windowed join of `this` with `other` (Kafka Streams' `join`, `leftJoin`,
-    /// `outerJoin` with `JoinWindows`); `name` is the base of the stores' names
-    /// (`<name>-this-join-store`, ... as `StreamJoined.withStoreName`). The sources of both sides
-    /// must be co-partitioned (checked when the application starts).
-    pub fn stream_join(&mut self, this: NodeId, other: NodeId, windows: JoinWindows, kind: JoinKind, name: &str) -> Result<StreamJoinNodes> {
+    /// `outerJoin` with `JoinWindows`); `name`, when given, is the base of the stores' names
+    /// (`<name>-this-join-store`, ... as `StreamJoined.withStoreName`), else they are Kafka
+    /// Streams' defaults, after its processors (`KSTREAM-JOINTHIS-<index>-store`, ...). The
+    /// sources of both sides must be co-partitioned (checked when the application starts).
+    pub fn stream_join(&mut self, this: NodeId, other: NodeId, windows: JoinWindows, kind: JoinKind, name: Option<&str>) -> Result<StreamJoinNodes> {
         for side in [this, other] {
             match self.nodes.get(side as usize).map(|n| &n.kind) {
                 None => return Err(Error::invalid(format!("no node {side} in this topology"))),
@@ -238,13 +307,29 @@ impl TopologyBuilder {
                 Some(_) => {}
             }
         }
-        // Kafka Streams' store names for a join given a store name.
-        let this_store = format!("{name}{}", if kind == JoinKind::Outer { "-outer-this-join-store" } else { "-this-join-store" });
-        let other_store = format!("{name}{}", if kind == JoinKind::Inner { "-other-join-store" } else { "-outer-other-join-store" });
-        let outer_store = match kind {
-            JoinKind::Inner => None,
-            JoinKind::Left => Some(format!("{name}-left-shared-join-store")),
-            JoinKind::Outer => Some(format!("{name}-outer-shared-join-store")),
+        let (this_store, other_store, outer_store) = match name {
+            // Kafka Streams' store names for a join given a store name.
+            Some(name) => (
+                format!("{name}{}", if kind == JoinKind::Outer { "-outer-this-join-store" } else { "-this-join-store" }),
+                format!("{name}{}", if kind == JoinKind::Inner { "-other-join-store" } else { "-outer-other-join-store" }),
+                match kind {
+                    JoinKind::Inner => None,
+                    JoinKind::Left => Some(format!("{name}-left-shared-join-store")),
+                    JoinKind::Outer => Some(format!("{name}-outer-shared-join-store")),
+                },
+            ),
+            // Its processors take five indexes (each side's window, each side's join, the
+            // merge); the stores are named after the two join processors.
+            None => {
+                let (t, o) = (self.index + 2, self.index + 3);
+                let this_kind = if kind == JoinKind::Outer { "OUTERTHIS" } else { "JOINTHIS" };
+                let other_kind = if kind == JoinKind::Inner { "JOINOTHER" } else { "OUTEROTHER" };
+                (
+                    format!("KSTREAM-{this_kind}-{t:010}-store"),
+                    format!("KSTREAM-{other_kind}-{o:010}-store"),
+                    (kind != JoinKind::Inner).then(|| format!("KSTREAM-OUTERSHARED-{t:010}-store")),
+                )
+            }
         };
         for s in [Some(&this_store), Some(&other_store), outer_store.as_ref()].into_iter().flatten() {
             self.check_new_store(s)?;
@@ -254,12 +339,15 @@ impl TopologyBuilder {
         let a = self.add(NodeKind::StreamJoin { join: Box::new(def.clone()), this_side: true }, &[(this, 0)])?;
         let b = self.add(NodeKind::StreamJoin { join: Box::new(def), this_side: false }, &[(other, 0)])?;
         let joined = self.add(NodeKind::Pass, &[(a, 0), (b, 0)])?;
+        self.take_index(5);
         Ok(StreamJoinNodes { this: a, other: b, joined })
     }
 
-    /// `suppress(Suppressed.untilWindowCloses(buffer))` of the windowed table `table`; the
-    /// buffer is the store `store`.
-    pub fn suppress(&mut self, table: NodeId, store: &str, buffer: BufferConfig) -> Result<NodeId> {
+    /// `suppress(Suppressed.untilWindowCloses(buffer).withName(name))` of the windowed table
+    /// `table`; the buffer is the store `<name>-store`, without a name
+    /// `KTABLE-SUPPRESS-STATE-STORE-<index>` (after the processor's index). Returns the node and
+    /// the store's name.
+    pub fn suppress(&mut self, table: NodeId, name: Option<&str>, buffer: BufferConfig) -> Result<(NodeId, String)> {
         let windows = match self.nodes.get(table as usize).map(|n| &n.kind) {
             Some(NodeKind::Aggregate { windows: Some(w), .. }) => *w,
             Some(NodeKind::Aggregate { windows: None, .. }) => {
@@ -270,8 +358,14 @@ impl TopologyBuilder {
         if buffer.max_records == Some(0) || buffer.max_bytes == Some(0) {
             return Err(Error::invalid("a suppression buffer bound must be positive"));
         }
-        self.check_new_store(store)?;
-        self.add(NodeKind::Suppress { store: store.to_string(), window_size_ms: windows.size_ms, grace_ms: windows.grace_ms, buffer }, &[(table, 0)])
+        let store = match name {
+            Some(name) => format!("{name}-store"),
+            None => format!("KTABLE-SUPPRESS-STATE-STORE-{:010}", self.index + 1),
+        };
+        self.check_new_store(&store)?;
+        let node = self.add(NodeKind::Suppress { store: store.clone(), window_size_ms: windows.size_ms, grace_ms: windows.grace_ms, buffer }, &[(table, 0)])?;
+        self.take_index(if name.is_some() { 0 } else { 2 });
+        Ok((node, store))
     }
 
     /// Stream-table (left) join: `stream`'s records look up `table`'s store by key.
@@ -280,7 +374,7 @@ impl TopologyBuilder {
         if matches!(self.nodes[table as usize].kind, NodeKind::Aggregate { windows: Some(_), .. }) {
             return Err(Error::invalid("a stream-table join needs a non-windowed table"));
         }
-        self.add(NodeKind::JoinTable { store, left }, &[(stream, 0)])
+        self.add_counted(NodeKind::JoinTable { store, left }, &[(stream, 0)], 1)
     }
 
     fn check_table(&self, table: NodeId) -> Result<String> {
@@ -540,6 +634,40 @@ mod tests {
         assert_ne!(t.subtopology_of[count as usize], t.subtopology_of[src as usize]);
         assert_eq!(t.entry_subtopology(rep), t.subtopology_of[count as usize]);
         assert_eq!(t.entries("app")[1], ("app-counts-repartition".to_string(), rep, true));
+    }
+
+    #[test]
+    fn default_names_follow_kafka_streams_counter() {
+        // Kafka Streams 4.4 (tests/streams-java/NamesTopology.java, case "mixed", first part):
+        // stream t, stream u, mapValues, groupBy: count -> KSTREAM-AGGREGATE-STATE-STORE-4;
+        // toStream, to; u windowed count -> ...-11; unnamed suppress -> KTABLE-SUPPRESS-STATE-STORE-14;
+        // toStream, foreach; inner join -> KSTREAM-JOINTHIS-19-store / JOINOTHER-20.
+        let mut b = TopologyBuilder::new();
+        let t = b.source(&["t"]).unwrap();
+        let u = b.source(&["u"]).unwrap();
+        let mv = b.user(t).unwrap();
+        let key = b.user(mv).unwrap();
+        let store = b.aggregate_store_name(None, false);
+        assert_eq!(store, "KSTREAM-AGGREGATE-STATE-STORE-0000000004");
+        let rep = b.repartition(key, &store).unwrap();
+        let by_value = b.aggregate(rep, &store, AggregateKind::Count, None).unwrap();
+        let ts = b.to_stream(by_value).unwrap();
+        let enc = b.serde(ts).unwrap();
+        b.sink(enc, "counts").unwrap();
+        let wstore = b.aggregate_store_name(None, false);
+        assert_eq!(wstore, "KSTREAM-AGGREGATE-STATE-STORE-0000000011");
+        let w = b.aggregate(u, &wstore, AggregateKind::Count, Some(TimeWindows::of_size_with_no_grace(60_000).unwrap())).unwrap();
+        let (sup, sstore) = b.suppress(w, None, BufferConfig::default()).unwrap();
+        assert_eq!(sstore, "KTABLE-SUPPRESS-STATE-STORE-0000000014");
+        let st = b.to_stream(sup).unwrap();
+        b.user(st).unwrap();
+        b.stream_join(t, u, JoinWindows::of_time_difference_with_no_grace(60_000).unwrap(), JoinKind::Inner, None).unwrap();
+        let t2 = b.build().unwrap();
+        let stores: Vec<&str> = t2.stores().iter().map(|s| s.name.as_str()).collect();
+        assert!(stores.contains(&"KSTREAM-JOINTHIS-0000000019-store") && stores.contains(&"KSTREAM-JOINOTHER-0000000020-store"), "{stores:?}");
+        let mut b = TopologyBuilder::new();
+        assert_eq!(b.aggregate_store_name(Some("mine"), false), "mine", "a given name takes no index");
+        assert_eq!(b.aggregate_store_name(None, true), "KSTREAM-REDUCE-STATE-STORE-0000000000");
     }
 
     #[test]

@@ -253,20 +253,17 @@ class StreamsBuilder:
         self._native = _native.TopologyBuilderNative()
         self._runner = Runner()
         self._stores: Dict[str, _Store] = {}
-        self._index = 0
         self._built = False
-
-    def _name(self, prefix: str) -> str:
-        # Kafka Streams' generated names: a prefix and a counter of ten digits.
-        name = "%s%010d" % (prefix, self._index)
-        self._index += 1
-        return name
 
     def _user(self, parent: int, kind: int, fn, key_in, value_in, key_out, value_out, ports: int = 0) -> int:
         if fn is not None and not callable(fn):
             raise TypeError("expected a function, got %s" % type(fn).__name__)
-        node = self._native.split(parent, ports) if ports else self._native.user(parent)
-        self._index += 1
+        if ports:
+            node = self._native.split(parent, ports)
+        elif kind == SERDE:
+            node = self._native.serde(parent)  # no node of Kafka Streams' (takes no name index)
+        else:
+            node = self._native.user(parent)
         self._runner.add(node, Op(kind, fn, key_in, value_in, key_out, value_out))
         return node
 
@@ -274,7 +271,6 @@ class StreamsBuilder:
         """A stream of the records of ``topics`` (default serdes: bytes)."""
         names = [topics] if isinstance(topics, str) else list(topics)
         node = self._native.source(names)
-        self._index += 1
         return KStream(self, node, key_serde or Serdes.Bytes(), value_serde or Serdes.Bytes())
 
     def build(self) -> "Topology":
@@ -345,7 +341,6 @@ class KStream:
         if not isinstance(other, KStream) or other._b is not self._b:
             raise TypeError("merge() takes a KStream of the same StreamsBuilder")
         node = self._b._native.merge(self._node, other._node)
-        self._b._index += 1
         return KStream(self._b, node, self.key_serde, self.value_serde)
 
     def split(self, prefix: str = "") -> "BranchedKStream":
@@ -365,10 +360,9 @@ class KStream:
             raise NotImplementedError("to() with a topic chosen per record is not implemented yet (issue #16)")
         s = self._with_serdes(key_serde, value_serde)
         self._b._native.sink(s._node, topic)
-        self._b._index += 1
 
     def group_by_key(self, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KGroupedStream":
-        return KGroupedStream(self._with_serdes(key_serde, value_serde), None, None)
+        return KGroupedStream(self._with_serdes(key_serde, value_serde), False, None)
 
     def group_by(self, selector: Callable[[Any, Any], Any], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None, name: Optional[str] = None) -> "KGroupedStream":
         """Groups by a new key: the records go through the repartition topic
@@ -377,7 +371,8 @@ class KStream:
             raise TypeError("group_by() takes a function (key, value) -> new key")
         ks = _check_serde(key_serde, "key_serde") or self.key_serde
         vs = _check_serde(value_serde, "value_serde") or self.value_serde
-        return KGroupedStream(self, (selector, ks, vs), name)
+        # The key selection is made now, as Kafka Streams' groupBy does (its name index).
+        return KGroupedStream(self._op(SELECT_KEY, selector, ks, vs), True, name)
 
     def join(self, other: Union["KTable", "KStream"], joiner: Callable[[Any, Any], Any], windows: Optional[JoinWindows] = None,
              name: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KStream":
@@ -424,9 +419,7 @@ class KStream:
             raise TypeError("the join's name is a str")
         b = self._b
         out = _check_serde(value_serde, "value_serde") or self.value_serde
-        base = name or b._name("KSTREAM-JOIN-")
-        this, that, joined = b._native.stream_join(self._node, other._node, windows.before_ms, windows.after_ms, windows.grace_ms, kind, base)
-        b._index += 3
+        this, that, joined = b._native.stream_join(self._node, other._node, windows.before_ms, windows.after_ms, windows.grace_ms, kind, name or None)
         b._runner.add(this, Op(JOIN, joiner, self.key_serde, self.value_serde, self.key_serde, out, other.value_serde))
         # The other side's node gets (its value, this side's value): swapped back for the joiner.
         b._runner.add(that, Op(JOIN, lambda v, o: joiner(o, v), other.key_serde, other.value_serde, self.key_serde, out, self.value_serde))
@@ -440,7 +433,6 @@ class KStream:
         if not callable(joiner):
             raise TypeError("the joiner must be a function (value, table_value) -> joined value")
         node = self._b._native.join_table(self._node, table._node, left)
-        self._b._index += 1
         op = Op(JOIN, joiner, self.key_serde, self.value_serde, self.key_serde, self.value_serde, table.value_serde)
         self._b._runner.add(node, op)
         return KStream(self._b, node, self.key_serde, self.value_serde)
@@ -490,25 +482,22 @@ class BranchedKStream:
         out = {}
         for port, name in enumerate(names):
             node = b._native.branch(split, port)
-            b._index += 1
             out[name] = KStream(b, node, s.key_serde, s.value_serde)
         return out
 
 
-def _store_name(b: StreamsBuilder, materialized: Optional[str]) -> str:
-    if materialized is None:
-        return b._name("KSTREAM-AGGREGATE-STATE-STORE-")
-    if not isinstance(materialized, str):
+def _store_name(b: StreamsBuilder, materialized: Optional[str], reduce: bool) -> str:
+    if materialized is not None and not isinstance(materialized, str):
         raise TypeError("materialized is the store's name (a str)")
-    return materialized
+    return b._native.aggregate_store_name(materialized, reduce)
 
 
 class KGroupedStream:
     """A grouped stream, to aggregate."""
 
-    def __init__(self, stream: KStream, selector, name: Optional[str]):
+    def __init__(self, stream: KStream, rekeyed: bool, name: Optional[str]):
         self._stream = stream
-        self._selector = selector
+        self._rekeyed = rekeyed  # group_by: through a repartition topic
         self._name = name
 
     def windowed_by(self, windows: TimeWindows) -> "TimeWindowedKStream":
@@ -519,22 +508,18 @@ class KGroupedStream:
     def _grouped(self, store: str) -> KStream:
         """The stream to aggregate: through the repartition topic when the key changes."""
         s = self._stream
-        if self._selector is None:
+        if not self._rekeyed:
             return s
-        selector, ks, vs = self._selector
-        keyed = s._op(SELECT_KEY, selector, ks, vs)
-        node = s._b._native.repartition(keyed._node, self._name or store)
-        s._b._index += 1
-        return KStream(s._b, node, ks, vs)
+        node = s._b._native.repartition(s._node, self._name or store)
+        return KStream(s._b, node, s.key_serde, s.value_serde)
 
     def _aggregate(self, kind, fn, materialized, value_serde, windows) -> "KTable":
         b = self._stream._b
-        store = _store_name(b, materialized)
+        store = _store_name(b, materialized, kind == REDUCE)
         g = self._grouped(store)
         w = None if windows is None else (windows.size_ms, windows.advance_ms, windows.grace_ms)
         native_kind = "count" if kind is None else "combine"
         node = b._native.aggregate(g._node, store, native_kind, w)
-        b._index += 1
         if kind is not None:
             b._runner.add(node, Op(kind, fn, g.key_serde, g.value_serde, g.key_serde, value_serde, value_serde))
         key_serde = g.key_serde if windows is None else TimeWindowedSerde(g.key_serde, windows.size_ms)
@@ -548,7 +533,7 @@ class KGroupedStream:
     def reduce(self, reducer: Callable[[Any, Any], Any], materialized: Optional[str] = None) -> "KTable":
         if not callable(reducer):
             raise TypeError("reduce() takes a function (aggregate, value) -> aggregate")
-        return self._aggregate(REDUCE, reducer, materialized, self._stream.value_serde if self._selector is None else self._selector[2], self._windows())
+        return self._aggregate(REDUCE, reducer, materialized, self._stream.value_serde, self._windows())
 
     def aggregate(self, initializer: Callable[[], Any], aggregator: Callable[[Any, Any, Any], Any], materialized: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KTable":
         """``aggregator(key, value, aggregate) -> aggregate``; the store's values use
@@ -565,7 +550,7 @@ class TimeWindowedKStream(KGroupedStream):
     """A grouped stream aggregated per time window; keys of the result are :class:`Windowed`."""
 
     def __init__(self, grouped: KGroupedStream, windows: TimeWindows):
-        super().__init__(grouped._stream, grouped._selector, grouped._name)
+        super().__init__(grouped._stream, grouped._rekeyed, grouped._name)
         self._time_windows = windows
 
     def windowed_by(self, windows):
@@ -588,7 +573,6 @@ class KTable:
 
     def to_stream(self) -> KStream:
         node = self._b._native.to_stream(self._node)
-        self._b._index += 1
         return KStream(self._b, node, self.key_serde, self.value_serde)
 
     def suppress(self, suppressed: Suppressed) -> "KTable":
@@ -601,10 +585,8 @@ class KTable:
         if self._windows is None:
             raise TypeError("until_window_closes() suppresses a windowed table (windowed_by(...) before the aggregation)")
         b = self._b
-        store = suppressed.name + "-store" if suppressed.name else b._name("KTABLE-SUPPRESS-STATE-STORE-")
         cfg = suppressed.buffer_config
-        node = b._native.suppress(self._node, store, cfg.max_records, cfg.max_bytes)
-        b._index += 1
+        node, _store = b._native.suppress(self._node, suppressed.name or None, cfg.max_records, cfg.max_bytes)
         return KTable(b, node, self.key_serde, self.value_serde, None, self._windows)
 
 

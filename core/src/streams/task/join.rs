@@ -342,7 +342,7 @@ mod tests {
     fn run(kind: JoinKind, input: &[(bool, &str, &str, i64)]) -> Vec<String> {
         let mut b = TopologyBuilder::new();
         let (l, r) = (b.source(&["l"]).unwrap(), b.source(&["r"]).unwrap());
-        let j = b.stream_join(l, r, JoinWindows::of_time_difference_and_grace(10, 5).unwrap(), kind, "j").unwrap();
+        let j = b.stream_join(l, r, JoinWindows::of_time_difference_and_grace(10, 5).unwrap(), kind, Some("j")).unwrap();
         b.sink(j.joined, "out").unwrap();
         let topology = b.build().unwrap();
         let mut f = ClosureFunctions::new();

@@ -171,7 +171,7 @@ mod tests {
         let mut b = TopologyBuilder::new();
         let src = b.source(&["in"]).unwrap();
         let count = b.aggregate(src, "counts", AggregateKind::Count, Some(TimeWindows::of_size_and_grace(10, 2).unwrap())).unwrap();
-        let sup = b.suppress(count, "finals", buffer).unwrap();
+        let (sup, _) = b.suppress(count, Some("finals"), buffer).unwrap();
         let out = b.to_stream(sup).unwrap();
         b.sink(out, "out").unwrap();
         let topology = b.build().unwrap();
@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(run(BufferConfig::default(), &input), (vec!["a@0=2".to_string(), "b@0=1".to_string(), "a@10=2".to_string()], None));
         let (got, err) = run(BufferConfig { max_records: Some(1), max_bytes: None }, &input);
         assert!(got.is_empty());
-        assert!(err.unwrap().contains("suppression buffer 'finals' is full"));
+        assert!(err.unwrap().contains("suppression buffer 'finals-store' is full"));
         let (_, err) = run(BufferConfig { max_records: None, max_bytes: Some(30) }, &input);
         assert!(err.unwrap().contains("bytes (max 30)"));
     }
