@@ -914,7 +914,18 @@ async fn create_internal_topics(admin: &Admin, topology: &Topology, cfg: &Stream
         }
     }
     if !existing.is_empty() {
-        for d in admin.describe_topics(&existing).await? {
+        // Another instance may have created them a moment ago: the broker that answers can
+        // still miss them in its metadata for a while (UNKNOWN_TOPIC_OR_PARTITION).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let described = loop {
+            match admin.describe_topics(&existing).await {
+                Err(e) if e.code() == error::UNKNOWN_TOPIC_OR_PARTITION && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                r => break r?,
+            }
+        };
+        for d in described {
             let want = wanted.iter().find(|t| t.name == d.name).map_or(0, |t| t.num_partitions);
             if d.partitions.len() as i32 != want {
                 return Err(Error::invalid(format!(
