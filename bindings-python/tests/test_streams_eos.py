@@ -75,6 +75,7 @@ class Outputs:
     value per key of the counts."""
 
     def __init__(self, bootstrap, topics):
+        self.bootstrap = bootstrap
         self.topics = topics
         self.c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("eos-reader"),
                               "enable.auto.commit": False, "isolation.level": "read_committed"})
@@ -110,9 +111,9 @@ class Outputs:
         deadline = time.time() + timeout
         while not self.reached(exp):
             short = [(k, n, self.windowed.get(k)) for k, n in sorted(exp["windowed"].items()) if self.windowed.get(k, 0) < n]
-            assert time.time() < deadline, "outputs not reached: %d/%d notifications, %s vs %s, %d windows short %s; %s" % (
+            assert time.time() < deadline, "outputs not reached: %d/%d notifications, %s vs %s, %d windows short %s; input %s; %s" % (
                 sum(self.notes.values()), sum(exp["notifications"].values()), self.by_country, exp["by_country"],
-                len(short), short[:8], apps)
+                len(short), short[:8], input_order(self.bootstrap, self.topics["events"]), apps)
             self.poll(1)
         self.poll(3)  # anything beyond the reference that is still coming
 
@@ -126,6 +127,29 @@ class Outputs:
 
     def close(self):
         self.c.close()
+
+
+def input_order(bootstrap, topic):
+    """Per partition of ``topic``: records, and how far the most out-of-order record lags behind
+    the largest timestamp before it (ms): the generator keeps it under 50 s, so more means the
+    input itself is out of order (for a failure message)."""
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("eos-order"), "enable.auto.commit": False})
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in parts])
+        top, worst, n, idle = {}, {}, {}, time.time()
+        while time.time() - idle < 3:
+            for m in c.consume(1000, 0.5):
+                if m.error():
+                    continue
+                idle = time.time()
+                p, ts = m.partition(), m.timestamp()[1]
+                n[p] = n.get(p, 0) + 1
+                worst[p] = max(worst.get(p, 0), top.get(p, ts) - ts)
+                top[p] = max(top.get(p, ts), ts)
+        return {p: (n[p], worst[p]) for p in sorted(n)}
+    finally:
+        c.close()
 
 
 class Feeder(threading.Thread):

@@ -106,6 +106,40 @@ async fn records_wait_for_a_new_topic_in_order() {
     p.close(Duration::from_secs(5)).await.unwrap();
 }
 
+/// Records sent one by one, without pause, to a topic whose metadata a fresh producer does not
+/// have yet: the first ones wait for it, and the later ones must not overtake them while they are
+/// being appended (a send that found no waiting list any more, but the waiting records not yet
+/// appended, once wrote later records first: an idempotent producer's partition out of order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_sent_while_the_waiting_ones_are_appended_keep_their_order() {
+    let topic = common::unique_topic("nowait-race");
+    let admin = polykafka::admin::Admin::new(polykafka::AdminConfig::from_properties([("bootstrap.servers", common::bootstrap().as_str())]).unwrap()).unwrap();
+    admin.create_topics(&[polykafka::admin::NewTopic::new(topic.as_str(), 1, 1)], false).await.unwrap();
+    for round in 0..5 {
+        let p = producer(&common::bootstrap(), &[("linger.ms", "5"), ("enable.idempotence", "true")]);
+        let sender = {
+            let (p, topic) = (p.clone(), topic.clone());
+            std::thread::spawn(move || {
+                let mut outcomes = Vec::new();
+                for i in 0..20_000 {
+                    let (mut o, rejected) = enqueue(&p, vec![ProducerRecord::new(&topic).partition(0).value(format!("{i}"))]);
+                    assert!(rejected.is_empty(), "{rejected:?}");
+                    outcomes.append(&mut o);
+                }
+                outcomes
+            })
+        };
+        let outcomes = tokio::task::spawn_blocking(move || sender.join().unwrap()).await.unwrap();
+        let mut last = -1;
+        for (i, o) in outcomes.into_iter().enumerate() {
+            let offset = o.await.unwrap().unwrap().offset;
+            assert!(offset > last, "round {round}: record {i} written at offset {offset}, before the record sent ahead of it (at {last})");
+            last = offset;
+        }
+        p.close(Duration::from_secs(5)).await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_count_bound_gives_queue_full() {
     let p = producer(&dead_address(), &[("queue.buffering.max.messages", "10"), ("delivery.timeout.ms", "3000"), ("linger.ms", "0"), ("request.timeout.ms", "2000")]);

@@ -86,14 +86,19 @@ impl WaitingRoom {
         };
         let (taken, kept): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(list).into_iter().partition(|w| take(w));
         let n = taken.len();
-        if kept.is_empty() {
+        let emptied = kept.is_empty();
+        if emptied {
             topics.remove(topic);
-            self.topic_count.fetch_sub(1, Ordering::AcqRel);
         } else {
             *list = kept;
         }
-        // Counted down after the caller handled them: a flush never sees zero in between.
+        // Counted down after the caller handled them, still under the lock: a flush never sees
+        // zero in between, and a send that checks `any()` meanwhile goes on to `has()`, which
+        // waits for the lock, so it cannot append ahead of the records being appended here.
         with(taken);
+        if emptied {
+            self.topic_count.fetch_sub(1, Ordering::AcqRel);
+        }
         self.done(n);
     }
 
