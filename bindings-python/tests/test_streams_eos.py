@@ -212,6 +212,10 @@ def crash_and_restart(bootstrap, admin, guarantee):
         try:
             feeder.join(120)
             assert feeder.error is None, feeder.error
+            # The reference assumes the generator's order in each partition (out of order by
+            # less than 50 s, within the grace): the producer must have kept it.
+            order = input_order(bootstrap, topics["events"])
+            assert all(late < 50_000 for _, late in order.values()), "the input is out of order: %s" % order
             out.wait(exp, [second])
         finally:
             assert second.stop() == 0, second
