@@ -26,16 +26,27 @@ const guarded = fn =>
     return result instanceof Promise ? result.catch(e => Promise.reject(fromPanic(e))) : result
   }
 
+// guarded wrapper -> the native method, for per-record hot paths that map errors themselves
+// (they must pass what they catch through fromPanic, as the wrapper does)
+const unguardedMethods = new Map()
+
 for (const [name, value] of Object.entries(native)) {
   if (typeof value !== 'function') continue
   const methods = value.prototype ? Object.getOwnPropertyNames(value.prototype).filter(m => m !== 'constructor') : []
   if (/^[A-Z]/.test(name)) {
     for (const m of methods) {
       const d = Object.getOwnPropertyDescriptor(value.prototype, m)
-      if (typeof d.value === 'function') value.prototype[m] = guarded(d.value)
+      if (typeof d.value === 'function') {
+        value.prototype[m] = guarded(d.value)
+        unguardedMethods.set(value.prototype[m], d.value)
+      }
     }
   } else {
     native[name] = guarded(value)
   }
 }
+// The native method behind a guarded one (`unguarded(Class.prototype.method)`): no rest
+// arguments nor Promise check per call. Only for synchronous methods whose caller catches and
+// passes the error through `fromPanic`.
+Object.defineProperty(native, 'unguarded', { value: m => unguardedMethods.get(m) || m })
 module.exports = native

@@ -10,12 +10,13 @@
 //! attributes are dropped from the compiled copy; the registered text is unchanged), and a
 //! union avsc would wrap (two branches of one kind) is refused with a clear error.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
-use napi::{Env, JsBuffer, JsObject, JsUnknown, ValueType};
+use napi::{sys, Env, JsBuffer, JsObject, JsUnknown, NapiRaw, NapiValue, ValueType};
 use napi_derive::napi;
 use polykafka::schema::avro::{AvroSchema, Resolution};
 use polykafka::schema::json::JsonSchema;
@@ -160,37 +161,19 @@ impl NativeSchemaRegistry {
     /// payload. Protobuf: `message_name` picks the message (default: the first), and the
     /// framing carries its index path.
     #[napi(catch_unwind)]
-    pub fn encode(&self, id: i32, value: JsUnknown, framed: bool, message_name: Option<String>) -> Result<Buffer> {
+    pub fn encode(&self, env: Env, id: i32, value: JsUnknown, framed: bool, message_name: Option<String>) -> Result<JsBuffer> {
         let loaded = lock(&self.caches).by_id.get(&id).cloned().ok_or_else(|| argument(format!("schema {id} is not loaded")))?;
-        let value = from_js(value, 0)?;
-        let mut out = Vec::with_capacity(64);
-        if framed {
-            wire::write_prefix(id, &mut out);
+        let value = from_js(&env, value, 0)?;
+        // The bytes are made in a scratch buffer kept per thread, then copied into a JS Buffer:
+        // for values of tens of bytes a copy costs less than an external Buffer's finalizer.
+        let mut out = ENCODE_SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        out.clear();
+        let result = encode_into(&loaded, id, &value, framed, message_name, &mut out)
+            .and_then(|()| env.create_buffer_copy(&out).map(|b| b.into_raw()));
+        if out.capacity() <= SCRATCH_KEEP {
+            ENCODE_SCRATCH.with(|s| *s.borrow_mut() = out);
         }
-        let invalid = |e: SchemaError, paths: Vec<String>| error("validation", &e, paths);
-        match &loaded.codec {
-            Codec::Avro(a, _) => a.encode(&value, &mut out).map_err(|e| {
-                let p = avro_path(e.message(), a.name());
-                invalid(e, p)
-            })?,
-            Codec::Json(j) => j.encode(&value, true, &mut out).map_err(|e| {
-                let p = json_path(e.message());
-                invalid(e, p)
-            })?,
-            Codec::Protobuf(p) => {
-                let which = match &message_name {
-                    Some(n) => MessageRef::Name(n),
-                    None => MessageRef::First,
-                };
-                let m = p.message(which).map_err(|e| error("argument", &e, Vec::new()))?;
-                if framed {
-                    let indexes = p.indexes_of(&m).map_err(to_napi)?;
-                    wire::write_message_indexes(&indexes, &mut out);
-                }
-                p.encode(&m, &value, &mut out).map_err(|e| invalid(e, Vec::new()))?
-            }
-        }
-        Ok(out.into())
+        result
     }
 
     /// Decodes `bytes`: framed (the id read from them) or, with `id`, a bare payload of schema
@@ -509,11 +492,64 @@ fn json_path(message: &str) -> Vec<String> {
     }
 }
 
+/// Encodes `value` with a loaded schema into `out` (see `encode`).
+fn encode_into(loaded: &Loaded, id: i32, value: &Value, framed: bool, message_name: Option<String>, out: &mut Vec<u8>) -> Result<()> {
+    if framed {
+        wire::write_prefix(id, out);
+    }
+    let invalid = |e: SchemaError, paths: Vec<String>| error("validation", &e, paths);
+    match &loaded.codec {
+        Codec::Avro(a, _) => a.encode(value, out).map_err(|e| {
+            let p = avro_path(e.message(), a.name());
+            invalid(e, p)
+        })?,
+        Codec::Json(j) => j.encode(value, true, out).map_err(|e| {
+            let p = json_path(e.message());
+            invalid(e, p)
+        })?,
+        Codec::Protobuf(p) => {
+            let which = match &message_name {
+                Some(n) => MessageRef::Name(n),
+                None => MessageRef::First,
+            };
+            let m = p.message(which).map_err(|e| error("argument", &e, Vec::new()))?;
+            if framed {
+                let indexes = p.indexes_of(&m).map_err(to_napi)?;
+                wire::write_message_indexes(&indexes, out);
+            }
+            p.encode(&m, value, out).map_err(|e| invalid(e, Vec::new()))?
+        }
+    }
+    Ok(())
+}
+
+thread_local! {
+    static ENCODE_SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(256));
+}
+
+/// A scratch buffer that grew past this (one large value) is not kept.
+const SCRATCH_KEEP: usize = 1 << 16;
+
 const MAX_DEPTH: usize = 100;
+
+/// A JS string's UTF-8: one N-API call into a stack buffer for short strings (the usual
+/// field names and values), napi-rs's two (length, then copy) for longer ones.
+fn utf8(env: &Env, v: &impl NapiRaw) -> Result<String> {
+    let mut buf = [0u8; 256];
+    let mut n = 0usize;
+    // SAFETY: `v` is a live string value of this call; the buffer has the given size.
+    check(unsafe { sys::napi_get_value_string_utf8(env.raw(), v.raw(), buf.as_mut_ptr().cast(), buf.len(), &mut n) })?;
+    // N-API writes whole characters only: a result this short cannot have been cut.
+    if n + 4 < buf.len() {
+        return String::from_utf8(buf[..n].to_vec()).map_err(|e| napi::Error::from_reason(e.to_string()));
+    }
+    let s: napi::JsString = unsafe { napi::JsString::from_raw_unchecked(env.raw(), v.raw()) };
+    s.into_utf8()?.into_owned()
+}
 
 /// A JS value as a core `Value`: numbers with no fraction are ints; properties set to
 /// `undefined` are left out (a record field then takes its default, as avsc).
-fn from_js(v: JsUnknown, depth: usize) -> Result<Value> {
+fn from_js(env: &Env, v: JsUnknown, depth: usize) -> Result<Value> {
     if depth > MAX_DEPTH {
         return Err(error("validation", &SchemaError::serialization(format!("the value is nested deeper than {MAX_DEPTH} levels (a cycle?)")), Vec::new()));
     }
@@ -521,14 +557,15 @@ fn from_js(v: JsUnknown, depth: usize) -> Result<Value> {
         ValueType::Undefined | ValueType::Null => Value::Null,
         ValueType::Boolean => Value::Bool(v.coerce_to_bool()?.get_value()?),
         ValueType::Number => {
-            let n = v.coerce_to_number()?.get_double()?;
+            // SAFETY: the type was just checked.
+            let n = unsafe { v.cast::<napi::JsNumber>() }.get_double()?;
             if n.is_finite() && n.fract() == 0.0 && n.abs() < 9.2e18 {
                 Value::Int(n as i64)
             } else {
                 Value::Float(n)
             }
         }
-        ValueType::String => Value::String(v.coerce_to_string()?.into_utf8()?.into_owned()?),
+        ValueType::String => Value::String(utf8(env, &v)?),
         ValueType::BigInt => {
             let b = unsafe { v.cast::<napi::JsBigInt>() };
             let (i, lossless) = b.get_i64()?;
@@ -546,7 +583,7 @@ fn from_js(v: JsUnknown, depth: usize) -> Result<Value> {
                 let n = o.get_array_length()?;
                 let mut a = Vec::with_capacity(n as usize);
                 for i in 0..n {
-                    a.push(from_js(o.get_element::<JsUnknown>(i)?, depth + 1)?);
+                    a.push(from_js(env, o.get_element::<JsUnknown>(i)?, depth + 1)?);
                 }
                 Value::Array(a)
             } else if v.is_date()? {
@@ -558,12 +595,13 @@ fn from_js(v: JsUnknown, depth: usize) -> Result<Value> {
                 let n = names.get_array_length()?;
                 let mut m = Vec::with_capacity(n as usize);
                 for i in 0..n {
-                    let k = names.get_element::<napi::JsString>(i)?.into_utf8()?.into_owned()?;
-                    let x = o.get_named_property::<JsUnknown>(&k)?;
+                    // the name as a JS string looks the property up (no second string made)
+                    let key = names.get_element::<napi::JsString>(i)?;
+                    let x = o.get_property::<_, JsUnknown>(key)?;
                     if x.get_type()? == ValueType::Undefined {
                         continue;
                     }
-                    m.push((k, from_js(x, depth + 1)?));
+                    m.push((utf8(env, &key)?, from_js(env, x, depth + 1)?));
                 }
                 Value::Map(m)
             }
@@ -576,6 +614,28 @@ fn from_js(v: JsUnknown, depth: usize) -> Result<Value> {
             ))
         }
     })
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(napi::Status::from(status), "an N-API call failed while converting a value".to_string()))
+    }
+}
+
+/// `o[k] = v`; a short name is NUL-terminated on the stack (napi-rs's `set_named_property`
+/// allocates a CString per call, which is per field of every decoded record).
+fn set_named(env: &Env, o: &JsObject, k: &str, v: JsUnknown) -> Result<()> {
+    let mut buf = [0u8; 64];
+    if k.len() < buf.len() && !k.as_bytes().contains(&0) {
+        buf[..k.len()].copy_from_slice(k.as_bytes());
+        // SAFETY: `o` and `v` are live values of this call's scope; `buf` holds `k` and a NUL.
+        return check(unsafe { sys::napi_set_named_property(env.raw(), o.raw(), buf.as_ptr().cast(), v.raw()) });
+    }
+    // SAFETY: the same object, through napi-rs (it reports a name with a NUL)
+    let mut o = unsafe { JsObject::from_raw_unchecked(env.raw(), o.raw()) };
+    o.set_named_property(k, v)
 }
 
 /// A core `Value` as a JS value (bytes as a Buffer; 64-bit ints as numbers, as avsc's long).
@@ -595,9 +655,10 @@ fn to_js(env: &Env, v: &Value) -> Result<JsUnknown> {
             arr.into_unknown()
         }
         Value::Map(m) => {
-            let mut o = env.create_object()?;
+            let o = env.create_object()?;
             for (k, x) in m {
-                o.set_named_property(k, to_js(env, x)?)?;
+                let v = to_js(env, x)?;
+                set_named(env, &o, k, v)?;
             }
             o.into_unknown()
         }

@@ -124,6 +124,17 @@ test('Avro (the seed): identical bytes for the same id and record, each library 
   const back = await ours.decode(a)
   assert.deepEqual(plain(back), plain(await theirs.decode(a)))
   assert.ok(Buffer.isBuffer(back.raw))
+  // long and non-ASCII strings and map keys, around the binding's 256-byte string buffer and
+  // its 64-byte limit for cached property names
+  const long = {
+    ...richValue,
+    tags: ['a'.repeat(253) + '€', 'a'.repeat(251) + 'é', 'é'.repeat(300), 'ü', ''],
+    attrs: { ['k'.repeat(100)]: 5, ñ: 6, ['€'.repeat(90)]: 7 },
+  }
+  const la = await theirs.encode(rid, long)
+  assert.deepEqual(await ours.encode(rid, long), la)
+  assert.deepEqual(plain(await ours.decode(la)), plain(await theirs.decode(la)))
+  assert.deepEqual(plain(await ours.decode(la)).tags, long.tags)
   // getSchema's codec methods
   const s = await ours.getSchema(id)
   assert.equal(s.name, 'com.example.events.UserEvent')

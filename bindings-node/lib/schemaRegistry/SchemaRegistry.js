@@ -2,7 +2,13 @@
 // The `SchemaRegistry` of @kafkajs/confluent-schema-registry on the polykafka core: the
 // registry client (HTTP, retries, caches) and the Avro / JSON Schema / Protobuf codecs are the
 // core's (src/schema.rs); this file checks arguments as the library does and maps errors.
-const { NativeSchemaRegistry } = require('../native')
+const { NativeSchemaRegistry, unguarded } = require('../native')
+const { fromPanic } = require('../errors')
+
+// encode/decode run per record: the native methods without the guard's wrapper (the catch
+// blocks below pass errors through fromPanic as it does)
+const nativeEncode = unguarded(NativeSchemaRegistry.prototype.encode)
+const nativeDecode = unguarded(NativeSchemaRegistry.prototype.decode)
 const { SchemaType, COMPATIBILITY, DEFAULT_SEPARATOR, DEFAULT_API_CLIENT_ID } = require('./constants')
 const {
   ConfluentSchemaRegistryError,
@@ -159,6 +165,9 @@ class SchemaRegistry {
       ...retrySettings(retry),
     })
     this._loading = new Map()
+    // ids whose codec the core has compiled (it keeps them for the registry's lifetime): a
+    // Set lookup per record instead of a native `loaded()` call
+    this._ready = new Set()
     this._schemas = new Map()
     this._readers = new WeakMap()
   }
@@ -185,6 +194,7 @@ class SchemaRegistry {
     if (!p) {
       p = this._call(`get /schemas/ids/${id}`, () => this._native.load(id))
       this._loading.set(id, p)
+      p.then(() => this._ready.add(id), () => {})
       p.catch(() => this._loading.delete(id))
     }
     return p
@@ -246,11 +256,11 @@ class SchemaRegistry {
 
   async encode(registryId, payload) {
     if (!registryId) throw argError(`Invalid registryId: ${JSON.stringify(registryId)}`)
-    if (!this._native.loaded(registryId)) await this._load(registryId)
+    if (!this._ready.has(registryId)) await this._load(registryId)
     try {
-      return this._native.encode(registryId, payload, true, this._format.messageName)
+      return nativeEncode.call(this._native, registryId, payload, true, this._format.messageName)
     } catch (e) {
-      throw this._error(e)
+      throw this._error(fromPanic(e))
     }
   }
 
@@ -273,13 +283,13 @@ class SchemaRegistry {
     }
     if (buffer.length >= 5) {
       const id = buffer.readInt32BE(1)
-      if (!this._native.loaded(id)) await this._load(id)
+      if (!this._ready.has(id)) await this._load(id)
     }
     const reader = options && options[SchemaType.AVRO] && options[SchemaType.AVRO].readerSchema
     try {
-      return this._native.decode(buffer, undefined, reader ? this._readerText(reader) : undefined)
+      return nativeDecode.call(this._native, buffer, undefined, reader ? this._readerText(reader) : undefined)
     } catch (e) {
-      throw this._error(e)
+      throw this._error(fromPanic(e))
     }
   }
 
