@@ -66,9 +66,9 @@ impl InputBuffers {
         self.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(tp, q)| (tp, q.len()))
     }
 
-    /// Whether `tp` holds more records than the limit (the thread pauses it until it does not).
-    pub fn over_limit(&self, tp: &TopicPartition) -> bool {
-        self.queues.get(tp).is_some_and(|q| q.len() >= self.per_partition_limit)
+    /// Partitions holding the limit or more (the thread pauses them until they do not).
+    pub fn full(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.buffered().filter(|(_, n)| *n >= self.per_partition_limit).map(|(tp, _)| tp)
     }
 
     /// The next run of records of the task reading `partitions` (its assigned input
@@ -223,8 +223,7 @@ mod tests {
     fn limit_retain_and_clear() {
         let mut b = InputBuffers::new(None, 2);
         b.push(vec![rec("a", 0, 1), rec("a", 1, 2), rec("b", 0, 1)]);
-        assert!(b.over_limit(&TopicPartition::new("a", 0)));
-        assert!(!b.over_limit(&TopicPartition::new("b", 0)));
+        assert_eq!(b.full().cloned().collect::<Vec<_>>(), vec![TopicPartition::new("a", 0)], "a holds the limit, b less");
         b.retain(|tp| tp.topic == "b");
         assert_eq!(b.buffered().map(|(tp, n)| (tp.topic.to_string(), n)).collect::<Vec<_>>(), vec![("b".to_string(), 1)]);
         b.clear();

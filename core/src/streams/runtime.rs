@@ -581,13 +581,16 @@ impl Thread {
     /// the others (the stream thread is the only one pausing its consumer's partitions).
     fn pause_full_partitions(&mut self) -> Result<()> {
         let paused: BTreeSet<TopicPartition> = self.consumer.paused().into_iter().collect();
-        let full: BTreeSet<TopicPartition> = self.input.buffered().map(|(tp, _)| tp).filter(|tp| self.input.over_limit(tp)).cloned().collect();
-        let assigned: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
-        let pause: Vec<TopicPartition> = full.difference(&paused).filter(|tp| assigned.contains(*tp)).cloned().collect();
-        let resume: Vec<TopicPartition> = paused.difference(&full).cloned().collect();
+        let full: BTreeSet<TopicPartition> = self.input.full().cloned().collect();
+        let mut pause: Vec<TopicPartition> = full.difference(&paused).cloned().collect();
         if !pause.is_empty() {
+            // Only what is still assigned (the assignment is copied only when there is
+            // something to pause, not at every poll).
+            let assigned: BTreeSet<TopicPartition> = self.consumer.assignment().into_iter().collect();
+            pause.retain(|tp| assigned.contains(tp));
             self.consumer.pause(&pause)?;
         }
+        let resume: Vec<TopicPartition> = paused.difference(&full).cloned().collect();
         if !resume.is_empty() {
             self.consumer.resume(&resume)?;
         }
