@@ -2,6 +2,7 @@
 against results computed independently (streams_seed.expected), bad input, a raising user
 function, restore from the changelog, configuration errors."""
 
+import gc
 import json
 import time
 from collections import Counter
@@ -158,22 +159,25 @@ def count_app(topic, out):
     return b.build()
 
 
-def test_restore_from_changelog_after_restart(bootstrap, admin):
+def test_restore_from_changelog_after_restart(bootstrap, admin, tmp_path):
     src, out = unique("st-src"), unique("st-out")
     create(admin, src, out)
     app = unique("restore-app")
     keys = ["k%d" % i for i in range(50)]
     first = [(None, {"k": keys[i % 50]}, None) for i in range(1000)]
     produce(bootstrap, src, first)
-    s1 = KafkaStreams(count_app(src, out), config(bootstrap, app))
+    here, elsewhere = str(tmp_path / "here"), str(tmp_path / "elsewhere")
+    s1 = KafkaStreams(count_app(src, out), config(bootstrap, app, **{"state.dir": here}))
     s1.start()
     try:
         store = s1.store("counts")
         wait_for(lambda: store.get("k0") == 20 and store.get("k49") == 20, what="first counts")
+        assert s1.metrics()["restored"] == 0
     finally:
         assert s1.close(30)
-    # A new instance: the counts come back from the changelog, then go on.
-    s2 = KafkaStreams(count_app(src, out), config(bootstrap, app))
+    # A new instance on another state.dir (another machine): the counts come back from the
+    # changelog, then go on.
+    s2 = KafkaStreams(count_app(src, out), config(bootstrap, app, **{"state.dir": elsewhere}))
     s2.start()
     try:
         store = s2.store("counts")
@@ -186,8 +190,24 @@ def test_restore_from_changelog_after_restart(bootstrap, admin):
         assert dict(store.range("k0", "k1")) == {"k0": 21, "k1": 21}
     finally:
         assert s2.close(30)
+    # Back on the first state.dir, once the first instance is gone (its state directory is
+    # locked while it exists): the table on disk and its checkpoint, plus the changelog records
+    # written since (the second instance's 50 updates at most), not the whole changelog.
+    del s1, s2, store
+    gc.collect()
+    s3 = KafkaStreams(count_app(src, out), config(bootstrap, app, **{"state.dir": here}))
+    s3.start()
+    try:
+        store = s3.store("counts")
+        wait_for(lambda: s3.state() == State.RUNNING and store.get("k0") == 21, what="restored from the checkpoint")
+        assert all(store.get(k) == 21 for k in keys)
+        assert 0 < s3.metrics()["restored"] <= 50, s3.metrics()
+        produce(bootstrap, src, [(None, {"k": k}, None) for k in keys])
+        wait_for(lambda: all(store.get(k) == 22 for k in keys), what="counts after the checkpoint restore")
+    finally:
+        assert s3.close(30)
     last = {m.key().decode(): Serdes.Long().deserialize(m.value()) for m in read_all(bootstrap, out)}
-    assert last == {k: 21 for k in keys}
+    assert last == {k: 22 for k in keys}
 
 
 def passthrough(src, out):
@@ -316,7 +336,8 @@ def test_configuration_and_topology_errors(bootstrap, admin):
         ({"application.id": "a", "processing.guarantee": "exactly_once_v2", "transactional.id": "t"}, "transactional.id"),
         ({"application.id": "a", "processing.guarantee": "exactly_twice"}, "processing.guarantee"),
         ({"application.id": "a", "processing.guarantee": "exactly_once_v2", "commit.interval.ms": 20000}, "transaction.timeout.ms"),
-        ({"application.id": "a", "state.dir": "/tmp"}, "state.dir"),
+        ({"application.id": "a", "state.dir": ""}, "state.dir"),
+        ({"application.id": "a", "statestore.cache.max.bytes": -1}, "statestore.cache.max.bytes"),
         ({"application.id": "a", "group.id": "g"}, "group.id"),
         ({"application.id": "a b"}, "application.id"),
     ]:

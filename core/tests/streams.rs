@@ -488,10 +488,81 @@ async fn exactly_once_v2_aborts_a_failed_transaction_and_reinitialises_the_tasks
     let failure = streams.failure().unwrap();
     assert!(failure.message.contains("failed 5 times in a row"), "{failure}");
     let m = streams.metrics();
-    assert!(m.restored >= 3 * 6, "each re-initialisation restored the 3 committed counts (and more updates): {m:?}");
+    // The start restores nothing (the first run closed cleanly: its checkpoint is the changelog's
+    // end); each of the 5 re-initialisations restores from the changelog's start (no checkpoint
+    // while an exactly_once_v2 task runs).
+    assert!(m.restored >= 3 * 5, "each re-initialisation restored the 3 committed counts (and more updates): {m:?}");
     assert_eq!(m.commits, 0, "{m:?}");
     assert!(streams.store("by-value").unwrap().all().unwrap().is_empty(), "the stores are dropped");
     assert!(streams.close(Duration::from_secs(30)));
     assert_eq!(read_as(&bootstrap, &out, "read_committed", Duration::from_secs(3)).await.len(), 30);
     assert_eq!(last_counts(&read_as(&bootstrap, &counts, "read_committed", Duration::from_secs(3)).await), want);
+}
+
+/// State stores on disk with a checkpoint, under both guarantees: a store larger than its cache
+/// (4 KiB for 1,000 keys) spills to disk and counts right; a clean restart on the same
+/// `state.dir` restores nothing and goes on from the stored counts; another `state.dir`
+/// restores everything from the changelog; a changelog deleted and created again (as by an
+/// application reset) is never paired with the old table, even when it is longer than the
+/// checkpointed offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_stores_restart_from_their_checkpoint() {
+    let bootstrap = common::bootstrap();
+    for guarantee in ["at_least_once", "exactly_once_v2"] {
+        let (src, out, counts, producer) = eos_topics(&bootstrap, "ckpt", &[]).await;
+        let app = common::unique_topic("ckpt-app");
+        let base = std::env::temp_dir().join(common::unique_topic("polykafka-state"));
+        let (dir, other_dir) = (base.join("a"), base.join("b"));
+        let config = |dir: &std::path::Path| {
+            StreamsConfig::from_properties([
+                ("application.id", app.as_str()),
+                ("bootstrap.servers", bootstrap.as_str()),
+                ("processing.guarantee", guarantee),
+                ("consumer.fetch.max.wait.ms", "100"),
+                ("commit.interval.ms", "200"),
+                ("statestore.cache.max.bytes", "4096"),
+                ("state.dir", dir.to_str().unwrap()),
+            ])
+            .unwrap()
+        };
+        let keys: Vec<String> = (0..1000).map(|i| format!("v{i:04}")).collect();
+        let counted = |n: i64| -> HashMap<Vec<u8>, i64> { keys.iter().map(|k| (k.as_bytes().to_vec(), n)).collect() };
+        let send_keys = |times: usize| keys.iter().cycle().take(keys.len() * times).map(String::as_str).collect::<Vec<&str>>();
+
+        send_values(&producer, &src, send_keys(3)).await;
+        let m1 = run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config(&dir), &counted(3)).await;
+        assert_eq!(m1.restored, 0, "{guarantee}: a new application restores nothing: {m1:?}");
+
+        send_values(&producer, &src, send_keys(1)).await;
+        let m2 = run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config(&dir), &counted(4)).await;
+        assert_eq!(m2.restored, 0, "{guarantee}: restarted from the checkpoint, the table on disk holds the counts: {m2:?}");
+
+        send_values(&producer, &src, send_keys(1)).await;
+        let m3 = run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config(&other_dir), &counted(5)).await;
+        assert!(m3.restored >= 1000, "{guarantee}: another state.dir restores every key from the changelog: {m3:?}");
+
+        // The changelog created again with other content, longer than `dir`'s checkpoint: the
+        // table of `dir` (counts of 4) must not come back under it.
+        let changelog = polykafka::streams::Topology::changelog_topic(&app, "by-value");
+        let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+        admin.delete_topics(&[changelog.as_str()]).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let created = admin.create_topics(&[NewTopic::new(changelog.as_str(), 1, 1).config("cleanup.policy", "compact")], false).await.unwrap();
+            match &created[0].error {
+                None => break,
+                Some(e) => assert!(Instant::now() < deadline, "recreating {changelog}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        for _ in 0..10_000 {
+            producer.send(ProducerRecord::new(changelog.as_str()).key("zz").value(7i64.to_be_bytes().to_vec())).await.unwrap();
+        }
+        producer.flush(Duration::from_secs(30)).await.unwrap();
+        send_values(&producer, &src, vec!["v0001"]).await;
+        let want: HashMap<Vec<u8>, i64> = [(b"zz".to_vec(), 7), (b"v0001".to_vec(), 1)].into_iter().collect();
+        let m4 = run_until_counts(eos_app(&src, &out, &counts, Trouble::None), config(&dir), &want).await;
+        assert!(m4.restored >= 10_000, "{guarantee}: the new changelog restored from its start: {m4:?}");
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

@@ -53,6 +53,12 @@ pub struct StreamsConfig {
     /// `errors.dead.letter.queue.topic.name` (KIP-1034): records that fail deserialization are
     /// also written there, raw, with headers naming the error and the source record.
     pub dead_letter_topic: Option<String>,
+    /// `state.dir`: where the instance keeps its state stores and their checkpoint (Kafka
+    /// Streams' default: `<temporary directory>/kafka-streams`).
+    pub state_dir: std::path::PathBuf,
+    /// `statestore.cache.max.bytes` (or its older name `cache.max.bytes.buffering`): memory for
+    /// the stores' cache of entries (default 10 MiB); see [`super::store`].
+    pub cache_max_bytes: usize,
     pub consumer: ConsumerConfig,
     /// Under exactly_once_v2 without `transactional.id`: the runtime derives it per stream thread.
     pub producer: ProducerConfig,
@@ -73,6 +79,9 @@ const STREAMS_KEYS: &[&str] = &[
     "max.poll.records",
     "max.task.idle.ms",
     "buffered.records.per.partition",
+    "state.dir",
+    "statestore.cache.max.bytes",
+    "cache.max.bytes.buffering",
 ];
 
 /// Set by the runtime: a value given for them would be ignored, so it is refused.
@@ -209,6 +218,13 @@ impl StreamsConfig {
                 )))
             }
         };
+        let state_dir = match own.get("state.dir").copied() {
+            Some("") => return Err(Error::config("invalid value '' for 'state.dir': expected a directory")),
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::env::temp_dir().join("kafka-streams"),
+        };
+        let cache_key = if own.contains_key("statestore.cache.max.bytes") { "statestore.cache.max.bytes" } else { "cache.max.bytes.buffering" };
+        let cache_max_bytes = int(cache_key, super::store::DEFAULT_CACHE_MAX_BYTES as i64, 0, i64::MAX)? as usize;
         let dead_letter_topic = own.get("errors.dead.letter.queue.topic.name").filter(|v| !v.is_empty()).map(|v| v.to_string());
 
         let mut group_consumer = consumer.clone();
@@ -252,6 +268,8 @@ impl StreamsConfig {
             replication_factor,
             deserialization_handler,
             dead_letter_topic,
+            state_dir,
+            cache_max_bytes,
             consumer: ConsumerConfig::from_properties(group_consumer)?,
             producer,
             restore_consumer: ConsumerConfig::from_properties(restore)?,
@@ -283,7 +301,9 @@ mod tests {
             ("producer.transactional.id", "t", "set by the streams runtime"),
             ("processing.guarantee", "sometimes", "invalid value"),
             ("num.stream.threads", "2", "only 1"),
-            ("state.dir", "/tmp/x", "unknown configuration key 'state.dir'"),
+            ("state.cleanup.delay.ms", "600000", "unknown configuration key 'state.cleanup.delay.ms'"),
+            ("state.dir", "", "invalid value '' for 'state.dir'"),
+            ("statestore.cache.max.bytes", "-1", "invalid value '-1'"),
             ("commit.interval.ms", "-5", "invalid value"),
             ("default.deserialization.exception.handler", "Mine", "invalid value"),
             ("max.task.idle.ms", "-2", "invalid value '-2' for configuration key 'max.task.idle.ms'"),
@@ -291,6 +311,9 @@ mod tests {
         ]);
         let defaults = StreamsConfig::from_properties(base).unwrap();
         assert_eq!((defaults.max_task_idle, defaults.buffered_records_per_partition), (Some(Duration::ZERO), 1000));
+        assert_eq!((defaults.state_dir.clone(), defaults.cache_max_bytes), (std::env::temp_dir().join("kafka-streams"), 10 * 1024 * 1024));
+        let old_name = StreamsConfig::from_properties(base.iter().copied().chain([("cache.max.bytes.buffering", "1024"), ("state.dir", "/var/x")])).unwrap();
+        assert_eq!((old_name.cache_max_bytes, old_name.state_dir.to_str()), (1024, Some("/var/x")));
         let never = StreamsConfig::from_properties(base.iter().copied().chain([("max.task.idle.ms", "-1")])).unwrap();
         assert_eq!(never.max_task_idle, None);
         let ok = StreamsConfig::from_properties(base.iter().copied().chain([

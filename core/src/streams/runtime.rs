@@ -36,7 +36,7 @@ use crate::sync::MutexExt;
 
 use super::functions::{FailureKind, StreamRecord, UserFunctions};
 use super::input::InputBuffers;
-use super::store::{StoreReader, Stores};
+use super::store::{Checkpoint, StoreReader, Stores};
 use super::task::{Context, Origin, Task};
 use super::topology::{NodeId, NodeKind, Topology};
 use super::{ProcessingGuarantee, StreamsConfig};
@@ -182,7 +182,9 @@ pub struct KafkaStreams {
 
 impl KafkaStreams {
     /// `runtime`: the tokio runtime the clients run on (the binding's).
+    /// Opens the instance's state directory under `state.dir` (see [`super::store`]).
     pub fn new(topology: Topology, functions: Arc<dyn UserFunctions>, config: StreamsConfig, runtime: Handle) -> Result<KafkaStreams> {
+        let stores = Arc::new(Stores::open(&config.state_dir, &config.application_id, config.cache_max_bytes)?);
         Ok(KafkaStreams {
             inner: Arc::new(Inner {
                 topology: Arc::new(topology),
@@ -192,7 +194,7 @@ impl KafkaStreams {
                 state: Mutex::new(State::Created),
                 listener: Mutex::new(None),
                 handler: Mutex::new(None),
-                stores: Arc::new(Stores::default()),
+                stores,
                 metrics: Metrics::default(),
                 stop: AtomicBool::new(false),
                 failure: Mutex::new(None),
@@ -330,6 +332,13 @@ struct Thread {
     processed: BTreeMap<TopicPartition, i64>,
     delivery_error: DeliveryError,
     last_commit: Instant,
+    /// The checkpoint as last written (entries of tasks not owned now are kept: a task that
+    /// comes back restores from there).
+    checkpoint: Checkpoint,
+    /// Per changelog partition of the owned tasks: the offset after the last record written
+    /// (delivered) or restored, and the topic's id: the next checkpoint.
+    changelog_next: Arc<Mutex<HashMap<TopicPartition, i64>>>,
+    topic_ids: HashMap<TopicPartition, [u8; 16]>,
 }
 
 fn stream_thread(inner: Arc<Inner>) {
@@ -376,6 +385,7 @@ impl Thread {
         let topics: Vec<String> = entries.keys().cloned().collect();
         consumer.subscribe(&topics)?;
         let input = InputBuffers::new(cfg.max_task_idle, cfg.buffered_records_per_partition);
+        let checkpoint = inner.stores.dir().map(|d| Checkpoint::read(&d)).unwrap_or_default();
         Ok(Thread {
             inner,
             consumer,
@@ -390,6 +400,9 @@ impl Thread {
             processed: BTreeMap::new(),
             delivery_error: Arc::new(Mutex::new(None)),
             last_commit: Instant::now(),
+            checkpoint,
+            changelog_next: Arc::new(Mutex::new(HashMap::new())),
+            topic_ids: HashMap::new(),
         })
     }
 
@@ -448,7 +461,7 @@ impl Thread {
                     }
                 }
                 for (st, p) in new {
-                    self.restore_task(st, p)?;
+                    self.restore_task(st, p, true)?;
                     self.tasks.insert((st, p), Task::new(p));
                 }
                 self.inner.set_state(State::Running);
@@ -496,28 +509,52 @@ impl Thread {
         let gone: Vec<(usize, i32)> = self.tasks.keys().filter(|k| !kept.contains(k)).copied().collect();
         for (st, p) in gone {
             self.tasks.remove(&(st, p));
-            for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == st) {
-                self.inner.stores.drop_partition(&store.name, p);
-            }
+            self.forget_task_stores(st, p);
         }
     }
 
-    /// Reads the task's changelog partitions from their start to their end into its stores.
-    fn restore_task(&mut self, subtopology: usize, partition: i32) -> Result<()> {
+    /// The task's stores leave memory (their tables and checkpoint entries stay on disk).
+    fn forget_task_stores(&mut self, subtopology: usize, partition: i32) {
+        let app = &self.inner.config.application_id;
+        for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == subtopology) {
+            self.inner.stores.drop_partition(&store.name, partition);
+            let tp = TopicPartition::new(Topology::changelog_topic(app, &store.name), partition);
+            self.changelog_next.locked().remove(&tp);
+            self.topic_ids.remove(&tp);
+        }
+    }
+
+    /// Brings the task's stores up to their changelogs' end: from the checkpointed offset onto
+    /// the table kept on disk when the checkpoint fits the changelog (`use_checkpoint`, same topic
+    /// id, offset within the log), else from the changelog's start onto an emptied table.
+    fn restore_task(&mut self, subtopology: usize, partition: i32, use_checkpoint: bool) -> Result<()> {
         let rt = self.inner.runtime.clone();
         let app = self.inner.config.application_id.clone();
         let started = Instant::now();
+        let mut checkpoint_changed = false;
         for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == subtopology) {
             let tp = TopicPartition::new(Topology::changelog_topic(&app, &store.name), partition);
-            let mut data: BTreeMap<bytes::Bytes, bytes::Bytes> = BTreeMap::new();
             // The end: the high watermark, or under read_committed the last stable offset
             // (records of open transactions are not restored; aborted ones are skipped).
             let (low, _) = rt.block_on(self.restore.watermarks(&tp, Duration::from_secs(30)))?;
             let high = rt.block_on(self.restore.end_offset(&tp, Duration::from_secs(30)))?;
-            if high > low {
+            let topic_id = self.restore.cluster().metadata().topics.get(&tp.topic).map(|t| t.topic_id).unwrap_or([0; 16]);
+            let from = match self.checkpoint.offsets.get(&tp) {
+                Some(&(offset, id)) if use_checkpoint && id == topic_id && topic_id != [0; 16] && (low..=high).contains(&offset) => Some(offset),
+                Some(&(offset, id)) => {
+                    tracing::info!(store = %store.name, partition, offset, low, high, same_topic = id == topic_id, use_checkpoint,
+                        "the checkpoint does not fit the changelog: restoring the store from the start");
+                    None
+                }
+                None => None,
+            };
+            self.inner.stores.with(|s| s.load(&store.name, partition, store.internal, from.is_none()))?;
+            let start = from.unwrap_or(low);
+            let mut restored = 0u64;
+            if high > start {
                 self.restore.assign(std::slice::from_ref(&tp))?;
-                self.restore.seek(&tp, low)?;
-                let mut position = low;
+                self.restore.seek(&tp, start)?;
+                let mut position = start;
                 let deadline = Instant::now() + Duration::from_secs(300);
                 while position < high {
                     if Instant::now() > deadline {
@@ -529,23 +566,50 @@ impl Thread {
                         // control records (transaction markers) and aborted records too.
                         position = position.max(self.restore.fetch_position(&tp)?.unwrap_or(position));
                     }
-                    for r in batch {
-                        position = r.offset + 1;
-                        let Some(k) = r.key else { continue };
-                        match r.value {
-                            Some(v) => data.insert(k, v),
-                            None => data.remove(&k),
-                        };
-                        self.inner.metrics.restored.fetch_add(1, Ordering::Relaxed);
-                    }
+                    let applied = self.inner.stores.with(|s| -> Result<()> {
+                        for r in batch {
+                            position = r.offset + 1;
+                            let Some(k) = r.key else { continue };
+                            s.put(&store.name, partition, k, r.value)?;
+                            restored += 1;
+                        }
+                        Ok(())
+                    });
+                    applied?;
                 }
                 self.restore.assign(&[])?;
             }
-            tracing::info!(store = %store.name, partition, keys = data.len(), "store restored from its changelog");
-            self.inner.stores.with(|s| s.entry(store.name.clone()).or_default().insert(partition, data));
+            self.inner.metrics.restored.fetch_add(restored, Ordering::Relaxed);
+            tracing::info!(store = %store.name, partition, from = start, to = high, restored, checkpoint = from.is_some(), "store restored");
+            self.changelog_next.locked().insert(tp.clone(), high);
+            self.topic_ids.insert(tp.clone(), topic_id);
+            // exactly_once_v2: no checkpoint while the task runs (after a crash the table may
+            // hold updates of an aborted transaction: it is restored from the start).
+            if self.eos() && self.checkpoint.offsets.remove(&tp).is_some() {
+                checkpoint_changed = true;
+            }
+        }
+        if checkpoint_changed {
+            if let Some(dir) = self.inner.stores.dir() {
+                self.checkpoint.write(&dir)?;
+            }
         }
         self.inner.metrics.restore_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Writes the stores to disk (durably), then the checkpoint of the owned tasks' changelog
+    /// partitions (after a commit: the changelog holds what the stores hold).
+    fn write_checkpoint(&mut self) -> Result<()> {
+        let Some(dir) = self.inner.stores.dir() else { return Ok(()) };
+        self.inner.stores.with(|s| s.flush(true, true))?;
+        let next = self.changelog_next.locked().clone();
+        for (tp, offset) in next {
+            if let Some(id) = self.topic_ids.get(&tp) {
+                self.checkpoint.offsets.insert(tp, (offset, *id));
+            }
+        }
+        self.checkpoint.write(&dir)
     }
 
     /// Processes the buffered records every task is ready for, task by task, each in the order
@@ -639,11 +703,22 @@ impl Thread {
         }
         self.begin_transaction_if_needed()?;
         let slot = self.delivery_error.clone();
+        let app = &self.inner.config.application_id;
         let records = out.into_iter().map(|r| {
             let slot = slot.clone();
-            let completion = Completion::Callback(Box::new(move |res: Result<crate::record::RecordMetadata>| {
-                if let Err(e) = res {
+            // A changelog record's offset moves the next checkpoint.
+            let next = (r.topic.ends_with("-changelog") && r.topic.starts_with(app.as_str())).then(|| self.changelog_next.clone());
+            let completion = Completion::Callback(Box::new(move |res: Result<crate::record::RecordMetadata>| match res {
+                Err(e) => {
                     slot.locked().get_or_insert(e);
+                }
+                Ok(md) => {
+                    if let Some(next) = next {
+                        let tp = TopicPartition::new(md.topic, md.partition);
+                        let mut next = next.locked();
+                        let at = next.entry(tp).or_insert(0);
+                        *at = (*at).max(md.offset + 1);
+                    }
                 }
             }));
             (r, completion)
@@ -688,7 +763,7 @@ impl Thread {
         let offsets: Vec<(TopicPartition, i64)> = std::mem::take(&mut self.processed).into_iter().collect();
         rt.block_on(self.consumer.commit(Some(&offsets), CommitMode::Sync))?;
         self.inner.metrics.commits.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        self.write_checkpoint()
     }
 
     /// The open transaction (if any) with the processed offsets: flush, AddOffsetsToTxn +
@@ -762,7 +837,7 @@ impl Thread {
         let committed = if inputs.is_empty() { Vec::new() } else { self.inner.runtime.block_on(self.consumer.committed(&inputs, TXN_TIMEOUT))? };
         let keys: Vec<(usize, i32)> = self.tasks.keys().copied().collect();
         for (st, p) in keys {
-            self.restore_task(st, p)?;
+            self.restore_task(st, p, false)?;
             self.tasks.insert((st, p), Task::new(p));
         }
         for (tp, offset) in committed {
@@ -783,9 +858,7 @@ impl Thread {
     /// Drops every task's stores (their content may hold updates of an aborted transaction).
     fn drop_all_stores(&mut self) {
         for (st, p) in std::mem::take(&mut self.tasks).into_keys() {
-            for store in self.inner.topology.stores().iter().filter(|s| s.subtopology == st) {
-                self.inner.stores.drop_partition(&store.name, p);
-            }
+            self.forget_task_stores(st, p);
         }
     }
 
@@ -805,9 +878,10 @@ impl Thread {
                 }
                 self.drop_all_stores();
             }
-            if clean { r } else { Ok(()) }
+            // After a clean commit the stores hold what the changelogs hold: checkpointed.
+            if clean { r.and_then(|()| self.write_checkpoint()) } else { Ok(()) }
         } else if clean || self.delivery_error.locked().is_none() {
-            self.commit()
+            self.commit().and_then(|()| self.write_checkpoint())
         } else {
             Ok(())
         };

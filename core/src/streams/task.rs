@@ -241,15 +241,18 @@ impl Task {
         // New values in update order.
         let mut results: Vec<Option<Bytes>> = vec![None; updates.len()];
         match kind {
-            AggregateKind::Count => cx.stores.with(|s| {
-                let m = s.entry(store.to_string()).or_default().entry(partition).or_default();
-                for (u, (key, _)) in updates.iter().enumerate() {
-                    let old = m.get(key).and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()).map_or(0, i64::from_be_bytes);
-                    let new = Bytes::copy_from_slice(&(old + 1).to_be_bytes());
-                    m.insert(key.clone(), new.clone());
-                    results[u] = Some(new);
-                }
-            }),
+            AggregateKind::Count => {
+                let written = cx.stores.with(|s| -> crate::error::Result<()> {
+                    for (u, (key, _)) in updates.iter().enumerate() {
+                        let old = s.get(store, partition, key)?.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok()).map_or(0, i64::from_be_bytes);
+                        let new = Bytes::copy_from_slice(&(old + 1).to_be_bytes());
+                        s.put(store, partition, key.clone(), Some(new.clone()))?;
+                        results[u] = Some(new);
+                    }
+                    Ok(())
+                });
+                written.map_err(|e| Self::error(cx, batch.origins[updates[0].1], None, e.to_string()))?;
+            }
             AggregateKind::Combine => {
                 // Rounds in which every key appears once, so a batch call never needs the result
                 // of another record of the same call.
@@ -261,27 +264,19 @@ impl Task {
                 for round in 0..rounds {
                     let mut us: Vec<usize> = per_key.values().filter_map(|v| v.get(round).copied()).collect();
                     us.sort_unstable();
-                    let operands: Vec<Option<Bytes>> = cx.stores.with(|s| {
-                        let m = s.entry(store.to_string()).or_default().entry(partition).or_default();
-                        us.iter().map(|u| m.get(&updates[*u].0).cloned()).collect()
-                    });
+                    let operands = cx.stores.with(|s| us.iter().map(|u| s.get(store, partition, &updates[*u].0)).collect::<crate::error::Result<Vec<Option<Bytes>>>>());
+                    let operands = operands.map_err(|e| Self::error(cx, batch.origins[updates[us[0]].1], None, e.to_string()))?;
                     let input: Vec<StreamRecord> = us.iter().map(|u| batch.records[updates[*u].1].clone()).collect();
                     let out = cx.functions.combine(node, &input, &operands);
-                    cx.stores.with(|s| {
-                        let m = s.entry(store.to_string()).or_default().entry(partition).or_default();
+                    let written = cx.stores.with(|s| -> crate::error::Result<()> {
                         for (j, v) in out.values.iter().enumerate() {
                             let u = us[j];
-                            match v {
-                                Some(v) => {
-                                    m.insert(updates[u].0.clone(), v.clone());
-                                }
-                                None => {
-                                    m.remove(&updates[u].0);
-                                }
-                            }
+                            s.put(store, partition, updates[u].0.clone(), v.clone())?;
                             results[u] = v.clone();
                         }
+                        Ok(())
                     });
+                    written.map_err(|e| Self::error(cx, batch.origins[updates[us[0]].1], None, e.to_string()))?;
                     if let Some(f) = out.failure {
                         let origin = batch.origins[updates[us[f.index]].1];
                         return Err(Self::error(cx, origin, Some(f.kind), f.message));
@@ -325,15 +320,15 @@ impl Task {
         let partition = self.partition;
         let mut input = Batch { records: Vec::with_capacity(batch.records.len()), origins: Vec::with_capacity(batch.records.len()) };
         let mut operands = Vec::with_capacity(batch.records.len());
-        cx.stores.with(|s| {
-            let table = s.get(store).and_then(|p| p.get(&partition));
+        let first = batch.origins.first().copied().unwrap_or(0);
+        let looked_up = cx.stores.with(|s| -> crate::error::Result<()> {
             for (r, o) in batch.records.into_iter().zip(batch.origins) {
                 // As Kafka Streams: a stream record with a null key or value does not join.
                 let Some(key) = r.key.as_ref().filter(|_| r.value.is_some()) else {
                     cx.metrics.dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                let value = table.and_then(|t| t.get(key)).cloned();
+                let value = s.get(store, partition, key)?;
                 if value.is_none() && !left {
                     continue;
                 }
@@ -341,7 +336,9 @@ impl Task {
                 input.records.push(r);
                 input.origins.push(o);
             }
+            Ok(())
         });
+        looked_up.map_err(|e| Self::error(cx, first, None, e.to_string()))?;
         if input.records.is_empty() {
             return Ok(());
         }

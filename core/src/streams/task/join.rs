@@ -151,7 +151,7 @@ impl Task {
         let mut changes: Vec<(&str, Bytes, Option<Bytes>)> = Vec::new();
         let (mut dropped, mut expired) = (0u64, 0u64);
         cx.stores.with(|s| {
-            let mut take = |name: &str| std::mem::take(s.entry(name.to_string()).or_default().entry(partition).or_default());
+            let mut take = |name: &str| std::mem::take(s.memory(name, partition));
             let mut maps = [take(stores[0]), take(stores[1])];
             let mut outer = def.outer_store.as_deref().map(&mut take);
             let st = self.joins.entry(def.this_node).or_insert_with(|| JoinState::new(&maps[0], &maps[1], outer.as_ref()));
@@ -233,7 +233,7 @@ impl Task {
             let [l, r] = maps;
             for (name, m) in [(stores[0], Some(l)), (stores[1], Some(r)), (def.outer_store.as_deref().unwrap_or(""), outer)] {
                 if let Some(m) = m {
-                    s.entry(name.to_string()).or_default().insert(partition, m);
+                    *s.memory(name, partition) = m;
                 }
             }
         });

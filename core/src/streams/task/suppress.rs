@@ -78,7 +78,7 @@ impl Task {
         let mut down = Batch { records: Vec::new(), origins: Vec::new() };
         let mut failed: Option<(u32, String)> = None;
         cx.stores.with(|s| {
-            let m = s.entry(store.to_string()).or_default().entry(partition).or_default();
+            let m = s.memory(store, partition);
             let st = self.suppressions.entry(node).or_insert_with(|| {
                 let mut st = SuppressState { stream_time: -1, order: BTreeSet::new(), bytes: 0 };
                 for (k, v) in m.iter() {
@@ -147,7 +147,7 @@ impl Task {
         }
         let changelog = Topology::changelog_topic(&cx.config.application_id, store);
         let current: Vec<(Bytes, Option<Bytes>)> =
-            cx.stores.with(|s| touched.into_iter().map(|k| (k.clone(), s.get(store).and_then(|p| p.get(&partition)).and_then(|m| m.get(&k).cloned()))).collect());
+            cx.stores.with(|s| touched.into_iter().map(|k| (k.clone(), s.memory(store, partition).get(&k).cloned())).collect());
         for (key, value) in current {
             cx.out.push(ProducerRecord { topic: changelog.clone(), partition: Some(partition), key: Some(key), value, headers: Vec::new(), timestamp: None });
         }
