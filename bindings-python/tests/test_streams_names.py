@@ -84,7 +84,17 @@ def serdes():
     return b
 
 
-CASES = {"filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
+def rekeyed():
+    b = StreamsBuilder()
+    s = b.stream("t")
+    u = b.stream("u")
+    s.select_key(lambda k, v: v).filter(lambda k, v: True).group_by_key().count()
+    s.map(lambda k, v: (v, k)).merge(u).group_by_key().reduce(lambda a, c: a)
+    s.map_values(lambda v: v).group_by_key().count()
+    return b
+
+
+CASES = {"rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
          "split": split, "split-unnamed": split_unnamed, "serdes": serdes}
 
 
