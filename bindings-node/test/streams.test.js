@@ -59,6 +59,16 @@ async function readAll(topic, idleMs = 3000, firstMs = 15000) {
   return got
 }
 
+/** The errors the instance's uncaught exception handler receives (answering SHUTDOWN_CLIENT). */
+function collectFailures(streams) {
+  const failures = []
+  streams.setUncaughtExceptionHandler(e => {
+    failures.push(e)
+    return 'SHUTDOWN_CLIENT'
+  })
+  return failures
+}
+
 const config = (app, extra = {}) => ({
   'application.id': app,
   'bootstrap.servers': brokers.join(','),
@@ -180,11 +190,7 @@ test('a throwing user function reaches the uncaught exception handler; nothing i
     })
     .to(out)
   const streams = new KafkaStreams(b.build(), config(app))
-  const failures = []
-  streams.setUncaughtExceptionHandler(e => {
-    failures.push(e)
-    return 'SHUTDOWN_CLIENT'
-  })
+  const failures = collectFailures(streams)
   streams.start()
   try {
     await send(src, [['a', { n: 1 }, null], ['b', { n: 2 }, null], ['c', { n: 3 }, null]])
@@ -505,11 +511,7 @@ test('to() with a function sends each record to the topic it names; a null name 
   const b = new StreamsBuilder()
   b.stream(src, { keySerde: Serdes.String(), valueSerde: Serdes.Json() }).to((k, v) => (v.n === 10 ? null : v.n % 2 === 0 ? even : odd))
   const streams = new KafkaStreams(b.build(), config(uniqueTopic('tpr-app')))
-  const failures = []
-  streams.setUncaughtExceptionHandler(e => {
-    failures.push(e)
-    return 'SHUTDOWN_CLIENT'
-  })
+  const failures = collectFailures(streams)
   streams.start()
   try {
     await send(src, [...Array(10).keys()].map(n => [`k${n}`, { n }, null]))
