@@ -635,6 +635,16 @@ class KStream {
     callNative(() => this._b._native.sink(s._node, topic))
   }
 
+  // The records through `<application.id>-<name>-repartition` (default name Kafka Streams'
+  // KSTREAM-REPARTITION-<n>), partitioned by their key: after a key change, before a join.
+  repartition(options) {
+    const o = opts(options, 'repartition()')
+    if (o.name !== undefined && typeof o.name !== 'string') throw new TypeError("repartition()'s name is a string")
+    const s = this._withSerdes(o.keySerde, o.valueSerde)
+    const node = callNative(() => this._b._native.repartitionStream(s._node, o.name))
+    return new KStream(this._b, node, s.keySerde, s.valueSerde)
+  }
+
   groupByKey(options) {
     const o = opts(options, 'groupByKey()')
     return new KGroupedStream(this._withSerdes(o.keySerde, o.valueSerde), null)

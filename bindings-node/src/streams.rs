@@ -95,6 +95,11 @@ impl NativeTopologyBuilder {
     pub fn sink(&self, parent: u32, topic: String) -> Result<u32> {
         self.with(|b| b.sink(parent, &topic))
     }
+    /// `KStream.repartition()` (name default Kafka Streams' generated one).
+    #[napi(catch_unwind)]
+    pub fn repartition_stream(&self, parent: u32, name: Option<String>) -> Result<u32> {
+        self.with(|b| b.repartition_stream(parent, name.as_deref()))
+    }
     /// A user node that may change keys (map, flatMap, selectKey).
     #[napi(catch_unwind)]
     pub fn mark_key_changing(&self, node: u32) -> Result<()> {

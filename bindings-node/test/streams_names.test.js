@@ -18,6 +18,14 @@ function names(b) {
 }
 
 const cases = {
+  repartition: () => {
+    const b = new StreamsBuilder()
+    const s = b.stream('t')
+    s.selectKey((k, v) => v).repartition().groupByKey().count()
+    s.repartition({ name: 'by-hand' }).groupByKey().count()
+    s.selectKey((k, v) => v).repartition().join(s.groupByKey().count(), (v) => v).to('o')
+    return b
+  },
   rekeyed: () => {
     const b = new StreamsBuilder()
     const s = b.stream('t')

@@ -630,5 +630,24 @@ def test_group_by_key_after_a_key_change_repartitions(bootstrap, admin):
     b = StreamsBuilder()
     s = b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Json())
     table = b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Json()).group_by_key().count()
-    with pytest.raises(KafkaException, match="keys were changed"):
+    with pytest.raises(KafkaException, match="keys were changed.*call repartition"):
         s.map(lambda k, v: (v["country"], v)).left_join(table, lambda v, n: n)
+    # repartition() first: orders moved to their country's partition find its count.
+    orders, out = unique("rk-orders"), unique("rk-out")
+    create(admin, orders, out, partitions=3)
+    b = StreamsBuilder()
+    by_country = b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Json()) \
+        .select_key(lambda k, v: v["country"]).group_by_key().count(materialized="n")
+    b.stream(orders, key_serde=Serdes.String(), value_serde=Serdes.Json()) \
+        .map(lambda k, v: (v["country"], v["country"])).repartition(name="moved", value_serde=Serdes.String()) \
+        .left_join(by_country, lambda c, n: "%s:%s" % (c, n)).to(out, value_serde=Serdes.String())
+    streams = KafkaStreams(b.build(), config(bootstrap, unique("rk-app")))
+    streams.start()
+    try:
+        store = streams.store("n")
+        wait_for(lambda: sorted(store.all()) == [("de", 30), ("fr", 30), ("jp", 30)], what="counts", detail=lambda: list(store.all()))
+        produce(bootstrap, orders, [("o%d" % i, {"country": countries[i % 3]}, None) for i in range(12)])
+        got = sorted(m.value().decode() for m in read_all(bootstrap, out))
+        assert got == sorted("%s:30" % countries[i % 3] for i in range(12)), got
+    finally:
+        assert streams.close(30)

@@ -94,7 +94,16 @@ def rekeyed():
     return b
 
 
-CASES = {"rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
+def repartition():
+    b = StreamsBuilder()
+    s = b.stream("t")
+    s.select_key(lambda k, v: v).repartition().group_by_key().count()
+    s.repartition(name="by-hand").group_by_key().count()
+    s.select_key(lambda k, v: v).repartition().join(s.group_by_key().count(), lambda v, n: v).to("o")
+    return b
+
+
+CASES = {"repartition": repartition, "rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
          "split": split, "split-unnamed": split_unnamed, "serdes": serdes}
 
 

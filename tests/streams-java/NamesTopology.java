@@ -123,5 +123,14 @@ public class NamesTopology {
             s.mapValues(v -> v).groupByKey().count();
             print("rekeyed", b.build());
         }
+        {
+            // repartition(): unnamed (its own generated name), named, and what follows them.
+            StreamsBuilder b = builder();
+            KStream<String, String> s = b.stream("t");
+            s.selectKey((k, v) -> v).repartition().groupByKey().count();
+            s.repartition(org.apache.kafka.streams.kstream.Repartitioned.as("by-hand")).groupByKey().count();
+            s.selectKey((k, v) -> v).repartition().join(s.groupByKey().count(), (v, n) -> v).to("o");
+            print("repartition", b.build());
+        }
     }
 }

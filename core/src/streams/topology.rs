@@ -275,6 +275,28 @@ impl TopologyBuilder {
         self.add_counted(NodeKind::SinkPerRecord, &[(parent, 0)], 1)
     }
 
+    /// `KStream.repartition()`: the records go through `<application.id>-<name>-repartition`,
+    /// `name` default Kafka Streams' `KSTREAM-REPARTITION-<index>` (which takes one index more).
+    pub fn repartition_stream(&mut self, parent: NodeId, name: Option<&str>) -> Result<NodeId> {
+        match name {
+            Some(n) => self.repartition(parent, n),
+            None => {
+                let generated = format!("KSTREAM-REPARTITION-{:010}", self.index);
+                self.check_node(parent)?;
+                self.take_index(1);
+                self.repartition(parent, &generated)
+            }
+        }
+    }
+
+    fn check_node(&self, node: NodeId) -> Result<()> {
+        match self.nodes.get(node as usize) {
+            Some(n) if !matches!(n.kind, NodeKind::Sink { .. } | NodeKind::SinkPerRecord) => Ok(()),
+            Some(_) => Err(Error::invalid("a sink (to) has no downstream")),
+            None => Err(Error::invalid(format!("no node {node} in this topology"))),
+        }
+    }
+
     pub fn repartition(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
         check_name(name, "repartition")?;
         self.add_counted(NodeKind::Repartition { name: name.to_string() }, &[(parent, 0)], 3)
@@ -430,7 +452,7 @@ impl TopologyBuilder {
     fn check_partitioned(&self, stream: NodeId, what: &str) -> Result<()> {
         if self.repartition_required(stream) {
             return Err(Error::invalid(format!(
-                "{what}: the stream's keys were changed (map, select_key, flat_map) and it is not repartitioned; Kafka Streams repartitions it automatically, polykafka not yet: group it or write it to a topic and read it back first"
+                "{what}: the stream's keys were changed (map, select_key, flat_map) and it is not repartitioned; Kafka Streams repartitions it automatically, polykafka not yet: call repartition() on it first"
             )));
         }
         Ok(())

@@ -371,6 +371,14 @@ class KStream:
             raise TypeError("to() takes a topic name or a function of (key, value) returning one, got %s" % type(topic).__name__)
         self._b._native.sink(s._node, topic)
 
+    def repartition(self, name: Optional[str] = None, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KStream":
+        """The records through the topic ``<application.id>-<name>-repartition`` (default name
+        Kafka Streams' ``KSTREAM-REPARTITION-<n>``), partitioned by their key: after a key change,
+        before a join. The topic has the partition count of the upstream sources."""
+        s = self._with_serdes(key_serde, value_serde)
+        node = self._b._native.repartition_stream(s._node, name)
+        return KStream(self._b, node, s.key_serde, s.value_serde)
+
     def group_by_key(self, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KGroupedStream":
         return KGroupedStream(self._with_serdes(key_serde, value_serde), None)
 
