@@ -153,6 +153,16 @@ func (f *failure) kind() C.pk_failure_kind {
 	return C.PK_FAILURE_USER
 }
 
+// decode deserializes b with c; a panicking Serde is an error like a failing one.
+func decode(c codec, b []byte) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{p}
+		}
+	}()
+	return c.de(b)
+}
+
 // guarded runs f, turning a panic into a user failure.
 func guarded(f func() error) (err error) {
 	defer func() {
@@ -175,11 +185,11 @@ func (r *runner) runChain(chain []uint32, recs []C.pk_stream_record) *failure {
 	}
 	for i := range recs {
 		rec := &recs[i]
-		k, err := c.keyIn.de(goBytes(rec.key, rec.key_len))
+		k, err := decode(c.keyIn, goBytes(rec.key, rec.key_len))
 		if err != nil {
 			return &failure{i, true, fmt.Errorf("key: %w", err)}
 		}
-		v, err := c.valIn.de(goBytes(rec.value, rec.value_len))
+		v, err := decode(c.valIn, goBytes(rec.value, rec.value_len))
 		if err != nil {
 			return &failure{i, true, fmt.Errorf("value: %w", err)}
 		}
@@ -200,18 +210,18 @@ func (r *runner) combine(node uint32, recs []C.pk_stream_record, operands []C.pk
 	}
 	for i := range recs {
 		rec := &recs[i]
-		k, err := op.keyIn.de(goBytes(rec.key, rec.key_len))
+		k, err := decode(op.keyIn, goBytes(rec.key, rec.key_len))
 		if err != nil {
 			return &failure{i, true, fmt.Errorf("key: %w", err)}
 		}
-		v, err := op.valIn.de(goBytes(rec.value, rec.value_len))
+		v, err := decode(op.valIn, goBytes(rec.value, rec.value_len))
 		if err != nil {
 			return &failure{i, true, fmt.Errorf("value: %w", err)}
 		}
 		var o any
 		has := operands[i].data != nil
 		if has {
-			if o, err = op.operandIn.de(goBytes(operands[i].data, operands[i].len)); err != nil {
+			if o, err = decode(op.operandIn, goBytes(operands[i].data, operands[i].len)); err != nil {
 				return &failure{i, true, fmt.Errorf("operand: %w", err)}
 			}
 		}
@@ -306,6 +316,7 @@ func pkGoStreamsState(user unsafe.Pointer, newState, oldState C.pk_streams_state
 	if in == nil {
 		return
 	}
+	defer func() { _ = recover() }() // a panicking listener must not unwind into the runtime
 	in.stateChanged(stateOf(oldState), stateOf(newState))
 }
 
@@ -315,6 +326,7 @@ func pkGoStreamsFailure(user unsafe.Pointer, f *C.pk_streams_failure) {
 	if in == nil {
 		return
 	}
+	defer func() { _ = recover() }() // as in pkGoStreamsState
 	e := &ProcessingError{Partition: int(f.partition), Offset: int64(f.offset), Message: C.GoString(f.message)}
 	if f.topic != nil {
 		e.Topic = C.GoString(f.topic)

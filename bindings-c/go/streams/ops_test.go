@@ -1,6 +1,7 @@
 package streams_test
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -128,5 +129,48 @@ func TestBranchMergeMapReduceAggregate(t *testing.T) {
 	defer mu.Unlock()
 	if seen != 40 {
 		t.Fatalf("foreach saw %d", seen)
+	}
+}
+
+// picky is a Serde that panics on "boom".
+type picky struct{}
+
+func (picky) Serialize(v string) ([]byte, error) { return []byte(v), nil }
+func (picky) Deserialize(b []byte) (string, error) {
+	if string(b) == "boom" {
+		panic("cannot read boom")
+	}
+	return string(b), nil
+}
+
+// A Serde that panics is a deserialization failure (here skipped by log_and_continue), and a
+// state listener that panics does not take the process down.
+func TestPanickingSerdeAndListener(t *testing.T) {
+	ts := topics(t, 1, "in", "out")
+	in, out := ts[0], ts[1]
+	b := streams.NewBuilder()
+	streams.From(b, streams.String, picky{}, in).Filter(func(string, string) bool { return true }).To(out)
+	top, _ := b.Build()
+	produce(t, in, []rec{{[]byte("k"), []byte("a"), time.Time{}}, {[]byte("k"), []byte("boom"), time.Time{}}, {[]byte("k"), []byte("c"), time.Time{}}})
+	s, err := streams.New(top, config(t, unique(t, "app"), "default.deserialization.exception.handler", "log_and_continue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.OnStateChange(func(old, new streams.State) { panic("a listener that panics") })
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "3 records processed", func() bool { return s.Metrics().Processed == 3 }, func() string { return fmt.Sprintf("%+v %s", s.Metrics(), s.State()) })
+	var got []string
+	waitFor(t, 30*time.Second, "the outputs", func() bool {
+		got = nil
+		for _, m := range readAll(t, out, 1) {
+			got = append(got, string(m.Value))
+		}
+		return len(got) >= 2
+	}, nil)
+	if !reflect.DeepEqual(got, []string{"a", "c"}) || s.Metrics().DeserializationSkipped != 1 || s.State() != streams.Running {
+		t.Fatalf("outputs %v, %+v, state %s", got, s.Metrics(), s.State())
 	}
 }
