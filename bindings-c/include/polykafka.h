@@ -2114,6 +2114,31 @@ struct pk_error *pk_topology_builder_repartition(struct pk_topology_builder *bui
                                                  uint32_t *out_node);
 
 /**
+ * `KStream.repartition()`: through `<application.id>-<name>-repartition`, `name` NULL for Kafka
+ * Streams' generated `KSTREAM-REPARTITION-<n>`.
+ */
+struct pk_error *pk_topology_builder_repartition_stream(struct pk_topology_builder *builder,
+                                                        uint32_t parent,
+                                                        const char *name,
+                                                        uint32_t *out_node);
+
+/**
+ * Marks the user node `node` as one that may change keys (map, flat_map, select_key, a
+ * group-by's key selection): an aggregation after it repartitions, a join after it is refused.
+ */
+struct pk_error *pk_topology_builder_mark_key_changing(struct pk_topology_builder *builder,
+                                                       uint32_t node);
+
+/**
+ * The node an aggregation of `node` reads: `node` itself, or a repartition of it through
+ * `<application.id>-<name>-repartition` when keys changed upstream (the core decides).
+ */
+struct pk_error *pk_topology_builder_grouped(struct pk_topology_builder *builder,
+                                             uint32_t node,
+                                             const char *name,
+                                             uint32_t *out_node);
+
+/**
  * The store name of an aggregation: `materialized` (NUL-terminated, or NULL for Kafka Streams'
  * default name, `reduce` choosing KSTREAM-REDUCE-STATE-STORE-). Asked before the aggregation's
  * nodes, as Kafka Streams does. The caller frees `*out_name` with pk_string_free().

@@ -222,6 +222,33 @@ pub extern "C" fn pk_topology_builder_repartition(builder: *mut pk_topology_buil
     })
 }
 
+/// `KStream.repartition()`: through `<application.id>-<name>-repartition`, `name` NULL for Kafka
+/// Streams' generated `KSTREAM-REPARTITION-<n>`.
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_repartition_stream(builder: *mut pk_topology_builder, parent: u32, name: *const c_char, out_node: *mut u32) -> *mut pk_error {
+    node_out(out_node, || {
+        let name = if name.is_null() { None } else { Some(c_str(name, "name")?) };
+        with_builder(builder, |b| b.repartition_stream(parent, name))
+    })
+}
+
+/// Marks the user node `node` as one that may change keys (map, flat_map, select_key, a
+/// group-by's key selection): an aggregation after it repartitions, a join after it is refused.
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_mark_key_changing(builder: *mut pk_topology_builder, node: u32) -> *mut pk_error {
+    guard(|| with_builder(builder, |b| b.mark_key_changing(node)))
+}
+
+/// The node an aggregation of `node` reads: `node` itself, or a repartition of it through
+/// `<application.id>-<name>-repartition` when keys changed upstream (the core decides).
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_grouped(builder: *mut pk_topology_builder, node: u32, name: *const c_char, out_node: *mut u32) -> *mut pk_error {
+    node_out(out_node, || {
+        let name = c_str(name, "name")?;
+        with_builder(builder, |b| b.grouped(node, name))
+    })
+}
+
 /// The store name of an aggregation: `materialized` (NUL-terminated, or NULL for Kafka Streams'
 /// default name, `reduce` choosing KSTREAM-REDUCE-STATE-STORE-). Asked before the aggregation's
 /// nodes, as Kafka Streams does. The caller frees `*out_name` with pk_string_free().

@@ -213,13 +213,27 @@ func (s *Stream[K, V]) ToWith(topic string, ks Serde[K], vs Serde[V]) {
 
 // Map gives each record a new key and value.
 func Map[K, V, K2, V2 any](s *Stream[K, V], mapper func(K, V) (K2, V2, error), ks Serde[K2], vs Serde[V2]) *Stream[K2, V2] {
-	return addUser(s, func(k, v any, emit emitFn) error {
+	return keyChanging(addUser(s, func(k, v any, emit emitFn) error {
 		k2, v2, err := mapper(as[K](k), as[V](v))
 		if err != nil {
 			return userError{err}
 		}
 		return emit(0, k2, v2)
-	}, ks, vs)
+	}, ks, vs))
+}
+
+// keyChanging marks the stream's node as one that may change keys: an aggregation after it
+// goes through a repartition topic, a join of it is refused until Repartition (the core's rule).
+func keyChanging[K, V any](s *Stream[K, V]) *Stream[K, V] {
+	s.b.c.markKeyChanging(s.node)
+	return s
+}
+
+// Repartition writes the records through <application.id>-<name>-repartition, partitioned by
+// their keys (name "" for Kafka Streams' generated KSTREAM-REPARTITION-<n>): after a key change,
+// before a join.
+func (s *Stream[K, V]) Repartition(name string) *Stream[K, V] {
+	return &Stream[K, V]{s.b, s.b.c.repartitionStream(s.node, name), s.ks, s.vs}
 }
 
 // MapValues gives each record a new value.
@@ -235,7 +249,7 @@ func MapValues[K, V, V2 any](s *Stream[K, V], mapper func(V) (V2, error), vs Ser
 
 // FlatMap turns each record into any number of records.
 func FlatMap[K, V, K2, V2 any](s *Stream[K, V], mapper func(K, V) ([]KeyValue[K2, V2], error), ks Serde[K2], vs Serde[V2]) *Stream[K2, V2] {
-	return addUser(s, func(k, v any, emit emitFn) error {
+	return keyChanging(addUser(s, func(k, v any, emit emitFn) error {
 		kvs, err := mapper(as[K](k), as[V](v))
 		if err != nil {
 			return userError{err}
@@ -246,7 +260,7 @@ func FlatMap[K, V, K2, V2 any](s *Stream[K, V], mapper func(K, V) ([]KeyValue[K2
 			}
 		}
 		return nil
-	}, ks, vs)
+	}, ks, vs))
 }
 
 // FlatMapValues turns each record into any number of records of the same key.
@@ -267,7 +281,7 @@ func FlatMapValues[K, V, V2 any](s *Stream[K, V], mapper func(V) ([]V2, error), 
 
 // SelectKey gives each record a new key (the value stays).
 func SelectKey[K, V, K2 any](s *Stream[K, V], selector func(K, V) (K2, error), ks Serde[K2]) *Stream[K2, V] {
-	return addUser(s, selectKey(selector), ks, s.vs)
+	return keyChanging(addUser(s, selectKey(selector), ks, s.vs))
 }
 
 func selectKey[K, V, K2 any](selector func(K, V) (K2, error)) func(k, v any, emit emitFn) error {
@@ -282,18 +296,18 @@ func selectKey[K, V, K2 any](selector func(K, V) (K2, error)) func(k, v any, emi
 
 // GroupedStream is a stream grouped by key, to aggregate (KGroupedStream).
 type GroupedStream[K, V any] struct {
-	s       *Stream[K, V]
-	rekeyed bool
-	name    string
+	s    *Stream[K, V]
+	name string
 }
 
-// GroupByKey groups by the records' keys (no repartition).
+// GroupByKey groups by the records' keys: through a repartition topic named after the store
+// when a Map, FlatMap or SelectKey upstream may have changed them, as Kafka Streams.
 func (s *Stream[K, V]) GroupByKey() *GroupedStream[K, V] { return &GroupedStream[K, V]{s: s} }
 
 // GroupBy groups by a new key: the records go through the repartition topic
 // <application.id>-<store>-repartition.
 func GroupBy[K, V, K2 any](s *Stream[K, V], selector func(K, V) (K2, error), ks Serde[K2]) *GroupedStream[K2, V] {
-	return &GroupedStream[K2, V]{s: SelectKey(s, selector, ks), rekeyed: true}
+	return &GroupedStream[K2, V]{s: SelectKey(s, selector, ks)}
 }
 
 // Named names the repartition topic of a GroupBy (default: the store's name).
@@ -304,14 +318,15 @@ func (g *GroupedStream[K, V]) Named(name string) *GroupedStream[K, V] {
 }
 
 func (g *GroupedStream[K, V]) grouped(store string) *Stream[K, V] {
-	if !g.rekeyed {
-		return g.s
-	}
 	name := g.name
 	if name == "" {
 		name = store
 	}
-	return &Stream[K, V]{g.s.b, g.s.b.c.repartition(g.s.node, name), g.s.ks, g.s.vs}
+	node := g.s.b.c.grouped(g.s.node, name)
+	if node == g.s.node {
+		return g.s
+	}
+	return &Stream[K, V]{g.s.b, node, g.s.ks, g.s.vs}
 }
 
 // Table is a changelog stream, the latest value per key kept in a store (KTable).

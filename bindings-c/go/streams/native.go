@@ -187,6 +187,37 @@ func (b *cBuilder) repartition(parent uint32, name string) uint32 {
 	})
 }
 
+func (b *cBuilder) repartitionStream(parent uint32, name string) uint32 {
+	var cn *C.char
+	if name != "" {
+		cn = C.CString(name)
+		defer C.free(unsafe.Pointer(cn))
+	}
+	return b.call("repartition", func(out *C.uint32_t) *C.pk_error {
+		return C.pk_topology_builder_repartition_stream(b.ptr, C.uint32_t(parent), cn, out)
+	})
+}
+
+// markKeyChanging tells the core that node may change keys (Map, FlatMap, SelectKey).
+func (b *cBuilder) markKeyChanging(node uint32) {
+	if b.ptr == nil || b.err != nil {
+		return
+	}
+	if err := takeError(C.pk_topology_builder_mark_key_changing(b.ptr, C.uint32_t(node))); err != nil {
+		b.err = fmt.Errorf("marking a key change: %w", err)
+	}
+}
+
+// grouped is the node an aggregation of node reads: node, or a repartition of it named name
+// when keys changed upstream (the core decides).
+func (b *cBuilder) grouped(node uint32, name string) uint32 {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	return b.call("grouping", func(out *C.uint32_t) *C.pk_error {
+		return C.pk_topology_builder_grouped(b.ptr, C.uint32_t(node), cn, out)
+	})
+}
+
 func (b *cBuilder) storeName(materialized string, reduce bool) string {
 	if b.err != nil {
 		return materialized

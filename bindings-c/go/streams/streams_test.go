@@ -502,3 +502,63 @@ func TestCloseDuringProcessing(t *testing.T) {
 		t.Fatal("Start after Close")
 	}
 }
+
+// GroupByKey after SelectKey goes through a repartition topic named after the store (the core's
+// rule, as Kafka Streams): each country's count is whole, not split over the tasks of the
+// input's three partitions. A join of such a stream is refused until Repartition.
+func TestGroupByKeyAfterAKeyChangeRepartitions(t *testing.T) {
+	ts := topics(t, 3, "users")
+	in := ts[0]
+	countries := []string{"fr", "de", "jp"}
+	var recs []rec
+	for i := 0; i < 90; i++ {
+		recs = append(recs, rec{[]byte(fmt.Sprintf("u%d", i)), []byte(countries[i%3]), time.Time{}})
+	}
+	produce(t, in, recs)
+	b := streams.NewBuilder()
+	users := streams.From(b, streams.String, streams.String, in)
+	byCountry := streams.SelectKey(users, func(_ string, c string) (string, error) { return c, nil }, streams.String)
+	byCountry.Filter(func(string, string) bool { return true }).GroupByKey().Count("by-country")
+	top, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := unique(t, "app")
+	s, _ := start(t, top, config(t, app))
+	defer s.Close()
+	store, err := streams.StoreOf(s, "by-country", streams.String, streams.Long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"fr": 30, "de": 30, "jp": 30}
+	got := map[string]int64{}
+	waitFor(t, 60*time.Second, "whole counts per country", func() bool {
+		all, err := store.All()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = map[string]int64{}
+		for _, kv := range all {
+			if _, dup := got[kv.Key]; dup {
+				t.Fatalf("country %s counted in two tasks: %v", kv.Key, all)
+			}
+			got[kv.Key] = kv.Value
+		}
+		return reflect.DeepEqual(got, want)
+	}, func() string { return fmt.Sprint(got) })
+
+	b2 := streams.NewBuilder()
+	table := streams.From(b2, streams.String, streams.String, in).GroupByKey().Count("")
+	moved := streams.SelectKey(streams.From(b2, streams.String, streams.String, in), func(_ string, c string) (string, error) { return c, nil }, streams.String)
+	streams.LeftJoin(moved, table, func(v string, n int64, found bool) (string, error) { return v, nil }, streams.String)
+	if _, err := b2.Build(); err == nil || !strings.Contains(err.Error(), "call repartition") {
+		t.Fatalf("a join of a re-keyed stream: %v", err)
+	}
+	b3 := streams.NewBuilder()
+	table3 := streams.From(b3, streams.String, streams.String, in).GroupByKey().Count("")
+	moved3 := streams.SelectKey(streams.From(b3, streams.String, streams.String, in), func(_ string, c string) (string, error) { return c, nil }, streams.String)
+	streams.LeftJoin(moved3.Repartition(""), table3, func(v string, n int64, found bool) (string, error) { return v, nil }, streams.String)
+	if _, err := b3.Build(); err != nil {
+		t.Fatalf("a join after Repartition: %v", err)
+	}
+}
