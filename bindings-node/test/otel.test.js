@@ -184,6 +184,38 @@ test('without the option nothing is recorded and no header is added', { timeout:
   assert.deepEqual(m.headers, {})
 })
 
+test('without @opentelemetry/api installed the option does nothing and clients work', { timeout: 60000 }, async () => {
+  const topic = uniqueTopic('otel-noapi')
+  await createTopics([topic], 1)
+  const script = `
+    const Module = require('module')
+    const resolve = Module._resolveFilename
+    Module._resolveFilename = function (request, ...rest) {
+      if (request.startsWith('@opentelemetry/')) throw Object.assign(new Error('not installed'), { code: 'MODULE_NOT_FOUND' })
+      return resolve.call(this, request, ...rest)
+    }
+    const { Kafka, instrument, logLevel } = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+    ;(async () => {
+      const kafka = new Kafka({ brokers: ${JSON.stringify(brokers)}, logLevel: logLevel.NOTHING, openTelemetry: { tracing: true } })
+      if (kafka._telemetry !== null || instrument(kafka, { tracing: true })._telemetry !== null) throw new Error('telemetry without the API')
+      const p = kafka.producer()
+      await p.connect()
+      await p.send({ topic: ${JSON.stringify(topic)}, messages: [{ value: 'no-api' }] })
+      await p.disconnect()
+      const c = kafka.consumer({ groupId: ${JSON.stringify(topic)} })
+      await c.connect()
+      await c.subscribe({ topics: [${JSON.stringify(topic)}], fromBeginning: true })
+      await new Promise((resolve, reject) => c.run({ eachMessage: async ({ message }) => {
+        if (String(message.value) !== 'no-api' || Object.keys(message.headers).length) reject(new Error('unexpected message'))
+        resolve()
+      } }).catch(reject))
+      await c.disconnect()
+      console.log('ok')
+    })().catch(e => { console.error(e); process.exit(1) })
+  `
+  assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim(), 'ok')
+})
+
 test('traces cross with kafkajs instrumented by @opentelemetry/instrumentation-kafkajs, both ways', { timeout: 120000 }, async () => {
   const { spans, tracerProvider, meterProvider } = sdk()
   const topic = uniqueTopic('otel-kafkajs')
