@@ -257,7 +257,7 @@ test('traces cross with kafkajs instrumented by @opentelemetry/instrumentation-k
 })
 
 test('a trace started in Python (polykafka.opentelemetry) is continued here', { timeout: 120000 }, async t => {
-  const python = path.resolve(__dirname, '..', '..', 'build', 'venv-python', 'bin', 'python')
+  const python = process.env.POLYKAFKA_PYTHON || path.resolve(__dirname, '..', '..', 'build', 'venv-python', 'bin', 'python')
   const probe = fs.existsSync(python) && (() => {
     try {
       execFileSync(python, ['-c', 'import polykafka.opentelemetry, opentelemetry.sdk'], { stdio: 'ignore' })
