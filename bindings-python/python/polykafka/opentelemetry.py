@@ -125,14 +125,18 @@ class _Meter:
         return observe
 
 
-_meters = {}
+_meters = weakref.WeakKeyDictionary()  # meter provider -> _Meter
+_global_meter = []
 
 
 def _meter(meter_provider):
-    key = id(meter_provider) if meter_provider is not None else None
-    m = _meters.get(key)
+    if meter_provider is None:
+        if not _global_meter:
+            _global_meter.append(_Meter(None))
+        return _global_meter[0]
+    m = _meters.get(meter_provider)
     if m is None:
-        m = _meters[key] = _Meter(meter_provider)
+        m = _meters[meter_provider] = _Meter(meter_provider)
     return m
 
 
