@@ -109,7 +109,10 @@ export class KStream<K, V> {
   merge(other: KStream<K, V>): KStream<K, V>
   /** Branches named prefix + name; each record goes to the first branch whose predicate holds. */
   split(prefix?: string): BranchedKStream<K, V>
-  to(topic: string, options?: SerdeOptions<any, any>): void
+  /** To `topic`, or to the topic `topic(key, value)` names for each record (Kafka Streams' TopicNameExtractor; the topics must exist). */
+  to(topic: string | ((key: K, value: V) => string), options?: SerdeOptions<any, any>): void
+  /** Through `<application.id>-<name>-repartition`, partitioned by key (after a key change, before a join). */
+  repartition<K2 = K, V2 = V>(options?: SerdeOptions<K2, V2> & { name?: string }): KStream<K2, V2>
   groupByKey<K2 = K, V2 = V>(options?: SerdeOptions<K2, V2>): KGroupedStream<K2, V2>
   /** Through the repartition topic `<application.id>-<name>-repartition` (name: options.name, else the store's). */
   groupBy<K2, V2 = V>(selector: (key: K, value: V) => K2, options?: SerdeOptions<K2, V2> & { name?: string }): KGroupedStream<K2, V2>

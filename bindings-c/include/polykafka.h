@@ -33,6 +33,11 @@
  *   created at first use. A delivery callback runs on one of them. Blocking calls
  *   (flush, close, poll with a timeout, admin calls, pk_batch_wait) must not be made from a
  *   delivery callback: they return a PK_ERROR_KIND_INVALID_ARGUMENT error there.
+ * - Streams (pk_topology_builder, pk_kafka_streams): each instance has one stream thread of its
+ *   own ("<application.id>-StreamThread-1"). The user-function callbacks (pk_run_chain_cb,
+ *   pk_combine_cb) run there, once per batch of records and fused chain of nodes, never
+ *   concurrently for one instance; the state listener and failure handler run there or on the
+ *   thread calling start/close. None of them may call pk_kafka_streams_close / _free.
  * - After fork(), the child gets a fresh worker pool at its first call; handles created in the
  *   parent return an error in the child.
  */
@@ -171,6 +176,59 @@ typedef enum pk_log_level {
 } pk_log_level;
 
 /**
+ * Kafka Streams' states.
+ */
+typedef enum pk_streams_state {
+  PK_STREAMS_CREATED = 0,
+  PK_STREAMS_REBALANCING = 1,
+  PK_STREAMS_RUNNING = 2,
+  PK_STREAMS_PENDING_SHUTDOWN = 3,
+  PK_STREAMS_NOT_RUNNING = 4,
+  PK_STREAMS_PENDING_ERROR = 5,
+  PK_STREAMS_ERROR = 6,
+} pk_streams_state;
+
+/**
+ * What an aggregation node computes.
+ */
+typedef enum pk_aggregate_kind {
+  /**
+   * count(): a Long (8 bytes big-endian) per key; no callback.
+   */
+  PK_AGGREGATE_COUNT = 0,
+  /**
+   * reduce() / aggregate(): the combine callback gets each record with the current aggregate
+   * (absent the first time) and gives the new one.
+   */
+  PK_AGGREGATE_COMBINE = 1,
+} pk_aggregate_kind;
+
+/**
+ * Inner, left or outer stream-stream join.
+ */
+typedef enum pk_join_kind {
+  PK_JOIN_INNER = 0,
+  PK_JOIN_LEFT = 1,
+  PK_JOIN_OUTER = 2,
+} pk_join_kind;
+
+/**
+ * Why a callback failed on a record.
+ */
+typedef enum pk_failure_kind {
+  /**
+   * The user function failed: the stream thread stops (state ERROR), the uncaught handler gets
+   * the record's topic, partition and offset.
+   */
+  PK_FAILURE_USER = 1,
+  /**
+   * The record's key or value could not be deserialized: goes to the deserialization handler
+   * (default.deserialization.exception.handler: log and fail, log and continue, dead letter).
+   */
+  PK_FAILURE_DESERIALIZATION = 2,
+} pk_failure_kind;
+
+/**
  * An admin client. Created with pk_admin_new(), freed with pk_admin_free(). Thread-safe.
  */
 typedef struct pk_admin pk_admin;
@@ -193,6 +251,18 @@ typedef struct pk_bytes pk_bytes;
  * Thread-safe: pk_cancel_trigger() may be called from any thread at any time before the free.
  */
 typedef struct pk_cancel pk_cancel;
+
+/**
+ * The results of one run_chain call, written by the callback; owned by the library, valid during
+ * the call only.
+ */
+typedef struct pk_chain_output pk_chain_output;
+
+/**
+ * The results of one combine call (one value per input record, in order), written by the
+ * callback; owned by the library, valid during the call only.
+ */
+typedef struct pk_combine_output pk_combine_output;
 
 /**
  * A set of configuration properties. Created with pk_config_new(), freed with
@@ -230,6 +300,14 @@ typedef struct pk_error pk_error;
 typedef struct pk_group_metadata pk_group_metadata;
 
 /**
+ * A streams application instance (Kafka Streams' KafkaStreams). Created with
+ * pk_kafka_streams_new(), freed with pk_kafka_streams_free(). The functions may be called from
+ * any thread; pk_kafka_streams_free must run after every other call returned, and not from a
+ * callback.
+ */
+typedef struct pk_kafka_streams pk_kafka_streams;
+
+/**
  * A producer. Created with pk_producer_new(), freed with pk_producer_free(). Thread-safe.
  */
 typedef struct pk_producer pk_producer;
@@ -262,6 +340,15 @@ typedef struct pk_schema_serializer pk_schema_serializer;
  * A list of strings. Freed with pk_string_list_free().
  */
 typedef struct pk_string_list pk_string_list;
+
+/**
+ * A topology being built. Created with pk_topology_builder_new(), freed with
+ * pk_topology_builder_free(). Every adder takes the id of its parent node and writes the id of
+ * the new node. pk_kafka_streams_new() takes the topology out of it: afterwards every call on
+ * it fails (PK_ERROR_KIND_INVALID_ARGUMENT), and it must still be freed. Thread-safe (calls are
+ * serialized).
+ */
+typedef struct pk_topology_builder pk_topology_builder;
 
 /**
  * A topic to create. Every pointer is borrowed for the duration of the call.
@@ -647,6 +734,175 @@ typedef struct pk_schema {
    */
   const char *references_json;
 } pk_schema;
+
+/**
+ * Tumbling (advance_ms == size_ms) or hopping time windows, Kafka Streams' TimeWindows.
+ */
+typedef struct pk_time_windows {
+  int64_t size_ms;
+  int64_t advance_ms;
+  int64_t grace_ms;
+} pk_time_windows;
+
+/**
+ * The windows of a stream-stream join, Kafka Streams' JoinWindows: a record at t joins the
+ * other side's records of its key from t - before_ms to t + after_ms.
+ */
+typedef struct pk_join_windows {
+  int64_t before_ms;
+  int64_t after_ms;
+  int64_t grace_ms;
+} pk_join_windows;
+
+/**
+ * One record of a packed output: offsets and lengths into the packed data buffer; a length of
+ * -1 is Kafka's null.
+ */
+typedef struct pk_packed_record {
+  size_t input_index;
+  uint32_t port;
+  size_t key_offset;
+  int64_t key_len;
+  size_t value_offset;
+  int64_t value_len;
+  int64_t timestamp;
+} pk_packed_record;
+
+/**
+ * One value of a packed combine output: offset and length into the packed data; length -1:
+ * no value (a joiner's null).
+ */
+typedef struct pk_packed_value {
+  size_t offset;
+  int64_t len;
+} pk_packed_value;
+
+/**
+ * One record handed to a callback, borrowed for the duration of the call. `key` / `value` NULL:
+ * Kafka's null (length 0); an empty one has a non-NULL pointer and length 0.
+ */
+typedef struct pk_stream_record {
+  const uint8_t *key;
+  size_t key_len;
+  const uint8_t *value;
+  size_t value_len;
+  int64_t timestamp;
+} pk_stream_record;
+
+/**
+ * Runs a fused chain of user nodes (`chain`, `chain_len` node ids, in order; only the last may
+ * have several ports) on every record of `records` (`n_records`, in order), pushing what comes
+ * out to `out` with pk_chain_output_push()/pk_chain_output_push_packed(), in input order, and
+ * stopping at the first record that fails (pk_chain_output_fail(); the outputs pushed are those
+ * of the records before it). Called on the stream thread, once per batch and chain, never
+ * concurrently for one pk_kafka_streams. Everything is borrowed for the call. It must not call
+ * pk_kafka_streams_close / _free.
+ */
+typedef void (*pk_run_chain_cb)(void *user_data,
+                                const uint32_t *chain,
+                                size_t chain_len,
+                                const struct pk_stream_record *records,
+                                size_t n_records,
+                                struct pk_chain_output *out);
+
+/**
+ * A combine operand (the current aggregate, the table's value, the other side's value),
+ * borrowed for the duration of the call; `data` NULL: absent.
+ */
+typedef struct pk_operand {
+  const uint8_t *data;
+  size_t len;
+} pk_operand;
+
+/**
+ * Runs the combine node `node` (aggregator, reducer, joiner) on each record of `records` with its
+ * operand (`operands[i]`, absent for a key not aggregated yet or a join without partner),
+ * pushing one value per record (pk_combine_output_push / _push_packed), or failing at a record
+ * (pk_combine_output_fail). Within one call all records have different keys. Same thread rules
+ * as pk_run_chain_cb.
+ */
+typedef void (*pk_combine_cb)(void *user_data,
+                              uint32_t node,
+                              const struct pk_stream_record *records,
+                              const struct pk_operand *operands,
+                              size_t n_records,
+                              struct pk_combine_output *out);
+
+/**
+ * Called with (user_data, new state, old state) on the thread that changes the state (the stream
+ * thread, or the caller of start/close). Must return quickly and must not call
+ * pk_kafka_streams_close / _free.
+ */
+typedef void (*pk_streams_state_cb)(void *user_data,
+                                    enum pk_streams_state new_state,
+                                    enum pk_streams_state old_state);
+
+/**
+ * What stopped the stream thread, borrowed for the duration of a pk_streams_failure_cb call.
+ */
+typedef struct pk_streams_failure {
+  /**
+   * The source record's topic (NULL for a Kafka error of the runtime), partition and offset
+   * (-1 without a record).
+   */
+  const char *topic;
+  int32_t partition;
+  int64_t offset;
+  /**
+   * 0 for a Kafka error of the runtime, else a pk_failure_kind value.
+   */
+  int32_t kind;
+  const char *message;
+} pk_streams_failure;
+
+/**
+ * Called once, on the stream thread, with the error that stopped it (the instance then goes to
+ * state ERROR: Kafka Streams' SHUTDOWN_CLIENT). Same rules as pk_streams_state_cb.
+ */
+typedef void (*pk_streams_failure_cb)(void *user_data, const struct pk_streams_failure *failure);
+
+/**
+ * One entry of a store query, borrowed from its pk_store_entries.
+ */
+typedef struct pk_store_entry {
+  /**
+   * The key as stored: for all()/range() of a windowed store, a windowed key (see
+   * pk_windowed_key_decode); for fetch() the queried key.
+   */
+  const uint8_t *key;
+  size_t key_len;
+  const uint8_t *value;
+  size_t value_len;
+  /**
+   * fetch(): the window's start; otherwise -1.
+   */
+  int64_t window_start;
+} pk_store_entry;
+
+/**
+ * The result of a store query: `len` entries. Free with pk_store_entries_free().
+ */
+typedef struct pk_store_entries {
+  const struct pk_store_entry *entries;
+  size_t len;
+  /**
+   * The library's bookkeeping; do not touch.
+   */
+  void *private_data;
+} pk_store_entries;
+
+/**
+ * Counters since start, in `*out_metrics`.
+ */
+typedef struct pk_streams_metrics {
+  uint64_t processed;
+  uint64_t late_dropped;
+  uint64_t dropped;
+  uint64_t deserialization_skipped;
+  uint64_t dead_lettered;
+  uint64_t restored;
+  uint64_t commits;
+} pk_streams_metrics;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1114,6 +1370,12 @@ void pk_dead_letter_queue_free(struct pk_dead_letter_queue *queue);
  * The class of the error. `error` is borrowed; a NULL error gives PK_ERROR_KIND_INVALID_ARGUMENT.
  */
 enum pk_error_kind pk_error_get_kind(const struct pk_error *error);
+
+/**
+ * The kind's name in lower case ("config", "invalid_argument", "schema_registry", ...), static;
+ * a value that is not a pk_error_kind gives "fatal".
+ */
+const char *pk_error_kind_name(int32_t kind);
 
 /**
  * The Kafka error code (3 for UNKNOWN_TOPIC_OR_PARTITION...), 0 when the error did not come
@@ -1757,6 +2019,366 @@ struct pk_error *pk_otel_instruments(char **out_json);
  * `[{name, attributes, value}]`). The caller frees `*out_json` with pk_string_free().
  */
 struct pk_error *pk_otel_points(const char *const *snapshots, size_t count, char **out_json);
+
+/**
+ * Checks windows as the core does when they are used (size positive, advance in (0, size],
+ * grace not negative): for a binding that wants the error where the windows are made.
+ */
+struct pk_error *pk_time_windows_check(const struct pk_time_windows *windows);
+
+/**
+ * Checks join windows as the core does (grace not negative, before + after not negative).
+ */
+struct pk_error *pk_join_windows_check(const struct pk_join_windows *windows);
+
+/**
+ * Encodes a windowed key in Kafka Streams' time-windowed format (the key's bytes, then the
+ * window start as 8 bytes big-endian) into `out_buf`, which has room for `out_cap` bytes (at
+ * least key_len + 8); writes the length to `*out_len`. `key` may be NULL when key_len is 0.
+ */
+struct pk_error *pk_windowed_key_encode(const uint8_t *key,
+                                        size_t key_len,
+                                        int64_t start_ms,
+                                        uint8_t *out_buf,
+                                        size_t out_cap,
+                                        size_t *out_len);
+
+/**
+ * Decodes a windowed key: the inner key is the first `*out_key_len` bytes of `data`, the window
+ * starts at `*out_start_ms`. Fails (PK_ERROR_KIND_SERIALIZATION) below 8 bytes.
+ */
+struct pk_error *pk_windowed_key_decode(const uint8_t *data,
+                                        size_t len,
+                                        size_t *out_key_len,
+                                        int64_t *out_start_ms);
+
+/**
+ * Creates an empty topology builder in `*out_builder`; the caller frees it with
+ * pk_topology_builder_free().
+ */
+struct pk_error *pk_topology_builder_new(struct pk_topology_builder **out_builder);
+
+/**
+ * Frees a builder (used or not). NULL is allowed.
+ */
+void pk_topology_builder_free(struct pk_topology_builder *builder);
+
+/**
+ * A source node reading `topics` (`n_topics` NUL-terminated names, borrowed).
+ */
+struct pk_error *pk_topology_builder_source(struct pk_topology_builder *builder,
+                                            const char *const *topics,
+                                            size_t n_topics,
+                                            uint32_t *out_node);
+
+/**
+ * A stateless user node (filter, map, peek, ...: what it does is the run_chain callback's) with
+ * one output port; consecutive user nodes are fused into one chain, one callback per batch.
+ */
+struct pk_error *pk_topology_builder_user(struct pk_topology_builder *builder,
+                                          uint32_t parent,
+                                          uint32_t *out_node);
+
+/**
+ * A user node re-encoding records with other serdes (Kafka Streams has no such node: it takes
+ * no index of the default names' counter).
+ */
+struct pk_error *pk_topology_builder_serde(struct pk_topology_builder *builder,
+                                           uint32_t parent,
+                                           uint32_t *out_node);
+
+/**
+ * A user node with `ports` output ports (split): the callback pushes each record to one port.
+ */
+struct pk_error *pk_topology_builder_split(struct pk_topology_builder *builder,
+                                           uint32_t parent,
+                                           uint32_t ports,
+                                           uint32_t *out_node);
+
+/**
+ * The stream of output port `port` of the split node `split`.
+ */
+struct pk_error *pk_topology_builder_branch(struct pk_topology_builder *builder,
+                                            uint32_t split,
+                                            uint32_t port,
+                                            uint32_t *out_node);
+
+/**
+ * The records of `a` and `b` together.
+ */
+struct pk_error *pk_topology_builder_merge(struct pk_topology_builder *builder,
+                                           uint32_t a,
+                                           uint32_t b,
+                                           uint32_t *out_node);
+
+/**
+ * to(topic): writes the records of `parent` (as they are, bytes) to `topic`.
+ */
+struct pk_error *pk_topology_builder_sink(struct pk_topology_builder *builder,
+                                          uint32_t parent,
+                                          const char *topic,
+                                          uint32_t *out_node);
+
+/**
+ * Through the topic `<application.id>-<name>-repartition`, partitioned by the records' keys.
+ */
+struct pk_error *pk_topology_builder_repartition(struct pk_topology_builder *builder,
+                                                 uint32_t parent,
+                                                 const char *name,
+                                                 uint32_t *out_node);
+
+/**
+ * The store name of an aggregation: `materialized` (NUL-terminated, or NULL for Kafka Streams'
+ * default name, `reduce` choosing KSTREAM-REDUCE-STATE-STORE-). Asked before the aggregation's
+ * nodes, as Kafka Streams does. The caller frees `*out_name` with pk_string_free().
+ */
+struct pk_error *pk_topology_builder_aggregate_store_name(struct pk_topology_builder *builder,
+                                                          const char *materialized,
+                                                          bool reduce,
+                                                          char **out_name);
+
+/**
+ * The stores and repartition topics made so far, sorted, one per line as "store NAME" or
+ * "repartition NAME" (what Kafka Streams' describe() lists). The caller frees `*out_text` with
+ * pk_string_free().
+ */
+struct pk_error *pk_topology_builder_internal_names(struct pk_topology_builder *builder,
+                                                    char **out_text);
+
+/**
+ * count / reduce / aggregate (`kind`: a pk_aggregate_kind value) of `parent`'s records by key
+ * into the store `store` (borrowed),
+ * per window when `windows` is not NULL. The node is a table: its children get every update.
+ * For PK_AGGREGATE_COMBINE the node is a combine node (see pk_combine_cb).
+ */
+struct pk_error *pk_topology_builder_aggregate(struct pk_topology_builder *builder,
+                                               uint32_t parent,
+                                               const char *store,
+                                               int32_t kind,
+                                               const struct pk_time_windows *windows,
+                                               uint32_t *out_node);
+
+/**
+ * KTable toStream(): the updates of the table `table` as a stream.
+ */
+struct pk_error *pk_topology_builder_to_stream(struct pk_topology_builder *builder,
+                                               uint32_t table,
+                                               uint32_t *out_node);
+
+/**
+ * Stream-table join (left: leftJoin) of `stream` with the non-windowed table `table`; the node
+ * is a combine node: the joiner gets each record with the table's value (absent: none).
+ */
+struct pk_error *pk_topology_builder_join_table(struct pk_topology_builder *builder,
+                                                uint32_t stream,
+                                                uint32_t table,
+                                                bool left,
+                                                uint32_t *out_node);
+
+/**
+ * Stream-stream windowed join (`kind`: a pk_join_kind value) of `this_node` with `other_node`; `name` (NULL: Kafka Streams'
+ * default names) is the stores' base name. Writes the two side nodes (both combine nodes: the
+ * joiner gets a record of that side with the other side's value, absent for a left/outer
+ * result without partner) and the joined stream node.
+ */
+struct pk_error *pk_topology_builder_stream_join(struct pk_topology_builder *builder,
+                                                 uint32_t this_node,
+                                                 uint32_t other_node,
+                                                 const struct pk_join_windows *windows,
+                                                 int32_t kind,
+                                                 const char *name,
+                                                 uint32_t *out_this,
+                                                 uint32_t *out_other,
+                                                 uint32_t *out_joined);
+
+/**
+ * suppress(untilWindowCloses) of the windowed table `table`: each window's final value once
+ * stream time passes its end plus grace. `name` NULL: Kafka Streams' default buffer store name;
+ * `max_records` / `max_bytes` 0: unbounded (at the bound the application stops with an error).
+ * Writes the node and the buffer store's name (the caller frees it with pk_string_free(); may be
+ * NULL when not wanted).
+ */
+struct pk_error *pk_topology_builder_suppress(struct pk_topology_builder *builder,
+                                              uint32_t table,
+                                              const char *name,
+                                              uint64_t max_records,
+                                              uint64_t max_bytes,
+                                              uint32_t *out_node,
+                                              char **out_store);
+
+/**
+ * Adds one output record of input record `input_index` on `port` (0, or the branch of a split);
+ * key / value NULL: null (copied).
+ */
+struct pk_error *pk_chain_output_push(struct pk_chain_output *out,
+                                      size_t input_index,
+                                      uint32_t port,
+                                      const uint8_t *key,
+                                      size_t key_len,
+                                      const uint8_t *value,
+                                      size_t value_len,
+                                      int64_t timestamp);
+
+/**
+ * Adds `n_records` output records at once, their keys and values in `data` (`data_len` bytes);
+ * both arrays borrowed (copied).
+ */
+struct pk_error *pk_chain_output_push_packed(struct pk_chain_output *out,
+                                             const uint8_t *data,
+                                             size_t data_len,
+                                             const struct pk_packed_record *records,
+                                             size_t n_records);
+
+/**
+ * Records that the chain failed on input record `input_index` (`kind`: a pk_failure_kind value) (the outputs pushed must be those
+ * of the records before it); `message` NUL-terminated (copied). One failure per call: a second
+ * one replaces the first.
+ */
+struct pk_error *pk_chain_output_fail(struct pk_chain_output *out,
+                                      size_t input_index,
+                                      int32_t kind,
+                                      const char *message);
+
+/**
+ * Adds the value for the next input record; `value` NULL: no value (copied).
+ */
+struct pk_error *pk_combine_output_push(struct pk_combine_output *out,
+                                        const uint8_t *value,
+                                        size_t value_len);
+
+/**
+ * Adds `n_values` values at once from `data` (both borrowed, copied).
+ */
+struct pk_error *pk_combine_output_push_packed(struct pk_combine_output *out,
+                                               const uint8_t *data,
+                                               size_t data_len,
+                                               const struct pk_packed_value *values,
+                                               size_t n_values);
+
+/**
+ * Records that the combining function failed on input record `input_index` (`kind`: a
+ * pk_failure_kind value) (the values pushed
+ * must be those of the records before it).
+ */
+struct pk_error *pk_combine_output_fail(struct pk_combine_output *out,
+                                        size_t input_index,
+                                        int32_t kind,
+                                        const char *message);
+
+/**
+ * Creates an instance running the topology of `builder` (taken out of it: the builder can no
+ * longer be used, and is still freed with pk_topology_builder_free) with the Kafka Streams
+ * properties of `config` (borrowed; application.id and bootstrap.servers required). The
+ * callbacks run on the stream thread (see pk_run_chain_cb, pk_combine_cb; `combine` may be NULL
+ * when the topology has no combine node) with `user_data`, which must stay valid until
+ * pk_kafka_streams_free() returned. The caller frees `*out_streams` with pk_kafka_streams_free().
+ */
+struct pk_error *pk_kafka_streams_new(struct pk_topology_builder *builder,
+                                      const struct pk_config *config,
+                                      pk_run_chain_cb run_chain,
+                                      pk_combine_cb combine,
+                                      void *user_data,
+                                      struct pk_kafka_streams **out_streams);
+
+/**
+ * Sets the state listener (only in state CREATED). `user_data` must stay valid until
+ * pk_kafka_streams_free() returned.
+ */
+struct pk_error *pk_kafka_streams_set_state_listener(struct pk_kafka_streams *streams,
+                                                     pk_streams_state_cb listener,
+                                                     void *user_data);
+
+/**
+ * Sets the uncaught exception handler (only in state CREATED), as the state listener.
+ */
+struct pk_error *pk_kafka_streams_set_failure_handler(struct pk_kafka_streams *streams,
+                                                      pk_streams_failure_cb handler,
+                                                      void *user_data);
+
+/**
+ * Starts the stream thread and returns at once (state REBALANCING, then RUNNING). Only in state
+ * CREATED.
+ */
+struct pk_error *pk_kafka_streams_start(struct pk_kafka_streams *streams);
+
+/**
+ * Stops processing, commits what was processed and closes the clients, waiting up to
+ * `timeout_ms` (negative: no limit); `*out_finished` (may be NULL) says whether that finished in
+ * time. Blocks: not from a callback. Calling it again is allowed.
+ */
+struct pk_error *pk_kafka_streams_close(struct pk_kafka_streams *streams,
+                                        int32_t timeout_ms,
+                                        bool *out_finished);
+
+/**
+ * The current state in `*out_state`.
+ */
+struct pk_error *pk_kafka_streams_state(const struct pk_kafka_streams *streams,
+                                        enum pk_streams_state *out_state);
+
+/**
+ * Closes the instance if it runs (no time limit) and frees it. NULL is allowed. After it
+ * returns no callback runs any more.
+ */
+void pk_kafka_streams_free(struct pk_kafka_streams *streams);
+
+/**
+ * Frees a store query result. NULL is allowed.
+ */
+void pk_store_entries_free(struct pk_store_entries *entries);
+
+/**
+ * get(key) of the key-value store `store` over this instance's tasks: 0 or 1 entry.
+ */
+struct pk_error *pk_kafka_streams_store_get(const struct pk_kafka_streams *streams,
+                                            const char *store,
+                                            const uint8_t *key,
+                                            size_t key_len,
+                                            struct pk_store_entries **out_entries);
+
+/**
+ * range(from, to): keys from `from` to `to` (both included; NULL: unbounded on that side) in the
+ * order of their bytes.
+ */
+struct pk_error *pk_kafka_streams_store_range(const struct pk_kafka_streams *streams,
+                                              const char *store,
+                                              const uint8_t *from,
+                                              size_t from_len,
+                                              const uint8_t *to,
+                                              size_t to_len,
+                                              struct pk_store_entries **out_entries);
+
+/**
+ * all(): every entry (windowed keys for a window store).
+ */
+struct pk_error *pk_kafka_streams_store_all(const struct pk_kafka_streams *streams,
+                                            const char *store,
+                                            struct pk_store_entries **out_entries);
+
+/**
+ * fetch(key, from, to) of a window store: the windows of `key` starting in [from_ms, to_ms].
+ */
+struct pk_error *pk_kafka_streams_store_fetch(const struct pk_kafka_streams *streams,
+                                              const char *store,
+                                              const uint8_t *key,
+                                              size_t key_len,
+                                              int64_t from_ms,
+                                              int64_t to_ms,
+                                              struct pk_store_entries **out_entries);
+
+/**
+ * Whether the store `store` is a window store, in `*out_windowed`.
+ */
+struct pk_error *pk_kafka_streams_store_is_windowed(const struct pk_kafka_streams *streams,
+                                                    const char *store,
+                                                    bool *out_windowed);
+
+/**
+ * The instance's counters (processed, late records dropped, records skipped by the
+ * deserialization handler, ...).
+ */
+struct pk_error *pk_kafka_streams_metrics(const struct pk_kafka_streams *streams,
+                                          struct pk_streams_metrics *out_metrics);
 
 #ifdef __cplusplus
 }  // extern "C"

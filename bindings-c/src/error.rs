@@ -137,6 +137,31 @@ pub extern "C" fn pk_error_get_kind(error: *const pk_error) -> pk_error_kind {
     borrow(error).map(|e| e.kind).unwrap_or(pk_error_kind::PK_ERROR_KIND_INVALID_ARGUMENT)
 }
 
+/// The kind's name in lower case ("config", "invalid_argument", "schema_registry", ...), static;
+/// a value that is not a pk_error_kind gives "fatal".
+#[no_mangle]
+pub extern "C" fn pk_error_kind_name(kind: i32) -> *const c_char {
+    use pk_error_kind::*;
+    let name: &'static str = match kind {
+        k if k == PK_ERROR_KIND_CONFIG as i32 => "config\0",
+        k if k == PK_ERROR_KIND_CONNECTION as i32 => "connection\0",
+        k if k == PK_ERROR_KIND_TLS as i32 => "tls\0",
+        k if k == PK_ERROR_KIND_TIMEOUT as i32 => "timeout\0",
+        k if k == PK_ERROR_KIND_AUTHENTICATION as i32 => "authentication\0",
+        k if k == PK_ERROR_KIND_AUTHORIZATION as i32 => "authorization\0",
+        k if k == PK_ERROR_KIND_BROKER as i32 => "broker\0",
+        k if k == PK_ERROR_KIND_PROTOCOL as i32 => "protocol\0",
+        k if k == PK_ERROR_KIND_CLOSED as i32 => "closed\0",
+        k if k == PK_ERROR_KIND_INVALID_ARGUMENT as i32 => "invalid_argument\0",
+        k if k == PK_ERROR_KIND_SERIALIZATION as i32 => "serialization\0",
+        k if k == PK_ERROR_KIND_QUEUE_FULL as i32 => "queue_full\0",
+        k if k == PK_ERROR_KIND_MESSAGE_TOO_LARGE as i32 => "message_too_large\0",
+        k if k == PK_ERROR_KIND_SCHEMA_REGISTRY as i32 => "schema_registry\0",
+        _ => "fatal\0",
+    };
+    name.as_ptr().cast()
+}
+
 /// The Kafka error code (3 for UNKNOWN_TOPIC_OR_PARTITION...), 0 when the error did not come
 /// from a broker. `error` is borrowed; NULL gives 0.
 #[no_mangle]

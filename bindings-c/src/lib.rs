@@ -17,6 +17,7 @@ mod producer;
 mod runtime;
 mod schema;
 mod stats;
+mod streams;
 
 pub use admin::*;
 pub use cancel::*;
@@ -29,6 +30,7 @@ pub use logs::*;
 pub use producer::*;
 pub use schema::*;
 pub use stats::*;
+pub use streams::*;
 
 /// The library's version ("0.1.0"), static.
 #[no_mangle]

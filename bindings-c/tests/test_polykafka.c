@@ -1367,6 +1367,264 @@ static void test_dead_letter(void) {
     pk_consumer_free(r);
 }
 
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Streams: what the batch callbacks of one instance saw. */
+typedef struct {
+    uint32_t filter_node, key_node;
+    int calls, records, max_batch, fail_at;
+    int states_running, failures, failure_kind;
+    int64_t failure_offset;
+    char failure_topic[128];
+} streams_ctx;
+
+static int value_number(const pk_stream_record *r) {
+    char buf[32];
+    size_t n = r->value_len < sizeof buf - 1 ? r->value_len : sizeof buf - 1;
+    memcpy(buf, r->value, n);
+    buf[n] = 0;
+    const char *dash = strrchr(buf, '-');
+    return dash ? atoi(dash + 1) : -1;
+}
+
+/* The chain: filter (even numbers), then the key becomes "k<number % 3>". One call per batch. */
+static void chain_cb(void *user, const uint32_t *chain, size_t chain_len, const pk_stream_record *records, size_t n, pk_chain_output *out) {
+    streams_ctx *ctx = user;
+    __atomic_add_fetch(&ctx->calls, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&ctx->records, (int)n, __ATOMIC_SEQ_CST);
+    if ((int)n > __atomic_load_n(&ctx->max_batch, __ATOMIC_SEQ_CST)) __atomic_store_n(&ctx->max_batch, (int)n, __ATOMIC_SEQ_CST);
+    for (size_t i = 0; i < n; i++) {
+        int num = value_number(&records[i]);
+        if (num == ctx->fail_at) {
+            pk_error_free(pk_chain_output_fail(out, i, PK_FAILURE_USER, "the number is not allowed"));
+            return;
+        }
+        const uint8_t *key = records[i].key;
+        size_t key_len = records[i].key_len;
+        char newkey[8];
+        int keep = 1;
+        for (size_t c = 0; c < chain_len && keep; c++) {
+            if (chain[c] == ctx->filter_node) keep = num % 2 == 0;
+            else if (chain[c] == ctx->key_node) {
+                key_len = (size_t)snprintf(newkey, sizeof newkey, "k%d", num % 3);
+                key = (const uint8_t *)newkey;
+            }
+        }
+        if (keep) pk_error_free(pk_chain_output_push(out, i, 0, key, key_len, records[i].value, records[i].value_len, records[i].timestamp));
+    }
+}
+
+static void state_cb(void *user, pk_streams_state new_state, pk_streams_state old_state) {
+    streams_ctx *ctx = user;
+    (void)old_state;
+    if (new_state == PK_STREAMS_RUNNING) __atomic_add_fetch(&ctx->states_running, 1, __ATOMIC_SEQ_CST);
+}
+
+static void failure_cb(void *user, const pk_streams_failure *f) {
+    streams_ctx *ctx = user;
+    ctx->failure_kind = f->kind;
+    ctx->failure_offset = f->offset;
+    snprintf(ctx->failure_topic, sizeof ctx->failure_topic, "%s", f->topic ? f->topic : "");
+    __atomic_add_fetch(&ctx->failures, 1, __ATOMIC_SEQ_CST);
+}
+
+/* source -> [filter, key] (one fused chain) -> repartition -> count -> to_stream -> sink. */
+static pk_kafka_streams *count_app(const char *in, const char *out, const char *app, streams_ctx *ctx) {
+    pk_topology_builder *b = NULL;
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    uint32_t src = 0, rep = 0, count = 0, ts = 0, sink = 0;
+    const char *topics[] = {in};
+    expect_ok(pk_topology_builder_source(b, topics, 1, &src), "source");
+    expect_ok(pk_topology_builder_user(b, src, &ctx->filter_node), "user filter");
+    expect_ok(pk_topology_builder_user(b, ctx->filter_node, &ctx->key_node), "user key");
+    expect_ok(pk_topology_builder_repartition(b, ctx->key_node, "c-grouped", &rep), "repartition");
+    expect_ok(pk_topology_builder_aggregate(b, rep, "c-counts", PK_AGGREGATE_COUNT, NULL, &count), "count");
+    expect_ok(pk_topology_builder_to_stream(b, count, &ts), "to_stream");
+    expect_ok(pk_topology_builder_sink(b, ts, out, &sink), "sink");
+    char *names = NULL;
+    expect_ok(pk_topology_builder_internal_names(b, &names), "internal_names");
+    CHECK(names && strcmp(names, "repartition c-grouped\nstore c-counts\n") == 0, "names %s", names ? names : "(null)");
+    pk_string_free(names);
+    pk_config *c = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_ok(pk_config_set(c, "bootstrap.servers", bootstrap), "bootstrap");
+    expect_ok(pk_config_set(c, "application.id", app), "application.id");
+    expect_ok(pk_config_set(c, "commit.interval.ms", "200"), "commit.interval.ms");
+    expect_ok(pk_config_set(c, "consumer.fetch.max.wait.ms", "100"), "fetch.max.wait.ms");
+    pk_kafka_streams *s = NULL;
+    expect_ok(pk_kafka_streams_new(b, c, chain_cb, NULL, ctx, &s), "streams_new");
+    /* The builder was used: */
+    expect_error(pk_topology_builder_user(b, src, &sink), PK_ERROR_KIND_INVALID_ARGUMENT, "builder after new");
+    expect_error(pk_kafka_streams_new(b, c, chain_cb, NULL, ctx, &s), PK_ERROR_KIND_INVALID_ARGUMENT, "builder used twice");
+    pk_topology_builder_free(b);
+    pk_config_free(c);
+    if (s) {
+        expect_ok(pk_kafka_streams_set_state_listener(s, state_cb, ctx), "state listener");
+        expect_ok(pk_kafka_streams_set_failure_handler(s, failure_cb, ctx), "failure handler");
+    }
+    return s;
+}
+
+static int64_t store_count(pk_kafka_streams *s, const char *key) {
+    pk_store_entries *e = NULL;
+    pk_error *err = pk_kafka_streams_store_get(s, "c-counts", (const uint8_t *)key, strlen(key), &e);
+    int64_t v = -1;
+    if (err == NULL && e->len == 1 && e->entries[0].value_len == 8) {
+        v = 0;
+        for (int i = 0; i < 8; i++) v = (v << 8) | e->entries[0].value[i];
+    } else if (err == NULL && e->len == 0) {
+        v = 0;
+    }
+    pk_error_free(err);
+    pk_store_entries_free(e);
+    return v;
+}
+
+static void test_streams(void) {
+    char in[160], out[160], app[160];
+    snprintf(in, sizeof in, "%s-streams-in", topic);
+    snprintf(out, sizeof out, "%s-streams-out", topic);
+    snprintf(app, sizeof app, "%s-streams-app", topic);
+    create_topic(in, 1);
+    create_topic(out, 1);
+    produce_n(in, 0, 40, "value");
+    streams_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.fail_at = -1;
+    pk_kafka_streams *s = count_app(in, out, app, &ctx);
+    if (!s) return;
+    pk_streams_state st;
+    expect_ok(pk_kafka_streams_state(s, &st), "state");
+    CHECK(st == PK_STREAMS_CREATED, "state %d", (int)st);
+    expect_ok(pk_kafka_streams_start(s), "start");
+    expect_error(pk_kafka_streams_start(s), PK_ERROR_KIND_INVALID_ARGUMENT, "start twice");
+    /* Even numbers of 0..39 by number % 3: k0 7, k1 6, k2 7. */
+    time_t start = time(NULL);
+    while (time(NULL) - start < 90 && !(store_count(s, "k0") == 7 && store_count(s, "k1") == 6 && store_count(s, "k2") == 7)) sleep_ms(200);
+    CHECK(store_count(s, "k0") == 7 && store_count(s, "k1") == 6 && store_count(s, "k2") == 7, "counts %" PRId64 " %" PRId64 " %" PRId64,
+          store_count(s, "k0"), store_count(s, "k1"), store_count(s, "k2"));
+    int calls = __atomic_load_n(&ctx.calls, __ATOMIC_SEQ_CST), records = __atomic_load_n(&ctx.records, __ATOMIC_SEQ_CST);
+    CHECK(records == 40 && calls < records && ctx.max_batch > 1, "%d records in %d calls (largest batch %d): one call per batch", records, calls, ctx.max_batch);
+    pk_store_entries *all = NULL;
+    expect_ok(pk_kafka_streams_store_all(s, "c-counts", &all), "store_all");
+    CHECK(all && all->len == 3 && all->entries[0].key_len == 2 && memcmp(all->entries[0].key, "k0", 2) == 0, "all: %zu entries", all ? all->len : 0);
+    pk_store_entries_free(all);
+    pk_store_entries *r = NULL;
+    expect_ok(pk_kafka_streams_store_range(s, "c-counts", (const uint8_t *)"k1", 2, NULL, 0, &r), "store_range");
+    CHECK(r && r->len == 2, "range from k1: %zu entries", r ? r->len : 0);
+    pk_store_entries_free(r);
+    expect_error(pk_kafka_streams_store_all(s, "nope", &r), PK_ERROR_KIND_INVALID_ARGUMENT, "unknown store");
+    expect_error(pk_kafka_streams_store_fetch(s, "c-counts", (const uint8_t *)"k1", 2, 0, 1, &r), PK_ERROR_KIND_INVALID_ARGUMENT, "fetch of a key-value store");
+    pk_streams_metrics m;
+    expect_ok(pk_kafka_streams_metrics(s, &m), "metrics");
+    CHECK(m.processed >= 40, "processed %" PRIu64, m.processed);
+    bool finished = false;
+    expect_ok(pk_kafka_streams_close(s, 30000, &finished), "close");
+    CHECK(finished, "closed in time");
+    expect_ok(pk_kafka_streams_state(s, &st), "state");
+    CHECK(st == PK_STREAMS_NOT_RUNNING, "state after close %d", (int)st);
+    CHECK(__atomic_load_n(&ctx.states_running, __ATOMIC_SEQ_CST) >= 1, "the listener saw RUNNING");
+    pk_kafka_streams_free(s);
+
+    /* A failing callback: the failure handler gets the record, the state becomes ERROR. */
+    char app2[170];
+    snprintf(app2, sizeof app2, "%s-fail", app);
+    streams_ctx ctx2;
+    memset(&ctx2, 0, sizeof ctx2);
+    ctx2.fail_at = 5;
+    s = count_app(in, out, app2, &ctx2);
+    if (!s) return;
+    expect_ok(pk_kafka_streams_start(s), "start");
+    start = time(NULL);
+    while (time(NULL) - start < 60 && __atomic_load_n(&ctx2.failures, __ATOMIC_SEQ_CST) == 0) sleep_ms(100);
+    CHECK(ctx2.failures == 1 && ctx2.failure_kind == PK_FAILURE_USER && ctx2.failure_offset == 5 && strcmp(ctx2.failure_topic, in) == 0,
+          "failure %d kind %d offset %" PRId64 " topic %s", ctx2.failures, ctx2.failure_kind, ctx2.failure_offset, ctx2.failure_topic);
+    start = time(NULL);
+    do {
+        expect_ok(pk_kafka_streams_state(s, &st), "state");
+        if (st != PK_STREAMS_ERROR) sleep_ms(100);
+    } while (st != PK_STREAMS_ERROR && time(NULL) - start < 30);
+    CHECK(st == PK_STREAMS_ERROR, "state %d", (int)st);
+    pk_kafka_streams_free(s); /* closes */
+}
+
+static void test_streams_errors(void) {
+    uint32_t node = 0, a = 0, j = 0;
+    pk_topology_builder *b = NULL;
+    expect_error(pk_topology_builder_new(NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "builder_new NULL");
+    expect_error(pk_topology_builder_user(NULL, 0, &node), PK_ERROR_KIND_INVALID_ARGUMENT, "user NULL builder");
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    expect_error(pk_topology_builder_source(b, NULL, 1, &node), PK_ERROR_KIND_INVALID_ARGUMENT, "source NULL topics");
+    const char *none[] = {NULL};
+    expect_error(pk_topology_builder_source(b, none, 1, &node), PK_ERROR_KIND_INVALID_ARGUMENT, "source NULL topic");
+    expect_error(pk_topology_builder_source(b, none, 0, &node), PK_ERROR_KIND_INVALID_ARGUMENT, "source no topic");
+    const char *topics[] = {"t"};
+    expect_error(pk_topology_builder_source(b, topics, 1, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "source NULL out");
+    expect_ok(pk_topology_builder_source(b, topics, 1, &node), "source");
+    expect_error(pk_topology_builder_user(b, 99, &a), PK_ERROR_KIND_INVALID_ARGUMENT, "user of no node");
+    expect_error(pk_topology_builder_sink(b, node, "", &a), PK_ERROR_KIND_INVALID_ARGUMENT, "sink empty topic");
+    expect_error(pk_topology_builder_sink(b, node, NULL, &a), PK_ERROR_KIND_INVALID_ARGUMENT, "sink NULL topic");
+    expect_error(pk_topology_builder_repartition(b, node, "bad name", &a), PK_ERROR_KIND_INVALID_ARGUMENT, "repartition bad name");
+    expect_error(pk_topology_builder_aggregate(b, node, "s", 7, NULL, &a), PK_ERROR_KIND_INVALID_ARGUMENT, "aggregate bad kind");
+    pk_time_windows w = {0, 0, 0};
+    expect_error(pk_topology_builder_aggregate(b, node, "s", PK_AGGREGATE_COUNT, &w, &a), PK_ERROR_KIND_INVALID_ARGUMENT, "zero window");
+    expect_error(pk_time_windows_check(&w), PK_ERROR_KIND_INVALID_ARGUMENT, "windows_check");
+    expect_error(pk_time_windows_check(NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "windows_check NULL");
+    pk_time_windows hop = {60000, 30000, 1000};
+    expect_ok(pk_time_windows_check(&hop), "hopping windows");
+    expect_ok(pk_topology_builder_aggregate(b, node, "s", PK_AGGREGATE_COUNT, &hop, &a), "windowed count");
+    expect_error(pk_topology_builder_join_table(b, node, a, true, &j), PK_ERROR_KIND_INVALID_ARGUMENT, "join with a windowed table");
+    pk_join_windows jw = {-5, 1, 0};
+    expect_error(pk_join_windows_check(&jw), PK_ERROR_KIND_INVALID_ARGUMENT, "join windows");
+    uint32_t t1 = 0, t2 = 0, t3 = 0;
+    expect_error(pk_topology_builder_stream_join(b, node, node, &jw, PK_JOIN_INNER, NULL, &t1, &t2, &t3), PK_ERROR_KIND_INVALID_ARGUMENT, "stream join bad windows");
+    expect_error(pk_topology_builder_suppress(b, node, NULL, 0, 0, &t1, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "suppress of a stream");
+    char *store = NULL;
+    expect_ok(pk_topology_builder_suppress(b, a, NULL, 0, 0, &t1, &store), "suppress");
+    CHECK(store && strncmp(store, "KTABLE-SUPPRESS-STATE-STORE-", 28) == 0, "suppress store %s", store ? store : "(null)");
+    pk_string_free(store);
+    char *name = NULL;
+    expect_ok(pk_topology_builder_aggregate_store_name(b, NULL, true, &name), "store name");
+    CHECK(name && strncmp(name, "KSTREAM-REDUCE-STATE-STORE-", 27) == 0, "store name %s", name ? name : "(null)");
+    pk_string_free(name);
+    pk_config *c = NULL;
+    pk_kafka_streams *s = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_error(pk_kafka_streams_new(b, c, NULL, NULL, NULL, &s), PK_ERROR_KIND_INVALID_ARGUMENT, "new without run_chain");
+    expect_error(pk_kafka_streams_new(b, c, chain_cb, NULL, NULL, &s), PK_ERROR_KIND_CONFIG, "new without application.id");
+    expect_error(pk_kafka_streams_new(b, NULL, chain_cb, NULL, NULL, &s), PK_ERROR_KIND_INVALID_ARGUMENT, "new without config");
+    pk_config_free(c);
+    pk_topology_builder_free(b);
+
+    pk_streams_state st;
+    expect_error(pk_kafka_streams_state(NULL, &st), PK_ERROR_KIND_INVALID_ARGUMENT, "state NULL");
+    expect_error(pk_kafka_streams_start(NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "start NULL");
+    expect_error(pk_kafka_streams_close(NULL, 0, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "close NULL");
+    pk_store_entries *e = NULL;
+    expect_error(pk_kafka_streams_store_get(NULL, "s", NULL, 0, &e), PK_ERROR_KIND_INVALID_ARGUMENT, "store_get NULL");
+    expect_error(pk_chain_output_push(NULL, 0, 0, NULL, 0, NULL, 0, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "push NULL output");
+    expect_error(pk_combine_output_push(NULL, NULL, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "combine push NULL output");
+    pk_kafka_streams_free(NULL);
+    pk_topology_builder_free(NULL);
+    pk_store_entries_free(NULL);
+
+    /* Windowed keys: Kafka Streams' time-windowed format, through the core. */
+    uint8_t buf[16];
+    size_t len = 0, key_len = 0;
+    int64_t start_ms = 0;
+    expect_ok(pk_windowed_key_encode((const uint8_t *)"abc", 3, 1767225600000LL, buf, sizeof buf, &len), "windowed encode");
+    CHECK(len == 11 && memcmp(buf, "abc", 3) == 0 && buf[3] == 0 && buf[10] == 0x00 && buf[9] == 0xa8, "encoded %zu bytes", len);
+    expect_ok(pk_windowed_key_decode(buf, len, &key_len, &start_ms), "windowed decode");
+    CHECK(key_len == 3 && start_ms == 1767225600000LL, "decoded %zu %" PRId64, key_len, start_ms);
+    expect_error(pk_windowed_key_decode(buf, 5, &key_len, &start_ms), PK_ERROR_KIND_SERIALIZATION, "short windowed key");
+    expect_error(pk_windowed_key_encode((const uint8_t *)"abc", 3, 0, buf, 4, &len), PK_ERROR_KIND_INVALID_ARGUMENT, "small buffer");
+    CHECK(strcmp(pk_error_kind_name(PK_ERROR_KIND_INVALID_ARGUMENT), "invalid_argument") == 0 && strcmp(pk_error_kind_name(999), "fatal") == 0, "kind names");
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -1395,6 +1653,8 @@ int main(void) {
     test_stats();
     test_schema_registry();
     test_protobuf_encoded();
+    test_streams_errors();
+    test_streams();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -318,6 +318,7 @@ const SERDE = 11 // no function: the serdes change (re-encoding for a sink or a 
 const REDUCE = 20
 const AGGREGATE = 21
 const JOIN = 22
+const TOPIC = 23 // to() with a TopicNameExtractor: fn(key, value) -> the record's topic name
 
 // Runs steps[pos..] on one (key, value), pushing port, key, value to out.
 function apply(steps, pos, key, value, out) {
@@ -461,6 +462,12 @@ class Runner {
         return this.fail(reply, i, 'deserialization', e)
       }
       try {
+        if (op.kind === TOPIC) {
+          const topic = op.fn(key, value)
+          if (topic != null && typeof topic !== 'string') throw new TypeError(`the topic name extractor of to() must return a string, got ${typeof topic}`)
+          reply.value.push(topic ? Buffer.from(topic) : null)
+          continue
+        }
         let result
         if (op.kind === REDUCE) result = other === null ? value : op.fn(other, value)
         else if (op.kind === AGGREGATE) result = op.fn.aggregator(key, value, other === null ? op.fn.initializer() : other)
@@ -509,6 +516,8 @@ class StreamsBuilder {
       ports ? this._native.split(parent, ports) : kind === SERDE ? this._native.serde(parent) : this._native.user(parent)
     )
     this._runner.add(node, { kind, fn: f, keyIn, valueIn, keyOut, valueOut })
+    // An aggregation after a key change repartitions (the core decides; joins refuse it).
+    if (kind === MAP || kind === FLAT_MAP || kind === SELECT_KEY) callNative(() => this._native.markKeyChanging(node))
     return node
   }
 
@@ -611,16 +620,34 @@ class KStream {
     return this._op(SERDE, null, ks, vs)
   }
 
+  // Writes the records to `topic`, or to the topic `topic(key, value)` names for each record
+  // (Kafka Streams' TopicNameExtractor; the topics must exist, a null or empty name stops the
+  // application as a throwing function does).
   to(topic, options) {
-    if (typeof topic !== 'string') throw new TypeError('to() takes a topic name (a topic chosen per record is not implemented)')
+    if (typeof topic !== 'string' && typeof topic !== 'function') throw new TypeError('to() takes a topic name or a function (key, value) => topic name')
     const o = opts(options, 'to()')
     const s = this._withSerdes(o.keySerde, o.valueSerde)
+    if (typeof topic === 'function') {
+      const node = callNative(() => this._b._native.sinkPerRecord(s._node))
+      this._b._runner.add(node, { kind: TOPIC, fn: topic, keyIn: s.keySerde, valueIn: s.valueSerde, keyOut: s.keySerde, valueOut: s.valueSerde, extra: null })
+      return
+    }
     callNative(() => this._b._native.sink(s._node, topic))
+  }
+
+  // The records through `<application.id>-<name>-repartition` (default name Kafka Streams'
+  // KSTREAM-REPARTITION-<n>), partitioned by their key: after a key change, before a join.
+  repartition(options) {
+    const o = opts(options, 'repartition()')
+    if (o.name !== undefined && typeof o.name !== 'string') throw new TypeError("repartition()'s name is a string")
+    const s = this._withSerdes(o.keySerde, o.valueSerde)
+    const node = callNative(() => this._b._native.repartitionStream(s._node, o.name))
+    return new KStream(this._b, node, s.keySerde, s.valueSerde)
   }
 
   groupByKey(options) {
     const o = opts(options, 'groupByKey()')
-    return new KGroupedStream(this._withSerdes(o.keySerde, o.valueSerde), false, null)
+    return new KGroupedStream(this._withSerdes(o.keySerde, o.valueSerde), null)
   }
 
   // Groups by a new key through the repartition topic `<application.id>-<name>-repartition`
@@ -631,7 +658,7 @@ class KStream {
     const ks = checkSerde(o.keySerde, 'keySerde') || this.keySerde
     const vs = checkSerde(o.valueSerde, 'valueSerde') || this.valueSerde
     // The key selection is made now, as Kafka Streams' groupBy does (its name index).
-    return new KGroupedStream(this._op(SELECT_KEY, selector, ks, vs), true, o.name || null)
+    return new KGroupedStream(this._op(SELECT_KEY, selector, ks, vs), o.name || null)
   }
 
   // With a KTable: each record joined with the table's value of its key. With a KStream and
@@ -750,10 +777,10 @@ function storeName(b, materialized, reduce) {
 }
 
 class KGroupedStream {
-  // rekeyed: groupBy (the stream is the key selection; aggregating goes through a repartition topic).
-  constructor(stream, rekeyed, name, windows = null) {
+  // name: of the repartition topic, when the keys changed upstream (groupBy's key selection, or a
+  // map/selectKey/flatMap before groupByKey).
+  constructor(stream, name, windows = null) {
     this._stream = stream
-    this._rekeyed = rekeyed
     this._name = name
     this._windows = windows
   }
@@ -761,14 +788,13 @@ class KGroupedStream {
   windowedBy(windows) {
     if (this._windows) throw new TypeError('this stream is already windowed')
     if (!(windows instanceof TimeWindows)) throw new TypeError('windowedBy() takes TimeWindows')
-    return new TimeWindowedKStream(this._stream, this._rekeyed, this._name, windows)
+    return new TimeWindowedKStream(this._stream, this._name, windows)
   }
 
   _grouped(store) {
     const s = this._stream
-    if (!this._rekeyed) return s
-    const node = callNative(() => s._b._native.repartition(s._node, this._name || store))
-    return new KStream(s._b, node, s.keySerde, s.valueSerde)
+    const node = callNative(() => s._b._native.grouped(s._node, this._name || store))
+    return node === s._node ? s : new KStream(s._b, node, s.keySerde, s.valueSerde)
   }
 
   _aggregate(kind, f, materialized, valueSerde) {

@@ -95,6 +95,27 @@ impl NativeTopologyBuilder {
     pub fn sink(&self, parent: u32, topic: String) -> Result<u32> {
         self.with(|b| b.sink(parent, &topic))
     }
+    /// `KStream.repartition()` (name default Kafka Streams' generated one).
+    #[napi(catch_unwind)]
+    pub fn repartition_stream(&self, parent: u32, name: Option<String>) -> Result<u32> {
+        self.with(|b| b.repartition_stream(parent, name.as_deref()))
+    }
+    /// A user node that may change keys (map, flatMap, selectKey).
+    #[napi(catch_unwind)]
+    pub fn mark_key_changing(&self, node: u32) -> Result<()> {
+        self.with(|b| b.mark_key_changing(node))
+    }
+    /// The node an aggregation reads: `node`, or a repartition of it named `name` when keys
+    /// changed upstream (see the core's `TopologyBuilder::grouped`).
+    #[napi(catch_unwind)]
+    pub fn grouped(&self, node: u32, name: String) -> Result<u32> {
+        self.with(|b| b.grouped(node, &name))
+    }
+    /// `to()` with a topic per record: the node's combining function returns the topic name.
+    #[napi(catch_unwind)]
+    pub fn sink_per_record(&self, parent: u32) -> Result<u32> {
+        self.with(|b| b.sink_per_record(parent))
+    }
     #[napi(catch_unwind)]
     pub fn repartition(&self, parent: u32, name: String) -> Result<u32> {
         self.with(|b| b.repartition(parent, &name))

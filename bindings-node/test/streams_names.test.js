@@ -18,6 +18,23 @@ function names(b) {
 }
 
 const cases = {
+  repartition: () => {
+    const b = new StreamsBuilder()
+    const s = b.stream('t')
+    s.selectKey((k, v) => v).repartition().groupByKey().count()
+    s.repartition({ name: 'by-hand' }).groupByKey().count()
+    s.selectKey((k, v) => v).repartition().join(s.groupByKey().count(), (v) => v).to('o')
+    return b
+  },
+  rekeyed: () => {
+    const b = new StreamsBuilder()
+    const s = b.stream('t')
+    const u = b.stream('u')
+    s.selectKey((k, v) => v).filter(() => true).groupByKey().count()
+    s.map((k, v) => [v, k]).merge(u).groupByKey().reduce((a) => a)
+    s.mapValues((v) => v).groupByKey().count()
+    return b
+  },
   'filter-count': () => {
     const b = new StreamsBuilder()
     b.stream('t').filter(() => true).groupByKey().count()

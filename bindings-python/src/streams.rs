@@ -74,6 +74,24 @@ impl TopologyBuilderNative {
     fn sink(&self, py: Python<'_>, parent: NodeId, topic: &str) -> PyResult<NodeId> {
         self.with(py, |b| b.sink(parent, topic))
     }
+    /// `KStream.repartition()` (name default Kafka Streams' generated one).
+    #[pyo3(signature = (parent, name=None))]
+    fn repartition_stream(&self, py: Python<'_>, parent: NodeId, name: Option<&str>) -> PyResult<NodeId> {
+        self.with(py, |b| b.repartition_stream(parent, name))
+    }
+    /// A user node that may change keys (map, flat_map, select_key).
+    fn mark_key_changing(&self, py: Python<'_>, node: NodeId) -> PyResult<()> {
+        self.with(py, |b| b.mark_key_changing(node))
+    }
+    /// The node an aggregation reads: `node`, or a repartition of it named `name` when keys
+    /// changed upstream (see the core's `TopologyBuilder::grouped`).
+    fn grouped(&self, py: Python<'_>, node: NodeId, name: &str) -> PyResult<NodeId> {
+        self.with(py, |b| b.grouped(node, name))
+    }
+    /// `to()` with a topic per record: the node's combining function returns the topic name.
+    fn sink_per_record(&self, py: Python<'_>, parent: NodeId) -> PyResult<NodeId> {
+        self.with(py, |b| b.sink_per_record(parent))
+    }
     fn repartition(&self, py: Python<'_>, parent: NodeId, name: &str) -> PyResult<NodeId> {
         self.with(py, |b| b.repartition(parent, name))
     }

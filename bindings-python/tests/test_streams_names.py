@@ -84,7 +84,26 @@ def serdes():
     return b
 
 
-CASES = {"filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
+def rekeyed():
+    b = StreamsBuilder()
+    s = b.stream("t")
+    u = b.stream("u")
+    s.select_key(lambda k, v: v).filter(lambda k, v: True).group_by_key().count()
+    s.map(lambda k, v: (v, k)).merge(u).group_by_key().reduce(lambda a, c: a)
+    s.map_values(lambda v: v).group_by_key().count()
+    return b
+
+
+def repartition():
+    b = StreamsBuilder()
+    s = b.stream("t")
+    s.select_key(lambda k, v: v).repartition().group_by_key().count()
+    s.repartition(name="by-hand").group_by_key().count()
+    s.select_key(lambda k, v: v).repartition().join(s.group_by_key().count(), lambda v, n: v).to("o")
+    return b
+
+
+CASES = {"repartition": repartition, "rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
          "split": split, "split-unnamed": split_unnamed, "serdes": serdes}
 
 

@@ -566,3 +566,53 @@ async fn state_stores_restart_from_their_checkpoint() {
         let _ = std::fs::remove_dir_all(&base);
     }
 }
+
+/// `to()` with a topic per record (a `TopicNameExtractor`): each record goes to the topic its
+/// value names; an extractor that returns no topic stops the application with the record's
+/// offset, and nothing after the last processed record is committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn to_with_a_topic_per_record() {
+    let bootstrap = common::bootstrap();
+    let (src, even, odd) = (common::unique_topic("tpr-src"), common::unique_topic("tpr-even"), common::unique_topic("tpr-odd"));
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    admin.create_topics(&[NewTopic::new(src.as_str(), 1, 1), NewTopic::new(even.as_str(), 2, 1), NewTopic::new(odd.as_str(), 2, 1)], false).await.unwrap();
+    let producer = polykafka::producer::Producer::new(ProducerConfig::from_properties([("bootstrap.servers", bootstrap.as_str())]).unwrap()).unwrap();
+    let values: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    send_values(&producer, &src, values.iter().map(String::as_str).collect()).await;
+
+    let mut b = TopologyBuilder::new();
+    let s = b.source(&[&src]).unwrap();
+    let to = b.sink_per_record(s).unwrap();
+    let topology = b.build().unwrap();
+    let mut fns = ClosureFunctions::new();
+    let (e, o) = (even.clone(), odd.clone());
+    fns.combiner(to, move |r, operand| {
+        assert!(operand.is_none());
+        let v = std::str::from_utf8(r.value.as_deref().unwrap()).unwrap();
+        Ok(match v.parse::<i64>() {
+            Ok(n) if n % 2 == 0 => Some(Bytes::from(e.clone())),
+            Ok(_) => Some(Bytes::from(o.clone())),
+            Err(_) => None,
+        })
+    });
+    let app = common::unique_topic("tpr-app");
+    let config = StreamsConfig::from_properties([("application.id", app.as_str()), ("bootstrap.servers", bootstrap.as_str()), ("commit.interval.ms", "100")]).unwrap();
+    let streams = KafkaStreams::new(topology, Arc::new(fns), config, tokio::runtime::Handle::current()).unwrap();
+    streams.start().unwrap();
+    let text = |rs: Vec<(Option<Bytes>, Option<Bytes>)>| {
+        let mut v: Vec<i64> = rs.into_iter().map(|(_, v)| std::str::from_utf8(&v.unwrap()).unwrap().parse().unwrap()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(text(read_all(&bootstrap, &even, 10).await), (0..20).filter(|n| n % 2 == 0).collect::<Vec<i64>>());
+    assert_eq!(text(read_all(&bootstrap, &odd, 10).await), (0..20).filter(|n| n % 2 == 1).collect::<Vec<i64>>());
+    send_values(&producer, &src, vec!["none", "21"]).await;
+    wait_state(&streams, State::Error, "the record without a topic").await;
+    let failure = streams.failure().unwrap();
+    assert!(failure.message.contains("topic name extractor of to() returned no topic name"), "{failure}");
+    assert_eq!((failure.topic.as_deref(), failure.offset), (Some(src.as_str()), 20), "{failure}");
+    let c = Consumer::new(ConsumerConfig::from_properties([("bootstrap.servers", bootstrap.as_str()), ("group.id", app.as_str())]).unwrap()).unwrap();
+    let committed = c.committed(&[TopicPartition::new(src.as_str(), 0)], Duration::from_secs(10)).await.unwrap();
+    assert_eq!(committed[0].1, 20, "the records before the failed one are committed, not it: {committed:?}");
+    assert!(streams.close(Duration::from_secs(30)));
+}

@@ -112,5 +112,25 @@ public class NamesTopology {
             s.groupByKey(Grouped.with(Serdes.String(), Serdes.String())).count();
             print("serdes", b.build());
         }
+        {
+            // groupByKey() after a key change (selectKey, map), through key-preserving filter and
+            // merge: an automatic repartition named after the store.
+            StreamsBuilder b = builder();
+            KStream<String, String> s = b.stream("t");
+            KStream<String, String> u = b.stream("u");
+            s.selectKey((k, v) -> v).filter((k, v) -> true).groupByKey().count();
+            s.map((k, v) -> org.apache.kafka.streams.KeyValue.pair(v, k)).merge(u).groupByKey().reduce((a, c) -> a);
+            s.mapValues(v -> v).groupByKey().count();
+            print("rekeyed", b.build());
+        }
+        {
+            // repartition(): unnamed (its own generated name), named, and what follows them.
+            StreamsBuilder b = builder();
+            KStream<String, String> s = b.stream("t");
+            s.selectKey((k, v) -> v).repartition().groupByKey().count();
+            s.repartition(org.apache.kafka.streams.kstream.Repartitioned.as("by-hand")).groupByKey().count();
+            s.selectKey((k, v) -> v).repartition().join(s.groupByKey().count(), (v, n) -> v).to("o");
+            print("repartition", b.build());
+        }
     }
 }

@@ -8,6 +8,7 @@ interface Event { userId: string; eventType: string; country: string }
 const builder = new StreamsBuilder()
 const events: KStream<string, Event> = builder.stream('events', { keySerde: Serdes.String(), valueSerde: Serdes.Json<Event>() })
 events.filter((k, e) => e.eventType === 'USER_CREATED').mapValues(e => ({ userId: e.userId })).to('notifications')
+events.to((k, e) => `events-${e.eventType.toLowerCase()}`)
 const counts: KTable<string, number> = events.groupBy((k, e) => e.country, { keySerde: Serdes.String() }).count({ materialized: 'by-country' })
 counts.toStream().to('country-counts', { valueSerde: Serdes.Long() })
 const windowed: KTable<Windowed<string>, number> = events.groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(300000).advanceBy(60000)).count()

@@ -104,6 +104,27 @@ impl Task {
                 }
                 Ok(())
             }
+            NodeKind::SinkPerRecord => {
+                let none = vec![None; batch.records.len()];
+                let out = cx.functions.combine(node, &batch.records, &none);
+                for (i, (r, topic)) in batch.records.iter().zip(out.values).enumerate() {
+                    let topic = match topic.as_deref().map(std::str::from_utf8) {
+                        Some(Ok(t)) if !t.is_empty() => t.to_string(),
+                        other => {
+                            let why = match other {
+                                None | Some(Ok(_)) => "no topic name (null or empty)".to_string(),
+                                Some(Err(e)) => format!("a topic name that is not UTF-8 ({e})"),
+                            };
+                            return Err(Self::error(cx, batch.origins[i], Some(FailureKind::User), format!("the topic name extractor of to() returned {why}")));
+                        }
+                    };
+                    cx.out.push(ProducerRecord { topic, partition: None, key: r.key.clone(), value: r.value.clone(), headers: Vec::new(), timestamp: Some(r.timestamp) });
+                }
+                match out.failure {
+                    Some(f) => Err(Self::error(cx, batch.origins[f.index], Some(f.kind), f.message)),
+                    None => Ok(()),
+                }
+            }
             NodeKind::Repartition { name } => {
                 let topic = Topology::repartition_topic(&cx.config.application_id, name);
                 for r in batch.records {

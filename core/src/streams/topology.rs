@@ -30,6 +30,9 @@ pub enum NodeKind {
     Pass,
     /// `to(topic)`.
     Sink { topic: String },
+    /// `to(TopicNameExtractor)`: the node's combining function gives each record's topic (its
+    /// value is the topic name in UTF-8; called with no operand).
+    SinkPerRecord,
     /// The records are written to the internal topic `<application.id>-<name>-repartition`
     /// (partitioned by their new key) and the children read them from there: the edge between
     /// two sub-topologies.
@@ -138,6 +141,9 @@ pub struct TopologyBuilder {
     nodes: Vec<Node>,
     /// Kafka Streams' next name index.
     index: u32,
+    /// User nodes that may change record keys (map, flat_map, select_key, group_by's key
+    /// selection): what follows them is in the wrong partition for its key until repartitioned.
+    key_changing: std::collections::HashSet<NodeId>,
 }
 
 impl TopologyBuilder {
@@ -204,7 +210,7 @@ impl TopologyBuilder {
         let id = self.nodes.len() as NodeId;
         for &(p, port) in parents {
             let parent = self.nodes.get(p as usize).ok_or_else(|| Error::invalid(format!("no node {p} in this topology")))?;
-            if matches!(parent.kind, NodeKind::Sink { .. }) {
+            if matches!(parent.kind, NodeKind::Sink { .. } | NodeKind::SinkPerRecord) {
                 return Err(Error::invalid("a sink (to) has no downstream"));
             }
             if port as usize >= parent.children.len() {
@@ -262,6 +268,35 @@ impl TopologyBuilder {
         self.add_counted(NodeKind::Sink { topic: topic.to_string() }, &[(parent, 0)], 1)
     }
 
+    /// `to()` with a topic chosen per record (Kafka Streams' `TopicNameExtractor`): the returned
+    /// node is a combining node whose function returns the record's topic name. The topics must
+    /// exist; a record sent to one that does not fails as a failed delivery does.
+    pub fn sink_per_record(&mut self, parent: NodeId) -> Result<NodeId> {
+        self.add_counted(NodeKind::SinkPerRecord, &[(parent, 0)], 1)
+    }
+
+    /// `KStream.repartition()`: the records go through `<application.id>-<name>-repartition`,
+    /// `name` default Kafka Streams' `KSTREAM-REPARTITION-<index>` (which takes one index more).
+    pub fn repartition_stream(&mut self, parent: NodeId, name: Option<&str>) -> Result<NodeId> {
+        match name {
+            Some(n) => self.repartition(parent, n),
+            None => {
+                let generated = format!("KSTREAM-REPARTITION-{:010}", self.index);
+                self.check_node(parent)?;
+                self.take_index(1);
+                self.repartition(parent, &generated)
+            }
+        }
+    }
+
+    fn check_node(&self, node: NodeId) -> Result<()> {
+        match self.nodes.get(node as usize) {
+            Some(n) if !matches!(n.kind, NodeKind::Sink { .. } | NodeKind::SinkPerRecord) => Ok(()),
+            Some(_) => Err(Error::invalid("a sink (to) has no downstream")),
+            None => Err(Error::invalid(format!("no node {node} in this topology"))),
+        }
+    }
+
     pub fn repartition(&mut self, parent: NodeId, name: &str) -> Result<NodeId> {
         check_name(name, "repartition")?;
         self.add_counted(NodeKind::Repartition { name: name.to_string() }, &[(parent, 0)], 3)
@@ -306,6 +341,7 @@ impl TopologyBuilder {
                 }
                 Some(_) => {}
             }
+            self.check_partitioned(side, "a stream-stream join")?;
         }
         let (this_store, other_store, outer_store) = match name {
             // Kafka Streams' store names for a join given a store name.
@@ -368,9 +404,64 @@ impl TopologyBuilder {
         Ok((node, store))
     }
 
+    /// Marks the user node `node` as one that may change keys (map, flat_map, select_key, the
+    /// key selection of group_by).
+    pub fn mark_key_changing(&mut self, node: NodeId) -> Result<()> {
+        match self.nodes.get(node as usize).map(|n| &n.kind) {
+            Some(NodeKind::User { .. }) => {
+                self.key_changing.insert(node);
+                Ok(())
+            }
+            _ => Err(Error::invalid(format!("node {node} is not a user function node"))),
+        }
+    }
+
+    /// Whether the records out of `node` may be in another partition than their key's, as Kafka
+    /// Streams' `repartitionRequired`: a key-changing node upstream, through key-preserving
+    /// nodes, not cut by a repartition topic, a source or a table.
+    pub fn repartition_required(&self, node: NodeId) -> bool {
+        let mut todo = vec![node];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(n) = todo.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            if self.key_changing.contains(&n) {
+                return true;
+            }
+            let Some(node) = self.nodes.get(n as usize) else { continue };
+            match node.kind {
+                NodeKind::User { .. } | NodeKind::Pass | NodeKind::JoinTable { .. } => todo.extend(node.parents.iter().copied()),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// The stream an aggregation of `node` reads: `node` itself, or, when a key-changing node
+    /// upstream requires it (`group_by`, or `group_by_key` after map/select_key/flat_map), a
+    /// repartition of it through `<application.id>-<name>-repartition`, as Kafka Streams.
+    pub fn grouped(&mut self, node: NodeId, name: &str) -> Result<NodeId> {
+        if self.repartition_required(node) {
+            self.repartition(node, name)
+        } else {
+            Ok(node)
+        }
+    }
+
+    fn check_partitioned(&self, stream: NodeId, what: &str) -> Result<()> {
+        if self.repartition_required(stream) {
+            return Err(Error::invalid(format!(
+                "{what}: the stream's keys were changed (map, select_key, flat_map) and it is not repartitioned; Kafka Streams repartitions it automatically, polykafka not yet: call repartition() on it first"
+            )));
+        }
+        Ok(())
+    }
+
     /// Stream-table (left) join: `stream`'s records look up `table`'s store by key.
     pub fn join_table(&mut self, stream: NodeId, table: NodeId, left: bool) -> Result<NodeId> {
         let store = self.check_table(table)?;
+        self.check_partitioned(stream, "a stream-table join")?;
         if matches!(self.nodes[table as usize].kind, NodeKind::Aggregate { windows: Some(_), .. }) {
             return Err(Error::invalid("a stream-table join needs a non-windowed table"));
         }
@@ -668,6 +759,31 @@ mod tests {
         let mut b = TopologyBuilder::new();
         assert_eq!(b.aggregate_store_name(Some("mine"), false), "mine", "a given name takes no index");
         assert_eq!(b.aggregate_store_name(None, true), "KSTREAM-REDUCE-STATE-STORE-0000000000");
+    }
+
+    #[test]
+    fn key_changes_require_a_repartition_before_grouping_and_joins_refuse_them() {
+        let mut b = TopologyBuilder::new();
+        let src = b.source(&["t"]).unwrap();
+        let values = b.user(src).unwrap(); // map_values: keys kept
+        assert!(!b.repartition_required(values));
+        assert_eq!(b.grouped(values, "s1").unwrap(), values, "no repartition: the node itself");
+        let select = b.user(src).unwrap();
+        b.mark_key_changing(select).unwrap();
+        let filter = b.user(select).unwrap();
+        let other = b.source(&["u"]).unwrap();
+        let merged = b.merge(filter, other).unwrap();
+        assert!(b.repartition_required(filter) && b.repartition_required(merged));
+        let rep = b.grouped(merged, "counts").unwrap();
+        assert!(matches!(&b.nodes[rep as usize].kind, NodeKind::Repartition { name } if name == "counts"));
+        assert!(!b.repartition_required(rep), "the repartition topic puts records in their key's partition");
+        let table = b.aggregate(rep, "counts", AggregateKind::Count, None).unwrap();
+        let e = b.join_table(filter, table, true).unwrap_err();
+        assert!(e.message().contains("keys were changed"), "{e}");
+        assert!(b.join_table(values, table, true).is_ok());
+        let e = b.stream_join(values, filter, JoinWindows::of_time_difference_and_grace(10, 0).unwrap(), JoinKind::Inner, None).unwrap_err();
+        assert!(e.message().contains("keys were changed"), "{e}");
+        assert!(b.mark_key_changing(table).is_err());
     }
 
     #[test]

@@ -22,6 +22,12 @@ impl TimeWindows {
         Ok(TimeWindows { size_ms, advance_ms: size_ms, grace_ms })
     }
 
+    /// Windows from their three durations, checked as the named constructors check them (what a
+    /// binding's windows end in: tumbling when `advance_ms` equals `size_ms`).
+    pub fn new(size_ms: i64, advance_ms: i64, grace_ms: i64) -> Result<Self> {
+        Self::of_size_and_grace(size_ms, grace_ms)?.advance_by(advance_ms)
+    }
+
     /// `TimeWindows.ofSizeWithNoGrace`.
     pub fn of_size_with_no_grace(size_ms: i64) -> Result<Self> {
         Self::of_size_and_grace(size_ms, 0)
@@ -128,6 +134,8 @@ mod tests {
         assert!(TimeWindows::of_size_and_grace(0, 0).is_err());
         assert!(TimeWindows::of_size_and_grace(10, -1).is_err());
         assert!(h.advance_by(11).is_err());
+        assert_eq!(TimeWindows::new(10, 5, 5).unwrap(), h);
+        assert!(TimeWindows::new(10, 0, 0).is_err() && TimeWindows::new(10, 10, -1).is_err());
     }
 
     #[test]

@@ -37,6 +37,7 @@ from ._runner import (
     SELECT_KEY,
     SERDE,
     SPLIT,
+    TOPIC,
     Op,
     Runner,
 )
@@ -265,6 +266,8 @@ class StreamsBuilder:
         else:
             node = self._native.user(parent)
         self._runner.add(node, Op(kind, fn, key_in, value_in, key_out, value_out))
+        if kind in (MAP, FLAT_MAP, SELECT_KEY):
+            self._native.mark_key_changing(node)  # an aggregation after it repartitions (the core decides)
         return node
 
     def stream(self, topics: Union[str, Iterable[str]], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KStream":
@@ -354,15 +357,30 @@ class KStream:
             return self
         return self._op(SERDE, None, ks, vs)
 
-    def to(self, topic: str, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> None:
-        """Writes the records to ``topic`` (with the given serdes, default the stream's)."""
-        if callable(topic):
-            raise NotImplementedError("to() with a topic chosen per record is not implemented yet (issue #16)")
+    def to(self, topic: Union[str, Callable[[Any, Any], str]], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> None:
+        """Writes the records to ``topic`` (with the given serdes, default the stream's), or to
+        the topic ``topic(key, value)`` returns for each record (Kafka Streams'
+        ``TopicNameExtractor``; the topics must exist, a ``None`` or empty name stops the
+        application as a failing function does)."""
         s = self._with_serdes(key_serde, value_serde)
+        if callable(topic):
+            node = self._b._native.sink_per_record(s._node)
+            self._b._runner.add(node, Op(TOPIC, topic, s.key_serde, s.value_serde, s.key_serde, s.value_serde))
+            return
+        if not isinstance(topic, str):
+            raise TypeError("to() takes a topic name or a function of (key, value) returning one, got %s" % type(topic).__name__)
         self._b._native.sink(s._node, topic)
 
+    def repartition(self, name: Optional[str] = None, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KStream":
+        """The records through the topic ``<application.id>-<name>-repartition`` (default name
+        Kafka Streams' ``KSTREAM-REPARTITION-<n>``), partitioned by their key: after a key change,
+        before a join. The topic has the partition count of the upstream sources."""
+        s = self._with_serdes(key_serde, value_serde)
+        node = self._b._native.repartition_stream(s._node, name)
+        return KStream(self._b, node, s.key_serde, s.value_serde)
+
     def group_by_key(self, key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KGroupedStream":
-        return KGroupedStream(self._with_serdes(key_serde, value_serde), False, None)
+        return KGroupedStream(self._with_serdes(key_serde, value_serde), None)
 
     def group_by(self, selector: Callable[[Any, Any], Any], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None, name: Optional[str] = None) -> "KGroupedStream":
         """Groups by a new key: the records go through the repartition topic
@@ -372,7 +390,7 @@ class KStream:
         ks = _check_serde(key_serde, "key_serde") or self.key_serde
         vs = _check_serde(value_serde, "value_serde") or self.value_serde
         # The key selection is made now, as Kafka Streams' groupBy does (its name index).
-        return KGroupedStream(self._op(SELECT_KEY, selector, ks, vs), True, name)
+        return KGroupedStream(self._op(SELECT_KEY, selector, ks, vs), name)
 
     def join(self, other: Union["KTable", "KStream"], joiner: Callable[[Any, Any], Any], windows: Optional[JoinWindows] = None,
              name: Optional[str] = None, value_serde: Optional[Serde] = None) -> "KStream":
@@ -495,10 +513,9 @@ def _store_name(b: StreamsBuilder, materialized: Optional[str], reduce: bool) ->
 class KGroupedStream:
     """A grouped stream, to aggregate."""
 
-    def __init__(self, stream: KStream, rekeyed: bool, name: Optional[str]):
+    def __init__(self, stream: KStream, name: Optional[str]):
         self._stream = stream
-        self._rekeyed = rekeyed  # group_by: through a repartition topic
-        self._name = name
+        self._name = name  # of the repartition topic, when there is one
 
     def windowed_by(self, windows: TimeWindows) -> "TimeWindowedKStream":
         if not isinstance(windows, TimeWindows):
@@ -506,12 +523,11 @@ class KGroupedStream:
         return TimeWindowedKStream(self, windows)
 
     def _grouped(self, store: str) -> KStream:
-        """The stream to aggregate: through the repartition topic when the key changes."""
+        """The stream to aggregate: through a repartition topic when the keys changed upstream
+        (group_by, or group_by_key after map/select_key/flat_map; the core decides)."""
         s = self._stream
-        if not self._rekeyed:
-            return s
-        node = s._b._native.repartition(s._node, self._name or store)
-        return KStream(s._b, node, s.key_serde, s.value_serde)
+        node = s._b._native.grouped(s._node, self._name or store)
+        return s if node == s._node else KStream(s._b, node, s.key_serde, s.value_serde)
 
     def _aggregate(self, kind, fn, materialized, value_serde, windows) -> "KTable":
         b = self._stream._b
@@ -550,7 +566,7 @@ class TimeWindowedKStream(KGroupedStream):
     """A grouped stream aggregated per time window; keys of the result are :class:`Windowed`."""
 
     def __init__(self, grouped: KGroupedStream, windows: TimeWindows):
-        super().__init__(grouped._stream, grouped._rekeyed, grouped._name)
+        super().__init__(grouped._stream, grouped._name)
         self._time_windows = windows
 
     def windowed_by(self, windows):

@@ -26,6 +26,7 @@ SERDE = 11  # no function: the serdes change (re-encoding for a sink or a repart
 REDUCE = 20
 AGGREGATE = 21
 JOIN = 22
+TOPIC = 23  # to() with a TopicNameExtractor: fn(key, value) -> the record's topic name
 
 
 class Op:
@@ -141,7 +142,7 @@ class Runner:
     def combine(self, node, records, operands):
         op = self.ops[node]
         kd, vd = op.key_in.deserialize, op.value_in.deserialize
-        od = op.extra.deserialize
+        od = op.extra.deserialize if op.extra is not None else None
         vs = op.value_out.serialize
         fn = op.fn
         kind = op.kind
@@ -154,6 +155,12 @@ class Runner:
             except Exception as e:  # noqa: BLE001
                 return out, self._fail(i, "deserialization", e)
             try:
+                if kind == TOPIC:
+                    topic = fn(key, value)
+                    if topic is not None and not isinstance(topic, str):
+                        raise TypeError("the topic name extractor of to() must return a str, got %s" % type(topic).__name__)
+                    out.append(topic.encode() if topic else None)
+                    continue
                 if kind == REDUCE:
                     result = value if other is None else fn(other, value)
                 elif kind == AGGREGATE:
