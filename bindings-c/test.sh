@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tests of bindings-c, from the repository root or anywhere: builds the library, checks the
-# header is current, runs the C tests under valgrind, then go vet and go test -race. Needs a
+# header is current, runs the C tests under valgrind, then go vet and go test -race (the kafka
+# module and its OpenTelemetry module, go/otelkafka, which has a go.mod of its own). Needs a
 # broker: KAFKA_BOOTSTRAP, or the cluster of tests/cluster/kafka (build/cluster/cluster.env).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,8 +24,8 @@ bindings-c/check-header.sh
 echo "== C tests under valgrind"
 bindings-c/tests/run-c.sh
 echo "== go vet"
-(cd bindings-c/go && go vet ./...)
+(cd bindings-c/go && go vet ./... && cd otelkafka && go vet ./...)
 echo "== go test -race"
-(cd bindings-c/go && go test -race -count=1 ./...)
+(cd bindings-c/go && go test -race -count=1 ./... && cd otelkafka && go test -race -count=1 ./...)
 echo "== go test with GOEXPERIMENT=cgocheck2 (every pointer passed to C checked)"
-(cd bindings-c/go && GOEXPERIMENT=cgocheck2 go test -count=1 ./...)
+(cd bindings-c/go && GOEXPERIMENT=cgocheck2 go test -count=1 ./... && cd otelkafka && GOEXPERIMENT=cgocheck2 go test -count=1 ./...)

@@ -142,7 +142,25 @@ export interface KafkaConfig {
   socketFactory?: ISocketFactory
   logLevel?: logLevel
   logCreator?: logCreator
+  /** Not in kafkajs: OpenTelemetry through @opentelemetry/api (README "OpenTelemetry"). `true`:
+   * metrics with the global meter provider. */
+  openTelemetry?: boolean | OpenTelemetryOptions
 }
+
+export interface OpenTelemetryOptions {
+  /** Observable counters, lag gauge and duration histograms (default true). */
+  metrics?: boolean
+  /** A span per sent message (traceparent in its headers) and per eachMessage/eachBatch call (default false). */
+  tracing?: boolean
+  /** A TracerProvider of @opentelemetry/api; default: the global one. */
+  tracerProvider?: any
+  /** A MeterProvider of @opentelemetry/api; default: the global one. */
+  meterProvider?: any
+}
+
+/** Not in kafkajs: turns OpenTelemetry on for the producers and consumers `kafka` makes from now
+ * on (as the `openTelemetry` option); nothing happens without @opentelemetry/api installed. */
+export function instrument(kafka: Kafka, options?: OpenTelemetryOptions | false): Kafka
 
 export interface ISocketFactoryArgs {
   host: string

@@ -2,6 +2,7 @@
 // polykafka for Node.js: the kafkajs API on the polykafka core. Change
 // `require('kafkajs')` to `require('polykafka')`.
 const { Kafka } = require('./lib/kafka')
+const { instrument } = require('./lib/otel')
 const { Partitioners } = require('./lib/partitioners')
 const { LEVELS } = require('./lib/logger')
 const constants = require('./lib/constants')
@@ -13,6 +14,7 @@ const AssignerProtocol = { MemberMetadata: {}, MemberAssignment: {} }
 
 module.exports = {
   Kafka,
+  instrument,
   PartitionAssigners: constants.PartitionAssigners,
   AssignerProtocol,
   Partitioners,

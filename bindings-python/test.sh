@@ -16,6 +16,9 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q "pytest>=7" "pytest-xdist>=3" "pytest-timeout>=2" "confluent-kafka[avro,json,protobuf,schemaregistry]>=2.13"
+# OpenTelemetry (tests/test_otel.py): the API (polykafka's `opentelemetry` extra), the SDK's
+# in-memory exporter and reader, and confluent-kafka's instrumentation to test against.
+"$venv/bin/pip" install -q "opentelemetry-api>=1.27" "opentelemetry-sdk>=1.27" opentelemetry-instrumentation-confluent-kafka
 # The release wheel every venv of the project installs (compiled once: wheel.sh).
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$("$here/wheel.sh")"
 

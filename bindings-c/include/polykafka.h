@@ -2007,6 +2007,20 @@ void pk_encoded_record_free(struct pk_encoded_record *r);
 void pk_string_free(char *s);
 
 /**
+ * The OpenTelemetry instruments in `*out_json` (JSON: `[{name, kind, unit, description,
+ * buckets?}]`, the core's table; README "OpenTelemetry"). The caller frees `*out_json` with
+ * pk_string_free().
+ */
+struct pk_error *pk_otel_instruments(char **out_json);
+
+/**
+ * The points of the observable OpenTelemetry instruments over `count` statistics snapshots
+ * (JSON texts from pk_producer_stats_json() / pk_consumer_stats_json()) in `*out_json` (JSON:
+ * `[{name, attributes, value}]`). The caller frees `*out_json` with pk_string_free().
+ */
+struct pk_error *pk_otel_points(const char *const *snapshots, size_t count, char **out_json);
+
+/**
  * Checks windows as the core does when they are used (size positive, advance in (0, size],
  * grace not negative): for a binding that wants the error where the windows are made.
  */

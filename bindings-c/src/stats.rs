@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CString};
 
 use crate::error::pk_error;
-use crate::ffi::{check_out, guard, out};
+use crate::ffi::{c_str, check_out, guard, out, slice};
 
 /// Writes `json` to `*out_json` as a new NUL-terminated string the caller frees with
 /// pk_string_free().
@@ -26,5 +26,24 @@ pub extern "C" fn pk_string_free(s: *mut c_char) {
             // SAFETY: a string from CString::into_raw in json_out, freed once by contract.
             drop(unsafe { CString::from_raw(s) });
         }
+    })
+}
+
+/// The OpenTelemetry instruments in `*out_json` (JSON: `[{name, kind, unit, description,
+/// buckets?}]`, the core's table; README "OpenTelemetry"). The caller frees `*out_json` with
+/// pk_string_free().
+#[no_mangle]
+pub extern "C" fn pk_otel_instruments(out_json: *mut *mut c_char) -> *mut pk_error {
+    json_out(out_json, || Ok(pk::stats::otel::instruments().to_string()))
+}
+
+/// The points of the observable OpenTelemetry instruments over `count` statistics snapshots
+/// (JSON texts from pk_producer_stats_json() / pk_consumer_stats_json()) in `*out_json` (JSON:
+/// `[{name, attributes, value}]`). The caller frees `*out_json` with pk_string_free().
+#[no_mangle]
+pub extern "C" fn pk_otel_points(snapshots: *const *const c_char, count: usize, out_json: *mut *mut c_char) -> *mut pk_error {
+    json_out(out_json, || {
+        let texts = slice(snapshots, count, "snapshots")?.iter().map(|&t| c_str(t, "a snapshot")).collect::<pk::Result<Vec<_>>>()?;
+        Ok(pk::stats::otel::points_json(&texts))
     })
 }

@@ -364,6 +364,8 @@ class Consumer {
     if (deadLetter && deadLetter._delayCommitsForTests) nativeConsumer.deadLetterDelayCommitsForTests(deadLetter._delayCommitsForTests)
     this._deadLetter = deadLetter
     this._native = nativeConsumer
+    this._telemetry = this._kafka._telemetry || null
+    if (this._telemetry) this._telemetry.observe(nativeConsumer)
     this._runConfig = { autoCommit, autoCommitThreshold, eachBatchAutoResolve, eachBatch, eachMessage }
     this._concurrency = Math.max(1, partitionsConsumedConcurrently | 0)
     this._uncommittedCount = 0
@@ -559,7 +561,9 @@ class Consumer {
       for (const message of messages) {
         if (this._skip(k)) return
         try {
-          await eachMessage({ topic, partition, message, heartbeat, pause })
+          const payload = { topic, partition, message, heartbeat, pause }
+          if (this._telemetry) await this._telemetry.process(topic, partition, [message], true, () => eachMessage(payload))
+          else await eachMessage(payload)
         } catch (e) {
           await this._onHandlerError(e, topic, partition, message.offset)
           return
@@ -590,7 +594,7 @@ class Consumer {
       },
     }
     try {
-      await eachBatch({
+      const call = () => eachBatch({
         batch,
         resolveOffset: offset => this._resolve(topic, partition, offset),
         heartbeat,
@@ -603,6 +607,8 @@ class Consumer {
         isRunning: () => this._running,
         isStale: () => this._stale.has(k),
       })
+      if (this._telemetry) await this._telemetry.process(topic, partition, messages, false, call)
+      else await call()
     } catch (e) {
       const r = this._resolved.get(k)
       const from = r && first !== null && BigInt(r.offset) > BigInt(first) ? r.offset : first
@@ -625,7 +631,9 @@ class Consumer {
       const record = () => deadLetterRecord(topic, partition, message)
       if (topic === this._deadLetter.retryTopic && n.deadLetterNotYetDue(record()) != null) return
       try {
-        await eachMessage({ topic, partition, message, heartbeat, pause })
+        const payload = { topic, partition, message, heartbeat, pause }
+        if (this._telemetry) await this._telemetry.process(topic, partition, [message], true, () => eachMessage(payload))
+        else await eachMessage(payload)
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e))
         const undecodable = typeof this._deadLetter.isUndecodable === 'function' && this._deadLetter.isUndecodable(error)
@@ -885,6 +893,7 @@ class Consumer {
     // run() joins again with a fresh member.
     const n = this._native
     this._native = null
+    if (n && this._telemetry) this._telemetry.forget(n)
     this._resolved.clear()
     this._unstored.clear()
     this._committed.clear()

@@ -4,6 +4,7 @@ const { Producer } = require('./producer')
 const { Admin } = require('./admin')
 const { Consumer } = require('./consumer')
 const { KafkaJSNonRetriableError } = require('./errors')
+const { telemetryOf } = require('./otel')
 
 // kafkajs warns once per process, through the first Kafka that makes a producer without
 // `createPartitioner`, unless KAFKAJS_NO_PARTITIONER_WARNING is set.
@@ -24,6 +25,8 @@ class Kafka {
     if (!brokers) throw new KafkaJSNonRetriableError('Failed to connect: expected brokers array and got nothing')
     this._config = Object.assign({ clientId: 'kafkajs', connectionTimeout: 1000, requestTimeout: 30000, enforceRequestTimeout: true }, cfg)
     this._logger = createLogger({ level: logLevel, logCreator })
+    // Not in kafkajs: OpenTelemetry metrics (and traces with { tracing: true }), lib/otel.js.
+    this._telemetry = telemetryOf(cfg.openTelemetry)
   }
 
   producer(opts = {}) {

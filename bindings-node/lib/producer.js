@@ -68,6 +68,7 @@ class Producer {
     this._native = null
     this._emitter = new InstrumentationEmitter(producerEvents, this._logger)
     this._transactionActive = false
+    this._telemetry = kafka._telemetry || null
     this.events = producerEvents
   }
 
@@ -119,6 +120,7 @@ class Producer {
         throw err
       }
       this._native = nativeProducer
+      if (this._telemetry) this._telemetry.observe(nativeProducer)
     } catch (e) {
       this._status = STATUS.DISCONNECTED
       this._emitter.detach()
@@ -142,6 +144,7 @@ class Producer {
     } catch (e) {
       this._logger.error(`Error while disconnecting: ${e.message}`)
     } finally {
+      if (this._telemetry) this._telemetry.forget(nativeProducer)
       this._native = null
       this._emitter.detach()
       this._status = STATUS.DISCONNECTED
@@ -191,6 +194,9 @@ class Producer {
     if (![0, 1, 2, 3, 4].includes(compression)) {
       throw new KafkaJSNonRetriableError(`Unsupported compression codec ${compression}`)
     }
+    // OpenTelemetry: the send's duration; with tracing, a span per message in its headers.
+    const sent = this._telemetry && this._telemetry.startSend(topicMessages)
+    if (sent) topicMessages = sent.topicMessages
     const batch = []
     for (const { topic, messages } of topicMessages) {
       const partitionOf = await this._jsPartitioner(topic, messages)
@@ -209,9 +215,11 @@ class Producer {
       batch.push({ topic: String(topic), messages: out })
     }
     try {
-      return await this._native.send(batch, acks, compression)
+      const results = await this._native.send(batch, acks, compression)
+      return sent ? sent.done(null, results) : results
     } catch (e) {
       let err = fromNative(e)
+      if (sent) sent.done(err)
       // kafkajs meets an invalid topic name in the topic's metadata, inside its retrier, which
       // wraps a non-retriable error in KafkaJSNonRetriableError (errors of the produce request
       // itself come as they are).

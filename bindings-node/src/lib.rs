@@ -52,3 +52,17 @@ pub fn test_emit_logs(count: u32) {
         tracing::warn!(target: "polykafka::test", n, "test record");
     }
 }
+
+/// The OpenTelemetry instruments (JSON: name, kind, unit, description, buckets): the core's
+/// table, for lib/otel.js.
+#[napi_derive::napi(catch_unwind)]
+pub fn otel_instruments() -> String {
+    polykafka::stats::otel::instruments().to_string()
+}
+
+/// The observable instruments' points (JSON) over statistics snapshots (JSON texts), for
+/// lib/otel.js's collection callback.
+#[napi_derive::napi(catch_unwind)]
+pub fn otel_points(snapshots: Vec<String>) -> String {
+    polykafka::stats::otel::points_json(&snapshots)
+}

@@ -444,6 +444,12 @@ impl Consumer {
 
 #[pymethods]
 impl Consumer {
+    /// The statistics snapshot now (librdkafka's JSON), for `polykafka.opentelemetry`'s
+    /// observable instruments.
+    fn _stats(&self) -> String {
+        self.consumer.stats().to_string()
+    }
+
     #[new]
     #[pyo3(signature = (config=None, /, **kwargs))]
     fn new(py: Python<'_>, config: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {

@@ -59,6 +59,19 @@ fn _panic_for_tests(py: Python<'_>, in_runtime: bool) -> PyResult<()> {
     errors::guard(py, || -> PyResult<()> { polykafka::__panic_for_tests("python") })
 }
 
+/// The OpenTelemetry instruments (JSON: name, kind, unit, description, buckets), the core's
+/// table (`polykafka.opentelemetry`).
+#[pyfunction]
+fn otel_instruments() -> String {
+    polykafka::stats::otel::instruments().to_string()
+}
+
+/// The observable instruments' points (JSON) over statistics snapshots (JSON texts).
+#[pyfunction]
+fn otel_points(snapshots: Vec<String>) -> String {
+    polykafka::stats::otel::points_json(&snapshots)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<message::Message>()?;
@@ -73,6 +86,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(from_librdkafka, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(otel_instruments, m)?)?;
+    m.add_function(wrap_pyfunction!(otel_points, m)?)?;
     schema::register(m)?;
     streams::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

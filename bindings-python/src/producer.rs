@@ -573,6 +573,12 @@ impl Producer {
         self.core.drain_logs(py).map(|_| ())
     }
 
+    /// The statistics snapshot now (librdkafka's JSON), for `polykafka.opentelemetry`'s
+    /// observable instruments.
+    fn _stats(&self) -> String {
+        self.core.producer.stats().to_string()
+    }
+
     /// A transaction call (`init`, `commit`, `abort` or `send_offsets`) on the runtime; `future`
     /// comes back from `_take_done` when it finished.
     #[pyo3(signature = (future, op, timeout=None, positions=None, group_metadata=None))]

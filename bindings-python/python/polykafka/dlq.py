@@ -72,7 +72,9 @@ class RetryingHandler(_Retrying):
     def __init__(self, consumer, handler, *, max_retries=3, backoff_ms=100, backoff_multiplier=2.0,
                  max_backoff_ms=30000, dlq_topic=None, retry_topic=None, producer_config=None):
         self._consumer = consumer
-        super().__init__(consumer, handler, max_retries, backoff_ms, backoff_multiplier, max_backoff_ms,
+        # An instrumented consumer (polykafka.opentelemetry): its handler calls are timed.
+        self._otel = getattr(consumer, "_otel", None)
+        super().__init__(getattr(consumer, "_polykafka_client", consumer), handler, max_retries, backoff_ms, backoff_multiplier, max_backoff_ms,
                          dlq_topic, retry_topic, producer_config)
 
     def __call__(self, message):
@@ -82,7 +84,10 @@ class RetryingHandler(_Retrying):
         if self._skip(message):
             return False
         try:
-            self._handler(message)
+            if self._otel is None:
+                self._handler(message)
+            else:
+                self._otel.timed_process(message.topic(), self._handler, message)
         except Exception as e:
             call, args = self._after_error(message, e)
             call(*args)

@@ -629,7 +629,7 @@ fn complete(acc: &Accumulator, batch: &mut ProducerBatch, mut result: Result<(i6
         result = Err(Error::purged(true));
     }
     // Counted before the records complete: whoever waits for them sees them in the statistics.
-    acc.stats.produced(&batch.topic, batch.partition, n, batch.memory, result.is_ok());
+    acc.stats.produced(&batch.topic, batch.partition, n, batch.memory, result.as_ref().err().map(|e| e.name()).as_deref());
     for (i, record) in batch.records.drain(..).enumerate() {
         let r = match &result {
             Ok((base_offset, log_append_time)) => Ok(RecordMetadata {

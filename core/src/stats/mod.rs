@@ -10,6 +10,7 @@
 
 mod broker;
 pub mod histogram;
+pub mod otel;
 
 pub use broker::BrokerStats;
 
@@ -44,6 +45,9 @@ pub struct PartitionCounters {
     pub tx: Flow,
     /// Records fetched.
     pub rx: Flow,
+    /// Records whose delivery failed, by error name (`NOT_LEADER_OR_FOLLOWER`, `_TIMEOUT`): kept
+    /// on the failure path only.
+    pub txerrs: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The statistics of one client.
@@ -127,10 +131,11 @@ impl Stats {
         parts.entry(partition).or_default().clone()
     }
 
-    /// Records delivered to (`ok`) or failed on a partition.
-    pub fn produced(&self, topic: &str, partition: i32, records: usize, bytes: usize, ok: bool) {
-        if !ok {
+    /// Records delivered to a partition (`error` None) or failed with the error named `error`.
+    pub fn produced(&self, topic: &str, partition: i32, records: usize, bytes: usize, error: Option<&str>) {
+        if let Some(name) = error {
             self.txerrs.fetch_add(records as u64, Relaxed);
+            *self.partition(topic, partition).txerrs.locked().entry(name.to_string()).or_default() += records as u64;
             return;
         }
         self.tx.add(records, bytes);
@@ -172,6 +177,13 @@ impl Stats {
             m.insert("txbytes".into(), txbytes.into());
             m.insert("rxmsgs".into(), rxmsgs.into());
             m.insert("rxbytes".into(), rxbytes.into());
+            let errs = c.txerrs.locked();
+            if !errs.is_empty() {
+                // Not in librdkafka's layout: failed deliveries by error name (for OpenTelemetry's error.type).
+                m.insert("txerrs".into(), errs.values().sum::<u64>().into());
+                m.insert("txerrs_by_type".into(), errs.iter().map(|(k, v)| (k.clone(), Value::from(*v))).collect::<Map<_, _>>().into());
+            }
+            drop(errs);
             topics.entry(topic).or_default().insert(partition, m);
         }
         for (topic, partition, fields) in client.partitions {
@@ -244,13 +256,14 @@ mod tests {
     #[test]
     fn snapshot_has_librdkafka_names_for_counted_records() {
         let s = Stats::new("client-1", Duration::ZERO);
-        s.produced("t", 0, 3, 30, true);
-        s.produced("t", 0, 2, 20, false);
+        s.produced("t", 0, 3, 30, None);
+        s.produced("t", 0, 2, 20, Some("_TIMEOUT"));
         s.fetched("t", 1, 4, 40);
         s.broker("h:1", 7).sent(100);
         let v = s.snapshot("producer", "client-1#producer", ClientPart { msg_cnt: 5, msg_size: 50, ..Default::default() });
         assert_eq!((v["txmsgs"].as_u64(), v["txmsg_bytes"].as_u64(), v["rxmsgs"].as_u64()), (Some(3), Some(30), Some(4)));
         assert_eq!(v["topics"]["t"]["partitions"]["0"]["txmsgs"], 3);
+        assert_eq!(v["topics"]["t"]["partitions"]["0"]["txerrs_by_type"]["_TIMEOUT"], 2);
         assert_eq!(v["topics"]["t"]["partitions"]["1"]["rxbytes"], 40);
         assert_eq!(v["brokers"]["h:1/7"]["txbytes"], 100);
         assert_eq!(v["brokers"]["h:1/7"]["state"], "INIT");
