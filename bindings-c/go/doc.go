@@ -67,5 +67,5 @@
 // Not yet implemented (declared so that programs compile): Writer.ReadTimeout (WriteTimeout
 // bounds requests), custom GroupBalancers (Range and RoundRobin map to the engine's
 // assignors), ReaderConfig's ReadBackoff*, PartitionWatchInterval, RetentionTime,
-// OffsetOutOfRangeError, and the duration summaries of Stats.
+// OffsetOutOfRangeError.
 package kafka

@@ -590,19 +590,28 @@ func (r *Reader) ReadLag(ctx context.Context) (int64, error) {
 	}
 }
 
-// Stats returns the counters since the last call (they are reset) and the configuration.
-// Dials, Rebalances and QueueLength come from the engine's statistics.
+// Stats returns the counters and summaries since the last call (they are reset) and the
+// configuration. Dials, Rebalances, QueueLength and the summaries come from the engine: WaitTime
+// is each Fetch request's wait for its response, ReadTime, FetchSize and FetchBytes the decoding
+// time, messages and key+value bytes of each partition of a response, as kafka-go's per fetch.
 func (r *Reader) Stats() ReaderStats {
 	partition := strconv.Itoa(r.config.Partition)
 	if r.group {
 		partition = "-1"
 	}
 	var engine engineStats
+	var win engineWindows
 	ok := false
 	if r.native != nil {
 		engine, ok = snapshotOf(r.native.statsJSON)
+		win = windowsOf(r.native.statsWindowsJSON)
 	}
 	return ReaderStats{
+		DialTime:      win.Connect.durations(time.Microsecond),
+		ReadTime:      win.FetchRead.durations(time.Microsecond),
+		WaitTime:      win.FetchWait.durations(time.Microsecond),
+		FetchSize:     win.FetchMsgs.summary(),
+		FetchBytes:    win.FetchBytes.summary(),
 		Dials:         since(&r.stats.dials, engine.dials(), ok),
 		Rebalances:    since(&r.stats.rebalances, engine.rebalances(), ok),
 		QueueLength:   engine.MsgCnt,

@@ -503,19 +503,32 @@ func (w *Writer) Close() error {
 	return err
 }
 
-// Stats returns the counters since the last call (they are reset) and the configuration.
-// Dials and QueueLength come from the engine's statistics.
+// Stats returns the counters and summaries since the last call (they are reset) and the
+// configuration. Dials, QueueLength, the batch, write, wait and dial summaries and Retries come
+// from the engine: BatchQueueTime is a batch's wait from its first message until it was ready
+// to go, BatchTime until its request was written, WriteTime each Produce request's round trip,
+// WaitTime the broker's throttle time, as in kafka-go.
 func (w *Writer) Stats() WriterStats {
 	lo, hi := w.backoff()
 	var engine engineStats
+	var win engineWindows
 	ok := false
 	w.mu.Lock()
 	native := w.native
 	w.mu.Unlock()
 	if native != nil {
 		engine, ok = snapshotOf(native.statsJSON)
+		win = windowsOf(native.statsWindowsJSON)
 	}
 	return WriterStats{
+		BatchTime:       win.Batch.durations(time.Microsecond),
+		BatchQueueTime:  win.BatchQueue.durations(time.Microsecond),
+		WriteTime:       win.Produce.durations(time.Microsecond),
+		WaitTime:        win.Throttle.durations(time.Millisecond),
+		Retries:         win.Retries,
+		BatchSize:       win.BatchMsgs.summary(),
+		BatchBytes:      win.BatchBytes.summary(),
+		DialTime:        win.Connect.durations(time.Microsecond),
 		Dials:           since(&w.stats.dials, engine.dials(), ok),
 		QueueLength:     engine.MsgCnt,
 		Writes:          atomic.SwapInt64(&w.stats.writes, 0),
@@ -536,8 +549,7 @@ func (w *Writer) Stats() WriterStats {
 	}
 }
 
-// WriterStats has kafka-go's fields; the duration and size summaries and Retries are not
-// measured yet.
+// WriterStats has kafka-go's fields.
 type WriterStats struct {
 	Writes   int64
 	Messages int64

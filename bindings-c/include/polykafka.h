@@ -1179,6 +1179,15 @@ struct pk_error *pk_consumer_position(struct pk_consumer *consumer,
 struct pk_error *pk_consumer_stats_json(struct pk_consumer *consumer, char **out_json);
 
 /**
+ * The consumer's fetch and connection durations and sizes since the last call, as JSON in
+ * `*out_json` (the layout of pk_producer_stats_windows_json(): `fetch_wait_us`, `fetch_read_us`,
+ * `fetch_msgs`, `fetch_bytes` per partition of each Fetch response, `connect_us`; kafka-go's
+ * Reader.Stats() summaries). The call starts new windows. The caller frees `*out_json` with
+ * pk_string_free().
+ */
+struct pk_error *pk_consumer_stats_windows_json(struct pk_consumer *consumer, char **out_json);
+
+/**
  * Makes the next record delivered from an assigned partition be at `offset` (or
  * PK_OFFSET_BEGINNING / PK_OFFSET_END). Records already fetched are dropped. `topic` is
  * NUL-terminated and borrowed.
@@ -1578,6 +1587,15 @@ struct pk_error *pk_producer_flush(struct pk_producer *producer, int32_t timeout
  * with pk_string_free().
  */
 struct pk_error *pk_producer_stats_json(struct pk_producer *producer, char **out_json);
+
+/**
+ * The producer's batch, request and connection durations and sizes since the last call, as
+ * JSON in `*out_json`: `{"batch_queue_us": {"count", "sum", "min", "max"}, "batch_us",
+ * "batch_msgs", "batch_bytes", "produce_us", "throttle_ms", "connect_us", ..., "retries": n}`
+ * (kafka-go's Writer.Stats() summaries). The call starts new windows. The caller frees
+ * `*out_json` with pk_string_free().
+ */
+struct pk_error *pk_producer_stats_windows_json(struct pk_producer *producer, char **out_json);
 
 /**
  * The number of records queued or in flight, not yet completed, in `*out_count`.

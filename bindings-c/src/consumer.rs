@@ -402,6 +402,16 @@ pub extern "C" fn pk_consumer_stats_json(consumer: *mut pk_consumer, out_json: *
     crate::stats::json_out(out_json, || Ok(live(consumer)?.consumer.stats().to_string()))
 }
 
+/// The consumer's fetch and connection durations and sizes since the last call, as JSON in
+/// `*out_json` (the layout of pk_producer_stats_windows_json(): `fetch_wait_us`, `fetch_read_us`,
+/// `fetch_msgs`, `fetch_bytes` per partition of each Fetch response, `connect_us`; kafka-go's
+/// Reader.Stats() summaries). The call starts new windows. The caller frees `*out_json` with
+/// pk_string_free().
+#[no_mangle]
+pub extern "C" fn pk_consumer_stats_windows_json(consumer: *mut pk_consumer, out_json: *mut *mut c_char) -> *mut pk_error {
+    crate::stats::json_out(out_json, || Ok(live(consumer)?.consumer.take_stats_windows().to_string()))
+}
+
 /// Makes the next record delivered from an assigned partition be at `offset` (or
 /// PK_OFFSET_BEGINNING / PK_OFFSET_END). Records already fetched are dropped. `topic` is
 /// NUL-terminated and borrowed.

@@ -404,6 +404,16 @@ pub extern "C" fn pk_producer_stats_json(producer: *mut pk_producer, out_json: *
     crate::stats::json_out(out_json, || Ok(live(producer)?.producer.stats().to_string()))
 }
 
+/// The producer's batch, request and connection durations and sizes since the last call, as
+/// JSON in `*out_json`: `{"batch_queue_us": {"count", "sum", "min", "max"}, "batch_us",
+/// "batch_msgs", "batch_bytes", "produce_us", "throttle_ms", "connect_us", ..., "retries": n}`
+/// (kafka-go's Writer.Stats() summaries). The call starts new windows. The caller frees
+/// `*out_json` with pk_string_free().
+#[no_mangle]
+pub extern "C" fn pk_producer_stats_windows_json(producer: *mut pk_producer, out_json: *mut *mut c_char) -> *mut pk_error {
+    crate::stats::json_out(out_json, || Ok(live(producer)?.producer.take_stats_windows().to_string()))
+}
+
 /// The number of records queued or in flight, not yet completed, in `*out_count`.
 #[no_mangle]
 pub extern "C" fn pk_producer_in_flight(producer: *mut pk_producer, out_count: *mut usize) -> *mut pk_error {

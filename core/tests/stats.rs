@@ -69,6 +69,29 @@ async fn producer_snapshot_counts_deliveries_per_partition_and_broker_round_trip
     }
     let produce_requests: u64 = brokers.iter().map(|b| b["throttle"]["cnt"].as_u64().unwrap()).sum();
     assert!(produce_requests >= 2, "each produce response reports its throttle time: {s}");
+    // The windows since the last take: every batch (two sends of one partition each) with its
+    // records and bytes, a round trip per Produce request, the connections made; then empty.
+    let w = p.take_stats_windows();
+    assert_eq!(w["batch_msgs"]["sum"], 20, "{w}");
+    assert!(w["batch_msgs"]["count"].as_u64().unwrap() >= 2 && w["batch_msgs"]["max"].as_u64().unwrap() >= 8, "{w}");
+    // Record batches as written (61 bytes of batch header each, then the records).
+    let batches = w["batch_msgs"]["count"].as_u64().unwrap();
+    assert!(w["batch_bytes"]["sum"].as_u64().unwrap() >= 20 * 10 + batches * 61, "{w}");
+    assert_eq!(w["batch_bytes"]["count"], batches, "{w}");
+    assert_eq!(w["batch_us"]["count"], w["batch_msgs"]["count"], "{w}");
+    assert_eq!(w["batch_queue_us"]["count"], w["batch_msgs"]["count"], "{w}");
+    assert!(w["batch_us"]["min"].as_u64().unwrap() >= w["batch_queue_us"]["min"].as_u64().unwrap(), "queued, then written: {w}");
+    assert_eq!(w["produce_us"]["count"], produce_requests, "{w}");
+    assert!(w["produce_us"]["max"].as_u64().unwrap() > 0, "{w}");
+    assert_eq!(w["throttle_ms"]["count"], produce_requests, "{w}");
+    assert!(w["connect_us"]["count"].as_u64().unwrap() >= 2 && w["connect_us"]["min"].as_u64().unwrap() > 0, "bootstrap and node: {w}");
+    assert_eq!(w["retries"], 0, "{w}");
+    let again = p.take_stats_windows();
+    for k in ["batch_msgs", "batch_us", "produce_us", "connect_us"] {
+        assert_eq!(again[k]["count"], 0, "{k} since the last take: {again}");
+    }
+    produce(&p, &topic, 1, 3).await;
+    assert_eq!(p.take_stats_windows()["batch_msgs"]["sum"], 3);
     // Snapshots are JSON text a librdkafka parser reads.
     let text = serde_json::to_string(&s).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["txmsgs"], 20);
@@ -124,6 +147,12 @@ async fn consumer_snapshot_reports_positions_committed_offsets_lag_and_group() {
     assert_eq!(cgrp["assignment_size"], 2, "{cgrp}");
     assert!(cgrp["rebalance_cnt"].as_u64().unwrap() >= 1, "{cgrp}");
     assert!(nodes(&s).iter().all(|b| b["rtt"]["cnt"].as_u64().unwrap() >= 1));
+    let w = c.take_stats_windows();
+    assert_eq!(w["fetch_msgs"]["sum"], 16, "{w}");
+    assert_eq!(w["fetch_bytes"]["sum"], 16 * 10, "keys and values: {w}");
+    assert_eq!(w["fetch_read_us"]["count"], w["fetch_msgs"]["count"], "one per partition of a response: {w}");
+    assert!(w["fetch_wait_us"]["count"].as_u64().unwrap() >= 1 && w["connect_us"]["count"].as_u64().unwrap() >= 1, "{w}");
+    assert_eq!(c.take_stats_windows()["connect_us"]["count"], 0);
 
     // Four more records on partition 0, fetched but neither polled nor committed: lag 4.
     produce(&p, &topic, 0, 4).await;

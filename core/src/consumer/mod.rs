@@ -477,6 +477,12 @@ impl Consumer {
         self.shared().cluster.stats().take_due().then(|| self.stats())
     }
 
+    /// Fetch and connection durations and sizes since the last call (see
+    /// [`crate::stats::Windows`]); the next call starts from here.
+    pub fn take_stats_windows(&self) -> serde_json::Value {
+        self.shared().cluster.stats().take_windows()
+    }
+
     /// A statistics snapshot in librdkafka's layout ([`crate::stats`]): the client's counters
     /// plus, per assigned partition, positions, committed offset, watermarks and lag, and the
     /// group's state.

@@ -251,7 +251,10 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
             req = req.with_rack_id(StrBytes::from_string(rack.clone()));
         }
     }
+    let asked = std::time::Instant::now();
     let resp: FetchResponse = conn.send_version(&req, version, config.client.request_timeout + config.fetch_max_wait).await?;
+    let windows = &shared.cluster.stats().windows;
+    windows.fetch_wait_us.record(asked.elapsed().as_micros() as u64);
     conn.throttle(resp.throttle_time_ms);
     Error::check(resp.error_code, format!("fetching from broker {leader}"))?;
     let by_id: HashMap<[u8; 16], String> = ids.iter().map(|(t, id)| (*id, t.clone())).collect();
@@ -311,6 +314,7 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
                 continue;
             }
             // Decode outside the lock.
+            let decoding = std::time::Instant::now();
             let batches = match part.records {
                 Some(data) if !data.is_empty() => match decode_batches(data, config.check_crcs) {
                     Ok(d) => d.batches,
@@ -332,6 +336,7 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
             let mut aborting: HashSet<i64> = HashSet::new();
             let mut next = offset;
             let mut records = Vec::new();
+            let mut key_value_bytes = 0usize;
             for batch in batches {
                 if batch.last_offset() < offset {
                     continue;
@@ -361,6 +366,7 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
                     if r.offset < offset {
                         continue;
                     }
+                    key_value_bytes += r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len());
                     records.push(ConsumerRecord {
                         topic: topic.clone(),
                         partition: tp.partition,
@@ -376,6 +382,9 @@ async fn fetch_from(shared: &Shared, leader: i32, parts: Vec<(TopicPartition, i6
             }
             let bytes: usize = records.iter().map(ConsumerRecord::size).sum();
             shared.cluster.stats().fetched(&tp.topic, tp.partition, records.len(), bytes);
+            windows.fetch_read_us.record(decoding.elapsed().as_micros() as u64);
+            windows.fetch_msgs.record(records.len() as u64);
+            windows.fetch_bytes.record(key_value_bytes as u64);
             let mut st = shared.lock();
             let Some(p) = st.assignment.get_mut(&tp) else { continue };
             if p.epoch != epoch || p.fetch_position != Some(offset) {

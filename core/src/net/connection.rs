@@ -383,6 +383,7 @@ impl Connection {
     ) -> Result<Arc<Connection>> {
         let (host, port) = crate::config::parse_host_port(addr).map_err(Error::invalid)?;
         stats.connecting();
+        let started = std::time::Instant::now();
         let setup = async {
             let tcp = TcpStream::connect((host.as_str(), port))
                 .await
@@ -410,6 +411,7 @@ impl Connection {
             .await
             .map_err(|_| Error::timeout(format!("connection setup to {addr} timed out after {:?}", config.connection_setup_timeout)))??;
         stats.connected();
+        stats.connect_us.record(started.elapsed().as_micros() as u64);
         Ok(Connection::ready(addr.to_string(), node_id, framed, config.request_timeout, stats))
     }
 

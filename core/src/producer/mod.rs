@@ -645,6 +645,12 @@ impl Producer {
         self.inner.cluster.stats().take_due().then(|| self.stats())
     }
 
+    /// Batch, request and connection durations and sizes since the last call (see
+    /// [`crate::stats::Windows`]); the next call starts from here.
+    pub fn take_stats_windows(&self) -> serde_json::Value {
+        self.inner.cluster.stats().take_windows()
+    }
+
     pub fn in_flight_count(&self) -> usize {
         self.inner.accumulator.outstanding.load(Ordering::Acquire) + self.inner.waiting.len()
     }

@@ -221,6 +221,9 @@ fn drain(inner: &Inner) -> Drained {
                     q.resequence = false;
                 }
                 let mut batch = q.batches.pop_front().unwrap();
+                if batch.attempts == 0 {
+                    acc.stats.windows.batch_queue_us.record(micros(now.saturating_duration_since(batch.created)));
+                }
                 if idempotent && batch.base_sequence < 0 {
                     batch.base_sequence = q.next_sequence;
                     q.next_sequence = seq_add(q.next_sequence, batch.record_count() as i32);
@@ -284,9 +287,21 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
     let mut topic_data: Vec<TopicProduceData> = Vec::new();
     let mut failed = Vec::new();
     let mut kept = Vec::with_capacity(batches.len());
+    let windows = &inner.accumulator.stats.windows;
+    let now = Instant::now();
     for mut batch in batches.drain(..) {
+        let first = batch.attempts == 0;
+        if first {
+            windows.batch_us.record(micros(now.saturating_duration_since(batch.created)));
+            windows.batch_msgs.record(batch.record_count() as u64);
+        } else {
+            windows.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         match build(inner, &mut batch) {
             Ok(bytes) => {
+                if first {
+                    windows.batch_bytes.record(bytes.len() as u64);
+                }
                 let name = TopicName(StrBytes::from_string(batch.topic.to_string()));
                 let part = PartitionProduceData::default().with_index(batch.partition).with_records(Some(bytes));
                 match topic_data.iter_mut().find(|t| t.name == name) {
@@ -344,6 +359,7 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
     }
     // The request is written here, in drain order; the response is awaited on its own task so
     // the next requests can go out meanwhile.
+    let sent_at = Instant::now();
     let in_flight = match conn.start(&req, version).await {
         Ok(f) => f,
         Err(e) => {
@@ -373,6 +389,9 @@ async fn send_to_node(inner: &Arc<Inner>, node: i32, mut batches: Vec<ProducerBa
         match resp {
             Ok(resp) => {
                 conn.throttle(resp.throttle_time_ms);
+                let windows = &inner.accumulator.stats.windows;
+                windows.produce_us.record(micros(sent_at.elapsed()));
+                windows.throttle_ms.record(resp.throttle_time_ms.max(0) as u64);
                 settle_response(&inner, node, batches, resp)
             }
             Err(e) => settle_all(&inner, node, unknown(batches), &e),
@@ -687,4 +706,8 @@ pub(crate) fn fail_everything(inner: &Inner, e: Error) {
     for b in batches {
         finish(acc, b, Err(e.clone()));
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
 }

@@ -32,6 +32,8 @@ pub struct BrokerStats {
     pub(crate) rtt: Histogram,
     /// Broker throttle times, milliseconds.
     pub(crate) throttle: Histogram,
+    /// Connection set-up times (TCP, TLS, ApiVersions, SASL), microseconds, since the last take.
+    pub(crate) connect_us: super::Window,
 }
 
 impl BrokerStats {
@@ -55,6 +57,7 @@ impl BrokerStats {
             waitresp_cnt: AtomicI64::new(0),
             rtt: Histogram::default(),
             throttle: Histogram::default(),
+            connect_us: super::Window::default(),
         }
     }
 

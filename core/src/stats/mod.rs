@@ -11,8 +11,10 @@
 mod broker;
 pub mod histogram;
 pub mod otel;
+pub mod window;
 
 pub use broker::BrokerStats;
+pub use window::{Window, WindowSummary, Windows};
 
 use crate::sync::MutexExt;
 use serde_json::{json, Map, Value};
@@ -66,6 +68,8 @@ pub struct Stats {
     pub txerrs: AtomicU64,
     /// Records (and their bytes) fetched.
     pub rx: Flow,
+    /// Durations and sizes since the last [`take_windows`](Self::take_windows).
+    pub windows: Windows,
 }
 
 /// What the client adds to a snapshot from its own state.
@@ -94,7 +98,15 @@ impl Stats {
             tx: Flow::default(),
             txerrs: AtomicU64::new(0),
             rx: Flow::default(),
+            windows: Windows::default(),
         }
+    }
+
+    /// The windows' values since the last call, as JSON (see [`Windows`]), and new windows.
+    pub fn take_windows(&self) -> Value {
+        let brokers: Vec<Arc<BrokerStats>> = self.brokers.locked().values().cloned().collect();
+        let connect = brokers.iter().fold(WindowSummary::default(), |acc, b| acc.merge(b.connect_us.take()));
+        self.windows.take_json(connect)
     }
 
     /// True, once per `statistics.interval.ms`, when a periodic snapshot is due: the caller

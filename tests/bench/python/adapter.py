@@ -62,6 +62,11 @@ class Meter:
                                "checksum": checksum % (1 << 64), "latency_ms": latency}, **extra)), flush=True)
 
 
+def seen(snapshots):
+    """The statistics snapshots a run parsed (when it asked for them), for the output line."""
+    return {"stats_snapshots": len(snapshots)} if snapshots else {}
+
+
 def run(a):
     s = settings(a)
     counts = {"ok": 0, "failed": 0}
@@ -74,16 +79,22 @@ def run(a):
                 print(f"delivery failed: {err}", file=sys.stderr)
             counts["failed"] += 1
 
+    # --stats-interval-ms: statistics every N ms, each snapshot parsed as a dashboard would (the
+    # cost of statistics, compared with the same client without them).
+    snapshots = []
+    stats = {} if not a.stats_interval_ms else {
+        "statistics.interval.ms": a.stats_interval_ms, "stats_cb": lambda text: snapshots.append(len(json.loads(text)))}
+
     def producer(extra=None):
         conf = {"bootstrap.servers": a.bootstrap, "queue.buffering.max.messages": 1000000,
-                "queue.buffering.max.kbytes": 1048576, "on_delivery": on_delivery}
+                "queue.buffering.max.kbytes": 1048576, "on_delivery": on_delivery, **stats}
         conf.update({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in s.items()})
         conf.update(extra or {})
         return ck.Producer(conf)
 
     def consumer():
         c = ck.Consumer({"bootstrap.servers": a.bootstrap, "group.id": f"bench-{a.topic}", "enable.auto.commit": False,
-                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed", **stats})
         c.assign([ck.TopicPartition(a.topic, p, ck.OFFSET_BEGINNING) for p in range(a.partitions)])
         return c
 
@@ -141,7 +152,7 @@ def run(a):
             p.commit_transaction(60)
         left = p.flush(300)
         ok = counts["ok"]
-        m.done(a, ok, ok * a.size, ok * zlib.crc32(v), failed=counts["failed"], unflushed=left)
+        m.done(a, ok, ok * a.size, ok * zlib.crc32(v), failed=counts["failed"], unflushed=left, **seen(snapshots))
     elif a.workload == "C1":
         c = consumer()
         n = nbytes = total = 0
@@ -162,7 +173,7 @@ def run(a):
                 total += zlib.crc32(v)
                 nbytes += len(v)
             n += len(msgs)
-        m.done(a, n, nbytes, total)
+        m.done(a, n, nbytes, total, **seen(snapshots))
         c.close()
     elif a.workload == "L1":
         c = consumer()
@@ -230,8 +241,11 @@ def main():
         ap.add_argument(f, type=int, default=d)
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--stats-interval-ms", type=int, default=0)
     a = ap.parse_args()
     a.client = "polykafka-python" if a.api == "each" else "polykafka-python-batch"
+    if a.stats_interval_ms:
+        a.client += "-stats"
     run(a)
 
 
