@@ -815,10 +815,11 @@ typedef struct pk_operand {
 } pk_operand;
 
 /**
- * Runs the combine node `node` (aggregator, reducer, joiner) on each record of `records` with its
- * operand (`operands[i]`, absent for a key not aggregated yet or a join without partner),
+ * Runs the combine node `node` (aggregator, reducer, joiner, the topic extractor of
+ * pk_topology_builder_sink_per_record) on each record of `records` with its operand (`operands[i]`,
+ * absent for a key not aggregated yet, a join without partner, and always for a topic extractor),
  * pushing one value per record (pk_combine_output_push / _push_packed), or failing at a record
- * (pk_combine_output_fail). Within one call all records have different keys. Same thread rules
+ * (pk_combine_output_fail). Within one call of an aggregator all records have different keys. Same thread rules
  * as pk_run_chain_cb.
  */
 typedef void (*pk_combine_cb)(void *user_data,
@@ -2136,6 +2137,18 @@ struct pk_error *pk_topology_builder_sink(struct pk_topology_builder *builder,
                                           uint32_t parent,
                                           const char *topic,
                                           uint32_t *out_node);
+
+/**
+ * to() with a topic per record (Kafka Streams' TopicNameExtractor): writes the records of `parent`
+ * (as they are, bytes) each to the topic its combine callback gives. The node is a combine node
+ * called with no operands (every pk_operand's data NULL); the value the callback pushes for a
+ * record is the topic's name in UTF-8. An empty or non-UTF-8 name, or none, stops the application
+ * (PK_FAILURE_USER with the record's topic/partition/offset), as a callback's failure does. The
+ * topics must exist: a record for one that does not fails as a failed delivery does.
+ */
+struct pk_error *pk_topology_builder_sink_per_record(struct pk_topology_builder *builder,
+                                                     uint32_t parent,
+                                                     uint32_t *out_node);
 
 /**
  * Through the topic `<application.id>-<name>-repartition`, partitioned by the records' keys.

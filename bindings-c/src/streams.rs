@@ -213,6 +213,17 @@ pub extern "C" fn pk_topology_builder_sink(builder: *mut pk_topology_builder, pa
     })
 }
 
+/// to() with a topic per record (Kafka Streams' TopicNameExtractor): writes the records of `parent`
+/// (as they are, bytes) each to the topic its combine callback gives. The node is a combine node
+/// called with no operands (every pk_operand's data NULL); the value the callback pushes for a
+/// record is the topic's name in UTF-8. An empty or non-UTF-8 name, or none, stops the application
+/// (PK_FAILURE_USER with the record's topic/partition/offset), as a callback's failure does. The
+/// topics must exist: a record for one that does not fails as a failed delivery does.
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_sink_per_record(builder: *mut pk_topology_builder, parent: u32, out_node: *mut u32) -> *mut pk_error {
+    node_out(out_node, || with_builder(builder, |b| b.sink_per_record(parent)))
+}
+
 /// Through the topic `<application.id>-<name>-repartition`, partitioned by the records' keys.
 #[no_mangle]
 pub extern "C" fn pk_topology_builder_repartition(builder: *mut pk_topology_builder, parent: u32, name: *const c_char, out_node: *mut u32) -> *mut pk_error {
@@ -466,10 +477,11 @@ pub type pk_run_chain_cb = Option<
     extern "C" fn(user_data: *mut c_void, chain: *const u32, chain_len: usize, records: *const pk_stream_record, n_records: usize, out: *mut pk_chain_output),
 >;
 
-/// Runs the combine node `node` (aggregator, reducer, joiner) on each record of `records` with its
-/// operand (`operands[i]`, absent for a key not aggregated yet or a join without partner),
+/// Runs the combine node `node` (aggregator, reducer, joiner, the topic extractor of
+/// pk_topology_builder_sink_per_record) on each record of `records` with its operand (`operands[i]`,
+/// absent for a key not aggregated yet, a join without partner, and always for a topic extractor),
 /// pushing one value per record (pk_combine_output_push / _push_packed), or failing at a record
-/// (pk_combine_output_fail). Within one call all records have different keys. Same thread rules
+/// (pk_combine_output_fail). Within one call of an aggregator all records have different keys. Same thread rules
 /// as pk_run_chain_cb.
 pub type pk_combine_cb = Option<
     extern "C" fn(user_data: *mut c_void, node: u32, records: *const pk_stream_record, operands: *const pk_operand, n_records: usize, out: *mut pk_combine_output),

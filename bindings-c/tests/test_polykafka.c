@@ -1432,6 +1432,17 @@ static void failure_cb(void *user, const pk_streams_failure *f) {
     __atomic_add_fetch(&ctx->failures, 1, __ATOMIC_SEQ_CST);
 }
 
+/* A streams configuration for the test broker, committing often. */
+static pk_config *streams_config(const char *app) {
+    pk_config *c = NULL;
+    expect_ok(pk_config_new(&c), "config");
+    expect_ok(pk_config_set(c, "bootstrap.servers", bootstrap), "bootstrap");
+    expect_ok(pk_config_set(c, "application.id", app), "application.id");
+    expect_ok(pk_config_set(c, "commit.interval.ms", "200"), "commit.interval.ms");
+    expect_ok(pk_config_set(c, "consumer.fetch.max.wait.ms", "100"), "fetch.max.wait.ms");
+    return c;
+}
+
 /* source -> [filter, key] (one fused chain) -> repartition -> count -> to_stream -> sink. */
 static pk_kafka_streams *count_app(const char *in, const char *out, const char *app, streams_ctx *ctx) {
     pk_topology_builder *b = NULL;
@@ -1449,12 +1460,7 @@ static pk_kafka_streams *count_app(const char *in, const char *out, const char *
     expect_ok(pk_topology_builder_internal_names(b, &names), "internal_names");
     CHECK(names && strcmp(names, "repartition c-grouped\nstore c-counts\n") == 0, "names %s", names ? names : "(null)");
     pk_string_free(names);
-    pk_config *c = NULL;
-    expect_ok(pk_config_new(&c), "config");
-    expect_ok(pk_config_set(c, "bootstrap.servers", bootstrap), "bootstrap");
-    expect_ok(pk_config_set(c, "application.id", app), "application.id");
-    expect_ok(pk_config_set(c, "commit.interval.ms", "200"), "commit.interval.ms");
-    expect_ok(pk_config_set(c, "consumer.fetch.max.wait.ms", "100"), "fetch.max.wait.ms");
+    pk_config *c = streams_config(app);
     pk_kafka_streams *s = NULL;
     expect_ok(pk_kafka_streams_new(b, c, chain_cb, NULL, ctx, &s), "streams_new");
     /* The builder was used: */
@@ -1550,6 +1556,111 @@ static void test_streams(void) {
     } while (st != PK_STREAMS_ERROR && time(NULL) - start < 30);
     CHECK(st == PK_STREAMS_ERROR, "state %d", (int)st);
     pk_kafka_streams_free(s); /* closes */
+}
+
+/* to() with a topic per record: the combine callback names each record's topic (even or odd
+ * number), or fails at ctx.base.fail_at. */
+typedef struct {
+    streams_ctx base;
+    char even[170], odd[170];
+    uint32_t sink;
+    int calls, wrong_node;
+} per_record_ctx;
+
+static void topic_cb(void *user, uint32_t node, const pk_stream_record *records, const pk_operand *operands, size_t n, pk_combine_output *out) {
+    per_record_ctx *ctx = user;
+    __atomic_add_fetch(&ctx->calls, 1, __ATOMIC_SEQ_CST);
+    if (node != ctx->sink) __atomic_add_fetch(&ctx->wrong_node, 1, __ATOMIC_SEQ_CST);
+    for (size_t i = 0; i < n; i++) {
+        if (operands[i].data != NULL) __atomic_add_fetch(&ctx->wrong_node, 1, __ATOMIC_SEQ_CST);
+        int num = value_number(&records[i]);
+        if (num == ctx->base.fail_at) {
+            pk_error_free(pk_combine_output_fail(out, i, PK_FAILURE_USER, "no topic for this number"));
+            return;
+        }
+        const char *t = num % 2 == 0 ? ctx->even : ctx->odd;
+        pk_error_free(pk_combine_output_push(out, (const uint8_t *)t, strlen(t)));
+    }
+}
+
+static pk_kafka_streams *per_record_app(const char *in, const char *app, per_record_ctx *ctx) {
+    pk_topology_builder *b = NULL;
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    uint32_t src = 0;
+    const char *topics[] = {in};
+    expect_ok(pk_topology_builder_source(b, topics, 1, &src), "source");
+    expect_ok(pk_topology_builder_sink_per_record(b, src, &ctx->sink), "sink_per_record");
+    pk_config *c = streams_config(app);
+    pk_kafka_streams *s = NULL;
+    expect_ok(pk_kafka_streams_new(b, c, chain_cb, topic_cb, ctx, &s), "streams_new");
+    pk_topology_builder_free(b);
+    pk_config_free(c);
+    if (s) expect_ok(pk_kafka_streams_set_failure_handler(s, failure_cb, &ctx->base), "failure handler");
+    return s;
+}
+
+/* Reads the values of partition 0 of `t` from the beginning (up to `want`). */
+static int read_values(const char *t, int want, char values[][48]) {
+    pk_consumer *c = consumer(NULL, NULL, NULL, NULL, NULL);
+    pk_topic_partition at = {t, 0, 0, PK_OFFSET_BEGINNING};
+    expect_ok(pk_consumer_assign(c, &at, 1), "assign");
+    int got = consume(c, want, NULL, values);
+    expect_ok(pk_consumer_close(c), "close");
+    pk_consumer_free(c);
+    return got;
+}
+
+static void test_streams_per_record(void) {
+    char in[160], app[170];
+    snprintf(in, sizeof in, "%s-per-record-in", topic);
+    create_topic(in, 1);
+    produce_n(in, 0, 20, "value");
+    for (int run = 0; run < 2; run++) {
+        per_record_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.base.fail_at = run == 0 ? -1 : 9;
+        snprintf(ctx.even, sizeof ctx.even, "%s-per-record-even-%d", topic, run);
+        snprintf(ctx.odd, sizeof ctx.odd, "%s-per-record-odd-%d", topic, run);
+        snprintf(app, sizeof app, "%s-per-record-app-%d", topic, run);
+        create_topic(ctx.even, 1);
+        create_topic(ctx.odd, 1);
+        pk_kafka_streams *s = per_record_app(in, app, &ctx);
+        if (!s) return;
+        expect_ok(pk_kafka_streams_start(s), "start");
+        char values[24][48];
+        if (run == 0) {
+            /* value-0..19: the 10 even numbers in one topic, the 10 odd ones in the other. */
+            for (int odd = 0; odd < 2; odd++) {
+                int got = read_values(odd ? ctx.odd : ctx.even, 10, values);
+                int right = 0;
+                for (int i = 0; i < got; i++) right += atoi(strchr(values[i], '-') + 1) % 2 == odd;
+                CHECK(got == 10 && right == 10, "%s topic: %d records, %d of the right parity", odd ? "odd" : "even", got, right);
+            }
+            CHECK(ctx.calls >= 1 && ctx.wrong_node == 0, "%d calls, %d with a wrong node or an operand", ctx.calls, ctx.wrong_node);
+        } else {
+            time_t start = time(NULL);
+            while (time(NULL) - start < 60 && __atomic_load_n(&ctx.base.failures, __ATOMIC_SEQ_CST) == 0) sleep_ms(100);
+            CHECK(ctx.base.failures == 1 && ctx.base.failure_kind == PK_FAILURE_USER && ctx.base.failure_offset == 9 && strcmp(ctx.base.failure_topic, in) == 0,
+                  "failure %d kind %d offset %" PRId64 " topic %s", ctx.base.failures, ctx.base.failure_kind, ctx.base.failure_offset, ctx.base.failure_topic);
+            pk_streams_state st;
+            do {
+                expect_ok(pk_kafka_streams_state(s, &st), "state");
+                if (st != PK_STREAMS_ERROR) sleep_ms(100);
+            } while (st != PK_STREAMS_ERROR && time(NULL) - start < 60);
+            CHECK(st == PK_STREAMS_ERROR, "state %d", (int)st);
+        }
+        pk_kafka_streams_free(s);
+    }
+    uint32_t node = 0;
+    expect_error(pk_topology_builder_sink_per_record(NULL, 0, &node), PK_ERROR_KIND_INVALID_ARGUMENT, "sink_per_record NULL builder");
+    pk_topology_builder *b = NULL;
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    expect_error(pk_topology_builder_sink_per_record(b, 3, &node), PK_ERROR_KIND_INVALID_ARGUMENT, "sink_per_record of no node");
+    const char *topics[] = {"t"};
+    uint32_t src = 0;
+    expect_ok(pk_topology_builder_source(b, topics, 1, &src), "source");
+    expect_error(pk_topology_builder_sink_per_record(b, src, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "sink_per_record NULL out");
+    pk_topology_builder_free(b);
 }
 
 static void test_streams_errors(void) {
@@ -1655,6 +1766,7 @@ int main(void) {
     test_protobuf_encoded();
     test_streams_errors();
     test_streams();
+    test_streams_per_record();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

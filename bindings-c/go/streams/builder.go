@@ -211,6 +211,18 @@ func (s *Stream[K, V]) ToWith(topic string, ks Serde[K], vs Serde[V]) {
 	w.b.c.sink(w.node, topic)
 }
 
+// ToFunc writes each record, with the stream's serdes, to the topic topic(key, value) names
+// (Kafka Streams' TopicNameExtractor). The topics must exist. An error from topic, or an empty
+// name, stops the application as any user function's error does (OnError gets the record's
+// topic, partition and offset).
+func (s *Stream[K, V]) ToFunc(topic func(K, V) (string, error)) {
+	node := s.b.c.sinkPerRecord(s.node)
+	s.b.setCombine(node, &combineOp{
+		fn:    func(k, v, _ any, _ bool) (any, error) { return topic(as[K](k), as[V](v)) },
+		keyIn: codecOf(s.ks), valIn: codecOf(s.vs), out: codecOf(String),
+	})
+}
+
 // Map gives each record a new key and value.
 func Map[K, V, K2, V2 any](s *Stream[K, V], mapper func(K, V) (K2, V2, error), ks Serde[K2], vs Serde[V2]) *Stream[K2, V2] {
 	return keyChanging(addUser(s, func(k, v any, emit emitFn) error {

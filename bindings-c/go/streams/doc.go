@@ -4,7 +4,7 @@
 // topics, windows with grace, joins, suppress, at_least_once and exactly_once_v2).
 //
 // A topology is built with a Builder. Operations that keep the types are methods
-// (s.Filter, s.Peek, s.To, s.GroupByKey, ...); those that change them are functions, as Go
+// (s.Filter, s.Peek, s.To, s.ToFunc, s.GroupByKey, ...); those that change them are functions, as Go
 // methods cannot have type parameters (streams.MapValues(s, f, serde), streams.GroupBy,
 // streams.LeftJoin, streams.WindowedCount, ...). Serdes are values: String, Bytes, Long
 // (Kafka's LongSerializer), JSON[T](), WindowedSerde (Kafka Streams' time-windowed keys).

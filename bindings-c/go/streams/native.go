@@ -179,6 +179,12 @@ func (b *cBuilder) sink(parent uint32, topic string) uint32 {
 	})
 }
 
+func (b *cBuilder) sinkPerRecord(parent uint32) uint32 {
+	return b.call("to (a topic per record)", func(out *C.uint32_t) *C.pk_error {
+		return C.pk_topology_builder_sink_per_record(b.ptr, C.uint32_t(parent), out)
+	})
+}
+
 func (b *cBuilder) repartition(parent uint32, name string) uint32 {
 	cn := C.CString(name)
 	defer C.free(unsafe.Pointer(cn))

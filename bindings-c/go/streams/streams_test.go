@@ -61,6 +61,35 @@ func start(t *testing.T, top *streams.Topology, cfg map[string]string) (*streams
 	return s, st
 }
 
+// startCollectingErrors starts an instance of top whose OnError failures arrive on the channel.
+func startCollectingErrors(t *testing.T, top *streams.Topology) (*streams.KafkaStreams, chan *streams.ProcessingError) {
+	t.Helper()
+	s, err := streams.New(top, config(t, unique(t, "app")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *streams.ProcessingError, 2)
+	s.OnError(func(e *streams.ProcessingError) { got <- e })
+	if err := s.Start(context.Background()); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s, got
+}
+
+// failureAndError is the first failure on got, once the instance is in state ERROR.
+func failureAndError(t *testing.T, s *streams.KafkaStreams, got chan *streams.ProcessingError) *streams.ProcessingError {
+	t.Helper()
+	var e *streams.ProcessingError
+	select {
+	case e = <-got:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no failure; state %s", s.State())
+	}
+	waitFor(t, 30*time.Second, "state ERROR", func() bool { return s.State() == streams.ErrorState }, func() string { return string(s.State()) })
+	return e
+}
+
 // filter -> mapValues -> to, with the state listener: CREATED -> REBALANCING -> RUNNING, and
 // PENDING_SHUTDOWN -> NOT_RUNNING at Close.
 func TestFilterMapValuesTo(t *testing.T) {
@@ -360,23 +389,9 @@ func TestUserFailureReachesHandler(t *testing.T) {
 				recs = append(recs, rec{[]byte("k"), v, time.Time{}})
 			}
 			produce(t, in, recs)
-			s, err := streams.New(top, config(t, unique(t, "app")))
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, got := startCollectingErrors(t, top)
 			defer s.Close()
-			got := make(chan *streams.ProcessingError, 2)
-			s.OnError(func(e *streams.ProcessingError) { got <- e })
-			if err := s.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			var e *streams.ProcessingError
-			select {
-			case e = <-got:
-			case <-time.After(60 * time.Second):
-				t.Fatalf("no failure; state %s", s.State())
-			}
-			waitFor(t, 30*time.Second, "state ERROR", func() bool { return s.State() == streams.ErrorState }, func() string { return string(s.State()) })
+			e := failureAndError(t, s, got)
 			if e.Kind != streams.FailureUser || e.Topic != in || e.Partition != 0 || e.Offset != 7 {
 				t.Fatalf("failure %+v", e)
 			}
@@ -560,5 +575,75 @@ func TestGroupByKeyAfterAKeyChangeRepartitions(t *testing.T) {
 	streams.LeftJoin(moved3.Repartition(""), table3, func(v string, n int64, found bool) (string, error) { return v, nil }, streams.String)
 	if _, err := b3.Build(); err != nil {
 		t.Fatalf("a join after Repartition: %v", err)
+	}
+}
+
+// ToFunc (Kafka Streams' TopicNameExtractor): the records of one stream land in two topics
+// chosen by their value; an error from the function, and an empty name, reach OnError with the
+// record's topic, partition and offset, and nothing at or past it is written.
+func TestToFunc(t *testing.T) {
+	in := topics(t, 1, "in")[0]
+	var recs []rec
+	for i := int64(0); i < 40; i++ {
+		v, _ := streams.Long.Serialize(i)
+		recs = append(recs, rec{[]byte(fmt.Sprintf("k%d", i%3)), v, time.Time{}})
+	}
+	produce(t, in, recs)
+	errBad := errors.New("no topic for 13")
+	for _, how := range []string{"route", "error", "empty"} {
+		t.Run(how, func(t *testing.T) {
+			ts := topics(t, 1, "even", "odd")
+			even, odd := ts[0], ts[1]
+			b := streams.NewBuilder()
+			streams.From(b, streams.String, streams.Long, in).ToFunc(func(k string, n int64) (string, error) {
+				switch {
+				case how == "error" && n == 13:
+					return "", errBad
+				case how == "empty" && n == 21:
+					return "", nil
+				case n%2 == 0:
+					return even, nil
+				}
+				return odd, nil
+			})
+			top, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, got := startCollectingErrors(t, top)
+			defer s.Close()
+			check := func(limit int64) {
+				for topic, parity := range map[string]int64{even: 0, odd: 1} {
+					ms := readAll(t, topic, 1)
+					for _, m := range ms {
+						n, _ := streams.Long.Deserialize(m.Value)
+						if n%2 != parity || string(m.Key) != fmt.Sprintf("k%d", n%3) || n >= limit {
+							t.Fatalf("%s: %s=%d", topic, m.Key, n)
+						}
+					}
+					if limit == 40 && len(ms) != 20 {
+						t.Fatalf("%s: %d records, want 20", topic, len(ms))
+					}
+				}
+			}
+			if how == "route" {
+				count := func() int { return len(readAll(t, even, 1)) + len(readAll(t, odd, 1)) }
+				waitFor(t, 60*time.Second, "40 records written", func() bool { return count() >= 40 }, func() string { return fmt.Sprint(count(), " ", s.State()) })
+				check(40)
+				return
+			}
+			e := failureAndError(t, s, got)
+			at := map[string]int64{"error": 13, "empty": 21}[how]
+			if e.Kind != streams.FailureUser || e.Topic != in || e.Partition != 0 || e.Offset != at {
+				t.Fatalf("failure %+v", e)
+			}
+			if how == "error" && (!errors.Is(e, errBad) || !strings.Contains(e.Message, "no topic for 13")) {
+				t.Fatalf("error %+v", e)
+			}
+			if how == "empty" && !strings.Contains(e.Message, "no topic name") {
+				t.Fatalf("message %q", e.Message)
+			}
+			check(at)
+		})
 	}
 }
