@@ -2,6 +2,7 @@
 //! node, each fused chain of user nodes in one call; collects what must be produced.
 
 mod join;
+mod session;
 mod suppress;
 
 use std::collections::HashMap;
@@ -141,6 +142,10 @@ impl Task {
                 let (store, kind, windows) = (store.clone(), *kind, *windows);
                 self.aggregate(cx, node, &store, kind, windows, batch)
             }
+            NodeKind::SessionAggregate { store, kind, windows } => {
+                let (store, kind, windows) = (store.clone(), *kind, *windows);
+                self.session_aggregate(cx, node, &store, kind, windows, batch)
+            }
             NodeKind::JoinTable { store, left } => {
                 let (store, left) = (store.clone(), *left);
                 self.join(cx, node, &store, left, batch)
@@ -149,9 +154,9 @@ impl Task {
                 let (join, this_side) = (join.clone(), *this_side);
                 self.stream_join(cx, &join, this_side, batch)
             }
-            NodeKind::Suppress { store, window_size_ms, grace_ms, buffer } => {
-                let (store, size, grace, buffer) = (store.clone(), *window_size_ms, *grace_ms, *buffer);
-                self.suppress(cx, node, &store, size, grace, buffer, batch)
+            NodeKind::Suppress { store, window_size_ms, grace_ms, buffer, session } => {
+                let (store, size, grace, buffer, session) = (store.clone(), *window_size_ms, *grace_ms, *buffer, *session);
+                self.suppress(cx, node, &store, (size, session), grace, buffer, batch)
             }
         }
     }
