@@ -15,11 +15,11 @@ use polykafka::consumer::Consumer;
 use polykafka::streams::{AggregateKind, ClosureFunctions, KafkaStreams, SessionKey, SessionWindows, State, StreamsConfig, TopologyBuilder};
 use polykafka::{AdminConfig, ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
 
-/// src -> group_by_key -> windowed_by(sessions of gap 2 s) -> count("sessions") -> to(out).
+/// src -> group_by_key -> windowed_by(sessions of gap 2 s, grace 5 s) -> count("sessions") -> to(out).
 fn app(src: &str, out: &str) -> (polykafka::streams::Topology, ClosureFunctions) {
     let mut b = TopologyBuilder::new();
     let s = b.source(&[src]).unwrap();
-    let count = b.session_aggregate(s, "sessions", AggregateKind::Count, SessionWindows::of_inactivity_gap_with_no_grace(2000).unwrap()).unwrap();
+    let count = b.session_aggregate(s, "sessions", AggregateKind::Count, SessionWindows::of_inactivity_gap_and_grace(2000, 5000).unwrap()).unwrap();
     let ts = b.to_stream(count).unwrap();
     b.sink(ts, out).unwrap();
     (b.build().unwrap(), ClosureFunctions::new())
@@ -116,8 +116,8 @@ async fn sessions_merge_drop_late_records_and_come_back_after_a_restart() {
     let s = |k: &str, start: i64, end: i64, n: i64| ((k.to_string(), start, end), n);
 
     // a@1000 and a@5000 are two sessions (4 s apart, gap 2 s); a@3000 bridges them; z@100000
-    // moves stream time on, so a@1500 (its session [1000, 5000] ends before 100000 - 2000) is late
-    // (b@4000 is not: stream time 5000 - 2000 is before it).
+    // moves stream time on, so a@1500 (its session [1000, 5000] ends before 100000 - 5000 - 2000)
+    // is late (b@4000 is not: stream time 5000 - 7000 is before it).
     send(vec![("a", 1000), ("a", 5000), ("b", 4000), ("a", 3000), ("z", 100_000), ("a", 1500)]).await;
     let want: Sessions = [s("a", 1000, 5000, 3), s("b", 4000, 4000, 1), s("z", 100_000, 100_000, 1)].into_iter().collect();
     let m = run_until(&src, &out, config("one"), &want).await;

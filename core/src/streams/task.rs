@@ -51,6 +51,10 @@ pub(crate) struct Task {
     joins: HashMap<NodeId, join::JoinState>,
     /// State of each suppression node, likewise.
     suppressions: HashMap<NodeId, suppress::SuppressState>,
+    /// Per session aggregation, the latest session end written to its store (the stream time of
+    /// Kafka Streams' segmented session store: sessions ending before it minus the retention are
+    /// expired, not found any more).
+    session_store_time: HashMap<NodeId, i64>,
 }
 
 /// Records moving between nodes, each with the index of its source record in `origins`.
@@ -61,7 +65,7 @@ struct Batch {
 
 impl Task {
     pub fn new(partition: i32) -> Task {
-        Task { partition, stream_time: HashMap::new(), joins: HashMap::new(), suppressions: HashMap::new() }
+        Task { partition, stream_time: HashMap::new(), joins: HashMap::new(), suppressions: HashMap::new(), session_store_time: HashMap::new() }
     }
 
     /// Processes source records entering at `entry` (a source or a repartition node).

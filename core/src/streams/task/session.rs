@@ -3,13 +3,17 @@
 //! them with itself into one session `[min start, max end]`; the merged sessions leave the store
 //! (their removal, a `None` value, goes to the changelog and downstream) and the new session is
 //! stored with the merged aggregate. A record whose merged session ends before stream time minus
-//! grace minus gap is late: dropped and counted.
+//! grace minus gap is late: dropped and counted. As Kafka Streams' (RocksDB, segmented) session
+//! store, a session ending before the store's stream time (the latest session end written) minus
+//! the retention (gap + grace) is expired: a record no longer finds it to merge with (it stays in
+//! the store and its changelog until they expire it).
 //!
-//! A batch runs in rounds in which every key appears once (a key's records in their order), so
-//! each call into the user functions holds records of different keys: per round, one `merge`
-//! call per position of the sessions merged, then one `combine` call.
+//! A batch runs in segments: runs of consecutive records of different keys (a segment ends where a
+//! key comes again), so each call into the user functions holds records of different keys and
+//! every record sees the stream time and store time of the records before it: per segment, one
+//! `merge` call per position of the sessions merged, then one `combine` call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -48,43 +52,53 @@ impl Task {
         batch: Batch,
     ) -> Result<(), ProcessingError> {
         let partition = self.partition;
-        // Stream time as each record is seen (the records of a key run in rounds, later).
-        let mut close_time = vec![i64::MIN; batch.records.len()];
-        let mut per_key: HashMap<&Bytes, Vec<usize>> = HashMap::new();
+        let mut segments: Vec<Vec<usize>> = Vec::new();
+        let mut current: Vec<usize> = Vec::new();
+        let mut keys: HashSet<&Bytes> = HashSet::new();
         for (i, r) in batch.records.iter().enumerate() {
             // As the other aggregations: records with a null key or value are skipped.
             let (Some(key), Some(_)) = (&r.key, &r.value) else {
                 cx.metrics.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            let st = self.stream_time.entry(node).or_insert(i64::MIN);
-            *st = (*st).max(r.timestamp);
-            close_time[i] = windows.close_time(*st);
-            per_key.entry(key).or_default().push(i);
+            if !keys.insert(key) {
+                segments.push(std::mem::take(&mut current));
+                keys.clear();
+                keys.insert(key);
+            }
+            current.push(i);
         }
-        let rounds = per_key.values().map(Vec::len).max().unwrap_or(0);
+        if !current.is_empty() {
+            segments.push(current);
+        }
         // (session key, new value, timestamp, index in the batch), in processing order.
         let mut events: Vec<(Bytes, Option<Bytes>, i64, usize)> = Vec::new();
         let fail = |cx: &Context<'_>, i: usize, e: crate::error::Error| Self::error(cx, batch.origins[i], None, e.to_string());
-        for round in 0..rounds {
-            let mut records: Vec<usize> = per_key.values().filter_map(|v| v.get(round).copied()).collect();
-            records.sort_unstable();
+        for records in segments {
             let mut plans: Vec<Plan> = Vec::with_capacity(records.len());
             for i in records {
                 let r = &batch.records[i];
                 let key = r.key.as_ref().expect("keyed");
                 let t = r.timestamp;
-                let found = cx.stores.with(|s| s.find_sessions(store, partition, key, t.saturating_sub(windows.gap_ms), t.saturating_add(windows.gap_ms)));
+                let st = self.stream_time.entry(node).or_insert(i64::MIN);
+                *st = (*st).max(t);
+                let close_time = windows.close_time(*st);
+                let store_time = self.session_store_time.entry(node).or_insert(i64::MIN);
+                let live = store_time.saturating_sub(windows.retention_ms()).saturating_add(1);
+                let earliest_end = t.saturating_sub(windows.gap_ms).max(live);
+                let found = cx.stores.with(|s| s.find_sessions(store, partition, key, earliest_end, t.saturating_add(windows.gap_ms)));
                 let merged = found.map_err(|e| fail(cx, i, e))?;
                 let start = merged.iter().map(|(s, _)| s.start).fold(t, i64::min);
                 let end = merged.iter().map(|(s, _)| s.end).fold(t, i64::max);
-                if end < close_time[i] {
+                if end < close_time {
                     cx.metrics.late_dropped.fetch_add(1, Ordering::Relaxed);
                     let o = &cx.origins[batch.origins[i] as usize];
                     tracing::debug!(store, topic = %o.topic, partition = o.partition, offset = o.offset, timestamp = t,
-                        session_start = start, session_end = end, close_time = close_time[i], "skipping a record for an expired session");
+                        session_start = start, session_end = end, close_time, "skipping a record for an expired session");
                     continue;
                 }
+                // The store's time after this record's writes (the merged sessions end before).
+                *store_time = (*store_time).max(end);
                 plans.push(Plan { record: i, merged, session: SessionKey { key: key.clone(), start, end }, aggregate: None });
             }
             if plans.is_empty() {
@@ -196,14 +210,14 @@ mod tests {
     }
 
     /// Runs `input` ((key, timestamp, value), one record per batch unless `together`) through a
-    /// session aggregation of gap 10, grace 5 (`count`, or `aggregate` concatenating values),
+    /// session aggregation of gap 10, grace `grace` (`count`, or `aggregate` concatenating values),
     /// optionally suppressed; returns what reached the sink as "key@[start,end]=value" ("-" for a
     /// removal) and the late records counted.
-    fn run(combine: bool, suppressed: bool, together: bool, input: &[(&str, i64, &str)]) -> (Vec<String>, u64) {
+    fn run(grace: i64, combine: bool, suppressed: bool, together: bool, input: &[(&str, i64, &str)]) -> (Vec<String>, u64) {
         let mut b = TopologyBuilder::new();
         let src = b.source(&["in"]).unwrap();
         let kind = if combine { AggregateKind::Combine } else { AggregateKind::Count };
-        let agg = b.session_aggregate(src, "sessions", kind, SessionWindows::of_inactivity_gap_and_grace(10, 5).unwrap()).unwrap();
+        let agg = b.session_aggregate(src, "sessions", kind, SessionWindows::of_inactivity_gap_and_grace(10, grace).unwrap()).unwrap();
         let table = if suppressed { b.suppress(agg, Some("finals"), BufferConfig::default()).unwrap().0 } else { agg };
         let out = b.to_stream(table).unwrap();
         b.sink(out, "out").unwrap();
@@ -254,7 +268,8 @@ mod tests {
     #[test]
     fn a_record_bridging_two_sessions_merges_them_and_removes_both() {
         let input = [("a", 0, "x"), ("a", 30, "y"), ("b", 30, "z"), ("a", 15, "w"), ("a", 20, "v"), ("a", 8, "u"), ("a", 30, "t")];
-        let (got, late) = run(false, false, false, &input);
+        // A grace of 100: nothing late, nothing expired.
+        let (got, late) = run(100, false, false, false, &input);
         let want = [
             "a@[0,0]=1", "a@[30,30]=1", "b@[30,30]=1", "a@[15,15]=1", // 15 is more than the gap from 0 and 30 (and not late: 30 - 15)
             "a@[15,15]=-", "a@[30,30]=-", "a@[15,30]=3", // 20 bridges [15,15] and [30,30]
@@ -263,7 +278,7 @@ mod tests {
         ];
         assert_eq!(got, want);
         assert_eq!(late, 0);
-        let (got, _) = run(true, false, false, &input);
+        let (got, _) = run(100, true, false, false, &input);
         assert_eq!(got[6], "a@[15,30]=w|y+v", "the merger folds the sessions by end, then the aggregator adds the record");
         assert_eq!(got[9], "a@[0,30]=x|w|y+v+u");
     }
@@ -271,19 +286,31 @@ mod tests {
     #[test]
     fn late_records_are_dropped_after_gap_plus_grace() {
         // Stream time 100: a session ending before 100 - 5 - 10 = 85 is closed.
-        let (got, late) = run(false, false, false, &[("a", 100, "x"), ("a", 84, "late"), ("a", 85, "ok"), ("a", 76, "merges")]);
-        assert_eq!(got, vec!["a@[100,100]=1", "a@[85,85]=1", "a@[85,85]=-", "a@[76,85]=2"]);
-        assert_eq!(late, 1, "a@76 merges into [76, 85], which ends at the close time: not late");
+        let (got, late) = run(5, false, false, false, &[("a", 100, "x"), ("a", 84, "late"), ("a", 85, "ok"), ("a", 95, "merges")]);
+        // a@95 finds [100,100], not [85,85]: the store's time is 100, sessions ending before
+        // 100 - 15 + 1 are expired (Kafka Streams' segmented store), though not closed.
+        assert_eq!(got, vec!["a@[100,100]=1", "a@[85,85]=1", "a@[100,100]=-", "a@[95,100]=2"]);
+        assert_eq!(late, 1);
+    }
+
+    #[test]
+    fn an_expired_session_is_not_merged_any_more() {
+        // Gap 10, grace 5: retention 15. b@40 makes the store's time 40: sessions ending before
+        // 40 - 15 + 1 = 26 are expired. a@30 is within the gap of [25,25] and [38,38] but finds
+        // only the second (and is not late: [30,38] ends after 40 - 15).
+        let (got, late) = run(5, false, false, false, &[("a", 25, "x"), ("a", 38, "y"), ("b", 40, "z"), ("a", 30, "w")]);
+        assert_eq!(got, vec!["a@[25,25]=1", "a@[38,38]=1", "b@[40,40]=1", "a@[38,38]=-", "a@[30,38]=2"]);
+        assert_eq!(late, 0);
     }
 
     #[test]
     fn one_batch_gives_the_same_sessions_and_suppression_gives_final_ones() {
         let input = [("a", 0, "x"), ("b", 3, "y"), ("a", 5, "z"), ("a", 40, "u"), ("b", 60, "v")];
-        let (got, _) = run(false, false, true, &input);
-        assert_eq!(got, vec!["b@[3,3]=1", "a@[0,0]=-", "a@[0,5]=2", "b@[60,60]=1", "a@[40,40]=1"], "the last update of each session of the batch");
+        let (got, _) = run(5, false, false, true, &input);
+        assert_eq!(got, vec!["b@[3,3]=1", "a@[0,0]=-", "a@[0,5]=2", "a@[40,40]=1", "b@[60,60]=1"], "the last update of each session of the batch");
         // Final results once stream time passes a session's end + gap + grace: b@[3,3] and
         // a@[0,5] at 40 (>= 5 + 15), a@[40,40] at 60; b@[60,60] stays open.
-        let (got, _) = run(false, true, false, &input);
+        let (got, _) = run(5, false, true, false, &input);
         assert_eq!(got, vec!["b@[3,3]=1", "a@[0,5]=2", "a@[40,40]=1"]);
     }
 }
