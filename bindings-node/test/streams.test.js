@@ -9,8 +9,8 @@ const crypto = require('crypto')
 const { execFileSync } = require('child_process')
 const { brokers, uniqueTopic, createTopics, kafkajs, committed, waitFor } = require('./helpers')
 const polykafka = require('..')
-const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, SessionWindows, SessionWindowedSerde, Suppressed, Serdes, State, StreamsException, KafkaJSNonRetriableError, KafkaJSError } =
-  polykafka
+const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, SessionWindows, SessionWindowedSerde, Suppressed, Serdes, State } = polykafka
+const { StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
 
 const quiet = { logLevel: kafkajs.logLevel.NOTHING }
 

@@ -614,11 +614,13 @@ impl StoreReader {
     /// `fetch_sessions` is every session of the key.
     pub fn find_sessions(&self, key: &[u8], earliest_end: i64, latest_start: i64) -> Result<Vec<(i64, i64, Bytes)>> {
         if !self.session {
-            return Err(Error::invalid(format!("store '{}' is not a session store: use {}", self.name, if self.windowed { "fetch/all" } else { "get/range/all" })));
+            let instead = if self.windowed { "fetch/all" } else { "get/range/all" };
+            return Err(Error::invalid(format!("store '{}' is not a session store: use {instead}", self.name)));
         }
         let (lo, hi) = SessionKey::range_of(key, earliest_end);
         let found = self.stores.with(|s| s.scan(&self.name, Bound::Included(&lo), Bound::Included(&hi)))?;
-        let mut out: Vec<(i64, i64, Bytes)> = SessionKey::of_key(found, key, earliest_end, latest_start).into_iter().map(|(s, v)| (s.start, s.end, v)).collect();
+        let sessions = SessionKey::of_key(found, key, earliest_end, latest_start);
+        let mut out: Vec<(i64, i64, Bytes)> = sessions.into_iter().map(|(s, v)| (s.start, s.end, v)).collect();
         out.sort_by_key(|(start, end, _)| (*end, *start));
         Ok(out)
     }
