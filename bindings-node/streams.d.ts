@@ -22,7 +22,8 @@ export const Serdes: {
   Bytes(): Serde<Buffer>
 }
 
-/** A key of a windowed table: the record key and its window [start, end) in ms. */
+/** A key of a windowed table: the record key and its window [start, end) in ms (a session:
+ * [start, end], both inclusive). */
 export interface Windowed<K> {
   key: K
   start: number
@@ -35,6 +36,24 @@ export class TimeWindowedSerde<K> implements Serde<Windowed<K>> {
   readonly windowSizeMs: number
   serialize(obj: Windowed<K> | null | undefined): Buffer | null
   deserialize(data: Buffer | null): Windowed<K> | null
+}
+
+/** Kafka Streams' session-windowed key format: key bytes, then end and start (8 bytes each). */
+export class SessionWindowedSerde<K> implements Serde<Windowed<K>> {
+  constructor(inner: Serde<K>)
+  readonly inner: Serde<K>
+  serialize(obj: Windowed<K> | null | undefined): Buffer | null
+  deserialize(data: Buffer | null): Windowed<K> | null
+}
+
+/** Session windows: records of a key less than the inactivity gap apart form one session; a
+ * gap of 0 or less, or a negative grace, throws a RangeError. */
+export class SessionWindows {
+  private constructor()
+  readonly gapMs: number
+  readonly graceMs: number
+  static ofInactivityGapWithNoGrace(inactivityGapMs: number): SessionWindows
+  static ofInactivityGapAndGrace(inactivityGapMs: number, graceMs: number): SessionWindows
 }
 
 export class TimeWindows {
@@ -147,6 +166,7 @@ export interface Materialized {
 export class KGroupedStream<K, V> {
   private constructor()
   windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
   count(options?: Materialized): KTable<K, number>
   reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<K, V>
   aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<K, VA>
@@ -157,6 +177,19 @@ export class TimeWindowedKStream<K, V> {
   count(options?: Materialized): KTable<Windowed<K>, number>
   reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<Windowed<K>, V>
   aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<Windowed<K>, VA>
+}
+
+export class SessionWindowedKStream<K, V> {
+  private constructor()
+  count(options?: Materialized): KTable<Windowed<K>, number>
+  /** Two sessions a record bridges merge with reducer(aggregate, other). */
+  reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<Windowed<K>, V>
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    merger: (key: K, aggregate1: VA, aggregate2: VA) => VA,
+    options?: Materialized & { valueSerde?: Serde<VA> },
+  ): KTable<Windowed<K>, VA>
 }
 
 export class KTable<K, V> {
@@ -218,8 +251,10 @@ export class KafkaStreams extends EventEmitter {
   exception(): StreamsException | null
   metrics(): StreamsMetrics
   /** Interactive queries on a store of this instance's tasks: `store<ReadOnlyKeyValueStore<string, number>>('counts')`,
-   * or a ReadOnlyWindowStore for the store of a windowed aggregation. */
-  store<S extends ReadOnlyKeyValueStore<any, any> | ReadOnlyWindowStore<any, any> = ReadOnlyKeyValueStore<any, any>>(name: string): S
+   * or a ReadOnlyWindowStore (ReadOnlySessionStore) for the store of a windowed (session-windowed) aggregation. */
+  store<S extends ReadOnlyKeyValueStore<any, any> | ReadOnlyWindowStore<any, any> | ReadOnlySessionStore<any, any> = ReadOnlyKeyValueStore<any, any>>(
+    name: string,
+  ): S
 }
 
 export class ReadOnlyKeyValueStore<K, V> {
@@ -234,5 +269,15 @@ export class ReadOnlyWindowStore<K, V> {
   private constructor()
   /** [window start ms, value] of key's windows starting in [timeFrom, timeTo]. */
   fetch(key: K, timeFrom: number | Date, timeTo: number | Date): Array<[number, V]>
+  all(): Array<[Windowed<K>, V]>
+}
+
+export class ReadOnlySessionStore<K, V> {
+  private constructor()
+  /** Key's sessions ending at earliestSessionEnd or later and starting at latestSessionStart or
+   * earlier, by end. */
+  findSessions(key: K, earliestSessionEnd: number | Date, latestSessionStart: number | Date): Array<[Windowed<K>, V]>
+  /** Every session of key, by end. */
+  fetch(key: K): Array<[Windowed<K>, V]>
   all(): Array<[Windowed<K>, V]>
 }

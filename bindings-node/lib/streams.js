@@ -162,6 +162,35 @@ class TimeWindowedSerde {
   }
 }
 
+// Kafka Streams' session-windowed key: the inner key's bytes, then the session's end and start
+// as 8 bytes big-endian each. Objects are { key, start, end } (ms, both inclusive).
+class SessionWindowedSerde {
+  constructor(inner) {
+    this.inner = inner
+    this.builtin = `SessionWindowed(${inner.builtin || '?'})`
+  }
+
+  serialize(obj) {
+    if (obj === null || obj === undefined) return null
+    if (typeof obj !== 'object' || typeof obj.start !== 'number' || typeof obj.end !== 'number') {
+      throw new SerializationError('SessionWindowedSerde serializes { key, start, end } objects')
+    }
+    const times = Buffer.alloc(16)
+    times.writeBigInt64BE(BigInt(obj.end), 0)
+    times.writeBigInt64BE(BigInt(obj.start), 8)
+    return Buffer.concat([this.inner.serialize(obj.key) || Buffer.alloc(0), times])
+  }
+
+  deserialize(data) {
+    if (data === null) return null
+    if (data.length < 16) throw new SerializationError(`a session-windowed key has at least 16 bytes, got ${data.length}`)
+    const b = toBuffer(data)
+    const end = Number(b.readBigInt64BE(b.length - 16))
+    const start = Number(b.readBigInt64BE(b.length - 8))
+    return { key: this.inner.deserialize(b.subarray(0, b.length - 16)), start, end }
+  }
+}
+
 function checkSerde(s, what) {
   if (s === undefined || s === null) return null
   if (typeof s !== 'object' || typeof s.serialize !== 'function' || typeof s.deserialize !== 'function') {
@@ -201,6 +230,25 @@ class TimeWindows {
 
   advanceBy(advance) {
     return new TimeWindows(this.sizeMs, ms(advance, 'advance'), this.graceMs)
+  }
+}
+
+// Session windows: a key's records less than the inactivity gap apart form one session
+// [first, last]; a record bridging two sessions merges them. Checked by the core.
+class SessionWindows {
+  constructor(gapMs, graceMs) {
+    const error = native.sessionWindowsError(gapMs, graceMs)
+    if (error) throw new RangeError(error)
+    this.gapMs = gapMs
+    this.graceMs = graceMs
+  }
+
+  static ofInactivityGapWithNoGrace(inactivityGap) {
+    return new SessionWindows(ms(inactivityGap, 'inactivityGap'), 0)
+  }
+
+  static ofInactivityGapAndGrace(inactivityGap, grace) {
+    return new SessionWindows(ms(inactivityGap, 'inactivityGap'), ms(grace, 'grace'))
   }
 }
 
@@ -319,6 +367,7 @@ const REDUCE = 20
 const AGGREGATE = 21
 const JOIN = 22
 const TOPIC = 23 // to() with a TopicNameExtractor: fn(key, value) -> the record's topic name
+const SESSION_AGGREGATE = 24 // fn: { initializer, aggregator, merger }
 
 // Runs steps[pos..] on one (key, value), pushing port, key, value to out.
 function apply(steps, pos, key, value, out) {
@@ -408,8 +457,9 @@ class Runner {
   }
 
   // Called by the core; must not throw (the reply carries every failure).
-  run(nodes, keys, values, timestamps, operands) {
+  run(nodes, keys, values, timestamps, operands, merge) {
     try {
+      if (merge) return this.merge(nodes[0], keys, values, operands)
       return operands === null ? this.chain(nodes, keys, values, timestamps) : this.combine(nodes[0], keys, values, operands)
     } catch (e) {
       return { value: [], index: [], port: [], key: [], timestamp: [], failureIndex: 0, failureKind: 'user', failureMessage: `streams runner: ${message(e)}` }
@@ -470,7 +520,7 @@ class Runner {
         }
         let result
         if (op.kind === REDUCE) result = other === null ? value : op.fn(other, value)
-        else if (op.kind === AGGREGATE) result = op.fn.aggregator(key, value, other === null ? op.fn.initializer() : other)
+        else if (op.kind === AGGREGATE || op.kind === SESSION_AGGREGATE) result = op.fn.aggregator(key, value, other === null ? op.fn.initializer() : other)
         else result = op.fn(value, other)
         reply.value.push(op.valueOut.serialize(result === undefined ? null : result))
       } catch (e) {
@@ -479,6 +529,34 @@ class Runner {
     }
     return reply
   }
+}
+
+Runner.prototype.merge = function merge(node, keys, values, operands) {
+  // Session merging: each value is a merged session's aggregate, its operand the aggregate merged
+  // so far (null: the initializer's value first, as Kafka Streams); a reduce merges with its
+  // reducer.
+  const op = this.ops.get(node)
+  if (!op) throw new Error(`no function for node ${node}`)
+  const reply = { value: [] }
+  for (let i = 0; i < keys.length; i++) {
+    let key, other, soFar
+    try {
+      key = op.keyIn.deserialize(keys[i])
+      other = op.extra.deserialize(values[i])
+      soFar = operands[i] === null ? null : op.extra.deserialize(operands[i])
+    } catch (e) {
+      return this.fail(reply, i, 'deserialization', e)
+    }
+    try {
+      let result
+      if (op.kind === REDUCE) result = soFar === null ? other : op.fn(soFar, other)
+      else result = op.fn.merger(key, soFar === null ? op.fn.initializer() : soFar, other)
+      reply.value.push(op.valueOut.serialize(result === undefined ? null : result))
+    } catch (e) {
+      return this.fail(reply, i, 'user', e)
+    }
+  }
+  return reply
 }
 
 // ---------------------------------------------------------------------------------- DSL
@@ -787,7 +865,8 @@ class KGroupedStream {
 
   windowedBy(windows) {
     if (this._windows) throw new TypeError('this stream is already windowed')
-    if (!(windows instanceof TimeWindows)) throw new TypeError('windowedBy() takes TimeWindows')
+    if (windows instanceof SessionWindows) return new SessionWindowedKStream(this, windows)
+    if (!(windows instanceof TimeWindows)) throw new TypeError('windowedBy() takes TimeWindows or SessionWindows')
     return new TimeWindowedKStream(this._stream, this._name, windows)
   }
 
@@ -833,6 +912,49 @@ class KGroupedStream {
 
 // A grouped stream aggregated per time window; keys of the result are { key, start, end }.
 class TimeWindowedKStream extends KGroupedStream {}
+
+// A grouped stream aggregated per session; keys of the result are { key, start, end } (both
+// inclusive), in Kafka Streams' session-windowed format (SessionWindowedSerde).
+class SessionWindowedKStream {
+  constructor(grouped, windows) {
+    this._grouped = grouped
+    this._sessionWindows = windows
+  }
+
+  _aggregate(kind, f, materialized, valueSerde) {
+    const b = this._grouped._stream._b
+    const store = storeName(b, materialized, kind === REDUCE)
+    const g = this._grouped._grouped(store)
+    const w = this._sessionWindows
+    const node = callNative(() => b._native.sessionAggregate(g._node, store, kind === null ? 'count' : 'combine', w.gapMs, w.graceMs))
+    if (kind !== null) {
+      b._runner.add(node, { kind, fn: f, keyIn: g.keySerde, valueIn: g.valueSerde, keyOut: g.keySerde, valueOut: valueSerde, extra: valueSerde })
+    }
+    b._stores.set(store, { name: store, keySerde: g.keySerde, valueSerde, windows: w, session: true })
+    return new KTable(b, node, new SessionWindowedSerde(g.keySerde), valueSerde, store, w)
+  }
+
+  count(options) {
+    return this._aggregate(null, null, opts(options, 'count()').materialized, LONG)
+  }
+
+  // reducer(aggregate, value); two sessions merge with reducer(aggregate, other).
+  reduce(reducer, options) {
+    fn(reducer, 'reduce()')
+    return this._aggregate(REDUCE, reducer, opts(options, 'reduce()').materialized, this._grouped._stream.valueSerde)
+  }
+
+  // aggregator(key, value, aggregate) -> aggregate; merger(key, aggregate1, aggregate2) ->
+  // aggregate combines two sessions a record bridges (Kafka Streams' Merger).
+  aggregate(initializer, aggregator, merger, options) {
+    fn(initializer, 'the initializer')
+    fn(aggregator, 'the aggregator')
+    if (typeof merger !== 'function') throw new TypeError('aggregate() over session windows takes a merger (key, aggregate1, aggregate2) => aggregate')
+    const o = opts(options, 'aggregate()')
+    const serde = checkSerde(o.valueSerde, 'valueSerde') || JSON_SERDE
+    return this._aggregate(SESSION_AGGREGATE, { initializer, aggregator, merger }, o.materialized, serde)
+  }
+}
 
 // A changelog stream: the latest value per key, kept in a store.
 class KTable {
@@ -1010,6 +1132,7 @@ class KafkaStreams extends EventEmitter {
   store(name) {
     const s = this._stores.get(name)
     if (!s) throw new KafkaJSNonRetriableError(`the topology has no store named '${name}'`)
+    if (s.session) return new ReadOnlySessionStore(this._native, s)
     return s.windows ? new ReadOnlyWindowStore(this._native, s) : new ReadOnlyKeyValueStore(this._native, s)
   }
 }
@@ -1060,6 +1183,31 @@ class ReadOnlyWindowStore {
   }
 }
 
+class ReadOnlySessionStore {
+  constructor(n, store) {
+    this._n = n
+    this._s = store
+  }
+
+  // [{ key, start, end }, value] of key's sessions ending at earliestSessionEnd or later and
+  // starting at latestSessionStart or earlier (ms or Date), by end (Kafka Streams' findSessions).
+  findSessions(key, earliestSessionEnd, latestSessionStart) {
+    const t = x => (x instanceof Date ? x.getTime() : x)
+    const raw = callNative(() => this._n.storeFindSessions(this._s.name, this._s.keySerde.serialize(key), t(earliestSessionEnd), t(latestSessionStart)))
+    return raw.map(s => [{ key, start: s.start, end: s.end }, this._s.valueSerde.deserialize(s.value)])
+  }
+
+  // Every session of key, by end.
+  fetch(key) {
+    return this.findSessions(key, 0, Number.MAX_SAFE_INTEGER)
+  }
+
+  all() {
+    const ws = new SessionWindowedSerde(this._s.keySerde)
+    return callNative(() => this._n.storeAll(this._s.name)).map(([k, v]) => [ws.deserialize(k), this._s.valueSerde.deserialize(v)])
+  }
+}
+
 module.exports = {
   StreamsBuilder,
   Topology,
@@ -1067,6 +1215,7 @@ module.exports = {
   BranchedKStream,
   KGroupedStream,
   TimeWindowedKStream,
+  SessionWindowedKStream,
   KTable,
   KafkaStreams,
   State,
@@ -1074,11 +1223,14 @@ module.exports = {
   StreamsException,
   TimeWindows,
   JoinWindows,
+  SessionWindows,
   Suppressed,
   BufferConfig,
   Serdes,
   SerializationError,
   TimeWindowedSerde,
+  SessionWindowedSerde,
   ReadOnlyKeyValueStore,
   ReadOnlyWindowStore,
+  ReadOnlySessionStore,
 }

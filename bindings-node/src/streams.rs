@@ -19,8 +19,8 @@ use napi::threadsafe_function::{ErrorStrategy, ThreadSafeCallContext, Threadsafe
 use napi::{Env, JsFunction, JsObject, JsUnknown, Result, Status};
 use napi_derive::napi;
 use polykafka::streams::{
-    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, StreamRecord,
-    StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
+    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionWindows,
+    StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
 };
 
 use crate::error::{self, IntoNapi};
@@ -135,6 +135,17 @@ impl NativeTopologyBuilder {
         };
         self.with(|b| b.aggregate(parent, &store, kind, windows))
     }
+    /// `windowedBy(SessionWindows...)` then count ("count") or reduce/aggregate ("combine").
+    #[napi(catch_unwind)]
+    pub fn session_aggregate(&self, parent: u32, store: String, kind: String, gap_ms: i64, grace_ms: i64) -> Result<u32> {
+        let kind = match kind.as_str() {
+            "count" => AggregateKind::Count,
+            "combine" => AggregateKind::Combine,
+            other => return Err(invalid(format!("unknown aggregation kind '{other}'"))),
+        };
+        let windows = SessionWindows::of_inactivity_gap_and_grace(gap_ms, grace_ms).napi()?;
+        self.with(|b| b.session_aggregate(parent, &store, kind, windows))
+    }
     #[napi(catch_unwind)]
     pub fn to_stream(&self, table: u32) -> Result<u32> {
         self.with(|b| b.to_stream(table))
@@ -182,6 +193,8 @@ struct Call {
     nodes: Vec<NodeId>,
     records: Vec<StreamRecord>,
     operands: Option<Vec<Option<Bytes>>>,
+    /// A session merger's call (the records' values are the merged sessions' aggregates).
+    merge: bool,
 }
 
 /// What the runner returns (JS object, camelCase): for a chain, the output records as parallel
@@ -282,14 +295,24 @@ impl JsFunctions {
 
 impl UserFunctions for JsFunctions {
     fn run_chain(&self, chain: &[NodeId], input: &[StreamRecord]) -> ChainOutput {
-        match self.call(Call { nodes: chain.to_vec(), records: input.to_vec(), operands: None }) {
+        match self.call(Call { nodes: chain.to_vec(), records: input.to_vec(), operands: None, merge: false }) {
             Ok((records, _, failure)) => ChainOutput { records, failure },
             Err(f) => ChainOutput { records: Vec::new(), failure: Some(f) },
         }
     }
 
     fn combine(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
-        match self.call(Call { nodes: vec![node], records: input.to_vec(), operands: Some(operands.to_vec()) }) {
+        self.combining(node, input, operands, false)
+    }
+
+    fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        self.combining(node, input, operands, true)
+    }
+}
+
+impl JsFunctions {
+    fn combining(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>], merge: bool) -> CombineOutput {
+        match self.call(Call { nodes: vec![node], records: input.to_vec(), operands: Some(operands.to_vec()), merge }) {
             Ok((_, values, failure)) => CombineOutput { values, failure },
             Err(f) => CombineOutput { values: Vec::new(), failure: Some(f) },
         }
@@ -325,7 +348,8 @@ fn call_args(ctx: ThreadSafeCallContext<Call>) -> Result<Vec<JsUnknown>> {
         Some(o) => buffers(&env, o.into_iter())?.into_unknown(),
         None => env.get_null()?.into_unknown(),
     };
-    Ok(vec![nodes.into_unknown(), keys.into_unknown(), values.into_unknown(), ts.into_unknown(), operands])
+    let merge = env.get_boolean(c.merge)?.into_unknown();
+    Ok(vec![nodes.into_unknown(), keys.into_unknown(), values.into_unknown(), ts.into_unknown(), operands, merge])
 }
 
 #[napi(object)]
@@ -518,6 +542,27 @@ impl NativeKafkaStreams {
         let v = self.streams.store(&name).and_then(|s| s.fetch(&key, start, end)).napi()?;
         Ok(v.into_iter().map(|(s, v)| StoreWindow { start: s, value: v.to_vec().into() }).collect())
     }
+
+    /// A session store's sessions of `key` ending at `earliestEnd` or later and starting at
+    /// `latestStart` or earlier, by end.
+    #[napi(catch_unwind)]
+    pub fn store_find_sessions(&self, name: String, key: Buffer, earliest_end: i64, latest_start: i64) -> Result<Vec<StoreSession>> {
+        let v = self.streams.store(&name).and_then(|s| s.find_sessions(&key, earliest_end, latest_start)).napi()?;
+        Ok(v.into_iter().map(|(start, end, v)| StoreSession { start, end, value: v.to_vec().into() }).collect())
+    }
+}
+
+#[napi(object)]
+pub struct StoreSession {
+    pub start: i64,
+    pub end: i64,
+    pub value: Buffer,
+}
+
+/// The core's check of session windows: its message when (gapMs, graceMs) is refused, else null.
+#[napi(catch_unwind)]
+pub fn session_windows_error(gap_ms: i64, grace_ms: i64) -> Option<String> {
+    SessionWindows::of_inactivity_gap_and_grace(gap_ms, grace_ms).err().map(|e| e.message().to_string())
 }
 
 #[napi(object)]

@@ -9,7 +9,8 @@ const crypto = require('crypto')
 const { execFileSync } = require('child_process')
 const { brokers, uniqueTopic, createTopics, kafkajs, committed, waitFor } = require('./helpers')
 const polykafka = require('..')
-const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, Suppressed, Serdes, State, StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
+const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, SessionWindows, SessionWindowedSerde, Suppressed, Serdes, State } = polykafka
+const { StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
 
 const quiet = { logLevel: kafkajs.logLevel.NOTHING }
 
@@ -307,6 +308,67 @@ test('merge, flatMapValues, aggregate, reduce, stream-stream join and suppress g
     const finals = (await readAll(t.final)).map(m => [m.key.subarray(0, m.key.length - 8).toString(), Number(m.key.readBigInt64BE(m.key.length - 8)), Serdes.Long().deserialize(m.value)])
     assert.deepEqual(finals, [['k', 0, 2], ['k', 10000, 1]])
     assert.deepEqual(streams.store('tick-counts').fetch('k', 0, 30000), [[0, 2], [10000, 1], [30000, 1]])
+  } finally {
+    assert.equal(await streams.close({ timeout: 30000 }), true)
+  }
+})
+
+test('session windows: count, aggregate with a merger, reduce, suppress, store queries; bad arguments', { timeout: 180000 }, async () => {
+  assert.throws(() => SessionWindows.ofInactivityGapWithNoGrace(0), e => e instanceof RangeError && /inactivity gap must be positive, got 0 ms/.test(e.message))
+  assert.throws(() => SessionWindows.ofInactivityGapWithNoGrace(-5), RangeError)
+  assert.throws(() => SessionWindows.ofInactivityGapAndGrace(1000, -1), e => e instanceof RangeError && /grace period must not be negative/.test(e.message))
+  assert.throws(() => SessionWindows.ofInactivityGapWithNoGrace(1.5), TypeError)
+  const grouped = new StreamsBuilder().stream('x').groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(1000))
+  assert.throws(() => grouped.aggregate(() => 0, (k, v, a) => a), e => e instanceof TypeError && /merger/.test(e.message))
+  const ws = new SessionWindowedSerde(Serdes.String())
+  assert.deepEqual(ws.deserialize(ws.serialize({ key: 'k', start: 5, end: 300000 })), { key: 'k', start: 5, end: 300000 })
+  assert.equal(ws.serialize({ key: 'k', start: 5, end: 300000 }).subarray(1, 9).readBigInt64BE(), 300000n, 'the end first (SessionKeySchema)')
+
+  const t = {}
+  for (const k of ['clicks', 'counts', 'finals', 'lists']) t[k] = uniqueTopic(`ss-${k}`)
+  await createTopics(Object.values(t), 1)
+  const b = new StreamsBuilder()
+  const clicks = b.stream(t.clicks, { keySerde: Serdes.String(), valueSerde: Serdes.String() })
+  const counts = clicks.groupByKey().windowedBy(SessionWindows.ofInactivityGapAndGrace(10000, 30000)).count({ materialized: 'click-sessions' })
+  counts.toStream().to(t.counts)
+  counts.suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().to(t.finals)
+  clicks
+    .groupByKey()
+    .windowedBy(SessionWindows.ofInactivityGapAndGrace(10000, 30000))
+    .aggregate(() => [], (k, v, a) => [...a, v], (k, a, c) => [...a, ...c], { materialized: 'click-lists' })
+    .toStream()
+    .to(t.lists)
+  clicks.groupByKey().windowedBy(SessionWindows.ofInactivityGapAndGrace(10000, 30000)).reduce((a, v) => a + v, { materialized: 'click-concat' })
+  const streams = new KafkaStreams(b.build(), config(uniqueTopic('session-app')))
+  streams.start()
+  try {
+    // k@10500 bridges k's sessions [1000] and [20000] (gap 10 s, grace 30 s); k@60000 closes them;
+    // j@15500 is late then (its session would end before 60000 - 40000; j's [15000] is expired).
+    await send(t.clicks, [['k', 'a', 1000], ['k', 'b', 20000], ['j', 'x', 15000], ['k', 'c', 10500], ['k', 'd', 60000], ['j', 'y', 15500]])
+    const store = streams.store('click-sessions')
+    const want = [[{ key: 'k', start: 1000, end: 20000 }, 3], [{ key: 'k', start: 60000, end: 60000 }, 1]]
+    await waitFor(() => streams.metrics().lateDropped === 3 && JSON.stringify(store.fetch('k')) === JSON.stringify(want), 60000, 'sessions').catch(e => {
+      throw new Error(`${e.message}: ${JSON.stringify([store.all(), streams.metrics(), streams.exception() && streams.exception().message])}`)
+    })
+    assert.deepEqual(store.findSessions('k', 20000, 20000), [want[0]])
+    assert.deepEqual(store.fetch('j'), [[{ key: 'j', start: 15000, end: 15000 }, 1]])
+    assert.deepEqual(streams.store('click-lists').fetch('k').map(([w, v]) => [w.start, v]), [[1000, ['a', 'b', 'c']], [60000, ['d']]])
+    assert.deepEqual(streams.store('click-concat').fetch('k').map(([w, v]) => [w.start, v]), [[1000, 'abc'], [60000, 'd']])
+
+    const table = new Map()
+    const removed = []
+    for (const m of await readAll(t.counts)) {
+      const w = ws.deserialize(m.key)
+      const id = `${w.key}@${w.start}-${w.end}`
+      if (m.value === null) {
+        removed.push(id)
+        table.delete(id)
+      } else table.set(id, Serdes.Long().deserialize(m.value))
+    }
+    assert.ok(removed.includes('k@1000-1000') && removed.includes('k@20000-20000'), `the merged sessions' removals: ${removed}`)
+    assert.deepEqual(Object.fromEntries(table), { 'k@1000-20000': 3, 'j@15000-15000': 1, 'k@60000-60000': 1 })
+    const finals = (await readAll(t.finals)).map(m => [ws.deserialize(m.key), Serdes.Long().deserialize(m.value)])
+    assert.deepEqual(finals, [[{ key: 'j', start: 15000, end: 15000 }, 1], [{ key: 'k', start: 1000, end: 20000 }, 3]], 'one final count per closed session')
   } finally {
     assert.equal(await streams.close({ timeout: 30000 }), true)
   }

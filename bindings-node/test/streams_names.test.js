@@ -8,7 +8,7 @@ const { test, before } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('path')
 const { execFileSync } = require('child_process')
-const { StreamsBuilder, TimeWindows, JoinWindows, Suppressed, Serdes } = require('..')
+const { StreamsBuilder, TimeWindows, JoinWindows, SessionWindows, Suppressed, Serdes } = require('..')
 
 const MINUTE = 60_000
 const repo = path.join(__dirname, '..', '..')
@@ -18,6 +18,17 @@ function names(b) {
 }
 
 const cases = {
+  session: () => {
+    const b = new StreamsBuilder()
+    const s = b.stream('t')
+    s.groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(MINUTE)).count()
+      .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().foreach(() => {})
+    s.groupByKey().windowedBy(SessionWindows.ofInactivityGapAndGrace(MINUTE, MINUTE)).reduce((a) => a)
+    s.selectKey((k, v) => v).groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(MINUTE))
+      .aggregate(() => '', (k, v, a) => a, (k, a1) => a1)
+    s.groupByKey().count()
+    return b
+  },
   repartition: () => {
     const b = new StreamsBuilder()
     const s = b.stream('t')

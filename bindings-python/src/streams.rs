@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use polykafka::streams::{
-    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, State,
+    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionWindows, State,
     StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
 };
 use pyo3::exceptions::PyValueError;
@@ -108,6 +108,16 @@ impl TopologyBuilderNative {
             Some((size, advance, grace)) => Some(TimeWindows::of_size_and_grace(size, grace).and_then(|w| w.advance_by(advance)).py_err(py)?),
         };
         self.with(py, |b| b.aggregate(parent, store, kind, windows))
+    }
+    /// `windowed_by(SessionWindows...)` then count ("count") or reduce/aggregate ("combine").
+    fn session_aggregate(&self, py: Python<'_>, parent: NodeId, store: &str, kind: &str, gap_ms: i64, grace_ms: i64) -> PyResult<NodeId> {
+        let kind = match kind {
+            "count" => AggregateKind::Count,
+            "combine" => AggregateKind::Combine,
+            other => return Err(PyValueError::new_err(format!("unknown aggregation kind '{other}'"))),
+        };
+        let windows = SessionWindows::of_inactivity_gap_and_grace(gap_ms, grace_ms).py_err(py)?;
+        self.with(py, |b| b.session_aggregate(parent, store, kind, windows))
     }
     fn to_stream(&self, py: Python<'_>, table: NodeId) -> PyResult<NodeId> {
         self.with(py, |b| b.to_stream(table))
@@ -217,6 +227,17 @@ impl UserFunctions for PyFunctions {
     }
 
     fn combine(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        self.call_combining("combine", node, input, operands)
+    }
+
+    fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        self.call_combining("merge", node, input, operands)
+    }
+}
+
+impl PyFunctions {
+    /// The runner's `combine` or `merge` (a session merger): one value per record.
+    fn call_combining(&self, method: &str, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
         Python::with_gil(|py| {
             let call = || -> PyResult<CombineOutput> {
                 let recs = records_list(py, input)?;
@@ -227,7 +248,7 @@ impl UserFunctions for PyFunctions {
                         None => py.None(),
                     })
                     .collect();
-                let res = self.runner.bind(py).call_method1("combine", (node, recs, ops))?;
+                let res = self.runner.bind(py).call_method1(method, (node, recs, ops))?;
                 let (vals, fail): (Bound<'_, PyList>, Bound<'_, PyAny>) = res.extract()?;
                 let mut out = CombineOutput { values: Vec::with_capacity(vals.len()), failure: failure(&fail)? };
                 for v in vals.iter() {
@@ -364,13 +385,31 @@ impl KafkaStreamsNative {
         Ok(v.into_iter().map(|(k, v)| (PyBytes::new(py, &k), PyBytes::new(py, &v))).collect())
     }
 
+    fn store_session(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        Ok(self.streams.store(name).py_err(py)?.is_session())
+    }
+
+    /// A session store's sessions of `key` ending at `earliest_end` or later and starting at
+    /// `latest_start` or earlier: (start, end, value).
+    fn store_find_sessions<'py>(&self, py: Python<'py>, name: &str, key: &[u8], earliest_end: i64, latest_start: i64) -> PyResult<Vec<(i64, i64, Bound<'py, PyBytes>)>> {
+        let v = self.streams.store(name).and_then(|s| s.find_sessions(key, earliest_end, latest_start)).py_err(py)?;
+        Ok(v.into_iter().map(|(s, e, v)| (s, e, PyBytes::new(py, &v))).collect())
+    }
+
     fn store_fetch<'py>(&self, py: Python<'py>, name: &str, key: &[u8], start: i64, end: i64) -> PyResult<Vec<(i64, Bound<'py, PyBytes>)>> {
         let v = self.streams.store(name).and_then(|s| s.fetch(key, start, end)).py_err(py)?;
         Ok(v.into_iter().map(|(s, v)| (s, PyBytes::new(py, &v))).collect())
     }
 }
 
+/// The core's check of session windows: its message when `(gap_ms, grace_ms)` is refused.
+#[pyfunction]
+fn session_windows_error(gap_ms: i64, grace_ms: i64) -> Option<String> {
+    SessionWindows::of_inactivity_gap_and_grace(gap_ms, grace_ms).err().map(|e| e.message().to_string())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(session_windows_error, m)?)?;
     m.add_class::<TopologyBuilderNative>()?;
     m.add_class::<KafkaStreamsNative>()?;
     Ok(())

@@ -3,6 +3,7 @@ against results computed independently (streams_seed.expected), bad input, a rai
 function, restore from the changelog, configuration errors."""
 
 import gc
+from datetime import timedelta
 import json
 import time
 from collections import Counter
@@ -18,6 +19,9 @@ from polykafka.streams import (
     JoinWindows,
     KafkaStreams,
     Serdes,
+    SerializationError,
+    SessionWindowedSerde,
+    SessionWindows,
     State,
     StreamsBuilder,
     StreamsException,
@@ -651,3 +655,86 @@ def test_group_by_key_after_a_key_change_repartitions(bootstrap, admin):
         assert got == sorted("%s:30" % countries[i % 3] for i in range(12)), got
     finally:
         assert streams.close(30)
+
+
+def session_app(src, counts, finals, lists):
+    """Per key and session (gap 10 s, grace 30 s): a count (to ``counts``, and suppressed to ``finals``) and
+    the list of values (an aggregate with a merger, to ``lists``)."""
+    b = StreamsBuilder()
+    clicks = b.stream(src, key_serde=Serdes.String(), value_serde=Serdes.Json())
+    n = clicks.group_by_key().windowed_by(SessionWindows.of_inactivity_gap_and_grace(timedelta(seconds=10), 30_000)).count(materialized="sessions")
+    n.to_stream().to(counts)
+    n.suppress(Suppressed.until_window_closes(BufferConfig.unbounded())).to_stream().to(finals)
+    clicks.group_by_key().windowed_by(SessionWindows.of_inactivity_gap_and_grace(10_000, timedelta(seconds=30))) \
+        .aggregate(list, lambda k, v, a: a + [v], lambda k, a, c: a + c, materialized="lists").to_stream().to(lists)
+    return b.build()
+
+
+def test_session_windows_merge_drop_late_suppress_and_restore(bootstrap, admin, tmp_path):
+    src, counts, finals, lists = unique("ss-src"), unique("ss-counts"), unique("ss-finals"), unique("ss-lists")
+    create(admin, src, counts, finals, lists, partitions=1)
+    app = unique("ss-app")
+    ws = SessionWindowedSerde(Serdes.String())
+    s1 = KafkaStreams(session_app(src, counts, finals, lists), config(bootstrap, app, **{"state.dir": str(tmp_path / "one")}))
+    s1.start()
+    try:
+        # k@10.5 s bridges k's sessions [1 s] and [20 s]; k@60 s closes them; j@15.5 s is late then
+        # (its session would end before 60 s - 30 s - 10 s; j's [15 s] is expired, not merged).
+        produce_phase(bootstrap, [app], {src: [("k", "a", 1000), ("k", "b", 20_000), ("j", "x", 15_000), ("k", "c", 10_500), ("k", "d", 60_000),
+                                               ("j", "y", 15_500)]})
+        store = s1.store("sessions")
+        assert list(store.fetch("k")) == [(Windowed("k", 1000, 20_000), 3), (Windowed("k", 60_000, 60_000), 1)]
+        assert list(store.find_sessions("k", 20_001, 70_000)) == [(Windowed("k", 60_000, 60_000), 1)]
+        assert list(store.fetch("j")) == [(Windowed("j", 15_000, 15_000), 1)]
+        assert [(w.start, v) for w, v in s1.store("lists").fetch("k")] == [(1000, ["a", "b", "c"]), (60_000, ["d"])]
+        assert s1.metrics()["late_dropped"] == 2
+    finally:
+        assert s1.close(30)
+    table, removed = {}, []
+    for m in read_all(bootstrap, counts, idle=1.0):
+        w = ws.deserialize(m.key())
+        if m.value() is None:
+            removed.append(w)
+            table.pop(w, None)
+        else:
+            table[w] = Serdes.Long().deserialize(m.value())
+    assert Windowed("k", 1000, 1000) in removed and Windowed("k", 20_000, 20_000) in removed, removed
+    assert table == {Windowed("k", 1000, 20_000): 3, Windowed("j", 15_000, 15_000): 1, Windowed("k", 60_000, 60_000): 1}
+    assert [(ws.deserialize(m.key()), Serdes.Long().deserialize(m.value())) for m in read_all(bootstrap, finals, idle=1.0)] == \
+        [(Windowed("j", 15_000, 15_000), 1), (Windowed("k", 1000, 20_000), 3)]
+    # Another state.dir: the sessions come back from the changelogs and go on.
+    s2 = KafkaStreams(session_app(src, counts, finals, lists), config(bootstrap, app, **{"state.dir": str(tmp_path / "two")}))
+    s2.start()
+    try:
+        produce_phase(bootstrap, [app], {src: [("k", "e", 65_000)]})
+        assert list(s2.store("sessions").fetch("k")) == [(Windowed("k", 1000, 20_000), 3), (Windowed("k", 60_000, 65_000), 2)]
+        assert [(w.start, w.end, v) for w, v in s2.store("lists").fetch("k")] == [(1000, 20_000, ["a", "b", "c"]), (60_000, 65_000, ["d", "e"])]
+        assert s2.metrics()["restored"] > 0
+    finally:
+        assert s2.close(30)
+
+
+def test_session_windows_bad_input():
+    with pytest.raises(ValueError, match="inactivity gap must be positive, got 0 ms"):
+        SessionWindows.of_inactivity_gap_with_no_grace(0)
+    with pytest.raises(ValueError, match="inactivity gap must be positive"):
+        SessionWindows.of_inactivity_gap_with_no_grace(timedelta(seconds=-1))
+    with pytest.raises(ValueError, match="grace period must not be negative"):
+        SessionWindows.of_inactivity_gap_and_grace(1000, -1)
+    with pytest.raises(TypeError, match="inactivity gap must be a timedelta"):
+        SessionWindows.of_inactivity_gap_with_no_grace("1s")
+    grouped = StreamsBuilder().stream("t").group_by_key().windowed_by(SessionWindows.of_inactivity_gap_with_no_grace(1000))
+    with pytest.raises(TypeError, match="merger"):
+        grouped.aggregate(list, lambda k, v, a: a, None)
+    with pytest.raises(TypeError):
+        grouped.aggregate(list, lambda k, v, a: a)  # the merger is required, as in Kafka Streams
+    with pytest.raises(TypeError, match="TimeWindows or SessionWindows"):
+        StreamsBuilder().stream("t").group_by_key().windowed_by(1000)
+    with pytest.raises(TypeError, match="not windowed"):
+        b = StreamsBuilder()
+        table = b.stream("t").group_by_key().windowed_by(SessionWindows.of_inactivity_gap_with_no_grace(1000)).count()
+        b.stream("u").join(table, lambda v, n: v)
+    ws = SessionWindowedSerde(Serdes.String())
+    assert ws.serialize(Windowed("k", 5, 300_000)) == b"k" + (300_000).to_bytes(8, "big") + (5).to_bytes(8, "big")
+    with pytest.raises(SerializationError, match="at least 16 bytes"):
+        ws.deserialize(b"short")

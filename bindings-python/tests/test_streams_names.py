@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from polykafka.streams import BufferConfig, JoinWindows, Serdes, StreamsBuilder, Suppressed, TimeWindows
+from polykafka.streams import BufferConfig, JoinWindows, Serdes, SessionWindows, StreamsBuilder, Suppressed, TimeWindows
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MINUTE = timedelta(minutes=1)
@@ -103,7 +103,19 @@ def repartition():
     return b
 
 
-CASES = {"repartition": repartition, "rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
+def session():
+    b = StreamsBuilder()
+    s = b.stream("t")
+    s.group_by_key().windowed_by(SessionWindows.of_inactivity_gap_with_no_grace(MINUTE)).count() \
+        .suppress(Suppressed.until_window_closes(BufferConfig.unbounded())).to_stream().foreach(lambda k, v: None)
+    s.group_by_key().windowed_by(SessionWindows.of_inactivity_gap_and_grace(MINUTE, MINUTE)).reduce(lambda a, c: a)
+    s.select_key(lambda k, v: v).group_by_key().windowed_by(SessionWindows.of_inactivity_gap_with_no_grace(MINUTE)) \
+        .aggregate(lambda: "", lambda k, v, a: a, lambda k, a1, a2: a1)
+    s.group_by_key().count()
+    return b
+
+
+CASES = {"session": session, "repartition": repartition, "rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
          "split": split, "split-unnamed": split_unnamed, "serdes": serdes}
 
 

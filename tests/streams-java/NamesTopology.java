@@ -17,6 +17,7 @@ import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Suppressed;
@@ -131,6 +132,20 @@ public class NamesTopology {
             s.repartition(org.apache.kafka.streams.kstream.Repartitioned.as("by-hand")).groupByKey().count();
             s.selectKey((k, v) -> v).repartition().join(s.groupByKey().count(), (v, n) -> v).to("o");
             print("repartition", b.build());
+        }
+        {
+            // Session windows: count (suppressed), reduce, aggregate after a key change (an
+            // automatic repartition), then a count after them.
+            StreamsBuilder b = builder();
+            KStream<String, String> s = b.stream("t");
+            s.groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(minute)).count()
+                .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+                .toStream().foreach((k, v) -> { });
+            s.groupByKey().windowedBy(SessionWindows.ofInactivityGapAndGrace(minute, minute)).reduce((a, c) -> a);
+            s.selectKey((k, v) -> v).groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(minute))
+                .aggregate(() -> "", (k, v, a) -> a, (k, a1, a2) -> a1);
+            s.groupByKey().count();
+            print("session", b.build());
         }
     }
 }

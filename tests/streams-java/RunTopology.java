@@ -13,11 +13,17 @@ final class RunTopology {
     private RunTopology() {}
 
     static void untilTerminated(Topology topology, String bootstrap, String app) throws InterruptedException {
+        untilTerminated(topology, bootstrap, app, new Properties());
+    }
+
+    /** With `extra` properties over the defaults. */
+    static void untilTerminated(Topology topology, String bootstrap, String app, Properties extra) throws InterruptedException {
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
         p.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/polykafka-streams-java-" + app);
+        p.putAll(extra);
         KafkaStreams streams = new KafkaStreams(topology, p);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,6 +1,7 @@
 // Compiles a streams program against the declarations (not run).
 import {
   StreamsBuilder, KafkaStreams, Serdes, TimeWindows, JoinWindows, Suppressed, State, ReadOnlyKeyValueStore, ReadOnlyWindowStore, Windowed, KStream, KTable,
+  SessionWindows, ReadOnlySessionStore,
 } from 'kafka-client'
 
 interface Event { userId: string; eventType: string; country: string }
@@ -13,6 +14,11 @@ const counts: KTable<string, number> = events.groupBy((k, e) => e.country, { key
 counts.toStream().to('country-counts', { valueSerde: Serdes.Long() })
 const windowed: KTable<Windowed<string>, number> = events.groupByKey().windowedBy(TimeWindows.ofSizeWithNoGrace(300000).advanceBy(60000)).count()
 windowed.suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().to('final')
+const sessions: KTable<Windowed<string>, number> = events.groupByKey().windowedBy(SessionWindows.ofInactivityGapAndGrace(60000, 10000)).count()
+sessions.suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded())).toStream().to('session-finals')
+const countries: KTable<Windowed<string>, string[]> = events.groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(60000))
+  .aggregate(() => [] as string[], (k, e, a) => [...a, e.country], (k, a, b) => [...a, ...b])
+countries.toStream().to('session-countries')
 const orders = builder.stream('orders', { keySerde: Serdes.String(), valueSerde: Serdes.Json<{ amount: number }>() })
 const enriched: KStream<string, { amount: number; n: number | null }> = orders.leftJoin(counts, (o, n) => ({ ...o, n }))
 enriched.to('enriched')
@@ -29,7 +35,8 @@ async function main(): Promise<void> {
   if (streams.state() === State.RUNNING) {
     const n: number | null = streams.store<ReadOnlyKeyValueStore<string, number>>('by-country').get('DE')
     const w: Array<[number, number]> = streams.store<ReadOnlyWindowStore<string, number>>('w').fetch('u', 0, Date.now())
-    console.log(n, w, streams.metrics().processed)
+    const s: Array<[Windowed<string>, number]> = streams.store<ReadOnlySessionStore<string, number>>('s').fetch('u')
+    console.log(n, w, s, streams.metrics().processed)
   }
   const done: boolean = await streams.close({ timeout: 1000 })
   console.log(done)

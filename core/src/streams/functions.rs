@@ -66,6 +66,19 @@ pub trait UserFunctions: Send + Sync {
     /// aggregate (reduce, aggregate; `None` for a key not seen yet) or the table's value (joins;
     /// `None` when the table has none). Within one call every record has a different key.
     fn combine(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput;
+
+    /// The session merger of the session aggregation `node` (Kafka Streams' `Merger`): for each
+    /// record, whose value is the aggregate of a session being merged, the aggregate of the two
+    /// sessions, `operands` the aggregate merged so far (`None`: the initializer's value first).
+    /// Within one call every record has a different key. Only `aggregate` over session windows
+    /// calls it (`count` merges in the runtime, `reduce` with its reducer through `combine`).
+    fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        let _ = (input, operands);
+        CombineOutput {
+            values: Vec::new(),
+            failure: Some(UserFailure { index: 0, kind: FailureKind::User, message: format!("no session merger for node {node}") }),
+        }
+    }
 }
 
 type ChainFn = dyn Fn(&StreamRecord) -> Result<Vec<(u32, StreamRecord)>, String> + Send + Sync;
@@ -76,6 +89,7 @@ type CombineFn = dyn Fn(&StreamRecord, Option<&Bytes>) -> Result<Option<Bytes>, 
 pub struct ClosureFunctions {
     steps: HashMap<NodeId, Arc<ChainFn>>,
     combiners: HashMap<NodeId, Arc<CombineFn>>,
+    mergers: HashMap<NodeId, Arc<CombineFn>>,
 }
 
 impl ClosureFunctions {
@@ -99,6 +113,32 @@ impl ClosureFunctions {
     /// An aggregator, reducer or joiner.
     pub fn combiner(&mut self, node: NodeId, f: impl Fn(&StreamRecord, Option<&Bytes>) -> Result<Option<Bytes>, String> + Send + Sync + 'static) {
         self.combiners.insert(node, Arc::new(f));
+    }
+}
+
+impl ClosureFunctions {
+    /// The session merger of a session `aggregate` node: `(record whose value is the other
+    /// session's aggregate, the aggregate so far or None) -> merged aggregate`.
+    pub fn merger(&mut self, node: NodeId, f: impl Fn(&StreamRecord, Option<&Bytes>) -> Result<Option<Bytes>, String> + Send + Sync + 'static) {
+        self.mergers.insert(node, Arc::new(f));
+    }
+
+    fn call(f: Option<&Arc<CombineFn>>, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        let mut out = CombineOutput::default();
+        let Some(f) = f else {
+            out.failure = Some(UserFailure { index: 0, kind: FailureKind::User, message: format!("no function registered for node {node}") });
+            return out;
+        };
+        for (i, (rec, op)) in input.iter().zip(operands).enumerate() {
+            match f(rec, op.as_ref()) {
+                Ok(v) => out.values.push(v),
+                Err(message) => {
+                    out.failure = Some(UserFailure { index: i, kind: FailureKind::User, message });
+                    return out;
+                }
+            }
+        }
+        out
     }
 }
 
@@ -131,20 +171,10 @@ impl UserFunctions for ClosureFunctions {
     }
 
     fn combine(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
-        let mut out = CombineOutput::default();
-        let Some(f) = self.combiners.get(&node) else {
-            out.failure = Some(UserFailure { index: 0, kind: FailureKind::User, message: format!("no function registered for node {node}") });
-            return out;
-        };
-        for (i, (rec, op)) in input.iter().zip(operands).enumerate() {
-            match f(rec, op.as_ref()) {
-                Ok(v) => out.values.push(v),
-                Err(message) => {
-                    out.failure = Some(UserFailure { index: i, kind: FailureKind::User, message });
-                    return out;
-                }
-            }
-        }
-        out
+        Self::call(self.combiners.get(&node), node, input, operands)
+    }
+
+    fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        Self::call(self.mergers.get(&node), node, input, operands)
     }
 }

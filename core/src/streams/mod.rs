@@ -24,6 +24,6 @@ mod windows;
 pub use config::{DeserializationHandler, ProcessingGuarantee, StreamsConfig};
 pub use functions::{ChainOutput, ClosureFunctions, CombineOutput, FailureKind, StreamRecord, UserFailure, UserFunctions};
 pub use runtime::{KafkaStreams, ProcessingError, State, StateListener, StreamsMetrics};
-pub use store::{StoreReader, WindowedKey};
+pub use store::{SessionKey, StoreReader, WindowedKey};
 pub use topology::{AggregateKind, BufferConfig, JoinKind, NodeId, NodeKind, StreamJoinDef, StreamJoinNodes, Topology, TopologyBuilder};
-pub use windows::{JoinWindows, TimeWindows};
+pub use windows::{JoinWindows, SessionWindows, TimeWindows};

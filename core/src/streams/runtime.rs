@@ -288,7 +288,7 @@ impl KafkaStreams {
     /// Interactive queries: the store `name` over this instance's tasks.
     pub fn store(&self, name: &str) -> Result<StoreReader> {
         let def = self.inner.topology.store(name).ok_or_else(|| Error::invalid(format!("the topology has no store named '{name}'")))?;
-        Ok(StoreReader { stores: self.inner.stores.clone(), name: name.to_string(), windowed: def.windows.is_some() })
+        Ok(StoreReader { stores: self.inner.stores.clone(), name: name.to_string(), windowed: def.windows.is_some(), session: def.session.is_some() })
     }
 
     pub fn topology(&self) -> &Topology {
@@ -970,11 +970,16 @@ async fn create_internal_topics(admin: &Admin, topology: &Topology, cfg: &Stream
     for store in topology.stores() {
         let p = sub[store.subtopology].max(1);
         let mut t = NewTopic::new(Topology::changelog_topic(app, &store.name), p, cfg.replication_factor);
-        t = match store.windows {
+        // Windowed stores keep their windows for size + grace, session stores their sessions
+        // for gap + grace; their changelogs a day more (`windowstore.changelog.additional.retention.ms`).
+        let retention = match (store.windows, store.session) {
+            (Some(w), _) => Some(w.size_ms + w.grace_ms),
+            (None, Some(s)) => Some(s.retention_ms()),
+            (None, None) => None,
+        };
+        t = match retention {
             None => t.config("cleanup.policy", "compact"),
-            Some(w) => t
-                .config("cleanup.policy", "compact,delete")
-                .config("retention.ms", (w.size_ms + w.grace_ms + 86_400_000).to_string()),
+            Some(r) => t.config("cleanup.policy", "compact,delete").config("retention.ms", r.saturating_add(86_400_000).to_string()),
         };
         wanted.push(t);
     }

@@ -68,6 +68,55 @@ impl WindowedKey {
     }
 }
 
+/// A key of a session-windowed table: the record key and its session `[start, end]` (both
+/// inclusive). Serialized as Kafka Streams' `SessionWindowedSerializer` (its `SessionKeySchema`):
+/// key bytes, then the end and the start as 8 bytes big-endian each. The session store keeps its
+/// sessions under this encoding, so a key's sessions are together, in order of their end.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SessionKey {
+    pub key: Bytes,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl SessionKey {
+    pub fn encode(&self) -> Bytes {
+        let mut b = BytesMut::with_capacity(self.key.len() + 16);
+        b.put_slice(&self.key);
+        b.put_i64(self.end);
+        b.put_i64(self.start);
+        b.freeze()
+    }
+
+    pub fn decode(bytes: &Bytes) -> Result<SessionKey> {
+        if bytes.len() < 16 {
+            return Err(Error::new(ErrorKind::Serialization, format!("a session-windowed key has at least 16 bytes, got {}", bytes.len())));
+        }
+        let at = bytes.len() - 16;
+        let end = i64::from_be_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        let start = i64::from_be_bytes(bytes[at + 8..].try_into().expect("8 bytes"));
+        Ok(SessionKey { key: bytes.slice(..at), start, end })
+    }
+
+    /// The store-key range holding `key`'s sessions that end at `earliest_end` or later (and
+    /// other keys' sessions sharing the prefix: filter with [`SessionKey::decode`]).
+    pub(crate) fn range_of(key: &[u8], earliest_end: i64) -> (Bytes, Bytes) {
+        let lo = SessionKey { key: Bytes::copy_from_slice(key), start: 0, end: earliest_end.max(0) }.encode();
+        let hi = SessionKey { key: Bytes::copy_from_slice(key), start: i64::MAX, end: i64::MAX }.encode();
+        (lo, hi)
+    }
+
+    /// Of the entries of a [`SessionKey::range_of`] range, `key`'s sessions ending at
+    /// `earliest_end` or later and starting at `latest_start` or earlier.
+    fn of_key(found: impl IntoIterator<Item = (Bytes, Bytes)>, key: &[u8], earliest_end: i64, latest_start: i64) -> Vec<(SessionKey, Bytes)> {
+        found
+            .into_iter()
+            .filter_map(|(k, v)| SessionKey::decode(&k).ok().map(|s| (s, v)))
+            .filter(|(s, _)| s.key.as_ref() == key && s.end >= earliest_end && s.start <= latest_start)
+            .collect()
+    }
+}
+
 /// The default `statestore.cache.max.bytes` (Kafka Streams' 10 MiB).
 pub const DEFAULT_CACHE_MAX_BYTES: usize = 10 * 1024 * 1024;
 
@@ -396,28 +445,50 @@ impl StoresInner {
 
     /// Entries of `store` over this instance's tasks with keys in (lo, hi), in key order.
     pub(crate) fn scan(&mut self, store: &str, lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> Result<Vec<(Bytes, Bytes)>> {
-        let Some(parts) = self.maps.get(store) else { return Ok(Vec::new()) };
+        let parts: Vec<i32> = self.maps.get(store).map(|p| p.keys().copied().collect()).unwrap_or_default();
         let mut out: Vec<(Bytes, Bytes)> = Vec::new();
-        for (p, map) in parts {
-            match map {
-                StoreMap::Memory(m) => out.extend(m.range::<[u8], _>((lo, hi)).map(|(k, v)| (k.clone(), v.clone()))),
-                StoreMap::Backed(cache) => {
-                    let mut merged = match self.disk.as_mut() {
-                        Some(d) => d.range(&table_name(store, *p), lo, hi)?,
-                        None => BTreeMap::new(),
-                    };
-                    for (k, c) in cache.range::<[u8], _>((lo, hi)) {
-                        match &c.value {
-                            Some(v) => merged.insert(k.clone(), v.clone()),
-                            None => merged.remove(k),
-                        };
-                    }
-                    out.extend(merged);
-                }
-            }
+        for p in parts {
+            out.extend(self.scan_partition(store, p, lo, hi)?);
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Entries of one task's store with keys in (lo, hi), in key order: the database's, with
+    /// the cache's changes over them.
+    pub(crate) fn scan_partition(&mut self, store: &str, partition: i32, lo: Bound<&[u8]>, hi: Bound<&[u8]>) -> Result<BTreeMap<Bytes, Bytes>> {
+        let Some(map) = self.maps.get(store).and_then(|p| p.get(&partition)) else { return Ok(BTreeMap::new()) };
+        match map {
+            StoreMap::Memory(m) => Ok(m.range::<[u8], _>((lo, hi)).map(|(k, v)| (k.clone(), v.clone())).collect()),
+            StoreMap::Backed(cache) => {
+                let mut merged = match self.disk.as_mut() {
+                    Some(d) => d.range(&table_name(store, partition), lo, hi)?,
+                    None => BTreeMap::new(),
+                };
+                for (k, c) in cache.range::<[u8], _>((lo, hi)) {
+                    match &c.value {
+                        Some(v) => merged.insert(k.clone(), v.clone()),
+                        None => merged.remove(k),
+                    };
+                }
+                Ok(merged)
+            }
+        }
+    }
+
+    /// The sessions of `key` in a task's session store ending at `earliest_end` or later and
+    /// starting at `latest_start` or earlier (Kafka Streams' `findSessions`), by end.
+    pub(crate) fn find_sessions(
+        &mut self,
+        store: &str,
+        partition: i32,
+        key: &[u8],
+        earliest_end: i64,
+        latest_start: i64,
+    ) -> Result<Vec<(SessionKey, Bytes)>> {
+        let (lo, hi) = SessionKey::range_of(key, earliest_end);
+        let found = self.scan_partition(store, partition, Bound::Included(&lo), Bound::Included(&hi))?;
+        Ok(SessionKey::of_key(found, key, earliest_end, latest_start))
     }
 }
 
@@ -489,6 +560,8 @@ pub struct StoreReader {
     pub(crate) stores: Arc<Stores>,
     pub(crate) name: String,
     pub(crate) windowed: bool,
+    /// A session store: keys are [`SessionKey`] encodings.
+    pub(crate) session: bool,
 }
 
 impl StoreReader {
@@ -500,7 +573,14 @@ impl StoreReader {
         self.windowed
     }
 
+    pub fn is_session(&self) -> bool {
+        self.session
+    }
+
     fn check(&self, windowed: bool) -> Result<()> {
+        if self.session {
+            return Err(Error::invalid(format!("store '{}' is a session store: use fetch_sessions/find_sessions/all", self.name)));
+        }
         if self.windowed != windowed {
             return Err(Error::invalid(format!(
                 "store '{}' is {}a window store: use {}",
@@ -529,7 +609,29 @@ impl StoreReader {
         self.stores.with(|s| s.scan(&self.name, from.map_or(Bound::Unbounded, Bound::Included), to.map_or(Bound::Unbounded, Bound::Included)))
     }
 
-    /// Every entry: for a window store, keys are [`WindowedKey`] encodings.
+    /// The sessions of `key` ending at `earliest_end` or later and starting at `latest_start` or
+    /// earlier (a session store's `findSessions`), as (start, end, value), by end then start;
+    /// `fetch_sessions` is every session of the key.
+    pub fn find_sessions(&self, key: &[u8], earliest_end: i64, latest_start: i64) -> Result<Vec<(i64, i64, Bytes)>> {
+        if !self.session {
+            let instead = if self.windowed { "fetch/all" } else { "get/range/all" };
+            return Err(Error::invalid(format!("store '{}' is not a session store: use {instead}", self.name)));
+        }
+        let (lo, hi) = SessionKey::range_of(key, earliest_end);
+        let found = self.stores.with(|s| s.scan(&self.name, Bound::Included(&lo), Bound::Included(&hi)))?;
+        let sessions = SessionKey::of_key(found, key, earliest_end, latest_start);
+        let mut out: Vec<(i64, i64, Bytes)> = sessions.into_iter().map(|(s, v)| (s.start, s.end, v)).collect();
+        out.sort_by_key(|(start, end, _)| (*end, *start));
+        Ok(out)
+    }
+
+    /// Every session of `key` (a session store's `fetch(key)`).
+    pub fn fetch_sessions(&self, key: &[u8]) -> Result<Vec<(i64, i64, Bytes)>> {
+        self.find_sessions(key, 0, i64::MAX)
+    }
+
+    /// Every entry: for a window store, keys are [`WindowedKey`] encodings; for a session store,
+    /// [`SessionKey`] encodings.
     pub fn all(&self) -> Result<Vec<(Bytes, Bytes)>> {
         self.stores.with(|s| s.scan(&self.name, Bound::Unbounded, Bound::Unbounded))
     }
@@ -563,6 +665,34 @@ mod tests {
         assert_eq!(&b[6..], &300_000i64.to_be_bytes());
         assert_eq!(WindowedKey::decode(&b).unwrap(), w);
         assert!(WindowedKey::decode(&Bytes::from_static(b"short")).is_err());
+    }
+
+    #[test]
+    fn session_key_is_kafka_streams_session_windowed_format() {
+        let s = SessionKey { key: Bytes::from_static(b"k"), start: 5, end: 300_000 };
+        let b = s.encode();
+        assert_eq!(&b[..1], b"k");
+        assert_eq!(&b[1..9], &300_000i64.to_be_bytes());
+        assert_eq!(&b[9..], &5i64.to_be_bytes());
+        assert_eq!(SessionKey::decode(&b).unwrap(), s);
+        assert!(SessionKey::decode(&Bytes::from_static(b"fifteen bytes..")).is_err());
+    }
+
+    #[test]
+    fn find_sessions_of_a_key_in_a_time_range() {
+        let stores = Stores::default();
+        stores.with(|s| {
+            for (k, start, end) in [("a", 0, 10), ("a", 50, 60), ("a", 100, 100), ("ab", 20, 30), ("b", 0, 1000)] {
+                let key = SessionKey { key: b(k), start, end }.encode();
+                s.put("sess", 0, key, Some(b(&format!("{k}{start}")))).unwrap();
+            }
+            let mut found = |k: &str, e, l| s.find_sessions("sess", 0, k.as_bytes(), e, l).unwrap().into_iter().map(|(k, _)| (k.start, k.end)).collect::<Vec<_>>();
+            assert_eq!(found("a", 10, 60), vec![(0, 10), (50, 60)]);
+            assert_eq!(found("a", 11, 99), vec![(50, 60)]);
+            assert_eq!(found("a", 0, i64::MAX), vec![(0, 10), (50, 60), (100, 100)]);
+            assert_eq!(found("ab", 0, i64::MAX), vec![(20, 30)], "another key sharing the prefix is not the key's");
+            assert!(found("c", 0, i64::MAX).is_empty());
+        });
     }
 
     fn b(s: &str) -> Bytes {

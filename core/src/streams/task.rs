@@ -2,6 +2,7 @@
 //! node, each fused chain of user nodes in one call; collects what must be produced.
 
 mod join;
+mod session;
 mod suppress;
 
 use std::collections::HashMap;
@@ -50,6 +51,10 @@ pub(crate) struct Task {
     joins: HashMap<NodeId, join::JoinState>,
     /// State of each suppression node, likewise.
     suppressions: HashMap<NodeId, suppress::SuppressState>,
+    /// Per session aggregation, the latest session end written to its store (the stream time of
+    /// Kafka Streams' segmented session store: sessions ending before it minus the retention are
+    /// expired, not found any more).
+    session_store_time: HashMap<NodeId, i64>,
 }
 
 /// Records moving between nodes, each with the index of its source record in `origins`.
@@ -60,7 +65,7 @@ struct Batch {
 
 impl Task {
     pub fn new(partition: i32) -> Task {
-        Task { partition, stream_time: HashMap::new(), joins: HashMap::new(), suppressions: HashMap::new() }
+        Task { partition, stream_time: HashMap::new(), joins: HashMap::new(), suppressions: HashMap::new(), session_store_time: HashMap::new() }
     }
 
     /// Processes source records entering at `entry` (a source or a repartition node).
@@ -141,6 +146,10 @@ impl Task {
                 let (store, kind, windows) = (store.clone(), *kind, *windows);
                 self.aggregate(cx, node, &store, kind, windows, batch)
             }
+            NodeKind::SessionAggregate { store, kind, windows } => {
+                let (store, kind, windows) = (store.clone(), *kind, *windows);
+                self.session_aggregate(cx, node, &store, kind, windows, batch)
+            }
             NodeKind::JoinTable { store, left } => {
                 let (store, left) = (store.clone(), *left);
                 self.join(cx, node, &store, left, batch)
@@ -149,9 +158,9 @@ impl Task {
                 let (join, this_side) = (join.clone(), *this_side);
                 self.stream_join(cx, &join, this_side, batch)
             }
-            NodeKind::Suppress { store, window_size_ms, grace_ms, buffer } => {
-                let (store, size, grace, buffer) = (store.clone(), *window_size_ms, *grace_ms, *buffer);
-                self.suppress(cx, node, &store, size, grace, buffer, batch)
+            NodeKind::Suppress { store, window_size_ms, grace_ms, buffer, session } => {
+                let (store, size, grace, buffer, session) = (store.clone(), *window_size_ms, *grace_ms, *buffer, *session);
+                self.suppress(cx, node, &store, (size, session), grace, buffer, batch)
             }
         }
     }

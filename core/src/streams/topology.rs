@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 
-use super::windows::{JoinWindows, TimeWindows};
+use super::windows::{JoinWindows, SessionWindows, TimeWindows};
 
 pub type NodeId = u32;
 
@@ -41,6 +41,13 @@ pub enum NodeKind {
     /// table: its children get each update (key, new value); windowed keys in Kafka Streams'
     /// time-windowed format (key bytes + window start as 8 bytes big-endian).
     Aggregate { store: String, kind: AggregateKind, windows: Option<TimeWindows> },
+    /// `count`/`reduce`/`aggregate` per session window into the session store `store`, as Kafka
+    /// Streams' session aggregation: a record merges with its key's sessions within the gap; the
+    /// merged sessions are removed (their children get a `None` value for each) and the new one
+    /// stored. Keys in Kafka Streams' session-windowed format ([`super::store::SessionKey`]).
+    /// `Combine`: the node's combining function aggregates; merging two sessions' aggregates is
+    /// `UserFunctions::merge` (`count` merges by adding, in the core).
+    SessionAggregate { store: String, kind: AggregateKind, windows: SessionWindows },
     /// KTable `to_stream()`.
     ToStream,
     /// Stream-table join against the store of an aggregation node; the node's combining function
@@ -53,7 +60,9 @@ pub enum NodeKind {
     /// `suppress(Suppressed.untilWindowCloses(...))` of a windowed table: the latest update of
     /// every window waits in the buffer store `store` until stream time passes the window's end
     /// plus grace, then goes on once (its final result).
-    Suppress { store: String, window_size_ms: i64, grace_ms: i64, buffer: BufferConfig },
+    /// Over session windows (`session`), a window's end is the session's end, read from its key,
+    /// and `grace_ms` is the sessions' gap plus grace (as Kafka Streams).
+    Suppress { store: String, window_size_ms: i64, grace_ms: i64, buffer: BufferConfig, session: bool },
 }
 
 /// Inner, left or outer stream-stream join.
@@ -121,6 +130,8 @@ pub struct Node {
 pub struct StoreDef {
     pub name: String,
     pub windows: Option<TimeWindows>,
+    /// A session store (of a session-windowed aggregation).
+    pub session: Option<SessionWindows>,
     pub subtopology: usize,
     /// A store of the runtime (join windows, suppression buffer), not for interactive queries.
     pub internal: bool,
@@ -180,7 +191,9 @@ impl TopologyBuilder {
         let mut out: Vec<(&'static str, String)> = Vec::new();
         for n in &self.nodes {
             match &n.kind {
-                NodeKind::Aggregate { store, .. } | NodeKind::Suppress { store, .. } => out.push(("store", store.clone())),
+                NodeKind::Aggregate { store, .. } | NodeKind::SessionAggregate { store, .. } | NodeKind::Suppress { store, .. } => {
+                    out.push(("store", store.clone()))
+                }
                 NodeKind::StreamJoin { join, this_side: true } => {
                     out.push(("store", join.this_store.clone()));
                     out.push(("store", join.other_store.clone()));
@@ -307,6 +320,17 @@ impl TopologyBuilder {
         self.add_counted(NodeKind::Aggregate { store: store.to_string(), kind, windows }, &[(parent, 0)], 1)
     }
 
+    /// `windowed_by(SessionWindows...)` then `count`/`reduce`/`aggregate` into the session store
+    /// `store` (named as [`aggregate_store_name`] names it). For `Combine`, the bindings' function
+    /// set needs the node's merger too (`reduce`: the reducer; `aggregate`: the user's merger).
+    ///
+    /// [`aggregate_store_name`]: TopologyBuilder::aggregate_store_name
+    pub fn session_aggregate(&mut self, parent: NodeId, store: &str, kind: AggregateKind, windows: SessionWindows) -> Result<NodeId> {
+        let windows = SessionWindows::of_inactivity_gap_and_grace(windows.gap_ms, windows.grace_ms)?;
+        self.check_new_store(store)?;
+        self.add_counted(NodeKind::SessionAggregate { store: store.to_string(), kind, windows }, &[(parent, 0)], 1)
+    }
+
     pub fn to_stream(&mut self, table: NodeId) -> Result<NodeId> {
         if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. })) {
             self.check_table(table)?;
@@ -317,7 +341,7 @@ impl TopologyBuilder {
     fn check_new_store(&self, store: &str) -> Result<()> {
         check_name(store, "store")?;
         let taken = self.nodes.iter().any(|n| match &n.kind {
-            NodeKind::Aggregate { store: s, .. } | NodeKind::Suppress { store: s, .. } => s == store,
+            NodeKind::Aggregate { store: s, .. } | NodeKind::SessionAggregate { store: s, .. } | NodeKind::Suppress { store: s, .. } => s == store,
             NodeKind::StreamJoin { join, .. } => join.this_store == store || join.other_store == store || join.outer_store.as_deref() == Some(store),
             _ => false,
         });
@@ -336,7 +360,7 @@ impl TopologyBuilder {
         for side in [this, other] {
             match self.nodes.get(side as usize).map(|n| &n.kind) {
                 None => return Err(Error::invalid(format!("no node {side} in this topology"))),
-                Some(NodeKind::Aggregate { .. } | NodeKind::Suppress { .. }) => {
+                Some(NodeKind::Aggregate { .. } | NodeKind::SessionAggregate { .. } | NodeKind::Suppress { .. }) => {
                     return Err(Error::invalid(format!("node {side} is a table: a stream-stream join takes two streams")))
                 }
                 Some(_) => {}
@@ -384,8 +408,11 @@ impl TopologyBuilder {
     /// `KTABLE-SUPPRESS-STATE-STORE-<index>` (after the processor's index). Returns the node and
     /// the store's name.
     pub fn suppress(&mut self, table: NodeId, name: Option<&str>, buffer: BufferConfig) -> Result<(NodeId, String)> {
-        let windows = match self.nodes.get(table as usize).map(|n| &n.kind) {
-            Some(NodeKind::Aggregate { windows: Some(w), .. }) => *w,
+        // (window size, grace, over sessions): a session's end is in its key; its grace is the
+        // gap plus the grace (Kafka Streams' suppression of session windows).
+        let (size, grace, session) = match self.nodes.get(table as usize).map(|n| &n.kind) {
+            Some(NodeKind::Aggregate { windows: Some(w), .. }) => (w.size_ms, w.grace_ms, false),
+            Some(NodeKind::SessionAggregate { windows: w, .. }) => (0, w.retention_ms(), true),
             Some(NodeKind::Aggregate { windows: None, .. }) => {
                 return Err(Error::invalid("suppress until the window closes needs a windowed table (windowed_by(...) before the aggregation)"))
             }
@@ -399,7 +426,7 @@ impl TopologyBuilder {
             None => format!("KTABLE-SUPPRESS-STATE-STORE-{:010}", self.index + 1),
         };
         self.check_new_store(&store)?;
-        let node = self.add(NodeKind::Suppress { store: store.clone(), window_size_ms: windows.size_ms, grace_ms: windows.grace_ms, buffer }, &[(table, 0)])?;
+        let node = self.add(NodeKind::Suppress { store: store.clone(), window_size_ms: size, grace_ms: grace, buffer, session }, &[(table, 0)])?;
         self.take_index(if name.is_some() { 0 } else { 2 });
         Ok((node, store))
     }
@@ -462,7 +489,7 @@ impl TopologyBuilder {
     pub fn join_table(&mut self, stream: NodeId, table: NodeId, left: bool) -> Result<NodeId> {
         let store = self.check_table(table)?;
         self.check_partitioned(stream, "a stream-table join")?;
-        if matches!(self.nodes[table as usize].kind, NodeKind::Aggregate { windows: Some(_), .. }) {
+        if matches!(self.nodes[table as usize].kind, NodeKind::Aggregate { windows: Some(_), .. } | NodeKind::SessionAggregate { .. }) {
             return Err(Error::invalid("a stream-table join needs a non-windowed table"));
         }
         self.add_counted(NodeKind::JoinTable { store, left }, &[(stream, 0)], 1)
@@ -470,7 +497,7 @@ impl TopologyBuilder {
 
     fn check_table(&self, table: NodeId) -> Result<String> {
         match self.nodes.get(table as usize).map(|n| &n.kind) {
-            Some(NodeKind::Aggregate { store, .. }) => Ok(store.clone()),
+            Some(NodeKind::Aggregate { store, .. } | NodeKind::SessionAggregate { store, .. }) => Ok(store.clone()),
             _ => Err(Error::invalid(format!("node {table} is not a table"))),
         }
     }
@@ -540,7 +567,7 @@ impl Topology {
         };
         let mut store_owner: BTreeMap<String, usize> = BTreeMap::new();
         for (i, node) in nodes.iter().enumerate() {
-            if let NodeKind::Aggregate { store, .. } = &node.kind {
+            if let NodeKind::Aggregate { store, .. } | NodeKind::SessionAggregate { store, .. } = &node.kind {
                 store_owner.insert(store.clone(), i);
             }
         }
@@ -584,17 +611,22 @@ impl Topology {
         for (i, node) in nodes.iter().enumerate() {
             let subtopology = subtopology_of[i];
             match &node.kind {
-                NodeKind::Aggregate { store, windows, .. } => stores.push(StoreDef { name: store.clone(), windows: *windows, subtopology, internal: false }),
-                NodeKind::Suppress { store, .. } => stores.push(StoreDef { name: store.clone(), windows: None, subtopology, internal: true }),
+                NodeKind::Aggregate { store, windows, .. } => {
+                    stores.push(StoreDef { name: store.clone(), windows: *windows, session: None, subtopology, internal: false })
+                }
+                NodeKind::SessionAggregate { store, windows, .. } => {
+                    stores.push(StoreDef { name: store.clone(), windows: None, session: Some(*windows), subtopology, internal: false })
+                }
+                NodeKind::Suppress { store, .. } => stores.push(StoreDef { name: store.clone(), windows: None, session: None, subtopology, internal: true }),
                 NodeKind::StreamJoin { join, this_side: true } => {
                     // The window stores' changelogs keep records for the join's retention (as
                     // windowed stores: size + grace, and a day more).
                     let size = join.windows.size_ms().max(1);
                     let w = TimeWindows { size_ms: size, advance_ms: size, grace_ms: join.windows.grace_ms };
-                    stores.push(StoreDef { name: join.this_store.clone(), windows: Some(w), subtopology, internal: true });
-                    stores.push(StoreDef { name: join.other_store.clone(), windows: Some(w), subtopology, internal: true });
+                    stores.push(StoreDef { name: join.this_store.clone(), windows: Some(w), session: None, subtopology, internal: true });
+                    stores.push(StoreDef { name: join.other_store.clone(), windows: Some(w), session: None, subtopology, internal: true });
                     if let Some(outer) = &join.outer_store {
-                        stores.push(StoreDef { name: outer.clone(), windows: None, subtopology, internal: true });
+                        stores.push(StoreDef { name: outer.clone(), windows: None, session: None, subtopology, internal: true });
                     }
                 }
                 _ => {}

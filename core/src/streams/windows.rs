@@ -119,6 +119,45 @@ impl JoinWindows {
     }
 }
 
+/// Session windows, as Kafka Streams' `SessionWindows`: a key's records less than `gap` apart
+/// (both ends inclusive) form one session `[first, last]`; a record bridging two sessions merges
+/// them. A session closes once stream time passes its end plus `gap` plus `grace`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionWindows {
+    pub gap_ms: i64,
+    pub grace_ms: i64,
+}
+
+impl SessionWindows {
+    /// `SessionWindows.ofInactivityGapAndGrace` (what a binding's windows end in).
+    pub fn of_inactivity_gap_and_grace(gap_ms: i64, grace_ms: i64) -> Result<Self> {
+        if gap_ms <= 0 {
+            return Err(Error::invalid(format!("session inactivity gap must be positive, got {gap_ms} ms")));
+        }
+        if grace_ms < 0 {
+            return Err(Error::invalid(format!("grace period must not be negative, got {grace_ms} ms")));
+        }
+        Ok(SessionWindows { gap_ms, grace_ms })
+    }
+
+    /// `SessionWindows.ofInactivityGapWithNoGrace`.
+    pub fn of_inactivity_gap_with_no_grace(gap_ms: i64) -> Result<Self> {
+        Self::of_inactivity_gap_and_grace(gap_ms, 0)
+    }
+
+    /// How long the session store keeps a session after its end (Kafka Streams' default
+    /// retention of session stores: gap + grace).
+    pub fn retention_ms(&self) -> i64 {
+        self.gap_ms.saturating_add(self.grace_ms)
+    }
+
+    /// The stream time before which a session may not end any more (`windowCloseTime` of Kafka
+    /// Streams' session aggregation): a record whose merged session ends before it is late.
+    pub fn close_time(&self, stream_time: i64) -> i64 {
+        stream_time.saturating_sub(self.grace_ms).saturating_sub(self.gap_ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +175,17 @@ mod tests {
         assert!(h.advance_by(11).is_err());
         assert_eq!(TimeWindows::new(10, 5, 5).unwrap(), h);
         assert!(TimeWindows::new(10, 0, 0).is_err() && TimeWindows::new(10, 10, -1).is_err());
+    }
+
+    #[test]
+    fn session_windows_as_kafka_streams() {
+        let s = SessionWindows::of_inactivity_gap_and_grace(300, 100).unwrap();
+        assert_eq!((s.gap_ms, s.grace_ms, s.retention_ms(), s.close_time(1000)), (300, 100, 400, 600));
+        assert_eq!(SessionWindows::of_inactivity_gap_with_no_grace(5).unwrap().grace_ms, 0);
+        let e = SessionWindows::of_inactivity_gap_with_no_grace(0).unwrap_err();
+        assert!(e.message().contains("gap must be positive"), "{e}");
+        assert!(SessionWindows::of_inactivity_gap_with_no_grace(-1).is_err());
+        assert!(SessionWindows::of_inactivity_gap_and_grace(1, -1).unwrap_err().message().contains("grace"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ records per fused chain of operations with the GIL taken once.
 from __future__ import annotations
 
 import enum
+import typing
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
@@ -36,12 +37,13 @@ from ._runner import (
     REDUCE,
     SELECT_KEY,
     SERDE,
+    SESSION_AGGREGATE,
     SPLIT,
     TOPIC,
     Op,
     Runner,
 )
-from ._serdes import Serde, Serdes, SerializationError, TimeWindowedSerde, Windowed
+from ._serdes import Serde, Serdes, SerializationError, SessionWindowedSerde, TimeWindowedSerde, Windowed
 
 __all__ = [
     "StreamsBuilder",
@@ -49,6 +51,7 @@ __all__ = [
     "KStream",
     "KGroupedStream",
     "TimeWindowedKStream",
+    "SessionWindowedKStream",
     "KTable",
     "BranchedKStream",
     "KafkaStreams",
@@ -57,6 +60,7 @@ __all__ = [
     "StreamsException",
     "TimeWindows",
     "JoinWindows",
+    "SessionWindows",
     "Suppressed",
     "BufferConfig",
     "StrictBufferConfig",
@@ -65,9 +69,11 @@ __all__ = [
     "Serdes",
     "SerializationError",
     "TimeWindowedSerde",
+    "SessionWindowedSerde",
     "Windowed",
     "ReadOnlyKeyValueStore",
     "ReadOnlyWindowStore",
+    "ReadOnlySessionStore",
 ]
 
 log = logging.getLogger("polykafka.streams")
@@ -114,6 +120,30 @@ class TimeWindows:
 
     def __repr__(self):
         return "TimeWindows(size_ms=%d, advance_ms=%d, grace_ms=%d)" % (self.size_ms, self.advance_ms, self.grace_ms)
+
+
+class SessionWindows:
+    """Session windows: a key's records less than the inactivity gap apart form one session
+    ``[first, last]`` (a record bridging two sessions merges them); late records are dropped once
+    stream time passes a session's end plus gap plus grace. Checked by the core."""
+
+    def __init__(self, gap_ms: int, grace_ms: int):
+        error = _native.session_windows_error(int(gap_ms), int(grace_ms))
+        if error is not None:
+            raise ValueError(error)
+        self.gap_ms = int(gap_ms)
+        self.grace_ms = int(grace_ms)
+
+    @staticmethod
+    def of_inactivity_gap_with_no_grace(inactivity_gap: Duration) -> "SessionWindows":
+        return SessionWindows(_ms(inactivity_gap, "inactivity gap"), 0)
+
+    @staticmethod
+    def of_inactivity_gap_and_grace(inactivity_gap: Duration, grace: Duration) -> "SessionWindows":
+        return SessionWindows(_ms(inactivity_gap, "inactivity gap"), _ms(grace, "grace"))
+
+    def __repr__(self):
+        return "SessionWindows(gap_ms=%d, grace_ms=%d)" % (self.gap_ms, self.grace_ms)
 
 
 class JoinWindows:
@@ -517,9 +547,15 @@ class KGroupedStream:
         self._stream = stream
         self._name = name  # of the repartition topic, when there is one
 
-    def windowed_by(self, windows: TimeWindows) -> "TimeWindowedKStream":
+    @typing.overload
+    def windowed_by(self, windows: TimeWindows) -> "TimeWindowedKStream": ...
+    @typing.overload
+    def windowed_by(self, windows: SessionWindows) -> "SessionWindowedKStream": ...
+    def windowed_by(self, windows):
+        if isinstance(windows, SessionWindows):
+            return SessionWindowedKStream(self, windows)
         if not isinstance(windows, TimeWindows):
-            raise TypeError("windowed_by() takes TimeWindows")
+            raise TypeError("windowed_by() takes TimeWindows or SessionWindows")
         return TimeWindowedKStream(self, windows)
 
     def _grouped(self, store: str) -> KStream:
@@ -574,6 +610,56 @@ class TimeWindowedKStream(KGroupedStream):
 
     def _windows(self):
         return self._time_windows
+
+
+class SessionWindowedKStream:
+    """A grouped stream aggregated per session (:class:`SessionWindows`); keys of the result are
+    :class:`Windowed` with the session's ``start`` and ``end`` (both inclusive), in Kafka
+    Streams' session-windowed format (:class:`SessionWindowedSerde`)."""
+
+    def __init__(self, grouped: KGroupedStream, windows: SessionWindows):
+        self._grouped = grouped
+        self._session_windows = windows
+
+    def _aggregate(self, kind, fn, materialized, value_serde) -> "KTable":
+        g0 = self._grouped
+        b = g0._stream._b
+        store = _store_name(b, materialized, kind == REDUCE)
+        g = g0._grouped(store)
+        w = self._session_windows
+        node = b._native.session_aggregate(g._node, store, "count" if kind is None else "combine", w.gap_ms, w.grace_ms)
+        if kind is not None:
+            b._runner.add(node, Op(kind, fn, g.key_serde, g.value_serde, g.key_serde, value_serde, value_serde))
+        b._stores[store] = _Store(store, g.key_serde, value_serde, w)
+        return KTable(b, node, SessionWindowedSerde(g.key_serde), value_serde, store, w)
+
+    def count(self, materialized: Optional[str] = None) -> "KTable":
+        """Counts per session into the session store ``materialized`` (values: Long)."""
+        return self._aggregate(None, None, materialized, Serdes.Long())
+
+    def reduce(self, reducer: Callable[[Any, Any], Any], materialized: Optional[str] = None) -> "KTable":
+        """``reducer(aggregate, value)``; two sessions merge with ``reducer(aggregate, other)``."""
+        if not callable(reducer):
+            raise TypeError("reduce() takes a function (aggregate, value) -> aggregate")
+        return self._aggregate(REDUCE, reducer, materialized, self._grouped._stream.value_serde)
+
+    def aggregate(
+        self,
+        initializer: Callable[[], Any],
+        aggregator: Callable[[Any, Any, Any], Any],
+        merger: Callable[[Any, Any, Any], Any],
+        materialized: Optional[str] = None,
+        value_serde: Optional[Serde] = None,
+    ) -> "KTable":
+        """``aggregator(key, value, aggregate) -> aggregate``; ``merger(key, aggregate1,
+        aggregate2) -> aggregate`` combines two sessions a record bridges (Kafka Streams'
+        ``Merger``); values use ``value_serde`` (default JSON)."""
+        if not callable(initializer) or not callable(aggregator):
+            raise TypeError("aggregate() takes an initializer () -> aggregate and an aggregator (key, value, aggregate) -> aggregate")
+        if not callable(merger):
+            raise TypeError("aggregate() over session windows takes a merger (key, aggregate1, aggregate2) -> aggregate")
+        serde = _check_serde(value_serde, "value_serde") or Serdes.Json()
+        return self._aggregate(SESSION_AGGREGATE, (initializer, aggregator, merger), materialized, serde)
 
 
 class KTable:
@@ -732,11 +818,13 @@ class KafkaStreams:
         restored, restore_seconds, commits."""
         return self._native.metrics()
 
-    def store(self, name: str) -> Union["ReadOnlyKeyValueStore", "ReadOnlyWindowStore"]:
+    def store(self, name: str) -> Union["ReadOnlyKeyValueStore", "ReadOnlyWindowStore", "ReadOnlySessionStore"]:
         """Interactive queries on the store ``name`` over this instance's tasks."""
         s = self._stores.get(name)
         if s is None:
             raise KeyError("the topology has no store named %r" % name)
+        if isinstance(s.windows, SessionWindows):
+            return ReadOnlySessionStore(self._native, s)
         if s.windows is not None:
             return ReadOnlyWindowStore(self._native, s)
         return ReadOnlyKeyValueStore(self._native, s)
@@ -780,4 +868,26 @@ class ReadOnlyWindowStore:
 
     def all(self) -> Iterator[Tuple[Windowed, Any]]:
         ws = TimeWindowedSerde(self._s.key_serde, self._s.windows.size_ms)
+        return iter([(ws.deserialize(k), self._s.value_serde.deserialize(v)) for k, v in self._n.store_all(self._s.name)])
+
+
+class ReadOnlySessionStore:
+    """The sessions of a session-windowed aggregation's store."""
+
+    def __init__(self, native, store: _Store):
+        self._n = native
+        self._s = store
+
+    def find_sessions(self, key: Any, earliest_session_end: Union[datetime, int], latest_session_start: Union[datetime, int]) -> Iterator[Tuple[Windowed, Any]]:
+        """``key``'s sessions ending at ``earliest_session_end`` or later and starting at
+        ``latest_session_start`` or earlier, by end (Kafka Streams' ``findSessions``)."""
+        raw = self._n.store_find_sessions(self._s.name, self._s.key_serde.serialize(key), _epoch_ms(earliest_session_end), _epoch_ms(latest_session_start))
+        return iter([(Windowed(key, start, end), self._s.value_serde.deserialize(v)) for start, end, v in raw])
+
+    def fetch(self, key: Any) -> Iterator[Tuple[Windowed, Any]]:
+        """Every session of ``key``, by end."""
+        return self.find_sessions(key, 0, 2**63 - 1)
+
+    def all(self) -> Iterator[Tuple[Windowed, Any]]:
+        ws = SessionWindowedSerde(self._s.key_serde)
         return iter([(ws.deserialize(k), self._s.value_serde.deserialize(v)) for k, v in self._n.store_all(self._s.name)])

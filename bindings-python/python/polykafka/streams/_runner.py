@@ -27,6 +27,7 @@ REDUCE = 20
 AGGREGATE = 21
 JOIN = 22
 TOPIC = 23  # to() with a TopicNameExtractor: fn(key, value) -> the record's topic name
+SESSION_AGGREGATE = 24  # fn: (initializer, aggregator, merger)
 
 
 class Op:
@@ -163,11 +164,37 @@ class Runner:
                     continue
                 if kind == REDUCE:
                     result = value if other is None else fn(other, value)
-                elif kind == AGGREGATE:
-                    init, agg = fn
+                elif kind == AGGREGATE or kind == SESSION_AGGREGATE:
+                    init, agg = fn[0], fn[1]
                     result = agg(key, value, init() if other is None else other)
                 else:
                     result = fn(value, other)
+                out.append(vs(result))
+            except Exception as e:  # noqa: BLE001
+                return out, self._fail(i, "user", e)
+        return out, None
+
+
+    def merge(self, node, records, operands):
+        """Session merging: each record's value is a merged session's aggregate, its operand the
+        aggregate merged so far (None: the initializer's value first, as Kafka Streams). A
+        reduce merges with its reducer (``aggregate is None ? other : reducer(aggregate, other)``)."""
+        op = self.ops[node]
+        kd, ad, vs = op.key_in.deserialize, op.extra.deserialize, op.value_out.serialize
+        out = []
+        for i, ((k, v, _ts), o) in enumerate(zip(records, operands)):
+            try:
+                key = kd(k)
+                other = ad(v)
+                so_far = ad(o) if o is not None else None
+            except Exception as e:  # noqa: BLE001
+                return out, self._fail(i, "deserialization", e)
+            try:
+                if op.kind == REDUCE:
+                    result = other if so_far is None else op.fn(so_far, other)
+                else:
+                    init, _agg, merger = op.fn
+                    result = merger(key, init() if so_far is None else so_far, other)
                 out.append(vs(result))
             except Exception as e:  # noqa: BLE001
                 return out, self._fail(i, "user", e)

@@ -177,3 +177,40 @@ class Serdes:
     @staticmethod
     def Bytes() -> Serde[bytes]:
         return _Bytes()
+
+
+class SessionWindowedSerde(Serde[Windowed]):
+    """Kafka Streams' session-windowed key format: the inner key's bytes, then the session's end
+    and start as 8 bytes big-endian each (``WindowedSerdes.sessionWindowedSerdeFrom(inner)``).
+    A session's end is inclusive: a session of one record has ``start == end``."""
+
+    name = "SessionWindowed"
+
+    def __init__(self, inner: Serde):
+        self.inner = inner
+
+    def serialize(self, obj):
+        if obj is None:
+            return None
+        if not isinstance(obj, Windowed):
+            raise SerializationError("SessionWindowedSerde serializes Windowed keys, got %s" % type(obj).__name__)
+        inner = self.inner.serialize(obj.key) or b""
+        return inner + _LONG.pack(obj.end) + _LONG.pack(obj.start)
+
+    def deserialize(self, data):
+        if data is None:
+            return None
+        if len(data) < 16:
+            raise SerializationError("a session-windowed key has at least 16 bytes, got %d" % len(data))
+        end = _LONG.unpack(data[-16:-8])[0]
+        start = _LONG.unpack(data[-8:])[0]
+        return Windowed(self.inner.deserialize(data[:-16]), start, end)
+
+    def __repr__(self):
+        return "SessionWindowedSerde(%r)" % (self.inner,)
+
+    def __eq__(self, other):
+        return isinstance(other, SessionWindowedSerde) and other.inner == self.inner
+
+    def __hash__(self):
+        return hash((SessionWindowedSerde, self.inner))

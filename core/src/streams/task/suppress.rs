@@ -21,7 +21,7 @@ use crate::record::ProducerRecord;
 
 use super::super::functions::StreamRecord;
 use super::super::runtime::ProcessingError;
-use super::super::store::WindowedKey;
+use super::super::store::{SessionKey, WindowedKey};
 use super::super::topology::{BufferConfig, NodeId, Topology};
 use super::{Batch, Context, Task};
 
@@ -68,7 +68,7 @@ impl Task {
         cx: &mut Context<'_>,
         node: NodeId,
         store: &str,
-        window_size_ms: i64,
+        (window_size_ms, session): (i64, bool),
         grace_ms: i64,
         buffer: BufferConfig,
         batch: Batch,
@@ -91,15 +91,19 @@ impl Task {
             });
             for (r, &origin) in batch.records.iter().zip(&batch.origins) {
                 let Some(key) = &r.key else { continue };
-                let window = match WindowedKey::decode(key) {
-                    Ok(w) => w,
+                // A time window ends at start + size; a session at its end, in its key.
+                let end = match session {
+                    false => WindowedKey::decode(key).map(|w| w.start.saturating_add(window_size_ms)),
+                    true => SessionKey::decode(key).map(|s| s.end),
+                };
+                let end = match end {
+                    Ok(end) => end,
                     Err(e) => {
                         failed = Some((origin, e.to_string()));
                         return;
                     }
                 };
                 st.stream_time = st.stream_time.max(r.timestamp);
-                let end = window.start.saturating_add(window_size_ms);
                 if let Some(old) = m.get(key) {
                     if let Some((old_end, _, _)) = decode(old) {
                         st.order.remove(&(old_end, key.clone()));
