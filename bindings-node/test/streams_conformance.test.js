@@ -111,13 +111,16 @@ test('the seed topology gives the same final results as Kafka Streams, equal to 
     await both(all, 'every final result', 30000).catch(() => {})
     late = streams.metrics().lateDropped
   } finally {
-    await streams.close({ timeout: 30000 })
     java.kill('SIGTERM') // it closes Kafka Streams
     const killer = setTimeout(() => java.kill('SIGKILL'), 60000)
-    await javaDone
-    clearTimeout(killer)
-    fs.closeSync(logFd)
-    for (const s of Object.values(sides)) await s.tail.disconnect()
+    try {
+      await streams.close({ timeout: 30000 })
+      for (const s of Object.values(sides)) await s.tail.disconnect()
+    } finally {
+      await javaDone
+      clearTimeout(killer)
+      fs.closeSync(logFd)
+    }
   }
   assert.match(javaLog(), /STATE RUNNING/, 'Kafka Streams never ran')
   const ours = sides.ours.results
