@@ -5,60 +5,12 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('path')
-const crypto = require('crypto')
 const { execFileSync } = require('child_process')
-const { brokers, uniqueTopic, createTopics, kafkajs, committed, waitFor } = require('./helpers')
+const { brokers, uniqueTopic, createTopics, committed, waitFor } = require('./helpers')
+const { seedData, seedTopology, send, readAll, config } = require('./streams_seed')
 const polykafka = require('..')
 const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, SessionWindows, SessionWindowedSerde, Suppressed, Serdes, State } = polykafka
 const { StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
-
-const quiet = { logLevel: kafkajs.logLevel.NOTHING }
-
-function seedData(nEvents, nUsers, minutes, nOrders, partitions) {
-  const script = path.join(__dirname, 'programs', 'streams_seed_json.py')
-  const out = execFileSync('python3', [script, ...[nEvents, nUsers, minutes, nOrders, partitions].map(String)], { maxBuffer: 1 << 28 })
-  return JSON.parse(out)
-}
-
-/** Sends [key, value (a string, a Buffer, else JSON), timestamp|null] in order with kafkajs (its default partitioner is
- * Java's murmur2, as the expected results assume). */
-async function send(topic, records) {
-  const kafka = new kafkajs.Kafka({ clientId: 'feeder', brokers, ...quiet })
-  const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner })
-  await p.connect()
-  try {
-    await p.send({
-      topic,
-      messages: records.map(([key, value, ts]) => ({
-        key,
-        value: Buffer.isBuffer(value) || typeof value === 'string' ? value : JSON.stringify(value),
-        ...(ts === null || ts === undefined ? {} : { timestamp: String(ts) }),
-      })),
-    })
-  } finally {
-    await p.disconnect()
-  }
-}
-
-/** Every record of `topic` until none came for `idleMs` (longer before the first). */
-async function readAll(topic, idleMs = 3000, firstMs = 15000) {
-  const kafka = new kafkajs.Kafka({ clientId: 'reader', brokers, ...quiet })
-  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(6).toString('hex')}` })
-  await consumer.connect()
-  await consumer.subscribe({ topics: [topic], fromBeginning: true })
-  const got = []
-  let last = Date.now()
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      got.push({ partition, ...message })
-      last = Date.now()
-    },
-  })
-  const start = Date.now()
-  await waitFor(() => Date.now() - last > (got.length ? idleMs : Math.max(idleMs, firstMs - (last - start))), 120000, 'idle')
-  await consumer.disconnect()
-  return got
-}
 
 /** The errors the instance's uncaught exception handler receives (answering SHUTDOWN_CLIENT). */
 function collectFailures(streams) {
@@ -68,34 +20,6 @@ function collectFailures(streams) {
     return 'SHUTDOWN_CLIENT'
   })
   return failures
-}
-
-const config = (app, extra = {}) => ({
-  'application.id': app,
-  'bootstrap.servers': brokers.join(','),
-  'commit.interval.ms': 200,
-  'consumer.fetch.max.wait.ms': 100,
-  ...extra,
-})
-
-function seedTopology(t, d) {
-  const builder = new StreamsBuilder()
-  const events = builder.stream(t.events, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
-  events
-    .filter((k, e) => e.eventType === 'USER_CREATED')
-    .mapValues(e => ({ userId: e.userId }))
-    .to(t.notifications, { valueSerde: Serdes.Json() })
-  const userCounts = events.groupBy((k, e) => e.country).count({ materialized: 'user-counts-by-country' })
-  userCounts.toStream().to(t.countryCounts, { valueSerde: Serdes.Long() })
-  events
-    .groupByKey()
-    .windowedBy(TimeWindows.ofSizeAndGrace(d.windowMs, d.graceMs))
-    .count({ materialized: 'windowed-counts' })
-    .toStream()
-    .to(t.windowedCounts)
-  const orders = builder.stream(t.orders, { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
-  orders.leftJoin(userCounts, (order, count) => ({ ...order, userCount: count })).to(t.enriched, { valueSerde: Serdes.Json() })
-  return builder.build()
 }
 
 test('the seed topology gives the results computed independently (streams_seed.py)', { timeout: 300000 }, async () => {

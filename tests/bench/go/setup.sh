@@ -4,6 +4,7 @@
 #   setup.sh           bench-go            (polykafka-go, kafka-go, franz-go)
 #   setup.sh confluent bench-go-confluent  (the same plus confluent-kafka-go: cgo + the librdkafka
 #                                           static build bundled in the module, linux amd64/arm64 glibc)
+#   setup.sh streams   bench-go-streams    (polykafka-go-streams: ./streams, the K1/K2 streams cases)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
@@ -12,7 +13,10 @@ mkdir -p "$out"
 command -v go >/dev/null || { echo "go is not installed" >&2; exit 1; }
 (cd "$root" && cargo build --release --locked -q -p polykafka-c)
 cd "$here"
-if [[ "${1:-}" == confluent ]]; then
+if [[ "${1:-}" == streams ]]; then
+  CGO_ENABLED=1 go build -o "$out/bench-go-streams.tmp" ./streams
+  mv "$out/bench-go-streams.tmp" "$out/bench-go-streams"
+elif [[ "${1:-}" == confluent ]]; then
   CGO_ENABLED=1 go build -tags confluent -o "$out/bench-go-confluent.tmp" . \
     || { echo "confluent-kafka-go did not build/link here (see above)" >&2; exit 1; }
   mv "$out/bench-go-confluent.tmp" "$out/bench-go-confluent"
