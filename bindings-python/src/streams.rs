@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use polykafka::streams::{
     AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionWindows, State,
-    StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
+    StreamRecord, StreamsConfig, TimeWindows, TimestampExtractor, TimestampOutput, TopologyBuilder, UserFailure, UserFunctions,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -58,6 +58,15 @@ impl TopologyBuilderNative {
     fn source(&self, py: Python<'_>, topics: Vec<String>) -> PyResult<NodeId> {
         let t: Vec<&str> = topics.iter().map(String::as_str).collect();
         self.with(py, |b| b.source(&t))
+    }
+    /// The source's timestamp extractor: a built-in's Kafka Streams name, or "user" (the
+    /// runner's `extract_timestamps`).
+    fn timestamp_extractor(&self, py: Python<'_>, source: NodeId, kind: &str) -> PyResult<()> {
+        let x = match kind {
+            "user" => TimestampExtractor::User,
+            name => TimestampExtractor::from_name(name).ok_or_else(|| PyValueError::new_err(format!("unknown timestamp extractor '{name}'")))?,
+        };
+        self.with(py, |b| b.timestamp_extractor(source, x))
     }
     fn user(&self, py: Python<'_>, parent: NodeId) -> PyResult<NodeId> {
         self.with(py, |b| b.user(parent))
@@ -233,6 +242,18 @@ impl UserFunctions for PyFunctions {
     fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
         self.call_combining("merge", node, input, operands)
     }
+
+    fn extract_timestamps(&self, source: NodeId, input: &[StreamRecord], partition_time: i64) -> TimestampOutput {
+        Python::with_gil(|py| {
+            let call = || -> PyResult<TimestampOutput> {
+                let recs = records_list(py, input)?;
+                let res = self.runner.bind(py).call_method1("extract_timestamps", (source, recs, partition_time))?;
+                let (times, fail): (Vec<i64>, Bound<'_, PyAny>) = res.extract()?;
+                Ok(TimestampOutput { timestamps: times, failure: failure(&fail)? })
+            };
+            call().unwrap_or_else(|e| TimestampOutput { timestamps: Vec::new(), failure: Some(runner_failed(py, e)) })
+        })
+    }
 }
 
 impl PyFunctions {
@@ -356,6 +377,7 @@ impl KafkaStreamsNative {
         let d = PyDict::new(py);
         d.set_item("processed", m.processed)?;
         d.set_item("late_dropped", m.late_dropped)?;
+        d.set_item("timestamp_dropped", m.timestamp_dropped)?;
         d.set_item("dropped", m.dropped)?;
         d.set_item("deserialization_skipped", m.deserialization_skipped)?;
         d.set_item("dead_lettered", m.dead_lettered)?;

@@ -7,6 +7,7 @@ independently in streams_seed.expected.
 Input size: STREAMS_CONFORMANCE_EVENTS (default 10,000 here to keep `make test` short; the
 issue's 100,000 is `STREAMS_CONFORMANCE_EVENTS=100000`)."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -97,6 +98,30 @@ def stop(java):
     except subprocess.TimeoutExpired:
         java.kill()
         java.wait()
+
+
+@contextlib.contextmanager
+def beside_kafka_streams(main, bootstrap, events, ours, theirs, streams, our_app, java_app):
+    """Runs tests/streams-java's topology ``main`` (args: bootstrap, ``java_app``, ``events``,
+    ``theirs``) and ``streams`` (application ``our_app``, started here) on the same input; yields
+    once both processed all of ``events``; then closes both and checks Kafka Streams ran."""
+    classpath = subprocess.run([str(REPO / "tests/streams-java/build.sh")], check=True, capture_output=True, text=True).stdout.strip()
+    java_log = tempfile.NamedTemporaryFile(mode="w+", prefix=main + "-", suffix=".log")
+    java = subprocess.Popen(["java", "-cp", classpath, main, bootstrap, java_app, events, theirs],
+                            stdout=java_log, stderr=subprocess.STDOUT, text=True)
+    streams.start()
+    try:
+        for app in (our_app, java_app):
+            wait_for(lambda: caught_up(bootstrap, app, [events]), timeout=WAIT, what=app + " to process the input",
+                     detail=lambda: (java.poll(), tail_of(java_log), streams.metrics()))
+        assert streams.state() == State.RUNNING
+        yield
+    finally:
+        streams.close(60)
+        stop(java)
+        log = tail_of(java_log, None)
+        java_log.close()
+    assert "STATE RUNNING" in log, log[-3000:]
 
 
 def results(tails):

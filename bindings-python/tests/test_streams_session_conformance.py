@@ -8,14 +8,12 @@ Kafka Streams runs without its record cache: with it, whether a session the stor
 still found to merge with depends on when the cache was last flushed."""
 
 import random
-import subprocess
-import tempfile
 import time
 
-from conftest import REPO, unique
-from polykafka.streams import KafkaStreams, Serdes, SessionWindowedSerde, SessionWindows, State, StreamsBuilder
-from test_streams import caught_up, config, create, produce, read_all, wait_for
-from test_streams_conformance import WAIT, stop, tail_of
+from conftest import unique
+from polykafka.streams import KafkaStreams, Serdes, SessionWindowedSerde, SessionWindows, StreamsBuilder
+from test_streams import config, create, produce, read_all
+from test_streams_conformance import beside_kafka_streams
 
 GAP, GRACE = 60_000, 30_000
 LONG = Serdes.Long()
@@ -92,7 +90,6 @@ def build(events, counts):
 
 
 def test_session_counts_same_results_as_kafka_streams(bootstrap, admin):
-    classpath = subprocess.run([str(REPO / "tests/streams-java/build.sh")], check=True, capture_output=True, text=True).stdout.strip()
     events, ours, theirs = unique("sconf-events"), unique("sconf-py-counts"), unique("sconf-java-counts")
     create(admin, events, partitions=1)
     create(admin, ours, theirs)
@@ -102,26 +99,12 @@ def test_session_counts_same_results_as_kafka_streams(bootstrap, admin):
     produce(bootstrap, events, records)
 
     java_app, our_app = unique("sconf-java-app"), unique("sconf-py-app")
-    java_log = tempfile.NamedTemporaryFile(mode="w+", prefix="session-topology-", suffix=".log")
-    java = subprocess.Popen(["java", "-cp", classpath, "SessionTopology", bootstrap, java_app, events, theirs],
-                            stdout=java_log, stderr=subprocess.STDOUT, text=True)
     streams = KafkaStreams(build(events, ours), config(bootstrap, our_app))
-    streams.start()
-    try:
-        for app in (our_app, java_app):
-            wait_for(lambda: caught_up(bootstrap, app, [events]), timeout=WAIT, what=app + " to process the input",
-                     detail=lambda: (java.poll(), tail_of(java_log), streams.metrics()))
-        assert streams.state() == State.RUNNING
+    with beside_kafka_streams("SessionTopology", bootstrap, events, ours, theirs, streams, our_app, java_app):
         store = streams.store("session-counts")
         stored = {(w.key, w.start, w.end): n for w, n in store.all()}
         u00 = [((w.start, w.end), n) for w, n in store.fetch("u00")]
         got = {"ours": final_sessions(bootstrap, ours), "theirs": final_sessions(bootstrap, theirs)}
-    finally:
-        streams.close(60)
-        stop(java)
-        log = tail_of(java_log, None)
-        java_log.close()
-    assert "STATE RUNNING" in log, log[-3000:]
     assert got["ours"] == got["theirs"], explain(records, exp, got)
     assert got["ours"] == exp
     assert stored == exp

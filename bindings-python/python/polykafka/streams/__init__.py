@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .. import _native
+from ._runner import SourceRecord
 from ._runner import (
     AGGREGATE,
     FILTER,
@@ -74,6 +75,12 @@ __all__ = [
     "ReadOnlyKeyValueStore",
     "ReadOnlyWindowStore",
     "ReadOnlySessionStore",
+    "TimestampExtractor",
+    "SourceRecord",
+    "FailOnInvalidTimestamp",
+    "LogAndSkipOnInvalidTimestamp",
+    "UsePartitionTimeOnInvalidTimestamp",
+    "WallclockTimestampExtractor",
 ]
 
 log = logging.getLogger("polykafka.streams")
@@ -120,6 +127,46 @@ class TimeWindows:
 
     def __repr__(self):
         return "TimeWindows(size_ms=%d, advance_ms=%d, grace_ms=%d)" % (self.size_ms, self.advance_ms, self.grace_ms)
+
+
+class TimestampExtractor:
+    """Kafka Streams' ``TimestampExtractor``: subclass it and define ``extract(record,
+    partition_time)`` returning the record's event time in milliseconds (``record`` is a
+    :class:`SourceRecord`: ``key``, ``value`` deserialized, ``timestamp`` as written;
+    ``partition_time`` the largest time extracted from the partition so far, -1 while none). A
+    negative time drops the record (``metrics()["timestamp_dropped"]``); an exception stops the
+    application through the uncaught exception handler, naming the record. A plain function
+    ``f(record, partition_time)`` does the same. The built-in extractors below run in the core."""
+
+    _builtin: Optional[str] = None
+
+    def extract(self, record: SourceRecord, partition_time: int) -> int:
+        raise NotImplementedError("a TimestampExtractor subclass defines extract(record, partition_time)")
+
+
+class FailOnInvalidTimestamp(TimestampExtractor):
+    """The record's timestamp; a negative one stops the application (the default)."""
+
+    _builtin = "FailOnInvalidTimestamp"
+
+
+class LogAndSkipOnInvalidTimestamp(TimestampExtractor):
+    """The record's timestamp; a record with a negative one is skipped with a warning."""
+
+    _builtin = "LogAndSkipOnInvalidTimestamp"
+
+
+class UsePartitionTimeOnInvalidTimestamp(TimestampExtractor):
+    """The record's timestamp; a negative one is replaced by the partition time (and stops the
+    application while that is not known)."""
+
+    _builtin = "UsePartitionTimeOnInvalidTimestamp"
+
+
+class WallclockTimestampExtractor(TimestampExtractor):
+    """The wall-clock time when the record is read."""
+
+    _builtin = "WallclockTimestampExtractor"
 
 
 class SessionWindows:
@@ -300,11 +347,31 @@ class StreamsBuilder:
             self._native.mark_key_changing(node)  # an aggregation after it repartitions (the core decides)
         return node
 
-    def stream(self, topics: Union[str, Iterable[str]], key_serde: Optional[Serde] = None, value_serde: Optional[Serde] = None) -> "KStream":
-        """A stream of the records of ``topics`` (default serdes: bytes)."""
+    def stream(
+        self,
+        topics: Union[str, Iterable[str]],
+        key_serde: Optional[Serde] = None,
+        value_serde: Optional[Serde] = None,
+        timestamp_extractor: Union[TimestampExtractor, Callable[[SourceRecord, int], int], None] = None,
+    ) -> "KStream":
+        """A stream of the records of ``topics`` (default serdes: bytes). ``timestamp_extractor``
+        (Kafka Streams' ``Consumed.withTimestampExtractor``) gives each record its event time; by
+        default the record's timestamp (``default.timestamp.extractor``)."""
         names = [topics] if isinstance(topics, str) else list(topics)
+        key_serde, value_serde = _check_serde(key_serde, "key_serde"), _check_serde(value_serde, "value_serde")
+        key_serde, value_serde = key_serde or Serdes.Bytes(), value_serde or Serdes.Bytes()
+        if timestamp_extractor is not None and not callable(timestamp_extractor) and not isinstance(timestamp_extractor, TimestampExtractor):
+            raise TypeError("timestamp_extractor must be a TimestampExtractor or a function (record, partition_time) -> int, got %s" % type(timestamp_extractor).__name__)
         node = self._native.source(names)
-        return KStream(self, node, key_serde or Serdes.Bytes(), value_serde or Serdes.Bytes())
+        if isinstance(timestamp_extractor, TimestampExtractor):
+            builtin = timestamp_extractor._builtin
+            self._native.timestamp_extractor(node, builtin or "user")
+            if builtin is None:
+                self._runner.extractors[node] = (key_serde.deserialize, value_serde.deserialize, timestamp_extractor.extract)
+        elif timestamp_extractor is not None:
+            self._native.timestamp_extractor(node, "user")
+            self._runner.extractors[node] = (key_serde.deserialize, value_serde.deserialize, timestamp_extractor)
+        return KStream(self, node, key_serde, value_serde)
 
     def build(self) -> "Topology":
         if self._built:
@@ -814,7 +881,7 @@ class KafkaStreams:
         return self._exception or self._make_exception(f)
 
     def metrics(self) -> Dict[str, Any]:
-        """Counters: processed, late_dropped, dropped, deserialization_skipped, dead_lettered,
+        """Counters: processed, late_dropped, timestamp_dropped, dropped, deserialization_skipped, dead_lettered,
         restored, restore_seconds, commits."""
         return self._native.metrics()
 

@@ -83,9 +83,26 @@ def _apply(steps, pos, key, value, out):
     out.append((0, key, value))
 
 
+class SourceRecord:
+    """What a timestamp extractor is given: the record's deserialized key and value, and the
+    timestamp it was written with (milliseconds; -1 when it has none)."""
+
+    __slots__ = ("key", "value", "timestamp")
+
+    def __init__(self, key, value, timestamp):
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+
+    def __repr__(self):
+        return "SourceRecord(key=%r, value=%r, timestamp=%d)" % (self.key, self.value, self.timestamp)
+
+
 class Runner:
     def __init__(self):
         self.ops = {}
+        # source node -> (key deserializer, value deserializer, extract(record, partition_time))
+        self.extractors = {}
         self._chains = {}
         # The exception of the last failed user function (for the uncaught exception handler).
         self.last_exception = None
@@ -174,6 +191,30 @@ class Runner:
                 return out, self._fail(i, "user", e)
         return out, None
 
+
+    def extract_timestamps(self, source, records, partition_time):
+        """The event time of each record of one partition (``partition_time``: the largest time
+        extracted from it so far, -1 while none; it moves with each record's)."""
+        kd, vd, fn = self.extractors[source]
+        out = []
+        for i, (k, v, ts) in enumerate(records):
+            try:
+                key = kd(k)
+                value = vd(v)
+            except Exception as e:  # noqa: BLE001
+                return out, self._fail(i, "deserialization", e)
+            try:
+                t = fn(SourceRecord(key, value, ts), partition_time)
+                if type(t) is not int:  # noqa: E721 - bool is not a time
+                    raise TypeError("a timestamp extractor must return an int (milliseconds), got %s" % type(t).__name__)
+                if not -(1 << 63) <= t < (1 << 63):
+                    raise OverflowError("the timestamp %d does not fit in 64 bits" % t)
+            except Exception as e:  # noqa: BLE001
+                return out, self._fail(i, "user", e)
+            out.append(t)
+            if t > partition_time:
+                partition_time = t
+        return out, None
 
     def merge(self, node, records, operands):
         """Session merging: each record's value is a merged session's aggregate, its operand the
