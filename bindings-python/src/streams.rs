@@ -131,6 +131,10 @@ impl TopologyBuilderNative {
     fn to_stream(&self, py: Python<'_>, table: NodeId) -> PyResult<NodeId> {
         self.with(py, |b| b.to_stream(table))
     }
+    /// KTable filter / filter_not / map_values (the runner's op on the node says which).
+    fn table_user(&self, py: Python<'_>, table: NodeId) -> PyResult<NodeId> {
+        self.with(py, |b| b.table_user(table))
+    }
     fn join_table(&self, py: Python<'_>, stream: NodeId, table: NodeId, left: bool) -> PyResult<NodeId> {
         self.with(py, |b| b.join_table(stream, table, left))
     }

@@ -9,11 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use polykafka::admin::{Admin, NewTopic};
-use polykafka::consumer::Consumer;
 use polykafka::streams::{AggregateKind, ClosureFunctions, KafkaStreams, SessionKey, SessionWindows, State, StreamsConfig, TopologyBuilder};
-use polykafka::{AdminConfig, ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+use polykafka::{AdminConfig, ProducerConfig, ProducerRecord};
 
 /// src -> group_by_key -> windowed_by(sessions of gap 2 s, grace 5 s) -> count("sessions") -> to(out).
 fn app(src: &str, out: &str) -> (polykafka::streams::Topology, ClosureFunctions) {
@@ -65,24 +63,8 @@ async fn run_until(src: &str, out: &str, config: StreamsConfig, want: &Sessions)
 
 /// Every record of `topic` (1 partition) until a poll after 2 s finds nothing.
 async fn read_out(bootstrap: &str, topic: &str) -> Vec<(SessionKey, Option<i64>)> {
-    let c = Consumer::new(ConsumerConfig::from_properties([("bootstrap.servers", bootstrap), ("enable.auto.commit", "false")]).unwrap()).unwrap();
-    let tp = [TopicPartition::new(topic, 0)];
-    c.assign(&tp).unwrap();
-    c.seek_to_beginning(&tp).unwrap();
-    let mut out = Vec::new();
-    let mut last = Instant::now();
-    while last.elapsed() < Duration::from_secs(2) {
-        let batch = c.poll_batch(1000, Duration::from_millis(200)).await.unwrap();
-        if !batch.is_empty() {
-            last = Instant::now();
-        }
-        for r in batch {
-            let v: Option<Bytes> = r.value;
-            out.push((SessionKey::decode(r.key.as_ref().unwrap()).unwrap(), v.map(|v| i64::from_be_bytes(v[..].try_into().unwrap()))));
-        }
-    }
-    c.close().await.unwrap();
-    out
+    let records = common::read_partition(bootstrap, topic).await;
+    records.into_iter().map(|r| (SessionKey::decode(r.key.as_ref().unwrap()).unwrap(), r.value.map(|v| i64::from_be_bytes(v[..].try_into().unwrap())))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,10 @@ pub(crate) struct Task {
 struct Batch {
     records: Vec<StreamRecord>,
     origins: Vec<u32>,
+    /// A table's updates from an aggregation: each key's value before the update (Kafka
+    /// Streams' `Change.oldValue`, which it sends to a filter over a materialized table); `None`
+    /// where they are not known.
+    old: Option<Vec<Option<Bytes>>>,
 }
 
 impl Task {
@@ -70,7 +74,7 @@ impl Task {
 
     /// Processes source records entering at `entry` (a source or a repartition node).
     pub fn process_entry(&mut self, cx: &mut Context<'_>, entry: NodeId, records: Vec<StreamRecord>, origins: Vec<u32>) -> Result<(), ProcessingError> {
-        self.forward(cx, entry, 0, Batch { records, origins })
+        self.forward(cx, entry, 0, Batch { records, origins, old: None })
     }
 
     fn forward(&mut self, cx: &mut Context<'_>, node: NodeId, port: usize, batch: Batch) -> Result<(), ProcessingError> {
@@ -86,7 +90,7 @@ impl Task {
                 batch.take().expect("batch kept for the last child")
             } else {
                 let b = batch.as_ref().expect("batch");
-                Batch { records: b.records.clone(), origins: b.origins.clone() }
+                Batch { records: b.records.clone(), origins: b.origins.clone(), old: b.old.clone() }
             };
             self.process(cx, *child, b)?;
         }
@@ -103,6 +107,7 @@ impl Task {
         match &topology.node(node).kind {
             NodeKind::Source { .. } | NodeKind::Pass | NodeKind::ToStream => self.forward(cx, node, 0, batch),
             NodeKind::User { .. } => self.run_chain(cx, node, batch),
+            NodeKind::TableUser => self.table_user(cx, node, batch),
             NodeKind::Sink { topic } => {
                 for r in batch.records {
                     cx.out.push(ProducerRecord { topic: topic.clone(), partition: None, key: r.key, value: r.value, headers: Vec::new(), timestamp: Some(r.timestamp) });
@@ -170,7 +175,7 @@ impl Task {
         let chain = topology.chain(node).expect("every user node starts a chain");
         let last = *chain.last().expect("a chain is not empty");
         let ports = topology.node(last).children.len();
-        let mut per_port: Vec<Batch> = (0..ports).map(|_| Batch { records: Vec::new(), origins: Vec::new() }).collect();
+        let mut per_port: Vec<Batch> = (0..ports).map(|_| Batch { records: Vec::new(), origins: Vec::new(), old: None }).collect();
         let mut start = 0;
         while start < batch.records.len() {
             let out = cx.functions.run_chain(chain, &batch.records[start..]);
@@ -204,6 +209,66 @@ impl Task {
             self.forward(cx, last, port, b)?;
         }
         Ok(())
+    }
+
+    /// KTable `filter`/`map_values` over the table's updates, as Kafka Streams' `KTableFilter` and
+    /// `KTableMapValues` with old values (which Kafka Streams sends when the table upstream is
+    /// materialized, as an aggregation's is): the function runs on the new and on the old value
+    /// (never on a tombstone); an update it filters out becomes a tombstone, unless its old value
+    /// was filtered out (or absent) too: then nothing is forwarded (the key was not in the
+    /// derived table). Where old values are not known, every filtered update is a tombstone.
+    fn table_user(&mut self, cx: &mut Context<'_>, node: NodeId, batch: Batch) -> Result<(), ProcessingError> {
+        let n = batch.records.len();
+        let olds: Vec<Option<Bytes>> = batch.old.clone().unwrap_or_else(|| vec![None; n]);
+        // Inputs: the live new values, then the live old values (as records of the same key).
+        let mut at: Vec<(usize, bool)> = Vec::with_capacity(2 * n);
+        let mut input: Vec<StreamRecord> = Vec::with_capacity(2 * n);
+        for (i, r) in batch.records.iter().enumerate() {
+            if r.value.is_some() {
+                at.push((i, false));
+                input.push(r.clone());
+            }
+        }
+        for (i, (r, old)) in batch.records.iter().zip(&olds).enumerate() {
+            if old.is_some() {
+                at.push((i, true));
+                input.push(StreamRecord { key: r.key.clone(), value: old.clone(), timestamp: r.timestamp });
+            }
+        }
+        let mut new_values: Vec<Option<Bytes>> = vec![None; n];
+        let mut old_values: Vec<Option<Bytes>> = vec![None; n];
+        if !input.is_empty() {
+            let out = cx.functions.run_chain(&[node], &input);
+            if let Some(f) = out.failure {
+                return Err(Self::error(cx, batch.origins[at[f.index.min(at.len() - 1)].0], Some(f.kind), f.message));
+            }
+            let mut seen = vec![false; input.len()];
+            for (j, port, rec) in out.records {
+                if port != 0 || j >= input.len() || std::mem::replace(&mut seen[j], true) {
+                    return Err(Self::error(cx, batch.origins[at[j.min(at.len() - 1)].0], Some(FailureKind::User), "a table filter or map_values gives at most one record per update".into()));
+                }
+                let (i, is_old) = at[j];
+                if is_old {
+                    old_values[i] = rec.value;
+                } else {
+                    new_values[i] = rec.value;
+                }
+            }
+        }
+        let known = batch.old.is_some();
+        let mut down = Batch { records: Vec::with_capacity(n), origins: Vec::with_capacity(n), old: known.then(|| Vec::with_capacity(n)) };
+        for (i, r) in batch.records.into_iter().enumerate() {
+            if known && new_values[i].is_none() && old_values[i].is_none() {
+                continue;
+            }
+            // The key stays the table's: only the value is the function's.
+            down.records.push(StreamRecord { key: r.key, value: new_values[i].take(), timestamp: r.timestamp });
+            down.origins.push(batch.origins[i]);
+            if let Some(o) = down.old.as_mut() {
+                o.push(old_values[i].take());
+            }
+        }
+        self.forward(cx, node, 0, down)
     }
 
     /// With `errors.dead.letter.queue.topic.name`: the record as read, with KIP-1034's headers.
@@ -254,6 +319,19 @@ impl Task {
         let partition = self.partition;
         // New values in update order.
         let mut results: Vec<Option<Bytes>> = vec![None; updates.len()];
+        // Each key's value before the batch: the old value of its update downstream, read only
+        // for a table filter or map_values below.
+        let wants_old = cx.topology.node(node).children[0].iter().any(|c| matches!(cx.topology.node(*c).kind, NodeKind::TableUser));
+        let before = cx.stores.with(|s| -> crate::error::Result<HashMap<Bytes, Option<Bytes>>> {
+            let mut before = HashMap::with_capacity(if wants_old { updates.len() } else { 0 });
+            for (key, _) in updates.iter().filter(|_| wants_old) {
+                if !before.contains_key(key) {
+                    before.insert(key.clone(), s.get(store, partition, key)?);
+                }
+            }
+            Ok(before)
+        });
+        let mut before = before.map_err(|e| Self::error(cx, batch.origins[updates[0].1], None, e.to_string()))?;
         match kind {
             AggregateKind::Count => {
                 let written = cx.stores.with(|s| -> crate::error::Result<()> {
@@ -310,10 +388,13 @@ impl Task {
             *ts = (*ts).max(batch.records[*i].timestamp);
         }
         let changelog = Topology::changelog_topic(&cx.config.application_id, store);
-        let mut down = Batch { records: Vec::with_capacity(last.len()), origins: Vec::with_capacity(last.len()) };
+        let mut down = Batch { records: Vec::with_capacity(last.len()), origins: Vec::with_capacity(last.len()), old: wants_old.then(|| Vec::with_capacity(last.len())) };
         for (u, (key, i)) in updates.iter().enumerate() {
             if last[key] != u {
                 continue;
+            }
+            if let Some(old) = down.old.as_mut() {
+                old.push(before.remove(key).flatten());
             }
             let ts = newest[key];
             cx.out.push(ProducerRecord {
@@ -332,7 +413,7 @@ impl Task {
 
     fn join(&mut self, cx: &mut Context<'_>, node: NodeId, store: &str, left: bool, batch: Batch) -> Result<(), ProcessingError> {
         let partition = self.partition;
-        let mut input = Batch { records: Vec::with_capacity(batch.records.len()), origins: Vec::with_capacity(batch.records.len()) };
+        let mut input = Batch { records: Vec::with_capacity(batch.records.len()), origins: Vec::with_capacity(batch.records.len()), old: None };
         let mut operands = Vec::with_capacity(batch.records.len());
         let first = batch.origins.first().copied().unwrap_or(0);
         let looked_up = cx.stores.with(|s| -> crate::error::Result<()> {
@@ -358,7 +439,7 @@ impl Task {
         }
         let out = cx.functions.combine(node, &input.records, &operands);
         let n = out.values.len();
-        let mut down = Batch { records: Vec::with_capacity(n), origins: input.origins[..n].to_vec() };
+        let mut down = Batch { records: Vec::with_capacity(n), origins: input.origins[..n].to_vec(), old: None };
         for (r, v) in input.records.iter().zip(out.values) {
             down.records.push(StreamRecord { key: r.key.clone(), value: v, timestamp: r.timestamp });
         }

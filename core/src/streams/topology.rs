@@ -50,6 +50,12 @@ pub enum NodeKind {
     SessionAggregate { store: String, kind: AggregateKind, windows: SessionWindows },
     /// KTable `to_stream()`.
     ToStream,
+    /// KTable `filter`/`filter_not`/`map_values`: the node's user function (a filter or a value
+    /// mapper, run alone, not fused) applied to the table's updates with Kafka Streams' table
+    /// semantics: a tombstone passes as a tombstone without the function, an update the filter
+    /// drops becomes a tombstone (the key leaves the derived table). Not materialized: no store,
+    /// not joinable.
+    TableUser,
     /// Stream-table join against the store of an aggregation node; the node's combining function
     /// is the joiner (called with the table's value, `None` for a left join without one).
     JoinTable { store: String, left: bool },
@@ -368,10 +374,20 @@ impl TopologyBuilder {
     }
 
     pub fn to_stream(&mut self, table: NodeId) -> Result<NodeId> {
-        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. })) {
+        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. } | NodeKind::TableUser)) {
             self.check_table(table)?;
         }
         self.add_counted(NodeKind::ToStream, &[(table, 0)], 1)
+    }
+
+    /// KTable `filter`, `filter_not` or `map_values` of the table `table` (an aggregation, a
+    /// suppression or another of these): a user node whose function the binding registers as a
+    /// filter or a value mapper; see [`NodeKind::TableUser`].
+    pub fn table_user(&mut self, table: NodeId) -> Result<NodeId> {
+        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. } | NodeKind::TableUser)) {
+            self.check_table(table)?;
+        }
+        self.add_counted(NodeKind::TableUser, &[(table, 0)], 1)
     }
 
     fn check_new_store(&self, store: &str) -> Result<()> {
@@ -534,6 +550,9 @@ impl TopologyBuilder {
     fn check_table(&self, table: NodeId) -> Result<String> {
         match self.nodes.get(table as usize).map(|n| &n.kind) {
             Some(NodeKind::Aggregate { store, .. } | NodeKind::SessionAggregate { store, .. }) => Ok(store.clone()),
+            Some(NodeKind::TableUser) => Err(Error::invalid(format!(
+                "node {table} is a filtered or mapped table, which has no store: join or aggregate the table it comes from (a materialized filter/map_values is not there yet)"
+            ))),
             _ => Err(Error::invalid(format!("node {table} is not a table"))),
         }
     }

@@ -44,3 +44,25 @@ pub fn unique_topic(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{prefix}-{}-{}-{}", std::process::id(), nanos % 1_000_000_000, N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// Every record of partition 0 of `topic`, from its beginning until a poll finds nothing for 2 s.
+pub async fn read_partition(bootstrap: &str, topic: &str) -> Vec<polykafka::consumer::ConsumerRecord> {
+    use polykafka::consumer::Consumer;
+    use std::time::{Duration, Instant};
+    let config = polykafka::ConsumerConfig::from_properties([("bootstrap.servers", bootstrap), ("enable.auto.commit", "false")]).unwrap();
+    let c = Consumer::new(config).unwrap();
+    let tp = [polykafka::TopicPartition::new(topic, 0)];
+    c.assign(&tp).unwrap();
+    c.seek_to_beginning(&tp).unwrap();
+    let mut out = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < Duration::from_secs(2) {
+        let batch = c.poll_batch(1000, Duration::from_millis(200)).await.unwrap();
+        if !batch.is_empty() {
+            last = Instant::now();
+        }
+        out.extend(batch);
+    }
+    c.close().await.unwrap();
+    out
+}

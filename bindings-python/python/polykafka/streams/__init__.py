@@ -744,6 +744,28 @@ class KTable:
         node = self._b._native.to_stream(self._node)
         return KStream(self._b, node, self.key_serde, self.value_serde)
 
+    def _table_op(self, kind, fn, value_serde=None) -> "KTable":
+        if not callable(fn):
+            raise TypeError("expected a function, got %s" % type(fn).__name__)
+        vs = _check_serde(value_serde, "value_serde") or self.value_serde
+        node = self._b._native.table_user(self._node)
+        self._b._runner.add(node, Op(kind, fn, self.key_serde, self.value_serde, self.key_serde, vs))
+        return KTable(self._b, node, self.key_serde, vs, None, self._windows)
+
+    def filter(self, predicate: Callable[[Any, Any], bool]) -> "KTable":
+        """The table of the keys whose value passes ``predicate(key, value)``: an update it
+        refuses removes the key (a tombstone downstream), as Kafka Streams' ``KTable.filter``.
+        Not materialized: it has no store and cannot be joined (join the table it comes from)."""
+        return self._table_op(FILTER, predicate)
+
+    def filter_not(self, predicate: Callable[[Any, Any], bool]) -> "KTable":
+        return self._table_op(FILTER_NOT, predicate)
+
+    def map_values(self, mapper: Callable[[Any], Any], value_serde: Optional[Serde] = None) -> "KTable":
+        """``mapper(value)`` over every update (a removal stays a removal, the mapper is not
+        called for it); ``value_serde`` for the new values (default: this table's)."""
+        return self._table_op(MAP_VALUES, mapper, value_serde)
+
     def suppress(self, suppressed: Suppressed) -> "KTable":
         """Only the final result of each window (``Suppressed.until_window_closes``): a window's
         latest value once stream time passes its end plus grace, never one of an open window. The

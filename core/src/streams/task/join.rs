@@ -275,7 +275,7 @@ impl Task {
                 results[i] = Some(v);
             }
         }
-        let mut down = Batch { records: Vec::with_capacity(pending.len()), origins: Vec::with_capacity(pending.len()) };
+        let mut down = Batch { records: Vec::with_capacity(pending.len()), origins: Vec::with_capacity(pending.len()), old: None };
         for (p, v) in pending.into_iter().zip(results) {
             down.records.push(StreamRecord { key: p.record.key, value: v.flatten(), timestamp: p.record.timestamp });
             down.origins.push(p.origin);

@@ -159,7 +159,7 @@ impl Task {
             last.insert(key, e);
         }
         let changelog = Topology::changelog_topic(&cx.config.application_id, store);
-        let mut down = Batch { records: Vec::with_capacity(last.len()), origins: Vec::with_capacity(last.len()) };
+        let mut down = Batch { records: Vec::with_capacity(last.len()), origins: Vec::with_capacity(last.len()), old: None };
         for (e, (key, value, ts, i)) in events.iter().enumerate() {
             if last[key] != e {
                 continue;

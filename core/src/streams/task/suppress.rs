@@ -75,7 +75,7 @@ impl Task {
     ) -> Result<(), ProcessingError> {
         let partition = self.partition;
         let mut touched: BTreeSet<Bytes> = BTreeSet::new();
-        let mut down = Batch { records: Vec::new(), origins: Vec::new() };
+        let mut down = Batch { records: Vec::new(), origins: Vec::new(), old: None };
         let mut failed: Option<(u32, String)> = None;
         cx.stores.with(|s| {
             let m = s.memory(store, partition);
