@@ -131,9 +131,14 @@ impl TopologyBuilderNative {
     fn to_stream(&self, py: Python<'_>, table: NodeId) -> PyResult<NodeId> {
         self.with(py, |b| b.to_stream(table))
     }
+    /// `builder.table(topic)`: (source, table, store).
+    #[pyo3(signature = (topic, materialized=None))]
+    fn table(&self, py: Python<'_>, topic: &str, materialized: Option<&str>) -> PyResult<(NodeId, NodeId, String)> {
+        self.with(py, |b| b.table(topic, materialized))
+    }
     /// KTable filter / filter_not / map_values (the runner's op on the node says which).
-    fn table_user(&self, py: Python<'_>, table: NodeId) -> PyResult<NodeId> {
-        self.with(py, |b| b.table_user(table))
+    fn table_user(&self, py: Python<'_>, table: NodeId, filter: bool) -> PyResult<NodeId> {
+        self.with(py, |b| b.table_user(table, filter))
     }
     fn join_table(&self, py: Python<'_>, stream: NodeId, table: NodeId, left: bool) -> PyResult<NodeId> {
         self.with(py, |b| b.join_table(stream, table, left))

@@ -115,7 +115,17 @@ def session():
     return b
 
 
-CASES = {"session": session, "repartition": repartition, "rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
+def table():
+    b = StreamsBuilder()
+    users = b.table("users")
+    orders = b.stream("orders")
+    orders.join(users, lambda o, u: o).group_by_key().count()
+    users.filter(lambda k, v: True).map_values(lambda v: v).to_stream().to("derived")
+    b.table("other").to_stream().group_by_key().count()
+    return b
+
+
+CASES = {"table": table, "session": session, "repartition": repartition, "rekeyed": rekeyed, "filter-count": filter_count, "groupby-count": groupby_count, "mixed": mixed, "named": named,
          "split": split, "split-unnamed": split_unnamed, "serdes": serdes}
 
 

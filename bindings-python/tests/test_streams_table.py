@@ -4,6 +4,7 @@ events per key, keep the counts not divisible by 3 and multiply them by 10. The 
 both outputs (a key removed by the filter as a tombstone) is the same and equals an independent
 computation; then ``filter_not``, and the errors: a derived table has no store to join."""
 
+import json
 import random
 from collections import Counter
 
@@ -78,3 +79,35 @@ def test_a_derived_table_has_no_store_to_join(bootstrap, admin):
         b.stream("t2", key_serde=Serdes.String()).join(filtered, lambda v, n: v)
     with pytest.raises(TypeError, match="expected a function"):
         counts.map_values(42)
+
+
+def test_builder_table_keeps_the_latest_value_per_key_joins_and_deletes(bootstrap, admin):
+    users, orders, out, derived = unique("tbl-users"), unique("tbl-orders"), unique("tbl-enriched"), unique("tbl-derived")
+    create(admin, users, orders, out, derived, partitions=1)
+    produce(bootstrap, users, [("u1", {"name": "Ann"}, None), ("u2", {"name": "Bob"}, None), ("u1", {"name": "Ann B"}, None),
+                               ("u3", {"name": "Cy"}, None), ("u3", None, None)])
+    b = StreamsBuilder()
+    table = b.table(users, key_serde=Serdes.String(), value_serde=Serdes.Json(), materialized="users-table")
+    b.stream(orders, key_serde=Serdes.String(), value_serde=Serdes.Json()) \
+        .left_join(table, lambda o, u: {**o, "user": u and u["name"]}).to(out)
+    table.map_values(lambda u: u["name"].upper(), value_serde=Serdes.String()).to_stream().to(derived, value_serde=Serdes.String())
+    s = KafkaStreams(b.build(), config(bootstrap, unique("tbl-join-app")))
+    s.start()
+    try:
+        wait_for(lambda: s.metrics()["processed"] == 5, what="the users read")
+        produce(bootstrap, orders, [("u1", {"o": 1}, None), ("u2", {"o": 2}, None), ("u3", {"o": 3}, None), ("u9", {"o": 4}, None)])
+        wait_for(lambda: s.metrics()["processed"] == 9, what="the orders read")
+        store = s.store("users-table")
+        stored = {k: v for k, v in store.all()}
+        assert (store.get("u1"), store.get("u3")) == ({"name": "Ann B"}, None)
+    finally:
+        s.close(30)
+    assert stored == {"u1": {"name": "Ann B"}, "u2": {"name": "Bob"}}
+    enriched = [json.loads(m.value()) for m in read_all(bootstrap, out, idle=1.0)]
+    assert enriched == [{"o": 1, "user": "Ann B"}, {"o": 2, "user": "Bob"}, {"o": 3, "user": None}, {"o": 4, "user": None}]
+    table_out = {}
+    for m in read_all(bootstrap, derived, idle=1.0):
+        table_out[m.key().decode()] = m.value() and m.value().decode()
+    assert table_out == {"u1": "ANN B", "u2": "BOB", "u3": None}, "u3's deletion reaches the derived table"
+    with pytest.raises(TypeError, match="one topic"):
+        StreamsBuilder().table([users])

@@ -46,8 +46,8 @@ async fn table_filter_and_map_values_follow_kafka_streams_table_semantics() {
     let mut b = TopologyBuilder::new();
     let s = b.source(&[&src]).unwrap();
     let counts = b.aggregate(s, "c", AggregateKind::Count, None).unwrap();
-    let even = b.table_user(counts).unwrap();
-    let times_ten = b.table_user(even).unwrap();
+    let even = b.table_user(counts, true).unwrap();
+    let times_ten = b.table_user(even, false).unwrap();
     let f = b.to_stream(even).unwrap();
     b.sink(f, &filtered).unwrap();
     let m = b.to_stream(times_ten).unwrap();
@@ -56,7 +56,7 @@ async fn table_filter_and_map_values_follow_kafka_streams_table_semantics() {
     let mut join = TopologyBuilder::new();
     let (s2, s3) = (join.source(&["x"]).unwrap(), join.source(&["y"]).unwrap());
     let t = join.aggregate(s2, "t", AggregateKind::Count, None).unwrap();
-    let derived = join.table_user(t).unwrap();
+    let derived = join.table_user(t, true).unwrap();
     let e = join.join_table(s3, derived, false).unwrap_err().to_string();
     assert!(e.contains("filtered or mapped table, which has no store"), "{e}");
 

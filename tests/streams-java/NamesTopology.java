@@ -147,5 +147,15 @@ public class NamesTopology {
             s.groupByKey().count();
             print("session", b.build());
         }
+        {
+            // builder.table: a stream joined with it, a derived table, a count
+            StreamsBuilder b = builder();
+            KTable<String, String> users = b.table("users");
+            KStream<String, String> orders = b.stream("orders");
+            orders.join(users, (o, u) -> o).groupByKey().count();
+            users.filter((k, v) -> true).mapValues(v -> v).toStream().to("derived");
+            b.table("other").toStream().groupByKey().count();
+            print("table", b.build());
+        }
     }
 }

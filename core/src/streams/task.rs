@@ -107,7 +107,10 @@ impl Task {
         match &topology.node(node).kind {
             NodeKind::Source { .. } | NodeKind::Pass | NodeKind::ToStream => self.forward(cx, node, 0, batch),
             NodeKind::User { .. } => self.run_chain(cx, node, batch),
-            NodeKind::TableUser => self.table_user(cx, node, batch),
+            NodeKind::TableUser { filter } => {
+                let filter = *filter;
+                self.table_user(cx, node, filter, batch)
+            }
             NodeKind::Sink { topic } => {
                 for r in batch.records {
                     cx.out.push(ProducerRecord { topic: topic.clone(), partition: None, key: r.key, value: r.value, headers: Vec::new(), timestamp: Some(r.timestamp) });
@@ -214,10 +217,11 @@ impl Task {
     /// KTable `filter`/`map_values` over the table's updates, as Kafka Streams' `KTableFilter` and
     /// `KTableMapValues` with old values (which Kafka Streams sends when the table upstream is
     /// materialized, as an aggregation's is): the function runs on the new and on the old value
-    /// (never on a tombstone); an update it filters out becomes a tombstone, unless its old value
-    /// was filtered out (or absent) too: then nothing is forwarded (the key was not in the
-    /// derived table). Where old values are not known, every filtered update is a tombstone.
-    fn table_user(&mut self, cx: &mut Context<'_>, node: NodeId, batch: Batch) -> Result<(), ProcessingError> {
+    /// (never on a tombstone); an update a filter drops becomes a tombstone, unless its old value
+    /// was dropped (or absent) too: then nothing is forwarded (the key was not in the derived
+    /// table). Where old values are not known, every dropped update is a tombstone. A mapper's
+    /// updates are all forwarded (a tombstone as a tombstone).
+    fn table_user(&mut self, cx: &mut Context<'_>, node: NodeId, filter: bool, batch: Batch) -> Result<(), ProcessingError> {
         let n = batch.records.len();
         let olds: Vec<Option<Bytes>> = batch.old.clone().unwrap_or_else(|| vec![None; n]);
         // Inputs: the live new values, then the live old values (as records of the same key).
@@ -258,7 +262,7 @@ impl Task {
         let known = batch.old.is_some();
         let mut down = Batch { records: Vec::with_capacity(n), origins: Vec::with_capacity(n), old: known.then(|| Vec::with_capacity(n)) };
         for (i, r) in batch.records.into_iter().enumerate() {
-            if known && new_values[i].is_none() && old_values[i].is_none() {
+            if filter && known && new_values[i].is_none() && old_values[i].is_none() {
                 continue;
             }
             // The key stays the table's: only the value is the function's.
@@ -289,8 +293,9 @@ impl Task {
         // (store key, index in the batch), in processing order.
         let mut updates: Vec<(Bytes, usize)> = Vec::with_capacity(batch.records.len());
         for (i, r) in batch.records.iter().enumerate() {
-            // As Kafka Streams' aggregations: records with a null key or value are skipped.
-            let (Some(key), Some(_)) = (&r.key, &r.value) else {
+            // As Kafka Streams' aggregations: records with a null key or value are skipped (a
+            // table source keeps a null value: it deletes the key).
+            let (Some(key), true) = (&r.key, r.value.is_some() || kind == AggregateKind::Latest) else {
                 cx.metrics.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
@@ -321,7 +326,7 @@ impl Task {
         let mut results: Vec<Option<Bytes>> = vec![None; updates.len()];
         // Each key's value before the batch: the old value of its update downstream, read only
         // for a table filter or map_values below.
-        let wants_old = cx.topology.node(node).children[0].iter().any(|c| matches!(cx.topology.node(*c).kind, NodeKind::TableUser));
+        let wants_old = cx.topology.node(node).children[0].iter().any(|c| matches!(cx.topology.node(*c).kind, NodeKind::TableUser { .. }));
         let before = cx.stores.with(|s| -> crate::error::Result<HashMap<Bytes, Option<Bytes>>> {
             let mut before = HashMap::with_capacity(if wants_old { updates.len() } else { 0 });
             for (key, _) in updates.iter().filter(|_| wants_old) {
@@ -333,6 +338,17 @@ impl Task {
         });
         let mut before = before.map_err(|e| Self::error(cx, batch.origins[updates[0].1], None, e.to_string()))?;
         match kind {
+            AggregateKind::Latest => {
+                let written = cx.stores.with(|s| -> crate::error::Result<()> {
+                    for (u, (key, i)) in updates.iter().enumerate() {
+                        let value = batch.records[*i].value.clone();
+                        s.put(store, partition, key.clone(), value.clone())?;
+                        results[u] = value;
+                    }
+                    Ok(())
+                });
+                written.map_err(|e| Self::error(cx, batch.origins[updates[0].1], None, e.to_string()))?;
+            }
             AggregateKind::Count => {
                 let written = cx.stores.with(|s| -> crate::error::Result<()> {
                     for (u, (key, _)) in updates.iter().enumerate() {

@@ -17,6 +17,9 @@ pub enum AggregateKind {
     /// `reduce(reducer)` / `aggregate(initializer, aggregator)`: the node's combining function
     /// gets each record with the current aggregate (`None` the first time) and returns the new one.
     Combine,
+    /// `builder.table(topic)` (or `to_table()`): the latest value per key, as read; a record with
+    /// a null value deletes its key (and goes downstream as a tombstone).
+    Latest,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,8 +57,9 @@ pub enum NodeKind {
     /// mapper, run alone, not fused) applied to the table's updates with Kafka Streams' table
     /// semantics: a tombstone passes as a tombstone without the function, an update the filter
     /// drops becomes a tombstone (the key leaves the derived table). Not materialized: no store,
-    /// not joinable.
-    TableUser,
+    /// not joinable. `filter`: the function is a filter (an update dropped with its old value
+    /// dropped too, or absent, is not forwarded at all); else a value mapper (always forwarded).
+    TableUser { filter: bool },
     /// Stream-table join against the store of an aggregation node; the node's combining function
     /// is the joiner (called with the table's value, `None` for a left join without one).
     JoinTable { store: String, left: bool },
@@ -197,6 +201,8 @@ pub struct TopologyBuilder {
     /// The sources given their own timestamp extractor (the others use
     /// `default.timestamp.extractor`).
     extractors: BTreeMap<NodeId, TimestampExtractor>,
+    /// Tables of `table()` without a store name: materialized only when joined.
+    lazy_tables: BTreeSet<NodeId>,
 }
 
 impl TopologyBuilder {
@@ -231,7 +237,11 @@ impl TopologyBuilder {
     /// what Kafka Streams' `Topology.describe()` lists of them.
     pub fn internal_names(&self) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
-        for n in &self.nodes {
+        let unmaterialized = self.unmaterialized_tables();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if unmaterialized.contains(&(i as NodeId)) {
+                continue;
+            }
             match &n.kind {
                 NodeKind::Aggregate { store, .. } | NodeKind::SessionAggregate { store, .. } | NodeKind::Suppress { store, .. } => {
                     out.push(("store", store.clone()))
@@ -284,6 +294,39 @@ impl TopologyBuilder {
             return Err(Error::invalid("a source needs at least one topic, and topic names are not empty"));
         }
         self.add_counted(NodeKind::Source { topics: topics.iter().map(|t| t.to_string()).collect() }, &[], 1)
+    }
+
+    /// `builder.table(topic)`: the source of `topic` and the table of its latest value per key,
+    /// in the store `materialized` or Kafka Streams' generated `<topic>-STATE-STORE-<index>`
+    /// (asked first, as Kafka Streams does), backed by its own changelog topic (Kafka Streams
+    /// without topology optimization). Returns (source, table, store): the source takes a
+    /// timestamp extractor, the table joins and derives as an aggregation's.
+    pub fn table(&mut self, topic: &str, materialized: Option<&str>) -> Result<(NodeId, NodeId, String)> {
+        let store = match materialized {
+            Some(name) => name.to_string(),
+            None => self.generated_name(&format!("{topic}-STATE-STORE-")),
+        };
+        check_name(&store, "store")?;
+        let source = self.source(&[topic])?;
+        let table = self.aggregate(source, &store, AggregateKind::Latest, None)?;
+        if materialized.is_none() {
+            self.lazy_tables.insert(table);
+        }
+        Ok((source, table, store))
+    }
+
+    /// The tables of `table()` Kafka Streams would not materialize: no store name given and no
+    /// join reading them. They keep no store and no changelog: their updates pass through (the
+    /// old values unknown, so a filter below sends a tombstone for every update it drops).
+    fn unmaterialized_tables(&self) -> BTreeSet<NodeId> {
+        self.lazy_tables
+            .iter()
+            .copied()
+            .filter(|&t| {
+                let NodeKind::Aggregate { store, .. } = &self.nodes[t as usize].kind else { return false };
+                !self.nodes.iter().any(|n| matches!(&n.kind, NodeKind::JoinTable { store: s, .. } if s == store))
+            })
+            .collect()
     }
 
     /// A stateless user function with one output port.
@@ -358,6 +401,9 @@ impl TopologyBuilder {
     }
 
     pub fn aggregate(&mut self, parent: NodeId, store: &str, kind: AggregateKind, windows: Option<TimeWindows>) -> Result<NodeId> {
+        if kind == AggregateKind::Latest && windows.is_some() {
+            return Err(Error::invalid("a table source is not windowed"));
+        }
         self.check_new_store(store)?;
         self.add_counted(NodeKind::Aggregate { store: store.to_string(), kind, windows }, &[(parent, 0)], 1)
     }
@@ -368,13 +414,16 @@ impl TopologyBuilder {
     ///
     /// [`aggregate_store_name`]: TopologyBuilder::aggregate_store_name
     pub fn session_aggregate(&mut self, parent: NodeId, store: &str, kind: AggregateKind, windows: SessionWindows) -> Result<NodeId> {
+        if kind == AggregateKind::Latest {
+            return Err(Error::invalid("a table source is not session-windowed"));
+        }
         let windows = SessionWindows::of_inactivity_gap_and_grace(windows.gap_ms, windows.grace_ms)?;
         self.check_new_store(store)?;
         self.add_counted(NodeKind::SessionAggregate { store: store.to_string(), kind, windows }, &[(parent, 0)], 1)
     }
 
     pub fn to_stream(&mut self, table: NodeId) -> Result<NodeId> {
-        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. } | NodeKind::TableUser)) {
+        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. } | NodeKind::TableUser { .. })) {
             self.check_table(table)?;
         }
         self.add_counted(NodeKind::ToStream, &[(table, 0)], 1)
@@ -383,11 +432,11 @@ impl TopologyBuilder {
     /// KTable `filter`, `filter_not` or `map_values` of the table `table` (an aggregation, a
     /// suppression or another of these): a user node whose function the binding registers as a
     /// filter or a value mapper; see [`NodeKind::TableUser`].
-    pub fn table_user(&mut self, table: NodeId) -> Result<NodeId> {
-        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. } | NodeKind::TableUser)) {
+    pub fn table_user(&mut self, table: NodeId, filter: bool) -> Result<NodeId> {
+        if !matches!(self.nodes.get(table as usize).map(|n| &n.kind), Some(NodeKind::Suppress { .. } | NodeKind::TableUser { .. })) {
             self.check_table(table)?;
         }
-        self.add_counted(NodeKind::TableUser, &[(table, 0)], 1)
+        self.add_counted(NodeKind::TableUser { filter }, &[(table, 0)], 1)
     }
 
     fn check_new_store(&self, store: &str) -> Result<()> {
@@ -550,7 +599,7 @@ impl TopologyBuilder {
     fn check_table(&self, table: NodeId) -> Result<String> {
         match self.nodes.get(table as usize).map(|n| &n.kind) {
             Some(NodeKind::Aggregate { store, .. } | NodeKind::SessionAggregate { store, .. }) => Ok(store.clone()),
-            Some(NodeKind::TableUser) => Err(Error::invalid(format!(
+            Some(NodeKind::TableUser { .. }) => Err(Error::invalid(format!(
                 "node {table} is a filtered or mapped table, which has no store: join or aggregate the table it comes from (a materialized filter/map_values is not there yet)"
             ))),
             _ => Err(Error::invalid(format!("node {table} is not a table"))),
@@ -569,7 +618,10 @@ impl TopologyBuilder {
         }
     }
 
-    pub fn build(self) -> Result<Topology> {
+    pub fn build(mut self) -> Result<Topology> {
+        for t in self.unmaterialized_tables() {
+            self.nodes[t as usize].kind = NodeKind::Pass;
+        }
         let mut t = Topology::new(self.nodes)?;
         t.extractors = self.extractors;
         Ok(t)

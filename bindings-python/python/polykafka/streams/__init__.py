@@ -358,20 +358,41 @@ class StreamsBuilder:
         (Kafka Streams' ``Consumed.withTimestampExtractor``) gives each record its event time; by
         default the record's timestamp (``default.timestamp.extractor``)."""
         names = [topics] if isinstance(topics, str) else list(topics)
-        key_serde, value_serde = _check_serde(key_serde, "key_serde"), _check_serde(value_serde, "value_serde")
-        key_serde, value_serde = key_serde or Serdes.Bytes(), value_serde or Serdes.Bytes()
-        if timestamp_extractor is not None and not callable(timestamp_extractor) and not isinstance(timestamp_extractor, TimestampExtractor):
-            raise TypeError("timestamp_extractor must be a TimestampExtractor or a function (record, partition_time) -> int, got %s" % type(timestamp_extractor).__name__)
+        key_serde, value_serde = _check_serde(key_serde, "key_serde") or Serdes.Bytes(), _check_serde(value_serde, "value_serde") or Serdes.Bytes()
+        _check_extractor(timestamp_extractor)
         node = self._native.source(names)
-        if isinstance(timestamp_extractor, TimestampExtractor):
-            builtin = timestamp_extractor._builtin
-            self._native.timestamp_extractor(node, builtin or "user")
-            if builtin is None:
-                self._runner.extractors[node] = (key_serde.deserialize, value_serde.deserialize, timestamp_extractor.extract)
-        elif timestamp_extractor is not None:
-            self._native.timestamp_extractor(node, "user")
-            self._runner.extractors[node] = (key_serde.deserialize, value_serde.deserialize, timestamp_extractor)
+        self._extractor(node, key_serde, value_serde, timestamp_extractor)
         return KStream(self, node, key_serde, value_serde)
+
+    def table(
+        self,
+        topic: str,
+        key_serde: Optional[Serde] = None,
+        value_serde: Optional[Serde] = None,
+        materialized: Optional[str] = None,
+        timestamp_extractor: Union[TimestampExtractor, Callable[[SourceRecord, int], int], None] = None,
+    ) -> "KTable":
+        """The table of ``topic``: its latest value per key (a record with a null value deletes
+        its key), in the store ``materialized`` (default Kafka Streams' ``<topic>-STATE-STORE-<n>``)
+        with its own changelog topic; queryable, joinable, and ``filter``/``map_values`` derive
+        from it. Records with a null key are skipped."""
+        if not isinstance(topic, str):
+            raise TypeError("table() reads one topic (a str), got %s" % type(topic).__name__)
+        key_serde, value_serde = _check_serde(key_serde, "key_serde") or Serdes.Bytes(), _check_serde(value_serde, "value_serde") or Serdes.Bytes()
+        _check_extractor(timestamp_extractor)
+        source, node, store = self._native.table(topic, materialized)
+        self._extractor(source, key_serde, value_serde, timestamp_extractor)
+        self._stores[store] = _Store(store, key_serde, value_serde, None)
+        return KTable(self, node, key_serde, value_serde, store, None)
+
+    def _extractor(self, source: int, key_serde: Serde, value_serde: Serde, extractor) -> None:
+        if isinstance(extractor, TimestampExtractor):
+            self._native.timestamp_extractor(source, extractor._builtin or "user")
+            if extractor._builtin is None:
+                self._runner.extractors[source] = (key_serde.deserialize, value_serde.deserialize, extractor.extract)
+        elif extractor is not None:
+            self._native.timestamp_extractor(source, "user")
+            self._runner.extractors[source] = (key_serde.deserialize, value_serde.deserialize, extractor)
 
     def build(self) -> "Topology":
         if self._built:
@@ -386,6 +407,11 @@ class Topology:
     def __init__(self, builder: StreamsBuilder):
         self._builder = builder
         self._used = False
+
+
+def _check_extractor(x) -> None:
+    if x is not None and not callable(x) and not isinstance(x, TimestampExtractor):
+        raise TypeError("timestamp_extractor must be a TimestampExtractor or a function (record, partition_time) -> int, got %s" % type(x).__name__)
 
 
 def _check_serde(s: Optional[Serde], what: str) -> Optional[Serde]:
@@ -748,7 +774,7 @@ class KTable:
         if not callable(fn):
             raise TypeError("expected a function, got %s" % type(fn).__name__)
         vs = _check_serde(value_serde, "value_serde") or self.value_serde
-        node = self._b._native.table_user(self._node)
+        node = self._b._native.table_user(self._node, kind != MAP_VALUES)
         self._b._runner.add(node, Op(kind, fn, self.key_serde, self.value_serde, self.key_serde, vs))
         return KTable(self._b, node, self.key_serde, vs, None, self._windows)
 

@@ -105,6 +105,7 @@ impl Task {
                 continue;
             }
             match kind {
+                AggregateKind::Latest => unreachable!("the topology builder refuses a session-windowed table source"),
                 AggregateKind::Count => {
                     for p in &mut plans {
                         let n = p.merged.iter().map(|(_, v)| count_of(v)).sum::<i64>() + 1;
