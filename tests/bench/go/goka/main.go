@@ -8,9 +8,7 @@
 // internal topics are bench-T-loop and bench-T-table, which the harness deletes with the others.
 // goka's defaults (goka.DefaultConfig: snappy, acks=1, offsets committed every second) except what
 // a run here needs: streams read from the oldest offset (the input is filled before the start; goka
-// starts at the newest by default), topics it creates get replication 1 (one broker), and the
-// sarama protocol version is one the broker still serves (Kafka 4 dropped goka's default 2.0.0's
-// request versions older than 2.1).
+// starts at the newest by default) and topics it creates get replication 1 (one broker).
 //
 // K1: one input edge: filter (index % 4 != 0) and the rotated value emitted to the output edge.
 // K2: the input edge emits each record to the group's loop topic keyed by k<index % keys> (goka's
@@ -69,7 +67,6 @@ func main() {
 		logger.SetOutput(io.Discard)
 	}
 	cfg := goka.DefaultConfig()
-	cfg.Version = sarama.V3_6_0_0
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	goka.ReplaceGlobalConfig(cfg)
 	tm := goka.NewTopicManagerConfig()
