@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/confluentinc/confluent-kafka-go/v2 v2.11.1
 	github.com/polykafka/polykafka/bindings-c/go v0.0.0
+	github.com/polykafka/polykafka/tests/bench/go/kcase v0.0.0
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/twmb/franz-go v1.22.3
 )
@@ -26,3 +27,5 @@ require (
 )
 
 replace github.com/polykafka/polykafka/bindings-c/go => ../../../bindings-c/go
+
+replace github.com/polykafka/polykafka/tests/bench/go/kcase => ./kcase
