@@ -105,6 +105,9 @@ export interface SerdeOptions<K, V> {
 export class StreamsBuilder {
   constructor()
   stream<K = Buffer, V = Buffer>(topics: string | string[], options?: SerdeOptions<K, V>): KStream<K, V>
+  /** The latest value per key of `topic` (a null value deletes the key), in the store `materialized`
+   * (default `<topic>-STATE-STORE-<n>`); unnamed and never joined, it keeps no store (as Kafka Streams). */
+  table<K = Buffer, V = Buffer>(topic: string, options?: SerdeOptions<K, V> & { materialized?: string }): KTable<K, V>
   build(): Topology
 }
 
@@ -199,6 +202,11 @@ export class KTable<K, V> {
   readonly storeName: string | null
   toStream(): KStream<K, V>
   suppress(suppressed: Suppressed): KTable<K, V>
+  /** Keys whose value passes: an update refused removes the key (a tombstone downstream). No store. */
+  filter(predicate: (key: K, value: V) => boolean): KTable<K, V>
+  filterNot(predicate: (key: K, value: V) => boolean): KTable<K, V>
+  /** The mapper never sees a removal (it stays a removal). No store. */
+  mapValues<VR = V>(mapper: (value: V) => VR, options?: { valueSerde?: Serde<VR> }): KTable<K, VR>
 }
 
 export enum State {

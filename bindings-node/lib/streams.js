@@ -611,6 +611,19 @@ class StreamsBuilder {
     this._built = true
     return new Topology(this)
   }
+
+  // Kafka Streams' builder.table(topic, Consumed, Materialized): the latest value per key (a
+  // null value deletes the key) in the store `materialized` (default `<topic>-STATE-STORE-<n>`),
+  // with its own changelog; unnamed and never joined it is not materialized, as in Kafka Streams.
+  table(topic, options) {
+    const o = opts(options, 'table()')
+    if (typeof topic !== 'string') throw new TypeError('table() reads one topic (a string)')
+    const keySerde = checkSerde(o.keySerde, 'keySerde') || BYTES
+    const valueSerde = checkSerde(o.valueSerde, 'valueSerde') || BYTES
+    const { table: node, store } = callNative(() => this._native.table(topic, o.materialized == null ? null : String(o.materialized)))
+    this._stores.set(store, { name: store, keySerde, valueSerde, windows: null })
+    return new KTable(this, node, keySerde, valueSerde, store, null)
+  }
 }
 
 class Topology {
@@ -970,6 +983,29 @@ class KTable {
   toStream() {
     const node = callNative(() => this._b._native.toStream(this._node))
     return new KStream(this._b, node, this.keySerde, this.valueSerde)
+  }
+
+  // Derived tables with Kafka Streams' semantics over a materialized table (the core's): an
+  // update the filter drops is a tombstone when the key was in the derived table, nothing when
+  // it was not; a removal never reaches the function. The derived table has no store.
+  _tableOp(kind, f, valueSerde) {
+    const vs = checkSerde(valueSerde, 'valueSerde') || this.valueSerde
+    const node = callNative(() => this._b._native.tableUser(this._node, kind !== MAP_VALUES))
+    this._b._runner.add(node, { kind, fn: f, keyIn: this.keySerde, valueIn: this.valueSerde, keyOut: this.keySerde, valueOut: vs })
+    return new KTable(this._b, node, this.keySerde, vs, null, this._windows)
+  }
+
+  filter(predicate) {
+    return this._tableOp(FILTER, fn(predicate, 'filter()'))
+  }
+
+  filterNot(predicate) {
+    return this._tableOp(FILTER_NOT, fn(predicate, 'filterNot()'))
+  }
+
+  // mapValues(mapper, { valueSerde }): valueSerde of the new values (default: this table's).
+  mapValues(mapper, options) {
+    return this._tableOp(MAP_VALUES, fn(mapper, 'mapValues()'), opts(options, 'mapValues()').valueSerde)
   }
 
   // Only the final result of each window (Suppressed.untilWindowCloses): the buffer is a store

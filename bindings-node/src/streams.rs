@@ -150,6 +150,16 @@ impl NativeTopologyBuilder {
     pub fn to_stream(&self, table: u32) -> Result<u32> {
         self.with(|b| b.to_stream(table))
     }
+    /// KTable filter / filterNot (`filter` true) or mapValues over the table `table`.
+    #[napi(catch_unwind)]
+    pub fn table_user(&self, table: u32, filter: bool) -> Result<u32> {
+        self.with(|b| b.table_user(table, filter))
+    }
+    /// `builder.table(topic)`: its source and table nodes, and the table's store.
+    #[napi(catch_unwind)]
+    pub fn table(&self, topic: String, materialized: Option<String>) -> Result<TableNodes> {
+        self.with(|b| b.table(&topic, materialized.as_deref()).map(|(source, table, store)| TableNodes { source, table, store }))
+    }
     #[napi(catch_unwind)]
     pub fn join_table(&self, stream: u32, table: u32, left: bool) -> Result<u32> {
         self.with(|b| b.join_table(stream, table, left))
@@ -569,4 +579,12 @@ pub fn session_windows_error(gap_ms: i64, grace_ms: i64) -> Option<String> {
 pub struct StoreWindow {
     pub start: i64,
     pub value: Buffer,
+}
+
+/// What `table()` made.
+#[napi(object)]
+pub struct TableNodes {
+    pub source: u32,
+    pub table: u32,
+    pub store: String,
 }

@@ -18,6 +18,15 @@ function names(b) {
 }
 
 const cases = {
+  table: () => {
+    const b = new StreamsBuilder()
+    const users = b.table('users')
+    const orders = b.stream('orders')
+    orders.join(users, (o) => o).groupByKey().count()
+    users.filter(() => true).mapValues((v) => v).toStream().to('derived')
+    b.table('other').toStream().groupByKey().count()
+    return b
+  },
   session: () => {
     const b = new StreamsBuilder()
     const s = b.stream('t')

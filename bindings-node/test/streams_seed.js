@@ -62,7 +62,7 @@ async function send(topic, records) {
       topic,
       messages: records.map(([key, value, ts]) => ({
         key,
-        value: Buffer.isBuffer(value) || typeof value === 'string' ? value : JSON.stringify(value),
+        value: value === null || Buffer.isBuffer(value) || typeof value === 'string' ? value : JSON.stringify(value),
         ...(ts === null || ts === undefined ? {} : { timestamp: String(ts) }),
       })),
     })
