@@ -427,16 +427,29 @@ const after = (x, f) => (isThenable(x) ? Promise.resolve(x).then(f) : f(x))
 
 // Runs steps[pos..] on one (key, value), pushing port, key, value to out; returns undefined, or a
 // Promise settled when the record has gone through every step (rejected as the function was).
+// The usual steps are handled in the loop (the synchronous path); the others, and a step whose
+// function returned a thenable (once settled), by next().
 function apply(steps, pos, key, value, out) {
-  while (pos < steps.length && steps[pos].kind === SERDE) pos++
-  if (pos === steps.length) {
-    out.push(0, key, value)
-    return undefined
+  for (; pos < steps.length; pos++) {
+    const { kind, fn } = steps[pos]
+    if (kind === SERDE) continue
+    const r = kind === MAP_VALUES || kind === FLAT_MAP_VALUES ? fn(value) : fn(key, value)
+    if (isThenable(r)) return settle(steps, pos, key, value, r, out)
+    if (kind === MAP_VALUES) value = r
+    else if (kind === FILTER) {
+      if (!r) return undefined
+    } else if (kind === FILTER_NOT) {
+      if (r) return undefined
+    } else if (kind !== PEEK) return next(steps, pos, key, value, r, out)
   }
-  const { kind, fn } = steps[pos]
-  const r = kind === MAP_VALUES || kind === FLAT_MAP_VALUES ? fn(value) : fn(key, value)
-  if (isThenable(r)) return Promise.resolve(r).then(v => next(steps, pos, key, value, v, out))
-  return next(steps, pos, key, value, r, out)
+  out.push(0, key, value)
+  return undefined
+}
+
+// Step pos once its function's thenable r has settled. (Apart from apply: a closure there would
+// move apply's variables off the stack, slowing the synchronous path.)
+function settle(steps, pos, key, value, r, out) {
+  return Promise.resolve(r).then(v => next(steps, pos, key, value, v, out))
 }
 
 // What step pos does with its function's (settled) result r, then the steps after it.
@@ -545,10 +558,13 @@ class Runner {
     const extract = partitionTime !== null && partitionTime !== undefined
     const reply = extract ? { value: [], timestamp: [] } : operands === null ? { index: [], port: [], key: [], value: [], timestamp: [] } : { value: [] }
     try {
+      if (operands === null && !extract) {
+        const out = this.chain(nodes, keys, values, timestamps, reply)
+        return out === reply ? reply : out.then(undefined, runnerFailed)
+      }
       let record
       if (extract) record = this.extract(nodes[0], keys, values, timestamps, partitionTime, reply)
       else if (merge) record = this.merge(nodes[0], keys, values, operands, reply)
-      else if (operands === null) record = this.chain(nodes, keys, values, timestamps, reply)
       else record = this.combine(nodes[0], keys, values, operands, reply)
       const p = drive(0, keys.length, record)
       return p === undefined ? reply : p.then(() => reply, runnerFailed)
@@ -557,48 +573,63 @@ class Runner {
     }
   }
 
-  // record(i) of a chain (see drive).
+  // A batch through the fused chain `nodes`: the reply, or a Promise of it (see chainFrom).
   chain(nodes, keys, values, timestamps, reply) {
     const { steps, first, last } = this.compile(nodes)
-    const produced = []
-    // The outputs of record i; a failed record's outputs are not kept.
-    const emit = i => {
-      const mark = reply.index.length
-      try {
-        for (let j = 0; j < produced.length; j += 3) {
-          reply.index.push(i)
-          reply.port.push(produced[j])
-          reply.key.push(last.keyOut.serialize(produced[j + 1]))
-          reply.value.push(last.valueOut.serialize(produced[j + 2]))
-          reply.timestamp.push(timestamps[i])
-        }
-      } catch (e) {
-        for (const a of [reply.index, reply.port, reply.key, reply.value, reply.timestamp]) a.length = mark
-        return this.fail(reply, i, 'user', e)
-      }
-      return undefined
-    }
-    return i => {
+    return this.chainFrom(0, steps, first, last, keys, values, timestamps, reply, [])
+  }
+
+  // Records from..n-1 of a chain, in a loop while their functions are synchronous: the reply, or
+  // a Promise of it (never rejected) from the first record whose functions returned a thenable;
+  // the records after that one go on once it has settled.
+  chainFrom(from, steps, first, last, keys, values, timestamps, reply, produced) {
+    for (let i = from; i < keys.length; i++) {
       let key, value
       try {
         key = first.keyIn.deserialize(keys[i])
         value = first.valueIn.deserialize(values[i])
       } catch (e) {
-        return this.fail(reply, i, 'deserialization', e)
+        this.fail(reply, i, 'deserialization', e)
+        return reply
       }
       produced.length = 0
       let p
       try {
         p = apply(steps, 0, key, value, produced)
       } catch (e) {
-        return this.fail(reply, i, 'user', e)
+        this.fail(reply, i, 'user', e)
+        return reply
       }
-      if (p === undefined) return emit(i)
-      return p.then(
-        () => emit(i),
-        e => this.fail(reply, i, 'user', e)
-      )
+      if (p !== undefined) return this.chainAfter(p, i, steps, first, last, keys, values, timestamps, reply, produced)
+      if (this.emit(reply, i, produced, last, timestamps[i])) return reply
     }
+    return reply
+  }
+
+  // Record i's outputs once its promise p has settled, then the records after it. (Apart from
+  // chainFrom for the same reason as settle.)
+  chainAfter(p, i, steps, first, last, keys, values, timestamps, reply, produced) {
+    const rest = () => (this.emit(reply, i, produced, last, timestamps[i]) ? reply : this.chainFrom(i + 1, steps, first, last, keys, values, timestamps, reply, produced))
+    return p.then(rest, e => this.fail(reply, i, 'user', e) && reply)
+  }
+
+  // Appends record i's outputs (port, key, value triples in produced) to the reply; true when one
+  // cannot be serialized (the failure is recorded, none of the record's outputs kept).
+  emit(reply, i, produced, last, timestamp) {
+    const mark = reply.index.length
+    try {
+      for (let j = 0; j < produced.length; j += 3) {
+        reply.index.push(i)
+        reply.port.push(produced[j])
+        reply.key.push(last.keyOut.serialize(produced[j + 1]))
+        reply.value.push(last.valueOut.serialize(produced[j + 2]))
+        reply.timestamp.push(timestamp)
+      }
+    } catch (e) {
+      for (const a of [reply.index, reply.port, reply.key, reply.value, reply.timestamp]) a.length = mark
+      return this.fail(reply, i, 'user', e)
+    }
+    return false
   }
 
   // record(i) of a combining node (see drive): result(key, value, operand) gives the record's
