@@ -75,4 +75,8 @@ export const {
   ReadOnlyKeyValueStore,
   ReadOnlyWindowStore,
   ReadOnlySessionStore,
+  FailOnInvalidTimestamp,
+  LogAndSkipOnInvalidTimestamp,
+  UsePartitionTimeOnInvalidTimestamp,
+  WallclockTimestampExtractor,
 } = polykafka

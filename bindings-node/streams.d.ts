@@ -97,17 +97,71 @@ export class Suppressed {
   withName(name: string): Suppressed
 }
 
+/** What a user function returns: its result, or a Promise (any thenable) of it. A batch's
+ * records are processed one after the other, also when a function is async: record n + 1 goes
+ * into the functions once record n has settled through them (as Kafka Streams processes a task's
+ * records; an aggregator sees the aggregate its previous call made). Only a function that
+ * returns a thenable makes the rest of its batch asynchronous. A rejection is a failure at that
+ * record, as a thrown exception is (the uncaught exception handler; nothing committed past it).
+ * The stream thread waits while a batch settles: a Promise that never settles holds it until
+ * close({ timeout }) gives up (close() without a timeout waits for it). */
+export type MaybePromise<T> = T | PromiseLike<T>
+
 export interface SerdeOptions<K, V> {
   keySerde?: Serde<K>
   valueSerde?: Serde<V>
 }
 
+/** What a timestamp extractor is given: the record deserialized with the stream's serdes, and
+ * its own timestamp (ms; negative when written without one). */
+export interface ConsumedRecord<K, V> {
+  key: K | null
+  value: V | null
+  timestamp: number
+}
+
+/** Kafka Streams' TimestampExtractor: the record's event time in ms (a negative time drops the
+ * record). `partitionTime`: the largest time extracted from the record's partition so far, -1
+ * when none. Throwing (or rejecting) stops the application with a `user` failure naming the
+ * record's topic, partition and offset. */
+export interface TimestampExtractor<K = any, V = any> {
+  extract(record: ConsumedRecord<K, V>, partitionTime: number): MaybePromise<number>
+}
+
+/** The record's timestamp; a negative one stops the application (the default). */
+export class FailOnInvalidTimestamp implements TimestampExtractor {
+  extract(record: ConsumedRecord<any, any>, partitionTime: number): number
+}
+/** The record's timestamp; a record with a negative one is dropped. */
+export class LogAndSkipOnInvalidTimestamp implements TimestampExtractor {
+  extract(record: ConsumedRecord<any, any>, partitionTime: number): number
+}
+/** The record's timestamp; a negative one is replaced by the partition time (an error while that is not known). */
+export class UsePartitionTimeOnInvalidTimestamp implements TimestampExtractor {
+  extract(record: ConsumedRecord<any, any>, partitionTime: number): number
+}
+/** The wall-clock time when the record is read. */
+export class WallclockTimestampExtractor implements TimestampExtractor {
+  extract(record: ConsumedRecord<any, any>, partitionTime: number): number
+}
+
+export interface ConsumedOptions<K, V> extends SerdeOptions<K, V> {
+  /** A function, an object with extract(), or a built-in extractor (the class or an instance; run by the core). */
+  timestampExtractor?:
+    | ((record: ConsumedRecord<K, V>, partitionTime: number) => MaybePromise<number>)
+    | TimestampExtractor<K, V>
+    | typeof FailOnInvalidTimestamp
+    | typeof LogAndSkipOnInvalidTimestamp
+    | typeof UsePartitionTimeOnInvalidTimestamp
+    | typeof WallclockTimestampExtractor
+}
+
 export class StreamsBuilder {
   constructor()
-  stream<K = Buffer, V = Buffer>(topics: string | string[], options?: SerdeOptions<K, V>): KStream<K, V>
+  stream<K = Buffer, V = Buffer>(topics: string | string[], options?: ConsumedOptions<K, V>): KStream<K, V>
   /** The latest value per key of `topic` (a null value deletes the key), in the store `materialized`
    * (default `<topic>-STATE-STORE-<n>`); unnamed and never joined, it keeps no store (as Kafka Streams). */
-  table<K = Buffer, V = Buffer>(topic: string, options?: SerdeOptions<K, V> & { materialized?: string }): KTable<K, V>
+  table<K = Buffer, V = Buffer>(topic: string, options?: ConsumedOptions<K, V> & { materialized?: string }): KTable<K, V>
   build(): Topology
 }
 
@@ -119,36 +173,36 @@ export class KStream<K, V> {
   private constructor()
   readonly keySerde: Serde<K>
   readonly valueSerde: Serde<V>
-  filter(predicate: (key: K, value: V) => boolean): KStream<K, V>
-  filterNot(predicate: (key: K, value: V) => boolean): KStream<K, V>
-  map<K2 = K, V2 = V>(mapper: (key: K, value: V) => [K2, V2], options?: SerdeOptions<K2, V2>): KStream<K2, V2>
-  mapValues<V2 = V>(mapper: (value: V) => V2, options?: { valueSerde?: Serde<V2> }): KStream<K, V2>
-  flatMap<K2 = K, V2 = V>(mapper: (key: K, value: V) => Iterable<[K2, V2]>, options?: SerdeOptions<K2, V2>): KStream<K2, V2>
-  flatMapValues<V2 = V>(mapper: (value: V) => Iterable<V2>, options?: { valueSerde?: Serde<V2> }): KStream<K, V2>
-  selectKey<K2 = K>(mapper: (key: K, value: V) => K2, options?: { keySerde?: Serde<K2> }): KStream<K2, V>
-  peek(action: (key: K, value: V) => void): KStream<K, V>
-  foreach(action: (key: K, value: V) => void): void
+  filter(predicate: (key: K, value: V) => MaybePromise<boolean>): KStream<K, V>
+  filterNot(predicate: (key: K, value: V) => MaybePromise<boolean>): KStream<K, V>
+  map<K2 = K, V2 = V>(mapper: (key: K, value: V) => MaybePromise<[K2, V2]>, options?: SerdeOptions<K2, V2>): KStream<K2, V2>
+  mapValues<V2 = V>(mapper: (value: V) => MaybePromise<V2>, options?: { valueSerde?: Serde<V2> }): KStream<K, V2>
+  flatMap<K2 = K, V2 = V>(mapper: (key: K, value: V) => MaybePromise<Iterable<[K2, V2]>>, options?: SerdeOptions<K2, V2>): KStream<K2, V2>
+  flatMapValues<V2 = V>(mapper: (value: V) => MaybePromise<Iterable<V2>>, options?: { valueSerde?: Serde<V2> }): KStream<K, V2>
+  selectKey<K2 = K>(mapper: (key: K, value: V) => MaybePromise<K2>, options?: { keySerde?: Serde<K2> }): KStream<K2, V>
+  peek(action: (key: K, value: V) => MaybePromise<void>): KStream<K, V>
+  foreach(action: (key: K, value: V) => MaybePromise<void>): void
   merge(other: KStream<K, V>): KStream<K, V>
   /** Branches named prefix + name; each record goes to the first branch whose predicate holds. */
   split(prefix?: string): BranchedKStream<K, V>
   /** To `topic`, or to the topic `topic(key, value)` names for each record (Kafka Streams' TopicNameExtractor; the topics must exist). */
-  to(topic: string | ((key: K, value: V) => string), options?: SerdeOptions<any, any>): void
+  to(topic: string | ((key: K, value: V) => MaybePromise<string>), options?: SerdeOptions<any, any>): void
   /** Through `<application.id>-<name>-repartition`, partitioned by key (after a key change, before a join). */
   repartition<K2 = K, V2 = V>(options?: SerdeOptions<K2, V2> & { name?: string }): KStream<K2, V2>
   groupByKey<K2 = K, V2 = V>(options?: SerdeOptions<K2, V2>): KGroupedStream<K2, V2>
   /** Through the repartition topic `<application.id>-<name>-repartition` (name: options.name, else the store's). */
-  groupBy<K2, V2 = V>(selector: (key: K, value: V) => K2, options?: SerdeOptions<K2, V2> & { name?: string }): KGroupedStream<K2, V2>
-  join<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT) => VR): KStream<K, VR>
-  join<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
-  leftJoin<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null) => VR): KStream<K, VR>
-  leftJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
-  outerJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null) => VR, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+  groupBy<K2, V2 = V>(selector: (key: K, value: V) => MaybePromise<K2>, options?: SerdeOptions<K2, V2> & { name?: string }): KGroupedStream<K2, V2>
+  join<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT) => MaybePromise<VR>): KStream<K, VR>
+  join<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO) => MaybePromise<VR>, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+  leftJoin<VT, VR = V>(table: KTable<K, VT>, joiner: (value: V, tableValue: VT | null) => MaybePromise<VR>): KStream<K, VR>
+  leftJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V, otherValue: VO | null) => MaybePromise<VR>, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
+  outerJoin<VO, VR = V>(other: KStream<K, VO>, joiner: (value: V | null, otherValue: VO | null) => MaybePromise<VR>, windows: JoinWindows, options?: JoinOptions<VR>): KStream<K, VR>
 }
 
 export class BranchedKStream<K, V> {
   private constructor()
   /** Default name: the branch's number from 1. */
-  branch(predicate: (key: K, value: V) => boolean, name?: string): BranchedKStream<K, V>
+  branch(predicate: (key: K, value: V) => MaybePromise<boolean>, name?: string): BranchedKStream<K, V>
   /** Records of no branch go to the default branch (default name "0"). */
   defaultBranch(name?: string): Record<string, KStream<K, V>>
   noDefaultBranch(): Record<string, KStream<K, V>>
@@ -171,26 +225,26 @@ export class KGroupedStream<K, V> {
   windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
   windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
   count(options?: Materialized): KTable<K, number>
-  reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<K, V>
-  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<K, VA>
+  reduce(reducer: (aggregate: V, value: V) => MaybePromise<V>, options?: Materialized): KTable<K, V>
+  aggregate<VA>(initializer: () => MaybePromise<VA>, aggregator: (key: K, value: V, aggregate: VA) => MaybePromise<VA>, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<K, VA>
 }
 
 export class TimeWindowedKStream<K, V> {
   private constructor()
   count(options?: Materialized): KTable<Windowed<K>, number>
-  reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<Windowed<K>, V>
-  aggregate<VA>(initializer: () => VA, aggregator: (key: K, value: V, aggregate: VA) => VA, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<Windowed<K>, VA>
+  reduce(reducer: (aggregate: V, value: V) => MaybePromise<V>, options?: Materialized): KTable<Windowed<K>, V>
+  aggregate<VA>(initializer: () => MaybePromise<VA>, aggregator: (key: K, value: V, aggregate: VA) => MaybePromise<VA>, options?: Materialized & { valueSerde?: Serde<VA> }): KTable<Windowed<K>, VA>
 }
 
 export class SessionWindowedKStream<K, V> {
   private constructor()
   count(options?: Materialized): KTable<Windowed<K>, number>
   /** Two sessions a record bridges merge with reducer(aggregate, other). */
-  reduce(reducer: (aggregate: V, value: V) => V, options?: Materialized): KTable<Windowed<K>, V>
+  reduce(reducer: (aggregate: V, value: V) => MaybePromise<V>, options?: Materialized): KTable<Windowed<K>, V>
   aggregate<VA>(
-    initializer: () => VA,
-    aggregator: (key: K, value: V, aggregate: VA) => VA,
-    merger: (key: K, aggregate1: VA, aggregate2: VA) => VA,
+    initializer: () => MaybePromise<VA>,
+    aggregator: (key: K, value: V, aggregate: VA) => MaybePromise<VA>,
+    merger: (key: K, aggregate1: VA, aggregate2: VA) => MaybePromise<VA>,
     options?: Materialized & { valueSerde?: Serde<VA> },
   ): KTable<Windowed<K>, VA>
 }
@@ -203,10 +257,10 @@ export class KTable<K, V> {
   toStream(): KStream<K, V>
   suppress(suppressed: Suppressed): KTable<K, V>
   /** Keys whose value passes: an update refused removes the key (a tombstone downstream). No store. */
-  filter(predicate: (key: K, value: V) => boolean): KTable<K, V>
-  filterNot(predicate: (key: K, value: V) => boolean): KTable<K, V>
+  filter(predicate: (key: K, value: V) => MaybePromise<boolean>): KTable<K, V>
+  filterNot(predicate: (key: K, value: V) => MaybePromise<boolean>): KTable<K, V>
   /** The mapper never sees a removal (it stays a removal). No store. */
-  mapValues<VR = V>(mapper: (value: V) => VR, options?: { valueSerde?: Serde<VR> }): KTable<K, VR>
+  mapValues<VR = V>(mapper: (value: V) => MaybePromise<VR>, options?: { valueSerde?: Serde<VR> }): KTable<K, VR>
 }
 
 export enum State {
@@ -234,6 +288,8 @@ export class StreamsException extends KafkaJSNonRetriableError {
 export interface StreamsMetrics {
   processed: number
   lateDropped: number
+  /** Records dropped because their extracted timestamp was negative. */
+  timestampDropped: number
   dropped: number
   deserializationSkipped: number
   deadLettered: number
@@ -250,7 +306,9 @@ export class KafkaStreams extends EventEmitter {
   constructor(topology: Topology, config: StreamsConfig)
   describe(): string
   start(): void
-  /** Resolves true when everything stopped within `timeout` ms (default: no limit). */
+  /** Resolves true when everything stopped within `timeout` ms (default: no limit). When it
+   * resolves false, a batch still waiting for a Promise is abandoned: the instance then stops
+   * with a failure at that batch's first record (nothing of it committed). */
   close(options?: { timeout?: number }): Promise<boolean>
   state(): `${State}`
   on(event: 'stateChange', listener: (newState: `${State}`, oldState: `${State}`) => void): this

@@ -2,7 +2,8 @@
 // Kafka Streams for Node.js (issue #17): the DSL with Kafka Streams' names in camelCase, whose
 // runtime is the Rust core (tasks, stores, changelogs, windows, joins, commits). User functions
 // run here: the core calls `run` (below) once per batch of records and fused chain of
-// operations, on the JS thread, and blocks its stream thread until `run` returns.
+// operations, on the JS thread, and blocks its stream thread until `run`'s reply is there: at
+// once, or when the Promise `run` returns settles (a user function returned a thenable).
 //
 //   const builder = new StreamsBuilder()
 //   const events = builder.stream('user-events', { keySerde: Serdes.String(), valueSerde: Serdes.Json() })
@@ -350,6 +351,52 @@ class Suppressed {
 }
 Suppressed.BufferConfig = BufferConfig
 
+// ---------------------------------------------------------------------------------- timestamps
+
+// Kafka Streams' built-in timestamp extractors (run by the core; extract() is the same rule in JS).
+// `timestampExtractor` takes the class or an instance.
+class FailOnInvalidTimestamp {
+  extract(record) {
+    if (record.timestamp < 0) throw new RangeError(`the record has an invalid (negative) timestamp ${record.timestamp}`)
+    return record.timestamp
+  }
+}
+
+class LogAndSkipOnInvalidTimestamp {
+  // A negative time drops the record.
+  extract(record) {
+    return record.timestamp
+  }
+}
+
+class UsePartitionTimeOnInvalidTimestamp {
+  extract(record, partitionTime) {
+    if (record.timestamp >= 0) return record.timestamp
+    if (partitionTime < 0) throw new RangeError(`the record has an invalid (negative) timestamp ${record.timestamp} and the partition's time is not known yet`)
+    return partitionTime
+  }
+}
+
+class WallclockTimestampExtractor {
+  extract() {
+    return Date.now()
+  }
+}
+
+const BUILTIN_EXTRACTORS = [FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, UsePartitionTimeOnInvalidTimestamp, WallclockTimestampExtractor]
+
+// [the core's name, the JS function or null] of a `timestampExtractor` option.
+function timestampExtractor(x) {
+  for (const c of BUILTIN_EXTRACTORS) {
+    if (x === c || (x instanceof c && x.extract === c.prototype.extract)) return [c.name, null]
+  }
+  if (typeof x === 'function') return ['User', x]
+  if (x !== null && typeof x === 'object' && typeof x.extract === 'function') return ['User', (record, partitionTime) => x.extract(record, partitionTime)]
+  throw new TypeError(
+    'timestampExtractor is a function (record, partitionTime) => ms, an object with extract(record, partitionTime), or one of WallclockTimestampExtractor, FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, UsePartitionTimeOnInvalidTimestamp'
+  )
+}
+
 // ---------------------------------------------------------------------------------- runner
 
 const FILTER = 1
@@ -368,58 +415,106 @@ const AGGREGATE = 21
 const JOIN = 22
 const TOPIC = 23 // to() with a TopicNameExtractor: fn(key, value) -> the record's topic name
 const SESSION_AGGREGATE = 24 // fn: { initializer, aggregator, merger }
+const EXTRACT = 25 // a source's timestamp extractor: fn({ key, value, timestamp }, partitionTime) -> ms
 
-// Runs steps[pos..] on one (key, value), pushing port, key, value to out.
+// A user function may return a thenable (a Promise): only then is the rest of its record, and of
+// the batch, settled asynchronously, one record after the other (synchronous results cost no
+// Promise). A value with a `then` method counts as a thenable, as for `await`.
+const isThenable = x => x !== null && (typeof x === 'object' || typeof x === 'function') && typeof x.then === 'function'
+
+// f(x), or f of what x settles to: undefined/the result, or a Promise of it.
+const after = (x, f) => (isThenable(x) ? Promise.resolve(x).then(f) : f(x))
+
+// Runs steps[pos..] on one (key, value), pushing port, key, value to out; returns undefined, or a
+// Promise settled when the record has gone through every step (rejected as the function was).
+// The usual steps are handled in the loop (the synchronous path); the others, and a step whose
+// function returned a thenable (once settled), by next().
 function apply(steps, pos, key, value, out) {
   for (; pos < steps.length; pos++) {
     const { kind, fn } = steps[pos]
-    switch (kind) {
-      case MAP_VALUES:
-        value = fn(value)
-        break
-      case FILTER:
-        if (!fn(key, value)) return
-        break
-      case FILTER_NOT:
-        if (fn(key, value)) return
-        break
-      case MAP: {
-        const kv = fn(key, value)
-        if (!Array.isArray(kv) || kv.length !== 2) throw new TypeError('map() returns [key, value]')
-        key = kv[0]
-        value = kv[1]
-        break
-      }
-      case SELECT_KEY:
-        key = fn(key, value)
-        break
-      case PEEK:
-        fn(key, value)
-        break
-      case FOREACH:
-        fn(key, value)
-        return
-      case FLAT_MAP:
-        for (const kv of fn(key, value)) {
-          if (!Array.isArray(kv) || kv.length !== 2) throw new TypeError('flatMap() returns an iterable of [key, value]')
-          apply(steps, pos + 1, kv[0], kv[1], out)
-        }
-        return
-      case FLAT_MAP_VALUES:
-        for (const v of fn(value)) apply(steps, pos + 1, key, v, out)
-        return
-      case SPLIT: {
-        const port = fn(key, value)
-        if (port !== null) out.push(port, key, value)
-        return
-      }
-      default: // SERDE
-    }
+    if (kind === SERDE) continue
+    const r = kind === MAP_VALUES || kind === FLAT_MAP_VALUES ? fn(value) : fn(key, value)
+    if (isThenable(r)) return settle(steps, pos, key, value, r, out)
+    if (kind === MAP_VALUES) value = r
+    else if (kind === FILTER) {
+      if (!r) return undefined
+    } else if (kind === FILTER_NOT) {
+      if (r) return undefined
+    } else if (kind !== PEEK) return next(steps, pos, key, value, r, out)
   }
   out.push(0, key, value)
+  return undefined
+}
+
+// Step pos once its function's thenable r has settled. (Apart from apply: a closure there would
+// move apply's variables off the stack, slowing the synchronous path.)
+function settle(steps, pos, key, value, r, out) {
+  return Promise.resolve(r).then(v => next(steps, pos, key, value, v, out))
+}
+
+// What step pos does with its function's (settled) result r, then the steps after it.
+function next(steps, pos, key, value, r, out) {
+  switch (steps[pos].kind) {
+    case MAP_VALUES:
+      return apply(steps, pos + 1, key, r, out)
+    case FILTER:
+      return r ? apply(steps, pos + 1, key, value, out) : undefined
+    case FILTER_NOT:
+      return r ? undefined : apply(steps, pos + 1, key, value, out)
+    case MAP:
+      if (!Array.isArray(r) || r.length !== 2) throw new TypeError('map() returns [key, value]')
+      return apply(steps, pos + 1, r[0], r[1], out)
+    case SELECT_KEY:
+      return apply(steps, pos + 1, r, value, out)
+    case PEEK:
+      return apply(steps, pos + 1, key, value, out)
+    case FOREACH:
+      return undefined
+    case FLAT_MAP:
+    case FLAT_MAP_VALUES:
+      if (r === null || r === undefined || typeof r[Symbol.iterator] !== 'function') {
+        throw new TypeError(`${steps[pos].kind === FLAT_MAP ? 'flatMap' : 'flatMapValues'}() returns an iterable`)
+      }
+      return each(steps, pos, key, r[Symbol.iterator](), out)
+    case SPLIT:
+      if (r !== null) out.push(r, key, value)
+      return undefined
+    default:
+      throw new Error(`unknown step kind ${steps[pos].kind}`)
+  }
+}
+
+// The rest of a flatMap's results through the steps after pos, in order.
+function each(steps, pos, key, it, out) {
+  for (let e = it.next(); !e.done; e = it.next()) {
+    let p
+    if (steps[pos].kind === FLAT_MAP) {
+      const kv = e.value
+      if (!Array.isArray(kv) || kv.length !== 2) throw new TypeError('flatMap() returns an iterable of [key, value]')
+      p = apply(steps, pos + 1, kv[0], kv[1], out)
+    } else {
+      p = apply(steps, pos + 1, key, e.value, out)
+    }
+    if (p !== undefined) return p.then(() => each(steps, pos, key, it, out))
+  }
+  return undefined
+}
+
+// Runs record(i) for i from `from` to n - 1, in order: record returns true to stop the batch,
+// else undefined, or a Promise of either (never rejected). Returns undefined when all ran
+// synchronously, else a Promise settled when the batch is done.
+function drive(from, n, record) {
+  for (let i = from; i < n; i++) {
+    const r = record(i)
+    if (r === true) return undefined
+    if (r !== undefined) return r.then(stop => (stop ? undefined : drive(i + 1, n, record)))
+  }
+  return undefined
 }
 
 const message = e => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
+
+const runnerFailed = e => ({ value: [], index: [], port: [], key: [], timestamp: [], failureIndex: 0, failureKind: 'user', failureMessage: `streams runner: ${message(e)}` })
 
 class Runner {
   constructor() {
@@ -448,115 +543,171 @@ class Runner {
     return c
   }
 
+  // Records the failure of record i in the reply; true (the batch stops there).
   fail(reply, i, kind, e) {
     this.lastException = e
     reply.failureIndex = i
     reply.failureKind = kind
     reply.failureMessage = message(e)
-    return reply
+    return true
   }
 
-  // Called by the core; must not throw (the reply carries every failure).
-  run(nodes, keys, values, timestamps, operands, merge) {
+  // Called by the core; must not throw (the reply carries every failure). Returns the reply, or
+  // a Promise of it (never rejected) when a user function returned a thenable.
+  run(nodes, keys, values, timestamps, operands, merge, partitionTime) {
+    const extract = partitionTime !== null && partitionTime !== undefined
+    const reply = extract ? { value: [], timestamp: [] } : operands === null ? { index: [], port: [], key: [], value: [], timestamp: [] } : { value: [] }
     try {
-      if (merge) return this.merge(nodes[0], keys, values, operands)
-      return operands === null ? this.chain(nodes, keys, values, timestamps) : this.combine(nodes[0], keys, values, operands)
+      if (operands === null && !extract) {
+        const out = this.chain(nodes, keys, values, timestamps, reply)
+        return out === reply ? reply : out.then(undefined, runnerFailed)
+      }
+      let record
+      if (extract) record = this.extract(nodes[0], keys, values, timestamps, partitionTime, reply)
+      else if (merge) record = this.merge(nodes[0], keys, values, operands, reply)
+      else record = this.combine(nodes[0], keys, values, operands, reply)
+      const p = drive(0, keys.length, record)
+      return p === undefined ? reply : p.then(() => reply, runnerFailed)
     } catch (e) {
-      return { value: [], index: [], port: [], key: [], timestamp: [], failureIndex: 0, failureKind: 'user', failureMessage: `streams runner: ${message(e)}` }
+      return runnerFailed(e)
     }
   }
 
-  chain(nodes, keys, values, timestamps) {
+  // A batch through the fused chain `nodes`: the reply, or a Promise of it (see chainFrom).
+  chain(nodes, keys, values, timestamps, reply) {
     const { steps, first, last } = this.compile(nodes)
-    const reply = { index: [], port: [], key: [], value: [], timestamp: [] }
-    const produced = []
-    for (let i = 0; i < keys.length; i++) {
+    return this.chainFrom(0, steps, first, last, keys, values, timestamps, reply, [])
+  }
+
+  // Records from..n-1 of a chain, in a loop while their functions are synchronous: the reply, or
+  // a Promise of it (never rejected) from the first record whose functions returned a thenable;
+  // the records after that one go on once it has settled.
+  chainFrom(from, steps, first, last, keys, values, timestamps, reply, produced) {
+    for (let i = from; i < keys.length; i++) {
       let key, value
       try {
         key = first.keyIn.deserialize(keys[i])
         value = first.valueIn.deserialize(values[i])
       } catch (e) {
-        return this.fail(reply, i, 'deserialization', e)
+        this.fail(reply, i, 'deserialization', e)
+        return reply
       }
-      const mark = reply.index.length
+      produced.length = 0
+      let p
       try {
-        produced.length = 0
-        apply(steps, 0, key, value, produced)
-        for (let j = 0; j < produced.length; j += 3) {
-          reply.index.push(i)
-          reply.port.push(produced[j])
-          reply.key.push(last.keyOut.serialize(produced[j + 1]))
-          reply.value.push(last.valueOut.serialize(produced[j + 2]))
-          reply.timestamp.push(timestamps[i])
-        }
+        p = apply(steps, 0, key, value, produced)
       } catch (e) {
-        // Outputs of a failed record are not kept.
-        for (const a of [reply.index, reply.port, reply.key, reply.value, reply.timestamp]) a.length = mark
-        return this.fail(reply, i, 'user', e)
+        this.fail(reply, i, 'user', e)
+        return reply
       }
+      if (p !== undefined) return this.chainAfter(p, i, steps, first, last, keys, values, timestamps, reply, produced)
+      if (this.emit(reply, i, produced, last, timestamps[i])) return reply
     }
     return reply
   }
 
-  combine(node, keys, values, operands) {
+  // Record i's outputs once its promise p has settled, then the records after it. (Apart from
+  // chainFrom for the same reason as settle.)
+  chainAfter(p, i, steps, first, last, keys, values, timestamps, reply, produced) {
+    const rest = () => (this.emit(reply, i, produced, last, timestamps[i]) ? reply : this.chainFrom(i + 1, steps, first, last, keys, values, timestamps, reply, produced))
+    return p.then(rest, e => this.fail(reply, i, 'user', e) && reply)
+  }
+
+  // Appends record i's outputs (port, key, value triples in produced) to the reply; true when one
+  // cannot be serialized (the failure is recorded, none of the record's outputs kept).
+  emit(reply, i, produced, last, timestamp) {
+    const mark = reply.index.length
+    try {
+      for (let j = 0; j < produced.length; j += 3) {
+        reply.index.push(i)
+        reply.port.push(produced[j])
+        reply.key.push(last.keyOut.serialize(produced[j + 1]))
+        reply.value.push(last.valueOut.serialize(produced[j + 2]))
+        reply.timestamp.push(timestamp)
+      }
+    } catch (e) {
+      for (const a of [reply.index, reply.port, reply.key, reply.value, reply.timestamp]) a.length = mark
+      return this.fail(reply, i, 'user', e)
+    }
+    return false
+  }
+
+  // record(i) of a combining node (see drive): result(key, value, operand) gives the record's
+  // result (maybe a thenable), push(result) appends it to the reply.
+  each(keys, values, operands, reply, decode, result, push) {
+    return i => {
+      let k, v, other
+      try {
+        ;[k, v, other] = decode(keys[i], values[i], operands[i])
+      } catch (e) {
+        return this.fail(reply, i, 'deserialization', e)
+      }
+      const failed = e => this.fail(reply, i, 'user', e)
+      try {
+        const r = after(result(k, v, other), x => {
+          push(x)
+          return undefined
+        })
+        return r === undefined ? undefined : r.then(undefined, failed)
+      } catch (e) {
+        return failed(e)
+      }
+    }
+  }
+
+  combine(node, keys, values, operands, reply) {
     const op = this.ops.get(node)
     if (!op) throw new Error(`no function for node ${node}`)
-    const reply = { value: [] }
-    for (let i = 0; i < keys.length; i++) {
-      let key, value, other
-      try {
-        key = op.keyIn.deserialize(keys[i])
-        value = op.valueIn.deserialize(values[i])
-        other = operands[i] === null ? null : op.extra.deserialize(operands[i])
-      } catch (e) {
-        return this.fail(reply, i, 'deserialization', e)
+    const decode = (k, v, o) => [op.keyIn.deserialize(k), op.valueIn.deserialize(v), o === null ? null : op.extra.deserialize(o)]
+    let result
+    let push = x => reply.value.push(op.valueOut.serialize(x === undefined ? null : x))
+    if (op.kind === TOPIC) {
+      result = (key, value) => op.fn(key, value)
+      push = topic => {
+        if (topic != null && typeof topic !== 'string') throw new TypeError(`the topic name extractor of to() must return a string, got ${typeof topic}`)
+        reply.value.push(topic ? Buffer.from(topic) : null)
       }
-      try {
-        if (op.kind === TOPIC) {
-          const topic = op.fn(key, value)
-          if (topic != null && typeof topic !== 'string') throw new TypeError(`the topic name extractor of to() must return a string, got ${typeof topic}`)
-          reply.value.push(topic ? Buffer.from(topic) : null)
-          continue
-        }
-        let result
-        if (op.kind === REDUCE) result = other === null ? value : op.fn(other, value)
-        else if (op.kind === AGGREGATE || op.kind === SESSION_AGGREGATE) result = op.fn.aggregator(key, value, other === null ? op.fn.initializer() : other)
-        else result = op.fn(value, other)
-        reply.value.push(op.valueOut.serialize(result === undefined ? null : result))
-      } catch (e) {
-        return this.fail(reply, i, 'user', e)
-      }
+    } else if (op.kind === REDUCE) {
+      result = (key, value, other) => (other === null ? value : op.fn(other, value))
+    } else if (op.kind === AGGREGATE || op.kind === SESSION_AGGREGATE) {
+      const { initializer, aggregator } = op.fn
+      result = (key, value, other) => after(other === null ? initializer() : other, agg => aggregator(key, value, agg))
+    } else {
+      result = (key, value, other) => op.fn(value, other)
     }
-    return reply
+    return this.each(keys, values, operands, reply, decode, result, push)
   }
-}
 
-Runner.prototype.merge = function merge(node, keys, values, operands) {
   // Session merging: each value is a merged session's aggregate, its operand the aggregate merged
   // so far (null: the initializer's value first, as Kafka Streams); a reduce merges with its
   // reducer.
-  const op = this.ops.get(node)
-  if (!op) throw new Error(`no function for node ${node}`)
-  const reply = { value: [] }
-  for (let i = 0; i < keys.length; i++) {
-    let key, other, soFar
-    try {
-      key = op.keyIn.deserialize(keys[i])
-      other = op.extra.deserialize(values[i])
-      soFar = operands[i] === null ? null : op.extra.deserialize(operands[i])
-    } catch (e) {
-      return this.fail(reply, i, 'deserialization', e)
-    }
-    try {
-      let result
-      if (op.kind === REDUCE) result = soFar === null ? other : op.fn(soFar, other)
-      else result = op.fn.merger(key, soFar === null ? op.fn.initializer() : soFar, other)
-      reply.value.push(op.valueOut.serialize(result === undefined ? null : result))
-    } catch (e) {
-      return this.fail(reply, i, 'user', e)
-    }
+  merge(node, keys, values, operands, reply) {
+    const op = this.ops.get(node)
+    if (!op) throw new Error(`no function for node ${node}`)
+    const decode = (k, v, o) => [op.keyIn.deserialize(k), op.extra.deserialize(v), o === null ? null : op.extra.deserialize(o)]
+    const result =
+      op.kind === REDUCE
+        ? (key, other, soFar) => (soFar === null ? other : op.fn(soFar, other))
+        : (key, other, soFar) => after(soFar === null ? op.fn.initializer() : soFar, agg => op.fn.merger(key, agg, other))
+    const push = x => reply.value.push(op.valueOut.serialize(x === undefined ? null : x))
+    return this.each(keys, values, operands, reply, decode, result, push)
   }
-  return reply
+
+  // A source's timestamp extractor: record i is given the partition time before it (the largest
+  // of partitionTime and the times returned for the records before it, negative ones left out).
+  extract(node, keys, values, timestamps, partitionTime, reply) {
+    const op = this.ops.get(node)
+    if (!op) throw new Error(`no timestamp extractor for source node ${node}`)
+    let time = partitionTime
+    const decode = (k, v, timestamp) => [op.keyIn.deserialize(k), op.valueIn.deserialize(v), timestamp]
+    const result = (key, value, timestamp) => op.fn({ key, value, timestamp }, time)
+    const push = t => {
+      if (!Number.isSafeInteger(t)) throw new TypeError(`the timestamp extractor returns an integer number of milliseconds, got ${typeof t === 'number' ? t : typeof t}`)
+      reply.timestamp.push(t)
+      if (t > time) time = t
+    }
+    return this.each(keys, values, timestamps, reply, decode, result, push)
+  }
 }
 
 // ---------------------------------------------------------------------------------- DSL
@@ -602,8 +753,19 @@ class StreamsBuilder {
   stream(topics, options) {
     const o = opts(options, 'stream()')
     const names = typeof topics === 'string' ? [topics] : Array.from(topics)
+    const keySerde = checkSerde(o.keySerde, 'keySerde') || BYTES
+    const valueSerde = checkSerde(o.valueSerde, 'valueSerde') || BYTES
+    const extractor = o.timestampExtractor === undefined || o.timestampExtractor === null ? null : timestampExtractor(o.timestampExtractor)
     const node = callNative(() => this._native.source(names))
-    return new KStream(this, node, checkSerde(o.keySerde, 'keySerde') || BYTES, checkSerde(o.valueSerde, 'valueSerde') || BYTES)
+    this._extractor(node, extractor, keySerde, valueSerde)
+    return new KStream(this, node, keySerde, valueSerde)
+  }
+
+  _extractor(source, extractor, keySerde, valueSerde) {
+    if (!extractor) return
+    const [name, f] = extractor
+    callNative(() => this._native.timestampExtractor(source, name))
+    if (f) this._runner.add(source, { kind: EXTRACT, fn: f, keyIn: keySerde, valueIn: valueSerde })
   }
 
   build() {
@@ -620,7 +782,9 @@ class StreamsBuilder {
     if (typeof topic !== 'string') throw new TypeError('table() reads one topic (a string)')
     const keySerde = checkSerde(o.keySerde, 'keySerde') || BYTES
     const valueSerde = checkSerde(o.valueSerde, 'valueSerde') || BYTES
-    const { table: node, store } = callNative(() => this._native.table(topic, o.materialized == null ? null : String(o.materialized)))
+    const extractor = o.timestampExtractor === undefined || o.timestampExtractor === null ? null : timestampExtractor(o.timestampExtractor)
+    const { source, table: node, store } = callNative(() => this._native.table(topic, o.materialized == null ? null : String(o.materialized)))
+    this._extractor(source, extractor, keySerde, valueSerde)
     this._stores.set(store, { name: store, keySerde, valueSerde, windows: null })
     return new KTable(this, node, keySerde, valueSerde, store, null)
   }
@@ -842,8 +1006,13 @@ class BranchedKStream {
     this._done = true
     const preds = this._branches.map(([, p]) => p)
     const n = preds.length
-    const choose = (k, v) => {
-      for (let i = 0; i < n; i++) if (preds[i](k, v)) return i
+    // The first branch whose predicate holds; a predicate returning a thenable is waited for.
+    const choose = (k, v, from = 0) => {
+      for (let i = from; i < n; i++) {
+        const r = preds[i](k, v)
+        if (isThenable(r)) return Promise.resolve(r).then(t => (t ? i : choose(k, v, i + 1)))
+        if (r) return i
+      }
       return defaultName === null ? null : n
     }
     const s = this._stream
@@ -1159,7 +1328,7 @@ class KafkaStreams extends EventEmitter {
     return this._exception || this._makeException(f)
   }
 
-  // Counters: processed, lateDropped, dropped, deserializationSkipped, deadLettered, restored, restoreMs, commits.
+  // Counters: processed, lateDropped, timestampDropped, dropped, deserializationSkipped, deadLettered, restored, restoreMs, commits.
   metrics() {
     return this._native.metrics()
   }
@@ -1269,4 +1438,8 @@ module.exports = {
   ReadOnlyKeyValueStore,
   ReadOnlyWindowStore,
   ReadOnlySessionStore,
+  FailOnInvalidTimestamp,
+  LogAndSkipOnInvalidTimestamp,
+  UsePartitionTimeOnInvalidTimestamp,
+  WallclockTimestampExtractor,
 }

@@ -4,23 +4,26 @@
 //!
 //! The stream thread (a Rust thread of the core) makes ONE call per batch and fused chain (or
 //! combining node): it queues the records on the JS thread and blocks on a channel until the
-//! runner's synchronous return value is converted back. The runner never throws (a user
-//! function's exception becomes a failure with the record's index). `close()` runs off the JS
+//! runner's return value is converted back: the reply itself, or a Promise of it when a user
+//! function returned a thenable (the channel then gets the reply when the promise settles). The
+//! runner never throws (a user function's exception or rejection becomes a failure with the
+//! record's index). `close()` runs off the JS
 //! thread (a promise), so the JS thread keeps answering the stream thread's last calls while the
 //! core stops; a call that cannot be queued any more (the function was released) fails at once.
 
 use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use napi::bindgen_prelude::{within_runtime_if_available, Buffer, FromNapiValue};
 use napi::threadsafe_function::{ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Env, JsFunction, JsObject, JsUnknown, Result, Status};
+use napi::{Env, JsFunction, JsObject, JsUnknown, NapiRaw, NapiValue, Result, Status};
 use napi_derive::napi;
 use polykafka::streams::{
     AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionWindows,
-    StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions,
+    StreamRecord, StreamsConfig, TimeWindows, TimestampExtractor, TimestampOutput, TopologyBuilder, UserFailure, UserFunctions,
 };
 
 use crate::error::{self, IntoNapi};
@@ -73,6 +76,13 @@ impl NativeTopologyBuilder {
     pub fn source(&self, topics: Vec<String>) -> Result<u32> {
         let t: Vec<&str> = topics.iter().map(String::as_str).collect();
         self.with(|b| b.source(&t))
+    }
+    /// The source's timestamp extractor: a built-in by its Kafka Streams name, or "User" (the
+    /// runner's function for the node).
+    #[napi(catch_unwind)]
+    pub fn timestamp_extractor(&self, source: u32, name: String) -> Result<()> {
+        let x = if name == "User" { TimestampExtractor::User } else { TimestampExtractor::from_name(&name).ok_or_else(|| invalid(format!("unknown timestamp extractor '{name}'")))? };
+        self.with(|b| b.timestamp_extractor(source, x))
     }
     #[napi(catch_unwind)]
     pub fn user(&self, parent: u32) -> Result<u32> {
@@ -198,18 +208,39 @@ impl Default for NativeTopologyBuilder {
     }
 }
 
-/// One call of the runner: a fused chain (`operands` None) or a combining node.
+/// One call of the runner: a fused chain (`operands` None), a combining node, or a source's
+/// timestamp extractor (`partition_time` Some).
 struct Call {
     nodes: Vec<NodeId>,
     records: Vec<StreamRecord>,
     operands: Option<Vec<Option<Bytes>>>,
     /// A session merger's call (the records' values are the merged sessions' aggregates).
     merge: bool,
+    partition_time: Option<i64>,
+}
+
+/// What a call's reply holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Chain,
+    Combine,
+    Extract,
+}
+
+impl Call {
+    fn mode(&self) -> Mode {
+        match (&self.operands, self.partition_time) {
+            (_, Some(_)) => Mode::Extract,
+            (None, None) => Mode::Chain,
+            (Some(_), None) => Mode::Combine,
+        }
+    }
 }
 
 /// What the runner returns (JS object, camelCase): for a chain, the output records as parallel
 /// arrays (`index` of the input record, `port`, `key`, `value`, `timestamp`); for a combining
-/// node, `value` alone; and the failure that stopped the batch, if any.
+/// node, `value` alone; for a timestamp extractor, `timestamp` alone (`value` empty); and the
+/// failure that stopped the batch, if any.
 #[napi(object)]
 pub struct RunnerReply {
     pub index: Option<Vec<u32>>,
@@ -224,23 +255,70 @@ pub struct RunnerReply {
 }
 
 /// The runner's return value, converted without ever failing the threadsafe call (napi aborts
-/// the process when the conversion of a return value fails).
-struct Reply(Result<RunnerReply>);
+/// the process when the conversion of a return value fails): the reply, or the Promise of it
+/// when a user function of the batch returned a thenable (the runner then settles the rest of
+/// the batch asynchronously and the promise resolves to the reply; it never rejects).
+enum Reply {
+    Ready(Result<RunnerReply>),
+    /// The promise, valid only inside the threadsafe call's callback (same handle scope).
+    Pending(napi::sys::napi_env, napi::sys::napi_value),
+}
 
 impl FromNapiValue for Reply {
     unsafe fn from_napi_value(env: napi::sys::napi_env, value: napi::sys::napi_value) -> Result<Self> {
-        Ok(Reply(RunnerReply::from_napi_value(env, value)))
+        let mut promise = false;
+        if napi::sys::napi_is_promise(env, value, &mut promise) == napi::sys::Status::napi_ok && promise {
+            return Ok(Reply::Pending(env, value));
+        }
+        Ok(Reply::Ready(RunnerReply::from_napi_value(env, value)))
     }
+}
+
+type Settled = std::result::Result<Converted, String>;
+
+fn settled(reply: Result<RunnerReply>, mode: Mode) -> Settled {
+    match reply {
+        Ok(r) => convert(r, mode),
+        Err(e) => Err(format!("bad reply: {e}")),
+    }
+}
+
+/// `promise.then(resolved, rejected)`, each sending what it got to `tx` (the stream thread's
+/// wait); called on the JS thread inside the threadsafe call's callback.
+unsafe fn on_settled(env: napi::sys::napi_env, promise: napi::sys::napi_value, mode: Mode, tx: mpsc::SyncSender<Settled>) -> Result<()> {
+    let env = Env::from_raw(env);
+    let promise = JsObject::from_raw_unchecked(env.raw(), promise);
+    let ok_tx = tx.clone();
+    let resolved = env.create_function_from_closure("resolved", move |ctx| {
+        let v: JsUnknown = ctx.get(0)?;
+        let r = unsafe { RunnerReply::from_napi_value(ctx.env.raw(), v.raw()) };
+        let _ = ok_tx.try_send(settled(r, mode));
+        ctx.env.get_undefined()
+    })?;
+    let rejected = env.create_function_from_closure("rejected", move |ctx| {
+        let reason = ctx.get::<JsUnknown>(0).and_then(|v| v.coerce_to_string()).and_then(|s| s.into_utf8()).and_then(|s| s.into_owned());
+        let _ = tx.try_send(Err(format!("the batch's promise was rejected: {}", reason.unwrap_or_default())));
+        ctx.env.get_undefined()
+    })?;
+    let then: JsFunction = promise.get_named_property("then")?;
+    then.call(Some(&promise), &[resolved, rejected])?;
+    Ok(())
 }
 
 fn bytes(b: Option<Buffer>) -> Option<Bytes> {
     b.map(|b| Bytes::copy_from_slice(&b))
 }
 
-/// The reply as the core's outputs: (chain records, combined values, failure).
-type Converted = (Vec<(usize, u32, StreamRecord)>, Vec<Option<Bytes>>, Option<UserFailure>);
+/// The reply as the core's outputs.
+#[derive(Default)]
+struct Converted {
+    records: Vec<(usize, u32, StreamRecord)>,
+    values: Vec<Option<Bytes>>,
+    timestamps: Vec<i64>,
+    failure: Option<UserFailure>,
+}
 
-fn convert(r: RunnerReply, chain: bool) -> std::result::Result<Converted, String> {
+fn convert(r: RunnerReply, mode: Mode) -> std::result::Result<Converted, String> {
     let failure = match r.failure_index {
         None => None,
         Some(index) => {
@@ -248,8 +326,10 @@ fn convert(r: RunnerReply, chain: bool) -> std::result::Result<Converted, String
             Some(UserFailure { index: index as usize, kind, message: r.failure_message.unwrap_or_default() })
         }
     };
-    if !chain {
-        return Ok((Vec::new(), r.value.into_iter().map(bytes).collect(), failure));
+    match mode {
+        Mode::Combine => return Ok(Converted { values: r.value.into_iter().map(bytes).collect(), failure, ..Default::default() }),
+        Mode::Extract => return Ok(Converted { timestamps: r.timestamp.unwrap_or_default(), failure, ..Default::default() }),
+        Mode::Chain => {}
     }
     let (Some(index), Some(port), Some(key), Some(ts)) = (r.index, r.port, r.key, r.timestamp) else {
         return Err("the runner's reply to a chain lacks index, port, key or timestamp".into());
@@ -266,7 +346,7 @@ fn convert(r: RunnerReply, chain: bool) -> std::result::Result<Converted, String
         .zip(ts)
         .map(|((((i, p), k), v), t)| (i as usize, p, StreamRecord { key: bytes(k), value: bytes(v), timestamp: t }))
         .collect();
-    Ok((records, Vec::new(), failure))
+    Ok(Converted { records, failure, ..Default::default() })
 }
 
 type RunnerFn = ThreadsafeFunction<Call, ErrorStrategy::Fatal>;
@@ -274,6 +354,9 @@ type RunnerFn = ThreadsafeFunction<Call, ErrorStrategy::Fatal>;
 /// `UserFunctions` over the JS runner `run(nodes, keys, values, timestamps, operands|null)`.
 struct JsFunctions {
     runner: RunnerFn,
+    /// Set when `close(timeout)` gave up: a batch still waiting for its promise is abandoned (a
+    /// failure at its first record: nothing of it is committed) so that the stream thread stops.
+    abandon: Arc<AtomicBool>,
 }
 
 fn runner_failed(message: impl std::fmt::Display) -> UserFailure {
@@ -282,31 +365,44 @@ fn runner_failed(message: impl std::fmt::Display) -> UserFailure {
 
 impl JsFunctions {
     fn call(&self, call: Call) -> std::result::Result<Converted, UserFailure> {
-        let chain = call.operands.is_none();
-        let (tx, rx) = mpsc::sync_channel::<std::result::Result<Converted, String>>(1);
+        let mode = call.mode();
+        let (tx, rx) = mpsc::sync_channel::<Settled>(1);
         let status = self.runner.call_with_return_value(call, ThreadsafeFunctionCallMode::Blocking, move |reply: Reply| {
-            let out = match reply.0 {
-                Ok(r) => convert(r, chain),
-                Err(e) => Err(format!("bad reply: {e}")),
-            };
-            let _ = tx.send(out);
+            match reply {
+                Reply::Ready(r) => {
+                    let _ = tx.send(settled(r, mode));
+                }
+                Reply::Pending(env, promise) => {
+                    if let Err(e) = unsafe { on_settled(env, promise, mode, tx.clone()) } {
+                        let _ = tx.send(Err(format!("cannot wait for the batch's promise: {e}")));
+                    }
+                }
+            }
             Ok(())
         });
         if status != Status::Ok {
             return Err(runner_failed(format!("the JavaScript thread does not take calls any more ({status})")));
         }
-        match rx.recv() {
-            Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(runner_failed(e)),
-            Err(_) => Err(runner_failed("the call was dropped (the JavaScript environment is shutting down)")),
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Ok(c)) => return Ok(c),
+                Ok(Err(e)) => return Err(runner_failed(e)),
+                Err(mpsc::RecvTimeoutError::Timeout) if self.abandon.load(Ordering::SeqCst) => {
+                    return Err(runner_failed("close() timed out while the batch's promise had not settled: the batch is abandoned"));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(runner_failed("the call was dropped (the JavaScript environment is shutting down)"));
+                }
+            }
         }
     }
 }
 
 impl UserFunctions for JsFunctions {
     fn run_chain(&self, chain: &[NodeId], input: &[StreamRecord]) -> ChainOutput {
-        match self.call(Call { nodes: chain.to_vec(), records: input.to_vec(), operands: None, merge: false }) {
-            Ok((records, _, failure)) => ChainOutput { records, failure },
+        match self.call(Call { nodes: chain.to_vec(), records: input.to_vec(), operands: None, merge: false, partition_time: None }) {
+            Ok(c) => ChainOutput { records: c.records, failure: c.failure },
             Err(f) => ChainOutput { records: Vec::new(), failure: Some(f) },
         }
     }
@@ -318,12 +414,20 @@ impl UserFunctions for JsFunctions {
     fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
         self.combining(node, input, operands, true)
     }
+
+    fn extract_timestamps(&self, source: NodeId, input: &[StreamRecord], partition_time: i64) -> TimestampOutput {
+        let call = Call { nodes: vec![source], records: input.to_vec(), operands: None, merge: false, partition_time: Some(partition_time) };
+        match self.call(call) {
+            Ok(c) => TimestampOutput { timestamps: c.timestamps, failure: c.failure },
+            Err(f) => TimestampOutput { timestamps: Vec::new(), failure: Some(f) },
+        }
+    }
 }
 
 impl JsFunctions {
     fn combining(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>], merge: bool) -> CombineOutput {
-        match self.call(Call { nodes: vec![node], records: input.to_vec(), operands: Some(operands.to_vec()), merge }) {
-            Ok((_, values, failure)) => CombineOutput { values, failure },
+        match self.call(Call { nodes: vec![node], records: input.to_vec(), operands: Some(operands.to_vec()), merge, partition_time: None }) {
+            Ok(c) => CombineOutput { values: c.values, failure: c.failure },
             Err(f) => CombineOutput { values: Vec::new(), failure: Some(f) },
         }
     }
@@ -340,7 +444,8 @@ fn buffers(env: &Env, items: impl ExactSizeIterator<Item = Option<Bytes>>) -> Re
     Ok(arr)
 }
 
-/// The arguments of one runner call: (nodes, keys, values, timestamps, operands or null).
+/// The arguments of one runner call: (nodes, keys, values, timestamps, operands or null, merge,
+/// partition time or null).
 fn call_args(ctx: ThreadSafeCallContext<Call>) -> Result<Vec<JsUnknown>> {
     let env = ctx.env;
     let c = ctx.value;
@@ -359,7 +464,11 @@ fn call_args(ctx: ThreadSafeCallContext<Call>) -> Result<Vec<JsUnknown>> {
         None => env.get_null()?.into_unknown(),
     };
     let merge = env.get_boolean(c.merge)?.into_unknown();
-    Ok(vec![nodes.into_unknown(), keys.into_unknown(), values.into_unknown(), ts.into_unknown(), operands, merge])
+    let partition_time = match c.partition_time {
+        Some(t) => env.create_double(t as f64)?.into_unknown(),
+        None => env.get_null()?.into_unknown(),
+    };
+    Ok(vec![nodes.into_unknown(), keys.into_unknown(), values.into_unknown(), ts.into_unknown(), operands, merge, partition_time])
 }
 
 #[napi(object)]
@@ -391,6 +500,8 @@ fn failure_object(e: &ProcessingError) -> StreamsFailure {
 pub struct StreamsMetricsObject {
     pub processed: i64,
     pub late_dropped: i64,
+    /// Records dropped because their extracted timestamp was negative.
+    pub timestamp_dropped: i64,
     pub dropped: i64,
     pub deserialization_skipped: i64,
     pub dead_lettered: i64,
@@ -403,6 +514,7 @@ pub struct StreamsMetricsObject {
 #[napi]
 pub struct NativeKafkaStreams {
     streams: Arc<KafkaStreams>,
+    abandon: Arc<AtomicBool>,
 }
 
 fn unrefd<T: 'static, R>(env: &Env, f: &JsFunction, cb: R) -> Result<ThreadsafeFunction<T, ErrorStrategy::Fatal>>
@@ -430,9 +542,10 @@ impl NativeKafkaStreams {
         let topology = b.build().napi()?;
         let runner = unrefd(&env, &runner, call_args)?;
         let handle = within_runtime_if_available(tokio::runtime::Handle::current);
-        let functions: Arc<dyn UserFunctions> = Arc::new(JsFunctions { runner });
+        let abandon = Arc::new(AtomicBool::new(false));
+        let functions: Arc<dyn UserFunctions> = Arc::new(JsFunctions { runner, abandon: abandon.clone() });
         let streams = KafkaStreams::new(topology, functions, config, handle).napi()?;
-        Ok(NativeKafkaStreams { streams: Arc::new(streams) })
+        Ok(NativeKafkaStreams { streams: Arc::new(streams), abandon })
     }
 
     #[napi(catch_unwind)]
@@ -446,7 +559,8 @@ impl NativeKafkaStreams {
     }
 
     /// Resolves true when everything stopped within `timeoutMs` (null: no limit). Runs on a
-    /// blocking thread: the JS thread stays free to answer the stream thread's last calls.
+    /// blocking thread: the JS thread stays free to answer the stream thread's last calls. When
+    /// it resolves false, a batch still waiting for a promise is abandoned (see `JsFunctions`).
     #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
     pub fn close(&self, env: Env, timeout_ms: Option<f64>) -> Result<JsObject> {
         let t = match timeout_ms {
@@ -455,8 +569,16 @@ impl NativeKafkaStreams {
             Some(ms) => return Err(invalid(format!("timeout must be a non-negative number of milliseconds, got {ms}"))),
         };
         let streams = self.streams.clone();
+        let abandon = self.abandon.clone();
         error::spawn(&env, async move {
-            tokio::task::spawn_blocking(move || streams.close(t))
+            tokio::task::spawn_blocking(move || {
+                let done = streams.close(t);
+                // A promise that never settles must not keep the stream thread forever.
+                if !done {
+                    abandon.store(true, Ordering::SeqCst);
+                }
+                done
+            })
                 .await
                 .map_err(|e| napi::Error::new(Status::GenericFailure, format!("close failed: {e}")))
         })
@@ -513,6 +635,7 @@ impl NativeKafkaStreams {
         StreamsMetricsObject {
             processed: m.processed as i64,
             late_dropped: m.late_dropped as i64,
+            timestamp_dropped: m.timestamp_dropped as i64,
             dropped: m.dropped as i64,
             deserialization_skipped: m.deserialization_skipped as i64,
             dead_lettered: m.dead_lettered as i64,

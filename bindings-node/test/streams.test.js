@@ -7,20 +7,10 @@ const assert = require('node:assert/strict')
 const path = require('path')
 const { execFileSync } = require('child_process')
 const { brokers, uniqueTopic, createTopics, committed, waitFor } = require('./helpers')
-const { seedData, seedTopology, send, readAll, config } = require('./streams_seed')
+const { seedData, seedTopology, send, readAll, config, collectFailures } = require('./streams_seed')
 const polykafka = require('..')
 const { StreamsBuilder, KafkaStreams, TimeWindows, JoinWindows, SessionWindows, SessionWindowedSerde, Suppressed, Serdes, State } = polykafka
 const { StreamsException, KafkaJSNonRetriableError, KafkaJSError } = polykafka
-
-/** The errors the instance's uncaught exception handler receives (answering SHUTDOWN_CLIENT). */
-function collectFailures(streams) {
-  const failures = []
-  streams.setUncaughtExceptionHandler(e => {
-    failures.push(e)
-    return 'SHUTDOWN_CLIENT'
-  })
-  return failures
-}
 
 test('the seed topology gives the results computed independently (streams_seed.py)', { timeout: 300000 }, async () => {
   const d = seedData(3000, 120, 30, 400, 3)

@@ -1,12 +1,14 @@
 'use strict'
 // The seed's streams application in Node (its Java example, tests/streams-java/SeedTopology.java)
 // and its generated input with the expected results, shared by streams.test.js and
-// streams_conformance.test.js; also sending records in order and reading a topic back with kafkajs.
+// streams_conformance.test.js; also sending records in order, reading a topic back with kafkajs,
+// and the uncaught exception handler's failures.
 const path = require('path')
 const crypto = require('crypto')
 const { execFileSync } = require('child_process')
 const { brokers, kafkajs, waitFor } = require('./helpers')
-const { StreamsBuilder, TimeWindows, Serdes } = require('..')
+const assert = require('node:assert/strict')
+const { StreamsBuilder, TimeWindows, Serdes, StreamsException } = require('..')
 
 const quiet = { logLevel: kafkajs.logLevel.NOTHING }
 
@@ -102,4 +104,26 @@ async function tail(topics, onMessage) {
   return consumer
 }
 
-module.exports = { seedData, config, seedTopology, send, readAll, tail }
+/** The errors the instance's uncaught exception handler receives (answering SHUTDOWN_CLIENT). */
+function collectFailures(streams) {
+  const failures = []
+  streams.setUncaughtExceptionHandler(e => {
+    failures.push(e)
+    return 'SHUTDOWN_CLIENT'
+  })
+  return failures
+}
+
+/** `e` is a user function's failure at (topic, partition 0, offset) whose message matches
+ * `pattern`, its cause an instance of `causeClass`. */
+function assertUserFailure(e, topic, offset, pattern, causeClass) {
+  assert.ok(e instanceof StreamsException, `${e}`)
+  assert.equal(e.kind, 'user')
+  assert.equal(e.topic, topic)
+  assert.equal(e.partition, 0)
+  assert.equal(e.offset, offset)
+  assert.match(e.message, pattern)
+  assert.ok(e.cause instanceof causeClass, `cause: ${e.cause}`)
+}
+
+module.exports = { seedData, config, seedTopology, send, readAll, tail, collectFailures, assertUserFailure }

@@ -44,3 +44,28 @@ async function main(): Promise<void> {
 void main
 const parts: Record<string, KStream<string, Event>> = events.split('e-').branch((k, e) => e.country === 'DE', 'de').defaultBranch()
 parts['e-de'].to('de')
+
+// Async user functions: each may return a Promise of its result (MaybePromise<T>).
+const lookup = async (id: string): Promise<string> => id.toUpperCase()
+const asyncNames: KStream<string, { name: string }> = events
+  .filter(async (k, e) => e.eventType !== 'DELETED')
+  .mapValues(async e => ({ name: await lookup(e.userId) }))
+asyncNames.flatMapValues(async v => [v.name, v.name]).peek(async () => {}).to(async () => 'names')
+const asyncTotals: KTable<string, number> = orders.groupByKey().aggregate(async () => 0, async (k, o, total) => total + o.amount)
+asyncTotals.toStream().to('totals', { valueSerde: Serdes.Long() })
+events.split().branch(async (k, e) => e.country === 'FR', 'fr').noDefaultBranch()
+orders.leftJoin(counts, async (o, n) => ({ ...o, n: n ?? 0 }))
+// @ts-expect-error: a Promise of the wrong type
+events.mapValues<number>(async e => e.userId)
+
+// Timestamp extractors: a function, an object with extract(), a built-in class or instance.
+import { WallclockTimestampExtractor, LogAndSkipOnInvalidTimestamp, TimestampExtractor, ConsumedRecord } from 'kafka-client'
+const b2 = new StreamsBuilder()
+b2.stream('clicks', { keySerde: Serdes.String(), valueSerde: Serdes.Json<{ at: number }>(), timestampExtractor: (r, partitionTime) => (r.value ? r.value.at : partitionTime) })
+b2.stream('views', { valueSerde: Serdes.Json<{ at: number }>(), timestampExtractor: { extract: async (r: ConsumedRecord<Buffer, { at: number }>) => r.timestamp } })
+b2.stream('logs', { timestampExtractor: WallclockTimestampExtractor })
+b2.stream('logs2', { timestampExtractor: new LogAndSkipOnInvalidTimestamp() })
+const mine: TimestampExtractor = { extract: r => r.timestamp }
+b2.stream('logs3', { timestampExtractor: mine })
+// @ts-expect-error: an extractor returns a number
+b2.stream('logs4', { timestampExtractor: (r: ConsumedRecord<Buffer, Buffer>) => 'now' })
