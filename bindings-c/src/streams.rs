@@ -8,16 +8,20 @@
 //!
 //! Keys and values inside a topology are bytes; the caller's callbacks deserialize and serialize
 //! them with the serdes they chose. Windowed keys are Kafka Streams' time-windowed format, encoded
-//! and decoded by pk_windowed_key_encode() / pk_windowed_key_decode() (the core's `WindowedKey`).
+//! and decoded by pk_windowed_key_encode() / pk_windowed_key_decode() (the core's `WindowedKey`);
+//! session-windowed keys are Kafka Streams' session format, pk_session_key_encode() /
+//! pk_session_key_decode() (the core's `SessionKey`). A session aggregate (reduce/aggregate) also
+//! calls a third batch callback, the merger (pk_kafka_streams_set_merger).
 
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use pk::streams::{
-    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, State,
-    StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions, WindowedKey,
+    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionKey,
+    SessionWindows, State, StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions, WindowedKey,
 };
+use std::sync::OnceLock;
 use pk::{Error, Result};
 
 use crate::config::pk_config;
@@ -93,6 +97,75 @@ pub extern "C" fn pk_join_windows_check(windows: *const pk_join_windows) -> *mut
     })
 }
 
+/// Session windows, Kafka Streams' SessionWindows: a key's records less than `gap_ms` apart form
+/// one session [first, last] (a record bridging two sessions merges them); a record whose session
+/// ends before stream time minus gap minus `grace_ms` is late (dropped, counted in late_dropped).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pk_session_windows {
+    pub gap_ms: i64,
+    pub grace_ms: i64,
+}
+
+fn session_windows(w: &pk_session_windows) -> Result<SessionWindows> {
+    SessionWindows::of_inactivity_gap_and_grace(w.gap_ms, w.grace_ms)
+}
+
+/// Checks session windows as the core does (gap positive, grace not negative).
+#[no_mangle]
+pub extern "C" fn pk_session_windows_check(windows: *const pk_session_windows) -> *mut pk_error {
+    guard(|| session_windows(handle(windows, "windows")?).map(|_| ()))
+}
+
+/// Encodes a session-windowed key in Kafka Streams' session format (SessionWindowedSerializer:
+/// the key's bytes, then the session's end and start as 8 bytes big-endian each) into `out_buf`
+/// (room for `out_cap` bytes, at least key_len + 16); writes the length to `*out_len`. `key` may
+/// be NULL when key_len is 0.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn pk_session_key_encode(
+    key: *const u8,
+    key_len: usize,
+    start_ms: i64,
+    end_ms: i64,
+    out_buf: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> *mut pk_error {
+    guard(|| {
+        let k = bytes(key, key_len, "key")?;
+        check_out(out_len, "out_len")?;
+        copy_out(&SessionKey { key: Bytes::copy_from_slice(k), start: start_ms, end: end_ms }.encode(), out_buf, out_cap, out_len)
+    })
+}
+
+/// Decodes a session-windowed key: the inner key is the first `*out_key_len` bytes of `data`, the
+/// session is [`*out_start_ms`, `*out_end_ms`] (both inclusive). Fails
+/// (PK_ERROR_KIND_SERIALIZATION) below 16 bytes.
+#[no_mangle]
+pub extern "C" fn pk_session_key_decode(data: *const u8, len: usize, out_key_len: *mut usize, out_start_ms: *mut i64, out_end_ms: *mut i64) -> *mut pk_error {
+    guard(|| {
+        let d = bytes(data, len, "data")?;
+        check_out(out_key_len, "out_key_len")?;
+        check_out(out_start_ms, "out_start_ms")?;
+        check_out(out_end_ms, "out_end_ms")?;
+        let s = SessionKey::decode(&Bytes::copy_from_slice(d))?;
+        out(out_key_len, "out_key_len", s.key.len())?;
+        out(out_start_ms, "out_start_ms", s.start)?;
+        out(out_end_ms, "out_end_ms", s.end)
+    })
+}
+
+/// Copies `encoded` into the caller's buffer `out_buf` (room for `out_cap` bytes) and its length to `*out_len`.
+fn copy_out(encoded: &[u8], out_buf: *mut u8, out_cap: usize, out_len: *mut usize) -> Result<()> {
+    if out_buf.is_null() || out_cap < encoded.len() {
+        return Err(Error::invalid(format!("out_buf needs room for {} bytes, has {out_cap}", encoded.len())));
+    }
+    // SAFETY: out_buf has out_cap >= encoded.len() writable bytes by the caller's contract.
+    unsafe { std::ptr::copy_nonoverlapping(encoded.as_ptr(), out_buf, encoded.len()) };
+    out(out_len, "out_len", encoded.len())
+}
+
 /// Encodes a windowed key in Kafka Streams' time-windowed format (the key's bytes, then the
 /// window start as 8 bytes big-endian) into `out_buf`, which has room for `out_cap` bytes (at
 /// least key_len + 8); writes the length to `*out_len`. `key` may be NULL when key_len is 0.
@@ -101,13 +174,7 @@ pub extern "C" fn pk_windowed_key_encode(key: *const u8, key_len: usize, start_m
     guard(|| {
         let k = bytes(key, key_len, "key")?;
         check_out(out_len, "out_len")?;
-        let encoded = WindowedKey { key: Bytes::copy_from_slice(k), start: start_ms }.encode();
-        if out_buf.is_null() || out_cap < encoded.len() {
-            return Err(Error::invalid(format!("out_buf needs room for {} bytes, has {out_cap}", encoded.len())));
-        }
-        // SAFETY: out_buf has out_cap >= encoded.len() writable bytes by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(encoded.as_ptr(), out_buf, encoded.len()) };
-        out(out_len, "out_len", encoded.len())
+        copy_out(&WindowedKey { key: Bytes::copy_from_slice(k), start: start_ms }.encode(), out_buf, out_cap, out_len)
     })
 }
 
@@ -315,6 +382,35 @@ pub extern "C" fn pk_topology_builder_aggregate(
     })
 }
 
+/// windowedBy(SessionWindows) then count / reduce / aggregate (`kind`: a pk_aggregate_kind value)
+/// of `parent`'s records by key into the session store `store` (borrowed), as Kafka Streams' session
+/// aggregation: a record merges with its key's sessions within the gap; each merged session's
+/// removal (a NULL value) goes downstream, then the new session. The node is a table whose keys are
+/// session-windowed (pk_session_key_decode) and whose records are timestamped with the session's
+/// end. For PK_AGGREGATE_COMBINE the node is a combine node (pk_combine_cb: each record with the
+/// session's aggregate so far, absent for a new session) and a merge node (pk_merge_cb, set with
+/// pk_kafka_streams_set_merger: the aggregates of the sessions a record bridges).
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_session_aggregate(
+    builder: *mut pk_topology_builder,
+    parent: u32,
+    store: *const c_char,
+    kind: i32,
+    windows: *const pk_session_windows,
+    out_node: *mut u32,
+) -> *mut pk_error {
+    node_out(out_node, || {
+        let store = c_str(store, "store")?;
+        let kind = match kind {
+            0 => AggregateKind::Count,
+            1 => AggregateKind::Combine,
+            n => return Err(Error::invalid(format!("aggregate kind {n} is not a pk_aggregate_kind"))),
+        };
+        let w = session_windows(handle(windows, "windows")?)?;
+        with_builder(builder, |b| b.session_aggregate(parent, store, kind, w))
+    })
+}
+
 /// KTable toStream(): the updates of the table `table` as a stream.
 #[no_mangle]
 pub extern "C" fn pk_topology_builder_to_stream(builder: *mut pk_topology_builder, table: u32, out_node: *mut u32) -> *mut pk_error {
@@ -365,8 +461,9 @@ pub extern "C" fn pk_topology_builder_stream_join(
     })
 }
 
-/// suppress(untilWindowCloses) of the windowed table `table`: each window's final value once
-/// stream time passes its end plus grace. `name` NULL: Kafka Streams' default buffer store name;
+/// suppress(untilWindowCloses) of the windowed table `table` (time or session windows): each
+/// window's final value once stream time passes its end plus grace (a session's end plus gap
+/// plus grace). `name` NULL: Kafka Streams' default buffer store name;
 /// `max_records` / `max_bytes` 0: unbounded (at the bound the application stops with an error).
 /// Writes the node and the buffer store's name (the caller frees it with pk_string_free(); may be
 /// NULL when not wanted).
@@ -486,6 +583,14 @@ pub type pk_run_chain_cb = Option<
 pub type pk_combine_cb = Option<
     extern "C" fn(user_data: *mut c_void, node: u32, records: *const pk_stream_record, operands: *const pk_operand, n_records: usize, out: *mut pk_combine_output),
 >;
+
+/// The session merger of the session aggregation `node` (Kafka Streams' Merger): for each record,
+/// whose value is the aggregate of a session being merged into the new one, the aggregate of the
+/// two, `operands[i]` the aggregate merged so far (absent: the initializer's value first). Pushes
+/// one value per record with pk_combine_output_push / _push_packed, or fails at a record
+/// (pk_combine_output_fail). Called once per batch and merge position, all records of a call
+/// having different keys; same thread rules as pk_run_chain_cb.
+pub type pk_merge_cb = pk_combine_cb;
 
 fn live_chain<'a>(out: *mut pk_chain_output) -> Result<&'a mut pk_chain_output> {
     // SAFETY: NULL or the pointer the library passed to the callback, used during the call.
@@ -636,10 +741,35 @@ pub extern "C" fn pk_combine_output_fail(out: *mut pk_combine_output, input_inde
 }
 
 /// The application's callbacks and their user data.
+type CombineFn = extern "C" fn(*mut c_void, u32, *const pk_stream_record, *const pk_operand, usize, *mut pk_combine_output);
+
 struct CFunctions {
     run_chain: extern "C" fn(*mut c_void, *const u32, usize, *const pk_stream_record, usize, *mut pk_chain_output),
-    combine: Option<extern "C" fn(*mut c_void, u32, *const pk_stream_record, *const pk_operand, usize, *mut pk_combine_output)>,
+    combine: Option<CombineFn>,
+    /// The session merger, set once in state CREATED (pk_kafka_streams_set_merger).
+    merge: OnceLock<CombineFn>,
     user_data: usize,
+}
+
+impl CFunctions {
+    fn call_combine(&self, what: &str, f: CombineFn, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        let recs = c_records(input);
+        let ops: Vec<pk_operand> = operands.iter().map(|o| ptr_of(o)).map(|(data, len)| pk_operand { data, len }).collect();
+        let mut out = pk_combine_output { out: CombineOutput::default(), inputs: input.len() };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self.user_data as *mut c_void, node, recs.as_ptr(), ops.as_ptr(), recs.len(), &mut out)));
+        if r.is_err() {
+            return CombineOutput { values: Vec::new(), failure: Some(callback_panicked(what)) };
+        }
+        let mut o = out.out;
+        if o.failure.is_none() && o.values.len() < input.len() {
+            o.failure = Some(UserFailure {
+                index: o.values.len(),
+                kind: FailureKind::User,
+                message: format!("the {what} callback gave {} values for {} records", o.values.len(), input.len()),
+            });
+        }
+        o
+    }
 }
 
 static EMPTY: [u8; 1] = [0];
@@ -683,22 +813,15 @@ impl UserFunctions for CFunctions {
         let Some(f) = self.combine else {
             return CombineOutput { values: Vec::new(), failure: Some(UserFailure { index: 0, kind: FailureKind::User, message: "the topology has a combine node (reduce, aggregate, join) but no combine callback was given".into() }) };
         };
-        let recs = c_records(input);
-        let ops: Vec<pk_operand> = operands.iter().map(|o| ptr_of(o)).map(|(data, len)| pk_operand { data, len }).collect();
-        let mut out = pk_combine_output { out: CombineOutput::default(), inputs: input.len() };
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self.user_data as *mut c_void, node, recs.as_ptr(), ops.as_ptr(), recs.len(), &mut out)));
-        if r.is_err() {
-            return CombineOutput { values: Vec::new(), failure: Some(callback_panicked("combine")) };
-        }
-        let mut o = out.out;
-        if o.failure.is_none() && o.values.len() < input.len() {
-            o.failure = Some(UserFailure {
-                index: o.values.len(),
-                kind: FailureKind::User,
-                message: format!("the combine callback gave {} values for {} records", o.values.len(), input.len()),
-            });
-        }
-        o
+        self.call_combine("combine", f, node, input, operands)
+    }
+
+    fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        let Some(f) = self.merge.get() else {
+            let message = "the topology has a session reduce/aggregate but no merger callback was set (pk_kafka_streams_set_merger)".into();
+            return CombineOutput { values: Vec::new(), failure: Some(UserFailure { index: 0, kind: FailureKind::User, message }) };
+        };
+        self.call_combine("merge", *f, node, input, operands)
     }
 }
 
@@ -708,6 +831,7 @@ impl UserFunctions for CFunctions {
 /// callback.
 pub struct pk_kafka_streams {
     streams: Arc<KafkaStreams>,
+    functions: Arc<CFunctions>,
     owner: Owner,
 }
 
@@ -765,9 +889,9 @@ pub extern "C" fn pk_kafka_streams_new(
             .take()
             .ok_or_else(|| Error::invalid("this topology builder was already used by pk_kafka_streams_new"))?;
         let topology = tb.build()?;
-        let functions: Arc<dyn UserFunctions> = Arc::new(CFunctions { run_chain, combine, user_data: user_data as usize });
-        let streams = KafkaStreams::new(topology, functions, config, runtime()?.handle().clone())?;
-        let s = Box::new(pk_kafka_streams { streams: Arc::new(streams), owner: Owner::current() });
+        let functions = Arc::new(CFunctions { run_chain, combine, merge: OnceLock::new(), user_data: user_data as usize });
+        let streams = KafkaStreams::new(topology, functions.clone() as Arc<dyn UserFunctions>, config, runtime()?.handle().clone())?;
+        let s = Box::new(pk_kafka_streams { streams: Arc::new(streams), functions, owner: Owner::current() });
         out(out_streams, "out_streams", Box::into_raw(s))
     })
 }
@@ -839,6 +963,22 @@ pub extern "C" fn pk_kafka_streams_set_failure_handler(streams: *mut pk_kafka_st
     })
 }
 
+/// Sets the session merger callback (pk_merge_cb), called with the user_data of
+/// pk_kafka_streams_new(); needed when the topology has a session reduce or aggregate (without it
+/// such a node stops the application at its first merge, PK_FAILURE_USER). Only in state CREATED,
+/// once.
+#[no_mangle]
+pub extern "C" fn pk_kafka_streams_set_merger(streams: *mut pk_kafka_streams, merge: pk_merge_cb) -> *mut pk_error {
+    guard(|| {
+        let s = live(streams)?;
+        let f = merge.ok_or_else(|| Error::invalid("merge is NULL"))?;
+        if s.streams.state() != State::Created {
+            return Err(Error::invalid(format!("the merger is set in state CREATED, not {:?}", s.streams.state())));
+        }
+        s.functions.merge.set(f).map_err(|_| Error::invalid("the merger is already set"))
+    })
+}
+
 /// Starts the stream thread and returns at once (state REBALANCING, then RUNNING). Only in state
 /// CREATED.
 #[no_mangle]
@@ -896,8 +1036,10 @@ pub struct pk_store_entry {
     pub key_len: usize,
     pub value: *const u8,
     pub value_len: usize,
-    /// fetch(): the window's start; otherwise -1.
+    /// fetch(): the window's start; find_sessions(): the session's start; otherwise -1.
     pub window_start: i64,
+    /// find_sessions(): the session's end (inclusive); otherwise -1.
+    pub window_end: i64,
 }
 
 /// The result of a store query: `len` entries. Free with pk_store_entries_free().
@@ -914,10 +1056,12 @@ struct EntriesData {
     entries: Vec<pk_store_entry>,
 }
 
-fn entries_out(out_entries: *mut *mut pk_store_entries, data: Vec<(Bytes, Bytes, i64)>) -> Result<()> {
-    let entries: Vec<pk_store_entry> =
-        data.iter().map(|(k, v, w)| pk_store_entry { key: k.as_ptr(), key_len: k.len(), value: v.as_ptr(), value_len: v.len(), window_start: *w }).collect();
-    let d = Box::new(EntriesData { _data: data.into_iter().map(|(k, v, _)| (k, v)).collect(), entries });
+fn entries_out(out_entries: *mut *mut pk_store_entries, data: Vec<(Bytes, Bytes, i64, i64)>) -> Result<()> {
+    let entries: Vec<pk_store_entry> = data
+        .iter()
+        .map(|(k, v, w, e)| pk_store_entry { key: k.as_ptr(), key_len: k.len(), value: v.as_ptr(), value_len: v.len(), window_start: *w, window_end: *e })
+        .collect();
+    let d = Box::new(EntriesData { _data: data.into_iter().map(|(k, v, ..)| (k, v)).collect(), entries });
     let list = Box::new(pk_store_entries { entries: d.entries.as_ptr(), len: d.entries.len(), private_data: Box::into_raw(d).cast() });
     out(out_entries, "out_entries", Box::into_raw(list))
 }
@@ -938,7 +1082,7 @@ fn store_query(
     streams: *const pk_kafka_streams,
     store: *const c_char,
     out_entries: *mut *mut pk_store_entries,
-    q: impl FnOnce(&pk::streams::StoreReader) -> Result<Vec<(Bytes, Bytes, i64)>>,
+    q: impl FnOnce(&pk::streams::StoreReader) -> Result<Vec<(Bytes, Bytes, i64, i64)>>,
 ) -> *mut pk_error {
     guard(|| {
         check_out(out_entries, "out_entries")?;
@@ -955,7 +1099,7 @@ fn store_query(
 pub extern "C" fn pk_kafka_streams_store_get(streams: *const pk_kafka_streams, store: *const c_char, key: *const u8, key_len: usize, out_entries: *mut *mut pk_store_entries) -> *mut pk_error {
     store_query(streams, store, out_entries, |r| {
         let k = bytes(key, key_len, "key")?;
-        Ok(r.get(k)?.map(|v| (Bytes::copy_from_slice(k), v, -1)).into_iter().collect())
+        Ok(r.get(k)?.map(|v| (Bytes::copy_from_slice(k), v, -1, -1)).into_iter().collect())
     })
 }
 
@@ -975,14 +1119,48 @@ pub extern "C" fn pk_kafka_streams_store_range(
     store_query(streams, store, out_entries, |r| {
         let lo = if from.is_null() { None } else { Some(bytes(from, from_len, "from")?) };
         let hi = if to.is_null() { None } else { Some(bytes(to, to_len, "to")?) };
-        Ok(r.range(lo, hi)?.into_iter().map(|(k, v)| (k, v, -1)).collect())
+        Ok(r.range(lo, hi)?.into_iter().map(|(k, v)| (k, v, -1, -1)).collect())
     })
 }
 
-/// all(): every entry (windowed keys for a window store).
+/// all(): every entry (windowed keys for a window store, session-windowed keys for a session
+/// store: see pk_session_key_decode).
 #[no_mangle]
 pub extern "C" fn pk_kafka_streams_store_all(streams: *const pk_kafka_streams, store: *const c_char, out_entries: *mut *mut pk_store_entries) -> *mut pk_error {
-    store_query(streams, store, out_entries, |r| Ok(r.all()?.into_iter().map(|(k, v)| (k, v, -1)).collect()))
+    store_query(streams, store, out_entries, |r| Ok(r.all()?.into_iter().map(|(k, v)| (k, v, -1, -1)).collect()))
+}
+
+/// findSessions(key, earliest_end, latest_start) of a session store: the sessions of `key` ending
+/// at `earliest_end_ms` or later and starting at `latest_start_ms` or earlier, by end then start;
+/// each entry's key is the queried key, window_start / window_end the session's. Fails
+/// (PK_ERROR_KIND_INVALID_ARGUMENT) for a store that is not a session store.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn pk_kafka_streams_store_find_sessions(
+    streams: *const pk_kafka_streams,
+    store: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    earliest_end_ms: i64,
+    latest_start_ms: i64,
+    out_entries: *mut *mut pk_store_entries,
+) -> *mut pk_error {
+    store_query(streams, store, out_entries, |r| {
+        let k = bytes(key, key_len, "key")?;
+        let kb = Bytes::copy_from_slice(k);
+        Ok(r.find_sessions(k, earliest_end_ms, latest_start_ms)?.into_iter().map(|(s, e, v)| (kb.clone(), v, s, e)).collect())
+    })
+}
+
+/// Whether the store `store` is a session store, in `*out_session`.
+#[no_mangle]
+pub extern "C" fn pk_kafka_streams_store_is_session(streams: *const pk_kafka_streams, store: *const c_char, out_session: *mut bool) -> *mut pk_error {
+    guard(|| {
+        check_out(out_session, "out_session")?;
+        let s = live(streams)?;
+        let r = s.streams.store(c_str(store, "store")?)?;
+        out(out_session, "out_session", r.is_session())
+    })
 }
 
 /// fetch(key, from, to) of a window store: the windows of `key` starting in [from_ms, to_ms].
@@ -1000,7 +1178,7 @@ pub extern "C" fn pk_kafka_streams_store_fetch(
     store_query(streams, store, out_entries, |r| {
         let k = bytes(key, key_len, "key")?;
         let kb = Bytes::copy_from_slice(k);
-        Ok(r.fetch(k, from_ms, to_ms)?.into_iter().map(|(s, v)| (kb.clone(), v, s)).collect())
+        Ok(r.fetch(k, from_ms, to_ms)?.into_iter().map(|(s, v)| (kb.clone(), v, s, -1)).collect())
     })
 }
 

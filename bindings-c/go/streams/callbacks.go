@@ -61,6 +61,7 @@ type compiled struct {
 type runner struct {
 	ops      map[uint32]*userOp
 	combines map[uint32]*combineOp
+	merges   map[uint32]*combineOp // session mergers: fn(key, other session's aggregate, aggregate so far, has)
 
 	mu     sync.Mutex // the callbacks of one instance come from one thread; this is for safety
 	chains map[string]*compiled
@@ -73,7 +74,7 @@ type runner struct {
 }
 
 func newRunner() *runner {
-	return &runner{ops: map[uint32]*userOp{}, combines: map[uint32]*combineOp{}, chains: map[string]*compiled{}}
+	return &runner{ops: map[uint32]*userOp{}, combines: map[uint32]*combineOp{}, merges: map[uint32]*combineOp{}, chains: map[string]*compiled{}}
 }
 
 // userError is a failure of a user function (an error, or a panic turned into one).
@@ -203,8 +204,8 @@ func (r *runner) runChain(chain []uint32, recs []C.pk_stream_record) *failure {
 	return nil
 }
 
-func (r *runner) combine(node uint32, recs []C.pk_stream_record, operands []C.pk_operand) *failure {
-	op := r.combines[node]
+func (r *runner) combine(ops map[uint32]*combineOp, node uint32, recs []C.pk_stream_record, operands []C.pk_operand) *failure {
+	op := ops[node]
 	if op == nil {
 		return &failure{0, false, fmt.Errorf("no Go function for node %d", node)}
 	}
@@ -294,12 +295,29 @@ func pkGoStreamsRunChain(user unsafe.Pointer, chain *C.uint32_t, chainLen C.size
 
 //export pkGoStreamsCombine
 func pkGoStreamsCombine(user unsafe.Pointer, node C.uint32_t, records *C.pk_stream_record, operands *C.pk_operand, n C.size_t, out *C.pk_combine_output) {
+	combineBatch(user, false, node, records, operands, n, out)
+}
+
+// pkGoStreamsMerge is the session merger callback: the combine callback over the mergers.
+//
+//export pkGoStreamsMerge
+func pkGoStreamsMerge(user unsafe.Pointer, node C.uint32_t, records *C.pk_stream_record, operands *C.pk_operand, n C.size_t, out *C.pk_combine_output) {
+	combineBatch(user, true, node, records, operands, n, out)
+}
+
+// combineBatch runs the combining function (merge: the session merger) of node on a batch and
+// hands the values back in one call.
+func combineBatch(user unsafe.Pointer, merge bool, node C.uint32_t, records *C.pk_stream_record, operands *C.pk_operand, n C.size_t, out *C.pk_combine_output) {
 	in := instanceOf(user)
 	r := in.runner
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.reset()
-	f := r.combine(uint32(node), unsafe.Slice(records, int(n)), unsafe.Slice(operands, int(n)))
+	ops := r.combines
+	if merge {
+		ops = r.merges
+	}
+	f := r.combine(ops, uint32(node), unsafe.Slice(records, int(n)), unsafe.Slice(operands, int(n)))
 	if len(r.vals) > 0 {
 		C.pk_error_free(C.pk_combine_output_push_packed(out, dataPtr(r.data), C.size_t(len(r.data)), &r.vals[0], C.size_t(len(r.vals))))
 	}
