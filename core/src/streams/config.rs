@@ -59,6 +59,9 @@ pub struct StreamsConfig {
     /// `statestore.cache.max.bytes` (or its older name `cache.max.bytes.buffering`): memory for
     /// the stores' cache of entries (default 10 MiB); see [`super::store`].
     pub cache_max_bytes: usize,
+    /// `default.timestamp.extractor`: the built-in extractor of the sources not given their own,
+    /// and of repartition topics (Kafka Streams' class names, with or without the package).
+    pub default_timestamp_extractor: super::TimestampExtractor,
     pub consumer: ConsumerConfig,
     /// Under exactly_once_v2 without `transactional.id`: the runtime derives it per stream thread.
     pub producer: ProducerConfig,
@@ -82,6 +85,7 @@ const STREAMS_KEYS: &[&str] = &[
     "state.dir",
     "statestore.cache.max.bytes",
     "cache.max.bytes.buffering",
+    "default.timestamp.extractor",
 ];
 
 /// Set by the runtime: a value given for them would be ignored, so it is refused.
@@ -225,6 +229,14 @@ impl StreamsConfig {
         };
         let cache_key = if own.contains_key("statestore.cache.max.bytes") { "statestore.cache.max.bytes" } else { "cache.max.bytes.buffering" };
         let cache_max_bytes = int(cache_key, super::store::DEFAULT_CACHE_MAX_BYTES as i64, 0, i64::MAX)? as usize;
+        let default_timestamp_extractor = match own.get("default.timestamp.extractor").copied() {
+            None => super::TimestampExtractor::default(),
+            Some(name) => super::TimestampExtractor::from_name(name).ok_or_else(|| {
+                Error::config(format!(
+                    "invalid value '{name}' for 'default.timestamp.extractor': expected FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp, UsePartitionTimeOnInvalidTimestamp or WallclockTimestampExtractor (a function of your own goes to the source, as Consumed.withTimestampExtractor)"
+                ))
+            })?,
+        };
         let dead_letter_topic = own.get("errors.dead.letter.queue.topic.name").filter(|v| !v.is_empty()).map(|v| v.to_string());
 
         let mut group_consumer = consumer.clone();
@@ -270,6 +282,7 @@ impl StreamsConfig {
             dead_letter_topic,
             state_dir,
             cache_max_bytes,
+            default_timestamp_extractor,
             consumer: ConsumerConfig::from_properties(group_consumer)?,
             producer,
             restore_consumer: ConsumerConfig::from_properties(restore)?,
@@ -308,6 +321,7 @@ mod tests {
             ("default.deserialization.exception.handler", "Mine", "invalid value"),
             ("max.task.idle.ms", "-2", "invalid value '-2' for configuration key 'max.task.idle.ms'"),
             ("buffered.records.per.partition", "0", "invalid value '0'"),
+            ("default.timestamp.extractor", "com.example.MyExtractor", "invalid value 'com.example.MyExtractor' for 'default.timestamp.extractor'"),
         ]);
         let defaults = StreamsConfig::from_properties(base).unwrap();
         assert_eq!((defaults.max_task_idle, defaults.buffered_records_per_partition), (Some(Duration::ZERO), 1000));
@@ -321,8 +335,11 @@ mod tests {
             ("consumer.fetch.max.wait.ms", "50"),
             ("linger.ms", "1"),
             ("default.deserialization.exception.handler", "org.apache.kafka.streams.errors.LogAndContinueExceptionHandler"),
+            ("default.timestamp.extractor", "org.apache.kafka.streams.processor.WallclockTimestampExtractor"),
         ]))
         .unwrap();
+        assert_eq!(ok.default_timestamp_extractor, super::super::TimestampExtractor::WallclockTimestampExtractor);
+        assert_eq!(defaults.default_timestamp_extractor, super::super::TimestampExtractor::FailOnInvalidTimestamp);
         assert_eq!(ok.commit_interval, Duration::from_millis(100));
         assert_eq!(ok.deserialization_handler, DeserializationHandler::LogAndContinue);
         assert_eq!(ok.consumer.group_id.as_deref(), Some("app"));

@@ -55,6 +55,15 @@ pub struct CombineOutput {
     pub failure: Option<UserFailure>,
 }
 
+/// What a timestamp extractor gives back: the event time of each input record, for the records
+/// before `failure`. A negative time drops the record (counted in `timestamp_dropped`), as Kafka
+/// Streams drops a record whose extracted timestamp is negative.
+#[derive(Clone, Debug, Default)]
+pub struct TimestampOutput {
+    pub timestamps: Vec<i64>,
+    pub failure: Option<UserFailure>,
+}
+
 /// User functions as the runtime sees them. Implemented by each binding (and by
 /// [`ClosureFunctions`] for Rust). Called from the stream thread, one call per batch.
 pub trait UserFunctions: Send + Sync {
@@ -79,10 +88,28 @@ pub trait UserFunctions: Send + Sync {
             failure: Some(UserFailure { index: 0, kind: FailureKind::User, message: format!("no session merger for node {node}") }),
         }
     }
+
+    /// The timestamp extractor of the source node `source` (Kafka Streams'
+    /// `TimestampExtractor.extract(record, partitionTime)`), for the sources given
+    /// [`super::TimestampExtractor::User`]: the event time of each record of `input`, consecutive
+    /// records of one partition as read (the record's own timestamp in `timestamp`), before they
+    /// are ordered by time. `partition_time` is the partition's time before the first record: the
+    /// largest time extracted from it so far, -1 when none. Record `i` is given the largest of
+    /// `partition_time` and the non-negative times returned for the records before it. A key or
+    /// value that cannot be deserialized is a `Deserialization` failure at its index (the
+    /// deserialization handler decides), an extractor that raises a `User` failure.
+    fn extract_timestamps(&self, source: NodeId, input: &[StreamRecord], partition_time: i64) -> TimestampOutput {
+        let _ = (input, partition_time);
+        TimestampOutput {
+            timestamps: Vec::new(),
+            failure: Some(UserFailure { index: 0, kind: FailureKind::User, message: format!("no timestamp extractor for source node {source}") }),
+        }
+    }
 }
 
 type ChainFn = dyn Fn(&StreamRecord) -> Result<Vec<(u32, StreamRecord)>, String> + Send + Sync;
 type CombineFn = dyn Fn(&StreamRecord, Option<&Bytes>) -> Result<Option<Bytes>, String> + Send + Sync;
+type ExtractFn = dyn Fn(&StreamRecord, i64) -> Result<i64, String> + Send + Sync;
 
 /// User functions as Rust closures over bytes, registered per node.
 #[derive(Default, Clone)]
@@ -90,6 +117,7 @@ pub struct ClosureFunctions {
     steps: HashMap<NodeId, Arc<ChainFn>>,
     combiners: HashMap<NodeId, Arc<CombineFn>>,
     mergers: HashMap<NodeId, Arc<CombineFn>>,
+    extractors: HashMap<NodeId, Arc<ExtractFn>>,
 }
 
 impl ClosureFunctions {
@@ -108,6 +136,12 @@ impl ClosureFunctions {
 
     pub fn map(&mut self, node: NodeId, f: impl Fn(&StreamRecord) -> StreamRecord + Send + Sync + 'static) {
         self.step(node, move |r| Ok(vec![(0, f(r))]));
+    }
+
+    /// The timestamp extractor of a source given [`super::TimestampExtractor::User`]: the record
+    /// and the partition time in, the record's event time out.
+    pub fn timestamp_extractor(&mut self, source: NodeId, f: impl Fn(&StreamRecord, i64) -> Result<i64, String> + Send + Sync + 'static) {
+        self.extractors.insert(source, Arc::new(f));
     }
 
     /// An aggregator, reducer or joiner.
@@ -176,5 +210,26 @@ impl UserFunctions for ClosureFunctions {
 
     fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
         Self::call(self.mergers.get(&node), node, input, operands)
+    }
+
+    fn extract_timestamps(&self, source: NodeId, input: &[StreamRecord], mut partition_time: i64) -> TimestampOutput {
+        let mut out = TimestampOutput::default();
+        let Some(f) = self.extractors.get(&source) else {
+            out.failure = Some(UserFailure { index: 0, kind: FailureKind::User, message: format!("no timestamp extractor for source node {source}") });
+            return out;
+        };
+        for (i, rec) in input.iter().enumerate() {
+            match f(rec, partition_time) {
+                Ok(t) => {
+                    partition_time = partition_time.max(t);
+                    out.timestamps.push(t);
+                }
+                Err(message) => {
+                    out.failure = Some(UserFailure { index: i, kind: FailureKind::User, message });
+                    break;
+                }
+            }
+        }
+        out
     }
 }

@@ -29,11 +29,14 @@ pub(crate) struct InputBuffers {
     max_task_idle: Option<Duration>,
     /// Records buffered per partition above which it is paused (`buffered.records.per.partition`).
     per_partition_limit: usize,
+    /// Per partition, the largest event time extracted from its records so far (Kafka Streams'
+    /// partition time, given to timestamp extractors); unknown (-1) until one was.
+    partition_times: HashMap<TopicPartition, i64>,
 }
 
 impl InputBuffers {
     pub fn new(max_task_idle: Option<Duration>, per_partition_limit: usize) -> Self {
-        InputBuffers { queues: BTreeMap::new(), idle_deadlines: HashMap::new(), max_task_idle, per_partition_limit }
+        InputBuffers { queues: BTreeMap::new(), idle_deadlines: HashMap::new(), max_task_idle, per_partition_limit, partition_times: HashMap::new() }
     }
 
     /// Appends polled records to their partitions' queues (a poll delivers each partition in
@@ -49,12 +52,23 @@ impl InputBuffers {
     pub fn clear(&mut self) {
         self.queues.clear();
         self.idle_deadlines.clear();
+        self.partition_times.clear();
+    }
+
+    /// The partition's time: the largest event time extracted from it, -1 while unknown.
+    pub fn partition_time(&self, tp: &TopicPartition) -> i64 {
+        self.partition_times.get(tp).copied().unwrap_or(-1)
+    }
+
+    pub fn set_partition_time(&mut self, tp: &TopicPartition, time: i64) {
+        self.partition_times.insert(tp.clone(), time);
     }
 
     /// Keeps the queues of the partitions `keep` says yes to (after a rebalance).
     pub fn retain(&mut self, mut keep: impl FnMut(&TopicPartition) -> bool) {
         self.queues.retain(|tp, _| keep(tp));
         self.idle_deadlines.retain(|tp, _| keep(tp));
+        self.partition_times.retain(|tp, _| keep(tp));
     }
 
     pub fn is_empty(&self) -> bool {

@@ -22,8 +22,8 @@ mod topology;
 mod windows;
 
 pub use config::{DeserializationHandler, ProcessingGuarantee, StreamsConfig};
-pub use functions::{ChainOutput, ClosureFunctions, CombineOutput, FailureKind, StreamRecord, UserFailure, UserFunctions};
+pub use functions::{ChainOutput, ClosureFunctions, CombineOutput, FailureKind, StreamRecord, TimestampOutput, UserFailure, UserFunctions};
 pub use runtime::{KafkaStreams, ProcessingError, State, StateListener, StreamsMetrics};
 pub use store::{SessionKey, StoreReader, WindowedKey};
-pub use topology::{AggregateKind, BufferConfig, JoinKind, NodeId, NodeKind, StreamJoinDef, StreamJoinNodes, Topology, TopologyBuilder};
+pub use topology::{AggregateKind, BufferConfig, JoinKind, NodeId, NodeKind, StreamJoinDef, StreamJoinNodes, TimestampExtractor, Topology, TopologyBuilder};
 pub use windows::{JoinWindows, SessionWindows, TimeWindows};

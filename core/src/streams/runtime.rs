@@ -104,6 +104,7 @@ impl fmt::Display for ProcessingError {
 pub(crate) struct Metrics {
     pub processed: AtomicU64,
     pub late_dropped: AtomicU64,
+    pub timestamp_dropped: AtomicU64,
     pub dropped: AtomicU64,
     pub deserialization_skipped: AtomicU64,
     pub dead_lettered: AtomicU64,
@@ -120,6 +121,9 @@ pub struct StreamsMetrics {
     /// (record, window) pairs dropped because the window had closed (stream time past end +
     /// grace), as Kafka Streams' dropped-records sensor.
     pub late_dropped: u64,
+    /// Records dropped because their extracted timestamp was negative (a timestamp extractor
+    /// returned one, or `LogAndSkipOnInvalidTimestamp` met one).
+    pub timestamp_dropped: u64,
     /// Records skipped for a null key or value (aggregations, joins, repartitions).
     pub dropped: u64,
     /// Records skipped by `log_and_continue`.
@@ -276,6 +280,7 @@ impl KafkaStreams {
         StreamsMetrics {
             processed: g(&m.processed),
             late_dropped: g(&m.late_dropped),
+            timestamp_dropped: g(&m.timestamp_dropped),
             dropped: g(&m.dropped),
             deserialization_skipped: g(&m.deserialization_skipped),
             dead_lettered: g(&m.dead_lettered),
@@ -420,6 +425,7 @@ impl Thread {
             // fetched before that and come again; processing them now would run the fresh tasks'
             // stream time ahead of the records read again (those would be dropped as late).
             if !self.reinitialized {
+                let records = self.extract_timestamps(records)?;
                 self.input.push(records);
             }
             self.process_ready()?;
@@ -435,6 +441,144 @@ impl Thread {
             }
         }
         Ok(())
+    }
+
+    /// Gives polled records their event time, partition by partition in offset order, with the
+    /// timestamp extractor of the source they enter at (Kafka Streams does it as records reach
+    /// the head of their partition's queue; before the queues is the same, since a partition's
+    /// records are taken in order). Records whose time comes out negative are dropped and
+    /// counted; a record the extractor cannot deserialize goes through the deserialization
+    /// handler; an extractor that fails, or an invalid timestamp under
+    /// `FailOnInvalidTimestamp`, stops the thread naming the record.
+    fn extract_timestamps(&mut self, mut records: Vec<ConsumerRecord>) -> std::result::Result<Vec<ConsumerRecord>, ProcessingError> {
+        use super::TimestampExtractor as X;
+        let default = self.inner.config.default_timestamp_extractor;
+        let topology = self.inner.topology.clone();
+        // Only the records of sources extracting from their record's timestamp as it is, the
+        // usual case, skip the work below.
+        let all_plain = records.iter().all(|r| r.timestamp >= 0)
+            && self.entries.values().all(|n| matches!(topology.timestamp_extractor(*n, default), X::FailOnInvalidTimestamp | X::LogAndSkipOnInvalidTimestamp | X::UsePartitionTimeOnInvalidTimestamp));
+        if all_plain {
+            if let Some(last) = records.last() {
+                // Partition time still moves: UsePartitionTimeOnInvalidTimestamp may need it.
+                let mut tp = last.topic_partition();
+                let mut max = self.input.partition_time(&tp);
+                for r in records.iter().rev() {
+                    if r.partition != tp.partition || *r.topic != *tp.topic {
+                        self.input.set_partition_time(&tp, max);
+                        tp = r.topic_partition();
+                        max = self.input.partition_time(&tp);
+                    }
+                    max = max.max(r.timestamp);
+                }
+                self.input.set_partition_time(&tp, max);
+            }
+            return Ok(records);
+        }
+        let mut kept: Vec<ConsumerRecord> = Vec::with_capacity(records.len());
+        let mut dead_letters = Vec::new();
+        let mut start = 0;
+        while start < records.len() {
+            let tp = records[start].topic_partition();
+            let end = start + records[start..].iter().take_while(|r| r.partition == tp.partition && *r.topic == *tp.topic).count();
+            let Some(&entry) = self.entries.get(tp.topic.as_str()) else {
+                start = end;
+                continue;
+            };
+            let extractor = topology.timestamp_extractor(entry, default);
+            let mut partition_time = self.input.partition_time(&tp);
+            let error = |r: &ConsumerRecord, kind: Option<FailureKind>, message: String| ProcessingError {
+                topic: Some(r.topic.to_string()),
+                partition: r.partition,
+                offset: r.offset,
+                kind,
+                message,
+            };
+            // Per record: its time, `None` when negative (dropped), `Err` when it was skipped
+            // by the deserialization handler.
+            let mut times: Vec<std::result::Result<Option<i64>, ()>> = Vec::with_capacity(end - start);
+            match extractor {
+                X::User => {
+                    let mut at = start;
+                    while at < end {
+                        let input: Vec<StreamRecord> =
+                            records[at..end].iter().map(|r| StreamRecord { key: r.key.clone(), value: r.value.clone(), timestamp: r.timestamp }).collect();
+                        let out = self.inner.functions.extract_timestamps(entry, &input, partition_time);
+                        let given = out.timestamps.len().min(out.failure.as_ref().map_or(input.len(), |f| f.index));
+                        for &t in &out.timestamps[..given] {
+                            times.push(Ok((t >= 0).then_some(t)));
+                            partition_time = partition_time.max(t);
+                        }
+                        at += given;
+                        match out.failure {
+                            None if given == input.len() => break,
+                            None => {
+                                return Err(error(&records[at], Some(FailureKind::User), format!("the timestamp extractor gave {given} timestamps for {} records", input.len())))
+                            }
+                            Some(f) => {
+                                let r = &records[at];
+                                if f.kind == FailureKind::Deserialization {
+                                    let origin = Origin { topic: r.topic.clone(), partition: r.partition, offset: r.offset };
+                                    dead_letters.extend(super::task::dead_letter_record(&self.inner.config, &self.inner.metrics, &origin, &input[given], &f.message));
+                                    if self.inner.config.deserialization_handler == super::DeserializationHandler::LogAndContinue {
+                                        tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, error = %f.message, "skipping a record that cannot be deserialized (log_and_continue)");
+                                        self.inner.metrics.deserialization_skipped.fetch_add(1, Ordering::Relaxed);
+                                        times.push(Err(()));
+                                        at += 1;
+                                        continue;
+                                    }
+                                }
+                                return Err(error(r, Some(f.kind), format!("timestamp extractor: {}", f.message)));
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+                    for r in &records[start..end] {
+                        let t = match extractor {
+                            X::WallclockTimestampExtractor => Some(now),
+                            _ if r.timestamp >= 0 => Some(r.timestamp),
+                            X::FailOnInvalidTimestamp => {
+                                return Err(error(r, None, format!(
+                                    "the record has an invalid (negative) timestamp {} and the timestamp extractor is FailOnInvalidTimestamp (a record written without a timestamp?): use another timestamp extractor to process it",
+                                    r.timestamp
+                                )))
+                            }
+                            X::UsePartitionTimeOnInvalidTimestamp if partition_time >= 0 => Some(partition_time),
+                            X::UsePartitionTimeOnInvalidTimestamp => {
+                                return Err(error(r, None, format!(
+                                    "the record has an invalid (negative) timestamp {} and UsePartitionTimeOnInvalidTimestamp cannot replace it: the partition's time is not known yet",
+                                    r.timestamp
+                                )))
+                            }
+                            _ => None,
+                        };
+                        partition_time = partition_time.max(t.unwrap_or(-1));
+                        times.push(Ok(t));
+                    }
+                }
+            }
+            self.input.set_partition_time(&tp, partition_time);
+            for (r, t) in records[start..end].iter_mut().zip(times) {
+                match t {
+                    Err(()) => {}
+                    Ok(Some(t)) => {
+                        r.timestamp = t;
+                        kept.push(r.clone());
+                    }
+                    Ok(None) => {
+                        tracing::warn!(topic = %r.topic, partition = r.partition, offset = r.offset, timestamp = r.timestamp, "skipping a record whose extracted timestamp is negative");
+                        self.inner.metrics.timestamp_dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            start = end;
+        }
+        if let Err(e) = self.send(dead_letters) {
+            return self.recover_or_fail(Err(e)).map(|()| Vec::new()).map_err(|e| ProcessingError::runtime(&e));
+        }
+        Ok(kept)
     }
 
     fn task_of(&self, tp: &TopicPartition) -> Option<(usize, NodeId)> {

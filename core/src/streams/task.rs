@@ -208,23 +208,7 @@ impl Task {
 
     /// With `errors.dead.letter.queue.topic.name`: the record as read, with KIP-1034's headers.
     fn dead_letter(&self, cx: &mut Context<'_>, origin: u32, rec: &StreamRecord, message: &str) {
-        let Some(topic) = &cx.config.dead_letter_topic else { return };
-        let o = &cx.origins[origin as usize];
-        cx.metrics.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        cx.out.push(ProducerRecord {
-            topic: topic.clone(),
-            partition: None,
-            key: rec.key.clone(),
-            value: rec.value.clone(),
-            headers: vec![
-                Header::new("__streams.errors.exception", "org.apache.kafka.common.errors.SerializationException"),
-                Header::new("__streams.errors.message", message.to_string()),
-                Header::new("__streams.errors.topic", o.topic.to_string()),
-                Header::new("__streams.errors.partition", o.partition.to_string()),
-                Header::new("__streams.errors.offset", o.offset.to_string()),
-            ],
-            timestamp: Some(rec.timestamp),
-        });
+        cx.out.extend(dead_letter_record(cx.config, cx.metrics, &cx.origins[origin as usize], rec, message));
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -385,4 +369,26 @@ impl Task {
         }
         self.forward(cx, node, 0, down)
     }
+}
+
+/// The dead-letter record of a record that could not be deserialized (`origin`: where it was
+/// read), when `errors.dead.letter.queue.topic.name` is set: the record as read, with KIP-1034's
+/// headers.
+pub(crate) fn dead_letter_record(config: &StreamsConfig, metrics: &Metrics, o: &Origin, rec: &StreamRecord, message: &str) -> Option<ProducerRecord> {
+    let topic = config.dead_letter_topic.as_ref()?;
+    metrics.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    Some(ProducerRecord {
+        topic: topic.clone(),
+        partition: None,
+        key: rec.key.clone(),
+        value: rec.value.clone(),
+        headers: vec![
+            Header::new("__streams.errors.exception", "org.apache.kafka.common.errors.SerializationException"),
+            Header::new("__streams.errors.message", message.to_string()),
+            Header::new("__streams.errors.topic", o.topic.to_string()),
+            Header::new("__streams.errors.partition", o.partition.to_string()),
+            Header::new("__streams.errors.offset", o.offset.to_string()),
+        ],
+        timestamp: Some(rec.timestamp),
+    })
 }

@@ -117,6 +117,39 @@ pub struct StreamJoinNodes {
     pub joined: NodeId,
 }
 
+/// Where a source's records get their event time (Kafka Streams' `TimestampExtractor`s). A record
+/// whose time comes out negative is dropped and counted, except where the extractor fails on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimestampExtractor {
+    /// The record's timestamp; a negative one stops the application (Kafka Streams' default).
+    #[default]
+    FailOnInvalidTimestamp,
+    /// The record's timestamp; a record with a negative one is skipped, with a warning.
+    LogAndSkipOnInvalidTimestamp,
+    /// The record's timestamp; a negative one is replaced by the partition's time (the largest
+    /// time seen on the partition), and stops the application while that is not known yet.
+    UsePartitionTimeOnInvalidTimestamp,
+    /// The wall-clock time when the record is read.
+    WallclockTimestampExtractor,
+    /// The binding's function: [`super::UserFunctions::extract_timestamps`].
+    User,
+}
+
+impl TimestampExtractor {
+    /// A built-in extractor by its Kafka Streams class name (with or without the package, as
+    /// `default.timestamp.extractor` takes it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let short = name.strip_prefix("org.apache.kafka.streams.processor.").unwrap_or(name);
+        Some(match short {
+            "FailOnInvalidTimestamp" => Self::FailOnInvalidTimestamp,
+            "LogAndSkipOnInvalidTimestamp" => Self::LogAndSkipOnInvalidTimestamp,
+            "UsePartitionTimeOnInvalidTimestamp" => Self::UsePartitionTimeOnInvalidTimestamp,
+            "WallclockTimestampExtractor" => Self::WallclockTimestampExtractor,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Node {
     pub kind: NodeKind,
@@ -155,6 +188,9 @@ pub struct TopologyBuilder {
     /// User nodes that may change record keys (map, flat_map, select_key, group_by's key
     /// selection): what follows them is in the wrong partition for its key until repartitioned.
     key_changing: std::collections::HashSet<NodeId>,
+    /// The sources given their own timestamp extractor (the others use
+    /// `default.timestamp.extractor`).
+    extractors: BTreeMap<NodeId, TimestampExtractor>,
 }
 
 impl TopologyBuilder {
@@ -502,8 +538,22 @@ impl TopologyBuilder {
         }
     }
 
+    /// Gives the source `source` (a stream's or a table's) its timestamp extractor, as Kafka
+    /// Streams' `Consumed.withTimestampExtractor`.
+    pub fn timestamp_extractor(&mut self, source: NodeId, extractor: TimestampExtractor) -> Result<()> {
+        match self.nodes.get(source as usize).map(|n| &n.kind) {
+            Some(NodeKind::Source { .. }) => {
+                self.extractors.insert(source, extractor);
+                Ok(())
+            }
+            _ => Err(Error::invalid(format!("node {source} is not a source: only what reads a topic takes a timestamp extractor"))),
+        }
+    }
+
     pub fn build(self) -> Result<Topology> {
-        Topology::new(self.nodes)
+        let mut t = Topology::new(self.nodes)?;
+        t.extractors = self.extractors;
+        Ok(t)
     }
 }
 
@@ -526,6 +576,8 @@ pub struct Topology {
     /// The fused chain starting at each user node.
     pub(crate) chains: BTreeMap<NodeId, Vec<NodeId>>,
     pub(crate) stores: Vec<StoreDef>,
+    /// The sources' own timestamp extractors.
+    pub(crate) extractors: BTreeMap<NodeId, TimestampExtractor>,
 }
 
 impl Topology {
@@ -632,7 +684,7 @@ impl Topology {
                 _ => {}
             }
         }
-        Ok(Topology { nodes, subtopology_of, subtopologies: ids.len(), chains, stores })
+        Ok(Topology { nodes, subtopology_of, subtopologies: ids.len(), chains, stores, extractors: BTreeMap::new() })
     }
 
     pub fn node(&self, id: NodeId) -> &Node {
@@ -678,6 +730,12 @@ impl Topology {
 
     pub fn stores(&self) -> &[StoreDef] {
         &self.stores
+    }
+
+    /// The timestamp extractor of the records entering at `entry`: the source's own, else
+    /// `default` (the configured one; repartition topics always take it, as in Kafka Streams).
+    pub fn timestamp_extractor(&self, entry: NodeId, default: TimestampExtractor) -> TimestampExtractor {
+        self.extractors.get(&entry).copied().unwrap_or(default)
     }
 
     /// A store for interactive queries (not the runtime's internal stores).
