@@ -11,7 +11,8 @@
 //! and decoded by pk_windowed_key_encode() / pk_windowed_key_decode() (the core's `WindowedKey`);
 //! session-windowed keys are Kafka Streams' session format, pk_session_key_encode() /
 //! pk_session_key_decode() (the core's `SessionKey`). A session aggregate (reduce/aggregate) also
-//! calls a third batch callback, the merger (pk_kafka_streams_set_merger).
+//! calls a third batch callback, the merger (pk_kafka_streams_set_merger); a source with
+//! PK_TIMESTAMP_EXTRACTOR_USER a fourth, the timestamp extractor (pk_kafka_streams_set_timestamp_extractor).
 
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use pk::streams::{
     AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionKey,
-    SessionWindows, State, StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions, WindowedKey,
+    SessionWindows, State, StreamRecord, StreamsConfig, TimeWindows, TimestampExtractor, TimestampOutput, TopologyBuilder, UserFailure, UserFunctions,
+    WindowedKey,
 };
 use std::sync::OnceLock;
 use pk::{Error, Result};
@@ -411,6 +413,42 @@ pub extern "C" fn pk_topology_builder_session_aggregate(
     })
 }
 
+/// Where a source's records get their event time (Kafka Streams' TimestampExtractors). A record
+/// whose time comes out negative is dropped (counted in timestamp_dropped), except where the
+/// extractor fails on it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum pk_timestamp_extractor {
+    /// The record's timestamp; a negative one stops the application (Kafka Streams' default).
+    PK_TIMESTAMP_FAIL_ON_INVALID = 0,
+    /// The record's timestamp; a record with a negative one is skipped.
+    PK_TIMESTAMP_LOG_AND_SKIP_ON_INVALID = 1,
+    /// The record's timestamp; a negative one is replaced by the partition's time.
+    PK_TIMESTAMP_USE_PARTITION_TIME_ON_INVALID = 2,
+    /// The wall-clock time when the record is read.
+    PK_TIMESTAMP_WALLCLOCK = 3,
+    /// The application's pk_extract_timestamps_cb (set with pk_kafka_streams_set_timestamp_extractor).
+    PK_TIMESTAMP_EXTRACTOR_USER = 4,
+}
+
+/// Gives the source node `source` its timestamp extractor (`extractor`: a pk_timestamp_extractor
+/// value), Kafka Streams' Consumed.withTimestampExtractor; sources without one take
+/// default.timestamp.extractor. Fails (PK_ERROR_KIND_INVALID_ARGUMENT) for a node that is not a source.
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_timestamp_extractor(builder: *mut pk_topology_builder, source: u32, extractor: i32) -> *mut pk_error {
+    guard(|| {
+        let e = match extractor {
+            0 => TimestampExtractor::FailOnInvalidTimestamp,
+            1 => TimestampExtractor::LogAndSkipOnInvalidTimestamp,
+            2 => TimestampExtractor::UsePartitionTimeOnInvalidTimestamp,
+            3 => TimestampExtractor::WallclockTimestampExtractor,
+            4 => TimestampExtractor::User,
+            n => return Err(Error::invalid(format!("timestamp extractor {n} is not a pk_timestamp_extractor"))),
+        };
+        with_builder(builder, |b| b.timestamp_extractor(source, e))
+    })
+}
+
 /// KTable toStream(): the updates of the table `table` as a stream.
 #[no_mangle]
 pub extern "C" fn pk_topology_builder_to_stream(builder: *mut pk_topology_builder, table: u32, out_node: *mut u32) -> *mut pk_error {
@@ -592,6 +630,62 @@ pub type pk_combine_cb = Option<
 /// having different keys; same thread rules as pk_run_chain_cb.
 pub type pk_merge_cb = pk_combine_cb;
 
+/// The results of one timestamp extractor call (one time per input record, in order), written by
+/// the callback; owned by the library, valid during the call only.
+pub struct pk_timestamp_output {
+    out: TimestampOutput,
+    inputs: usize,
+}
+
+/// The timestamp extractor of the source `source` (one with PK_TIMESTAMP_EXTRACTOR_USER): the event
+/// time of each record of `records` (consecutive records of one partition as read, the record's
+/// own timestamp in `timestamp`), pushed with pk_timestamp_output_push / _push_many, in order, or
+/// a failure at a record (pk_timestamp_output_fail: PK_FAILURE_USER stops the application naming
+/// the record's topic, partition and offset; PK_FAILURE_DESERIALIZATION goes to the
+/// deserialization handler). A negative time drops the record. `partition_time` is the partition's
+/// time before the first record (the largest time extracted from it so far, -1 when none): record
+/// i's partition time is the largest of it and the non-negative times pushed for the records
+/// before i (Kafka Streams' partitionTime argument). Once per batch; same thread rules as
+/// pk_run_chain_cb.
+pub type pk_extract_timestamps_cb =
+    Option<extern "C" fn(user_data: *mut c_void, source: u32, records: *const pk_stream_record, n_records: usize, partition_time: i64, out: *mut pk_timestamp_output)>;
+
+fn live_timestamps<'a>(out: *mut pk_timestamp_output) -> Result<&'a mut pk_timestamp_output> {
+    // SAFETY: NULL or the pointer the library passed to the callback, used during the call.
+    unsafe { out.as_mut() }.ok_or_else(|| Error::invalid("out is NULL"))
+}
+
+/// Adds the event times of the next `n` input records (`timestamps` borrowed, copied).
+#[no_mangle]
+pub extern "C" fn pk_timestamp_output_push_many(out: *mut pk_timestamp_output, timestamps: *const i64, n: usize) -> *mut pk_error {
+    guard(|| {
+        let o = live_timestamps(out)?;
+        let ts = slice(timestamps, n, "timestamps")?;
+        if o.out.timestamps.len() + ts.len() > o.inputs {
+            return Err(Error::invalid(format!("{} timestamps for {} input records", o.out.timestamps.len() + ts.len(), o.inputs)));
+        }
+        o.out.timestamps.extend_from_slice(ts);
+        Ok(())
+    })
+}
+
+/// Adds the event time of the next input record.
+#[no_mangle]
+pub extern "C" fn pk_timestamp_output_push(out: *mut pk_timestamp_output, timestamp: i64) -> *mut pk_error {
+    pk_timestamp_output_push_many(out, &timestamp, 1)
+}
+
+/// Records that the extractor failed on input record `input_index` (`kind`: a pk_failure_kind
+/// value; the times pushed must be those of the records before it); `message` copied.
+#[no_mangle]
+pub extern "C" fn pk_timestamp_output_fail(out: *mut pk_timestamp_output, input_index: usize, kind: i32, message: *const c_char) -> *mut pk_error {
+    guard(|| {
+        let o = live_timestamps(out)?;
+        o.out.failure = Some(user_failure(o.inputs, input_index, kind, message)?);
+        Ok(())
+    })
+}
+
 fn live_chain<'a>(out: *mut pk_chain_output) -> Result<&'a mut pk_chain_output> {
     // SAFETY: NULL or the pointer the library passed to the callback, used during the call.
     unsafe { out.as_mut() }.ok_or_else(|| Error::invalid("out is NULL"))
@@ -741,6 +835,7 @@ pub extern "C" fn pk_combine_output_fail(out: *mut pk_combine_output, input_inde
 }
 
 /// The application's callbacks and their user data.
+type ExtractFn = extern "C" fn(*mut c_void, u32, *const pk_stream_record, usize, i64, *mut pk_timestamp_output);
 type CombineFn = extern "C" fn(*mut c_void, u32, *const pk_stream_record, *const pk_operand, usize, *mut pk_combine_output);
 
 struct CFunctions {
@@ -748,6 +843,8 @@ struct CFunctions {
     combine: Option<CombineFn>,
     /// The session merger, set once in state CREATED (pk_kafka_streams_set_merger).
     merge: OnceLock<CombineFn>,
+    /// The timestamp extractor, set once in state CREATED (pk_kafka_streams_set_timestamp_extractor).
+    extract: OnceLock<ExtractFn>,
     user_data: usize,
 }
 
@@ -823,6 +920,28 @@ impl UserFunctions for CFunctions {
         };
         self.call_combine("merge", *f, node, input, operands)
     }
+
+    fn extract_timestamps(&self, source: NodeId, input: &[StreamRecord], partition_time: i64) -> TimestampOutput {
+        let Some(f) = self.extract.get() else {
+            let message = format!("source node {source} has a user timestamp extractor but no callback was set (pk_kafka_streams_set_timestamp_extractor)");
+            return TimestampOutput { timestamps: Vec::new(), failure: Some(UserFailure { index: 0, kind: FailureKind::User, message }) };
+        };
+        let recs = c_records(input);
+        let mut out = pk_timestamp_output { out: TimestampOutput::default(), inputs: input.len() };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self.user_data as *mut c_void, source, recs.as_ptr(), recs.len(), partition_time, &mut out)));
+        if r.is_err() {
+            return TimestampOutput { timestamps: Vec::new(), failure: Some(callback_panicked("timestamp extractor")) };
+        }
+        let mut o = out.out;
+        if o.failure.is_none() && o.timestamps.len() < input.len() {
+            o.failure = Some(UserFailure {
+                index: o.timestamps.len(),
+                kind: FailureKind::User,
+                message: format!("the timestamp extractor callback gave {} times for {} records", o.timestamps.len(), input.len()),
+            });
+        }
+        o
+    }
 }
 
 /// A streams application instance (Kafka Streams' KafkaStreams). Created with
@@ -889,7 +1008,7 @@ pub extern "C" fn pk_kafka_streams_new(
             .take()
             .ok_or_else(|| Error::invalid("this topology builder was already used by pk_kafka_streams_new"))?;
         let topology = tb.build()?;
-        let functions = Arc::new(CFunctions { run_chain, combine, merge: OnceLock::new(), user_data: user_data as usize });
+        let functions = Arc::new(CFunctions { run_chain, combine, merge: OnceLock::new(), extract: OnceLock::new(), user_data: user_data as usize });
         let streams = KafkaStreams::new(topology, functions.clone() as Arc<dyn UserFunctions>, config, runtime()?.handle().clone())?;
         let s = Box::new(pk_kafka_streams { streams: Arc::new(streams), functions, owner: Owner::current() });
         out(out_streams, "out_streams", Box::into_raw(s))
@@ -976,6 +1095,21 @@ pub extern "C" fn pk_kafka_streams_set_merger(streams: *mut pk_kafka_streams, me
             return Err(Error::invalid(format!("the merger is set in state CREATED, not {:?}", s.streams.state())));
         }
         s.functions.merge.set(f).map_err(|_| Error::invalid("the merger is already set"))
+    })
+}
+
+/// Sets the timestamp extractor callback (pk_extract_timestamps_cb) of the sources given
+/// PK_TIMESTAMP_EXTRACTOR_USER, called with the user_data of pk_kafka_streams_new(). Only in state
+/// CREATED, once.
+#[no_mangle]
+pub extern "C" fn pk_kafka_streams_set_timestamp_extractor(streams: *mut pk_kafka_streams, extract: pk_extract_timestamps_cb) -> *mut pk_error {
+    guard(|| {
+        let s = live(streams)?;
+        let f = extract.ok_or_else(|| Error::invalid("extract is NULL"))?;
+        if s.streams.state() != State::Created {
+            return Err(Error::invalid(format!("the timestamp extractor is set in state CREATED, not {:?}", s.streams.state())));
+        }
+        s.functions.extract.set(f).map_err(|_| Error::invalid("the timestamp extractor is already set"))
     })
 }
 
@@ -1204,6 +1338,8 @@ pub struct pk_streams_metrics {
     pub dead_lettered: u64,
     pub restored: u64,
     pub commits: u64,
+    /// Records dropped for a negative extracted timestamp.
+    pub timestamp_dropped: u64,
 }
 
 /// The instance's counters (processed, late records dropped, records skipped by the
@@ -1224,6 +1360,7 @@ pub extern "C" fn pk_kafka_streams_metrics(streams: *const pk_kafka_streams, out
                 dead_lettered: m.dead_lettered,
                 restored: m.restored,
                 commits: m.commits,
+                timestamp_dropped: m.timestamp_dropped,
             },
         )
     })

@@ -12,6 +12,7 @@ static inline void *pk_go_streams_handle(uintptr_t h) { return (void *)h; }
 extern void pkGoStreamsRunChain(void *user, uint32_t *chain, size_t chain_len, pk_stream_record *records, size_t n, pk_chain_output *out);
 extern void pkGoStreamsCombine(void *user, uint32_t node, pk_stream_record *records, pk_operand *operands, size_t n, pk_combine_output *out);
 extern void pkGoStreamsMerge(void *user, uint32_t node, pk_stream_record *records, pk_operand *operands, size_t n, pk_combine_output *out);
+extern void pkGoStreamsExtract(void *user, uint32_t source, pk_stream_record *records, size_t n, int64_t partition_time, pk_timestamp_output *out);
 extern void pkGoStreamsState(void *user, pk_streams_state new_state, pk_streams_state old_state);
 extern void pkGoStreamsFailure(void *user, pk_streams_failure *failure);
 */
@@ -311,6 +312,16 @@ func (b *cBuilder) sessionAggregate(parent uint32, store string, combine bool, w
 	})
 }
 
+// timestampExtractor gives the source node its extractor (a pk_timestamp_extractor value).
+func (b *cBuilder) timestampExtractor(source uint32, kind int) {
+	if b.ptr == nil || b.err != nil {
+		return
+	}
+	if err := takeError(C.pk_topology_builder_timestamp_extractor(b.ptr, C.uint32_t(source), C.int32_t(kind))); err != nil {
+		b.err = fmt.Errorf("timestamp extractor: %w", err)
+	}
+}
+
 func (b *cBuilder) toStream(table uint32) uint32 {
 	return b.call("to stream", func(out *C.uint32_t) *C.pk_error {
 		return C.pk_topology_builder_to_stream(b.ptr, C.uint32_t(table), out)
@@ -393,6 +404,10 @@ func newNative(b *cBuilder, props map[string]string, h cgo.Handle) (*C.pk_kafka_
 		C.pk_kafka_streams_free(s)
 		return nil, err
 	}
+	if err := takeError(C.pk_kafka_streams_set_timestamp_extractor(s, C.pk_extract_timestamps_cb(C.pkGoStreamsExtract))); err != nil {
+		C.pk_kafka_streams_free(s)
+		return nil, err
+	}
 	if err := takeError(C.pk_kafka_streams_set_state_listener(s, C.pk_streams_state_cb(C.pkGoStreamsState), user)); err != nil {
 		C.pk_kafka_streams_free(s)
 		return nil, err
@@ -444,9 +459,10 @@ func nativeClose(s *C.pk_kafka_streams, timeout time.Duration) (bool, error) {
 
 func nativeFree(s *C.pk_kafka_streams) { C.pk_kafka_streams_free(s) }
 
-// Metrics are the instance's counters since it started.
+// Metrics are the instance's counters since it started (TimestampDropped: records dropped for a
+// negative extracted timestamp).
 type Metrics struct {
-	Processed, LateDropped, Dropped, DeserializationSkipped, DeadLettered, Restored, Commits uint64
+	Processed, LateDropped, Dropped, DeserializationSkipped, DeadLettered, Restored, Commits, TimestampDropped uint64
 }
 
 func nativeMetrics(s *C.pk_kafka_streams) Metrics {
@@ -454,7 +470,7 @@ func nativeMetrics(s *C.pk_kafka_streams) Metrics {
 	if takeError(C.pk_kafka_streams_metrics(s, &m)) != nil {
 		return Metrics{}
 	}
-	return Metrics{uint64(m.processed), uint64(m.late_dropped), uint64(m.dropped), uint64(m.deserialization_skipped), uint64(m.dead_lettered), uint64(m.restored), uint64(m.commits)}
+	return Metrics{uint64(m.processed), uint64(m.late_dropped), uint64(m.dropped), uint64(m.deserialization_skipped), uint64(m.dead_lettered), uint64(m.restored), uint64(m.commits), uint64(m.timestamp_dropped)}
 }
 
 // rawEntry is one entry of a store query, copied to Go memory.
