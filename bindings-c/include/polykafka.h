@@ -229,6 +229,34 @@ typedef enum pk_failure_kind {
 } pk_failure_kind;
 
 /**
+ * Where a source's records get their event time (Kafka Streams' TimestampExtractors). A record
+ * whose time comes out negative is dropped (counted in timestamp_dropped), except where the
+ * extractor fails on it.
+ */
+typedef enum pk_timestamp_extractor {
+  /**
+   * The record's timestamp; a negative one stops the application (Kafka Streams' default).
+   */
+  PK_TIMESTAMP_FAIL_ON_INVALID = 0,
+  /**
+   * The record's timestamp; a record with a negative one is skipped.
+   */
+  PK_TIMESTAMP_LOG_AND_SKIP_ON_INVALID = 1,
+  /**
+   * The record's timestamp; a negative one is replaced by the partition's time.
+   */
+  PK_TIMESTAMP_USE_PARTITION_TIME_ON_INVALID = 2,
+  /**
+   * The wall-clock time when the record is read.
+   */
+  PK_TIMESTAMP_WALLCLOCK = 3,
+  /**
+   * The application's pk_extract_timestamps_cb (set with pk_kafka_streams_set_timestamp_extractor).
+   */
+  PK_TIMESTAMP_EXTRACTOR_USER = 4,
+} pk_timestamp_extractor;
+
+/**
  * An admin client. Created with pk_admin_new(), freed with pk_admin_free(). Thread-safe.
  */
 typedef struct pk_admin pk_admin;
@@ -340,6 +368,12 @@ typedef struct pk_schema_serializer pk_schema_serializer;
  * A list of strings. Freed with pk_string_list_free().
  */
 typedef struct pk_string_list pk_string_list;
+
+/**
+ * The results of one timestamp extractor call (one time per input record, in order), written by
+ * the callback; owned by the library, valid during the call only.
+ */
+typedef struct pk_timestamp_output pk_timestamp_output;
 
 /**
  * A topology being built. Created with pk_topology_builder_new(), freed with
@@ -883,6 +917,25 @@ typedef void (*pk_streams_failure_cb)(void *user_data, const struct pk_streams_f
 typedef pk_combine_cb pk_merge_cb;
 
 /**
+ * The timestamp extractor of the source `source` (one with PK_TIMESTAMP_EXTRACTOR_USER): the event
+ * time of each record of `records` (consecutive records of one partition as read, the record's
+ * own timestamp in `timestamp`), pushed with pk_timestamp_output_push / _push_many, in order, or
+ * a failure at a record (pk_timestamp_output_fail: PK_FAILURE_USER stops the application naming
+ * the record's topic, partition and offset; PK_FAILURE_DESERIALIZATION goes to the
+ * deserialization handler). A negative time drops the record. `partition_time` is the partition's
+ * time before the first record (the largest time extracted from it so far, -1 when none): record
+ * i's partition time is the largest of it and the non-negative times pushed for the records
+ * before i (Kafka Streams' partitionTime argument). Once per batch; same thread rules as
+ * pk_run_chain_cb.
+ */
+typedef void (*pk_extract_timestamps_cb)(void *user_data,
+                                         uint32_t source,
+                                         const struct pk_stream_record *records,
+                                         size_t n_records,
+                                         int64_t partition_time,
+                                         struct pk_timestamp_output *out);
+
+/**
  * One entry of a store query, borrowed from its pk_store_entries.
  */
 typedef struct pk_store_entry {
@@ -927,6 +980,10 @@ typedef struct pk_streams_metrics {
   uint64_t dead_lettered;
   uint64_t restored;
   uint64_t commits;
+  /**
+   * Records dropped for a negative extracted timestamp.
+   */
+  uint64_t timestamp_dropped;
 } pk_streams_metrics;
 
 #ifdef __cplusplus
@@ -2286,6 +2343,15 @@ struct pk_error *pk_topology_builder_session_aggregate(struct pk_topology_builde
                                                        uint32_t *out_node);
 
 /**
+ * Gives the source node `source` its timestamp extractor (`extractor`: a pk_timestamp_extractor
+ * value), Kafka Streams' Consumed.withTimestampExtractor; sources without one take
+ * default.timestamp.extractor. Fails (PK_ERROR_KIND_INVALID_ARGUMENT) for a node that is not a source.
+ */
+struct pk_error *pk_topology_builder_timestamp_extractor(struct pk_topology_builder *builder,
+                                                         uint32_t source,
+                                                         int32_t extractor);
+
+/**
  * KTable toStream(): the updates of the table `table` as a stream.
  */
 struct pk_error *pk_topology_builder_to_stream(struct pk_topology_builder *builder,
@@ -2333,6 +2399,27 @@ struct pk_error *pk_topology_builder_suppress(struct pk_topology_builder *builde
                                               uint64_t max_bytes,
                                               uint32_t *out_node,
                                               char **out_store);
+
+/**
+ * Adds the event times of the next `n` input records (`timestamps` borrowed, copied).
+ */
+struct pk_error *pk_timestamp_output_push_many(struct pk_timestamp_output *out,
+                                               const int64_t *timestamps,
+                                               size_t n);
+
+/**
+ * Adds the event time of the next input record.
+ */
+struct pk_error *pk_timestamp_output_push(struct pk_timestamp_output *out, int64_t timestamp);
+
+/**
+ * Records that the extractor failed on input record `input_index` (`kind`: a pk_failure_kind
+ * value; the times pushed must be those of the records before it); `message` copied.
+ */
+struct pk_error *pk_timestamp_output_fail(struct pk_timestamp_output *out,
+                                          size_t input_index,
+                                          int32_t kind,
+                                          const char *message);
 
 /**
  * Adds one output record of input record `input_index` on `port` (0, or the branch of a split);
@@ -2430,6 +2517,14 @@ struct pk_error *pk_kafka_streams_set_failure_handler(struct pk_kafka_streams *s
  * once.
  */
 struct pk_error *pk_kafka_streams_set_merger(struct pk_kafka_streams *streams, pk_merge_cb merge);
+
+/**
+ * Sets the timestamp extractor callback (pk_extract_timestamps_cb) of the sources given
+ * PK_TIMESTAMP_EXTRACTOR_USER, called with the user_data of pk_kafka_streams_new(). Only in state
+ * CREATED, once.
+ */
+struct pk_error *pk_kafka_streams_set_timestamp_extractor(struct pk_kafka_streams *streams,
+                                                          pk_extract_timestamps_cb extract);
 
 /**
  * Starts the stream thread and returns at once (state REBALANCING, then RUNNING). Only in state

@@ -1899,6 +1899,104 @@ static void test_streams_session(void) {
     expect_error(pk_session_key_encode((const uint8_t *)"k", 1, 0, 0, buf, 16, &len), PK_ERROR_KIND_INVALID_ARGUMENT, "small session buffer");
 }
 
+/* Timestamp extractors: the C callback gives record "value-n" the time t0 + n s, -1 (dropped) for
+ * n == 3, and fails at n == fail_at. */
+typedef struct {
+    streams_ctx base;
+    int64_t t0, first_partition_time;
+    int fail_at, calls;
+} ts_ctx;
+
+static void extract_cb(void *user, uint32_t source, const pk_stream_record *records, size_t n, int64_t partition_time, pk_timestamp_output *out) {
+    ts_ctx *ctx = user;
+    (void)source;
+    if (__atomic_fetch_add(&ctx->calls, 1, __ATOMIC_SEQ_CST) == 0) ctx->first_partition_time = partition_time;
+    int64_t times[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++) {
+        int num = value_number(&records[i]);
+        if (num == ctx->fail_at) {
+            pk_error_free(pk_timestamp_output_push_many(out, times, k));
+            pk_error_free(pk_timestamp_output_fail(out, i, PK_FAILURE_USER, "no time in this record"));
+            return;
+        }
+        times[k++] = num == 3 ? -1 : ctx->t0 + num * 1000LL;
+    }
+    pk_error_free(pk_timestamp_output_push_many(out, times, k));
+}
+
+static pk_kafka_streams *timestamps_app(const char *in, const char *app, ts_ctx *ctx) {
+    pk_topology_builder *b = NULL;
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    uint32_t src = 0, count = 0;
+    const char *topics[] = {in};
+    expect_ok(pk_topology_builder_source(b, topics, 1, &src), "source");
+    expect_ok(pk_topology_builder_aggregate(b, src, "t-counts", PK_AGGREGATE_COUNT, NULL, &count), "count");
+    expect_error(pk_topology_builder_timestamp_extractor(b, count, PK_TIMESTAMP_WALLCLOCK), PK_ERROR_KIND_INVALID_ARGUMENT, "extractor of a non-source");
+    expect_error(pk_topology_builder_timestamp_extractor(b, src, 9), PK_ERROR_KIND_INVALID_ARGUMENT, "unknown extractor");
+    expect_ok(pk_topology_builder_timestamp_extractor(b, src, PK_TIMESTAMP_EXTRACTOR_USER), "user extractor");
+    pk_config *c = streams_config(app);
+    pk_kafka_streams *s = NULL;
+    expect_ok(pk_kafka_streams_new(b, c, session_chain_cb, NULL, ctx, &s), "streams_new");
+    pk_topology_builder_free(b);
+    pk_config_free(c);
+    if (!s) return NULL;
+    expect_error(pk_kafka_streams_set_timestamp_extractor(s, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL extractor");
+    expect_ok(pk_kafka_streams_set_timestamp_extractor(s, extract_cb), "extractor");
+    expect_ok(pk_kafka_streams_set_failure_handler(s, failure_cb, &ctx->base), "failure handler");
+    return s;
+}
+
+static void test_streams_timestamps(void) {
+    char in[160], app[160];
+    snprintf(in, sizeof in, "%s-ts-in", topic);
+    snprintf(app, sizeof app, "%s-ts-app", topic);
+    create_topic(in, 1);
+    produce_n(in, 0, 6, "value");
+    ts_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.t0 = ((int64_t)time(NULL) - 3600) * 1000;
+    ctx.fail_at = -1;
+    pk_kafka_streams *s = timestamps_app(in, app, &ctx);
+    if (!s) return;
+    expect_ok(pk_kafka_streams_start(s), "start");
+    pk_streams_metrics m;
+    memset(&m, 0, sizeof m);
+    time_t start = time(NULL);
+    do {
+        sleep_ms(200);
+        expect_ok(pk_kafka_streams_metrics(s, &m), "metrics");
+    } while (time(NULL) - start < 60 && m.processed + m.timestamp_dropped < 6);
+    CHECK(m.timestamp_dropped == 1 && m.processed == 5, "processed %" PRIu64 ", timestamp dropped %" PRIu64, m.processed, m.timestamp_dropped);
+    CHECK(ctx.first_partition_time == -1, "first partition time %" PRId64, ctx.first_partition_time);
+    pk_store_entries *e = NULL;
+    expect_ok(pk_kafka_streams_store_get(s, "t-counts", (const uint8_t *)"key-3", 5, &e), "get key-3");
+    CHECK(e && e->len == 0, "key-3 (dropped) counted: %zu", e ? e->len : 0);
+    pk_store_entries_free(e);
+    e = NULL;
+    expect_ok(pk_kafka_streams_store_get(s, "t-counts", (const uint8_t *)"key-5", 5, &e), "get key-5");
+    CHECK(e && e->len == 1, "key-5 not counted");
+    pk_store_entries_free(e);
+    expect_error(pk_kafka_streams_set_timestamp_extractor(s, extract_cb), PK_ERROR_KIND_INVALID_ARGUMENT, "extractor after start");
+    pk_kafka_streams_free(s);
+
+    /* The extractor fails at value-2: the failure handler gets the record, the state becomes ERROR. */
+    char app2[170];
+    snprintf(app2, sizeof app2, "%s-fail", app);
+    ts_ctx ctx2;
+    memset(&ctx2, 0, sizeof ctx2);
+    ctx2.t0 = ctx.t0;
+    ctx2.fail_at = 2;
+    s = timestamps_app(in, app2, &ctx2);
+    if (!s) return;
+    expect_ok(pk_kafka_streams_start(s), "start");
+    start = time(NULL);
+    while (time(NULL) - start < 60 && __atomic_load_n(&ctx2.base.failures, __ATOMIC_SEQ_CST) == 0) sleep_ms(100);
+    CHECK(ctx2.base.failures == 1 && ctx2.base.failure_kind == PK_FAILURE_USER && ctx2.base.failure_offset == 2 && strcmp(ctx2.base.failure_topic, in) == 0,
+          "extractor failure %d kind %d offset %" PRId64 " topic %s", ctx2.base.failures, ctx2.base.failure_kind, ctx2.base.failure_offset, ctx2.base.failure_topic);
+    pk_kafka_streams_free(s);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -1931,6 +2029,7 @@ int main(void) {
     test_streams();
     test_streams_per_record();
     test_streams_session();
+    test_streams_timestamps();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
