@@ -229,6 +229,34 @@ typedef enum pk_failure_kind {
 } pk_failure_kind;
 
 /**
+ * Where a source's records get their event time (Kafka Streams' TimestampExtractors). A record
+ * whose time comes out negative is dropped (counted in timestamp_dropped), except where the
+ * extractor fails on it.
+ */
+typedef enum pk_timestamp_extractor {
+  /**
+   * The record's timestamp; a negative one stops the application (Kafka Streams' default).
+   */
+  PK_TIMESTAMP_FAIL_ON_INVALID = 0,
+  /**
+   * The record's timestamp; a record with a negative one is skipped.
+   */
+  PK_TIMESTAMP_LOG_AND_SKIP_ON_INVALID = 1,
+  /**
+   * The record's timestamp; a negative one is replaced by the partition's time.
+   */
+  PK_TIMESTAMP_USE_PARTITION_TIME_ON_INVALID = 2,
+  /**
+   * The wall-clock time when the record is read.
+   */
+  PK_TIMESTAMP_WALLCLOCK = 3,
+  /**
+   * The application's pk_extract_timestamps_cb (set with pk_kafka_streams_set_timestamp_extractor).
+   */
+  PK_TIMESTAMP_EXTRACTOR_USER = 4,
+} pk_timestamp_extractor;
+
+/**
  * An admin client. Created with pk_admin_new(), freed with pk_admin_free(). Thread-safe.
  */
 typedef struct pk_admin pk_admin;
@@ -340,6 +368,12 @@ typedef struct pk_schema_serializer pk_schema_serializer;
  * A list of strings. Freed with pk_string_list_free().
  */
 typedef struct pk_string_list pk_string_list;
+
+/**
+ * The results of one timestamp extractor call (one time per input record, in order), written by
+ * the callback; owned by the library, valid during the call only.
+ */
+typedef struct pk_timestamp_output pk_timestamp_output;
 
 /**
  * A topology being built. Created with pk_topology_builder_new(), freed with
@@ -755,6 +789,16 @@ typedef struct pk_join_windows {
 } pk_join_windows;
 
 /**
+ * Session windows, Kafka Streams' SessionWindows: a key's records less than `gap_ms` apart form
+ * one session [first, last] (a record bridging two sessions merges them); a record whose session
+ * ends before stream time minus gap minus `grace_ms` is late (dropped, counted in late_dropped).
+ */
+typedef struct pk_session_windows {
+  int64_t gap_ms;
+  int64_t grace_ms;
+} pk_session_windows;
+
+/**
  * One record of a packed output: offsets and lengths into the packed data buffer; a length of
  * -1 is Kafka's null.
  */
@@ -863,6 +907,35 @@ typedef struct pk_streams_failure {
 typedef void (*pk_streams_failure_cb)(void *user_data, const struct pk_streams_failure *failure);
 
 /**
+ * The session merger of the session aggregation `node` (Kafka Streams' Merger): for each record,
+ * whose value is the aggregate of a session being merged into the new one, the aggregate of the
+ * two, `operands[i]` the aggregate merged so far (absent: the initializer's value first). Pushes
+ * one value per record with pk_combine_output_push / _push_packed, or fails at a record
+ * (pk_combine_output_fail). Called once per batch and merge position, all records of a call
+ * having different keys; same thread rules as pk_run_chain_cb.
+ */
+typedef pk_combine_cb pk_merge_cb;
+
+/**
+ * The timestamp extractor of the source `source` (one with PK_TIMESTAMP_EXTRACTOR_USER): the event
+ * time of each record of `records` (consecutive records of one partition as read, the record's
+ * own timestamp in `timestamp`), pushed with pk_timestamp_output_push / _push_many, in order, or
+ * a failure at a record (pk_timestamp_output_fail: PK_FAILURE_USER stops the application naming
+ * the record's topic, partition and offset; PK_FAILURE_DESERIALIZATION goes to the
+ * deserialization handler). A negative time drops the record. `partition_time` is the partition's
+ * time before the first record (the largest time extracted from it so far, -1 when none): record
+ * i's partition time is the largest of it and the non-negative times pushed for the records
+ * before i (Kafka Streams' partitionTime argument). Once per batch; same thread rules as
+ * pk_run_chain_cb.
+ */
+typedef void (*pk_extract_timestamps_cb)(void *user_data,
+                                         uint32_t source,
+                                         const struct pk_stream_record *records,
+                                         size_t n_records,
+                                         int64_t partition_time,
+                                         struct pk_timestamp_output *out);
+
+/**
  * One entry of a store query, borrowed from its pk_store_entries.
  */
 typedef struct pk_store_entry {
@@ -875,9 +948,13 @@ typedef struct pk_store_entry {
   const uint8_t *value;
   size_t value_len;
   /**
-   * fetch(): the window's start; otherwise -1.
+   * fetch(): the window's start; find_sessions(): the session's start; otherwise -1.
    */
   int64_t window_start;
+  /**
+   * find_sessions(): the session's end (inclusive); otherwise -1.
+   */
+  int64_t window_end;
 } pk_store_entry;
 
 /**
@@ -903,6 +980,10 @@ typedef struct pk_streams_metrics {
   uint64_t dead_lettered;
   uint64_t restored;
   uint64_t commits;
+  /**
+   * Records dropped for a negative extracted timestamp.
+   */
+  uint64_t timestamp_dropped;
 } pk_streams_metrics;
 
 #ifdef __cplusplus
@@ -2051,6 +2132,36 @@ struct pk_error *pk_time_windows_check(const struct pk_time_windows *windows);
 struct pk_error *pk_join_windows_check(const struct pk_join_windows *windows);
 
 /**
+ * Checks session windows as the core does (gap positive, grace not negative).
+ */
+struct pk_error *pk_session_windows_check(const struct pk_session_windows *windows);
+
+/**
+ * Encodes a session-windowed key in Kafka Streams' session format (SessionWindowedSerializer:
+ * the key's bytes, then the session's end and start as 8 bytes big-endian each) into `out_buf`
+ * (room for `out_cap` bytes, at least key_len + 16); writes the length to `*out_len`. `key` may
+ * be NULL when key_len is 0.
+ */
+struct pk_error *pk_session_key_encode(const uint8_t *key,
+                                       size_t key_len,
+                                       int64_t start_ms,
+                                       int64_t end_ms,
+                                       uint8_t *out_buf,
+                                       size_t out_cap,
+                                       size_t *out_len);
+
+/**
+ * Decodes a session-windowed key: the inner key is the first `*out_key_len` bytes of `data`, the
+ * session is [`*out_start_ms`, `*out_end_ms`] (both inclusive). Fails
+ * (PK_ERROR_KIND_SERIALIZATION) below 16 bytes.
+ */
+struct pk_error *pk_session_key_decode(const uint8_t *data,
+                                       size_t len,
+                                       size_t *out_key_len,
+                                       int64_t *out_start_ms,
+                                       int64_t *out_end_ms);
+
+/**
  * Encodes a windowed key in Kafka Streams' time-windowed format (the key's bytes, then the
  * window start as 8 bytes big-endian) into `out_buf`, which has room for `out_cap` bytes (at
  * least key_len + 8); writes the length to `*out_len`. `key` may be NULL when key_len is 0.
@@ -2215,6 +2326,32 @@ struct pk_error *pk_topology_builder_aggregate(struct pk_topology_builder *build
                                                uint32_t *out_node);
 
 /**
+ * windowedBy(SessionWindows) then count / reduce / aggregate (`kind`: a pk_aggregate_kind value)
+ * of `parent`'s records by key into the session store `store` (borrowed), as Kafka Streams' session
+ * aggregation: a record merges with its key's sessions within the gap; each merged session's
+ * removal (a NULL value) goes downstream, then the new session. The node is a table whose keys are
+ * session-windowed (pk_session_key_decode) and whose records are timestamped with the session's
+ * end. For PK_AGGREGATE_COMBINE the node is a combine node (pk_combine_cb: each record with the
+ * session's aggregate so far, absent for a new session) and a merge node (pk_merge_cb, set with
+ * pk_kafka_streams_set_merger: the aggregates of the sessions a record bridges).
+ */
+struct pk_error *pk_topology_builder_session_aggregate(struct pk_topology_builder *builder,
+                                                       uint32_t parent,
+                                                       const char *store,
+                                                       int32_t kind,
+                                                       const struct pk_session_windows *windows,
+                                                       uint32_t *out_node);
+
+/**
+ * Gives the source node `source` its timestamp extractor (`extractor`: a pk_timestamp_extractor
+ * value), Kafka Streams' Consumed.withTimestampExtractor; sources without one take
+ * default.timestamp.extractor. Fails (PK_ERROR_KIND_INVALID_ARGUMENT) for a node that is not a source.
+ */
+struct pk_error *pk_topology_builder_timestamp_extractor(struct pk_topology_builder *builder,
+                                                         uint32_t source,
+                                                         int32_t extractor);
+
+/**
  * KTable toStream(): the updates of the table `table` as a stream.
  */
 struct pk_error *pk_topology_builder_to_stream(struct pk_topology_builder *builder,
@@ -2248,8 +2385,9 @@ struct pk_error *pk_topology_builder_stream_join(struct pk_topology_builder *bui
                                                  uint32_t *out_joined);
 
 /**
- * suppress(untilWindowCloses) of the windowed table `table`: each window's final value once
- * stream time passes its end plus grace. `name` NULL: Kafka Streams' default buffer store name;
+ * suppress(untilWindowCloses) of the windowed table `table` (time or session windows): each
+ * window's final value once stream time passes its end plus grace (a session's end plus gap
+ * plus grace). `name` NULL: Kafka Streams' default buffer store name;
  * `max_records` / `max_bytes` 0: unbounded (at the bound the application stops with an error).
  * Writes the node and the buffer store's name (the caller frees it with pk_string_free(); may be
  * NULL when not wanted).
@@ -2261,6 +2399,27 @@ struct pk_error *pk_topology_builder_suppress(struct pk_topology_builder *builde
                                               uint64_t max_bytes,
                                               uint32_t *out_node,
                                               char **out_store);
+
+/**
+ * Adds the event times of the next `n` input records (`timestamps` borrowed, copied).
+ */
+struct pk_error *pk_timestamp_output_push_many(struct pk_timestamp_output *out,
+                                               const int64_t *timestamps,
+                                               size_t n);
+
+/**
+ * Adds the event time of the next input record.
+ */
+struct pk_error *pk_timestamp_output_push(struct pk_timestamp_output *out, int64_t timestamp);
+
+/**
+ * Records that the extractor failed on input record `input_index` (`kind`: a pk_failure_kind
+ * value; the times pushed must be those of the records before it); `message` copied.
+ */
+struct pk_error *pk_timestamp_output_fail(struct pk_timestamp_output *out,
+                                          size_t input_index,
+                                          int32_t kind,
+                                          const char *message);
 
 /**
  * Adds one output record of input record `input_index` on `port` (0, or the branch of a split);
@@ -2352,6 +2511,22 @@ struct pk_error *pk_kafka_streams_set_failure_handler(struct pk_kafka_streams *s
                                                       void *user_data);
 
 /**
+ * Sets the session merger callback (pk_merge_cb), called with the user_data of
+ * pk_kafka_streams_new(); needed when the topology has a session reduce or aggregate (without it
+ * such a node stops the application at its first merge, PK_FAILURE_USER). Only in state CREATED,
+ * once.
+ */
+struct pk_error *pk_kafka_streams_set_merger(struct pk_kafka_streams *streams, pk_merge_cb merge);
+
+/**
+ * Sets the timestamp extractor callback (pk_extract_timestamps_cb) of the sources given
+ * PK_TIMESTAMP_EXTRACTOR_USER, called with the user_data of pk_kafka_streams_new(). Only in state
+ * CREATED, once.
+ */
+struct pk_error *pk_kafka_streams_set_timestamp_extractor(struct pk_kafka_streams *streams,
+                                                          pk_extract_timestamps_cb extract);
+
+/**
  * Starts the stream thread and returns at once (state REBALANCING, then RUNNING). Only in state
  * CREATED.
  */
@@ -2405,11 +2580,33 @@ struct pk_error *pk_kafka_streams_store_range(const struct pk_kafka_streams *str
                                               struct pk_store_entries **out_entries);
 
 /**
- * all(): every entry (windowed keys for a window store).
+ * all(): every entry (windowed keys for a window store, session-windowed keys for a session
+ * store: see pk_session_key_decode).
  */
 struct pk_error *pk_kafka_streams_store_all(const struct pk_kafka_streams *streams,
                                             const char *store,
                                             struct pk_store_entries **out_entries);
+
+/**
+ * findSessions(key, earliest_end, latest_start) of a session store: the sessions of `key` ending
+ * at `earliest_end_ms` or later and starting at `latest_start_ms` or earlier, by end then start;
+ * each entry's key is the queried key, window_start / window_end the session's. Fails
+ * (PK_ERROR_KIND_INVALID_ARGUMENT) for a store that is not a session store.
+ */
+struct pk_error *pk_kafka_streams_store_find_sessions(const struct pk_kafka_streams *streams,
+                                                      const char *store,
+                                                      const uint8_t *key,
+                                                      size_t key_len,
+                                                      int64_t earliest_end_ms,
+                                                      int64_t latest_start_ms,
+                                                      struct pk_store_entries **out_entries);
+
+/**
+ * Whether the store `store` is a session store, in `*out_session`.
+ */
+struct pk_error *pk_kafka_streams_store_is_session(const struct pk_kafka_streams *streams,
+                                                   const char *store,
+                                                   bool *out_session);
 
 /**
  * fetch(key, from, to) of a window store: the windows of `key` starting in [from_ms, to_ms].

@@ -8,16 +8,22 @@
 //!
 //! Keys and values inside a topology are bytes; the caller's callbacks deserialize and serialize
 //! them with the serdes they chose. Windowed keys are Kafka Streams' time-windowed format, encoded
-//! and decoded by pk_windowed_key_encode() / pk_windowed_key_decode() (the core's `WindowedKey`).
+//! and decoded by pk_windowed_key_encode() / pk_windowed_key_decode() (the core's `WindowedKey`);
+//! session-windowed keys are Kafka Streams' session format, pk_session_key_encode() /
+//! pk_session_key_decode() (the core's `SessionKey`). A session aggregate (reduce/aggregate) also
+//! calls a third batch callback, the merger (pk_kafka_streams_set_merger); a source with
+//! PK_TIMESTAMP_EXTRACTOR_USER a fourth, the timestamp extractor (pk_kafka_streams_set_timestamp_extractor).
 
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use pk::streams::{
-    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, State,
-    StreamRecord, StreamsConfig, TimeWindows, TopologyBuilder, UserFailure, UserFunctions, WindowedKey,
+    AggregateKind, BufferConfig, ChainOutput, CombineOutput, FailureKind, JoinKind, JoinWindows, KafkaStreams, NodeId, ProcessingError, SessionKey,
+    SessionWindows, State, StreamRecord, StreamsConfig, TimeWindows, TimestampExtractor, TimestampOutput, TopologyBuilder, UserFailure, UserFunctions,
+    WindowedKey,
 };
+use std::sync::OnceLock;
 use pk::{Error, Result};
 
 use crate::config::pk_config;
@@ -93,6 +99,75 @@ pub extern "C" fn pk_join_windows_check(windows: *const pk_join_windows) -> *mut
     })
 }
 
+/// Session windows, Kafka Streams' SessionWindows: a key's records less than `gap_ms` apart form
+/// one session [first, last] (a record bridging two sessions merges them); a record whose session
+/// ends before stream time minus gap minus `grace_ms` is late (dropped, counted in late_dropped).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct pk_session_windows {
+    pub gap_ms: i64,
+    pub grace_ms: i64,
+}
+
+fn session_windows(w: &pk_session_windows) -> Result<SessionWindows> {
+    SessionWindows::of_inactivity_gap_and_grace(w.gap_ms, w.grace_ms)
+}
+
+/// Checks session windows as the core does (gap positive, grace not negative).
+#[no_mangle]
+pub extern "C" fn pk_session_windows_check(windows: *const pk_session_windows) -> *mut pk_error {
+    guard(|| session_windows(handle(windows, "windows")?).map(|_| ()))
+}
+
+/// Encodes a session-windowed key in Kafka Streams' session format (SessionWindowedSerializer:
+/// the key's bytes, then the session's end and start as 8 bytes big-endian each) into `out_buf`
+/// (room for `out_cap` bytes, at least key_len + 16); writes the length to `*out_len`. `key` may
+/// be NULL when key_len is 0.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn pk_session_key_encode(
+    key: *const u8,
+    key_len: usize,
+    start_ms: i64,
+    end_ms: i64,
+    out_buf: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> *mut pk_error {
+    guard(|| {
+        let k = bytes(key, key_len, "key")?;
+        check_out(out_len, "out_len")?;
+        copy_out(&SessionKey { key: Bytes::copy_from_slice(k), start: start_ms, end: end_ms }.encode(), out_buf, out_cap, out_len)
+    })
+}
+
+/// Decodes a session-windowed key: the inner key is the first `*out_key_len` bytes of `data`, the
+/// session is [`*out_start_ms`, `*out_end_ms`] (both inclusive). Fails
+/// (PK_ERROR_KIND_SERIALIZATION) below 16 bytes.
+#[no_mangle]
+pub extern "C" fn pk_session_key_decode(data: *const u8, len: usize, out_key_len: *mut usize, out_start_ms: *mut i64, out_end_ms: *mut i64) -> *mut pk_error {
+    guard(|| {
+        let d = bytes(data, len, "data")?;
+        check_out(out_key_len, "out_key_len")?;
+        check_out(out_start_ms, "out_start_ms")?;
+        check_out(out_end_ms, "out_end_ms")?;
+        let s = SessionKey::decode(&Bytes::copy_from_slice(d))?;
+        out(out_key_len, "out_key_len", s.key.len())?;
+        out(out_start_ms, "out_start_ms", s.start)?;
+        out(out_end_ms, "out_end_ms", s.end)
+    })
+}
+
+/// Copies `encoded` into the caller's buffer `out_buf` (room for `out_cap` bytes) and its length to `*out_len`.
+fn copy_out(encoded: &[u8], out_buf: *mut u8, out_cap: usize, out_len: *mut usize) -> Result<()> {
+    if out_buf.is_null() || out_cap < encoded.len() {
+        return Err(Error::invalid(format!("out_buf needs room for {} bytes, has {out_cap}", encoded.len())));
+    }
+    // SAFETY: out_buf has out_cap >= encoded.len() writable bytes by the caller's contract.
+    unsafe { std::ptr::copy_nonoverlapping(encoded.as_ptr(), out_buf, encoded.len()) };
+    out(out_len, "out_len", encoded.len())
+}
+
 /// Encodes a windowed key in Kafka Streams' time-windowed format (the key's bytes, then the
 /// window start as 8 bytes big-endian) into `out_buf`, which has room for `out_cap` bytes (at
 /// least key_len + 8); writes the length to `*out_len`. `key` may be NULL when key_len is 0.
@@ -101,13 +176,7 @@ pub extern "C" fn pk_windowed_key_encode(key: *const u8, key_len: usize, start_m
     guard(|| {
         let k = bytes(key, key_len, "key")?;
         check_out(out_len, "out_len")?;
-        let encoded = WindowedKey { key: Bytes::copy_from_slice(k), start: start_ms }.encode();
-        if out_buf.is_null() || out_cap < encoded.len() {
-            return Err(Error::invalid(format!("out_buf needs room for {} bytes, has {out_cap}", encoded.len())));
-        }
-        // SAFETY: out_buf has out_cap >= encoded.len() writable bytes by the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(encoded.as_ptr(), out_buf, encoded.len()) };
-        out(out_len, "out_len", encoded.len())
+        copy_out(&WindowedKey { key: Bytes::copy_from_slice(k), start: start_ms }.encode(), out_buf, out_cap, out_len)
     })
 }
 
@@ -315,6 +384,71 @@ pub extern "C" fn pk_topology_builder_aggregate(
     })
 }
 
+/// windowedBy(SessionWindows) then count / reduce / aggregate (`kind`: a pk_aggregate_kind value)
+/// of `parent`'s records by key into the session store `store` (borrowed), as Kafka Streams' session
+/// aggregation: a record merges with its key's sessions within the gap; each merged session's
+/// removal (a NULL value) goes downstream, then the new session. The node is a table whose keys are
+/// session-windowed (pk_session_key_decode) and whose records are timestamped with the session's
+/// end. For PK_AGGREGATE_COMBINE the node is a combine node (pk_combine_cb: each record with the
+/// session's aggregate so far, absent for a new session) and a merge node (pk_merge_cb, set with
+/// pk_kafka_streams_set_merger: the aggregates of the sessions a record bridges).
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_session_aggregate(
+    builder: *mut pk_topology_builder,
+    parent: u32,
+    store: *const c_char,
+    kind: i32,
+    windows: *const pk_session_windows,
+    out_node: *mut u32,
+) -> *mut pk_error {
+    node_out(out_node, || {
+        let store = c_str(store, "store")?;
+        let kind = match kind {
+            0 => AggregateKind::Count,
+            1 => AggregateKind::Combine,
+            n => return Err(Error::invalid(format!("aggregate kind {n} is not a pk_aggregate_kind"))),
+        };
+        let w = session_windows(handle(windows, "windows")?)?;
+        with_builder(builder, |b| b.session_aggregate(parent, store, kind, w))
+    })
+}
+
+/// Where a source's records get their event time (Kafka Streams' TimestampExtractors). A record
+/// whose time comes out negative is dropped (counted in timestamp_dropped), except where the
+/// extractor fails on it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum pk_timestamp_extractor {
+    /// The record's timestamp; a negative one stops the application (Kafka Streams' default).
+    PK_TIMESTAMP_FAIL_ON_INVALID = 0,
+    /// The record's timestamp; a record with a negative one is skipped.
+    PK_TIMESTAMP_LOG_AND_SKIP_ON_INVALID = 1,
+    /// The record's timestamp; a negative one is replaced by the partition's time.
+    PK_TIMESTAMP_USE_PARTITION_TIME_ON_INVALID = 2,
+    /// The wall-clock time when the record is read.
+    PK_TIMESTAMP_WALLCLOCK = 3,
+    /// The application's pk_extract_timestamps_cb (set with pk_kafka_streams_set_timestamp_extractor).
+    PK_TIMESTAMP_EXTRACTOR_USER = 4,
+}
+
+/// Gives the source node `source` its timestamp extractor (`extractor`: a pk_timestamp_extractor
+/// value), Kafka Streams' Consumed.withTimestampExtractor; sources without one take
+/// default.timestamp.extractor. Fails (PK_ERROR_KIND_INVALID_ARGUMENT) for a node that is not a source.
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_timestamp_extractor(builder: *mut pk_topology_builder, source: u32, extractor: i32) -> *mut pk_error {
+    guard(|| {
+        let e = match extractor {
+            0 => TimestampExtractor::FailOnInvalidTimestamp,
+            1 => TimestampExtractor::LogAndSkipOnInvalidTimestamp,
+            2 => TimestampExtractor::UsePartitionTimeOnInvalidTimestamp,
+            3 => TimestampExtractor::WallclockTimestampExtractor,
+            4 => TimestampExtractor::User,
+            n => return Err(Error::invalid(format!("timestamp extractor {n} is not a pk_timestamp_extractor"))),
+        };
+        with_builder(builder, |b| b.timestamp_extractor(source, e))
+    })
+}
+
 /// KTable toStream(): the updates of the table `table` as a stream.
 #[no_mangle]
 pub extern "C" fn pk_topology_builder_to_stream(builder: *mut pk_topology_builder, table: u32, out_node: *mut u32) -> *mut pk_error {
@@ -365,8 +499,9 @@ pub extern "C" fn pk_topology_builder_stream_join(
     })
 }
 
-/// suppress(untilWindowCloses) of the windowed table `table`: each window's final value once
-/// stream time passes its end plus grace. `name` NULL: Kafka Streams' default buffer store name;
+/// suppress(untilWindowCloses) of the windowed table `table` (time or session windows): each
+/// window's final value once stream time passes its end plus grace (a session's end plus gap
+/// plus grace). `name` NULL: Kafka Streams' default buffer store name;
 /// `max_records` / `max_bytes` 0: unbounded (at the bound the application stops with an error).
 /// Writes the node and the buffer store's name (the caller frees it with pk_string_free(); may be
 /// NULL when not wanted).
@@ -486,6 +621,70 @@ pub type pk_run_chain_cb = Option<
 pub type pk_combine_cb = Option<
     extern "C" fn(user_data: *mut c_void, node: u32, records: *const pk_stream_record, operands: *const pk_operand, n_records: usize, out: *mut pk_combine_output),
 >;
+
+/// The session merger of the session aggregation `node` (Kafka Streams' Merger): for each record,
+/// whose value is the aggregate of a session being merged into the new one, the aggregate of the
+/// two, `operands[i]` the aggregate merged so far (absent: the initializer's value first). Pushes
+/// one value per record with pk_combine_output_push / _push_packed, or fails at a record
+/// (pk_combine_output_fail). Called once per batch and merge position, all records of a call
+/// having different keys; same thread rules as pk_run_chain_cb.
+pub type pk_merge_cb = pk_combine_cb;
+
+/// The results of one timestamp extractor call (one time per input record, in order), written by
+/// the callback; owned by the library, valid during the call only.
+pub struct pk_timestamp_output {
+    out: TimestampOutput,
+    inputs: usize,
+}
+
+/// The timestamp extractor of the source `source` (one with PK_TIMESTAMP_EXTRACTOR_USER): the event
+/// time of each record of `records` (consecutive records of one partition as read, the record's
+/// own timestamp in `timestamp`), pushed with pk_timestamp_output_push / _push_many, in order, or
+/// a failure at a record (pk_timestamp_output_fail: PK_FAILURE_USER stops the application naming
+/// the record's topic, partition and offset; PK_FAILURE_DESERIALIZATION goes to the
+/// deserialization handler). A negative time drops the record. `partition_time` is the partition's
+/// time before the first record (the largest time extracted from it so far, -1 when none): record
+/// i's partition time is the largest of it and the non-negative times pushed for the records
+/// before i (Kafka Streams' partitionTime argument). Once per batch; same thread rules as
+/// pk_run_chain_cb.
+pub type pk_extract_timestamps_cb =
+    Option<extern "C" fn(user_data: *mut c_void, source: u32, records: *const pk_stream_record, n_records: usize, partition_time: i64, out: *mut pk_timestamp_output)>;
+
+fn live_timestamps<'a>(out: *mut pk_timestamp_output) -> Result<&'a mut pk_timestamp_output> {
+    // SAFETY: NULL or the pointer the library passed to the callback, used during the call.
+    unsafe { out.as_mut() }.ok_or_else(|| Error::invalid("out is NULL"))
+}
+
+/// Adds the event times of the next `n` input records (`timestamps` borrowed, copied).
+#[no_mangle]
+pub extern "C" fn pk_timestamp_output_push_many(out: *mut pk_timestamp_output, timestamps: *const i64, n: usize) -> *mut pk_error {
+    guard(|| {
+        let o = live_timestamps(out)?;
+        let ts = slice(timestamps, n, "timestamps")?;
+        if o.out.timestamps.len() + ts.len() > o.inputs {
+            return Err(Error::invalid(format!("{} timestamps for {} input records", o.out.timestamps.len() + ts.len(), o.inputs)));
+        }
+        o.out.timestamps.extend_from_slice(ts);
+        Ok(())
+    })
+}
+
+/// Adds the event time of the next input record.
+#[no_mangle]
+pub extern "C" fn pk_timestamp_output_push(out: *mut pk_timestamp_output, timestamp: i64) -> *mut pk_error {
+    pk_timestamp_output_push_many(out, &timestamp, 1)
+}
+
+/// Records that the extractor failed on input record `input_index` (`kind`: a pk_failure_kind
+/// value; the times pushed must be those of the records before it); `message` copied.
+#[no_mangle]
+pub extern "C" fn pk_timestamp_output_fail(out: *mut pk_timestamp_output, input_index: usize, kind: i32, message: *const c_char) -> *mut pk_error {
+    guard(|| {
+        let o = live_timestamps(out)?;
+        o.out.failure = Some(user_failure(o.inputs, input_index, kind, message)?);
+        Ok(())
+    })
+}
 
 fn live_chain<'a>(out: *mut pk_chain_output) -> Result<&'a mut pk_chain_output> {
     // SAFETY: NULL or the pointer the library passed to the callback, used during the call.
@@ -636,10 +835,38 @@ pub extern "C" fn pk_combine_output_fail(out: *mut pk_combine_output, input_inde
 }
 
 /// The application's callbacks and their user data.
+type ExtractFn = extern "C" fn(*mut c_void, u32, *const pk_stream_record, usize, i64, *mut pk_timestamp_output);
+type CombineFn = extern "C" fn(*mut c_void, u32, *const pk_stream_record, *const pk_operand, usize, *mut pk_combine_output);
+
 struct CFunctions {
     run_chain: extern "C" fn(*mut c_void, *const u32, usize, *const pk_stream_record, usize, *mut pk_chain_output),
-    combine: Option<extern "C" fn(*mut c_void, u32, *const pk_stream_record, *const pk_operand, usize, *mut pk_combine_output)>,
+    combine: Option<CombineFn>,
+    /// The session merger, set once in state CREATED (pk_kafka_streams_set_merger).
+    merge: OnceLock<CombineFn>,
+    /// The timestamp extractor, set once in state CREATED (pk_kafka_streams_set_timestamp_extractor).
+    extract: OnceLock<ExtractFn>,
     user_data: usize,
+}
+
+impl CFunctions {
+    fn call_combine(&self, what: &str, f: CombineFn, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        let recs = c_records(input);
+        let ops: Vec<pk_operand> = operands.iter().map(|o| ptr_of(o)).map(|(data, len)| pk_operand { data, len }).collect();
+        let mut out = pk_combine_output { out: CombineOutput::default(), inputs: input.len() };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self.user_data as *mut c_void, node, recs.as_ptr(), ops.as_ptr(), recs.len(), &mut out)));
+        if r.is_err() {
+            return CombineOutput { values: Vec::new(), failure: Some(callback_panicked(what)) };
+        }
+        let mut o = out.out;
+        if o.failure.is_none() && o.values.len() < input.len() {
+            o.failure = Some(UserFailure {
+                index: o.values.len(),
+                kind: FailureKind::User,
+                message: format!("the {what} callback gave {} values for {} records", o.values.len(), input.len()),
+            });
+        }
+        o
+    }
 }
 
 static EMPTY: [u8; 1] = [0];
@@ -683,19 +910,34 @@ impl UserFunctions for CFunctions {
         let Some(f) = self.combine else {
             return CombineOutput { values: Vec::new(), failure: Some(UserFailure { index: 0, kind: FailureKind::User, message: "the topology has a combine node (reduce, aggregate, join) but no combine callback was given".into() }) };
         };
+        self.call_combine("combine", f, node, input, operands)
+    }
+
+    fn merge(&self, node: NodeId, input: &[StreamRecord], operands: &[Option<Bytes>]) -> CombineOutput {
+        let Some(f) = self.merge.get() else {
+            let message = "the topology has a session reduce/aggregate but no merger callback was set (pk_kafka_streams_set_merger)".into();
+            return CombineOutput { values: Vec::new(), failure: Some(UserFailure { index: 0, kind: FailureKind::User, message }) };
+        };
+        self.call_combine("merge", *f, node, input, operands)
+    }
+
+    fn extract_timestamps(&self, source: NodeId, input: &[StreamRecord], partition_time: i64) -> TimestampOutput {
+        let Some(f) = self.extract.get() else {
+            let message = format!("source node {source} has a user timestamp extractor but no callback was set (pk_kafka_streams_set_timestamp_extractor)");
+            return TimestampOutput { timestamps: Vec::new(), failure: Some(UserFailure { index: 0, kind: FailureKind::User, message }) };
+        };
         let recs = c_records(input);
-        let ops: Vec<pk_operand> = operands.iter().map(|o| ptr_of(o)).map(|(data, len)| pk_operand { data, len }).collect();
-        let mut out = pk_combine_output { out: CombineOutput::default(), inputs: input.len() };
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self.user_data as *mut c_void, node, recs.as_ptr(), ops.as_ptr(), recs.len(), &mut out)));
+        let mut out = pk_timestamp_output { out: TimestampOutput::default(), inputs: input.len() };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self.user_data as *mut c_void, source, recs.as_ptr(), recs.len(), partition_time, &mut out)));
         if r.is_err() {
-            return CombineOutput { values: Vec::new(), failure: Some(callback_panicked("combine")) };
+            return TimestampOutput { timestamps: Vec::new(), failure: Some(callback_panicked("timestamp extractor")) };
         }
         let mut o = out.out;
-        if o.failure.is_none() && o.values.len() < input.len() {
+        if o.failure.is_none() && o.timestamps.len() < input.len() {
             o.failure = Some(UserFailure {
-                index: o.values.len(),
+                index: o.timestamps.len(),
                 kind: FailureKind::User,
-                message: format!("the combine callback gave {} values for {} records", o.values.len(), input.len()),
+                message: format!("the timestamp extractor callback gave {} times for {} records", o.timestamps.len(), input.len()),
             });
         }
         o
@@ -708,6 +950,7 @@ impl UserFunctions for CFunctions {
 /// callback.
 pub struct pk_kafka_streams {
     streams: Arc<KafkaStreams>,
+    functions: Arc<CFunctions>,
     owner: Owner,
 }
 
@@ -765,9 +1008,9 @@ pub extern "C" fn pk_kafka_streams_new(
             .take()
             .ok_or_else(|| Error::invalid("this topology builder was already used by pk_kafka_streams_new"))?;
         let topology = tb.build()?;
-        let functions: Arc<dyn UserFunctions> = Arc::new(CFunctions { run_chain, combine, user_data: user_data as usize });
-        let streams = KafkaStreams::new(topology, functions, config, runtime()?.handle().clone())?;
-        let s = Box::new(pk_kafka_streams { streams: Arc::new(streams), owner: Owner::current() });
+        let functions = Arc::new(CFunctions { run_chain, combine, merge: OnceLock::new(), extract: OnceLock::new(), user_data: user_data as usize });
+        let streams = KafkaStreams::new(topology, functions.clone() as Arc<dyn UserFunctions>, config, runtime()?.handle().clone())?;
+        let s = Box::new(pk_kafka_streams { streams: Arc::new(streams), functions, owner: Owner::current() });
         out(out_streams, "out_streams", Box::into_raw(s))
     })
 }
@@ -839,6 +1082,37 @@ pub extern "C" fn pk_kafka_streams_set_failure_handler(streams: *mut pk_kafka_st
     })
 }
 
+/// Sets the session merger callback (pk_merge_cb), called with the user_data of
+/// pk_kafka_streams_new(); needed when the topology has a session reduce or aggregate (without it
+/// such a node stops the application at its first merge, PK_FAILURE_USER). Only in state CREATED,
+/// once.
+#[no_mangle]
+pub extern "C" fn pk_kafka_streams_set_merger(streams: *mut pk_kafka_streams, merge: pk_merge_cb) -> *mut pk_error {
+    guard(|| {
+        let s = live(streams)?;
+        let f = merge.ok_or_else(|| Error::invalid("merge is NULL"))?;
+        if s.streams.state() != State::Created {
+            return Err(Error::invalid(format!("the merger is set in state CREATED, not {:?}", s.streams.state())));
+        }
+        s.functions.merge.set(f).map_err(|_| Error::invalid("the merger is already set"))
+    })
+}
+
+/// Sets the timestamp extractor callback (pk_extract_timestamps_cb) of the sources given
+/// PK_TIMESTAMP_EXTRACTOR_USER, called with the user_data of pk_kafka_streams_new(). Only in state
+/// CREATED, once.
+#[no_mangle]
+pub extern "C" fn pk_kafka_streams_set_timestamp_extractor(streams: *mut pk_kafka_streams, extract: pk_extract_timestamps_cb) -> *mut pk_error {
+    guard(|| {
+        let s = live(streams)?;
+        let f = extract.ok_or_else(|| Error::invalid("extract is NULL"))?;
+        if s.streams.state() != State::Created {
+            return Err(Error::invalid(format!("the timestamp extractor is set in state CREATED, not {:?}", s.streams.state())));
+        }
+        s.functions.extract.set(f).map_err(|_| Error::invalid("the timestamp extractor is already set"))
+    })
+}
+
 /// Starts the stream thread and returns at once (state REBALANCING, then RUNNING). Only in state
 /// CREATED.
 #[no_mangle]
@@ -896,8 +1170,10 @@ pub struct pk_store_entry {
     pub key_len: usize,
     pub value: *const u8,
     pub value_len: usize,
-    /// fetch(): the window's start; otherwise -1.
+    /// fetch(): the window's start; find_sessions(): the session's start; otherwise -1.
     pub window_start: i64,
+    /// find_sessions(): the session's end (inclusive); otherwise -1.
+    pub window_end: i64,
 }
 
 /// The result of a store query: `len` entries. Free with pk_store_entries_free().
@@ -914,10 +1190,12 @@ struct EntriesData {
     entries: Vec<pk_store_entry>,
 }
 
-fn entries_out(out_entries: *mut *mut pk_store_entries, data: Vec<(Bytes, Bytes, i64)>) -> Result<()> {
-    let entries: Vec<pk_store_entry> =
-        data.iter().map(|(k, v, w)| pk_store_entry { key: k.as_ptr(), key_len: k.len(), value: v.as_ptr(), value_len: v.len(), window_start: *w }).collect();
-    let d = Box::new(EntriesData { _data: data.into_iter().map(|(k, v, _)| (k, v)).collect(), entries });
+fn entries_out(out_entries: *mut *mut pk_store_entries, data: Vec<(Bytes, Bytes, i64, i64)>) -> Result<()> {
+    let entries: Vec<pk_store_entry> = data
+        .iter()
+        .map(|(k, v, w, e)| pk_store_entry { key: k.as_ptr(), key_len: k.len(), value: v.as_ptr(), value_len: v.len(), window_start: *w, window_end: *e })
+        .collect();
+    let d = Box::new(EntriesData { _data: data.into_iter().map(|(k, v, ..)| (k, v)).collect(), entries });
     let list = Box::new(pk_store_entries { entries: d.entries.as_ptr(), len: d.entries.len(), private_data: Box::into_raw(d).cast() });
     out(out_entries, "out_entries", Box::into_raw(list))
 }
@@ -938,7 +1216,7 @@ fn store_query(
     streams: *const pk_kafka_streams,
     store: *const c_char,
     out_entries: *mut *mut pk_store_entries,
-    q: impl FnOnce(&pk::streams::StoreReader) -> Result<Vec<(Bytes, Bytes, i64)>>,
+    q: impl FnOnce(&pk::streams::StoreReader) -> Result<Vec<(Bytes, Bytes, i64, i64)>>,
 ) -> *mut pk_error {
     guard(|| {
         check_out(out_entries, "out_entries")?;
@@ -955,7 +1233,7 @@ fn store_query(
 pub extern "C" fn pk_kafka_streams_store_get(streams: *const pk_kafka_streams, store: *const c_char, key: *const u8, key_len: usize, out_entries: *mut *mut pk_store_entries) -> *mut pk_error {
     store_query(streams, store, out_entries, |r| {
         let k = bytes(key, key_len, "key")?;
-        Ok(r.get(k)?.map(|v| (Bytes::copy_from_slice(k), v, -1)).into_iter().collect())
+        Ok(r.get(k)?.map(|v| (Bytes::copy_from_slice(k), v, -1, -1)).into_iter().collect())
     })
 }
 
@@ -975,14 +1253,48 @@ pub extern "C" fn pk_kafka_streams_store_range(
     store_query(streams, store, out_entries, |r| {
         let lo = if from.is_null() { None } else { Some(bytes(from, from_len, "from")?) };
         let hi = if to.is_null() { None } else { Some(bytes(to, to_len, "to")?) };
-        Ok(r.range(lo, hi)?.into_iter().map(|(k, v)| (k, v, -1)).collect())
+        Ok(r.range(lo, hi)?.into_iter().map(|(k, v)| (k, v, -1, -1)).collect())
     })
 }
 
-/// all(): every entry (windowed keys for a window store).
+/// all(): every entry (windowed keys for a window store, session-windowed keys for a session
+/// store: see pk_session_key_decode).
 #[no_mangle]
 pub extern "C" fn pk_kafka_streams_store_all(streams: *const pk_kafka_streams, store: *const c_char, out_entries: *mut *mut pk_store_entries) -> *mut pk_error {
-    store_query(streams, store, out_entries, |r| Ok(r.all()?.into_iter().map(|(k, v)| (k, v, -1)).collect()))
+    store_query(streams, store, out_entries, |r| Ok(r.all()?.into_iter().map(|(k, v)| (k, v, -1, -1)).collect()))
+}
+
+/// findSessions(key, earliest_end, latest_start) of a session store: the sessions of `key` ending
+/// at `earliest_end_ms` or later and starting at `latest_start_ms` or earlier, by end then start;
+/// each entry's key is the queried key, window_start / window_end the session's. Fails
+/// (PK_ERROR_KIND_INVALID_ARGUMENT) for a store that is not a session store.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn pk_kafka_streams_store_find_sessions(
+    streams: *const pk_kafka_streams,
+    store: *const c_char,
+    key: *const u8,
+    key_len: usize,
+    earliest_end_ms: i64,
+    latest_start_ms: i64,
+    out_entries: *mut *mut pk_store_entries,
+) -> *mut pk_error {
+    store_query(streams, store, out_entries, |r| {
+        let k = bytes(key, key_len, "key")?;
+        let kb = Bytes::copy_from_slice(k);
+        Ok(r.find_sessions(k, earliest_end_ms, latest_start_ms)?.into_iter().map(|(s, e, v)| (kb.clone(), v, s, e)).collect())
+    })
+}
+
+/// Whether the store `store` is a session store, in `*out_session`.
+#[no_mangle]
+pub extern "C" fn pk_kafka_streams_store_is_session(streams: *const pk_kafka_streams, store: *const c_char, out_session: *mut bool) -> *mut pk_error {
+    guard(|| {
+        check_out(out_session, "out_session")?;
+        let s = live(streams)?;
+        let r = s.streams.store(c_str(store, "store")?)?;
+        out(out_session, "out_session", r.is_session())
+    })
 }
 
 /// fetch(key, from, to) of a window store: the windows of `key` starting in [from_ms, to_ms].
@@ -1000,7 +1312,7 @@ pub extern "C" fn pk_kafka_streams_store_fetch(
     store_query(streams, store, out_entries, |r| {
         let k = bytes(key, key_len, "key")?;
         let kb = Bytes::copy_from_slice(k);
-        Ok(r.fetch(k, from_ms, to_ms)?.into_iter().map(|(s, v)| (kb.clone(), v, s)).collect())
+        Ok(r.fetch(k, from_ms, to_ms)?.into_iter().map(|(s, v)| (kb.clone(), v, s, -1)).collect())
     })
 }
 
@@ -1026,6 +1338,8 @@ pub struct pk_streams_metrics {
     pub dead_lettered: u64,
     pub restored: u64,
     pub commits: u64,
+    /// Records dropped for a negative extracted timestamp.
+    pub timestamp_dropped: u64,
 }
 
 /// The instance's counters (processed, late records dropped, records skipped by the
@@ -1046,6 +1360,7 @@ pub extern "C" fn pk_kafka_streams_metrics(streams: *const pk_kafka_streams, out
                 dead_lettered: m.dead_lettered,
                 restored: m.restored,
                 commits: m.commits,
+                timestamp_dropped: m.timestamp_dropped,
             },
         )
     })

@@ -1736,6 +1736,267 @@ static void test_streams_errors(void) {
     CHECK(strcmp(pk_error_kind_name(PK_ERROR_KIND_INVALID_ARGUMENT), "invalid_argument") == 0 && strcmp(pk_error_kind_name(999), "fatal") == 0, "kind names");
 }
 
+/* Session windows: a count and an aggregate (with the merger callback) per session of gap 10 s,
+ * grace 20 s. a@0, a@18 (two sessions), a@9 (bridges them: [0, 18]), b@5, a@100, b@30 (late: its
+ * session ends before stream time 100 - 20 - 10). */
+typedef struct {
+    uint32_t agg;
+    int combine_calls, merge_calls, wrong_node;
+} session_ctx;
+
+static void session_chain_cb(void *user, const uint32_t *chain, size_t chain_len, const pk_stream_record *records, size_t n, pk_chain_output *out) {
+    (void)user, (void)chain, (void)chain_len, (void)records, (void)n;
+    pk_error_free(pk_chain_output_fail(out, 0, PK_FAILURE_USER, "no chain in this topology"));
+}
+
+/* aggregate: the values joined with '+'; merger: the aggregates joined with '|'. */
+static void session_join(void *user, uint32_t node, const pk_stream_record *records, const pk_operand *operands, size_t n, pk_combine_output *out, char sep, bool merge) {
+    session_ctx *ctx = user;
+    __atomic_add_fetch(merge ? &ctx->merge_calls : &ctx->combine_calls, 1, __ATOMIC_SEQ_CST);
+    if (node != ctx->agg) __atomic_add_fetch(&ctx->wrong_node, 1, __ATOMIC_SEQ_CST);
+    for (size_t i = 0; i < n; i++) {
+        char buf[256];
+        int len;
+        if (operands[i].data == NULL) len = snprintf(buf, sizeof buf, "%.*s", (int)records[i].value_len, (const char *)records[i].value);
+        else len = snprintf(buf, sizeof buf, "%.*s%c%.*s", (int)operands[i].len, (const char *)operands[i].data, sep, (int)records[i].value_len, (const char *)records[i].value);
+        pk_error_free(pk_combine_output_push(out, (const uint8_t *)buf, (size_t)len));
+    }
+}
+
+static void session_combine_cb(void *user, uint32_t node, const pk_stream_record *records, const pk_operand *operands, size_t n, pk_combine_output *out) {
+    session_join(user, node, records, operands, n, out, '+', false);
+}
+
+static void session_merge_cb(void *user, uint32_t node, const pk_stream_record *records, const pk_operand *operands, size_t n, pk_combine_output *out) {
+    session_join(user, node, records, operands, n, out, '|', true);
+}
+
+/* The sessions of `key` in `store` as "start-end=value;" (start and end relative to t0, in s). */
+static void sessions_of(pk_kafka_streams *s, const char *store, const char *key, int64_t t0, bool count, char *buf, size_t size) {
+    buf[0] = 0;
+    pk_store_entries *e = NULL;
+    pk_error *err = pk_kafka_streams_store_find_sessions(s, store, (const uint8_t *)key, strlen(key), 0, INT64_MAX, &e);
+    if (err) {
+        snprintf(buf, size, "error: %s", pk_error_message(err));
+        pk_error_free(err);
+        return;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < e->len && used < size; i++) {
+        const pk_store_entry *en = &e->entries[i];
+        if (count) {
+            int64_t v = 0;
+            for (size_t j = 0; j < en->value_len; j++) v = (v << 8) | en->value[j];
+            used += (size_t)snprintf(buf + used, size - used, "%" PRId64 "-%" PRId64 "=%" PRId64 ";", (en->window_start - t0) / 1000, (en->window_end - t0) / 1000, v);
+        } else {
+            used += (size_t)snprintf(buf + used, size - used, "%" PRId64 "-%" PRId64 "=%.*s;", (en->window_start - t0) / 1000, (en->window_end - t0) / 1000,
+                                     (int)en->value_len, (const char *)en->value);
+        }
+    }
+    pk_store_entries_free(e);
+}
+
+static void test_streams_session(void) {
+    char in[160], out[160], app[160];
+    snprintf(in, sizeof in, "%s-session-in", topic);
+    snprintf(out, sizeof out, "%s-session-out", topic);
+    snprintf(app, sizeof app, "%s-session-app", topic);
+    create_topic(in, 1);
+    create_topic(out, 1);
+    int64_t t0 = ((int64_t)time(NULL) - 6 * 3600) * 1000;
+    const char *keys[] = {"a", "a", "a", "b", "a", "b"};
+    const char *values[] = {"x0", "x18", "x9", "b5", "x100", "b30"};
+    const int secs[] = {0, 18, 9, 5, 100, 30};
+    pk_record recs[6];
+    for (int i = 0; i < 6; i++) {
+        recs[i] = record(in, keys[i], values[i], (uint64_t)i);
+        recs[i].partition = 0;
+        recs[i].timestamp_ms = t0 + secs[i] * 1000LL;
+    }
+    pk_producer *p = producer(NULL, NULL, NULL, NULL);
+    expect_ok(pk_producer_produce_batch(p, recs, 6, NULL), "produce_batch");
+    expect_ok(pk_producer_flush(p, 30000), "flush");
+    int errors = 0;
+    collect(p, 6, NULL, &errors);
+    CHECK(errors == 0, "%d produce errors", errors);
+    pk_producer_free(p);
+
+    pk_session_windows bad = {0, 0}, negative = {1000, -1}, w = {10000, 20000};
+    expect_error(pk_session_windows_check(&bad), PK_ERROR_KIND_INVALID_ARGUMENT, "zero gap");
+    expect_error(pk_session_windows_check(&negative), PK_ERROR_KIND_INVALID_ARGUMENT, "negative grace");
+    expect_ok(pk_session_windows_check(&w), "session windows");
+    pk_topology_builder *b = NULL;
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    uint32_t src = 0, count = 0, ts = 0, sink = 0, x = 0;
+    session_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    const char *topics[] = {in};
+    expect_ok(pk_topology_builder_source(b, topics, 1, &src), "source");
+    expect_error(pk_topology_builder_session_aggregate(b, src, "s", PK_AGGREGATE_COUNT, &bad, &x), PK_ERROR_KIND_INVALID_ARGUMENT, "session count, zero gap");
+    expect_error(pk_topology_builder_session_aggregate(b, src, "s", PK_AGGREGATE_COUNT, NULL, &x), PK_ERROR_KIND_INVALID_ARGUMENT, "session count, no windows");
+    expect_ok(pk_topology_builder_session_aggregate(b, src, "c-sessions", PK_AGGREGATE_COUNT, &w, &count), "session count");
+    expect_ok(pk_topology_builder_to_stream(b, count, &ts), "to_stream");
+    expect_ok(pk_topology_builder_sink(b, ts, out, &sink), "sink");
+    expect_ok(pk_topology_builder_session_aggregate(b, src, "c-session-agg", PK_AGGREGATE_COMBINE, &w, &ctx.agg), "session aggregate");
+    expect_error(pk_topology_builder_join_table(b, src, count, false, &x), PK_ERROR_KIND_INVALID_ARGUMENT, "join with a session table");
+    pk_config *c = streams_config(app);
+    pk_kafka_streams *s = NULL;
+    expect_ok(pk_kafka_streams_new(b, c, session_chain_cb, session_combine_cb, &ctx, &s), "streams_new");
+    pk_topology_builder_free(b);
+    pk_config_free(c);
+    if (!s) return;
+    expect_error(pk_kafka_streams_set_merger(s, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL merger");
+    expect_ok(pk_kafka_streams_set_merger(s, session_merge_cb), "merger");
+    expect_error(pk_kafka_streams_set_merger(s, session_merge_cb), PK_ERROR_KIND_INVALID_ARGUMENT, "merger twice");
+    expect_ok(pk_kafka_streams_start(s), "start");
+    char a[256], bb[256], agg[256];
+    time_t start = time(NULL);
+    do {
+        sleep_ms(200);
+        sessions_of(s, "c-sessions", "a", t0, true, a, sizeof a);
+        sessions_of(s, "c-sessions", "b", t0, true, bb, sizeof bb);
+        sessions_of(s, "c-session-agg", "a", t0, false, agg, sizeof agg);
+    } while (time(NULL) - start < 90 && !(strcmp(a, "0-18=3;100-100=1;") == 0 && strcmp(agg, "0-18=x0|x18+x9;100-100=x100;") == 0));
+    CHECK(strcmp(a, "0-18=3;100-100=1;") == 0, "sessions of a: %s", a);
+    CHECK(strcmp(bb, "5-5=1;") == 0, "sessions of b: %s", bb);
+    CHECK(strcmp(agg, "0-18=x0|x18+x9;100-100=x100;") == 0, "aggregates of a: %s", agg);
+    CHECK(ctx.merge_calls >= 1 && ctx.combine_calls >= 1 && ctx.wrong_node == 0, "merge calls %d, combine calls %d, wrong node %d", ctx.merge_calls,
+          ctx.combine_calls, ctx.wrong_node);
+    expect_error(pk_kafka_streams_set_merger(s, session_merge_cb), PK_ERROR_KIND_INVALID_ARGUMENT, "merger after start");
+    bool session = false;
+    expect_ok(pk_kafka_streams_store_is_session(s, "c-sessions", &session), "is_session");
+    CHECK(session, "c-sessions is a session store");
+    pk_store_entries *e = NULL;
+    expect_error(pk_kafka_streams_store_get(s, "c-sessions", (const uint8_t *)"a", 1, &e), PK_ERROR_KIND_INVALID_ARGUMENT, "get of a session store");
+    /* findSessions(a, earliest end 50 s, latest start 200 s): [100, 100] only. */
+    expect_ok(pk_kafka_streams_store_find_sessions(s, "c-sessions", (const uint8_t *)"a", 1, t0 + 50000, t0 + 200000, &e), "find_sessions");
+    CHECK(e && e->len == 1 && e->entries[0].window_start == t0 + 100000 && e->entries[0].window_end == t0 + 100000, "find_sessions: %zu", e ? e->len : 0);
+    pk_store_entries_free(e);
+    e = NULL;
+    expect_ok(pk_kafka_streams_store_all(s, "c-sessions", &e), "store_all");
+    CHECK(e && e->len == 3, "all: %zu sessions", e ? e->len : 0);
+    if (e && e->len > 0) { /* all(): session-windowed keys */
+        size_t key_len = 0;
+        int64_t s0 = 0, e0 = 0;
+        expect_ok(pk_session_key_decode(e->entries[0].key, e->entries[0].key_len, &key_len, &s0, &e0), "session key decode");
+        CHECK(key_len == 1 && e->entries[0].key[0] == 'a' && s0 == t0 && e0 == t0 + 18000, "first session: %zu %" PRId64 " %" PRId64, key_len, s0, e0);
+    }
+    pk_store_entries_free(e);
+    pk_streams_metrics m;
+    expect_ok(pk_kafka_streams_metrics(s, &m), "metrics");
+    CHECK(m.late_dropped == 2, "late records dropped %" PRIu64 " (b@30 by both aggregations)", m.late_dropped);
+    pk_kafka_streams_free(s);
+
+    /* Session keys: Kafka Streams' format, key then end then start (8 bytes big-endian each). */
+    uint8_t buf[32];
+    size_t len = 0, key_len = 0;
+    int64_t st = 0, en = 0;
+    expect_ok(pk_session_key_encode((const uint8_t *)"k", 1, 5, 300000, buf, sizeof buf, &len), "session encode");
+    CHECK(len == 17 && buf[0] == 'k' && buf[6] == 0x04 && buf[8] == 0xe0 && buf[16] == 5, "session key of %zu bytes", len);
+    expect_ok(pk_session_key_decode(buf, len, &key_len, &st, &en), "session decode");
+    CHECK(key_len == 1 && st == 5 && en == 300000, "decoded %zu %" PRId64 " %" PRId64, key_len, st, en);
+    expect_error(pk_session_key_decode(buf, 15, &key_len, &st, &en), PK_ERROR_KIND_SERIALIZATION, "short session key");
+    expect_error(pk_session_key_encode((const uint8_t *)"k", 1, 0, 0, buf, 16, &len), PK_ERROR_KIND_INVALID_ARGUMENT, "small session buffer");
+}
+
+/* Timestamp extractors: the C callback gives record "value-n" the time t0 + n s, -1 (dropped) for
+ * n == 3, and fails at n == fail_at. */
+typedef struct {
+    streams_ctx base;
+    int64_t t0, first_partition_time;
+    int fail_at, calls;
+} ts_ctx;
+
+static void extract_cb(void *user, uint32_t source, const pk_stream_record *records, size_t n, int64_t partition_time, pk_timestamp_output *out) {
+    ts_ctx *ctx = user;
+    (void)source;
+    if (__atomic_fetch_add(&ctx->calls, 1, __ATOMIC_SEQ_CST) == 0) ctx->first_partition_time = partition_time;
+    int64_t times[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++) {
+        int num = value_number(&records[i]);
+        if (num == ctx->fail_at) {
+            pk_error_free(pk_timestamp_output_push_many(out, times, k));
+            pk_error_free(pk_timestamp_output_fail(out, i, PK_FAILURE_USER, "no time in this record"));
+            return;
+        }
+        times[k++] = num == 3 ? -1 : ctx->t0 + num * 1000LL;
+    }
+    pk_error_free(pk_timestamp_output_push_many(out, times, k));
+}
+
+static pk_kafka_streams *timestamps_app(const char *in, const char *app, ts_ctx *ctx) {
+    pk_topology_builder *b = NULL;
+    expect_ok(pk_topology_builder_new(&b), "builder_new");
+    uint32_t src = 0, count = 0;
+    const char *topics[] = {in};
+    expect_ok(pk_topology_builder_source(b, topics, 1, &src), "source");
+    expect_ok(pk_topology_builder_aggregate(b, src, "t-counts", PK_AGGREGATE_COUNT, NULL, &count), "count");
+    expect_error(pk_topology_builder_timestamp_extractor(b, count, PK_TIMESTAMP_WALLCLOCK), PK_ERROR_KIND_INVALID_ARGUMENT, "extractor of a non-source");
+    expect_error(pk_topology_builder_timestamp_extractor(b, src, 9), PK_ERROR_KIND_INVALID_ARGUMENT, "unknown extractor");
+    expect_ok(pk_topology_builder_timestamp_extractor(b, src, PK_TIMESTAMP_EXTRACTOR_USER), "user extractor");
+    pk_config *c = streams_config(app);
+    pk_kafka_streams *s = NULL;
+    expect_ok(pk_kafka_streams_new(b, c, session_chain_cb, NULL, ctx, &s), "streams_new");
+    pk_topology_builder_free(b);
+    pk_config_free(c);
+    if (!s) return NULL;
+    expect_error(pk_kafka_streams_set_timestamp_extractor(s, NULL), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL extractor");
+    expect_ok(pk_kafka_streams_set_timestamp_extractor(s, extract_cb), "extractor");
+    expect_ok(pk_kafka_streams_set_failure_handler(s, failure_cb, &ctx->base), "failure handler");
+    return s;
+}
+
+static void test_streams_timestamps(void) {
+    char in[160], app[160];
+    snprintf(in, sizeof in, "%s-ts-in", topic);
+    snprintf(app, sizeof app, "%s-ts-app", topic);
+    create_topic(in, 1);
+    produce_n(in, 0, 6, "value");
+    ts_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.t0 = ((int64_t)time(NULL) - 3600) * 1000;
+    ctx.fail_at = -1;
+    pk_kafka_streams *s = timestamps_app(in, app, &ctx);
+    if (!s) return;
+    expect_ok(pk_kafka_streams_start(s), "start");
+    pk_streams_metrics m;
+    memset(&m, 0, sizeof m);
+    time_t start = time(NULL);
+    do {
+        sleep_ms(200);
+        expect_ok(pk_kafka_streams_metrics(s, &m), "metrics");
+    } while (time(NULL) - start < 60 && m.processed + m.timestamp_dropped < 6);
+    CHECK(m.timestamp_dropped == 1 && m.processed == 5, "processed %" PRIu64 ", timestamp dropped %" PRIu64, m.processed, m.timestamp_dropped);
+    CHECK(ctx.first_partition_time == -1, "first partition time %" PRId64, ctx.first_partition_time);
+    pk_store_entries *e = NULL;
+    expect_ok(pk_kafka_streams_store_get(s, "t-counts", (const uint8_t *)"key-3", 5, &e), "get key-3");
+    CHECK(e && e->len == 0, "key-3 (dropped) counted: %zu", e ? e->len : 0);
+    pk_store_entries_free(e);
+    e = NULL;
+    expect_ok(pk_kafka_streams_store_get(s, "t-counts", (const uint8_t *)"key-5", 5, &e), "get key-5");
+    CHECK(e && e->len == 1, "key-5 not counted");
+    pk_store_entries_free(e);
+    expect_error(pk_kafka_streams_set_timestamp_extractor(s, extract_cb), PK_ERROR_KIND_INVALID_ARGUMENT, "extractor after start");
+    pk_kafka_streams_free(s);
+
+    /* The extractor fails at value-2: the failure handler gets the record, the state becomes ERROR. */
+    char app2[170];
+    snprintf(app2, sizeof app2, "%s-fail", app);
+    ts_ctx ctx2;
+    memset(&ctx2, 0, sizeof ctx2);
+    ctx2.t0 = ctx.t0;
+    ctx2.fail_at = 2;
+    s = timestamps_app(in, app2, &ctx2);
+    if (!s) return;
+    expect_ok(pk_kafka_streams_start(s), "start");
+    start = time(NULL);
+    while (time(NULL) - start < 60 && __atomic_load_n(&ctx2.base.failures, __ATOMIC_SEQ_CST) == 0) sleep_ms(100);
+    CHECK(ctx2.base.failures == 1 && ctx2.base.failure_kind == PK_FAILURE_USER && ctx2.base.failure_offset == 2 && strcmp(ctx2.base.failure_topic, in) == 0,
+          "extractor failure %d kind %d offset %" PRId64 " topic %s", ctx2.base.failures, ctx2.base.failure_kind, ctx2.base.failure_offset, ctx2.base.failure_topic);
+    pk_kafka_streams_free(s);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -1767,6 +2028,8 @@ int main(void) {
     test_streams_errors();
     test_streams();
     test_streams_per_record();
+    test_streams_session();
+    test_streams_timestamps();
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -21,6 +21,7 @@ type Builder struct {
 
 type storeInfo struct {
 	windowed bool
+	session  bool
 	sizeMs   int64
 }
 
@@ -349,6 +350,7 @@ type Table[K, V any] struct {
 	vs      Serde[V]
 	store   string
 	windows *TimeWindows
+	session *SessionWindows
 }
 
 // StoreName is the name of the table's store (for KafkaStreams' store queries).
@@ -367,13 +369,14 @@ type Suppressed struct {
 }
 
 // Suppress keeps only the final result of each window of a windowed table, once stream time
-// passes the window's end plus grace.
+// passes the window's end plus grace (of a session-windowed table: the session's end plus gap
+// plus grace).
 func (t *Table[K, V]) Suppress(s Suppressed) *Table[K, V] {
-	if t.windows == nil {
+	if t.windows == nil && t.session == nil {
 		t.b.fail(errors.New("streams: Suppress (until the window closes) needs a windowed table"))
 		return t
 	}
-	return &Table[K, V]{t.b, t.b.c.suppress(t.node, s.Name, s.MaxRecords, s.MaxBytes), t.ks, t.vs, "", t.windows}
+	return &Table[K, V]{b: t.b, node: t.b.c.suppress(t.node, s.Name, s.MaxRecords, s.MaxBytes), ks: t.ks, vs: t.vs, windows: t.windows, session: t.session}
 }
 
 func aggregate[K, V, VA any](g *GroupedStream[K, V], materialized string, reduce bool, windows *TimeWindows, op *combineOp, vs Serde[VA]) (*Stream[K, V], uint32, string) {
@@ -391,14 +394,14 @@ func aggregate[K, V, VA any](g *GroupedStream[K, V], materialized string, reduce
 	}
 	info := storeInfo{}
 	if windows != nil {
-		info = storeInfo{true, int64(windows.Size / time.Millisecond)}
+		info = storeInfo{windowed: true, sizeMs: int64(windows.Size / time.Millisecond)}
 	}
 	b.stores[store] = info
 	return s, node, store
 }
 
 func table[K, V, VA any](g *GroupedStream[K, V], node uint32, store string, vs Serde[VA]) *Table[K, VA] {
-	return &Table[K, VA]{g.s.b, node, g.s.ks, vs, store, nil}
+	return &Table[K, VA]{b: g.s.b, node: node, ks: g.s.ks, vs: vs, store: store}
 }
 
 // Count counts the records per key into the store materialized ("": Kafka Streams' default name).
@@ -457,7 +460,7 @@ func (g *GroupedStream[K, V]) WindowedBy(w TimeWindows) *WindowedStream[K, V] {
 
 func windowedTable[K, V, VA any](w *WindowedStream[K, V], node uint32, store string, vs Serde[VA]) *Table[Windowed[K], VA] {
 	win := w.windows
-	return &Table[Windowed[K], VA]{w.g.s.b, node, WindowedSerde(w.g.s.ks, int64(win.Size/time.Millisecond)), vs, store, &win}
+	return &Table[Windowed[K], VA]{b: w.g.s.b, node: node, ks: WindowedSerde(w.g.s.ks, int64(win.Size/time.Millisecond)), vs: vs, store: store, windows: &win}
 }
 
 // WindowedCount counts per key and window. (The windowed operations are functions, not
@@ -483,7 +486,7 @@ func joinTable[K, V, VT, VR any](s *Stream[K, V], t *Table[K, VT], left bool, fn
 	if t.b != s.b {
 		s.b.fail(errors.New("streams: a join takes a table of the same Builder"))
 	}
-	if t.windows != nil {
+	if t.windows != nil || t.session != nil {
 		s.b.fail(errors.New("streams: a stream-table join needs a table that is not windowed"))
 	}
 	node := s.b.c.joinTable(s.node, t.node, left)

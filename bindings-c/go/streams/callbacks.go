@@ -52,6 +52,12 @@ type combineOp struct {
 	out                     codec
 }
 
+// extractOp is a source's timestamp extractor.
+type extractOp struct {
+	fn           func(k, v any, recordTs, partitionTime int64) (int64, error)
+	keyIn, valIn codec
+}
+
 type compiled struct {
 	keyIn, valIn codec
 	run          func(k, v any) error
@@ -61,6 +67,8 @@ type compiled struct {
 type runner struct {
 	ops      map[uint32]*userOp
 	combines map[uint32]*combineOp
+	merges   map[uint32]*combineOp // session mergers: fn(key, other session's aggregate, aggregate so far, has)
+	extracts map[uint32]*extractOp // timestamp extractors of sources
 
 	mu     sync.Mutex // the callbacks of one instance come from one thread; this is for safety
 	chains map[string]*compiled
@@ -70,10 +78,11 @@ type runner struct {
 	data []byte
 	recs []C.pk_packed_record
 	vals []C.pk_packed_value
+	ts64 []C.int64_t
 }
 
 func newRunner() *runner {
-	return &runner{ops: map[uint32]*userOp{}, combines: map[uint32]*combineOp{}, chains: map[string]*compiled{}}
+	return &runner{ops: map[uint32]*userOp{}, combines: map[uint32]*combineOp{}, merges: map[uint32]*combineOp{}, extracts: map[uint32]*extractOp{}, chains: map[string]*compiled{}}
 }
 
 // userError is a failure of a user function (an error, or a panic turned into one).
@@ -163,6 +172,19 @@ func decode(c codec, b []byte) (v any, err error) {
 	return c.de(b)
 }
 
+// decodeRecord deserializes the key and value of input record i; a Serde's failure is a
+// deserialization failure at i.
+func decodeRecord(keyIn, valIn codec, rec *C.pk_stream_record, i int) (k, v any, f *failure) {
+	k, err := decode(keyIn, goBytes(rec.key, rec.key_len))
+	if err != nil {
+		return nil, nil, &failure{i, true, fmt.Errorf("key: %w", err)}
+	}
+	if v, err = decode(valIn, goBytes(rec.value, rec.value_len)); err != nil {
+		return nil, nil, &failure{i, true, fmt.Errorf("value: %w", err)}
+	}
+	return k, v, nil
+}
+
 // guarded runs f, turning a panic into a user failure.
 func guarded(f func() error) (err error) {
 	defer func() {
@@ -185,13 +207,9 @@ func (r *runner) runChain(chain []uint32, recs []C.pk_stream_record) *failure {
 	}
 	for i := range recs {
 		rec := &recs[i]
-		k, err := decode(c.keyIn, goBytes(rec.key, rec.key_len))
-		if err != nil {
-			return &failure{i, true, fmt.Errorf("key: %w", err)}
-		}
-		v, err := decode(c.valIn, goBytes(rec.value, rec.value_len))
-		if err != nil {
-			return &failure{i, true, fmt.Errorf("value: %w", err)}
+		k, v, f := decodeRecord(c.keyIn, c.valIn, rec, i)
+		if f != nil {
+			return f
 		}
 		r.cur, r.ts = i, int64(rec.timestamp)
 		markRecs, markData := len(r.recs), len(r.data)
@@ -203,22 +221,19 @@ func (r *runner) runChain(chain []uint32, recs []C.pk_stream_record) *failure {
 	return nil
 }
 
-func (r *runner) combine(node uint32, recs []C.pk_stream_record, operands []C.pk_operand) *failure {
-	op := r.combines[node]
+func (r *runner) combine(ops map[uint32]*combineOp, node uint32, recs []C.pk_stream_record, operands []C.pk_operand) *failure {
+	op := ops[node]
 	if op == nil {
 		return &failure{0, false, fmt.Errorf("no Go function for node %d", node)}
 	}
 	for i := range recs {
 		rec := &recs[i]
-		k, err := decode(op.keyIn, goBytes(rec.key, rec.key_len))
-		if err != nil {
-			return &failure{i, true, fmt.Errorf("key: %w", err)}
-		}
-		v, err := decode(op.valIn, goBytes(rec.value, rec.value_len))
-		if err != nil {
-			return &failure{i, true, fmt.Errorf("value: %w", err)}
+		k, v, f := decodeRecord(op.keyIn, op.valIn, rec, i)
+		if f != nil {
+			return f
 		}
 		var o any
+		var err error
 		has := operands[i].data != nil
 		if has {
 			if o, err = decode(op.operandIn, goBytes(operands[i].data, operands[i].len)); err != nil {
@@ -294,18 +309,83 @@ func pkGoStreamsRunChain(user unsafe.Pointer, chain *C.uint32_t, chainLen C.size
 
 //export pkGoStreamsCombine
 func pkGoStreamsCombine(user unsafe.Pointer, node C.uint32_t, records *C.pk_stream_record, operands *C.pk_operand, n C.size_t, out *C.pk_combine_output) {
+	combineBatch(user, false, node, records, operands, n, out)
+}
+
+// pkGoStreamsMerge is the session merger callback: the combine callback over the mergers.
+//
+//export pkGoStreamsMerge
+func pkGoStreamsMerge(user unsafe.Pointer, node C.uint32_t, records *C.pk_stream_record, operands *C.pk_operand, n C.size_t, out *C.pk_combine_output) {
+	combineBatch(user, true, node, records, operands, n, out)
+}
+
+// combineBatch runs the combining function (merge: the session merger) of node on a batch and
+// hands the values back in one call.
+func combineBatch(user unsafe.Pointer, merge bool, node C.uint32_t, records *C.pk_stream_record, operands *C.pk_operand, n C.size_t, out *C.pk_combine_output) {
 	in := instanceOf(user)
 	r := in.runner
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	defer r.reset()
-	f := r.combine(uint32(node), unsafe.Slice(records, int(n)), unsafe.Slice(operands, int(n)))
+	ops := r.combines
+	if merge {
+		ops = r.merges
+	}
+	f := r.combine(ops, uint32(node), unsafe.Slice(records, int(n)), unsafe.Slice(operands, int(n)))
 	if len(r.vals) > 0 {
 		C.pk_error_free(C.pk_combine_output_push_packed(out, dataPtr(r.data), C.size_t(len(r.data)), &r.vals[0], C.size_t(len(r.vals))))
 	}
 	if f != nil {
 		failWith(f, in, func(i C.size_t, k C.pk_failure_kind, m *C.char) *C.pk_error {
 			return C.pk_combine_output_fail(out, i, C.int32_t(k), m)
+		})
+	}
+}
+
+// extract runs the extractor of source on a batch of one partition's records, giving record i
+// the partition time before it (the largest of partitionTime and the times extracted before).
+func (r *runner) extract(source uint32, recs []C.pk_stream_record, partitionTime int64) *failure {
+	op := r.extracts[source]
+	if op == nil {
+		return &failure{0, false, fmt.Errorf("no Go timestamp extractor for source node %d", source)}
+	}
+	for i := range recs {
+		rec := &recs[i]
+		k, v, f := decodeRecord(op.keyIn, op.valIn, rec, i)
+		if f != nil {
+			return f
+		}
+		var t int64
+		err := guarded(func() error {
+			var err error
+			if t, err = op.fn(k, v, int64(rec.timestamp), partitionTime); err != nil {
+				return userError{err}
+			}
+			return nil
+		})
+		if err != nil {
+			return &failure{i, false, err}
+		}
+		partitionTime = max(partitionTime, t)
+		r.ts64 = append(r.ts64, C.int64_t(t))
+	}
+	return nil
+}
+
+//export pkGoStreamsExtract
+func pkGoStreamsExtract(user unsafe.Pointer, source C.uint32_t, records *C.pk_stream_record, n C.size_t, partitionTime C.int64_t, out *C.pk_timestamp_output) {
+	in := instanceOf(user)
+	r := in.runner
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer func() { r.ts64 = r.ts64[:0] }()
+	f := r.extract(uint32(source), unsafe.Slice(records, int(n)), int64(partitionTime))
+	if len(r.ts64) > 0 {
+		C.pk_error_free(C.pk_timestamp_output_push_many(out, &r.ts64[0], C.size_t(len(r.ts64))))
+	}
+	if f != nil {
+		failWith(f, in, func(i C.size_t, k C.pk_failure_kind, m *C.char) *C.pk_error {
+			return C.pk_timestamp_output_fail(out, i, C.int32_t(k), m)
 		})
 	}
 }

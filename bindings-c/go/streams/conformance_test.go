@@ -55,21 +55,10 @@ func seedResults(t *testing.T, tp seed.Topics) seed.Results {
 // output (per window for the windowed counts) is the same in both and equals seed.Expected.
 // Size: STREAMS_CONFORMANCE_EVENTS (default 5,000). Skipped without java and mvn.
 func TestSeedTopologySameResultsAsKafkaStreams(t *testing.T) {
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Skip("no java")
-	}
-	if _, err := exec.LookPath("mvn"); err != nil {
-		t.Skip("no mvn")
-	}
 	n := 5000
 	if s := os.Getenv("STREAMS_CONFORMANCE_EVENTS"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	out, err := exec.Command("../../../tests/streams-java/build.sh").Output()
-	if err != nil {
-		t.Fatalf("tests/streams-java/build.sh: %v", err)
-	}
-	classpath := strings.TrimSpace(string(out))
 	names := topics(t, 3, "events", "orders", "go-notifications", "go-counts", "go-windowed", "go-enriched", "java-notifications", "java-counts", "java-windowed", "java-enriched")
 	ours := seed.Topics{Events: names[0], Orders: names[1], Notifications: names[2], CountryCounts: names[3], WindowedCounts: names[4], Enriched: names[5]}
 	theirs := seed.Topics{Events: names[0], Orders: names[1], Notifications: names[6], CountryCounts: names[7], WindowedCounts: names[8], Enriched: names[9]}
@@ -82,34 +71,8 @@ func TestSeedTopologySameResultsAsKafkaStreams(t *testing.T) {
 	}
 	produce(t, ours.Events, recs)
 
-	log, err := os.Create(filepath.Join(t.TempDir(), "seed-topology.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	java := exec.Command("java", "-cp", classpath, "SeedTopology", bootstrap(t), unique(t, "java-app"),
+	javaLog := kafkaStreams(t, "SeedTopology", bootstrap(t), unique(t, "java-app"),
 		theirs.Events, theirs.Orders, theirs.Notifications, theirs.CountryCounts, theirs.WindowedCounts, theirs.Enriched)
-	java.Stdout, java.Stderr = log, log
-	if err := java.Start(); err != nil {
-		t.Fatal(err)
-	}
-	javaLog := func() string {
-		b, _ := os.ReadFile(log.Name())
-		if len(b) > 3000 {
-			b = b[len(b)-3000:]
-		}
-		return string(b)
-	}
-	defer func() {
-		_ = java.Process.Signal(syscall.SIGTERM) // it closes Kafka Streams
-		done := make(chan struct{})
-		go func() { _ = java.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			_ = java.Process.Kill()
-			<-done
-		}
-	}()
 	top, err := seed.Build(ours)
 	if err != nil {
 		t.Fatal(err)
@@ -157,4 +120,48 @@ func TestSeedTopologySameResultsAsKafkaStreams(t *testing.T) {
 		t.Errorf("Kafka Streams never ran:\n%s", javaLog())
 	}
 	t.Logf("%d events, %d orders, %d windows, %d late: identical final results", n, len(orders), len(exp.Windowed), exp.Late)
+}
+
+// kafkaStreams runs the Kafka Streams topology class of tests/streams-java with args until the
+// test ends (SIGTERM: it closes Kafka Streams), skipping the test without java and mvn; gives the
+// tail of its log.
+func kafkaStreams(t *testing.T, class string, args ...string) (log func() string) {
+	t.Helper()
+	if _, err := exec.LookPath("java"); err != nil {
+		t.Skip("no java")
+	}
+	if _, err := exec.LookPath("mvn"); err != nil {
+		t.Skip("no mvn")
+	}
+	out, err := exec.Command("../../../tests/streams-java/build.sh").Output()
+	if err != nil {
+		t.Fatalf("tests/streams-java/build.sh: %v", err)
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), class+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	java := exec.Command("java", append([]string{"-cp", strings.TrimSpace(string(out)), class}, args...)...)
+	java.Stdout, java.Stderr = f, f
+	if err := java.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = java.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = java.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			_ = java.Process.Kill()
+			<-done
+		}
+	})
+	return func() string {
+		b, _ := os.ReadFile(f.Name())
+		if len(b) > 3000 {
+			b = b[len(b)-3000:]
+		}
+		return string(b)
+	}
 }

@@ -11,6 +11,8 @@ static inline void *pk_go_streams_handle(uintptr_t h) { return (void *)h; }
 
 extern void pkGoStreamsRunChain(void *user, uint32_t *chain, size_t chain_len, pk_stream_record *records, size_t n, pk_chain_output *out);
 extern void pkGoStreamsCombine(void *user, uint32_t node, pk_stream_record *records, pk_operand *operands, size_t n, pk_combine_output *out);
+extern void pkGoStreamsMerge(void *user, uint32_t node, pk_stream_record *records, pk_operand *operands, size_t n, pk_combine_output *out);
+extern void pkGoStreamsExtract(void *user, uint32_t source, pk_stream_record *records, size_t n, int64_t partition_time, pk_timestamp_output *out);
 extern void pkGoStreamsState(void *user, pk_streams_state new_state, pk_streams_state old_state);
 extern void pkGoStreamsFailure(void *user, pk_streams_failure *failure);
 */
@@ -67,6 +69,15 @@ func checkJoinWindows(w JoinWindows) error {
 	return takeError(C.pk_join_windows_check(&cw))
 }
 
+func cSessionWindows(w SessionWindows) C.pk_session_windows {
+	return C.pk_session_windows{gap_ms: ms(w.Gap), grace_ms: ms(w.Grace)}
+}
+
+func checkSessionWindows(w SessionWindows) error {
+	cw := cSessionWindows(w)
+	return takeError(C.pk_session_windows_check(&cw))
+}
+
 // bytesPtr is a pointer to b's first byte for C, or NULL when b is empty.
 func bytesPtr(b []byte) *C.uint8_t {
 	if len(b) == 0 {
@@ -91,6 +102,24 @@ func windowedDecode(b []byte) (keyLen int, start int64, err error) {
 		return 0, 0, err
 	}
 	return int(n), int64(s), nil
+}
+
+func sessionEncode(key []byte, start, end int64) ([]byte, error) {
+	out := make([]byte, len(key)+16)
+	var n C.size_t
+	if err := takeError(C.pk_session_key_encode(bytesPtr(key), C.size_t(len(key)), C.int64_t(start), C.int64_t(end), bytesPtr(out), C.size_t(len(out)), &n)); err != nil {
+		return nil, err
+	}
+	return out[:n], nil
+}
+
+func sessionDecode(b []byte) (keyLen int, start, end int64, err error) {
+	var n C.size_t
+	var s, e C.int64_t
+	if err := takeError(C.pk_session_key_decode(bytesPtr(b), C.size_t(len(b)), &n, &s, &e)); err != nil {
+		return 0, 0, 0, err
+	}
+	return int(n), int64(s), int64(e), nil
 }
 
 // cBuilder is the C topology builder; every call records the first error in err.
@@ -270,6 +299,29 @@ func (b *cBuilder) aggregate(parent uint32, store string, combine bool, windows 
 	})
 }
 
+func (b *cBuilder) sessionAggregate(parent uint32, store string, combine bool, windows SessionWindows) uint32 {
+	cs := C.CString(store)
+	defer C.free(unsafe.Pointer(cs))
+	kind := C.PK_AGGREGATE_COUNT
+	if combine {
+		kind = C.PK_AGGREGATE_COMBINE
+	}
+	w := cSessionWindows(windows)
+	return b.call("session aggregation into "+store, func(out *C.uint32_t) *C.pk_error {
+		return C.pk_topology_builder_session_aggregate(b.ptr, C.uint32_t(parent), cs, C.int32_t(kind), &w, out)
+	})
+}
+
+// timestampExtractor gives the source node its extractor (a pk_timestamp_extractor value).
+func (b *cBuilder) timestampExtractor(source uint32, kind int) {
+	if b.ptr == nil || b.err != nil {
+		return
+	}
+	if err := takeError(C.pk_topology_builder_timestamp_extractor(b.ptr, C.uint32_t(source), C.int32_t(kind))); err != nil {
+		b.err = fmt.Errorf("timestamp extractor: %w", err)
+	}
+}
+
 func (b *cBuilder) toStream(table uint32) uint32 {
 	return b.call("to stream", func(out *C.uint32_t) *C.pk_error {
 		return C.pk_topology_builder_to_stream(b.ptr, C.uint32_t(table), out)
@@ -348,6 +400,14 @@ func newNative(b *cBuilder, props map[string]string, h cgo.Handle) (*C.pk_kafka_
 	if err := takeError(C.pk_kafka_streams_new(b.ptr, cfg, C.pk_run_chain_cb(C.pkGoStreamsRunChain), C.pk_combine_cb(C.pkGoStreamsCombine), user, &s)); err != nil {
 		return nil, err
 	}
+	if err := takeError(C.pk_kafka_streams_set_merger(s, C.pk_merge_cb(C.pkGoStreamsMerge))); err != nil {
+		C.pk_kafka_streams_free(s)
+		return nil, err
+	}
+	if err := takeError(C.pk_kafka_streams_set_timestamp_extractor(s, C.pk_extract_timestamps_cb(C.pkGoStreamsExtract))); err != nil {
+		C.pk_kafka_streams_free(s)
+		return nil, err
+	}
 	if err := takeError(C.pk_kafka_streams_set_state_listener(s, C.pk_streams_state_cb(C.pkGoStreamsState), user)); err != nil {
 		C.pk_kafka_streams_free(s)
 		return nil, err
@@ -399,9 +459,10 @@ func nativeClose(s *C.pk_kafka_streams, timeout time.Duration) (bool, error) {
 
 func nativeFree(s *C.pk_kafka_streams) { C.pk_kafka_streams_free(s) }
 
-// Metrics are the instance's counters since it started.
+// Metrics are the instance's counters since it started (TimestampDropped: records dropped for a
+// negative extracted timestamp).
 type Metrics struct {
-	Processed, LateDropped, Dropped, DeserializationSkipped, DeadLettered, Restored, Commits uint64
+	Processed, LateDropped, Dropped, DeserializationSkipped, DeadLettered, Restored, Commits, TimestampDropped uint64
 }
 
 func nativeMetrics(s *C.pk_kafka_streams) Metrics {
@@ -409,13 +470,13 @@ func nativeMetrics(s *C.pk_kafka_streams) Metrics {
 	if takeError(C.pk_kafka_streams_metrics(s, &m)) != nil {
 		return Metrics{}
 	}
-	return Metrics{uint64(m.processed), uint64(m.late_dropped), uint64(m.dropped), uint64(m.deserialization_skipped), uint64(m.dead_lettered), uint64(m.restored), uint64(m.commits)}
+	return Metrics{uint64(m.processed), uint64(m.late_dropped), uint64(m.dropped), uint64(m.deserialization_skipped), uint64(m.dead_lettered), uint64(m.restored), uint64(m.commits), uint64(m.timestamp_dropped)}
 }
 
 // rawEntry is one entry of a store query, copied to Go memory.
 type rawEntry struct {
-	key, value  []byte
-	windowStart int64
+	key, value             []byte
+	windowStart, windowEnd int64
 }
 
 const (
@@ -423,6 +484,7 @@ const (
 	qRange
 	qAll
 	qFetch
+	qFindSessions
 )
 
 func nativeQuery(s *C.pk_kafka_streams, store string, q int, key, to []byte, hasFrom, hasTo bool, from, toMs int64) ([]rawEntry, error) {
@@ -451,6 +513,8 @@ func nativeQuery(s *C.pk_kafka_streams, store string, q int, key, to []byte, has
 		e = C.pk_kafka_streams_store_all(s, cs, &out)
 	case qFetch:
 		e = C.pk_kafka_streams_store_fetch(s, cs, (*C.uint8_t)(ck), C.size_t(len(key)), C.int64_t(from), C.int64_t(toMs), &out)
+	case qFindSessions:
+		e = C.pk_kafka_streams_store_find_sessions(s, cs, (*C.uint8_t)(ck), C.size_t(len(key)), C.int64_t(from), C.int64_t(toMs), &out)
 	}
 	if err := takeError(e); err != nil {
 		return nil, err
@@ -459,7 +523,7 @@ func nativeQuery(s *C.pk_kafka_streams, store string, q int, key, to []byte, has
 	entries := unsafe.Slice(out.entries, out.len)
 	res := make([]rawEntry, len(entries))
 	for i, en := range entries {
-		res[i] = rawEntry{C.GoBytes(unsafe.Pointer(en.key), C.int(en.key_len)), C.GoBytes(unsafe.Pointer(en.value), C.int(en.value_len)), int64(en.window_start)}
+		res[i] = rawEntry{C.GoBytes(unsafe.Pointer(en.key), C.int(en.key_len)), C.GoBytes(unsafe.Pointer(en.value), C.int(en.value_len)), int64(en.window_start), int64(en.window_end)}
 	}
 	return res, nil
 }

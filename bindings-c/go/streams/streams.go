@@ -238,6 +238,9 @@ func StoreOf[K, V any](s *KafkaStreams, name string, ks Serde[K], vs Serde[V]) (
 	if info.windowed {
 		return nil, &Error{Kind: "invalid_argument", Message: fmt.Sprintf("store %q is a window store: use WindowStoreOf", name)}
 	}
+	if info.session {
+		return nil, &Error{Kind: "invalid_argument", Message: fmt.Sprintf("store %q is a session store: use SessionStoreOf", name)}
+	}
 	return &KeyValueStore[K, V]{s, name, ks, vs}, nil
 }
 
@@ -311,6 +314,9 @@ func WindowStoreOf[K, V any](s *KafkaStreams, name string, ks Serde[K], vs Serde
 	info, ok := s.stores[name]
 	if !ok {
 		return nil, &Error{Kind: "invalid_argument", Message: fmt.Sprintf("the topology has no store named %q", name)}
+	}
+	if info.session {
+		return nil, &Error{Kind: "invalid_argument", Message: fmt.Sprintf("store %q is a session store: use SessionStoreOf", name)}
 	}
 	if !info.windowed {
 		return nil, &Error{Kind: "invalid_argument", Message: fmt.Sprintf("store %q is not a window store: use StoreOf", name)}

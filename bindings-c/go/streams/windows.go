@@ -37,3 +37,26 @@ func JoinTimeDifference(d, grace time.Duration) JoinWindows {
 
 // Check reports what the core finds wrong with the windows, if anything.
 func (w JoinWindows) Check() error { return checkJoinWindows(w) }
+
+// SessionWindows are Kafka Streams' SessionWindows: a key's records less than Gap apart (in
+// event time) form one session [first, last], both ends inclusive; a record bridging two
+// sessions merges them. A record whose session would end before stream time minus Gap minus
+// Grace is late: dropped (Metrics.LateDropped). Checked by the core when used (Builder.Build gives
+// the error) or with Check.
+type SessionWindows struct {
+	Gap, Grace time.Duration
+}
+
+// OfInactivityGapWithNoGrace gives Kafka Streams' SessionWindows.ofInactivityGapWithNoGrace(gap).
+func OfInactivityGapWithNoGrace(gap time.Duration) SessionWindows {
+	return SessionWindows{Gap: gap}
+}
+
+// OfInactivityGapAndGrace gives Kafka Streams' SessionWindows.ofInactivityGapAndGrace(gap, grace).
+func OfInactivityGapAndGrace(gap, grace time.Duration) SessionWindows {
+	return SessionWindows{Gap: gap, Grace: grace}
+}
+
+// Check reports what the core finds wrong with the windows (a gap that is not positive, a
+// negative grace), as an *Error of Kind "invalid_argument".
+func (w SessionWindows) Check() error { return checkSessionWindows(w) }
