@@ -2359,6 +2359,31 @@ struct pk_error *pk_topology_builder_to_stream(struct pk_topology_builder *build
                                                uint32_t *out_node);
 
 /**
+ * KTable filter / filterNot (`filter` true: the node's user callback is a filter) or mapValues
+ * (`filter` false: a value mapper) of the table `table`, with Kafka Streams' table semantics in
+ * the core: the callback gets the new and the old values (never a tombstone); an update a filter
+ * drops is a tombstone when the key was in the derived table, nothing when it was not. A user
+ * node (run by the run callback, alone); the derived table has no store.
+ */
+struct pk_error *pk_topology_builder_table_user(struct pk_topology_builder *builder,
+                                                uint32_t table,
+                                                bool filter,
+                                                uint32_t *out_node);
+
+/**
+ * builder.table(topic): the latest value per key of `topic` (a null value deletes the key) in the
+ * store `materialized` (NULL: Kafka Streams' `<topic>-STATE-STORE-<n>`), with its own changelog;
+ * unnamed and never joined it keeps no store. Gives the source node (for a timestamp extractor),
+ * the table node and the store's name (the caller frees `*out_store` with pk_string_free()).
+ */
+struct pk_error *pk_topology_builder_table(struct pk_topology_builder *builder,
+                                           const char *topic,
+                                           const char *materialized,
+                                           uint32_t *out_source,
+                                           uint32_t *out_table,
+                                           char **out_store);
+
+/**
  * Stream-table join (left: leftJoin) of `stream` with the non-windowed table `table`; the node
  * is a combine node: the joiner gets each record with the table's value (absent: none).
  */

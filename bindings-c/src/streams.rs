@@ -455,6 +455,42 @@ pub extern "C" fn pk_topology_builder_to_stream(builder: *mut pk_topology_builde
     node_out(out_node, || with_builder(builder, |b| b.to_stream(table)))
 }
 
+/// KTable filter / filterNot (`filter` true: the node's user callback is a filter) or mapValues
+/// (`filter` false: a value mapper) of the table `table`, with Kafka Streams' table semantics in
+/// the core: the callback gets the new and the old values (never a tombstone); an update a filter
+/// drops is a tombstone when the key was in the derived table, nothing when it was not. A user
+/// node (run by the run callback, alone); the derived table has no store.
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_table_user(builder: *mut pk_topology_builder, table: u32, filter: bool, out_node: *mut u32) -> *mut pk_error {
+    node_out(out_node, || with_builder(builder, |b| b.table_user(table, filter)))
+}
+
+/// builder.table(topic): the latest value per key of `topic` (a null value deletes the key) in the
+/// store `materialized` (NULL: Kafka Streams' `<topic>-STATE-STORE-<n>`), with its own changelog;
+/// unnamed and never joined it keeps no store. Gives the source node (for a timestamp extractor),
+/// the table node and the store's name (the caller frees `*out_store` with pk_string_free()).
+#[no_mangle]
+pub extern "C" fn pk_topology_builder_table(
+    builder: *mut pk_topology_builder,
+    topic: *const c_char,
+    materialized: *const c_char,
+    out_source: *mut u32,
+    out_table: *mut u32,
+    out_store: *mut *mut c_char,
+) -> *mut pk_error {
+    guard(|| {
+        check_out(out_source, "out_source")?;
+        check_out(out_table, "out_table")?;
+        check_out(out_store, "out_store")?;
+        let topic = c_str(topic, "topic")?;
+        let m = if materialized.is_null() { None } else { Some(c_str(materialized, "materialized")?) };
+        let (source, table, store) = with_builder(builder, |b| b.table(topic, m))?;
+        out(out_source, "out_source", source)?;
+        out(out_table, "out_table", table)?;
+        out(out_store, "out_store", c_string(store).into_raw())
+    })
+}
+
 /// Stream-table join (left: leftJoin) of `stream` with the non-windowed table `table`; the node
 /// is a combine node: the joiner gets each record with the table's value (absent: none).
 #[no_mangle]

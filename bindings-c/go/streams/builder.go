@@ -361,6 +361,53 @@ func (t *Table[K, V]) ToStream() *Stream[K, V] {
 	return &Stream[K, V]{t.b, t.b.c.toStream(t.node), t.ks, t.vs}
 }
 
+// TableFrom is builder.table(topic): the latest value per key of topic, read with the given
+// serdes (a record with a null value deletes its key), in the store materialized ("": Kafka
+// Streams' <topic>-STATE-STORE-<n>) with its own changelog; as in Kafka Streams, a table with no
+// store name that is never joined keeps no store.
+func TableFrom[K, V any](b *Builder, ks Serde[K], vs Serde[V], topic, materialized string) *Table[K, V] {
+	_, node, store := b.c.table(topic, materialized)
+	b.stores[store] = storeInfo{}
+	return &Table[K, V]{b: b, node: node, ks: ks, vs: vs, store: store}
+}
+
+// derived adds a KTable filter (filter true) or mapValues node after t, with the step, writing vs2.
+func derived[K, V, V2 any](t *Table[K, V], filter bool, step func(k, v any, emit emitFn) error, vs2 Serde[V2]) *Table[K, V2] {
+	node := t.b.c.tableUser(t.node, filter)
+	t.b.setOp(node, &userOp{step: step, keyIn: codecOf(t.ks), valIn: codecOf(t.vs), keyOut: codecOf(t.ks), valOut: codecOf(vs2)})
+	return &Table[K, V2]{b: t.b, node: node, ks: t.ks, vs: vs2, windows: t.windows, session: t.session}
+}
+
+// Filter is KTable.filter: the keys whose value keep accepts. An update it refuses removes the
+// key (a tombstone downstream) when the key was in the derived table, and sends nothing when it
+// was not (Kafka Streams' semantics over a materialized table, in the core); a removal never
+// reaches keep. The derived table has no store (it cannot be joined or queried).
+func (t *Table[K, V]) Filter(keep func(K, V) bool) *Table[K, V] {
+	return derived(t, true, func(k, v any, emit emitFn) error {
+		if keep(as[K](k), as[V](v)) {
+			return emit(0, k, v)
+		}
+		return nil
+	}, t.vs)
+}
+
+// FilterNot is KTable.filterNot: Filter with the predicate's answer reversed.
+func (t *Table[K, V]) FilterNot(drop func(K, V) bool) *Table[K, V] {
+	return t.Filter(func(k K, v V) bool { return !drop(k, v) })
+}
+
+// TableMapValues is KTable.mapValues: every update's value mapped (a removal stays a removal,
+// mapper never sees it); vs writes the new values. The derived table has no store.
+func TableMapValues[K, V, V2 any](t *Table[K, V], mapper func(V) (V2, error), vs Serde[V2]) *Table[K, V2] {
+	return derived(t, false, func(k, v any, emit emitFn) error {
+		v2, err := mapper(as[V](v))
+		if err != nil {
+			return err
+		}
+		return emit(0, k, v2)
+	}, vs)
+}
+
 // Suppressed is Kafka Streams' Suppressed.untilWindowCloses: a bound of the buffer (0: none;
 // at the bound the application stops with an error) and an optional name.
 type Suppressed struct {

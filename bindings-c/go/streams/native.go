@@ -328,6 +328,34 @@ func (b *cBuilder) toStream(table uint32) uint32 {
 	})
 }
 
+func (b *cBuilder) tableUser(table uint32, filter bool) uint32 {
+	return b.call("table filter or map values", func(out *C.uint32_t) *C.pk_error {
+		return C.pk_topology_builder_table_user(b.ptr, C.uint32_t(table), C.bool(filter), out)
+	})
+}
+
+// table is builder.table(topic): its source and table nodes and its store's name.
+func (b *cBuilder) table(topic, materialized string) (uint32, uint32, string) {
+	if b.ptr == nil || b.err != nil {
+		return 0, 0, materialized
+	}
+	ct := C.CString(topic)
+	defer C.free(unsafe.Pointer(ct))
+	var cm *C.char
+	if materialized != "" {
+		cm = C.CString(materialized)
+		defer C.free(unsafe.Pointer(cm))
+	}
+	var source, table C.uint32_t
+	var store *C.char
+	if err := takeError(C.pk_topology_builder_table(b.ptr, ct, cm, &source, &table, &store)); err != nil {
+		b.err = fmt.Errorf("table: %w", err)
+		return 0, 0, materialized
+	}
+	defer C.pk_string_free(store)
+	return uint32(source), uint32(table), C.GoString(store)
+}
+
 func (b *cBuilder) joinTable(stream, table uint32, left bool) uint32 {
 	return b.call("join", func(out *C.uint32_t) *C.pk_error {
 		return C.pk_topology_builder_join_table(b.ptr, C.uint32_t(stream), C.uint32_t(table), C.bool(left), out)
