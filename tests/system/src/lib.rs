@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod proxy;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository root")
 }
@@ -19,11 +21,24 @@ impl TestCluster {
     /// Starts a fresh cluster of `nodes` nodes. `port_base` is overridden by `<NAME>_PORT_BASE`
     /// in the environment (upper case).
     pub fn start(name: &str, nodes: u32, port_base: u32) -> TestCluster {
+        Self::start_with(name, nodes, port_base, &[])
+    }
+
+    /// Starts a fresh cluster whose nodes also advertise a PROXIED listener at its port + `offset`, where
+    /// [`TestCluster::proxies`] listen (`tests/cluster/kafka up --proxy-offset`).
+    pub fn start_proxied(name: &str, nodes: u32, port_base: u32, offset: u32) -> TestCluster {
+        Self::start_with(name, nodes, port_base, &["--proxy-offset", &offset.to_string()])
+    }
+
+    fn start_with(name: &str, nodes: u32, port_base: u32, extra: &[&str]) -> TestCluster {
         let var = format!("{}_PORT_BASE", name.to_ascii_uppercase().replace('-', "_"));
         let port_base = std::env::var(var).unwrap_or_else(|_| port_base.to_string());
         let cluster = TestCluster { name: name.to_string(), port_base };
         let _ = cluster.run(&["down"]);
-        cluster.launcher(&["up", "--nodes", &nodes.to_string()]);
+        let nodes = nodes.to_string();
+        let mut args = vec!["up", "--nodes", &nodes];
+        args.extend_from_slice(extra);
+        cluster.launcher(&args);
         cluster
     }
 
@@ -47,13 +62,35 @@ impl TestCluster {
 
     /// The PLAINTEXT bootstrap address from the cluster's env file.
     pub fn bootstrap(&self) -> String {
+        self.env("KAFKA_BOOTSTRAP")
+    }
+
+    /// The bootstrap addresses of the proxies (started by [`TestCluster::proxies`]).
+    pub fn proxy_bootstrap(&self) -> String {
+        self.env("KAFKA_PROXY_BOOTSTRAP")
+    }
+
+    /// Starts one fault proxy per node of a cluster from [`TestCluster::start_proxied`], in node order.
+    pub async fn proxies(&self) -> Vec<proxy::FaultProxy> {
+        let mut out = Vec::new();
+        for pair in self.env("KAFKA_PROXY_UPSTREAMS").split(',') {
+            let (listen, upstream) = pair.split_once('=').expect("advertised=listening port pairs");
+            let upstream = format!("127.0.0.1:{upstream}").parse().unwrap();
+            out.push(proxy::FaultProxy::start(listen.parse().unwrap(), upstream).await.expect("the proxy listens"));
+        }
+        out
+    }
+
+    /// A value of the cluster's env file.
+    pub fn env(&self, key: &str) -> String {
         let build = std::env::var("POLYKAFKA_BUILD").map(PathBuf::from).unwrap_or(repo().join("build/cluster"));
         let path = build.join(format!("kafka-{}/cluster.env", self.name));
         let env = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let prefix = format!("{key}=");
         env.lines()
-            .find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP="))
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
             .map(|v| v.trim_matches('"').to_string())
-            .expect("KAFKA_BOOTSTRAP in the env file")
+            .unwrap_or_else(|| panic!("{key} in {}", path.display()))
     }
 }
 
@@ -61,6 +98,19 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         let _ = self.run(&["down"]);
     }
+}
+
+/// The values of one partition, from offset 0 to its end, as the decimal numbers the tests write
+/// (read over `bootstrap`, read_uncommitted).
+pub async fn numbers_in(bootstrap: &str, topic: &str, partition: i32) -> Vec<usize> {
+    use polykafka::config::IsolationLevel;
+    use polykafka::consumer::fetch::{list_offsets, read_all, OffsetSpec};
+    let cluster = polykafka::cluster::Cluster::new(polykafka::ClientConfig::with_bootstrap(bootstrap).unwrap()).unwrap();
+    let tp = polykafka::TopicPartition::new(topic, partition);
+    let end = list_offsets(&cluster, &[(tp.clone(), OffsetSpec::Latest)], IsolationLevel::ReadUncommitted).await.unwrap();
+    let end = end[0].1.as_ref().unwrap().offset;
+    let records = read_all(&cluster, &tp, 0, end, IsolationLevel::ReadUncommitted).await.unwrap();
+    records.iter().map(|r| std::str::from_utf8(r.value.as_ref().unwrap()).unwrap().parse().unwrap()).collect()
 }
 
 /// A topic or id no other test (or earlier run) uses.

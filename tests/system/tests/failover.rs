@@ -6,12 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use polykafka::admin::Admin;
-use polykafka::cluster::Cluster;
-use polykafka::config::IsolationLevel;
-use polykafka::consumer::fetch::{list_offsets, read_all, OffsetSpec};
 use polykafka::producer::Producer;
-use polykafka::{AdminConfig, ClientConfig, ProducerConfig, ProducerRecord, TopicPartition};
-use polykafka_system_tests::{unique, TestCluster};
+use polykafka::{AdminConfig, ProducerConfig, ProducerRecord};
+use polykafka_system_tests::{numbers_in, unique, TestCluster};
 
 const RECORDS: usize = 200_000;
 const PARTITIONS: i32 = 3;
@@ -61,17 +58,9 @@ async fn killing_the_leader_loses_and_duplicates_nothing() {
     let killed = killed.unwrap();
     cluster3.launcher(&["start", &killed.to_string()]);
 
-    let cluster = Cluster::new(ClientConfig::with_bootstrap(&bootstrap).unwrap()).unwrap();
     let mut seen: HashMap<usize, usize> = HashMap::new();
     for p in 0..PARTITIONS {
-        let tp = TopicPartition::new(&topic, p);
-        let end = list_offsets(&cluster, &[(tp.clone(), OffsetSpec::Latest)], IsolationLevel::ReadUncommitted).await.unwrap();
-        let end = end[0].1.as_ref().unwrap().offset;
-        let records = read_all(&cluster, &tp, 0, end, IsolationLevel::ReadUncommitted).await.unwrap();
-        let values: Vec<usize> = records
-            .iter()
-            .map(|r| std::str::from_utf8(r.value.as_ref().unwrap()).unwrap().parse().unwrap())
-            .collect();
+        let values = numbers_in(&bootstrap, &topic, p).await;
         let expected: Vec<usize> = (0..RECORDS).filter(|i| i % PARTITIONS as usize == p as usize).collect();
         for v in &values {
             *seen.entry(*v).or_default() += 1;
