@@ -42,6 +42,11 @@ pub(super) struct Classic {
     leader_id: String,
     /// How long the last completed join (JoinGroup through SyncGroup) took.
     join_duration: Option<Duration>,
+    /// When the request of the last successful heartbeat (or SyncGroup) was sent: the coordinator's session
+    /// timer for this member started no earlier. Without a success for session.timeout.ms from there, the
+    /// coordinator has expired the member and may have given its partitions to another: they are lost here
+    /// (as librdkafka does), before any other member can be assigned them.
+    session_from: Instant,
 }
 
 impl Classic {
@@ -62,6 +67,7 @@ impl Classic {
             left_at: None,
             leader_id: String::new(),
             join_duration: None,
+            session_from: Instant::now(),
         }
     }
 
@@ -165,7 +171,16 @@ impl Classic {
     }
 
     async fn heartbeat(&mut self) {
-        match self.send_heartbeat().await {
+        let expiry = self.session_from + self.shared.config.session_timeout;
+        let Ok(result) = tokio::time::timeout_at(expiry.into(), self.send_heartbeat()).await else {
+            self.session_expired();
+            return;
+        };
+        if result.is_err() && Instant::now() >= expiry {
+            self.session_expired();
+            return;
+        }
+        match result {
             Ok(0) => {}
             Ok(REBALANCE_IN_PROGRESS) => {
                 tracing::debug!(group = self.group(), "rebalance in progress: rejoining");
@@ -192,7 +207,22 @@ impl Classic {
         }
     }
 
+    /// No successful heartbeat for session.timeout.ms: the coordinator has expired this member.
+    fn session_expired(&mut self) {
+        let owned = owned(&self.shared);
+        tracing::warn!(
+            group = self.group(),
+            partitions = owned.len(),
+            "no successful heartbeat within session.timeout.ms: the group session timed out, partitions lost, rejoining"
+        );
+        self.generation = -1;
+        self.set_group_info();
+        lose(&self.shared, &owned);
+        self.need_join = true;
+    }
+
     async fn send_heartbeat(&mut self) -> Result<i16> {
+        let sent = Instant::now();
         let conn = self.coord.get().await?;
         let version = conn.versions().version_for::<HeartbeatRequest>()?;
         let mut req = HeartbeatRequest::default()
@@ -203,6 +233,10 @@ impl Classic {
             req = req.with_group_instance_id(self.shared.config.group_instance_id.clone().map(StrBytes::from_string));
         }
         let resp = conn.send_version(&req, version, self.shared.config.client.request_timeout).await?;
+        // The coordinator completes a heartbeat that it answers with REBALANCE_IN_PROGRESS too.
+        if resp.error_code == 0 || resp.error_code == REBALANCE_IN_PROGRESS {
+            self.session_from = sent;
+        }
         if resp.error_code == 0 {
             report_heartbeat(&self.shared, &self.member_id, self.generation);
         }
@@ -324,9 +358,10 @@ impl Classic {
         if v >= 5 {
             req = req.with_protocol_type(Some(StrBytes::from_static_str("consumer"))).with_protocol_name(Some(sb(&protocol_name)));
         }
+        let sync_sent = Instant::now();
         let sync = conn.send_version(&req, v, rebalance_timeout + cfg.client.request_timeout).await?;
         match sync.error_code {
-            0 => {}
+            0 => self.session_from = sync_sent,
             REBALANCE_IN_PROGRESS => {
                 self.need_join = true;
                 return Ok(());
