@@ -15,6 +15,19 @@ clean:
 	cargo clean
 	rm -rf build
 
+# Every package for every target into dist/ (packaging/dist; `make test` builds and checks the host's only).
+.PHONY: dist
+dist:
+	packaging/dist
+
+# A chaos run with a verifier on its own 3-node cluster (tests/system/src/bin/chaos.rs); `make test` runs 2 minutes.
+.PHONY: chaos
+SEED ?= 1
+MINUTES ?= 30
+chaos:
+	cargo build --locked -p polykafka-system-tests --bin chaos
+	target/debug/chaos --seed $(SEED) --minutes $(MINUTES)
+
 # Benchmarks against every peer that installs here (tests/bench/README.md); no timed assertion.
 .PHONY: bench bench-quick
 bench:

@@ -113,6 +113,37 @@ pub async fn numbers_in(bootstrap: &str, topic: &str, partition: i32) -> Vec<usi
     records.iter().map(|r| std::str::from_utf8(r.value.as_ref().unwrap()).unwrap().parse().unwrap()).collect()
 }
 
+/// An idempotent acks=all producer (linger 5 ms, delivery timeout 120 s) with `request.timeout.ms` and any
+/// further settings given.
+pub fn idempotent_producer(bootstrap: &str, request_timeout_ms: &str, extra: &[(&str, &str)]) -> polykafka::producer::Producer {
+    let mut props = vec![
+        ("bootstrap.servers", bootstrap),
+        ("acks", "all"),
+        ("enable.idempotence", "true"),
+        ("linger.ms", "5"),
+        ("request.timeout.ms", request_timeout_ms),
+        ("delivery.timeout.ms", "120000"),
+    ];
+    props.extend_from_slice(extra);
+    polykafka::producer::Producer::new(polykafka::ProducerConfig::from_properties(props).unwrap()).unwrap()
+}
+
+/// A member of `group` with manual commits from the earliest offset, a 6 s session, 1 s heartbeats and 5 s
+/// requests, plus any further settings given.
+pub fn group_member(bootstrap: &str, group: &str, extra: &[(&str, &str)]) -> polykafka::Consumer {
+    let mut props = vec![
+        ("bootstrap.servers", bootstrap),
+        ("group.id", group),
+        ("enable.auto.commit", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "1000"),
+        ("request.timeout.ms", "5000"),
+    ];
+    props.extend_from_slice(extra);
+    polykafka::Consumer::new(polykafka::ConsumerConfig::from_properties(props).unwrap()).unwrap()
+}
+
 /// A topic or id no other test (or earlier run) uses.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

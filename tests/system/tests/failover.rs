@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use polykafka::admin::Admin;
-use polykafka::producer::Producer;
-use polykafka::{AdminConfig, ProducerConfig, ProducerRecord};
-use polykafka_system_tests::{numbers_in, unique, TestCluster};
+use polykafka::{AdminConfig, ProducerRecord};
+use polykafka_system_tests::{idempotent_producer, numbers_in, unique, TestCluster};
 
 const RECORDS: usize = 200_000;
 const PARTITIONS: i32 = 3;
@@ -22,18 +21,7 @@ async fn killing_the_leader_loses_and_duplicates_nothing() {
     let topic = unique("failover");
     admin.create_topic(&topic, PARTITIONS, 3).await.unwrap();
 
-    let producer = Producer::new(
-        ProducerConfig::from_properties([
-            ("bootstrap.servers", bootstrap.as_str()),
-            ("acks", "all"),
-            ("enable.idempotence", "true"),
-            ("linger.ms", "5"),
-            ("request.timeout.ms", "10000"),
-            ("delivery.timeout.ms", "120000"),
-        ])
-        .unwrap(),
-    )
-    .unwrap();
+    let producer = idempotent_producer(&bootstrap, "10000", &[]);
 
     let mut deliveries = Vec::new();
     let mut killed = None;

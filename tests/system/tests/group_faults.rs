@@ -16,7 +16,7 @@ use polykafka::consumer::{CommitMode, Consumer, ConsumerEvent};
 use polykafka::producer::Producer;
 use polykafka::{AdminConfig, ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
 use polykafka_system_tests::proxy::Faults;
-use polykafka_system_tests::{unique, TestCluster};
+use polykafka_system_tests::{group_member, unique, TestCluster};
 
 const PARTITIONS: i32 = 6;
 const RECORDS: usize = 30_000;
@@ -37,20 +37,7 @@ struct Log {
 }
 
 async fn member(name: &'static str, bootstrap: String, topic: String, group: String, log: Arc<Log>, stop: Arc<AtomicBool>) {
-    let consumer = Consumer::new(
-        ConsumerConfig::from_properties([
-            ("bootstrap.servers", bootstrap.as_str()),
-            ("group.id", group.as_str()),
-            ("enable.auto.commit", "false"),
-            ("auto.offset.reset", "earliest"),
-            ("session.timeout.ms", "6000"),
-            ("heartbeat.interval.ms", "1000"),
-            ("request.timeout.ms", "3000"),
-            ("partition.assignment.strategy", "cooperative-sticky"),
-        ])
-        .unwrap(),
-    )
-    .unwrap();
+    let consumer = group_member(&bootstrap, &group, &[("request.timeout.ms", "3000"), ("partition.assignment.strategy", "cooperative-sticky")]);
     consumer.subscribe(&[topic]).unwrap();
     while !stop.load(Ordering::Relaxed) {
         let (events, records) = match consumer.poll_batch_events(200, Duration::from_millis(100)).await {

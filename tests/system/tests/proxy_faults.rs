@@ -13,27 +13,14 @@ use std::time::Duration;
 
 use polykafka::admin::Admin;
 use polykafka::producer::Producer;
-use polykafka::{AdminConfig, ProducerConfig, ProducerRecord};
+use polykafka::{AdminConfig, ProducerRecord};
 use polykafka_system_tests::proxy::{FaultProxy, Faults};
-use polykafka_system_tests::{numbers_in, unique, TestCluster};
+use polykafka_system_tests::{idempotent_producer, numbers_in, unique, TestCluster};
 
 const PARTITIONS: i32 = 3;
 
 fn producer(bootstrap: &str) -> Producer {
-    Producer::new(
-        ProducerConfig::from_properties([
-            ("bootstrap.servers", bootstrap),
-            ("acks", "all"),
-            ("enable.idempotence", "true"),
-            ("linger.ms", "5"),
-            ("request.timeout.ms", "3000"),
-            ("retry.backoff.ms", "50"),
-            ("reconnect.backoff.ms", "20"),
-            ("delivery.timeout.ms", "120000"),
-        ])
-        .unwrap(),
-    )
-    .unwrap()
+    idempotent_producer(bootstrap, "3000", &[("retry.backoff.ms", "50"), ("reconnect.backoff.ms", "20")])
 }
 
 /// Sends `count` records numbered from `first` (value = number, partition = number % PARTITIONS) in batches of
