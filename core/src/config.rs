@@ -83,7 +83,7 @@ impl fmt::Debug for SaslConfig {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct TlsConfig {
     /// CA certificates: from `ssl.ca.location` (a PEM file) or `ssl.ca.pem` (PEM text).
     /// When neither is set, the system's roots are trusted.
@@ -104,6 +104,23 @@ pub struct TlsConfig {
     /// `ssl.server.name`: the name sent in SNI and checked in every broker's certificate,
     /// instead of the host connected to (Go's `tls.Config.ServerName`).
     pub server_name: Option<String>,
+}
+
+/// The client's private key (`key_pem`) is shown only as set or not.
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("ca_location", &self.ca_location)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<set>"))
+            .field("certificate_location", &self.certificate_location)
+            .field("certificate_pem", &self.certificate_pem.as_ref().map(|_| "<set>"))
+            .field("key_location", &self.key_location)
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "<redacted>"))
+            .field("verify_hostname", &self.verify_hostname)
+            .field("verify_certificates", &self.verify_certificates)
+            .field("server_name", &self.server_name)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug)]
