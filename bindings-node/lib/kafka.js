@@ -23,7 +23,11 @@ class Kafka {
   constructor(cfg = {}) {
     const { brokers, logLevel = LEVELS.INFO, logCreator } = cfg
     if (!brokers) throw new KafkaJSNonRetriableError('Failed to connect: expected brokers array and got nothing')
-    this._config = Object.assign({ clientId: 'kafkajs', connectionTimeout: 1000, requestTimeout: 30000, enforceRequestTimeout: true }, cfg)
+    // Not enumerable: util.inspect and JSON.stringify of a client (or of its producers, consumers and admins,
+    // which hold it) never show the configuration's secrets (sasl.password, ssl.key), as kafkajs's closures hide them.
+    Object.defineProperty(this, '_config', {
+      value: Object.assign({ clientId: 'kafkajs', connectionTimeout: 1000, requestTimeout: 30000, enforceRequestTimeout: true }, cfg),
+    })
     this._logger = createLogger({ level: logLevel, logCreator })
     // Not in kafkajs: OpenTelemetry metrics (and traces with { tracing: true }), lib/otel.js.
     this._telemetry = telemetryOf(cfg.openTelemetry)
