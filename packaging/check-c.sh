@@ -51,12 +51,12 @@ topic="polykafka-check-c-$$-$(date +%s)"
 src="$PK_ROOT/packaging/check-c.c"
 # shellcheck disable=SC2046 # pkg-config's flags are words
 cc -std=c11 -Wall -Werror "$src" $(pkg-config --cflags --libs polykafka) -o "$tmp/check-dynamic"
-ldd "$tmp/check-dynamic" | grep -q "libpolykafka.so.0 => not found" || die "check-dynamic finds libpolykafka.so.0 elsewhere"
+grep -q "libpolykafka.so.0 => not found" <<<"$(ldd "$tmp/check-dynamic")" || die "check-dynamic finds libpolykafka.so.0 elsewhere"
 echo "== dynamic: cc check-c.c \$(pkg-config --cflags --libs polykafka); LD_LIBRARY_PATH=<tarball>/lib"
 out="$(LD_LIBRARY_PATH="$prefix/lib" "$tmp/check-dynamic" "$topic" dynamic)" || die "the dynamic build failed: $out"
 echo "$out"
 grep -qx "pk_version() = $PK_VERSION" <<<"$out" || die "the dynamic build reports another version"
-LD_LIBRARY_PATH="$prefix/lib" ldd "$tmp/check-dynamic" | grep -q "libpolykafka.so.0 => $prefix/lib/" ||
+grep -q "libpolykafka.so.0 => $prefix/lib/" <<<"$(LD_LIBRARY_PATH="$prefix/lib" ldd "$tmp/check-dynamic")" ||
   die "check-dynamic did not load the tarball's libpolykafka.so.0"
 
 # --static lists the library's own dependencies (Libs.private); -l:libpolykafka.a picks the archive,
@@ -65,7 +65,7 @@ static_libs="$(pkg-config --static --libs polykafka)"
 static_libs="${static_libs/-lpolykafka/-l:libpolykafka.a}"
 # shellcheck disable=SC2046,SC2086
 cc -std=c11 -Wall -Werror "$src" $(pkg-config --cflags polykafka) $static_libs -o "$tmp/check-static"
-if ldd "$tmp/check-static" | grep -q libpolykafka; then die "check-static links libpolykafka.so"; fi
+if grep -q libpolykafka <<<"$(ldd "$tmp/check-static")"; then die "check-static links libpolykafka.so"; fi
 echo "== static: cc check-c.c \$(pkg-config --cflags --static --libs polykafka) with libpolykafka.a"
 out="$("$tmp/check-static" "$topic" static)" || die "the static build failed: $out"
 echo "$out"

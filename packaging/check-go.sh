@@ -76,7 +76,7 @@ echo "   $((SECONDS - t0)) s; demo binary $(du -h "$tmp/bin/demo" | cut -f1)"
 found="$(find "$tmp" -name target -type d)"
 [[ -z "$found" ]] || die "a target/ directory exists: $found"
 echo "no target/ directory under $tmp"
-if ldd "$tmp/bin/demo" | grep -q libpolykafka; then die "the demo links libpolykafka.so: the static library was not used"; fi
+if grep -q libpolykafka <<<"$(ldd "$tmp/bin/demo")"; then die "the demo links libpolykafka.so: the static library was not used"; fi
 
 echo "== go list -m all"
 go list -m all | tee "$tmp/modules"
@@ -99,7 +99,7 @@ if [[ -f "$mod/lib/linux_arm64/libpolykafka.a" && -x "$zig_python" ]]; then
   printf '#!/bin/sh\nexec "%s" -m ziglang cc -target aarch64-linux-gnu.2.17 "$@"\n' "$zig_python" > "$tmp/zig-cc"
   chmod +x "$tmp/zig-cc"
   GOARCH=arm64 CC="$tmp/zig-cc" go build -o "$tmp/bin/demo-arm64" ./demo || die "the arm64 cross build did not link"
-  file "$tmp/bin/demo-arm64" | grep -q "ARM aarch64" || die "demo-arm64 is not an aarch64 binary: $(file "$tmp/bin/demo-arm64")"
+  grep -q "ARM aarch64" <<<"$(file "$tmp/bin/demo-arm64")" || die "demo-arm64 is not an aarch64 binary: $(file "$tmp/bin/demo-arm64")"
   echo "demo-arm64: $(file -b "$tmp/bin/demo-arm64" | cut -d, -f1-2), $(du -h "$tmp/bin/demo-arm64" | cut -f1)"
 else
   echo "arm64 link not checked (no lib/linux_arm64 in the module, or no zig in build/packaging-tools)"
@@ -111,7 +111,7 @@ if [[ -f "$tarball" ]]; then
   tar -C "$tmp" -xzf "$tarball"
   c_prefix="$tmp/polykafka-$PK_VERSION-linux-x86_64"
   PKG_CONFIG_PATH="$c_prefix/lib/pkgconfig" go build -tags dynamic -o "$tmp/bin/version-dynamic" ./version
-  LD_LIBRARY_PATH="$c_prefix/lib" ldd "$tmp/bin/version-dynamic" | grep -q "libpolykafka.so.0 => $c_prefix/lib/" ||
+  grep -q "libpolykafka.so.0 => $c_prefix/lib/" <<<"$(LD_LIBRARY_PATH="$c_prefix/lib" ldd "$tmp/bin/version-dynamic")" ||
     die "the dynamic build does not load the tarball's libpolykafka.so.0"
   got="$(LD_LIBRARY_PATH="$c_prefix/lib" "$tmp/bin/version-dynamic")"
   [[ "$got" == "$PK_VERSION" ]] || die "-tags dynamic: kafka.Version() = $got, want $PK_VERSION"
