@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The tests of bindings-c, from the repository root or anywhere: builds the library, checks the
-# header is current, runs the C tests under valgrind, then go vet and go test -race (the kafka
-# module and its OpenTelemetry module, go/otelkafka, which has a go.mod of its own). Needs a
-# broker: KAFKA_BOOTSTRAP, or the cluster of tests/cluster/kafka (build/cluster/cluster.env).
+# header is current, runs the C tests under valgrind, then go vet, go test -race and go test with
+# cgocheck2 in each Go module: the kafka module (go/), its tests that compare with kafka-go and
+# confluent-kafka-go (go/compattest, a module of its own so that they stay out of the kafka
+# module's go.mod) and its OpenTelemetry module (go/otelkafka). The Go package links
+# go/lib/linux_<arch>/libpolykafka.a, a symbolic link to target/release/libpolykafka.a here.
+# Needs a broker: KAFKA_BOOTSTRAP, or the cluster of tests/cluster/kafka (build/cluster/cluster.env).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -23,9 +26,17 @@ echo "== header"
 bindings-c/check-header.sh
 echo "== C tests under valgrind"
 bindings-c/tests/run-c.sh
+go_modules=(bindings-c/go bindings-c/go/compattest bindings-c/go/otelkafka)
+in_each_module() {
+    local m
+    for m in "${go_modules[@]}"; do
+        echo "-- $m"
+        (cd "$root/$m" && "$@")
+    done
+}
 echo "== go vet"
-(cd bindings-c/go && go vet ./... && cd otelkafka && go vet ./...)
+in_each_module go vet ./...
 echo "== go test -race"
-(cd bindings-c/go && go test -race -count=1 ./... && cd otelkafka && go test -race -count=1 ./...)
+in_each_module go test -race -count=1 ./...
 echo "== go test with GOEXPERIMENT=cgocheck2 (every pointer passed to C checked)"
-(cd bindings-c/go && GOEXPERIMENT=cgocheck2 go test -count=1 ./... && cd otelkafka && GOEXPERIMENT=cgocheck2 go test -count=1 ./...)
+GOEXPERIMENT=cgocheck2 in_each_module go test -count=1 ./...

@@ -1,7 +1,7 @@
 package kafka
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
+#cgo CFLAGS: -I${SRCDIR}/include
 #include <stdlib.h>
 #include "polykafka.h"
 */

@@ -2,16 +2,22 @@
 // through its C ABI: a kafka-go program moves to it by changing the import path to
 // github.com/polykafka/polykafka/bindings-c/go (package name kafka).
 //
-// Building: the package links the static library target/release/libpolykafka.a of the
-// polykafka repository (through #cgo directives relative to this directory), so build it first:
+// Building: the module bundles the engine as a static library for linux/amd64 and linux/arm64
+// (glibc), lib/linux_<arch>/libpolykafka.a, chosen by build tags as confluent-kafka-go bundles
+// librdkafka: `go get github.com/polykafka/polykafka/bindings-c/go` and a C compiler (cgo) are all
+// a program needs; no Rust toolchain, and the binary needs no shared library. With the build tag
+// `dynamic` the program links a system-installed libpolykafka.so found through pkg-config instead
+// (the C tarball's polykafka.pc); elsewhere than linux/amd64 and linux/arm64 that tag is required.
+// Kafka-go and confluent-kafka-go, which the tests compare with, are not dependencies: those
+// tests are in compattest/, a module of its own.
+//
+// In the polykafka repository lib/ and include/ are symbolic links to target/release and
+// bindings-c/include, so build the library first:
 //
 //	cargo build --release -p polykafka-c   # at the repository root
 //	go build ./...                          # or go test, in bindings-c/go
 //
-// Binaries are linked statically against it and need no LD_LIBRARY_PATH. A Go module using
-// this one from elsewhere adds a replace directive pointing at a checkout of the repository
-// where the library was built: `replace github.com/polykafka/polykafka/bindings-c/go =>
-// /path/to/polykafka/bindings-c/go`.
+// packaging/go-c.sh writes the module with real files (stripped libraries) to dist/go.
 //
 // Semantics follow kafka-go, including its defaults, which surprise: a Writer's RequiredAcks
 // is RequireNone, its Balancer is RoundRobin (keys ignored), and a synchronous WriteMessages

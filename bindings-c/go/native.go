@@ -1,8 +1,7 @@
 package kafka
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libpolykafka.a -lpthread -ldl -lm -lrt -lgcc_s
+#cgo CFLAGS: -I${SRCDIR}/include
 #include <stdlib.h>
 #include "polykafka.h"
 */
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"sync"
 	"unsafe"
+
+	_ "github.com/polykafka/polykafka/bindings-c/go/internal/link" // the native library
 )
 
 // This file is the only one that knows the C ABI's memory rules:
@@ -566,7 +567,9 @@ func (a *nativeAdmin) partitionCount(topic string) (int, error) {
 	return int(n), err
 }
 
-// Version is the version of the native polykafka library.
+// Version is the version of the polykafka engine linked into the program (pk_version() of the C
+// ABI; the same number as every polykafka package of this release). It is ours: kafka-go has no
+// such function, and confluent-kafka-go's equivalent is LibraryVersion().
 func Version() string {
 	return C.GoString(C.pk_version())
 }

@@ -991,7 +991,8 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * The library's version ("0.1.0"), static.
+ * The engine's version: the workspace's version (Cargo.toml), the same number every polykafka
+ * package of a release carries. A static NUL-terminated string; never free it.
  */
 const char *pk_version(void);
 

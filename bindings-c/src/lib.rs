@@ -32,7 +32,8 @@ pub use schema::*;
 pub use stats::*;
 pub use streams::*;
 
-/// The library's version ("0.1.0"), static.
+/// The engine's version: the workspace's version (Cargo.toml), the same number every polykafka
+/// package of a release carries. A static NUL-terminated string; never free it.
 #[no_mangle]
 pub extern "C" fn pk_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

@@ -13,8 +13,11 @@ if [[ -z "${KAFKA_BOOTSTRAP:-}" && -f "$root/build/cluster/cluster.env" ]]; then
     . "$root/build/cluster/cluster.env"
 fi
 export KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
+# The test compares pk_version() with the workspace's version (Cargo.toml, as packaging/lib.sh reads it).
+version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$root/Cargo.toml")"
 # The static library needs these system libraries (what `rustc --print native-static-libs` lists).
 gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -O1 -I "$root/bindings-c/include" \
+    -DPK_EXPECTED_VERSION="\"$version\"" \
     "$here/test_polykafka.c" "$root/target/release/libpolykafka.a" \
     -lpthread -ldl -lm -lrt -lgcc_s -lc -o "$out/test_polykafka"
 if [[ "${NO_VALGRIND:-0}" == 1 ]]; then

@@ -94,7 +94,7 @@ static size_t collect(pk_producer *p, size_t want, int64_t *offsets, int *errors
 }
 
 static void test_version_and_null_frees(void) {
-    CHECK(strcmp(pk_version(), "0.1.0") == 0, "version %s", pk_version());
+    CHECK(strcmp(pk_version(), PK_EXPECTED_VERSION) == 0, "version %s, want %s", pk_version(), PK_EXPECTED_VERSION);
     pk_error_free(NULL);
     pk_config_free(NULL);
     pk_producer_free(NULL);

@@ -1,41 +1,19 @@
 package streams_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	kafka "github.com/polykafka/polykafka/bindings-c/go"
-	kgo "github.com/segmentio/kafka-go"
+	"github.com/polykafka/polykafka/bindings-c/go/internal/testenv"
 )
 
-// bootstrap is the plaintext listener of the test cluster: KAFKA_BOOTSTRAP, else the
-// cluster.env of tests/cluster/kafka up.
-func bootstrap(t testing.TB) string {
-	if b := os.Getenv("KAFKA_BOOTSTRAP"); b != "" {
-		return b
-	}
-	path := os.Getenv("KAFKA_CLUSTER_ENV")
-	if path == "" {
-		path = filepath.Join("..", "..", "..", "build", "cluster", "cluster.env")
-	}
-	if f, err := os.Open(path); err == nil {
-		defer f.Close()
-		s := bufio.NewScanner(f)
-		for s.Scan() {
-			if k, v, ok := strings.Cut(s.Text(), "="); ok && k == "KAFKA_BOOTSTRAP" {
-				return strings.Trim(v, `"'`)
-			}
-		}
-	}
-	return "127.0.0.1:9092"
-}
+// bootstrap is the plaintext listener of the test cluster (see internal/testenv).
+func bootstrap(testing.TB) string { return testenv.Bootstrap() }
 
 var seq int64
 
@@ -95,22 +73,21 @@ func produce(t testing.TB, topic string, recs []rec) {
 	}
 }
 
-// readAll reads every message now in the topic (with kafka-go's own client).
-func readAll(t testing.TB, topic string, partitions int) []kgo.Message {
+// readAll reads every message now in the topic, with a partition Reader of the kafka package
+// per partition (kafka-go, which read it before, stays out of this module: see compattest/).
+func readAll(t testing.TB, topic string, partitions int) []kafka.Message {
 	t.Helper()
 	addr := bootstrap(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var out []kgo.Message
+	var out []kafka.Message
 	for p := 0; p < partitions; p++ {
-		var first, last int64
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+		var n int64
 		for {
-			conn, err := kgo.DialLeader(ctx, "tcp", addr, topic, p)
-			if err == nil {
-				first, last, err = conn.ReadOffsets()
-				conn.Close()
-			}
-			if err == nil {
+			// From the first offset, the lag is the partition's end minus its start.
+			var err error
+			if n, err = r.ReadLag(ctx); err == nil {
 				break
 			}
 			if ctx.Err() != nil {
@@ -118,20 +95,13 @@ func readAll(t testing.TB, topic string, partitions int) []kgo.Message {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if last == first {
-			continue
-		}
-		r := kgo.NewReader(kgo.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
-		if err := r.SetOffset(first); err != nil {
-			t.Fatal(err)
-		}
-		for {
+		for n > 0 {
 			m, err := r.ReadMessage(ctx)
 			if err != nil {
 				t.Fatalf("reading %s-%d: %v", topic, p, err)
 			}
 			out = append(out, m)
-			if m.Offset >= last-1 {
+			if r.Lag() <= 0 {
 				break
 			}
 		}

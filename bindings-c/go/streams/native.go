@@ -1,8 +1,7 @@
 package streams
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: ${SRCDIR}/../../../target/release/libpolykafka.a -lpthread -ldl -lm -lrt -lgcc_s
+#cgo CFLAGS: -I${SRCDIR}/../include
 #include <stdlib.h>
 #include "polykafka.h"
 
@@ -24,6 +23,8 @@ import (
 	"runtime/cgo"
 	"time"
 	"unsafe"
+
+	_ "github.com/polykafka/polykafka/bindings-c/go/internal/link" // the native library
 )
 
 // This file and callbacks.go are the only ones that know the C ABI. Its memory rules: C never

@@ -4,8 +4,7 @@
 package native
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../../include
-#cgo LDFLAGS: ${SRCDIR}/../../../../../target/release/libpolykafka.a -lpthread -ldl -lm -lrt -lgcc_s
+#cgo CFLAGS: -I${SRCDIR}/../../../include
 #include <stdlib.h>
 #include "polykafka.h"
 */
@@ -17,6 +16,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	_ "github.com/polykafka/polykafka/bindings-c/go/internal/link" // the native library
 )
 
 // Error is an error of the registry or of a serde: Kind is "schema_registry" (the registry

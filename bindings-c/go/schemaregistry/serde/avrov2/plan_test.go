@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polykafka/polykafka/bindings-c/go/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry"
-	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde"
 )
 
@@ -150,18 +150,18 @@ func captureLog(t *testing.T) *logSink {
 // newLatestPair registers schema under topic and gives a serializer of its latest version and
 // a deserializer.
 func newLatestPair(t *testing.T, schema string) (string, *Serializer, *Deserializer) {
-	c := srtest.NewClients(t)
+	ours := srtest.Client(t)
 	topic := srtest.Unique(t, "go-plan")
-	if _, err := c.Ours.Register(topic+"-value", schemaregistry.SchemaInfo{Schema: schema}, false); err != nil {
+	if _, err := ours.Register(topic+"-value", schemaregistry.SchemaInfo{Schema: schema}, false); err != nil {
 		t.Fatal(err)
 	}
 	conf := NewSerializerConfig()
 	conf.AutoRegisterSchemas, conf.UseLatestVersion = false, true
-	ser, err := NewSerializer(c.Ours, serde.ValueSerde, conf)
+	ser, err := NewSerializer(ours, serde.ValueSerde, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	de, err := NewDeserializer(c.Ours, serde.ValueSerde, NewDeserializerConfig())
+	de, err := NewDeserializer(ours, serde.ValueSerde, NewDeserializerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ package protobuf_test
 // (SCHEMA_REGISTRY_URL; skipped when unset): the first message of a file, a nested one, the
 // second one (index path != [0]), an imported file (registered as a reference) and a
 // well-known import, repeated/map/oneof/enum fields; identical bytes for the same schema id;
-// the error paths. The test types are generated from internal/pbtest/*.proto (gen.go).
+// the error paths. The test types are generated from compattest/internal/pbtest/*.proto (gen.go).
 
 import (
 	"bytes"
@@ -19,11 +19,12 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/polykafka/polykafka/bindings-c/go/compattest/internal/pbtest"
+	"github.com/polykafka/polykafka/bindings-c/go/compattest/internal/srboth"
+	"github.com/polykafka/polykafka/bindings-c/go/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry"
-	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/protobuf"
-	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/protobuf/internal/pbtest"
 )
 
 func unique(t *testing.T) string { return srtest.Unique(t, "go-pb") }
@@ -45,7 +46,7 @@ func shapes() []proto.Message {
 	}
 }
 
-func theirDeserializer(t *testing.T, c srtest.Clients) *ckprotobuf.Deserializer {
+func theirDeserializer(t *testing.T, c srboth.Clients) *ckprotobuf.Deserializer {
 	d, err := ckprotobuf.NewDeserializer(c.Theirs, ckserde.ValueSerde, ckprotobuf.NewDeserializerConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +66,7 @@ func schemaID(b []byte) int {
 // Ours registers shapes.proto (and common.proto as its reference); theirs, with the latest
 // version, writes the same bytes; each reads the other's.
 func TestProtobufBothWaysIdenticalBytes(t *testing.T) {
-	c := srtest.NewClients(t)
+	c := srboth.NewClients(t)
 	topic := unique(t)
 	ourSer, err := protobuf.NewSerializer(c.Ours, serde.ValueSerde, protobuf.NewSerializerConfig())
 	if err != nil {
@@ -132,7 +133,7 @@ func TestProtobufBothWaysIdenticalBytes(t *testing.T) {
 
 // Theirs registers (auto), ours reads and, looking the same schema up, writes the same bytes.
 func TestProtobufTheirsRegistersOursReads(t *testing.T) {
-	c := srtest.NewClients(t)
+	c := srboth.NewClients(t)
 	topic := unique(t)
 	theirSer, err := ckprotobuf.NewSerializer(c.Theirs, ckserde.ValueSerde, ckprotobuf.NewSerializerConfig())
 	if err != nil {
@@ -170,7 +171,7 @@ func TestProtobufTheirsRegistersOursReads(t *testing.T) {
 }
 
 func TestProtobufErrorPathsBothImpls(t *testing.T) {
-	c := srtest.NewClients(t)
+	c := srboth.NewClients(t)
 	topic := unique(t)
 	ourSer, _ := protobuf.NewSerializer(c.Ours, serde.ValueSerde, protobuf.NewSerializerConfig())
 	defer ourSer.Close()
@@ -231,7 +232,7 @@ func TestProtobufErrorPathsBothImpls(t *testing.T) {
 		t.Fatalf("deserializer UseLatestVersion gave %v", err)
 	}
 	// an unreachable registry: a retriable error, no panic
-	dead := srtest.Unreachable(t)
+	dead := srboth.Unreachable(t)
 	deadSer, err := protobuf.NewSerializer(dead.Ours, serde.ValueSerde, protobuf.NewSerializerConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +249,7 @@ func TestProtobufErrorPathsBothImpls(t *testing.T) {
 
 // Records written to the real broker read back.
 func TestProtobufWriterReader(t *testing.T) {
-	c := srtest.NewClients(t)
+	c := srboth.NewClients(t)
 	broker := srtest.Broker(t)
 	topic := unique(t)
 	ser, _ := protobuf.NewSerializer(c.Ours, serde.ValueSerde, protobuf.NewSerializerConfig())

@@ -1,6 +1,7 @@
-// Package srtest holds what the schema registry tests of every serde share: both libraries'
-// clients on SCHEMA_REGISTRY_URL (the test is skipped when unset), unique names, and writing
-// records to the broker of KAFKA_BOOTSTRAP.
+// Package srtest holds what the schema registry tests of every serde share: our client on
+// SCHEMA_REGISTRY_URL (the test is skipped when unset), unique names, and writing records to the
+// broker of KAFKA_BOOTSTRAP. confluent-kafka-go's clients for the comparisons are in
+// compattest/internal/srboth (a module of its own). Tests only.
 package srtest
 
 import (
@@ -11,53 +12,36 @@ import (
 	"testing"
 	"time"
 
-	ckschemaregistry "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
-
 	kafka "github.com/polykafka/polykafka/bindings-c/go"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry"
 )
 
-// Clients are polykafka's and confluent-kafka-go's clients of one registry.
-type Clients struct {
-	Ours   schemaregistry.Client
-	Theirs ckschemaregistry.Client
-}
-
-// NewClients connects both to SCHEMA_REGISTRY_URL (skips t when unset); closed at cleanup.
-func NewClients(t *testing.T) Clients {
+// Client connects polykafka's client to SCHEMA_REGISTRY_URL (skips t when unset); closed at cleanup.
+func Client(t *testing.T) schemaregistry.Client {
 	url := os.Getenv("SCHEMA_REGISTRY_URL")
 	if url == "" {
 		t.Skip("SCHEMA_REGISTRY_URL is not set")
 	}
-	ours, err := schemaregistry.NewClient(schemaregistry.NewConfig(url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := ckschemaregistry.NewClient(ckschemaregistry.NewConfig(url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ours.Close(); theirs.Close() })
-	return Clients{ours, theirs}
+	return newClient(t, schemaregistry.NewConfig(url))
 }
 
-// Unreachable gives both libraries' clients of a registry nobody listens to, without retries.
-func Unreachable(t *testing.T) Clients {
-	const url = "http://127.0.0.1:1"
-	conf := schemaregistry.NewConfig(url)
+// UnreachableURL is a registry nobody listens to.
+const UnreachableURL = "http://127.0.0.1:1"
+
+// UnreachableClient gives polykafka's client of UnreachableURL, without retries.
+func UnreachableClient(t *testing.T) schemaregistry.Client {
+	conf := schemaregistry.NewConfig(UnreachableURL)
 	conf.MaxRetries = 0
-	ours, err := schemaregistry.NewClient(conf)
+	return newClient(t, conf)
+}
+
+func newClient(t *testing.T, conf *schemaregistry.Config) schemaregistry.Client {
+	c, err := schemaregistry.NewClient(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ckConf := ckschemaregistry.NewConfig(url)
-	ckConf.MaxRetries = 0
-	theirs, err := ckschemaregistry.NewClient(ckConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ours.Close(); theirs.Close() })
-	return Clients{ours, theirs}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // Unique gives a topic name of this test and moment.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	kafka "github.com/polykafka/polykafka/bindings-c/go"
+	"github.com/polykafka/polykafka/bindings-c/go/internal/testenv"
 	kgo "github.com/segmentio/kafka-go"
 )
 
@@ -213,7 +214,7 @@ func checkUnreachable(t *testing.T, what string, err error) {
 // clusterName finds the test cluster (by its bootstrap address) among the clusters the
 // launcher started, so that it can freeze it; "" when it is not one of them.
 func clusterName(t *testing.T) (string, string) {
-	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	root := testenv.RepoRoot()
 	files, _ := filepath.Glob(filepath.Join(root, "build", "cluster", "kafka-*", "cluster.env"))
 	for _, f := range files {
 		data, err := os.ReadFile(f)

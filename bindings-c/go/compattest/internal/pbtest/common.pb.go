@@ -80,7 +80,7 @@ const file_pbtest_common_proto_rawDesc = "" +
 	"\x13pbtest/common.proto\x12\x15polykafka.test.common\"5\n" +
 	"\aAddress\x12\x16\n" +
 	"\x06street\x18\x01 \x01(\tR\x06street\x12\x12\n" +
-	"\x04city\x18\x02 \x01(\tR\x04cityB\\ZZgithub.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/protobuf/internal/pbtestb\x06proto3"
+	"\x04city\x18\x02 \x01(\tR\x04cityBIZGgithub.com/polykafka/polykafka/bindings-c/go/compattest/internal/pbtestb\x06proto3"
 
 var (
 	file_pbtest_common_proto_rawDescOnce sync.Once

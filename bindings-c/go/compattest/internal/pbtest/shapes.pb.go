@@ -339,7 +339,7 @@ const file_pbtest_shapes_proto_rawDesc = "" +
 	"\x05State\x12\a\n" +
 	"\x03NEW\x10\x00\x12\b\n" +
 	"\x04PAID\x10\x01B\t\n" +
-	"\apaymentB\\ZZgithub.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/protobuf/internal/pbtestb\x06proto3"
+	"\apaymentBIZGgithub.com/polykafka/polykafka/bindings-c/go/compattest/internal/pbtestb\x06proto3"
 
 var (
 	file_pbtest_shapes_proto_rawDescOnce sync.Once

@@ -17,8 +17,9 @@ import (
 	ckavrov2 "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/avrov2"
 	ckjsonschema "github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/jsonschema"
 
+	"github.com/polykafka/polykafka/bindings-c/go/compattest/internal/srboth"
+	"github.com/polykafka/polykafka/bindings-c/go/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry"
-	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/internal/srtest"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/avrov2"
 	"github.com/polykafka/polykafka/bindings-c/go/schemaregistry/serde/jsonschema"
@@ -52,7 +53,7 @@ type clients struct {
 }
 
 func newClients(t *testing.T) clients {
-	c := srtest.NewClients(t)
+	c := srboth.NewClients(t)
 	return clients{c.Ours, c.Theirs}
 }
 
@@ -270,7 +271,7 @@ func TestAvroErrorPathsBothImpls(t *testing.T) {
 		t.Fatalf("ours: wrong type gave %v", err)
 	}
 	// unreachable registry: retriable
-	dead := srtest.Unreachable(t)
+	dead := srboth.Unreachable(t)
 	_, err = dead.Ours.GetLatestSchemaMetadata("x-value")
 	if !errors.As(err, &se) || !se.Retriable || se.Status != 0 {
 		t.Fatalf("ours: unreachable gave %#v", err)

@@ -1,0 +1,6 @@
+//go:build dynamic
+
+package link
+
+// #cgo pkg-config: polykafka
+import "C"
