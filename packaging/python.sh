@@ -48,10 +48,15 @@ if (( host )); then
 else
   rm -rf "$out"
   mkdir -p "$out"
-  pk_zig_env
+  # maturin --zig runs `python3 -m ziglang`, so only ziglang and maturin are needed, in the venv pk_zig_env uses
+  # (same ziglang): not pk_zig_env itself, whose cargo-zigbuild (a cargo install, minutes here) maturin never calls.
   venv="$PK_ROOT/build/packaging-tools/venv"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  "$venv/bin/python" -c 'import ziglang' 2>/dev/null ||
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "ziglang>=0.13,<0.16" >&2
   [[ -x "$venv/bin/maturin" ]] ||
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "maturin>=1.5,<2.0" >&2
+  export PATH="$venv/bin:$PATH"
   step "tools: maturin $("$venv/bin/maturin" --version | cut -d' ' -f2), zig $("$venv/bin/python" -m ziglang version)"
 
   "$venv/bin/maturin" sdist -m "$manifest" --out "$out" >&2
@@ -60,9 +65,9 @@ else
   # target, maturin --compatibility. Thin LTO (the release profile) unless the caller turned it off; the
   # debug info the release profile keeps for profiling is stripped (CARGO_PROFILE_RELEASE_STRIP).
   builds=(
-    "x86_64-unknown-linux-gnu manylinux2014"
     "aarch64-unknown-linux-gnu manylinux2014"
     "x86_64-unknown-linux-musl musllinux_1_2"
+    "x86_64-unknown-linux-gnu manylinux2014"
   )
   for b in "${builds[@]}"; do
     read -r target compat <<<"$b"
