@@ -62,8 +62,10 @@ else
   "$venv/bin/maturin" sdist -m "$manifest" --out "$out" >&2
   step "sdist"
 
-  # target, maturin --compatibility. Thin LTO (the release profile) unless the caller turned it off; the
-  # debug info the release profile keeps for profiling is stripped (CARGO_PROFILE_RELEASE_STRIP).
+  # target, maturin --compatibility. Thin LTO (the release profile) unless the caller turned it off. The debug
+  # info the release profile keeps for profiling is stripped at the link: `-C strip=debuginfo` goes to the
+  # binding's rustc only (cargo rustc), so the dependencies stay the ones other builds of the target compiled
+  # (CARGO_PROFILE_RELEASE_STRIP would change every crate's profile and rebuild them all).
   builds=(
     "aarch64-unknown-linux-gnu manylinux2014"
     "x86_64-unknown-linux-musl musllinux_1_2"
@@ -72,8 +74,8 @@ else
   for b in "${builds[@]}"; do
     read -r target compat <<<"$b"
     pk_rust_target "$target"
-    CARGO_PROFILE_RELEASE_STRIP=debuginfo "$venv/bin/maturin" build --release --locked -m "$manifest" \
-      --zig --target "$target" --compatibility "$compat" --out "$out" >&2
+    "$venv/bin/maturin" build --release --locked -m "$manifest" \
+      --zig --target "$target" --compatibility "$compat" --out "$out" -- -C strip=debuginfo >&2
     step "wheel $target ($compat)"
   done
 
