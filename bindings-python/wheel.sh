@@ -19,5 +19,6 @@ out="$root/build/wheels"
 mkdir -p "$out"
 "$tools/bin/maturin" build --release --locked -m "$root/bindings-python/Cargo.toml" \
   --interpreter "$(command -v "$python")" --out "$out" >&2
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/bindings-python/pyproject.toml" | head -1)"
-ls -t "$out"/polykafka-"$version"-*.whl | head -1
+# The version is the workspace's (Cargo.toml [workspace.package]; pyproject.toml takes it from there).
+source "$root/packaging/lib.sh"
+ls -t "$out"/polykafka-"$PK_VERSION"-*.whl | head -1
