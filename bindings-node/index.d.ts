@@ -160,6 +160,9 @@ export interface OpenTelemetryOptions {
 
 /** Not in kafkajs: turns OpenTelemetry on for the producers and consumers `kafka` makes from now
  * on (as the `openTelemetry` option); nothing happens without @opentelemetry/api installed. */
+/** The engine's version, the same for every polykafka package (e.g. `'0.1.0'`). */
+export function version(): string
+
 export function instrument(kafka: Kafka, options?: OpenTelemetryOptions | false): Kafka
 
 export interface ISocketFactoryArgs {

@@ -7,6 +7,7 @@ const { Partitioners } = require('./lib/partitioners')
 const { LEVELS } = require('./lib/logger')
 const constants = require('./lib/constants')
 const streams = require('./lib/streams')
+const native = require('./lib/native')
 const { fromNative, fromPanic, nativeInfo, isRebalancing, isKafkaJSError, ...errors } = require('./lib/errors')
 
 // kafkajs's AssignerProtocol is for custom assigners; named for compatibility.
@@ -14,6 +15,8 @@ const AssignerProtocol = { MemberMetadata: {}, MemberAssignment: {} }
 
 module.exports = {
   Kafka,
+  // The engine's version (the one version of every polykafka package).
+  version: native.version,
   instrument,
   PartitionAssigners: constants.PartitionAssigners,
   AssignerProtocol,

@@ -7,6 +7,7 @@ const polykafka = require('./index.js')
 export default polykafka
 export const {
   Kafka,
+  version,
   instrument,
   PartitionAssigners,
   AssignerProtocol,

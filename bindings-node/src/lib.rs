@@ -53,6 +53,13 @@ pub fn test_emit_logs(count: u32) {
     }
 }
 
+/// The engine's version: the workspace version of Cargo.toml, the one every package carries
+/// (`require('polykafka').version()`).
+#[napi_derive::napi]
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
 /// The OpenTelemetry instruments (JSON: name, kind, unit, description, buckets): the core's
 /// table, for lib/otel.js.
 #[napi_derive::napi(catch_unwind)]
