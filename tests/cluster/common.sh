@@ -6,6 +6,10 @@ CLUSTER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$CLUSTER_DIR/../.." && pwd)"
 BUILD="${POLYKAFKA_BUILD:-$REPO_ROOT/build/cluster}"
 LIB="$BUILD/lib"
+# The Kafka version tests/cluster/pom.xml pins; other versions get their own lib-<version> folder
+# (use_kafka_version).
+POM_KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$CLUSTER_DIR/pom.xml" | head -1)
+KAFKA_WANT_VERSION=$POM_KAFKA_VERSION
 # shellcheck disable=SC2034 # TLS is used by kafka
 TLS="$BUILD/tls"
 JAVA="${JAVA:-java}"
@@ -124,30 +128,51 @@ with_lock() {
   fi
 }
 
-jars_current() {
-  local stamp="$LIB/.pom.sha256"
-  [[ -f "$stamp" && "$(<"$stamp")" == "$(sha256sum "$CLUSTER_DIR/pom.xml" | cut -d' ' -f1)" ]] &&
-    compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null
+# use_kafka_version V: later calls use Kafka V's jars: build/cluster/lib for the pom's version,
+# build/cluster/lib-V for any other (fetched with -Dkafka.version=V, the pom's dependencies otherwise).
+use_kafka_version() {
+  local v=${1:-$POM_KAFKA_VERSION}
+  [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad Kafka version '$v' (expected X.Y.Z, e.g. 3.9.1)"
+  KAFKA_WANT_VERSION=$v
+  if [[ "$v" == "$POM_KAFKA_VERSION" ]]; then LIB="$BUILD/lib"; else LIB="$BUILD/lib-$v"; fi
 }
 
-# ensure_kafka_jars: copy the pom's runtime jars into $LIB once; redo when pom.xml changed.
+# The stamp: the pom's hash (plus the version when it is not the pom's own).
+jars_stamp() {
+  local h; h=$(sha256sum "$CLUSTER_DIR/pom.xml" | cut -d' ' -f1)
+  if [[ "$KAFKA_WANT_VERSION" == "$POM_KAFKA_VERSION" ]]; then echo "$h"; else echo "$h kafka $KAFKA_WANT_VERSION"; fi
+}
+jars_current() {
+  local stamp="$LIB/.pom.sha256"
+  [[ -f "$stamp" && "$(<"$stamp")" == "$(jars_stamp)" ]] &&
+    compgen -G "$LIB/kafka_2.13-$KAFKA_WANT_VERSION.jar" >/dev/null
+}
+
+# ensure_kafka_jars: copy the pom's runtime jars (for $KAFKA_WANT_VERSION) into $LIB once; redo when
+# pom.xml changed.
 ensure_kafka_jars() {
   jars_current && return 0
-  with_lock jars fetch_kafka_jars
+  with_lock "jars-$KAFKA_WANT_VERSION" fetch_kafka_jars
 }
 fetch_kafka_jars() {
-  local pom="$CLUSTER_DIR/pom.xml" stamp="$LIB/.pom.sha256" want t0
+  local pom="$CLUSTER_DIR/pom.xml" stamp="$LIB/.pom.sha256" want t0 mlog="$BUILD/mvn-kafka.log" vargs=()
   jars_current && return 0
-  want=$(sha256sum "$pom" | cut -d' ' -f1)
+  want=$(jars_stamp)
+  if [[ "$KAFKA_WANT_VERSION" != "$POM_KAFKA_VERSION" ]]; then
+    vargs=(-Dkafka.version="$KAFKA_WANT_VERSION"); mlog="$BUILD/mvn-kafka-$KAFKA_WANT_VERSION.log"
+  fi
   command -v mvn >/dev/null 2>&1 || die "mvn not found: needed once to fetch the Kafka jars"
   t0=$(now_ms)
-  log "fetching Kafka jars with Maven into $LIB ..."
+  log "fetching Kafka $KAFKA_WANT_VERSION jars with Maven into $LIB ..."
   rm -rf "$LIB.tmp"
   mkdir -p "$LIB.tmp"
-  if ! mvn -B -q -f "$pom" dependency:copy-dependencies -Dcluster.lib="$LIB.tmp" >"$BUILD/mvn-kafka.log" 2>&1; then
-    tail -40 "$BUILD/mvn-kafka.log" >&2
-    die "mvn copy-dependencies failed (full log: $BUILD/mvn-kafka.log)"
+  if ! mvn -B -q -f "$pom" dependency:copy-dependencies -Dcluster.lib="$LIB.tmp" ${vargs[@]+"${vargs[@]}"} \
+       >"$mlog" 2>&1; then
+    tail -40 "$mlog" >&2
+    die "mvn copy-dependencies failed for Kafka $KAFKA_WANT_VERSION (full log: $mlog)"
   fi
+  compgen -G "$LIB.tmp/kafka_2.13-$KAFKA_WANT_VERSION.jar" >/dev/null ||
+    die "Maven gave no kafka_2.13-$KAFKA_WANT_VERSION.jar (log: $mlog)"
   rm -rf "$LIB"
   mv "$LIB.tmp" "$LIB"
   echo "$want" >"$stamp"
