@@ -11,6 +11,8 @@ pub mod config;
 pub mod consumer;
 pub mod dlq;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod instrumentation;
 pub mod net;
 pub mod producer;

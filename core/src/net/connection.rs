@@ -97,7 +97,7 @@ fn encode_request<R: Request>(
     Ok(())
 }
 
-fn decode_response<R: Request>(mut frame: Bytes, version: i16) -> Result<R::Response> {
+pub(crate) fn decode_response<R: Request>(mut frame: Bytes, version: i16) -> Result<R::Response> {
     let header_version = <R::Response as kafka_protocol::protocol::HeaderVersion>::header_version(version);
     ResponseHeader::decode(&mut frame, header_version)
         .and_then(|_| R::Response::decode(&mut frame, version))

@@ -75,7 +75,7 @@ fn saslname(user: &str) -> String {
 }
 
 /// The hash a SCRAM mechanism is built on.
-trait ScramHash {
+pub(crate) trait ScramHash {
     fn hmac(key: &[u8], data: &[u8]) -> Vec<u8>;
     fn hash(data: &[u8]) -> Vec<u8>;
     fn salted_password(password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8>;
@@ -106,46 +106,86 @@ scram_hash!(Sha512, 64);
 async fn scram<D: ScramHash>(ex: &mut Exchange<'_>, sasl: &SaslConfig) -> Result<()> {
     let mut nonce_bytes = [0u8; 24];
     rand::thread_rng().fill_bytes(&mut nonce_bytes);
-    let client_nonce = B64.encode(nonce_bytes);
-    let first_bare = format!("n={},r={client_nonce}", saslname(&sasl.username));
-    let server_first_bytes = ex.step(format!("n,,{first_bare}").into_bytes()).await?;
-    let server_first = std::str::from_utf8(&server_first_bytes)
-        .map_err(|_| Error::protocol("SCRAM server-first message is not UTF-8"))?
-        .to_string();
-    let attr = |name: &str| -> Option<&str> {
-        server_first.split(',').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-    };
-    if let Some(e) = attr("e") {
-        return Err(auth_error(format!("SCRAM refused: {e}")));
-    }
-    let nonce = attr("r").ok_or_else(|| Error::protocol("SCRAM server-first message has no nonce"))?;
-    if !nonce.starts_with(&client_nonce) {
-        return Err(auth_error("SCRAM server nonce does not extend the client nonce"));
-    }
-    let salt = attr("s")
-        .and_then(|s| B64.decode(s).ok())
-        .ok_or_else(|| Error::protocol("SCRAM server-first message has no valid salt"))?;
-    let iterations: u32 = attr("i")
-        .and_then(|i| i.parse().ok())
-        .filter(|i| *i > 0)
-        .ok_or_else(|| Error::protocol("SCRAM server-first message has no valid iteration count"))?;
+    let client = ScramClient::<D>::new(&sasl.username, &B64.encode(nonce_bytes));
+    let server_first = ex.step(client.first_message().into_bytes()).await?;
+    let (client_final, server_signature) = client.handle_server_first(&server_first, &sasl.password)?;
+    let server_final = ex.step(client_final.into_bytes()).await?;
+    verify_server_final(&server_final, &server_signature)
+}
 
-    let salted = D::salted_password(sasl.password.as_bytes(), &salt, iterations);
-    let client_key = D::hmac(&salted, b"Client Key");
-    let stored_key = D::hash(&client_key);
-    let final_without_proof = format!("c=biws,r={nonce}");
-    let auth_message = format!("{first_bare},{server_first},{final_without_proof}");
-    let signature = D::hmac(&stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
-    let server_final_bytes = ex
-        .step(format!("{final_without_proof},p={}", B64.encode(proof)).into_bytes())
-        .await?;
-    let server_final = String::from_utf8_lossy(&server_final_bytes);
+/// Kafka's largest SCRAM iteration count (`ScramMechanism.maxIterations`).
+const SCRAM_MAX_ITERATIONS: u32 = 16384;
+
+/// The client side of a SCRAM exchange (RFC 5802) without the I/O: what the client sends and how
+/// it checks what the server answers (the server's messages are untrusted input).
+pub(crate) struct ScramClient<D> {
+    client_nonce: String,
+    first_bare: String,
+    hash: std::marker::PhantomData<D>,
+}
+
+impl<D: ScramHash> ScramClient<D> {
+    pub(crate) fn new(username: &str, client_nonce: &str) -> Self {
+        ScramClient {
+            client_nonce: client_nonce.to_string(),
+            first_bare: format!("n={},r={client_nonce}", saslname(username)),
+            hash: std::marker::PhantomData,
+        }
+    }
+
+    pub(crate) fn first_message(&self) -> String {
+        format!("n,,{}", self.first_bare)
+    }
+
+    /// Parses the server-first message; returns the client-final message and the server
+    /// signature the server-final message must carry.
+    pub(crate) fn handle_server_first(&self, server_first: &[u8], password: &str) -> Result<(String, String)> {
+        let server_first = std::str::from_utf8(server_first)
+            .map_err(|_| Error::protocol("SCRAM server-first message is not UTF-8"))?;
+        let attr = |name: &str| -> Option<&str> {
+            server_first.split(',').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        };
+        if let Some(e) = attr("e") {
+            return Err(auth_error(format!("SCRAM refused: {e}")));
+        }
+        let nonce = attr("r").ok_or_else(|| Error::protocol("SCRAM server-first message has no nonce"))?;
+        if !nonce.starts_with(&self.client_nonce) {
+            return Err(auth_error("SCRAM server nonce does not extend the client nonce"));
+        }
+        let salt = attr("s")
+            .and_then(|s| B64.decode(s).ok())
+            .ok_or_else(|| Error::protocol("SCRAM server-first message has no valid salt"))?;
+        let iterations: u32 = attr("i")
+            .and_then(|i| i.parse().ok())
+            .filter(|i| *i > 0)
+            .ok_or_else(|| Error::protocol("SCRAM server-first message has no valid iteration count"))?;
+        // The iteration count is the server's word and the client pays for it (PBKDF2): i=4294967295
+        // would hold the connection setup for hours. Kafka stores no credential above 16384.
+        if iterations > SCRAM_MAX_ITERATIONS {
+            return Err(auth_error(format!(
+                "SCRAM server asks for {iterations} iterations, more than Kafka's maximum {SCRAM_MAX_ITERATIONS}"
+            )));
+        }
+
+        let salted = D::salted_password(password.as_bytes(), &salt, iterations);
+        let client_key = D::hmac(&salted, b"Client Key");
+        let stored_key = D::hash(&client_key);
+        let final_without_proof = format!("c=biws,r={nonce}");
+        let auth_message = format!("{},{server_first},{final_without_proof}", self.first_bare);
+        let signature = D::hmac(&stored_key, auth_message.as_bytes());
+        let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+        let server_key = D::hmac(&salted, b"Server Key");
+        let expected = B64.encode(D::hmac(&server_key, auth_message.as_bytes()));
+        Ok((format!("{final_without_proof},p={}", B64.encode(proof)), expected))
+    }
+}
+
+/// Checks the server-final message against the signature `handle_server_first` computed.
+pub(crate) fn verify_server_final(server_final: &[u8], expected: &str) -> Result<()> {
+    let server_final = String::from_utf8_lossy(server_final);
     if let Some(e) = server_final.strip_prefix("e=") {
         return Err(auth_error(format!("SCRAM refused: {e}")));
     }
-    let server_key = D::hmac(&salted, b"Server Key");
-    let expected = B64.encode(D::hmac(&server_key, auth_message.as_bytes()));
     match server_final.strip_prefix("v=") {
         Some(v) if v == expected => Ok(()),
         _ => Err(auth_error("SCRAM server signature does not verify: the broker is not who it claims")),
@@ -185,6 +225,21 @@ mod tests {
     #[test]
     fn names_are_escaped() {
         assert_eq!(saslname("a=b,c"), "a=3Db=2Cc");
+    }
+
+    /// A server-first message asking for more iterations than Kafka allows is refused before any
+    /// PBKDF2 work (seen while writing the SCRAM fuzz target; input kept in fuzz/regressions/sasl_scram/).
+    #[test]
+    fn excessive_iterations_are_refused() {
+        let client = ScramClient::<Sha256>::new("user", "abc");
+        let first = |i: u64| format!("r=abcdef,s=c2FsdA==,i={i}");
+        let start = std::time::Instant::now();
+        let err = client.handle_server_first(first(4_294_967_295).as_bytes(), "pencil").unwrap_err();
+        assert!(err.to_string().contains("4294967295 iterations"), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        assert!(client.handle_server_first(first(16385).as_bytes(), "pencil").is_err());
+        let (client_final, _) = client.handle_server_first(first(16384).as_bytes(), "pencil").unwrap();
+        assert!(client_final.starts_with("c=biws,r=abcdef,p="), "{client_final}");
     }
 
     /// RFC 7677 test vector (SCRAM-SHA-256): user "user", password "pencil".
