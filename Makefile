@@ -13,7 +13,7 @@ test: build
 clean:
 	-tests/cluster/kafka down
 	cargo clean
-	rm -rf build
+	rm -rf build dist
 
 # Every package for every target into dist/ (packaging/dist; `make test` builds and checks the host's only).
 .PHONY: dist
@@ -27,6 +27,12 @@ MINUTES ?= 30
 chaos:
 	cargo build --locked -p polykafka-system-tests --bin chaos
 	target/debug/chaos --seed $(SEED) --minutes $(MINUTES)
+
+# libFuzzer runs of the fuzz targets (fuzz/run: cargo-fuzz on stable with RUSTC_BOOTSTRAP=1), FUZZ_SECONDS each.
+.PHONY: fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	fuzz/run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Benchmarks against every peer that installs here (tests/bench/README.md); no timed assertion.
 .PHONY: bench bench-quick

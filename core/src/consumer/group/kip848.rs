@@ -59,6 +59,8 @@ impl Kip848 {
         let mut next_heartbeat = Instant::now();
         let mut next_commit = Instant::now() + cfg.auto_commit_interval;
         let mut left_at: Option<Instant> = None;
+        let mut tried_version = u64::MAX;
+        let mut unsupported_reported = false;
         loop {
             if closing(&self.shared) {
                 self.leave().await;
@@ -85,10 +87,13 @@ impl Kip848 {
                     lose(&self.shared, &owned(&self.shared));
                     left_at = Some(Instant::now());
                 }
-                if version != self.joined_version {
+                // A new subscription heartbeats at once, but once per version: a failed heartbeat still waits its
+                // backoff (an error that needs no I/O, such as an API the broker lacks, spun here without yielding).
+                if version != self.joined_version && version != tried_version {
                     next_heartbeat = Instant::now();
                 }
                 if left_at.is_none() && Instant::now() >= next_heartbeat {
+                    tried_version = version;
                     match self.heartbeat(&sub, version).await {
                         Ok(again) => {
                             next_heartbeat = if again { Instant::now() } else { Instant::now() + self.interval };
@@ -96,6 +101,18 @@ impl Kip848 {
                         Err(e) => {
                             tracing::debug!(error = %e, "consumer group heartbeat failed");
                             self.coord.on_error(&e);
+                            if e.code() == error::UNSUPPORTED_VERSION && !unsupported_reported {
+                                // No ConsumerGroupHeartbeat on this broker (before 3.7; 3.7-3.9 without
+                                // group.coordinator.rebalance.protocols=consumer): poll fails, as the Java client
+                                // throws UnsupportedVersionException.
+                                unsupported_reported = true;
+                                let e = Error::broker(
+                                    error::UNSUPPORTED_VERSION,
+                                    "the cluster does not support the CONSUMER group protocol (KIP-848): set group.protocol=classic",
+                                );
+                                self.shared.lock().errors.push_back(e);
+                                self.shared.data.notify_waiters();
+                            }
                             next_heartbeat = Instant::now() + cfg.client.retry_backoff.max(Duration::from_millis(200));
                         }
                     }
