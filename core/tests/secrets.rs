@@ -89,14 +89,14 @@ async fn secrets_appear_in_no_debug_error_statistics_or_log() {
         Err(e) => e,
         Ok(config) => match Producer::new(config) {
             Err(e) => e,
-            Ok(p) => p.send(ProducerRecord::new(&common::unique_topic("secrets")).value("v")).await.err().expect("a bad key fails"),
+            Ok(p) => p.send(ProducerRecord::new(common::unique_topic("secrets")).value("v")).await.err().expect("a bad key fails"),
         },
     };
     assert_clean("bad private key error", &format!("{bad_key} {bad_key:?}"), &secrets);
     for mechanism in ["PLAIN", "SCRAM-SHA-256"] {
         let config = ProducerConfig::from_properties(props(&[("sasl.mechanism", mechanism), ("sasl.password", WRONG_PASSWORD)])).unwrap();
         let producer = Producer::new(config).unwrap();
-        let err = match producer.send(ProducerRecord::new(&common::unique_topic("secrets")).value("v")).await {
+        let err = match producer.send(ProducerRecord::new(common::unique_topic("secrets")).value("v")).await {
             Err(e) => e,
             Ok(delivery) => delivery.await.expect_err("a wrong password fails"),
         };
@@ -107,7 +107,7 @@ async fn secrets_appear_in_no_debug_error_statistics_or_log() {
     // A producer that authenticates (SCRAM) and writes: its statistics.
     let config = ProducerConfig::from_properties(props(&[("sasl.mechanism", "SCRAM-SHA-512"), ("sasl.password", &password)])).unwrap();
     let producer = Producer::new(config).unwrap();
-    let delivery = producer.send(ProducerRecord::new(&common::unique_topic("secrets")).value("v")).await.unwrap();
+    let delivery = producer.send(ProducerRecord::new(common::unique_topic("secrets")).value("v")).await.unwrap();
     delivery.await.unwrap();
     assert_clean("producer statistics", &producer.stats().to_string(), &secrets);
     producer.close(Duration::from_secs(5)).await.unwrap();

@@ -28,10 +28,12 @@ enum Change {
     Lost,
 }
 
+/// When a member's poll returned a rebalance event, the member, the change and its partitions.
+type Event = (Instant, &'static str, Change, Vec<i32>);
+
 #[derive(Default)]
 struct Log {
-    /// (when the member's poll returned it, member, change, partitions)
-    events: Mutex<Vec<(Instant, &'static str, Change, Vec<i32>)>>,
+    events: Mutex<Vec<Event>>,
     processed: Mutex<BTreeMap<i32, BTreeSet<i64>>>,
     commit_failures: Mutex<BTreeMap<&'static str, usize>>,
 }

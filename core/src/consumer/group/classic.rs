@@ -191,10 +191,7 @@ impl Classic {
                 if code == UNKNOWN_MEMBER_ID {
                     self.member_id.clear();
                 }
-                self.generation = -1;
-                self.set_group_info();
-                lose(&self.shared, &owned(&self.shared));
-                self.need_join = true;
+                self.lose_membership(&owned(&self.shared));
             }
             Ok(code) => {
                 let e = Error::broker(code, "heartbeat");
@@ -215,9 +212,14 @@ impl Classic {
             partitions = owned.len(),
             "no successful heartbeat within session.timeout.ms: the group session timed out, partitions lost, rejoining"
         );
+        self.lose_membership(&owned);
+    }
+
+    /// Out of the generation (fenced, or its session expired): `owned` is lost, the member rejoins.
+    fn lose_membership(&mut self, owned: &[TopicPartition]) {
         self.generation = -1;
         self.set_group_info();
-        lose(&self.shared, &owned);
+        lose(&self.shared, owned);
         self.need_join = true;
     }
 

@@ -315,7 +315,7 @@ async fn transactional(bootstrap: String, topic: String, ledger: Arc<Ledger>, st
             producer.begin_transaction()?;
             let records = values.iter().enumerate().map(|(k, v)| ProducerRecord::new(&topic).partition(k as i32 % TXN_PARTITIONS).value(v.clone())).collect();
             let delivery = producer.send_batch(records).await?;
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 producer.abort_transaction(T).await?;
                 let _ = delivery.await;
                 return Ok(false);
@@ -347,7 +347,7 @@ async fn transactional(bootstrap: String, topic: String, ledger: Arc<Ledger>, st
 
 async fn member(bootstrap: String, topic: String, group: String, ledger: Arc<Ledger>, stop: Arc<AtomicBool>) {
     let consumer = group_member(&bootstrap, &group, &[]);
-    consumer.subscribe(&[topic.clone()]).unwrap();
+    consumer.subscribe(std::slice::from_ref(&topic)).unwrap();
     while !stop.load(Ordering::Relaxed) {
         let records = match consumer.poll_batch(500, Duration::from_millis(200)).await {
             Ok(r) => r,
