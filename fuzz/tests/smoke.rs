@@ -8,14 +8,6 @@ use std::path::Path;
 /// Mutations per target; POLYKAFKA_FUZZ_SMOKE_MUTATIONS overrides.
 const MUTATIONS: usize = 4000;
 
-/// Targets with a known crash that the core cannot fix itself: their mutations would abort this
-/// test, so only their seeds and corpus run (POLYKAFKA_FUZZ_SMOKE_ALL=1 runs the mutations too).
-/// response: kafka-protocol 0.18 sizes a Vec from an array length read off the wire before
-/// decoding an element (`Vec::with_capacity(n)`), so a 10-byte frame asks for 200 GB and the
-/// allocation failure aborts the process: fuzz/known-crashes/response/. Fixed upstream in open
-/// pull requests (kafka-protocol-rs #152, #161, #200), not in a release yet.
-const KNOWN_CRASHES: &[&str] = &["response"];
-
 fn inputs(target: &str) -> Vec<Vec<u8>> {
     let mut out = polykafka_fuzz::seeds(target);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -105,9 +97,7 @@ fn every_target_survives_its_inputs_and_their_mutations() {
         for input in &inputs {
             target(input);
         }
-        let all = std::env::var_os("POLYKAFKA_FUZZ_SMOKE_ALL").is_some();
         let mutations = match name {
-            _ if KNOWN_CRASHES.contains(&name) && !all => 0,
             // Each SCRAM input that parses costs a PBKDF2 of thousands of iterations (~30 ms
             // unoptimized): a sixteenth of the mutations keeps this target under 10 s.
             "sasl_scram" => mutations / 16,
