@@ -28,7 +28,7 @@ use crate::stats::BrokerStats;
 use crate::net::{sasl, tls};
 
 /// Frames above this size are refused: they are garbage (e.g. a TLS alert read as plaintext).
-const MAX_FRAME: usize = 512 * 1024 * 1024;
+pub(crate) const MAX_FRAME: usize = 512 * 1024 * 1024;
 
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}

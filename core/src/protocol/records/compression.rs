@@ -143,38 +143,57 @@ pub(super) fn decompress_error(codec: CompressionType, e: impl std::fmt::Display
     ))
 }
 
+/// The most bytes one record batch may decompress to: the largest response the client reads
+/// (`net::connection::MAX_FRAME`). The Java client streams a batch record by record and has no such
+/// bound; we decompress a batch whole, so without one a few kilobytes of zstd or gzip (a corrupt or
+/// hostile batch) could ask for any amount of memory.
+pub(crate) const MAX_DECOMPRESSED_BATCH: usize = crate::net::connection::MAX_FRAME;
+
 pub(super) fn decompress(codec: CompressionType, input: &[u8]) -> Result<Bytes> {
+    decompress_within(codec, input, MAX_DECOMPRESSED_BATCH)
+}
+
+/// [`decompress`] with the bound as a parameter: past `limit` bytes of output it stops reading and
+/// fails, naming the bound.
+pub(super) fn decompress_within(codec: CompressionType, input: &[u8], limit: usize) -> Result<Bytes> {
     // Start from a guess of the ratio; the Vec grows as needed.
-    let mut out = Vec::with_capacity(input.len().saturating_mul(3).min(1 << 24));
+    let mut out = Vec::with_capacity(input.len().saturating_mul(3).min(1 << 24).min(limit));
+    // Reads at most one byte past the limit, so output over it is seen without reading it all.
+    let read = |r: &mut dyn Read, out: &mut Vec<u8>| -> Result<()> {
+        r.take(limit as u64 + 1).read_to_end(out).map_err(|e| decompress_error(codec, e))?;
+        Ok(())
+    };
     match codec {
         CompressionType::None => out.extend_from_slice(input),
-        CompressionType::Gzip => {
-            // Multi-member, like Java's GZIPInputStream.
-            flate2::read::MultiGzDecoder::new(input)
-                .read_to_end(&mut out)
-                .map_err(|e| decompress_error(codec, e))?;
-        }
-        CompressionType::Snappy => snappy_decompress(input, &mut out)?,
+        // Multi-member, like Java's GZIPInputStream.
+        CompressionType::Gzip => read(&mut flate2::read::MultiGzDecoder::new(input), &mut out)?,
+        CompressionType::Snappy => snappy_decompress(input, &mut out, limit)?,
         CompressionType::Lz4 => {
             let mut dec = lz4::Decoder::new(input).map_err(|e| decompress_error(codec, e))?;
-            dec.read_to_end(&mut out)
-                .map_err(|e| decompress_error(codec, e))?;
-            let (_, res) = dec.finish();
-            res.map_err(|_| decompress_error(codec, "truncated lz4 frame"))?;
+            read(&mut dec, &mut out)?;
+            if out.len() <= limit {
+                let (_, res) = dec.finish();
+                res.map_err(|_| decompress_error(codec, "truncated lz4 frame"))?;
+            }
         }
         CompressionType::Zstd => {
-            let mut dec = zstd::stream::read::Decoder::with_buffer(input)
-                .map_err(|e| decompress_error(codec, e))?;
-            dec.read_to_end(&mut out)
-                .map_err(|e| decompress_error(codec, e))?;
+            let mut dec = zstd::stream::read::Decoder::with_buffer(input).map_err(|e| decompress_error(codec, e))?;
+            read(&mut dec, &mut out)?;
         }
+    }
+    if out.len() > limit {
+        return Err(over_limit(codec, input.len(), limit));
     }
     Ok(Bytes::from(out))
 }
 
+fn over_limit(codec: CompressionType, compressed: usize, limit: usize) -> Error {
+    decompress_error(codec, format!("{compressed} compressed bytes decompress to more than the {limit} bytes a record batch may hold"))
+}
+
 /// xerial-framed snappy (what the Java client writes), or raw snappy when the frame magic is
 /// absent (as snappy-java's `SnappyInputStream` falls back).
-pub(super) fn snappy_decompress(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub(super) fn snappy_decompress(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
     let codec = CompressionType::Snappy;
     let mut dec = snap::raw::Decoder::new();
     let mut block = |data: &[u8], out: &mut Vec<u8>| -> Result<()> {
@@ -191,6 +210,9 @@ pub(super) fn snappy_decompress(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
             ));
         }
         let start = out.len();
+        if start + len > limit {
+            return Err(over_limit(codec, input.len(), limit));
+        }
         out.resize(start + len, 0);
         let n = dec
             .decompress(data, &mut out[start..])

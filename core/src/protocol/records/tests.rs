@@ -394,7 +394,7 @@ fn snappy_matches_java_bytes() {
         .compress_vec(b"\x18\x00\x00\x00\x01\x0csdfdsf\x00")
         .unwrap();
     let mut out = Vec::new();
-    snappy_decompress(&raw, &mut out).unwrap();
+    snappy_decompress(&raw, &mut out, usize::MAX).unwrap();
     assert_eq!(out, b"\x18\x00\x00\x00\x01\x0csdfdsf\x00");
 }
 
@@ -681,4 +681,21 @@ fn lz4_frames_carry_no_checksums() {
     let flg = frame[4];
     assert_eq!(flg & 0x10, 0, "no block checksums");
     assert_eq!(flg & 0x04, 0, "no content checksum");
+}
+
+/// A decompression bomb: 3 MiB of zeros compress to a few kilobytes with every codec; under a 1 MiB
+/// bound each fails naming the bound (the reader stops one byte past it), at 3 MiB each decodes.
+#[test]
+fn decompression_stops_at_the_bound() {
+    let zeros = vec![0u8; 3 << 20];
+    for codec in [CompressionType::Gzip, CompressionType::Snappy, CompressionType::Lz4, CompressionType::Zstd] {
+        let mut packed = BytesMut::new();
+        compress(codec, None, &zeros, &mut packed).unwrap();
+        assert!(packed.len() < 200 << 10, "{codec:?}: {} bytes", packed.len());
+        let e = decompress_within(codec, &packed, 1 << 20).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Protocol, "{codec:?}: {e}");
+        assert!(e.message().contains("more than the 1048576 bytes a record batch may hold"), "{codec:?}: {e}");
+        assert_eq!(decompress_within(codec, &packed, 3 << 20).unwrap().len(), 3 << 20, "{codec:?}");
+    }
+    assert_eq!(MAX_DECOMPRESSED_BATCH, 512 << 20);
 }
