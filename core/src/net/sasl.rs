@@ -28,11 +28,9 @@ pub(crate) async fn authenticate(framed: &mut Framed, sasl: &SaslConfig) -> Resu
         .await?;
     if resp.error_code != 0 {
         let enabled: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
-        return Err(auth_error(format!(
-            "the broker does not enable {} (enabled: {})",
-            sasl.mechanism.name(),
-            enabled.join(", ")
-        )));
+        // UNSUPPORTED_SASL_MECHANISM (the Java client's UnsupportedSaslMechanismException).
+        let message = format!("the broker does not enable {} (enabled: {})", sasl.mechanism.name(), enabled.join(", "));
+        return Err(Error::broker(resp.error_code, message).with_kind(ErrorKind::Authentication).with_retriable(false));
     }
     let mut exchange = Exchange { framed, version: 0 };
     exchange.version = exchange.framed.versions.version_for::<SaslAuthenticateRequest>()?;

@@ -263,6 +263,11 @@ impl Producer {
     {
         self.check_open()?;
         let mut topic: Option<Arc<TopicMeta>> = None;
+        // A topic whose metadata could not be had (brokers unreachable, authentication refused,
+        // max.block.ms passed): the batch's other records of that topic fail with the same error
+        // instead of each waiting (and authenticating) again, as kafkajs's sendBatch looks up
+        // the metadata once per batch.
+        let mut unresolved: Option<(String, Error)> = None;
         let mut now = 0;
         let mut queued = 0;
         for (i, (record, completion)) in records.into_iter().enumerate() {
@@ -275,8 +280,21 @@ impl Producer {
                     let timestamp = record.timestamp.unwrap_or(now);
                     self.append(&record, &meta.shared_name, partition, timestamp, memory, completion)
                 }
+                Ok(None) if matches!(&unresolved, Some((t, _)) if *t == record.topic) => {
+                    Err(unresolved.as_ref().expect("matched").1.clone())
+                }
                 Ok(None) => {
-                    let result = self.send_with(record, completion, block).await;
+                    let lookup = match record.topic.is_empty() {
+                        true => Ok(()),
+                        false => self.topic_metadata(&record.topic, false).await.map(|_| ()),
+                    };
+                    let result = match lookup {
+                        Ok(()) => self.send_with(record, completion, block).await,
+                        Err(e) => {
+                            unresolved = Some((record.topic.clone(), e.clone()));
+                            Err(e)
+                        }
+                    };
                     now = now_ms();
                     result
                 }
