@@ -1,5 +1,5 @@
 //! Broker compatibility suite (#22): the same checks against whichever Kafka version the cluster in
-//! `cluster.env` runs (`tests/cluster/versions` starts 3.3, 3.6, 3.9 and 4.x in turn). Each feature
+//! `cluster.env` runs (`tests/cluster/versions` starts 2.8 with ZooKeeper, 3.3, 3.6, 3.9 and 4.x in turn). Each feature
 //! gives one cell: `ok`, or the typed error the client reported (`kind:NAME`). The expected cell of
 //! every feature for the broker's version is written here; the test fails when any cell differs, so an
 //! old broker's missing feature must show as its typed error, never as a hang or a silent success.
@@ -48,6 +48,10 @@ fn expected(feature: &str, version: (u32, u32)) -> String {
         // default (classic): the client must report the broker's UNSUPPORTED_VERSION, as the Java
         // client throws UnsupportedVersionException.
         "group-consumer-kip848" if version < (4, 0) => "broker:UNSUPPORTED_VERSION".into(),
+        // SCRAM in KRaft mode came with 3.5 (KIP-900): 3.3 and 3.4 offer PLAIN and OAUTHBEARER only
+        // (2.x keeps SCRAM users in ZooKeeper).
+        f if f.contains("scram") && version >= (3, 0) && version < (3, 5) => "authentication:UNSUPPORTED_SASL_MECHANISM".into(),
+        "sasl-plain-wrong-password" => "authentication:SASL_AUTHENTICATION_FAILED".into(),
         _ => "ok".into(),
     }
 }
@@ -119,6 +123,30 @@ async fn codec(codec: &str) -> Outcome {
     let topic = new_topic(&format!("bv-{codec}"), 1).await.map_err(typed)?;
     let p = producer(&[("compression.type", codec)]).map_err(typed)?;
     let want = values(N, codec);
+    send_all(&p, &topic, &want).await.map_err(typed)?;
+    p.close(T).await.map_err(typed)?;
+    check_eq(read_values(&topic, IsolationLevel::ReadUncommitted).await.map_err(typed)?, &want, "read-back")
+}
+
+/// The security protocols of the launcher's listeners (its users, its CA): `N` records produced
+/// through `listener` and read back over PLAINTEXT.
+async fn secured(listener: &str, settings: &[(&str, &str)]) -> Outcome {
+    let topic = new_topic("bv-security", 1).await.map_err(typed)?;
+    let (bs, ca, cert, key) = (common::get(listener), common::get("KAFKA_CA_PEM"), common::get("KAFKA_CLIENT_CERT_PEM"), common::get("KAFKA_CLIENT_KEY_PEM"));
+    let (user, password) = (common::get("KAFKA_SASL_USER"), common::get("KAFKA_SASL_PASSWORD"));
+    let mut props = vec![("bootstrap.servers", bs.as_str()), ("ssl.ca.location", ca.as_str())];
+    if settings.iter().any(|(k, _)| *k == "sasl.mechanism") {
+        props.push(("sasl.username", user.as_str()));
+    }
+    if settings.iter().any(|(k, _)| *k == "sasl.mechanism") && !settings.iter().any(|(k, _)| *k == "sasl.password") {
+        props.push(("sasl.password", password.as_str()));
+    }
+    if listener == "KAFKA_MTLS_BOOTSTRAP" {
+        props.extend([("ssl.certificate.location", cert.as_str()), ("ssl.key.location", key.as_str())]);
+    }
+    props.extend_from_slice(settings);
+    let p = Producer::new(ProducerConfig::from_properties(props).map_err(typed)?).map_err(typed)?;
+    let want = values(N, listener);
     send_all(&p, &topic, &want).await.map_err(typed)?;
     p.close(T).await.map_err(typed)?;
     check_eq(read_values(&topic, IsolationLevel::ReadUncommitted).await.map_err(typed)?, &want, "read-back")
@@ -291,6 +319,18 @@ async fn features_match_the_brokers_version() {
         cells.push((format!("produce-{c}"), bounded(codec(c)).await));
     }
     cells.push(("idempotent-producer".into(), bounded(idempotent()).await));
+    let security: [(&str, &str, &[(&str, &str)]); 7] = [
+        ("tls", "KAFKA_SSL_BOOTSTRAP", &[("security.protocol", "SSL")]),
+        ("tls-client-certificate", "KAFKA_MTLS_BOOTSTRAP", &[("security.protocol", "SSL")]),
+        ("sasl-plain", "KAFKA_SASL_BOOTSTRAP", &[("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "PLAIN")]),
+        ("sasl-scram-sha-256", "KAFKA_SASL_BOOTSTRAP", &[("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "SCRAM-SHA-256")]),
+        ("sasl-scram-sha-512", "KAFKA_SASL_BOOTSTRAP", &[("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "SCRAM-SHA-512")]),
+        ("sasl-ssl-scram-sha-512", "KAFKA_SASL_SSL_BOOTSTRAP", &[("security.protocol", "SASL_SSL"), ("sasl.mechanism", "SCRAM-SHA-512")]),
+        ("sasl-plain-wrong-password", "KAFKA_SASL_BOOTSTRAP", &[("security.protocol", "SASL_PLAINTEXT"), ("sasl.mechanism", "PLAIN"), ("sasl.password", "wrong")]),
+    ];
+    for (feature, listener, settings) in security {
+        cells.push((feature.into(), bounded(secured(listener, settings)).await));
+    }
     cells.push(("transactions".into(), bounded(transactions()).await));
     let mut classic_group = None;
     let cell = bounded(async {
