@@ -9,6 +9,7 @@ the client still works: a record produced afterwards is delivered.
 Lifecycle rows (use after close, close twice or from another thread, callbacks that raise, calls
 from a forked child) are at the end, each a test of its own."""
 
+import gc
 import importlib
 import os
 import threading
@@ -90,8 +91,6 @@ PRODUCER = [
     ("commit_transaction str", lambda p: p.commit_transaction("x"), "TypeError"),
     ("abort_transaction str", lambda p: p.abort_transaction("x"), "TypeError"),
     ("send_offsets str", lambda p: p.send_offsets_to_transaction("x", None), "TypeError"),
-    ("list_topics int", lambda p: p.list_topics(123), "TypeError"),
-    ("list_topics timeout str", lambda p: p.list_topics(timeout="x"), "TypeError"),
     ("produce_batch str", lambda p: p.produce_batch("t", "x"), "TypeError"),
 ]
 
@@ -118,8 +117,8 @@ def test_producer_table(ck, producer, topic):
 
 
 def test_producer_accepted_inputs_are_delivered_or_reported(ck, producer, topic):
-    """What both accept: None as a value (a tombstone) or key, str for bytes, a header key that is
-    not a string (confluent-kafka converts it), a negative partition other than -1. Each record gets
+    """What both accept: None as a value (a tombstone) or key, str for bytes, None as a header value,
+    no headers, a partition the topic does not have. Each record gets
     its delivery report: delivered, or an error; none is silently lost."""
     reports = {}
 
@@ -148,14 +147,21 @@ INVALID_TOPICS = {"empty": "", "249+1 characters": "a" * 250, "a space and !": "
 
 def test_invalid_topic_names_produce(ck, bootstrap):
     """An invalid topic name: confluent-kafka accepts the record and its delivery report is the
-    broker's TOPIC_EXCEPTION (17); polykafka the same. Nothing is lost silently."""
+    broker's TOPIC_EXCEPTION (17); polykafka the same, except the empty name, refused by produce
+    (KafkaException _INVALID_ARG). Nothing is lost silently."""
     p = ck.Producer({"bootstrap.servers": bootstrap, "message.timeout.ms": 10000})
     reports = {}
     for name, t in INVALID_TOPICS.items():
-        p.produce(t, b"v", on_delivery=lambda err, msg, name=name: reports.setdefault(name, err))
+        try:
+            p.produce(t, b"v", on_delivery=lambda err, msg, name=name: reports.setdefault(name, err))
+        except ck.KafkaException as e:
+            reports[name] = ("raised", e.args[0])
     assert p.flush(30) == 0
     assert set(reports) == set(INVALID_TOPICS)
     for name, err in reports.items():
+        if ck.__name__ == "polykafka" and name == "empty":
+            assert err[0] == "raised" and err[1].code() == ck.KafkaError._INVALID_ARG, err
+            continue
         assert err is not None and err.code() == ck.KafkaError.TOPIC_EXCEPTION, (name, err)
 
 
@@ -228,7 +234,6 @@ CONSUMER = [
     ("get_watermark_offsets timeout str",
      lambda c, ck: c.get_watermark_offsets(ck.TopicPartition(*TP), timeout="x"), "TypeError"),
     ("offsets_for_times str", lambda c, ck: c.offsets_for_times("x"), "TypeError"),
-    ("list_topics int", lambda c, ck: c.list_topics(5), "TypeError"),
     ("unknown keyword", lambda c, ck: c.poll(1, nope=1), "TypeError"),
 ]
 
@@ -262,12 +267,10 @@ def admin_rows(adm):
         ("NewTopic str partitions", lambda a: NT("x", "3", 1), "TypeError"),
         ("NewTopic config list", lambda a: NT("x", 1, 1, config=[1]), "TypeError"),
         ("NewPartitions str count", lambda a: adm.NewPartitions("x", "3"), "TypeError"),
-        ("create_topics [str]", lambda a: a.create_topics(["x"]),
-         {"confluent_kafka": "AttributeError", "polykafka": "TypeError"}),
-        ("create_topics str", lambda a: a.create_topics("x"),
-         {"confluent_kafka": "AttributeError", "polykafka": "TypeError"}),
-        ("create_partitions [str]", lambda a: a.create_partitions(["x"]),
-         {"confluent_kafka": "AttributeError", "polykafka": "TypeError"}),
+        # confluent-kafka reads .topic of each element: AttributeError (polykafka the same).
+        ("create_topics [str]", lambda a: a.create_topics(["x"]), "AttributeError"),
+        ("create_topics str", lambda a: a.create_topics("x"), "AttributeError"),
+        ("create_partitions [str]", lambda a: a.create_partitions(["x"]), "AttributeError"),
         ("delete_topics [None]", lambda a: a.delete_topics([None]), "ValueError"),
         ("delete_topics [int]", lambda a: a.delete_topics([123]),
          {"confluent_kafka": "ok", "polykafka": "ValueError"}),
@@ -327,8 +330,14 @@ def test_config_table(ck, bootstrap):
     run_table(ck, producer, None)
     consumer = [(n, lambda _, conf=conf: ck.Consumer({**base, "group.id": "g", **conf}), e)
                 for n, conf, e in CONFIG + CONSUMER_CONFIG
-                if n not in ("acks unknown", "linger.ms -1", "linger.ms out of range", "compression.type unknown",
+                if n not in ("message.max.bytes too large", "message.max.bytes 0", "acks unknown", "linger.ms -1", "linger.ms out of range", "compression.type unknown",
                              "enable.idempotence not a bool", "partitioner unknown")]
+    # A producer property given to a consumer: librdkafka checks its value (message.max.bytes is global
+    # there); polykafka's consumer ignores it (a DEBUG record says so), whatever its value.
+    consumer += [(n, lambda _, conf=conf: ck.Consumer({**base, "group.id": "g", **conf}),
+                  {"confluent_kafka": INVALID_ARG, "polykafka": "ok"})
+                 for n, conf in [("consumer message.max.bytes too large", {"message.max.bytes": 10 ** 10}),
+                                 ("consumer message.max.bytes 0", {"message.max.bytes": 0})]]
     run_table(ck, consumer, None)
     admin = [("unknown key", lambda _: adm.AdminClient(dict(base, **{"no.such": 1})), INVALID_ARG),
              ("not a dict", lambda _: adm.AdminClient(None), "TypeError")]
@@ -344,9 +353,8 @@ def test_close_twice_and_use_after_close(ck, bootstrap):
     p.close()
     p.close()
     for name, call in [("produce_batch", lambda: p.produce_batch("t", [{"value": b"v"}])),
-                       ("purge", p.purge), ("list_topics", lambda: p.list_topics(timeout=1)),
-                       ("begin_transaction", p.begin_transaction)]:
-        with pytest.raises(RuntimeError, match="has been closed"):  # list_topics: "Handle has been closed"
+                       ("purge", p.purge), ("begin_transaction", p.begin_transaction)]:
+        with pytest.raises(RuntimeError, match="Producer has been closed"):
             call()
             pytest.fail("%s after close did not raise" % name)
 
@@ -500,8 +508,6 @@ FORK = [
     ("produce", lambda p, c, a: p.produce("t", b"v"), {"confluent_kafka": "ok", "polykafka": STATE}),
     ("flush", lambda p, c, a: p.flush(1), {"confluent_kafka": "ok", "polykafka": STATE}),
     ("poll", lambda p, c, a: p.poll(0), {"confluent_kafka": "ok", "polykafka": STATE}),
-    ("list_topics (producer)", lambda p, c, a: p.list_topics(timeout=1),
-     {"confluent_kafka": "KafkaException:_TIMED_OUT", "polykafka": STATE}),
     ("consumer subscribe", lambda p, c, a: c.subscribe(["t"]), {"confluent_kafka": HANG, "polykafka": STATE}),
     ("consumer poll", lambda p, c, a: c.poll(0.5), {"confluent_kafka": "ok", "polykafka": STATE}),
     ("consumer assignment", lambda p, c, a: c.assignment(), {"confluent_kafka": HANG, "polykafka": STATE}),
@@ -559,13 +565,14 @@ def test_forked_child_exits_with_clients_alive(ck, bootstrap):
     p = ck.Producer({"bootstrap.servers": bootstrap})
     c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g")})
     a = adm.AdminClient({"bootstrap.servers": bootstrap})
-    assert p.list_topics(timeout=10) is not None and a.list_topics(timeout=10) is not None
+    assert a.list_topics(timeout=10) is not None  # connected
+    # Garbage of earlier tests is collected here, not in the child (a confluent-kafka client of another
+    # test destroyed in the child crashed it: SIGSEGV); the child drops only these three.
+    gc.collect()
     pid = os.fork()
     if pid == 0:
         try:
             del p, c, a
-            import gc
-            gc.collect()
         finally:
             os._exit(0)
     status = wait_child(pid, 20)

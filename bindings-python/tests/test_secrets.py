@@ -87,9 +87,10 @@ def sasl_conf(ck, cluster_env, seen, password, mechanism="SCRAM-SHA-256"):
     logger, handler = logger_into(seen)
     conf = {"bootstrap.servers": cluster_env["KAFKA_SASL_BOOTSTRAP"], "security.protocol": "SASL_PLAINTEXT",
             "sasl.mechanisms": mechanism, "sasl.username": cluster_env["KAFKA_SASL_USER"], "sasl.password": password,
-            "ssl.key.password": KEY_PASSWORD, "logger": logger, "debug": debug_contexts(ck),
-            "statistics.interval.ms": 200, "stats_cb": lambda s: seen.add("stats_cb", s),
+            "logger": logger, "debug": debug_contexts(ck), "statistics.interval.ms": 200, "stats_cb": lambda s: seen.add("stats_cb", s),
             "error_cb": lambda e: seen.error("error_cb", e)}
+    if ck.__name__ == "confluent_kafka":  # polykafka has no encrypted keys: test_key_password_refused
+        conf["ssl.key.password"] = KEY_PASSWORD
     return conf, handler
 
 
@@ -173,8 +174,10 @@ def test_private_key_pem(ck, cluster_env):
     conf = {"bootstrap.servers": cluster_env["KAFKA_MTLS_BOOTSTRAP"], "security.protocol": "SSL",
             "ssl.ca.location": cluster_env["KAFKA_CA_PEM"],
             "ssl.certificate.location": cluster_env["KAFKA_CLIENT_CERT_PEM"],
-            "ssl.key.pem": KEY_PEM, "ssl.key.password": KEY_PASSWORD, "logger": logger, "debug": debug_contexts(ck),
+            "ssl.key.pem": KEY_PEM, "logger": logger, "debug": debug_contexts(ck),
             "error_cb": lambda e: seen.error("error_cb", e), "message.timeout.ms": 3000}
+    if ck.__name__ == "confluent_kafka":
+        conf["ssl.key.password"] = KEY_PASSWORD
     try:
         p = ck.Producer(conf)
     except Exception as e:  # noqa: BLE001 - confluent-kafka refuses the key here
@@ -186,3 +189,16 @@ def test_private_key_pem(ck, cluster_env):
     assert [w for w, _ in seen.texts if w.startswith(("Producer()", "error_cb", "delivery report"))], \
         "the bad key was not reported"
     seen.assert_clean([KEY_BODY, KEY_PASSWORD])
+
+
+def test_key_password_refused():
+    """polykafka reads no encrypted private key: ssl.key.password is an unknown key, refused with
+    confluent-kafka's error for one (KafkaException _INVALID_ARG) whose text names the key, not the value."""
+    import polykafka
+    with pytest.raises(polykafka.KafkaException) as e:
+        polykafka.Producer({"bootstrap.servers": "127.0.0.1:9", "ssl.key.password": KEY_PASSWORD})
+    err = e.value.args[0]
+    assert err.code() == polykafka.KafkaError._INVALID_ARG and "ssl.key.password" in err.str()
+    seen = Seen()
+    seen.error("Producer()", e.value)
+    seen.assert_clean([KEY_PASSWORD])
