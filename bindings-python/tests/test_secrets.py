@@ -202,3 +202,27 @@ def test_key_password_refused():
     seen = Seen()
     seen.error("Producer()", e.value)
     seen.assert_clean([KEY_PASSWORD])
+
+
+def test_schema_registry_credentials(ck, dead_bootstrap):
+    """The registry's password (basic.auth.user.info, or in the URL) and bearer token: not in repr() of
+    the client nor in the error of a registry that cannot be reached. config() returns the conf given, secrets
+    included, in both (confluent-kafka's API)."""
+    sr = importlib.import_module(ck.__name__ + ".schema_registry")
+    url, password = "http://" + dead_bootstrap, "sr-pw-77e1"
+    confs = {
+        "basic.auth.user.info": {"url": url, "basic.auth.user.info": "alice:" + password},
+        "user info in the URL": {"url": url.replace("//", "//alice:%s@" % password)},
+        "bearer token": {"url": url, "bearer.auth.credentials.source": "STATIC_TOKEN", "bearer.auth.token": TOKEN},
+    }
+    if ck.__name__ == "confluent_kafka":  # it needs these with a bearer token; polykafka does not take them
+        confs["bearer token"].update({"bearer.auth.logical.cluster": "lsrc-1", "bearer.auth.identity.pool.id": "pool-1"})
+    for name, conf in confs.items():
+        seen = Seen()
+        client = sr.SchemaRegistryClient(dict(conf, **{"timeout": 2, "max.retries": 0}))
+        seen.add("repr(%s)" % name, repr(client))
+        with pytest.raises(Exception) as e:
+            client.get_subjects()
+        seen.error("get_subjects (%s)" % name, e.value)
+        assert password in str(client.config()) or TOKEN in str(client.config())
+        seen.assert_clean([password, TOKEN])
