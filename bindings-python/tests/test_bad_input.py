@@ -359,6 +359,26 @@ def test_close_twice_and_use_after_close(ck, bootstrap):
             pytest.fail("%s after close did not raise" % name)
 
 
+def test_closed_admin_client(bootstrap):
+    """polykafka's AdminClient has close() (confluent-kafka's has none): closing again does nothing, every
+    call after close raises RuntimeError, as the Producer's and Consumer's (before: they went on working)."""
+    import polykafka
+    from polykafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    a.close()
+    a.close()
+    calls = {
+        "list_topics": lambda: a.list_topics(timeout=1), "create_topics": lambda: a.create_topics([NewTopic("x", 1, 1)]),
+        "delete_topics": lambda: a.delete_topics(["x"]),
+        "describe_configs": lambda: a.describe_configs([ConfigResource(ResourceType.TOPIC, "x")]),
+        "describe_cluster": a.describe_cluster, "list_consumer_groups": a.list_consumer_groups,
+        "describe_consumer_groups": lambda: a.describe_consumer_groups(["g"]),
+        "delete_records": lambda: a.delete_records([polykafka.TopicPartition("x", 0, 1)]), "poll": lambda: a.poll(0),
+    }
+    wrong = [name for name, call in calls.items() if outcome(call) != "RuntimeError"]
+    assert not wrong, "calls after close that did not raise RuntimeError: %s" % wrong
+
+
 def _started(target):
     """Runs `target` in a thread; returns (thread, outcome list) once the thread has begun the call."""
     began, out = threading.Event(), []
