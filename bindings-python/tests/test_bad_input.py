@@ -12,6 +12,7 @@ from a forked child) are at the end, each a test of its own."""
 import gc
 import importlib
 import os
+import signal
 import threading
 import time
 
@@ -339,9 +340,27 @@ def test_config_table(ck, bootstrap):
                  for n, conf in [("consumer message.max.bytes too large", {"message.max.bytes": 10 ** 10}),
                                  ("consumer message.max.bytes 0", {"message.max.bytes": 0})]]
     run_table(ck, consumer, None)
-    admin = [("unknown key", lambda _: adm.AdminClient(dict(base, **{"no.such": 1})), INVALID_ARG),
-             ("not a dict", lambda _: adm.AdminClient(None), "TypeError")]
+    admin = [("unknown key", lambda _: adm.AdminClient(dict(base, **{"no.such": 1})), INVALID_ARG)]
     run_table(ck, admin, None)
+    # No configuration, or not a dict: TypeError (polykafka raised KafkaException _INVALID_ARG for Producer(),
+    # ValueError 'group.id must be set' for Consumer(None)).
+    none = [("%s(%s)" % (cls.__name__, args), lambda _, cls=cls, args=args: cls(*args), "TypeError")
+            for cls in (ck.Producer, ck.Consumer, adm.AdminClient) for args in [(), (None,), ([],), ("x",)]]
+    run_table(ck, none, None)
+
+
+def test_consumer_group_id_none(ck, bootstrap):
+    """group.id None: polykafka raises ValueError (as for a missing group.id); confluent-kafka 2.13's
+    Consumer fails an assertion and aborts the process (run in a child here, its death recorded)."""
+    import subprocess
+    import sys
+    code = ("import %s as ck\ntry:\n    ck.Consumer({'bootstrap.servers': %r, 'group.id': None})\n"
+            "except ValueError:\n    print('ValueError')\n" % (ck.__name__, bootstrap))
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    if ck.__name__ == "confluent_kafka":
+        assert run.returncode == -signal.SIGABRT and "Assertion" in run.stderr, (run.returncode, run.stderr)
+    else:
+        assert run.returncode == 0 and run.stdout.strip() == "ValueError", (run.returncode, run.stdout, run.stderr)
 
 
 # --- close: twice, use after, from another thread --------------------------------------------

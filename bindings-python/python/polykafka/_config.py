@@ -152,6 +152,8 @@ def translate(conf, kwargs, role):
     """``(properties, extras)``: the core's properties (str -> str) for a ``role``
     ("producer", "consumer" or "admin") and the callables and flags taken out."""
     merged = {}
+    if conf is None and not kwargs:
+        raise TypeError("expected configuration dict")  # confluent-kafka's, for Producer() and Producer(None)
     if conf is not None:
         if not isinstance(conf, dict):
             raise TypeError("expected configuration dict, got %s" % type(conf).__name__)

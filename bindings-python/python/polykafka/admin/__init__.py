@@ -320,8 +320,6 @@ class AdminClient:
     """confluent-kafka's ``AdminClient(conf)``."""
 
     def __init__(self, conf=None, **kwargs):
-        if not isinstance(conf, dict) and not (conf is None and kwargs):
-            raise TypeError("expected configuration dict")  # confluent-kafka's, for AdminClient(None)
         self._impl = _AdminClient(conf, **kwargs)
 
     def create_topics(self, new_topics, operation_timeout=0, request_timeout=None,
