@@ -22,6 +22,8 @@ pub struct AdminClient {
     logger: PyObject,
     /// `error_cb`, served by `poll` (see `client_errors.rs`).
     error_cb: Option<Arc<crate::client_errors::ErrorSink>>,
+    /// Set by `close`: every call afterwards raises RuntimeError, as the Producer's and Consumer's.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 fn set_error(py: Python<'_>, fut: &Bound<'_, PyAny>, e: &Error) -> PyResult<()> {
@@ -45,6 +47,9 @@ fn report(py: Python<'_>, r: PyResult<()>) {
 
 impl AdminClient {
     fn check(&self) -> PyResult<()> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err("AdminClient has been closed"));
+        }
         runtime::check_pid(self.pid)
     }
 
@@ -91,7 +96,14 @@ impl AdminClient {
             let _guard = handle.enter();
             Admin::new(cfg).py_err(py)?
         };
-        Ok(AdminClient { admin: Arc::new(admin), handle, pid: runtime::pid(), logger: conf.logger, error_cb: conf.error_cb })
+        Ok(AdminClient {
+            admin: Arc::new(admin),
+            handle,
+            pid: runtime::pid(),
+            logger: conf.logger,
+            error_cb: conf.error_cb,
+            closed: Default::default(),
+        })
     }
 
     /// `topics`: `(name, num_partitions, replication_factor, {config})`; `futures`: name -> Future.
@@ -447,6 +459,7 @@ impl AdminClient {
     /// Hands the engine's log records to the logger and this client's errors to `error_cb`;
     /// how many errors were served.
     fn _drain_logs(&self, py: Python<'_>) -> PyResult<usize> {
+        self.check()?;
         crate::logs::drain(py, self.logger.bind(py))?;
         match &self.error_cb {
             Some(sink) => sink.serve(py),
@@ -455,7 +468,7 @@ impl AdminClient {
     }
 
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        if runtime::pid() != self.pid {
+        if runtime::pid() != self.pid || self.closed.swap(true, std::sync::atomic::Ordering::AcqRel) {
             return Ok(());
         }
         let admin = self.admin.clone();

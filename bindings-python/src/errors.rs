@@ -55,6 +55,11 @@ pub fn code_of(e: &Error, context: Context) -> i32 {
         ErrorKind::Authorization => or(AUTHENTICATION),
         // A record failed by an aborted transaction has no broker code; librdkafka purges it.
         ErrorKind::Broker if broker == 0 && e.txn_requires_abort() => PURGE_QUEUE,
+        // A record for a partition the topic does not have, refused by the producer itself (not the
+        // broker's answer, which is retriable): librdkafka's _UNKNOWN_PARTITION.
+        ErrorKind::Broker if broker == polykafka::error::UNKNOWN_TOPIC_OR_PARTITION as i32 && !e.retriable() && e.message().starts_with("partition ") => {
+            UNKNOWN_PARTITION
+        }
         ErrorKind::Broker => or(FAIL),
         ErrorKind::Protocol => BAD_MSG,
         // A record failed because its producer was closed or purged: librdkafka's purge code.

@@ -308,6 +308,17 @@ impl Core {
     }
 }
 
+/// A delivery callback given to a call: refused at once when it cannot be called (confluent-kafka
+/// queues the record and its flush then raises SystemError).
+fn delivery_callback(py: Python<'_>, cb: Option<PyObject>) -> PyResult<Option<PyObject>> {
+    match cb {
+        Some(c) if !c.bind(py).is_callable() => {
+            Err(PyTypeError::new_err(format!("on_delivery must be callable, not {}", c.bind(py).get_type().name()?)))
+        }
+        cb => Ok(cb),
+    }
+}
+
 fn seconds(timeout: Option<f64>, default: Duration) -> Duration {
     runtime::timeout_from(timeout).unwrap_or(default)
 }
@@ -344,7 +355,7 @@ impl Producer {
     ) -> PyResult<()> {
         self.core.check()?;
         let record = Core::record(topic, value, key, partition, timestamp, headers)?;
-        let cb = callback.or(on_delivery).or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
+        let cb = delivery_callback(py, callback.or(on_delivery))?.or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
         self.core.send(py, record, cb, self.core.only_error)
     }
 
@@ -364,7 +375,7 @@ impl Producer {
         on_delivery: Option<PyObject>,
     ) -> PyResult<usize> {
         self.core.check()?;
-        let default_cb = callback.or(on_delivery).or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
+        let default_cb = delivery_callback(py, callback.or(on_delivery))?.or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
         // Every record is converted first (a message of the wrong type queues nothing), then the
         // core queues them all in one call; the errors go into the messages' dicts afterwards.
         let mut records = Vec::with_capacity(messages.len());
@@ -389,8 +400,8 @@ impl Producer {
                 ts,
                 get(pyo3::intern!(py, "headers"))?.as_ref(),
             )?;
-            let cb = match get(pyo3::intern!(py, "callback"))?.filter(|c| !c.is_none()) {
-                Some(c) => Some(c.unbind()),
+            let cb = match delivery_callback(py, get(pyo3::intern!(py, "callback"))?.filter(|c| !c.is_none()).map(Bound::unbind))? {
+                Some(c) => Some(c),
                 None => default_cb.as_ref().map(|c| c.clone_ref(py)),
             };
             let completion = self.core.completion(cb, &record, self.core.only_error);

@@ -8,6 +8,9 @@ until polykafka has its own.
 
 import os
 import pathlib
+import signal
+import socket
+import time
 import uuid
 
 import pytest
@@ -85,6 +88,30 @@ def bootstrap():
 def admin(bootstrap):
     from polykafka.admin import AdminClient
     return AdminClient({"bootstrap.servers": bootstrap})
+
+
+@pytest.fixture
+def dead_bootstrap():
+    """An address where nothing listens."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return "127.0.0.1:%d" % port
+
+
+def wait_child(pid, seconds):
+    """The wait status of the forked child `pid`, or None when it had not ended after `seconds`
+    (it is then killed and reaped)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        wpid, status = os.waitpid(pid, os.WNOHANG)
+        if wpid:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
 
 
 def unique(prefix="py"):

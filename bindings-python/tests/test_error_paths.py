@@ -4,7 +4,6 @@ consumer and admin arguments, unknown topics, unreachable brokers, timeouts - an
 Producer-side unknown topic / unreachable bootstrap / full queue are in test_produce_nowait.py."""
 
 import importlib
-import socket
 import threading
 import time
 
@@ -21,16 +20,6 @@ def ck(request):
 @pytest.fixture
 def adm(ck):
     return importlib.import_module(ck.__name__ + ".admin")
-
-
-@pytest.fixture
-def dead_bootstrap():
-    """An address where nothing listens."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "127.0.0.1:%d" % port
 
 
 def kafka_error(ck, call):

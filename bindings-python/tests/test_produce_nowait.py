@@ -3,7 +3,6 @@ that does not exist, a bootstrap where nothing listens, the queue's record bound
 (issue "Drop-in gaps", point 1 and 2.)"""
 
 import importlib
-import socket
 import time
 
 import pytest
@@ -14,14 +13,6 @@ from conftest import unique
 @pytest.fixture(params=["confluent_kafka", "polykafka"])
 def ck(request):
     return importlib.import_module(request.param)
-
-
-def dead_address():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "127.0.0.1:%d" % port
 
 
 def test_produce_to_missing_topic_returns_at_once(ck, bootstrap):
@@ -43,8 +34,8 @@ def test_produce_to_missing_topic_returns_at_once(ck, bootstrap):
     assert topic not in md.topics or md.topics[topic].error is not None
 
 
-def test_produce_with_unreachable_bootstrap_queues_then_times_out(ck):
-    p = ck.Producer({"bootstrap.servers": dead_address(), "message.timeout.ms": 3000})
+def test_produce_with_unreachable_bootstrap_queues_then_times_out(ck, dead_bootstrap):
+    p = ck.Producer({"bootstrap.servers": dead_bootstrap, "message.timeout.ms": 3000})
     reports = []
     start = time.monotonic()
     for i in range(5):
@@ -76,10 +67,10 @@ def test_queue_buffering_max_messages_bounds_the_queue(ck, bootstrap, topic):
     assert p.flush(30) == 0
 
 
-def test_produce_batch_never_waits_either(ck):
+def test_produce_batch_never_waits_either(ck, dead_bootstrap):
     if not hasattr(ck.Producer, "produce_batch"):
         pytest.skip("this confluent-kafka has no produce_batch")
-    p = ck.Producer({"bootstrap.servers": dead_address(), "message.timeout.ms": 2000})
+    p = ck.Producer({"bootstrap.servers": dead_bootstrap, "message.timeout.ms": 2000})
     reports = []
     start = time.monotonic()
     n = p.produce_batch("t", [{"value": b"a"}, {"value": b"b"}],
@@ -122,10 +113,10 @@ def test_purge_in_flight(ck, bootstrap, topic):
     assert codes & {ck.KafkaError._PURGE_QUEUE, ck.KafkaError._PURGE_INFLIGHT}, codes
 
 
-def test_default_queue_bound_is_librdkafkas(ck):
+def test_default_queue_bound_is_librdkafkas(ck, dead_bootstrap):
     """Without queue.buffering.max.messages, the bound is librdkafka's 100000 records (not
     Java's unbounded count): the 100001st record queued when nothing can be sent is BufferError."""
-    p = ck.Producer({"bootstrap.servers": dead_address(), "message.timeout.ms": 60000})
+    p = ck.Producer({"bootstrap.servers": dead_bootstrap, "message.timeout.ms": 60000})
     try:
         for i in range(100000):
             p.produce("t", value=b"v")

@@ -11,7 +11,7 @@ import pytest
 import polykafka
 from polykafka import KafkaError, KafkaException, Producer
 
-from conftest import read_back, unique
+from conftest import read_back, unique, wait_child
 
 
 def conf(bootstrap, **extra):
@@ -222,15 +222,8 @@ def test_forked_child_creates_a_producer(bootstrap, topic):
             code = 0 if done == [None] else 3
         finally:
             os._exit(code)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        wpid, status = os.waitpid(pid, os.WNOHANG)
-        if wpid:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    status = wait_child(pid, 60)
+    if status is None:
         pytest.fail("the forked child hung")
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert sorted(m.value() for m in read_back(bootstrap, topic, 2)) == [b"child", b"parent"]

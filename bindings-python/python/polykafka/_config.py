@@ -130,10 +130,30 @@ def _flag(key, value):
     raise ValueError("configuration property %r: expected a boolean, got %r" % (key, value))
 
 
+# librdkafka's debug contexts: polykafka's DEBUG records are on when any is given.
+DEBUG_CONTEXTS = frozenset({
+    "generic", "broker", "topic", "metadata", "feature", "queue", "msg", "protocol", "cgrp", "security", "fetch",
+    "interceptor", "plugin", "consumer", "admin", "eos", "mock", "assignor", "conf", "telemetry", "all",
+})
+
+
+def _debug_contexts(text):
+    """The contexts of a ``debug`` value; an unknown one is an invalid value, as librdkafka's."""
+    contexts = [c.strip() for c in text.split(",") if c.strip()]
+    for c in contexts:
+        if c not in DEBUG_CONTEXTS:
+            from ._errors import KafkaError, KafkaException
+            raise KafkaException(KafkaError(
+                KafkaError._INVALID_ARG, 'Invalid value "%s" for configuration property "debug"' % c))
+    return contexts
+
+
 def translate(conf, kwargs, role):
     """``(properties, extras)``: the core's properties (str -> str) for a ``role``
     ("producer", "consumer" or "admin") and the callables and flags taken out."""
     merged = {}
+    if conf is None and not kwargs:
+        raise TypeError("expected configuration dict")  # confluent-kafka's, for Producer() and Producer(None)
     if conf is not None:
         if not isinstance(conf, dict):
             raise TypeError("expected configuration dict, got %s" % type(conf).__name__)
@@ -162,17 +182,21 @@ def translate(conf, kwargs, role):
 
     for key, value in merged.items():
         if not isinstance(key, str):
-            raise TypeError("configuration keys must be str, not %s" % type(key).__name__)
+            from ._errors import KafkaError, KafkaException
+            raise KafkaException(KafkaError(KafkaError._INVALID_ARG, 'No such configuration property: "%s"' % (key,)))
         if key in CALLABLES:
             if value is not None and key not in ("delivery.report.only.error",) and not callable(value) \
                     and not (key == "logger" and hasattr(value, "log")):
+                if key == "on_commit":  # confluent-kafka's error for this one
+                    from ._errors import KafkaError, KafkaException
+                    raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "on_commit requires a callable object"))
                 raise TypeError("expected %r to be callable" % key)
             if value is not None and key in UNHONOURED_CALLABLES:
                 unhonoured.append((key, UNHONOURED_CALLABLES[key]))
             extras[key] = value
             continue
         if key == "debug":
-            extras["debug"] = bool(value)
+            extras["debug"] = bool(_debug_contexts(_text(key, value)))
             continue
         if key == "default.topic.config":
             # confluent-kafka 1.x: a dict of topic-level properties.

@@ -16,6 +16,12 @@ class TopicPartition:
     __slots__ = ("topic", "partition", "offset", "metadata", "leader_epoch", "error")
 
     def __init__(self, topic, partition=-1, offset=OFFSET_INVALID, metadata=None, leader_epoch=None):
+        # confluent-kafka's argument checks (its C constructor): TypeError.
+        if not isinstance(topic, str):
+            raise TypeError("argument 1 must be str, not %s" % ("None" if topic is None else type(topic).__name__))
+        for value in (partition, offset):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError("'%s' object cannot be interpreted as an integer" % type(value).__name__)
         self.topic = topic
         self.partition = partition
         self.offset = offset

@@ -34,6 +34,12 @@ class _Retrying:
 
     def __init__(self, native_consumer, handler, max_retries, backoff_ms, backoff_multiplier, max_backoff_ms,
                  dlq_topic, retry_topic, producer_config):
+        if not callable(handler):
+            raise TypeError("handler must be callable, not %s" % type(handler).__name__)
+        for name, value in (("max_retries", max_retries), ("backoff_ms", backoff_ms), ("max_backoff_ms", max_backoff_ms)):
+            # A negative count or wait: ValueError (the native conversion raised OverflowError).
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise ValueError("%s must be >= 0, not %d" % (name, value))
         self._handler = handler
         self._queue = DeadLetterQueue(
             native_consumer, max_retries, backoff_ms, backoff_multiplier, max_backoff_ms, dlq_topic, retry_topic,
@@ -122,6 +128,8 @@ class AIORetryingHandler(_Retrying):
     def __init__(self, consumer, handler, *, max_retries=3, backoff_ms=100, backoff_multiplier=2.0,
                  max_backoff_ms=30000, dlq_topic=None, retry_topic=None, producer_config=None):
         self._consumer = consumer
+        if not hasattr(consumer, "_consumer"):
+            raise TypeError("consumer must be a polykafka.aio.AIOConsumer, not %s" % type(consumer).__name__)
         super().__init__(consumer._consumer, handler, max_retries, backoff_ms, backoff_multiplier, max_backoff_ms,
                          dlq_topic, retry_topic, producer_config)
 

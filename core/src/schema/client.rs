@@ -183,7 +183,7 @@ impl RegistryConfig {
         }
         for url in &cfg.urls {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(SchemaError::config(format!("Invalid url {url}: it must start with http:// or https://")));
+                return Err(SchemaError::config(format!("Invalid url {}: it must start with http:// or https://", redacted(url))));
             }
         }
         match auth_source.as_deref() {
@@ -365,10 +365,12 @@ impl RegistryClient {
         let mut attempt: u32 = 0;
         loop {
             let base = &urls[attempt as usize % urls.len()];
-            let url = format!("{base}{path}");
+            let target = format!("{base}{path}");
+            // What errors show: the URL without its user info (a password may be there).
+            let url = redacted(&target);
             let mut req = self
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), &target)
                 .header("Accept", "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json");
             if let Some(auth) = &self.auth_header {
                 req = req.header("Authorization", auth);
@@ -616,5 +618,29 @@ impl RegistryClient {
             .and_then(|v| v.as_str())
             .unwrap_or(level)
             .to_string())
+    }
+}
+
+/// `url` as errors show it: the user info (`user:password@`) of an URL is replaced by `***@`.
+fn redacted(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let authority_end = url[scheme_end..].find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + i);
+    match url[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..scheme_end], &url[scheme_end + at..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_show_no_user_info() {
+        assert_eq!(redacted("http://alice:pw-1@registry:8081/subjects"), "http://***@registry:8081/subjects");
+        assert_eq!(redacted("https://registry:8081/a@b"), "https://registry:8081/a@b");
+        assert_eq!(redacted("not a url"), "not a url");
+        let err = RegistryConfig::from_properties([("url", "ftp://alice:pw-1@registry")]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("ftp://***@registry") && !err.contains("pw-1"), "{err}");
     }
 }

@@ -57,6 +57,8 @@ def _check_resources(resources):
         raise ValueError("Expected list of ConfigResource")
     if not resources:
         raise ValueError("Expected non-empty list of ConfigResource objects")
+    if not all(isinstance(r, ConfigResource) for r in resources):
+        raise ValueError("Expected list of %r" % ConfigResource)
 
 
 class NewTopic:
@@ -77,6 +79,8 @@ class NewTopic:
 
 class NewPartitions:
     def __init__(self, topic, new_total_count, replica_assignment=None):
+        _check_str(topic, "argument 1")
+        _check_int(new_total_count, "new_total_count")
         self.topic = topic
         self.new_total_count = new_total_count
         self.replica_assignment = replica_assignment
@@ -153,6 +157,8 @@ class ConfigResource:
             restype = ResourceType[restype.upper()]
         elif isinstance(restype, int):
             restype = ResourceType(restype)
+        if not isinstance(name, str):
+            raise ValueError("Expected resource name to be a string")
         self.restype = restype
         self.name = name
         self.set_config_dict = dict(set_config or {})
@@ -329,6 +335,9 @@ class AdminClient:
 
     def delete_topics(self, topics, operation_timeout=0, request_timeout=None):
         _check_list(topics, "topic strings")
+        for t in topics:
+            if not isinstance(t, str):
+                raise ValueError("Expected list of topic strings, not %s" % type(t).__name__)
         _check_timeouts(operation_timeout, request_timeout)
         futures = {t: _future() for t in topics}
         self._impl.delete_topics(list(topics), futures)
@@ -400,6 +409,9 @@ class AdminClient:
         futures = {}
         work = []
         for tp in topic_partition_offsets:
+            if not isinstance(tp, TopicPartition):
+                raise TypeError("Element of the request list must be of type 'TopicPartition' got '%s'"
+                                % type(tp).__name__)
             futures[tp] = _future()
             work.append((tp.topic, tp.partition, tp.offset, futures[tp]))
         self._impl.delete_records(work)

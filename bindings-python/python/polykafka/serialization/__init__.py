@@ -130,7 +130,7 @@ class StringSerializer(Serializer):
             return None
         try:
             return obj.encode(self.codec)
-        except Exception as e:
+        except UnicodeError as e:  # only these, as confluent-kafka: a wrong type or codec is the caller's error
             raise SerializationError(str(e))
 
 
@@ -145,5 +145,5 @@ class StringDeserializer(Deserializer):
             return None
         try:
             return value.decode(self.codec)
-        except Exception as e:
+        except UnicodeError as e:  # only these, as confluent-kafka: a wrong type or codec is the caller's error
             raise SerializationError(str(e))
