@@ -372,9 +372,9 @@ impl Classic {
                 if code == UNKNOWN_MEMBER_ID {
                     self.member_id.clear();
                 }
-                self.generation = -1;
-                lose(&self.shared, &owned(&self.shared));
-                self.need_join = true;
+                // The generation published to the application (group metadata for transactions)
+                // goes back to -1 with it, as when a heartbeat is fenced.
+                self.lose_membership(&owned(&self.shared));
                 return Ok(());
             }
             code => return Err(Error::broker(code, format!("SyncGroup of group '{}'", self.group()))),
