@@ -1,5 +1,5 @@
 // The Node soak program (tests/soak/run): kafkajs's API on polykafka. Arguments: MODULE_DIR BOOTSTRAP TOPIC GROUP
-// RECORDS CHUNK. Produces CHUNK records (key, ~150-byte value, a `seq` header), consumes them back in its group
+// RECORDS CHUNK (MODULE_DIR: polykafka's, or kafkajs's for the mirrored library: tests/soak/run --mirrored). Produces CHUNK records (key, ~150-byte value, a `seq` header), consumes them back in its group
 // (eachBatch, commitOffsets), repeats until RECORDS went both ways; prints `progress N` after each chunk and
 // `ok N` at the end, or `FAIL ...` (exit 2) when a record is missing, doubled, out of order or damaged.
 'use strict'
@@ -16,9 +16,15 @@ function fail (msg) {
 }
 
 async function main () {
-  const kafka = new Kafka({ clientId: 'soak', brokers: boot.split(','), logLevel: logLevel.NOTHING })
+  // SOAK_LOG=1: the client's logs (INFO and up) on stderr.
+  const kafka = new Kafka({ clientId: 'soak', brokers: boot.split(','), logLevel: process.env.SOAK_LOG ? logLevel.INFO : logLevel.NOTHING })
   const producer = kafka.producer()
   const consumer = kafka.consumer({ groupId })
+  if (process.env.SOAK_LOG) {
+    for (const e of ['GROUP_JOIN', 'REBALANCING', 'CRASH', 'STOP']) {
+      consumer.on(consumer.events[e], ev => console.error(`${new Date().toISOString()} consumer ${e} ${JSON.stringify(ev.payload)}`))
+    }
+  }
   await producer.connect()
   await consumer.connect()
   let expected = 0

@@ -2,9 +2,13 @@
 RECORDS CHUNK. Produces CHUNK records (key, ~150-byte value, a `seq` header), consumes them back in its group,
 commits, repeats until RECORDS went both ways; prints `progress N` after each chunk and `ok N` at the end, or
 `FAIL ...` (exit 2) when a record is missing, doubled, out of order or damaged."""
+import importlib
+import os
 import sys
 
-from polykafka import Consumer, KafkaException, Producer
+# SOAK_CLIENT=confluent_kafka runs the same program on the mirrored library (tests/soak/run --mirrored).
+client = importlib.import_module(os.environ.get("SOAK_CLIENT", "polykafka"))
+Consumer, Producer = client.Consumer, client.Producer
 
 boot, topic, group, total, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 PAD = b"x" * 130

@@ -5,7 +5,7 @@
 //! chunk and `ok N` at the end, or `FAIL ...` (exit 2) when a record is missing, doubled, out of order or damaged
 //! (tests/soak/run samples its RSS, fds and threads meanwhile).
 //!
-//! `soak comeback [--cycles N] [--outage-ms M]`: starts a one-node cluster (`soak-comeback`, port base 20150 or
+//! `soak comeback [--cycles N] [--outage-ms M]`: starts a one-node cluster (`soak-comeback`, port base 10792 or
 //! SOAK_COMEBACK_PORT_BASE) whose proxied listener goes through the fault proxy, and one idempotent producer
 //! that keeps producing through N cycles of the broker going away (odd cycles: every connection reset and new
 //! ones refused; even cycles: a black hole past the producer's wait for a response) and coming back. After each cycle,
@@ -142,7 +142,7 @@ async fn comeback(args: &[String]) {
             other => fail(format!("unknown argument {other}")),
         }
     }
-    let cluster = TestCluster::start_proxied("soak-comeback", 1, 20150, 20);
+    let cluster = TestCluster::start_proxied("soak-comeback", 1, 10792, 20);
     let direct = cluster.bootstrap();
     let proxies = cluster.proxies().await;
     let proxy = &proxies[0];
