@@ -69,6 +69,21 @@ async fn two_members_agree_on_one_leader_and_report_their_join() {
     a.close().await.unwrap();
 }
 
+/// A 1-partition topic created just now and a member of a new group subscribed to it, checking the metadata
+/// every second.
+async fn member_of_new_topic() -> (Admin, String, Consumer) {
+    let topic = common::unique_topic("c-newtopic");
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
+    admin.create_topic(&topic, 1, 1).await.unwrap();
+    let mut props: Vec<(String, String)> = vec![("metadata.max.age.ms".into(), "1000".into())];
+    props.push(("group.id".into(), common::unique_topic("g-newtopic")));
+    props.push(("bootstrap.servers".into(), common::bootstrap()));
+    props.extend([("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")].map(|(k, v)| (k.into(), v.into())));
+    let c = Consumer::new(ConsumerConfig::from_properties(props).unwrap()).unwrap();
+    c.subscribe(std::slice::from_ref(&topic)).unwrap();
+    (admin, topic, c)
+}
+
 /// A member that joins before its metadata knows the subscribed topic (created by another client just before,
 /// as tests/soak/run's programs do) keeps its partitions at the periodic metadata check: the partition counts it
 /// compares with are those its assignment was made with. Before the fix the join's snapshot, taken before the
@@ -78,22 +93,7 @@ async fn two_members_agree_on_one_leader_and_report_their_join() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_rebalance_at_the_metadata_check_after_joining_a_new_topic() {
     use polykafka::consumer::ConsumerEvent;
-    let topic = common::unique_topic("c-newtopic");
-    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
-    admin.create_topic(&topic, 1, 1).await.unwrap();
-    let group = common::unique_topic("g-newtopic");
-    let c = Consumer::new(
-        ConsumerConfig::from_properties([
-            ("bootstrap.servers", common::bootstrap().as_str()),
-            ("group.id", group.as_str()),
-            ("metadata.max.age.ms", "1000"),
-            ("session.timeout.ms", "6000"),
-            ("heartbeat.interval.ms", "500"),
-        ])
-        .unwrap(),
-    )
-    .unwrap();
-    c.subscribe(std::slice::from_ref(&topic)).unwrap();
+    let (_, _, c) = member_of_new_topic().await;
     let mut events = Vec::new();
     let mut assigned_at = None;
     // Polls through five metadata checks after the first assignment.
@@ -118,22 +118,7 @@ async fn no_rebalance_at_the_metadata_check_after_joining_a_new_topic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metadata_check_rejoins_when_partitions_are_added() {
     use polykafka::consumer::ConsumerEvent;
-    let topic = common::unique_topic("c-grows");
-    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
-    admin.create_topic(&topic, 1, 1).await.unwrap();
-    let group = common::unique_topic("g-grows");
-    let c = Consumer::new(
-        ConsumerConfig::from_properties([
-            ("bootstrap.servers", common::bootstrap().as_str()),
-            ("group.id", group.as_str()),
-            ("metadata.max.age.ms", "1000"),
-            ("session.timeout.ms", "6000"),
-            ("heartbeat.interval.ms", "500"),
-        ])
-        .unwrap(),
-    )
-    .unwrap();
-    c.subscribe(std::slice::from_ref(&topic)).unwrap();
+    let (admin, topic, c) = member_of_new_topic().await;
     let mut grown = false;
     let mut assigned = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
