@@ -68,3 +68,75 @@ async fn two_members_agree_on_one_leader_and_report_their_join() {
     b.close().await.unwrap();
     a.close().await.unwrap();
 }
+
+/// A 1-partition topic created just now and a member of a new group subscribed to it, checking the metadata
+/// every second.
+async fn member_of_new_topic() -> (Admin, String, Consumer) {
+    let topic = common::unique_topic("c-newtopic");
+    let admin = Admin::new(AdminConfig::from_properties([("bootstrap.servers", common::bootstrap())]).unwrap()).unwrap();
+    admin.create_topic(&topic, 1, 1).await.unwrap();
+    let mut props: Vec<(String, String)> = vec![("metadata.max.age.ms".into(), "1000".into())];
+    props.push(("group.id".into(), common::unique_topic("g-newtopic")));
+    props.push(("bootstrap.servers".into(), common::bootstrap()));
+    props.extend([("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")].map(|(k, v)| (k.into(), v.into())));
+    let c = Consumer::new(ConsumerConfig::from_properties(props).unwrap()).unwrap();
+    c.subscribe(std::slice::from_ref(&topic)).unwrap();
+    (admin, topic, c)
+}
+
+/// A member that joins before its metadata knows the subscribed topic (created by another client just before,
+/// as tests/soak/run's programs do) keeps its partitions at the periodic metadata check: the partition counts it
+/// compares with are those its assignment was made with. Before the fix the join's snapshot, taken before the
+/// leader's metadata refresh, had no entry for the topic; the first check after metadata.max.age.ms (5 minutes
+/// by default) saw one and rejoined: an eager rebalance, the records read since the last commit delivered again
+/// (the Node soak read 5,570,000 again after 5,572,999 at 303 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_rebalance_at_the_metadata_check_after_joining_a_new_topic() {
+    use polykafka::consumer::ConsumerEvent;
+    let (_, _, c) = member_of_new_topic().await;
+    let mut events = Vec::new();
+    let mut assigned_at = None;
+    // Polls through five metadata checks after the first assignment.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && assigned_at.is_none_or(|t: Instant| t.elapsed() < Duration::from_secs(5)) {
+        let (evs, _) = c.poll_batch_events(100, Duration::from_millis(200)).await.unwrap();
+        for e in evs {
+            if assigned_at.is_none() && matches!(e, ConsumerEvent::Assigned(_)) {
+                assigned_at = Some(Instant::now());
+            } else {
+                events.push(format!("{e:?}"));
+            }
+        }
+    }
+    assert!(assigned_at.is_some(), "the member was never assigned its partition");
+    assert!(events.is_empty(), "rebalance events after the first assignment: {events:?}");
+    c.close().await.unwrap();
+}
+
+/// The periodic check still rejoins when the partition count does change: a member of a 1-partition topic gets
+/// both partitions once the topic grows to 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_check_rejoins_when_partitions_are_added() {
+    use polykafka::consumer::ConsumerEvent;
+    let (admin, topic, c) = member_of_new_topic().await;
+    let mut grown = false;
+    let mut assigned = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let (evs, _) = c.poll_batch_events(100, Duration::from_millis(200)).await.unwrap();
+        for e in evs {
+            if let ConsumerEvent::Assigned(tps) = e {
+                assigned.push(tps.len());
+            }
+        }
+        if !grown && assigned.len() == 1 {
+            admin.create_partitions(&topic, 2).await.unwrap();
+            grown = true;
+        }
+        if assigned.last() == Some(&2) {
+            break;
+        }
+    }
+    assert_eq!(assigned, [1, 2], "assignments (partition counts) before and after the topic grew");
+    c.close().await.unwrap();
+}

@@ -278,7 +278,6 @@ impl Classic {
             self.revoke(mine).await;
         }
         let owned_now = owned(&self.shared);
-        let counts = partition_counts(&self.shared, &topics);
         let meta = assignor::encode_subscription(&MemberSubscription {
             topics: topics.iter().cloned().collect(),
             owned: owned_now.clone(),
@@ -383,7 +382,10 @@ impl Classic {
         self.need_join = false;
         self.joined_version = version;
         self.joined_topics = topics;
-        self.joined_counts = counts;
+        // The counts the assignment was made with: the metadata now, after the leader's refresh for assigning (a
+        // snapshot taken before the join lacked a topic the metadata did not know yet, and the first periodic
+        // check rejoined for nothing, handing out the records read since the last commit again).
+        self.joined_counts = partition_counts(&self.shared, &self.joined_topics);
         self.join_duration = Some(started.elapsed());
         self.set_group_info();
         let current = owned(&self.shared);
