@@ -121,7 +121,10 @@ impl Classic {
                         if !list.is_empty() {
                             let _ = self.shared.cluster.refresh_metadata(Some(&list), false).await;
                         }
-                        if partition_counts(&self.shared, &topics) != self.joined_counts && self.generation >= 0 {
+                        // The leader made the assignment from these counts, so it alone watches them
+                        // (as the Java client's assignment snapshot): a follower's metadata may lag.
+                        let leader = !self.member_id.is_empty() && self.leader_id == self.member_id;
+                        if leader && self.generation >= 0 && partition_counts(&self.shared, &topics) != self.joined_counts {
                             tracing::info!(group = self.group(), "partition counts changed: rejoining");
                             self.need_join = true;
                         }
