@@ -28,6 +28,17 @@ chaos:
 	cargo build --locked -p polykafka-system-tests --bin chaos
 	target/debug/chaos --seed $(SEED) --minutes $(MINUTES)
 
+# Soak and memory (tests/soak/run): 10 million records per binding (RSS slope, fds, threads) and a producer through
+# 40 broker outages; `make test` runs 500,000 and 4. Uses what make test's suites built (Python venv, Node module,
+# release C library).
+.PHONY: soak
+SOAK_RECORDS ?= 10000000
+SOAK_CYCLES ?= 40
+soak:
+	cargo build --locked -p polykafka-system-tests --bin soak
+	tests/cluster/kafka status >/dev/null 2>&1 || tests/cluster/kafka up
+	tests/soak/run --records $(SOAK_RECORDS) --comeback-cycles $(SOAK_CYCLES) --report build/soak-report.json
+
 # libFuzzer runs of the fuzz targets (fuzz/run: cargo-fuzz on stable with RUSTC_BOOTSTRAP=1), FUZZ_SECONDS each.
 .PHONY: fuzz
 FUZZ_SECONDS ?= 60
