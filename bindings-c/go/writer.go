@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -164,8 +165,18 @@ func (w *Writer) properties() (map[string]string, error) {
 		props["acks"] = "0"
 	case RequireOne:
 		props["acks"] = "1"
-	default:
+	case RequireAll:
 		props["acks"] = "all"
+	default:
+		// kafka-go sends the number and the broker refuses it with INVALID_REQUIRED_ACKS; it
+		// used to become "all" here, a write that succeeded with other semantics.
+		return nil, &ClientError{Kind: "config", Code: int16(InvalidRequiredAcks), Name: "INVALID_REQUIRED_ACKS",
+			Message: fmt.Sprintf("Writer.RequiredAcks %d is not RequireNone (0), RequireOne (1) or RequireAll (-1)", int(w.RequiredAcks))}
+	}
+	if w.Compression.String() == "unknown" {
+		// kafka-go writes such batches uncompressed without a word.
+		return nil, &ClientError{Kind: "config", Name: "_CONFIG",
+			Message: fmt.Sprintf("Writer.Compression %d is not a codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)", int(w.Compression))}
 	}
 	if w.Idempotent || w.TransactionalID != "" {
 		props["acks"] = "all"

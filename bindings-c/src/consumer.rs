@@ -194,11 +194,13 @@ fn tp_of(p: &pk_topic_partition, what: &str) -> Result<TopicPartition> {
     Ok(TopicPartition::new(topic, p.partition))
 }
 
-fn partitions(list: *const pk_topic_partition, len: usize) -> Result<Vec<(TopicPartition, i64)>> {
-    slice(list, len, "partitions")?
+/// A topic-partition array argument; `what` is its parameter's name in the header, so that an
+/// error names the argument the caller passed.
+fn partitions(list: *const pk_topic_partition, len: usize, what: &str) -> Result<Vec<(TopicPartition, i64)>> {
+    slice(list, len, what)?
         .iter()
         .enumerate()
-        .map(|(i, p)| Ok((tp_of(p, &format!("partitions[{i}].topic"))?, p.offset)))
+        .map(|(i, p)| Ok((tp_of(p, &format!("{what}[{i}].topic"))?, p.offset)))
         .collect()
 }
 
@@ -258,7 +260,7 @@ pub extern "C" fn pk_consumer_subscribe(consumer: *mut pk_consumer, topics: *con
 pub extern "C" fn pk_consumer_assign(consumer: *mut pk_consumer, partitions_: *const pk_topic_partition, partitions_len: usize) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        let list = partitions(partitions_, partitions_len)?;
+        let list = partitions(partitions_, partitions_len, "partitions")?;
         let starts = list.into_iter().map(|(tp, o)| Ok((tp, start(o)?))).collect::<Result<Vec<_>>>()?;
         c.consumer.assign_at(&starts)
     })
@@ -330,7 +332,7 @@ pub extern "C" fn pk_consumer_poll_batch(
 pub extern "C" fn pk_consumer_commit(consumer: *mut pk_consumer, offsets: *const pk_topic_partition, offsets_len: usize) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        let list = partitions(offsets, offsets_len)?;
+        let list = partitions(offsets, offsets_len, "offsets")?;
         if let Some((tp, o)) = list.iter().find(|(_, o)| *o < 0) {
             return Err(Error::invalid(format!("commit: offset {o} of {tp} is negative")));
         }
@@ -350,7 +352,7 @@ pub extern "C" fn pk_consumer_commit(consumer: *mut pk_consumer, offsets: *const
 pub extern "C" fn pk_consumer_store_offsets(consumer: *mut pk_consumer, offsets: *const pk_topic_partition, offsets_len: usize) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        let list = partitions(offsets, offsets_len)?;
+        let list = partitions(offsets, offsets_len, "offsets")?;
         c.consumer.store_offsets(&list)
     })
 }
@@ -367,7 +369,7 @@ pub extern "C" fn pk_consumer_committed(
 ) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        let list = partitions(partitions_, partitions_len)?;
+        let list = partitions(partitions_, partitions_len, "partitions")?;
         let tps: Vec<TopicPartition> = list.into_iter().map(|(tp, _)| tp).collect();
         let found = block_on("pk_consumer_committed", c.consumer.committed(&tps, timeout(timeout_ms)))??;
         for (i, (_, off)) in found.into_iter().enumerate() {
@@ -430,7 +432,7 @@ pub extern "C" fn pk_consumer_seek(consumer: *mut pk_consumer, topic: *const c_c
 pub extern "C" fn pk_consumer_pause(consumer: *mut pk_consumer, partitions_: *const pk_topic_partition, partitions_len: usize) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        let tps: Vec<_> = partitions(partitions_, partitions_len)?.into_iter().map(|(tp, _)| tp).collect();
+        let tps: Vec<_> = partitions(partitions_, partitions_len, "partitions")?.into_iter().map(|(tp, _)| tp).collect();
         c.consumer.pause(&tps)
     })
 }
@@ -440,7 +442,7 @@ pub extern "C" fn pk_consumer_pause(consumer: *mut pk_consumer, partitions_: *co
 pub extern "C" fn pk_consumer_resume(consumer: *mut pk_consumer, partitions_: *const pk_topic_partition, partitions_len: usize) -> *mut pk_error {
     guard(|| {
         let c = live(consumer)?;
-        let tps: Vec<_> = partitions(partitions_, partitions_len)?.into_iter().map(|(tp, _)| tp).collect();
+        let tps: Vec<_> = partitions(partitions_, partitions_len, "partitions")?.into_iter().map(|(tp, _)| tp).collect();
         c.consumer.resume(&tps)
     })
 }
@@ -601,7 +603,7 @@ pub extern "C" fn pk_group_metadata_free(metadata: *mut pk_group_metadata) {
 }
 
 pub(crate) fn offsets_arg(offsets: *const pk_topic_partition, len: usize) -> Result<Vec<(TopicPartition, i64)>> {
-    let list = partitions(offsets, len)?;
+    let list = partitions(offsets, len, "offsets")?;
     if let Some((tp, o)) = list.iter().find(|(_, o)| *o < 0) {
         return Err(Error::invalid(format!("offset {o} of {tp} is negative")));
     }

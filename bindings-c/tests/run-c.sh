@@ -15,6 +15,16 @@ fi
 export KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 # The test compares pk_version() with the workspace's version (Cargo.toml, as packaging/lib.sh reads it).
 version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$root/Cargo.toml")"
+# Every function of the header that returns a pk_error* and takes a pointer has a row in the NULL
+# table of test_null_args (a new function without one fails here).
+missing="$(tr '\n' ' ' <"$root/bindings-c/include/polykafka.h" | sed 's#/\*\*[^*]*\*\+\([^/*][^*]*\*\+\)*/##g' \
+    | grep -o 'struct pk_error \*pk_[a-z_0-9]*([^;]*)' | grep -v '(void)' | grep '(.*\*' \
+    | sed 's/^struct pk_error \*\(pk_[a-z_0-9]*\)(.*/\1/' | sort -u \
+    | comm -23 - <(grep -oE '(NULL_ROW|NULL_ALLOWED)\(pk_[a-z_0-9]*' "$here/test_polykafka.c" | sed 's/.*(//' | sort -u))"
+if [[ -n "$missing" ]]; then
+    echo "run-c.sh: no NULL_ROW in test_polykafka.c for: $missing" >&2
+    exit 1
+fi
 # The static library needs these system libraries (what `rustc --print native-static-libs` lists).
 gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -O1 -I "$root/bindings-c/include" \
     -DPK_EXPECTED_VERSION="\"$version\"" \

@@ -1997,6 +1997,482 @@ static void test_streams_timestamps(void) {
     pk_kafka_streams_free(s);
 }
 
+/* One row of the NULL-argument tables: `err` must be an INVALID_ARGUMENT error; with `param`, its
+ * message names that parameter (the one passed NULL). */
+static void expect_null_arg(pk_error *err, const char *call, const char *param) {
+    CHECK(err != NULL, "%s: no error", call);
+    if (!err) return;
+    CHECK(pk_error_get_kind(err) == PK_ERROR_KIND_INVALID_ARGUMENT, "%s: %s: %s", call, pk_error_name(err),
+          pk_error_message(err));
+    CHECK(!param || strstr(pk_error_message(err), param), "%s: the message does not name %s: %s", call, param,
+          pk_error_message(err));
+    pk_error_free(err);
+}
+#define NULL_ROW(call) expect_null_arg(call, #call, NULL)
+#define ARG_ROW(call, param) expect_null_arg(call, #call, param)
+#define NULL_ALLOWED(call) expect_ok(call, #call)
+
+/* NULL for every pointer argument of every function of polykafka.h that returns a pk_error*
+ * (rows generated from the header, then reviewed; run-c.sh checks that every such function has a
+ * row). First table: every pointer NULL and every number 0 at once. Second table: live producer,
+ * consumer, admin and configuration handles (on the test's broker), one pointer argument NULL at a
+ * time, the others valid: the error names the argument. Handles of the other types (schema
+ * registry, dead letter queue, streams) get the first table only; their own tests pass NULL for
+ * their other arguments. */
+static void test_null_args(void) {
+    NULL_ROW(pk_admin_new(NULL, NULL));
+    NULL_ROW(pk_admin_create_topics(NULL, NULL, 0, false, NULL));
+    NULL_ROW(pk_admin_delete_topics(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_admin_connect_once(NULL));
+    NULL_ROW(pk_admin_list_topics(NULL, false, NULL));
+    NULL_ROW(pk_admin_partition_count(NULL, NULL, NULL));
+    NULL_ROW(pk_admin_close(NULL));
+    NULL_ROW(pk_cancel_new(NULL));
+    NULL_ROW(pk_cancel_scope_enter(NULL));
+    NULL_ROW(pk_config_new(NULL));
+    NULL_ROW(pk_config_set(NULL, NULL, NULL));
+    NULL_ROW(pk_config_set_delivery_callback(NULL, NULL, NULL));
+    NULL_ROW(pk_consumer_new(NULL, NULL));
+    NULL_ROW(pk_consumer_connect_once(NULL));
+    NULL_ROW(pk_consumer_subscribe(NULL, NULL, 0));
+    NULL_ROW(pk_consumer_assign(NULL, NULL, 0));
+    NULL_ROW(pk_consumer_poll(NULL, 0, NULL));
+    NULL_ROW(pk_consumer_poll_batch(NULL, 0, 0, NULL));
+    NULL_ROW(pk_consumer_commit(NULL, NULL, 0));
+    NULL_ROW(pk_consumer_store_offsets(NULL, NULL, 0));
+    NULL_ROW(pk_consumer_committed(NULL, NULL, 0, 0));
+    NULL_ROW(pk_consumer_position(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_consumer_stats_json(NULL, NULL));
+    NULL_ROW(pk_consumer_stats_windows_json(NULL, NULL));
+    NULL_ROW(pk_consumer_seek(NULL, NULL, 0, 0));
+    NULL_ROW(pk_consumer_pause(NULL, NULL, 0));
+    NULL_ROW(pk_consumer_resume(NULL, NULL, 0));
+    NULL_ROW(pk_consumer_watermarks(NULL, NULL, 0, 0, NULL, NULL));
+    NULL_ROW(pk_consumer_lag(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_consumer_group_metadata(NULL, NULL));
+    NULL_ROW(pk_consumer_close(NULL));
+    NULL_ROW(pk_group_metadata_new(NULL, NULL));
+    NULL_ROW(pk_dead_letter_queue_new(NULL, NULL, NULL));
+    NULL_ROW(pk_dead_letter_queue_failed(NULL, NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_dead_letter_queue_undecodable(NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_dead_letter_queue_succeeded(NULL, NULL, 0, 0));
+    NULL_ROW(pk_dead_letter_queue_skip(NULL, NULL, NULL));
+    NULL_ROW(pk_dead_letter_queue_resume_due(NULL, NULL));
+    NULL_ROW(pk_dead_letter_queue_close(NULL, 0));
+    NULL_ROW(pk_admin_list_groups(NULL, NULL));
+    NULL_ROW(pk_admin_describe_groups(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_admin_delete_groups(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_admin_list_group_offsets(NULL, NULL, NULL, 0, NULL));
+    NULL_ROW(pk_admin_group_lag(NULL, NULL, NULL));
+    NULL_ALLOWED(pk_logs_set_wake(NULL, NULL)); /* removes the wake function */
+    NULL_ROW(pk_logs_drain(NULL, NULL, NULL));
+    NULL_ROW(pk_producer_new(NULL, NULL));
+    NULL_ROW(pk_producer_produce(NULL, NULL));
+    NULL_ROW(pk_producer_produce_batch(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_producer_poll_reports(NULL, NULL, 0, 0, NULL));
+    NULL_ROW(pk_producer_send_now(NULL));
+    NULL_ROW(pk_producer_flush(NULL, 0));
+    NULL_ROW(pk_producer_stats_json(NULL, NULL));
+    NULL_ROW(pk_producer_stats_windows_json(NULL, NULL));
+    NULL_ROW(pk_producer_in_flight(NULL, NULL));
+    NULL_ROW(pk_producer_partition_count(NULL, NULL, NULL));
+    NULL_ROW(pk_producer_partition_count_fail_fast(NULL, NULL, NULL));
+    NULL_ROW(pk_producer_close(NULL, 0));
+    NULL_ROW(pk_producer_send_batch(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_batch_len(NULL, NULL));
+    NULL_ROW(pk_batch_wait(NULL, 0, NULL, 0, NULL));
+    NULL_ROW(pk_producer_init_transactions(NULL, 0));
+    NULL_ROW(pk_producer_begin_transaction(NULL));
+    NULL_ROW(pk_producer_send_offsets_to_transaction(NULL, NULL, 0, NULL, 0));
+    NULL_ROW(pk_producer_commit_transaction(NULL, 0));
+    NULL_ROW(pk_producer_abort_transaction(NULL, 0));
+    NULL_ROW(pk_schema_registry_new(NULL, NULL));
+    NULL_ROW(pk_schema_registry_register(NULL, NULL, NULL, false, NULL));
+    NULL_ROW(pk_schema_registry_lookup(NULL, NULL, NULL, false, NULL));
+    NULL_ROW(pk_schema_registry_get_by_id(NULL, 0, NULL));
+    NULL_ROW(pk_schema_registry_get_latest(NULL, NULL, NULL));
+    NULL_ROW(pk_schema_registry_get_version(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_schema_registry_get_versions(NULL, NULL, NULL, 0, NULL));
+    NULL_ROW(pk_schema_registry_delete_subject(NULL, NULL, false, NULL, 0, NULL));
+    NULL_ROW(pk_schema_registry_get_subjects(NULL, NULL));
+    NULL_ROW(pk_schema_registry_test_compatibility(NULL, NULL, NULL, 0, NULL));
+    NULL_ROW(pk_schema_registry_set_compatibility(NULL, NULL, NULL));
+    NULL_ROW(pk_schema_registry_get_compatibility(NULL, NULL, NULL));
+    NULL_ROW(pk_schema_serializer_new(NULL, NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_schema_serializer_serialize(NULL, NULL, false, NULL, 0, NULL));
+    NULL_ROW(pk_schema_serializer_serialize_batch(NULL, NULL, false, NULL, NULL, 0, NULL, NULL));
+    NULL_ROW(pk_schema_serializer_serialize_encoded(NULL, NULL, false, NULL, NULL, 0, NULL, 0, NULL));
+    NULL_ROW(pk_schema_deserializer_new(NULL, NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_schema_deserializer_deserialize(NULL, NULL, false, NULL, 0, NULL, 0, NULL));
+    NULL_ROW(pk_schema_deserializer_deserialize_encoded(NULL, NULL, 0, NULL, 0, NULL));
+    NULL_ROW(pk_otel_instruments(NULL));
+    NULL_ROW(pk_otel_points(NULL, 0, NULL));
+    NULL_ROW(pk_time_windows_check(NULL));
+    NULL_ROW(pk_join_windows_check(NULL));
+    NULL_ROW(pk_session_windows_check(NULL));
+    NULL_ROW(pk_session_key_encode(NULL, 0, 0, 0, NULL, 0, NULL));
+    NULL_ROW(pk_session_key_decode(NULL, 0, NULL, NULL, NULL));
+    NULL_ROW(pk_windowed_key_encode(NULL, 0, 0, NULL, 0, NULL));
+    NULL_ROW(pk_windowed_key_decode(NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_new(NULL));
+    NULL_ROW(pk_topology_builder_source(NULL, NULL, 0, NULL));
+    NULL_ROW(pk_topology_builder_user(NULL, 0, NULL));
+    NULL_ROW(pk_topology_builder_serde(NULL, 0, NULL));
+    NULL_ROW(pk_topology_builder_split(NULL, 0, 0, NULL));
+    NULL_ROW(pk_topology_builder_branch(NULL, 0, 0, NULL));
+    NULL_ROW(pk_topology_builder_merge(NULL, 0, 0, NULL));
+    NULL_ROW(pk_topology_builder_sink(NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_sink_per_record(NULL, 0, NULL));
+    NULL_ROW(pk_topology_builder_repartition(NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_repartition_stream(NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_mark_key_changing(NULL, 0));
+    NULL_ROW(pk_topology_builder_grouped(NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_aggregate_store_name(NULL, NULL, false, NULL));
+    NULL_ROW(pk_topology_builder_internal_names(NULL, NULL));
+    NULL_ROW(pk_topology_builder_aggregate(NULL, 0, NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_session_aggregate(NULL, 0, NULL, 0, NULL, NULL));
+    NULL_ROW(pk_topology_builder_timestamp_extractor(NULL, 0, 0));
+    NULL_ROW(pk_topology_builder_to_stream(NULL, 0, NULL));
+    NULL_ROW(pk_topology_builder_table_user(NULL, 0, false, NULL));
+    NULL_ROW(pk_topology_builder_table(NULL, NULL, NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_topology_builder_join_table(NULL, 0, 0, false, NULL));
+    NULL_ROW(pk_topology_builder_stream_join(NULL, 0, 0, NULL, 0, NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_topology_builder_suppress(NULL, 0, NULL, 0, 0, NULL, NULL));
+    NULL_ROW(pk_timestamp_output_push_many(NULL, NULL, 0));
+    NULL_ROW(pk_timestamp_output_push(NULL, 0));
+    NULL_ROW(pk_timestamp_output_fail(NULL, 0, 0, NULL));
+    NULL_ROW(pk_chain_output_push(NULL, 0, 0, NULL, 0, NULL, 0, 0));
+    NULL_ROW(pk_chain_output_push_packed(NULL, NULL, 0, NULL, 0));
+    NULL_ROW(pk_chain_output_fail(NULL, 0, 0, NULL));
+    NULL_ROW(pk_combine_output_push(NULL, NULL, 0));
+    NULL_ROW(pk_combine_output_push_packed(NULL, NULL, 0, NULL, 0));
+    NULL_ROW(pk_combine_output_fail(NULL, 0, 0, NULL));
+    NULL_ROW(pk_kafka_streams_new(NULL, NULL, NULL, NULL, NULL, NULL));
+    NULL_ROW(pk_kafka_streams_set_state_listener(NULL, NULL, NULL));
+    NULL_ROW(pk_kafka_streams_set_failure_handler(NULL, NULL, NULL));
+    NULL_ROW(pk_kafka_streams_set_merger(NULL, NULL));
+    NULL_ROW(pk_kafka_streams_set_timestamp_extractor(NULL, NULL));
+    NULL_ROW(pk_kafka_streams_start(NULL));
+    NULL_ROW(pk_kafka_streams_close(NULL, 0, NULL));
+    NULL_ROW(pk_kafka_streams_state(NULL, NULL));
+    NULL_ROW(pk_kafka_streams_store_get(NULL, NULL, NULL, 0, NULL));
+    NULL_ROW(pk_kafka_streams_store_range(NULL, NULL, NULL, 0, NULL, 0, NULL));
+    NULL_ROW(pk_kafka_streams_store_all(NULL, NULL, NULL));
+    NULL_ROW(pk_kafka_streams_store_find_sessions(NULL, NULL, NULL, 0, 0, 0, NULL));
+    NULL_ROW(pk_kafka_streams_store_is_session(NULL, NULL, NULL));
+    NULL_ROW(pk_kafka_streams_store_fetch(NULL, NULL, NULL, 0, 0, 0, NULL));
+    NULL_ROW(pk_kafka_streams_store_is_windowed(NULL, NULL, NULL));
+    NULL_ROW(pk_kafka_streams_metrics(NULL, NULL));
+
+    pk_config *cfg = NULL;
+    expect_ok(pk_config_new(&cfg), "config");
+    expect_ok(pk_config_set(cfg, "bootstrap.servers", bootstrap), "bootstrap");
+    expect_ok(pk_config_set(cfg, "group.id", "null-args"), "group.id");
+    pk_producer *p = producer("max.block.ms", "2000", NULL, NULL);
+    pk_consumer *c = consumer("null-args", NULL, NULL, NULL, NULL);
+    pk_admin *a = admin_client();
+    const char *names[] = {topic};
+    pk_topic_partition tp = {topic, 0, 0, 0}, tp_out = {topic, 0, 0, 0};
+    pk_record rec = record(topic, "k", "v", 0);
+    pk_new_topic nt = {topic, 1, 1, NULL, NULL, 0};
+    pk_delivery_report reports[4];
+    pk_error *results[4] = {NULL, NULL, NULL, NULL};
+    size_t n = 0;
+    int32_t i32 = 0;
+    int64_t i64 = 0;
+    uint64_t u64 = 0;
+    char *json = NULL;
+    pk_string_list *list = NULL;
+    pk_message_batch *batch = NULL;
+    pk_group_metadata *gm = NULL, *gmeta = NULL;
+    pk_partition_offsets *offsets = NULL;
+    pk_group_list *groups = NULL;
+    pk_group_descriptions *descs = NULL;
+    pk_batch *pbatch = NULL;
+    pk_producer *p2 = NULL;
+    pk_consumer *c2 = NULL;
+    pk_admin *a2 = NULL;
+    pk_config *cfg2 = NULL;
+    expect_ok(pk_group_metadata_new("null-args", &gmeta), "group metadata");
+    ARG_ROW(pk_admin_new(NULL, &a2), "config");
+    ARG_ROW(pk_admin_new(cfg, NULL), "out_admin");
+    ARG_ROW(pk_admin_create_topics(NULL, &nt, 1, false, results), "admin");
+    ARG_ROW(pk_admin_create_topics(a, NULL, 1, false, results), "topics");
+    ARG_ROW(pk_admin_create_topics(a, &nt, 1, false, NULL), "out_results");
+    ARG_ROW(pk_admin_delete_topics(NULL, names, 1, results), "admin");
+    ARG_ROW(pk_admin_delete_topics(a, NULL, 1, results), "names");
+    ARG_ROW(pk_admin_delete_topics(a, names, 1, NULL), "out_results");
+    ARG_ROW(pk_admin_connect_once(NULL), "admin");
+    ARG_ROW(pk_admin_list_topics(NULL, false, &list), "admin");
+    ARG_ROW(pk_admin_list_topics(a, false, NULL), "out_list");
+    ARG_ROW(pk_admin_partition_count(NULL, topic, &i32), "admin");
+    ARG_ROW(pk_admin_partition_count(a, NULL, &i32), "name");
+    ARG_ROW(pk_admin_partition_count(a, topic, NULL), "out_count");
+    ARG_ROW(pk_admin_close(NULL), "admin");
+    ARG_ROW(pk_config_set(NULL, topic, topic), "config");
+    ARG_ROW(pk_config_set(cfg, NULL, topic), "key");
+    ARG_ROW(pk_config_set(cfg, topic, NULL), "value");
+    ARG_ROW(pk_config_set_delivery_callback(NULL, NULL, NULL), "config");
+    ARG_ROW(pk_consumer_new(NULL, &c2), "config");
+    ARG_ROW(pk_consumer_new(cfg, NULL), "out_consumer");
+    ARG_ROW(pk_consumer_connect_once(NULL), "consumer");
+    ARG_ROW(pk_consumer_subscribe(NULL, names, 1), "consumer");
+    ARG_ROW(pk_consumer_subscribe(c, NULL, 1), "topics");
+    ARG_ROW(pk_consumer_assign(NULL, &tp, 1), "consumer");
+    ARG_ROW(pk_consumer_assign(c, NULL, 1), "partitions");
+    ARG_ROW(pk_consumer_poll(NULL, 0, &batch), "consumer");
+    ARG_ROW(pk_consumer_poll(c, 0, NULL), "out_batch");
+    ARG_ROW(pk_consumer_poll_batch(NULL, 1, 0, &batch), "consumer");
+    ARG_ROW(pk_consumer_poll_batch(c, 1, 0, NULL), "out_batch");
+    ARG_ROW(pk_consumer_commit(NULL, &tp, 1), "consumer");
+    ARG_ROW(pk_consumer_commit(c, NULL, 1), "offsets");
+    ARG_ROW(pk_consumer_store_offsets(NULL, &tp, 1), "consumer");
+    ARG_ROW(pk_consumer_store_offsets(c, NULL, 1), "offsets");
+    ARG_ROW(pk_consumer_committed(NULL, &tp_out, 1, 0), "consumer");
+    ARG_ROW(pk_consumer_committed(c, NULL, 1, 0), "partitions");
+    ARG_ROW(pk_consumer_position(NULL, topic, 0, &i64), "consumer");
+    ARG_ROW(pk_consumer_position(c, NULL, 0, &i64), "topic");
+    ARG_ROW(pk_consumer_position(c, topic, 0, NULL), "out_offset");
+    ARG_ROW(pk_consumer_stats_json(NULL, &json), "consumer");
+    ARG_ROW(pk_consumer_stats_json(c, NULL), "out_json");
+    ARG_ROW(pk_consumer_stats_windows_json(NULL, &json), "consumer");
+    ARG_ROW(pk_consumer_stats_windows_json(c, NULL), "out_json");
+    ARG_ROW(pk_consumer_seek(NULL, topic, 0, 0), "consumer");
+    ARG_ROW(pk_consumer_seek(c, NULL, 0, 0), "topic");
+    ARG_ROW(pk_consumer_pause(NULL, &tp, 1), "consumer");
+    ARG_ROW(pk_consumer_pause(c, NULL, 1), "partitions");
+    ARG_ROW(pk_consumer_resume(NULL, &tp, 1), "consumer");
+    ARG_ROW(pk_consumer_resume(c, NULL, 1), "partitions");
+    ARG_ROW(pk_consumer_watermarks(NULL, topic, 0, 0, &i64, &i64), "consumer");
+    ARG_ROW(pk_consumer_watermarks(c, NULL, 0, 0, &i64, &i64), "topic");
+    ARG_ROW(pk_consumer_watermarks(c, topic, 0, 0, NULL, &i64), "out_low");
+    ARG_ROW(pk_consumer_watermarks(c, topic, 0, 0, &i64, NULL), "out_high");
+    ARG_ROW(pk_consumer_lag(NULL, topic, 0, &i64), "consumer");
+    ARG_ROW(pk_consumer_lag(c, NULL, 0, &i64), "topic");
+    ARG_ROW(pk_consumer_lag(c, topic, 0, NULL), "out_lag");
+    ARG_ROW(pk_consumer_group_metadata(NULL, &gm), "consumer");
+    ARG_ROW(pk_consumer_group_metadata(c, NULL), "out_metadata");
+    ARG_ROW(pk_consumer_close(NULL), "consumer");
+    ARG_ROW(pk_dead_letter_queue_new(c, cfg, NULL), "out_queue");
+    ARG_ROW(pk_admin_list_groups(NULL, &groups), "admin");
+    ARG_ROW(pk_admin_list_groups(a, NULL), "out_list");
+    ARG_ROW(pk_admin_describe_groups(NULL, names, 1, &descs), "admin");
+    ARG_ROW(pk_admin_describe_groups(a, NULL, 1, &descs), "names");
+    ARG_ROW(pk_admin_describe_groups(a, names, 1, NULL), "out_groups");
+    ARG_ROW(pk_admin_delete_groups(NULL, names, 1, results), "admin");
+    ARG_ROW(pk_admin_delete_groups(a, NULL, 1, results), "names");
+    ARG_ROW(pk_admin_delete_groups(a, names, 1, NULL), "out_results");
+    ARG_ROW(pk_admin_list_group_offsets(NULL, topic, &tp, 1, &offsets), "admin");
+    ARG_ROW(pk_admin_list_group_offsets(a, NULL, &tp, 1, &offsets), "group");
+    ARG_ROW(pk_admin_list_group_offsets(a, topic, NULL, 1, &offsets), "partitions");
+    ARG_ROW(pk_admin_list_group_offsets(a, topic, &tp, 1, NULL), "out_offsets");
+    ARG_ROW(pk_admin_group_lag(NULL, topic, &offsets), "admin");
+    ARG_ROW(pk_admin_group_lag(a, NULL, &offsets), "group");
+    ARG_ROW(pk_admin_group_lag(a, topic, NULL), "out_offsets");
+    ARG_ROW(pk_producer_new(NULL, &p2), "config");
+    ARG_ROW(pk_producer_new(cfg, NULL), "out_producer");
+    ARG_ROW(pk_producer_produce(NULL, &rec), "producer");
+    ARG_ROW(pk_producer_produce(p, NULL), "record");
+    ARG_ROW(pk_producer_produce_batch(NULL, &rec, 1, &n), "producer");
+    ARG_ROW(pk_producer_produce_batch(p, NULL, 1, &n), "records");
+    NULL_ALLOWED(pk_producer_produce_batch(p, &rec, 1, NULL)); /* out_queued may be NULL */
+    ARG_ROW(pk_producer_poll_reports(NULL, reports, 1, 0, &n), "producer");
+    ARG_ROW(pk_producer_poll_reports(p, NULL, 1, 0, &n), "out_reports");
+    ARG_ROW(pk_producer_poll_reports(p, reports, 1, 0, NULL), "out_count");
+    ARG_ROW(pk_producer_send_now(NULL), "producer");
+    ARG_ROW(pk_producer_flush(NULL, 0), "producer");
+    ARG_ROW(pk_producer_stats_json(NULL, &json), "producer");
+    ARG_ROW(pk_producer_stats_json(p, NULL), "out_json");
+    ARG_ROW(pk_producer_stats_windows_json(NULL, &json), "producer");
+    ARG_ROW(pk_producer_stats_windows_json(p, NULL), "out_json");
+    ARG_ROW(pk_producer_in_flight(NULL, &n), "producer");
+    ARG_ROW(pk_producer_in_flight(p, NULL), "out_count");
+    ARG_ROW(pk_producer_partition_count(NULL, topic, &i32), "producer");
+    ARG_ROW(pk_producer_partition_count(p, NULL, &i32), "topic");
+    ARG_ROW(pk_producer_partition_count(p, topic, NULL), "out_count");
+    ARG_ROW(pk_producer_partition_count_fail_fast(NULL, topic, &i32), "producer");
+    ARG_ROW(pk_producer_partition_count_fail_fast(p, NULL, &i32), "topic");
+    ARG_ROW(pk_producer_partition_count_fail_fast(p, topic, NULL), "out_count");
+    ARG_ROW(pk_producer_close(NULL, 0), "producer");
+    ARG_ROW(pk_producer_send_batch(NULL, &rec, 1, &pbatch), "producer");
+    ARG_ROW(pk_producer_send_batch(p, NULL, 1, &pbatch), "records");
+    ARG_ROW(pk_producer_send_batch(p, &rec, 1, NULL), "out_batch");
+    ARG_ROW(pk_producer_init_transactions(NULL, 0), "producer");
+    ARG_ROW(pk_producer_begin_transaction(NULL), "producer");
+    ARG_ROW(pk_producer_send_offsets_to_transaction(NULL, &tp, 1, gmeta, 0), "producer");
+    ARG_ROW(pk_producer_send_offsets_to_transaction(p, NULL, 1, gmeta, 0), "offsets");
+    ARG_ROW(pk_producer_send_offsets_to_transaction(p, &tp, 1, NULL, 0), "metadata");
+    ARG_ROW(pk_producer_commit_transaction(NULL, 0), "producer");
+    ARG_ROW(pk_producer_abort_transaction(NULL, 0), "producer");
+    ARG_ROW(pk_schema_registry_new(cfg, NULL), "out_registry");
+    (void)u64;
+    (void)cfg2;
+    CHECK(!json && !list && !batch && !gm && !offsets && !groups && !descs && !pbatch && !p2 && !c2 && !a2,
+          "an out-parameter was written by a call that failed");
+    pk_group_metadata_free(gmeta);
+    pk_admin_free(a);
+    pk_consumer_free(c);
+    pk_producer_free(p);
+    pk_config_free(cfg);
+}
+
+/* Checks an error's kind and that its message contains `fragment`, then frees it. */
+static void expect_error_text(pk_error *err, pk_error_kind kind, const char *fragment, const char *what) {
+    CHECK(err && strstr(pk_error_message(err), fragment), "%s: message %s, want it to contain \"%s\"", what,
+          err ? pk_error_message(err) : "(no error)", fragment);
+    expect_error(err, kind, what);
+}
+
+/* Bad values (#22), one table per surface: configuration, records, consumer arguments; then use
+ * after close and close twice. What the ABI cannot detect is undefined (its header says so): a
+ * pointer to freed memory (use after pk_*_free, freeing twice), a length longer than its buffer. */
+static void test_bad_values(void) {
+    static const struct {
+        const char *key, *value;
+        pk_error_kind kind;
+        const char *fragment; /* in the message of pk_config_set, or else of pk_producer_new */
+        const char *key2, *value2; /* set first when not NULL */
+    } configs[] = {
+        {"\xff\xfe", "1", PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", NULL, NULL},
+        {"linger.ms", "\xc3\x28", PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", NULL, NULL},
+        {"", "1", PK_ERROR_KIND_CONFIG, "empty", NULL, NULL},
+        {"   ", "1", PK_ERROR_KIND_CONFIG, "empty", NULL, NULL},
+        {"no.such.key", "1", PK_ERROR_KIND_CONFIG, "no.such.key", NULL, NULL},
+        {"linger.ms", "-5", PK_ERROR_KIND_CONFIG, "linger.ms", NULL, NULL},
+        {"linger.ms", "99999999999999999999", PK_ERROR_KIND_CONFIG, "linger.ms", NULL, NULL},
+        {"batch.size", "abc", PK_ERROR_KIND_CONFIG, "batch.size", NULL, NULL},
+        {"compression.type", "zip", PK_ERROR_KIND_CONFIG, "compression.type", NULL, NULL},
+        {"enable.idempotence", "maybe", PK_ERROR_KIND_CONFIG, "enable.idempotence", NULL, NULL},
+        {"acks", "3", PK_ERROR_KIND_CONFIG, "acks", NULL, NULL},
+        {"bootstrap.servers", "", PK_ERROR_KIND_CONFIG, "bootstrap.servers", NULL, NULL},
+        {"bootstrap.servers", "host-without-port", PK_ERROR_KIND_CONFIG, "bootstrap.servers", NULL, NULL},
+        {"message.max.bytes", "0", PK_ERROR_KIND_CONFIG, "message.max.bytes", NULL, NULL},
+        {"security.protocol", "CARRIER_PIGEON", PK_ERROR_KIND_CONFIG, "security.protocol", NULL, NULL},
+        /* sasl.mechanism is read with a SASL security.protocol only (ignored otherwise, as Java does). */
+        {"sasl.mechanism", "ROT13", PK_ERROR_KIND_CONFIG, "sasl.mechanism", "security.protocol", "SASL_PLAINTEXT"},
+    };
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        char what[160];
+        snprintf(what, sizeof what, "config %s=%s", configs[i].key, configs[i].value);
+        pk_config *c = config(configs[i].key2, configs[i].value2, NULL, NULL);
+        pk_error *err = pk_config_set(c, configs[i].key, configs[i].value);
+        pk_producer *p = NULL;
+        if (!err) err = pk_producer_new(c, &p);
+        expect_error_text(err, configs[i].kind, configs[i].fragment, what);
+        CHECK(p == NULL, "%s: a producer was created", what);
+        pk_producer_free(p);
+        pk_config_free(c);
+    }
+
+    pk_producer *p = producer("max.block.ms", "3000", NULL, NULL);
+    char long_topic[251]; /* the broker's limit is 249 */
+    memset(long_topic, 't', 250);
+    long_topic[250] = 0;
+    pk_header bad_header = {"\xff", 0, (const uint8_t *)"v", 1};
+    pk_header null_header_key = {NULL, 3, NULL, 0};
+    struct {
+        const char *what, *topic;
+        size_t topic_len;
+        const char *key;
+        size_t key_len;
+        const pk_header *headers;
+        size_t headers_len;
+        pk_error_kind kind;
+        const char *fragment;
+        /* 0: a bad argument, both calls fail; 1: the broker refuses the topic, pk_producer_produce
+         * fails with it and pk_producer_produce_batch reports it; 2: the record is queued and its
+         * report carries the error. */
+        int refused_by;
+    } records[] = {
+        {"empty topic", "", 0, "k", 1, NULL, 0, PK_ERROR_KIND_INVALID_ARGUMENT, "topic", 1},
+        {"topic not UTF-8 (with its length)", "ab\xc3", 3, "k", 1, NULL, 0, PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", 0},
+        {"topic NULL, length 0", NULL, 0, "k", 1, NULL, 0, PK_ERROR_KIND_INVALID_ARGUMENT, "NULL", 0},
+        {"topic NULL with a length", NULL, 5, "k", 1, NULL, 0, PK_ERROR_KIND_INVALID_ARGUMENT, "NULL", 0},
+        {"key NULL with a huge length", topic, 0, NULL, SIZE_MAX, NULL, 0, PK_ERROR_KIND_INVALID_ARGUMENT, "key", 0},
+        {"headers NULL with a length", topic, 0, "k", 1, NULL, 2, PK_ERROR_KIND_INVALID_ARGUMENT, "headers", 0},
+        {"header key not UTF-8", topic, 0, "k", 1, &bad_header, 1, PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", 0},
+        {"header key NULL with a length", topic, 0, "k", 1, &null_header_key, 1, PK_ERROR_KIND_INVALID_ARGUMENT, "key", 0},
+        {"invalid topic name", "bad topic!", 0, "k", 1, NULL, 0, PK_ERROR_KIND_BROKER, "INVALID_TOPIC", 1},
+        {"topic name of 250 characters", long_topic, 0, "k", 1, NULL, 0, PK_ERROR_KIND_BROKER, "INVALID_TOPIC", 1},
+    };
+    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++) {
+        pk_record r = record(records[i].topic, records[i].key, "v", i);
+        r.topic_len = records[i].topic_len;
+        r.key_len = records[i].key_len;
+        r.headers = records[i].headers;
+        r.headers_len = records[i].headers_len;
+        size_t queued = 9, got = 0;
+        pk_delivery_report rep[2];
+        if (records[i].refused_by == 0) {
+            expect_error_text(pk_producer_produce(p, &r), records[i].kind, records[i].fragment, records[i].what);
+            expect_error_text(pk_producer_produce_batch(p, &r, 1, &queued), records[i].kind, records[i].fragment,
+                              records[i].what);
+            CHECK(queued == 9, "%s: out_queued written on error", records[i].what);
+            continue;
+        }
+        if (records[i].refused_by == 1) {
+            expect_error_text(pk_producer_produce(p, &r), records[i].kind, records[i].fragment, records[i].what);
+        } else {
+            expect_ok(pk_producer_produce(p, &r), records[i].what);
+        }
+        /* In a batch the call succeeds and the record's report carries the error. */
+        expect_ok(pk_producer_produce_batch(p, &r, 1, &queued), records[i].what);
+        expect_ok(pk_producer_poll_reports(p, rep, 2, 30000, &got), "poll");
+        CHECK(got >= 1 && rep[0].opaque == i && rep[0].error && strstr(pk_error_message(rep[0].error), records[i].fragment),
+              "%s: %zu reports, %s", records[i].what, got, got && rep[0].error ? pk_error_message(rep[0].error) : "no error");
+        if (records[i].refused_by == 2 && got < 2) {
+            pk_delivery_reports_clear(rep, got);
+            expect_ok(pk_producer_poll_reports(p, rep, 2, 30000, &got), "poll");
+        }
+        pk_delivery_reports_clear(rep, got);
+    }
+    expect_ok(pk_producer_close(p, 1000), "close");
+    expect_ok(pk_producer_close(p, 1000), "close twice");
+    pk_producer_free(p);
+
+    /* Consumer arguments, then use after close. */
+    pk_consumer *c = consumer("bad-values", NULL, NULL, NULL, NULL);
+    const char *bad_topics[] = {topic, "\xff"};
+    const char *null_topic[] = {NULL};
+    const char *empty_topic[] = {""};
+    pk_topic_partition bad_tp = {"\xfe", 0, 0, 0};
+    expect_error_text(pk_consumer_subscribe(c, bad_topics, 2), PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", "subscribe, not UTF-8");
+    expect_error_text(pk_consumer_subscribe(c, null_topic, 1), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL", "subscribe, NULL name");
+    expect_error_text(pk_consumer_subscribe(c, empty_topic, 1), PK_ERROR_KIND_INVALID_ARGUMENT, "topic", "subscribe, empty name");
+    expect_error_text(pk_consumer_subscribe(c, NULL, 3), PK_ERROR_KIND_INVALID_ARGUMENT, "NULL", "subscribe, NULL array");
+    expect_error_text(pk_consumer_assign(c, &bad_tp, 1), PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", "assign, not UTF-8");
+    expect_error_text(pk_consumer_seek(c, "\xff", 0, 0), PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", "seek, not UTF-8");
+    pk_group_metadata *gm = NULL;
+    expect_error_text(pk_group_metadata_new("\xff", &gm), PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8", "group id not UTF-8");
+    CHECK(gm == NULL, "group metadata written on error");
+    expect_ok(pk_consumer_close(c), "consumer close");
+    expect_ok(pk_consumer_close(c), "consumer close twice");
+    pk_message_batch *b = NULL;
+    expect_error(pk_consumer_poll(c, 0, &b), PK_ERROR_KIND_CLOSED, "poll after close");
+    expect_error(pk_consumer_subscribe(c, bad_topics, 1), PK_ERROR_KIND_CLOSED, "subscribe after close");
+    expect_error(pk_consumer_seek(c, topic, 0, 0), PK_ERROR_KIND_CLOSED, "seek after close");
+    pk_consumer_free(c);
+
+    pk_admin *a = admin_client();
+    pk_string_list *list = NULL;
+    pk_new_topic bad_new[] = {{"bad topic!", 1, 1, NULL, NULL, 0}, {"\xff", 1, 1, NULL, NULL, 0}};
+    pk_error *results[2] = {NULL, NULL};
+    pk_error *err = pk_admin_create_topics(a, bad_new, 1, false, results);
+    if (err) {
+        expect_error_text(err, PK_ERROR_KIND_INVALID_ARGUMENT, "topic", "create an invalid topic name");
+    } else {
+        CHECK(results[0] && pk_error_code(results[0]) == 17, "create an invalid topic name: %s",
+              results[0] ? pk_error_message(results[0]) : "no error");
+        pk_error_free(results[0]);
+    }
+    expect_error_text(pk_admin_create_topics(a, bad_new + 1, 1, false, results), PK_ERROR_KIND_INVALID_ARGUMENT, "UTF-8",
+                      "create a topic not UTF-8");
+    expect_ok(pk_admin_close(a), "admin close");
+    expect_ok(pk_admin_close(a), "admin close twice");
+    expect_error(pk_admin_list_topics(a, false, &list), PK_ERROR_KIND_CLOSED, "list after close");
+    pk_admin_free(a);
+}
+
 int main(void) {
     bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap) bootstrap = "127.0.0.1:9092";
@@ -2005,6 +2481,8 @@ int main(void) {
     test_version_and_null_frees();
     test_panic();
     test_null_handles();
+    test_null_args();
+    test_bad_values();
     test_config_errors();
     test_produce_one();
     test_produce_many();

@@ -263,6 +263,7 @@ pub const LEADER_NOT_AVAILABLE: i16 = 5;
 pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
 pub const REQUEST_TIMED_OUT: i16 = 7;
 pub const MESSAGE_TOO_LARGE: i16 = 10;
+pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
 pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
 pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
 pub const NOT_COORDINATOR: i16 = 16;
@@ -371,5 +372,45 @@ mod tests {
         assert_eq!(e.name(), "_TIMEOUT");
         assert!(e.retriable());
         assert_eq!(e.code(), 0);
+    }
+}
+
+/// The broker's rule for a topic name (Java's `Topic.validate`): 1 to 249 characters of
+/// `[a-zA-Z0-9._-]`, not `.` or `..`. A name breaking it is the INVALID_TOPIC_EXCEPTION error
+/// the broker would answer, given before any request: a consumer would otherwise retry its
+/// metadata for ever. `what` names the call. An empty name stays an invalid argument.
+pub fn check_topic_name(name: &str, what: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid(format!("{what}: a topic name is empty")));
+    }
+    let why = if name == "." || name == ".." {
+        Some("'.' and '..' are not allowed".to_string())
+    } else if name.len() > 249 {
+        Some(format!("{} characters, the limit is 249", name.len()))
+    } else {
+        name.chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .map(|c| format!("{c:?} is not one of [a-zA-Z0-9._-]"))
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Error::broker(INVALID_TOPIC_EXCEPTION, format!("{what}: topic '{name}' is not a valid name: {why}"))),
+    }
+}
+
+#[cfg(test)]
+mod topic_name_tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_the_brokers_rule() {
+        for ok in ["t", "__consumer_offsets", "a.b-c_D9", &"x".repeat(249)] {
+            assert!(check_topic_name(ok, "test").is_ok(), "{ok}");
+        }
+        for bad in [".", "..", "bad topic!", "t/1", "caf\u{e9}", &"x".repeat(250)] {
+            let e = check_topic_name(bad, "test").unwrap_err();
+            assert_eq!((e.kind(), e.code()), (ErrorKind::Broker, INVALID_TOPIC_EXCEPTION), "{bad}: {e}");
+        }
+        assert_eq!(check_topic_name("", "test").unwrap_err().kind(), ErrorKind::InvalidArgument);
     }
 }

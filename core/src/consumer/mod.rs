@@ -569,8 +569,8 @@ impl Consumer {
     pub fn subscribe(&self, topics: &[String]) -> Result<()> {
         self.check_open()?;
         self.require_group("subscribe")?;
-        if topics.iter().any(|t| t.is_empty()) {
-            return Err(Error::invalid("subscribe: a topic name is empty"));
+        for t in topics {
+            crate::error::check_topic_name(t, "subscribe")?;
         }
         self.shared().cluster.add_interest(topics.iter().map(String::as_str));
         let mut st = self.shared().lock();
@@ -635,6 +635,9 @@ impl Consumer {
     /// the partition (confluent-kafka's `assign([TopicPartition(t, p, offset)])`).
     pub fn assign_at(&self, starts: &[(TopicPartition, StartOffset)]) -> Result<()> {
         self.check_open()?;
+        for (tp, _) in starts {
+            crate::error::check_topic_name(&tp.topic, "assign")?;
+        }
         let partitions: Vec<TopicPartition> = starts.iter().map(|(tp, _)| tp.clone()).collect();
         let mut st = self.shared().lock();
         if matches!(st.subscription, Subscription::Topics(_) | Subscription::Pattern(..)) {

@@ -4,6 +4,7 @@ package plain
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/polykafka/polykafka/bindings-c/go/internal/saslcred"
 	"github.com/polykafka/polykafka/bindings-c/go/sasl"
@@ -29,6 +30,13 @@ func (m Mechanism) Start(context.Context) (sasl.StateMachine, []byte, error) {
 
 // Next ends the exchange: the broker answers PLAIN once, or fails the authentication.
 func (m Mechanism) Next(context.Context, []byte) (bool, []byte, error) { return true, nil, nil }
+
+// Format prints the mechanism with its password replaced by "[redacted]", for every verb
+// (%v, %+v, %#v, %s...): a logged configuration does not give the password away. kafka-go's
+// plain.Mechanism prints it.
+func (m Mechanism) Format(f fmt.State, verb rune) {
+	saslcred.Format(f, verb, "plain.Mechanism", "Username", m.Username, "Password", saslcred.Redacted)
+}
 
 // Credentials hands the mechanism to polykafka's engine (used by package kafka).
 func (m Mechanism) Credentials() saslcred.Credentials {

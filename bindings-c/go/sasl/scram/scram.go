@@ -66,5 +66,11 @@ func (m *mechanism) Start(context.Context) (sasl.StateMachine, []byte, error) {
 	return nil, nil, ErrEngineOnly
 }
 
+// Format prints the mechanism with its password replaced by "[redacted]", for every verb
+// (kafka-go's SCRAM mechanism prints its password in %v, %+v and %#v).
+func (m *mechanism) Format(f fmt.State, verb rune) {
+	saslcred.Format(f, verb, "&scram.mechanism", "Mechanism", m.cred.Mechanism, "Username", m.cred.Username, "Password", saslcred.Redacted)
+}
+
 // Credentials hands the mechanism to polykafka's engine (used by package kafka).
 func (m *mechanism) Credentials() saslcred.Credentials { return m.cred }
