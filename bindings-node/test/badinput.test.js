@@ -93,6 +93,28 @@ async function missingFrom(topic, wanted) {
   return [...left]
 }
 
+/** Connects a producer (from a Kafka or made already), runs `fn` with it, always disconnects. */
+async function withProducer(kafkaOrProducer, fn) {
+  const p = kafkaOrProducer.producer ? kafkaOrProducer.producer() : kafkaOrProducer
+  await p.connect()
+  try {
+    return await fn(p)
+  } finally {
+    await p.disconnect()
+  }
+}
+
+/** Connects `c`, subscribes to `topic` and runs it until joined; always disconnects. */
+async function withConsumer(c, topic) {
+  await c.connect()
+  try {
+    await c.subscribe({ topics: [topic] })
+    await c.run({ eachMessage: async () => {} })
+  } finally {
+    await c.disconnect()
+  }
+}
+
 const E = (error, message, extra = {}) => Object.assign({ error, message }, extra)
 const OK = { ok: true }
 
@@ -143,6 +165,29 @@ for (const [name, lib] of Object.entries(implementations)) {
         ['producer({idempotent: true, retry: {retries: 0}})', () => kafka.producer({ idempotent: true, retry: { retries: 0 } }),
           E('KafkaJSNonRetriableError', 'Idempotent producer must allow retries')],
         ['producer({noSuchOption}) is ignored', () => kafka.producer({ noSuchOption: 1 }) && undefined, OK],
+        // Before the fix polykafka took ssl: 'yes' for no TLS and connected to the plaintext listener.
+        ['Kafka({ssl: "yes"}) to a plaintext listener', () => new Kafka({ ...base, ssl: 'yes' }).producer().connect(),
+          E('KafkaJSNumberOfRetriesExceeded', 'Connection error')],
+        ['Kafka({requestTimeout: "x"})', () => withProducer(new Kafka({ ...base, requestTimeout: 'x' }), p => p.send({ topic, messages: [{ value: 'x' }] })), {
+          kafkajs: E('TypeError', "'timeout' is not a number"),
+          polykafka: E('KafkaJSNonRetriableError', "invalid value 'x' for configuration key 'request.timeout.ms'"),
+        }],
+        ['Kafka({connectionTimeout: -5})', () => withProducer(new Kafka({ ...base, connectionTimeout: -5 }), () => {}), {
+          kafkajs: OK, // a negative timeout accepted
+          polykafka: E('KafkaJSNonRetriableError', "invalid value '-5' for configuration key 'socket.connection.setup.timeout.ms'"),
+        }],
+        ['consumer({sessionTimeout: "abc"}).run()', () => withConsumer(kafka.consumer({ groupId: uniqueTopic('bad-g'), sessionTimeout: 'abc' }), topic), {
+          kafkajs: OK, // joins the group with it
+          polykafka: E('KafkaJSNonRetriableError', "invalid value 'abc' for configuration key 'session.timeout.ms'"),
+        }],
+        ['consumer({maxBytes: -1}).run()', () => withConsumer(kafka.consumer({ groupId: uniqueTopic('bad-g'), maxBytes: -1 }), topic), {
+          kafkajs: OK, // runs with it
+          polykafka: E('KafkaJSNonRetriableError', "invalid value '-1' for configuration key 'fetch.max.bytes'"),
+        }],
+        ['producer({transactionTimeout: "x"}).connect()', () => withProducer(kafka.producer({ transactionalId: uniqueTopic('bad-tx'), transactionTimeout: 'x', idempotent: true, maxInFlightRequests: 1 }), () => {}), {
+          kafkajs: OK, // sends NaN; the broker takes it
+          polykafka: E('KafkaJSNonRetriableError', "invalid value 'x' for configuration key 'transaction.timeout.ms'"),
+        }],
       ]
       await runTable(t, name, lib, rows)
     })
