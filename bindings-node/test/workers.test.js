@@ -126,3 +126,36 @@ for (const [name, libPath] of Object.entries(LIBS)) {
     }
   })
 }
+
+for (const [name, libPath] of Object.entries(LIBS)) {
+  test(`worker threads[${name}]: workers terminated in the middle of sends, five times; the process lives`, { timeout: 120000 }, async () => {
+    const topic = uniqueTopic(`wsend-${name}`)
+    await createTopics([topic], 2)
+    const code = `
+      const { parentPort, workerData } = require('worker_threads')
+      const { Kafka, logLevel } = require(workerData.libPath)
+      const producer = new Kafka({ clientId: 'sender', brokers: workerData.brokers, logLevel: logLevel.NOTHING }).producer()
+      producer.connect().then(() => {
+        // Sends always in flight: 20 at a time, forever.
+        const more = () => producer.send({ topic: workerData.topic, messages: [{ value: 'v' }] }).then(more, more)
+        for (let i = 0; i < 20; i++) more()
+        parentPort.postMessage('sending')
+      })
+    `
+    for (let round = 0; round < 5; round++) {
+      const worker = new Worker(code, { eval: true, workerData: { libPath, brokers, topic } })
+      await new Promise((resolve, reject) => {
+        worker.once('message', resolve)
+        worker.once('error', reject)
+      })
+      assert.equal(await worker.terminate(), 1)
+    }
+    // Still alive, and a client of the main thread still sends.
+    const lib = require(libPath)
+    const producer = new lib.Kafka({ clientId: 'main', brokers, logLevel: lib.logLevel.NOTHING }).producer()
+    await producer.connect()
+    const [r] = await producer.send({ topic, messages: [{ value: 'after', partition: 0 }] })
+    assert.equal(r.errorCode, 0)
+    await producer.disconnect()
+  })
+}
