@@ -48,13 +48,14 @@ async function runTable(t, name, lib, rows, ctx, perRow) {
       console.log(`PROBE ${name} | ${label} | ${show(got)}`)
       continue
     }
+    if (got.ok && want.oneOf && want.oneOf.some(w => w.ok)) continue
     if (want.ok) {
       assert.ok(got.ok, `${label}: expected success, got ${show(got)}`)
       continue
     }
     assert.ok(!got.ok, `${label}: expected ${want.error}, got ${show(got)}`)
     if (want.oneOf) {
-      const matches = w => (lib[w.error] || globalThis[w.error]) && got.error instanceof (lib[w.error] || globalThis[w.error]) &&
+      const matches = w => !w.ok && (lib[w.error] || globalThis[w.error]) && got.error instanceof (lib[w.error] || globalThis[w.error]) &&
         String(got.error.message).includes(w.message)
       assert.ok(want.oneOf.some(matches), `${label}: ${show(got)}`)
       continue
@@ -120,7 +121,23 @@ const OK = { ok: true }
 
 for (const [name, lib] of Object.entries(implementations)) {
   test(`bad input[${name}]`, { timeout: 240000 }, async t => {
-    const { Kafka, logLevel } = lib
+    const { logLevel } = lib
+    // Every client the tables make, to close at the end whatever a row left open (kafkajs keeps some
+    // half-open after a failed connect or send, and its open sockets would keep the test process alive).
+    const made = []
+    const track = c => (made.push(c), c)
+    class Kafka extends lib.Kafka {
+      producer(o) {
+        return track(super.producer(o))
+      }
+      consumer(o) {
+        return track(super.consumer(o))
+      }
+      admin(o) {
+        return track(super.admin(o))
+      }
+    }
+    t.after(() => Promise.allSettled(made.map(c => c.disconnect())))
     const base = { clientId: `bad-${name}`, brokers, logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 100 } }
     const kafka = new Kafka(base)
     const topic = uniqueTopic(`bad-${name}`)
@@ -467,7 +484,8 @@ for (const [name, lib] of Object.entries(implementations)) {
         ['producer.transaction after disconnect', () => p.transaction(), E('KafkaJSNonRetriableError', 'Must provide transactional id')],
         ['admin.disconnect() twice', () => admin.disconnect(), OK],
         ['admin.listTopics after disconnect', () => admin.listTopics(), {
-          kafkajs: OK, // reconnects by itself
+          // kafkajs reconnects by itself, or fails on its closed socket ("write after end"), run to run.
+          kafkajs: { error: 'one of', oneOf: [OK, E('KafkaJSConnectionError', 'write after end')] },
           polykafka: E('KafkaJSError', 'The admin client is not connected'),
         }],
         ['consumer.disconnect() twice', () => c.disconnect(), OK],
@@ -481,6 +499,10 @@ for (const [name, lib] of Object.entries(implementations)) {
         }],
       ]
       await runTable(t, name, lib, rows)
+      // kafkajs's admin reconnected and its consumer runs again (the rows above): close them, else the
+      // process would stay alive after the tests.
+      await admin.disconnect()
+      await c.disconnect()
     })
 
     await t.test('eachMessage that throws, then rejects: the message comes again, the process lives', async () => {
@@ -614,3 +636,9 @@ test('a client whose connect() failed lets the process exit by itself', { timeou
     await new Promise(r => silent.close(r))
   }
 })
+
+// kafkajs leaves one socket to the broker open after its tables (every client they made is disconnected
+// at the end; which one keeps it is not found yet), and it would keep this process alive after the tests.
+// When kafkajs ran, the process ends once the tests are done. polykafka alone (BADINPUT_LIBS=polykafka)
+// ends by itself, and the child-process test above checks that for failed connects.
+if (LIBS.includes('kafkajs')) test.after(() => setTimeout(() => process.exit(), 2000).unref())
