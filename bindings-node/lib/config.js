@@ -38,7 +38,8 @@ function clientProperties(kafka, brokers, { token } = {}) {
   }
   const ssl = kafka.ssl
   const sasl = kafka.sasl
-  const tls = ssl === true || (ssl && typeof ssl === 'object')
+  // Any truthy `ssl` means TLS, as in kafkajs (ssl: 'yes' used to connect in plaintext, silently).
+  const tls = !!ssl
   p['security.protocol'] = tls ? (sasl ? 'SASL_SSL' : 'SSL') : sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT'
   if (ssl && typeof ssl === 'object') {
     const ca = pemText(ssl.ca)

@@ -284,7 +284,19 @@ const withContext = (text, context) => (!context || context === text ? text : `$
  * `GenericFailure` without the marker; src/error.rs) as a non-retriable KafkaJSError. Other
  * errors pass through.
  */
+// napi-rs's statuses for an argument it could not convert to the Rust type (a string where a
+// number is expected, ...): Node's own TypeError, as kafkajs's encoder gives for wrong types.
+const NAPI_ARG_STATUSES = new Set([
+  'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected', 'NumberExpected',
+  'BooleanExpected', 'ArrayExpected', 'BigintExpected', 'DateExpected', 'ArrayBufferExpected',
+])
+
 function fromPanic(err) {
+  if (err instanceof Error && !(err instanceof KafkaJSError) && NAPI_ARG_STATUSES.has(err.code)) {
+    const e = new TypeError(`polykafka: ${err.message}`, { cause: err })
+    e.code = 'ERR_INVALID_ARG_TYPE'
+    return e
+  }
   if (!(err instanceof Error) || err instanceof KafkaJSError || err.code !== 'GenericFailure' || nativeInfo(err)) return err
   return new KafkaJSNonRetriableError(`polykafka: the native engine panicked: ${err.message}`, { cause: err })
 }

@@ -43,8 +43,32 @@ function headerList(headers) {
 
 function timestampOf(t) {
   if (t === undefined || t === null || t === '') return undefined
+  // kafkajs converts a string with BigInt: 'abc' is its SyntaxError, not the current time.
+  if (typeof t === 'string') BigInt(t)
   const n = Number(t)
   return Number.isFinite(n) ? n : undefined
+}
+
+const MAX_INT32 = 2 ** 31 - 1
+
+/** A message's partition: an integer or a string of one (kafkajs takes '0'); anything else
+ * would be truncated or wrapped on its way to the engine's i32 (1.5 -> 1, 2**40 -> 0). */
+function partitionOf(p, topic) {
+  if (p === null || p === undefined) return undefined
+  const n = typeof p === 'string' && /^-?\d+$/.test(p.trim()) ? Number(p) : p
+  if (!Number.isInteger(n) || n < -MAX_INT32 - 1 || n > MAX_INT32) {
+    throw new KafkaJSNonRetriableError(`Invalid partition ${String(p)} (${typeof p}) for topic "${topic}": expected an integer`)
+  }
+  return n
+}
+
+/** A topic that is not a string: kafkajs's broker answer for a number (INVALID_TOPIC_EXCEPTION),
+ * never the topic named after its String() form (5 -> "5", ['t'] -> "t", a Buffer -> its text). */
+function invalidTopic(topic) {
+  const text = protocolErrorText(17)
+  const detail = `${text.message} (topic ${Array.isArray(topic) ? `[${topic}]` : String(topic)} is ${typeof topic}, not a string)`
+  const cause = new KafkaJSProtocolError({ message: detail, type: text.type, code: 17, retriable: false })
+  return new KafkaJSNonRetriableError(cause, { cause })
 }
 
 class Producer {
@@ -168,6 +192,7 @@ class Producer {
       )
     }
     for (const { topic, messages } of topicMessages) {
+      if (typeof topic !== 'string') throw invalidTopic(topic)
       if (!messages) {
         throw new KafkaJSNonRetriableError(`Invalid messages array [${messages}] for topic "${topic}"`)
       }
@@ -199,20 +224,20 @@ class Producer {
     if (sent) topicMessages = sent.topicMessages
     const batch = []
     for (const { topic, messages } of topicMessages) {
-      const partitionOf = await this._jsPartitioner(topic, messages)
+      const partitioner = await this._jsPartitioner(topic, messages)
       const out = new Array(messages.length)
       for (let i = 0; i < messages.length; i++) {
         const m = messages[i]
-        const partition = partitionOf ? partitionOf(m) : m.partition
+        const partition = partitioner ? partitioner(m) : m.partition
         out[i] = {
           key: bytes(m.key),
           value: bytes(m.value),
-          partition: partition === null || partition === undefined ? undefined : partition,
+          partition: partitionOf(partition, topic),
           headers: headerList(m.headers),
           timestamp: timestampOf(m.timestamp),
         }
       }
-      batch.push({ topic: String(topic), messages: out })
+      batch.push({ topic, messages: out })
     }
     try {
       const results = await this._native.send(batch, acks, compression)
@@ -285,7 +310,8 @@ class Producer {
     return {
       send: guard(record => this.send(record)),
       sendBatch: guard(batch => this.sendBatch(batch)),
-      sendOffsets: guard(async ({ consumerGroupId, topics = [] } = {}) => {
+      // No default for the argument: without one, kafkajs's TypeError (not offsets of group "undefined").
+      sendOffsets: guard(async ({ consumerGroupId, topics = [] }) => {
         const offsets = []
         for (const { topic, partitions } of topics) {
           for (const { partition, offset } of partitions) offsets.push({ topic, partition, offset: String(offset) })

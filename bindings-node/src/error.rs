@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 
 use napi::bindgen_prelude::ToNapiValue;
@@ -82,11 +83,57 @@ impl<T, F: Future<Output = napi::Result<T>>> Future for CatchPanic<F> {
     }
 }
 
-/// `env.spawn_future` with panics caught: every asynchronous entry point goes through it.
+/// Whether a Node environment (the main thread's or a worker's) is still there: set false by its
+/// cleanup hook, which Node runs when the thread ends (a worker's `terminate()` included).
+type Alive = Arc<RwLock<bool>>;
+
+/// The environments that have made a promise, by their raw pointer (removed at cleanup, so a
+/// new worker given the same address gets a fresh entry).
+static ENVS: Mutex<Vec<(usize, Alive)>> = Mutex::new(Vec::new());
+
+fn alive(env: &Env) -> napi::Result<Alive> {
+    let key = env.raw() as usize;
+    let mut envs = ENVS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, a)) = envs.iter().find(|(k, _)| *k == key) {
+        return Ok(a.clone());
+    }
+    let a: Alive = Arc::new(RwLock::new(true));
+    let mut hook_env = *env;
+    hook_env.add_env_cleanup_hook((key, a.clone()), |(key, a)| {
+        // Waits for a resolution in progress; none starts after this.
+        *a.write().unwrap_or_else(|e| e.into_inner()) = false;
+        ENVS.lock().unwrap_or_else(|e| e.into_inner()).retain(|(k, _)| *k != key);
+    })?;
+    envs.push((key, a.clone()));
+    Ok(a)
+}
+
+type Resolver<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
+
+/// A promise settled by `fut`, run on the engine's runtime, with panics caught: every
+/// asynchronous entry point goes through it. Not `env.spawn_future`: napi-rs settles that
+/// promise through a raw threadsafe function, which Node frees when the environment ends, so
+/// a call finishing after its worker was terminated aborted the whole process (uv_mutex_lock
+/// on the freed function: SIGABRT, seen in test/workers.test.js about one run in five). Here the
+/// promise is settled only while its environment lives, under the lock its cleanup hook takes;
+/// afterwards the result is dropped (nobody can see it).
 pub fn spawn<T, F>(env: &Env, fut: F) -> napi::Result<JsObject>
 where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = napi::Result<T>> + Send + 'static,
 {
-    env.spawn_future(CatchPanic(Box::pin(fut)))
+    let alive = alive(env)?;
+    let (deferred, promise) = env.create_deferred::<T, Resolver<T>>()?;
+    napi::bindgen_prelude::spawn(async move {
+        let result = CatchPanic(Box::pin(fut)).await;
+        let live = alive.read().unwrap_or_else(|e| e.into_inner());
+        if !*live {
+            return;
+        }
+        match result {
+            Ok(v) => deferred.resolve(Box::new(move |_| Ok(v))),
+            Err(e) => deferred.reject(e),
+        }
+    });
+    Ok(promise)
 }

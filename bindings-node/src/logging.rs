@@ -17,7 +17,10 @@ use tracing::Level;
 
 type Sink = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
 
-static SINK: Mutex<Option<Sink>> = Mutex::new(None);
+/// One sink per Node environment (the main thread and each worker that logs), by its raw
+/// pointer. The wake calls the first whose environment still lives: a terminated worker's sink
+/// (aborted by Node at its teardown) is dropped, and the others keep receiving the logs.
+static SINKS: Mutex<Vec<(usize, Sink)>> = Mutex::new(Vec::new());
 
 /// kafkajs levels: NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5.
 fn kafkajs_level(level: &Level) -> u8 {
@@ -89,18 +92,28 @@ fn drain_json() -> String {
 
 /// Routes core logs at `level` (kafkajs numbering) or more severe to `sink`, which is called
 /// with a JSON array of `{namespace, level, timestamp, message, extra}`. A new sink replaces
-/// the old one. The sink does not keep the process alive.
+/// the old one of the same environment (thread). The sink does not keep the process alive.
 #[napi(catch_unwind)]
 pub fn set_log_sink(env: Env, sink: JsFunction, level: u32) -> Result<()> {
     let mut tsfn: Sink = sink.create_threadsafe_function(0, |ctx: ThreadSafeCallContext<()>| {
         Ok(vec![ctx.env.create_string(&drain_json())?])
     })?;
     tsfn.unref(&env)?;
-    *SINK.lock().unwrap_or_else(|e| e.into_inner()) = Some(tsfn);
+    let key = env.raw() as usize;
+    {
+        let mut sinks = SINKS.lock().unwrap_or_else(|e| e.into_inner());
+        sinks.retain(|(k, s)| *k != key && !s.aborted());
+        sinks.push((key, tsfn));
+    }
     logs::install();
     logs::set_wake(Some(Box::new(|| {
-        if let Some(tsfn) = SINK.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        let mut sinks = SINKS.lock().unwrap_or_else(|e| e.into_inner());
+        sinks.retain(|(_, s)| !s.aborted());
+        // A sink whose environment is closing refuses the call: the next one gets it.
+        for (_, tsfn) in sinks.iter() {
+            if tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking) == napi::Status::Ok {
+                break;
+            }
         }
     })));
     set_log_level(level);
