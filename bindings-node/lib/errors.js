@@ -292,7 +292,9 @@ const NAPI_ARG_STATUSES = new Set([
 ])
 
 function fromPanic(err) {
-  if (err instanceof Error && !(err instanceof KafkaJSError) && NAPI_ARG_STATUSES.has(err.code)) {
+  // The schema registry façade's errors travel as InvalidArg with their marker (src/schema.rs): not argument errors.
+  const schemaError = err instanceof Error && String(err.message).startsWith('polykafka-schema-error:')
+  if (err instanceof Error && !(err instanceof KafkaJSError) && !schemaError && NAPI_ARG_STATUSES.has(err.code)) {
     const e = new TypeError(`polykafka: ${err.message}`, { cause: err })
     e.code = 'ERR_INVALID_ARG_TYPE'
     return e
