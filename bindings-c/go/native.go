@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sort"
 	"sync"
@@ -189,7 +190,17 @@ type nativeHandle = C.pk_producer
 type nativeProducer struct {
 	mu  sync.RWMutex // read-held by calls, write-held by free
 	ptr *C.pk_producer
+
+	// The C memory sendBatch copies records into, kept from call to call (a fresh allocation of
+	// a megabyte per call costs page faults every time); a call that finds it in use allocates
+	// its own.
+	arenaMu   sync.Mutex
+	arena     unsafe.Pointer
+	arenaSize int
 }
+
+// maxKeptArena bounds the C memory a producer keeps between calls.
+const maxKeptArena = 8 << 20
 
 func newNativeProducer(props map[string]string) (*nativeProducer, error) {
 	cfg, err := newConfig(props)
@@ -247,26 +258,57 @@ func (p *nativeProducer) free() {
 		C.pk_producer_free(p.ptr)
 		p.ptr = nil
 	}
+	p.arenaMu.Lock()
+	if p.arena != nil {
+		C.free(p.arena)
+		p.arena, p.arenaSize = nil, 0
+	}
+	p.arenaMu.Unlock()
 	runtime.SetFinalizer(p, nil)
 }
 
-// outRecord is one message ready for the C ABI.
-type outRecord struct {
-	topic     string
-	partition int // -1: the core's partitioner chooses
-	msg       *Message
+// withArena runs f with at least size bytes of C memory: the producer's kept arena when it is
+// free and the size is within maxKeptArena, otherwise an allocation of the call's own.
+func (p *nativeProducer) withArena(size int, f func(base unsafe.Pointer)) {
+	if size <= maxKeptArena && p.arenaMu.TryLock() {
+		defer p.arenaMu.Unlock()
+		if p.arenaSize < size {
+			C.free(p.arena)
+			p.arena, p.arenaSize = nil, 0
+			grown := max(size, 2*p.arenaSize, 64<<10)
+			if p.arena = C.malloc(C.size_t(grown)); p.arena == nil {
+				panic("kafka: out of memory")
+			}
+			p.arenaSize = grown
+		}
+		f(p.arena)
+		return
+	}
+	base := C.malloc(C.size_t(size))
+	if base == nil {
+		panic("kafka: out of memory")
+	}
+	defer C.free(base)
+	f(base)
 }
 
-// sendBatch copies the records into one C allocation, queues them with one call, and returns
-// the batch to wait on.
-func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
+// sendBatch copies the messages into C memory, queues them with one call, and returns the
+// batch to wait on. Message i goes to topics[i] (topic for all when topics is nil) and to
+// partition parts[i] (the engine's partitioner chooses when parts is nil).
+func (p *nativeProducer) sendBatch(msgs []Message, topic string, topics []string, parts []int32) (*nativeBatch, error) {
 	recSize := int(unsafe.Sizeof(C.pk_record{}))
 	hdrSize := int(unsafe.Sizeof(C.pk_header{}))
+	topicOf := func(i int) string {
+		if topics == nil {
+			return topic
+		}
+		return topics[i]
+	}
 	nHeaders, data := 0, 1
-	for i := range recs {
-		m := recs[i].msg
-		if i == 0 || recs[i].topic != recs[i-1].topic {
-			data += len(recs[i].topic) + 1 // one copy per run of records of one topic
+	for i := range msgs {
+		m := &msgs[i]
+		if i == 0 || (topics != nil && topics[i] != topics[i-1]) {
+			data += len(topicOf(i)) + 1 // one copy per run of records of one topic
 		}
 		data += len(m.Key) + len(m.Value)
 		for _, h := range m.Headers {
@@ -274,53 +316,53 @@ func (p *nativeProducer) sendBatch(recs []outRecord) (*nativeBatch, error) {
 		}
 		nHeaders += len(m.Headers)
 	}
-	size := len(recs)*recSize + nHeaders*hdrSize + data
-	base := C.malloc(C.size_t(size))
-	if base == nil {
-		panic("kafka: out of memory")
-	}
-	defer C.free(base)
-	records := unsafe.Slice((*C.pk_record)(base), len(recs))
-	headers := unsafe.Slice((*C.pk_header)(unsafe.Add(base, len(recs)*recSize)), nHeaders)
-	arena := unsafe.Slice((*byte)(unsafe.Add(base, len(recs)*recSize+nHeaders*hdrSize)), data)
-	a, hpos := cArena{buf: arena}, 0
-	put, putString := a.put, a.putString
-	for i := range recs {
-		m := recs[i].msg
-		r := &records[i]
-		if i == 0 || recs[i].topic != recs[i-1].topic {
-			r.topic, r.topic_len = putString(recs[i].topic)
-		} else {
-			r.topic, r.topic_len = records[i-1].topic, records[i-1].topic_len
-		}
-		r.partition = C.int32_t(recs[i].partition)
-		r.key, r.key_len = put(m.Key)
-		r.value, r.value_len = put(m.Value)
-		r.headers, r.headers_len = nil, C.size_t(len(m.Headers))
-		if len(m.Headers) > 0 {
-			r.headers = &headers[hpos]
-		}
-		for _, h := range m.Headers {
-			ch := &headers[hpos]
-			hpos++
-			// A NUL follows every key, so an empty key (length 0 = NUL-terminated) reads as "".
-			ch.key, ch.key_len = putString(h.Key)
-			ch.value, ch.value_len = put(h.Value)
-		}
-		r.timestamp_ms = 0
-		if !m.Time.IsZero() {
-			r.timestamp_ms = C.int64_t(m.Time.UnixMilli())
-		}
-		r.opaque = C.uint64_t(i)
-	}
+	size := len(msgs)*recSize + nHeaders*hdrSize + data
 	var batch *C.pk_batch
-	err := p.call(func(ptr *C.pk_producer) error {
-		return takeError(C.pk_producer_send_batch(ptr, &records[0], C.size_t(len(records)), &batch))
+	var err error
+	p.withArena(size, func(base unsafe.Pointer) {
+		records := unsafe.Slice((*C.pk_record)(base), len(msgs))
+		headers := unsafe.Slice((*C.pk_header)(unsafe.Add(base, len(msgs)*recSize)), nHeaders)
+		arena := unsafe.Slice((*byte)(unsafe.Add(base, len(msgs)*recSize+nHeaders*hdrSize)), data)
+		a, hpos := cArena{buf: arena}, 0
+		for i := range msgs {
+			m := &msgs[i]
+			r := &records[i]
+			if i == 0 || (topics != nil && topics[i] != topics[i-1]) {
+				r.topic, r.topic_len = a.putString(topicOf(i))
+			} else {
+				r.topic, r.topic_len = records[i-1].topic, records[i-1].topic_len
+			}
+			r.partition = -1
+			if parts != nil {
+				r.partition = C.int32_t(parts[i])
+			}
+			r.key, r.key_len = a.put(m.Key)
+			r.value, r.value_len = a.put(m.Value)
+			r.headers, r.headers_len = nil, C.size_t(len(m.Headers))
+			if len(m.Headers) > 0 {
+				r.headers = &headers[hpos]
+			}
+			for _, h := range m.Headers {
+				ch := &headers[hpos]
+				hpos++
+				// A NUL follows every key, so an empty key (length 0 = NUL-terminated) reads as "".
+				ch.key, ch.key_len = a.putString(h.Key)
+				ch.value, ch.value_len = a.put(h.Value)
+			}
+			r.timestamp_ms = 0
+			if !m.Time.IsZero() {
+				r.timestamp_ms = C.int64_t(m.Time.UnixMilli())
+			}
+			r.opaque = C.uint64_t(i)
+		}
+		err = p.call(func(ptr *C.pk_producer) error {
+			return takeError(C.pk_producer_send_batch(ptr, &records[0], C.size_t(len(records)), &batch))
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	b := &nativeBatch{ptr: batch, n: len(recs)}
+	b := &nativeBatch{ptr: batch, n: len(msgs)}
 	runtime.SetFinalizer(b, (*nativeBatch).free)
 	return b, nil
 }
@@ -356,35 +398,64 @@ type nativeBatch struct {
 	n   int
 }
 
-// delivery is the outcome of one record.
-type delivery struct {
-	partition int
-	offset    int64
-	timestamp int64
-	err       error
+// deliveries holds the outcome of a batch's records: the engine's reports, or one error for
+// all. Its reports array goes back to a pool when released.
+type deliveries struct {
+	reports *[]C.pk_delivery_report
+	err     error
+}
+
+var reportPool sync.Pool // *[]C.pk_delivery_report
+
+// get gives record i's outcome (once: its error is taken from the report).
+func (d *deliveries) get(i int) (partition int, offset, timestamp int64, err error) {
+	if d.err != nil {
+		return -1, -1, 0, d.err
+	}
+	if i >= len(*d.reports) {
+		return -1, -1, 0, errors.New("kafka: the engine gave no delivery report for this message")
+	}
+	r := &(*d.reports)[i]
+	if r.error != nil {
+		err = takeError(r.error)
+		r.error = nil
+		return -1, -1, 0, err
+	}
+	return int(r.partition), int64(r.offset), int64(r.timestamp_ms), nil
+}
+
+// release frees the errors not taken and returns the reports to the pool.
+func (d *deliveries) release() {
+	if d.reports == nil {
+		return
+	}
+	for i := range *d.reports {
+		if e := (*d.reports)[i].error; e != nil {
+			C.pk_error_free(e)
+			(*d.reports)[i].error = nil
+		}
+	}
+	reportPool.Put(d.reports)
+	d.reports = nil
 }
 
 // wait blocks until every record completed (a blocking cgo call: run it on its own goroutine
-// when the caller must stay responsive), then frees the batch.
-func (b *nativeBatch) wait() []delivery {
-	reports := make([]C.pk_delivery_report, b.n)
+// when the caller must stay responsive), then frees the batch. The caller releases the result.
+func (b *nativeBatch) wait() *deliveries {
+	reports, _ := reportPool.Get().(*[]C.pk_delivery_report)
+	if reports == nil || cap(*reports) < b.n {
+		r := make([]C.pk_delivery_report, b.n)
+		reports = &r
+	}
+	*reports = (*reports)[:b.n]
 	var n C.size_t
-	err := takeError(C.pk_batch_wait(b.ptr, -1, &reports[0], C.size_t(b.n), &n))
-	out := make([]delivery, b.n)
-	for i := range out {
-		if err != nil {
-			out[i] = delivery{partition: -1, offset: -1, err: err}
-			continue
-		}
-		r := &reports[i]
-		out[i] = delivery{partition: int(r.partition), offset: int64(r.offset), timestamp: int64(r.timestamp_ms)}
-		if r.error != nil {
-			out[i].err = takeError(r.error)
-			r.error = nil
-		}
+	d := &deliveries{reports: reports}
+	d.err = takeError(C.pk_batch_wait(b.ptr, -1, &(*reports)[0], C.size_t(b.n), &n))
+	if d.err == nil && int(n) < b.n {
+		*reports = (*reports)[:n]
 	}
 	b.free()
-	return out
+	return d
 }
 
 func (b *nativeBatch) free() {

@@ -126,7 +126,7 @@ type Reader struct {
 	mu       sync.Mutex
 	closed   atomic.Bool // set under mu by Close; read without it on every FetchMessage
 	closedCh chan struct{}
-	started  bool
+	started  atomic.Bool  // set under mu; read without it on every FetchMessage
 	offset   atomic.Int64 // non-group: the next offset (kafka-go's Offset()); stored by the holder of sem
 	lag      atomic.Int64
 	version  int64 // bumped by SetOffset: results of older polls are dropped
@@ -371,9 +371,12 @@ func (r *Reader) FetchMessage(ctx context.Context) (Message, error) {
 // kafka-go's, whose first read dials the leader, it fails with the connection error when no
 // broker answers (bounded by ctx); the next read tries again.
 func (r *Reader) start(ctx context.Context) error {
+	if r.group || r.started.Load() {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.group || r.started {
+	if r.started.Load() {
 		return nil
 	}
 	if _, err := run(ctx, func() (struct{}, error) { return struct{}{}, r.native.connectOnce() }); err != nil {
@@ -383,7 +386,7 @@ func (r *Reader) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.started = true
+	r.started.Store(true)
 	return nil
 }
 
@@ -533,7 +536,7 @@ func (r *Reader) SetOffset(offset int64) error {
 	}
 	r.mu.Lock()
 	r.version++
-	started := r.started
+	started := r.started.Load()
 	r.offset.Store(offset)
 	r.mu.Unlock()
 	clear(r.buf) // the array is reused by the next poll

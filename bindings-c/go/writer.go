@@ -341,8 +341,15 @@ func (w *Writer) queue(msgs []Message, done chan error) error {
 	if err != nil {
 		return err
 	}
-	goBalancer := corePartitioner(w.Balancer) == ""
-	recs := make([]outRecord, len(msgs))
+	// The Writer's Topic for every message (the common case), or each message's own.
+	var parts []int32
+	if corePartitioner(w.Balancer) == "" {
+		parts = make([]int32, len(msgs))
+	}
+	var topics []string
+	if w.Topic == "" {
+		topics = make([]string, len(msgs))
+	}
 	lastTopic, n := "", 0
 	var bytes int64
 	for i := range msgs {
@@ -356,13 +363,15 @@ func (w *Writer) queue(msgs []Message, done chan error) error {
 			}
 			lastTopic = topic
 		}
-		recs[i] = outRecord{topic: topic, partition: -1, msg: &msgs[i]}
-		if goBalancer {
-			recs[i].partition = w.Balancer.Balance(msgs[i], partitionList(n)...)
+		if topics != nil {
+			topics[i] = topic
+		}
+		if parts != nil {
+			parts[i] = int32(w.Balancer.Balance(msgs[i], partitionList(n)...))
 		}
 		bytes += int64(len(msgs[i].Key) + len(msgs[i].Value))
 	}
-	batch, err := p.sendBatch(recs)
+	batch, err := p.sendBatch(msgs, w.Topic, topics, parts)
 	if err != nil {
 		atomic.AddInt64(&w.stats.errors, 1)
 		return err
@@ -381,6 +390,7 @@ func (w *Writer) queue(msgs []Message, done chan error) error {
 		defer w.inflight.Done()
 		results := batch.wait()
 		err := w.complete(msgs, results)
+		results.release()
 		if done != nil {
 			done <- err
 		}
@@ -397,21 +407,22 @@ func (w *Writer) requestSendNow(p *nativeProducer) {
 
 // complete reports the outcome of a batch: Completion per partition, ErrorLogger, and the
 // error WriteMessages returns.
-func (w *Writer) complete(msgs []Message, results []delivery) error {
+func (w *Writer) complete(msgs []Message, results *deliveries) error {
 	var werr WriteErrors
-	for i, r := range results {
-		if r.err != nil {
+	for i := range msgs {
+		partition, offset, timestamp, err := results.get(i)
+		if err != nil {
 			if werr == nil {
 				werr = make(WriteErrors, len(msgs))
 			}
-			werr[i] = r.err
+			werr[i] = err
 			continue
 		}
 		m := &msgs[i]
-		m.Partition = r.partition
-		m.Offset = r.offset
+		m.Partition = partition
+		m.Offset = offset
 		if m.Time.IsZero() {
-			m.Time = time.UnixMilli(r.timestamp)
+			m.Time = time.UnixMilli(timestamp)
 		}
 		if m.Topic == "" {
 			m.Topic = w.Topic

@@ -207,64 +207,89 @@ pub(crate) fn optional<'a>(ptr: *const u8, len: usize, what: impl std::fmt::Disp
     bytes(ptr, len, what).map(Some)
 }
 
-/// Copies the records' data into one buffer (one copy) and builds the core's records.
-fn convert(records: &[pk_record]) -> Result<Vec<(ProducerRecord, u64)>> {
-    struct Parts<'a> {
-        topic: &'a str,
-        key: Option<&'a [u8]>,
-        value: Option<&'a [u8]>,
-        headers: Vec<(&'a str, Option<&'a [u8]>)>,
-    }
-    let mut parts = Vec::with_capacity(records.len());
-    let mut total = 0usize;
-    for (i, r) in records.iter().enumerate() {
-        // The names are formatted only when there is an error to report (this runs per record).
-        let topic = str_len(r.topic, r.topic_len, format_args!("records[{i}].topic"))?;
-        let key = optional(r.key, r.key_len, format_args!("records[{i}].key"))?;
-        let value = optional(r.value, r.value_len, format_args!("records[{i}].value"))?;
-        let mut headers = Vec::new();
-        for (j, h) in slice(r.headers, r.headers_len, format_args!("records[{i}].headers"))?.iter().enumerate() {
-            let k = str_len(h.key, h.key_len, format_args!("records[{i}].headers[{j}].key"))?;
-            let v = optional(h.value, h.value_len, format_args!("records[{i}].headers[{j}].value"))?;
-            total += v.map_or(0, <[u8]>::len);
-            headers.push((k, v));
+/// One record's parts, borrowed from the caller's memory for the call.
+struct Parts<'a> {
+    topic: &'a str,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: &'a [pk_header],
+}
+
+/// The last topic checked: records of one call usually share their topic's memory, which is
+/// then checked (UTF-8) once.
+#[derive(Default)]
+struct LastTopic<'a>(Option<(*const c_char, usize, &'a str)>);
+
+/// Checks record `i` (the names are formatted only when there is an error to report: this runs
+/// per record).
+fn parts<'a>(i: usize, r: &'a pk_record, last: &mut LastTopic<'a>) -> Result<Parts<'a>> {
+    let topic = match last.0 {
+        Some((ptr, len, topic)) if ptr == r.topic && len == r.topic_len && len > 0 => topic,
+        _ => {
+            let topic = str_len(r.topic, r.topic_len, format_args!("records[{i}].topic"))?;
+            last.0 = Some((r.topic, r.topic_len, topic));
+            topic
         }
-        total += key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
-        parts.push(Parts { topic, key, value, headers });
-    }
-    let mut buf = BytesMut::with_capacity(total);
-    let mut spans = Vec::new();
-    let put = |data: Option<&[u8]>, buf: &mut BytesMut| {
-        data.map(|d| {
-            let start = buf.len();
-            buf.extend_from_slice(d);
-            (start, buf.len())
-        })
     };
-    for p in &parts {
-        let key = put(p.key, &mut buf);
-        let value = put(p.value, &mut buf);
-        let headers: Vec<_> = p.headers.iter().map(|(_, v)| put(*v, &mut buf)).collect();
-        spans.push((key, value, headers));
+    let key = optional(r.key, r.key_len, format_args!("records[{i}].key"))?;
+    let value = optional(r.value, r.value_len, format_args!("records[{i}].value"))?;
+    let headers = slice(r.headers, r.headers_len, format_args!("records[{i}].headers"))?;
+    for (j, h) in headers.iter().enumerate() {
+        header(h, format_args!("records[{i}].headers[{j}]"))?;
     }
-    let all: Bytes = buf.freeze();
-    let cut = |s: Option<(usize, usize)>| s.map(|(a, b)| all.slice(a..b));
-    Ok(parts
-        .iter()
-        .zip(spans)
-        .zip(records)
-        .map(|((p, (key, value, hs)), r)| {
-            let record = ProducerRecord {
-                topic: p.topic.to_string(),
-                partition: (r.partition >= 0).then_some(r.partition),
-                key: cut(key),
-                value: cut(value),
-                headers: p.headers.iter().zip(hs).map(|((k, _), v)| Header { key: k.to_string(), value: cut(v) }).collect(),
-                timestamp: (r.timestamp_ms != 0).then_some(r.timestamp_ms),
-            };
-            (record, r.opaque)
-        })
-        .collect())
+    Ok(Parts { topic, key, value, headers })
+}
+
+fn header(h: &pk_header, what: impl std::fmt::Display + Copy) -> Result<(&str, Option<&[u8]>)> {
+    let k = str_len(h.key, h.key_len, format_args!("{what}.key"))?;
+    Ok((k, optional(h.value, h.value_len, format_args!("{what}.value"))?))
+}
+
+/// Payload bytes copied into shared blocks: one copy per payload, and no allocation that grows
+/// with the size of a call (a block of a call of 10,000 records is freed as soon as the core
+/// has appended its records to their batches).
+#[derive(Default)]
+struct Blocks(BytesMut);
+
+const BLOCK: usize = 64 * 1024;
+
+impl Blocks {
+    fn put(&mut self, data: &[u8]) -> Bytes {
+        if self.0.capacity() - self.0.len() < data.len() {
+            self.0 = BytesMut::with_capacity(data.len().max(BLOCK));
+        }
+        self.0.extend_from_slice(data);
+        self.0.split().freeze()
+    }
+}
+
+/// Checks every record first (a bad one fails the call and nothing is queued), then gives the
+/// core's records one by one as the core takes them, with their opaque values.
+fn convert(records: &[pk_record]) -> Result<impl ExactSizeIterator<Item = (ProducerRecord, u64)> + '_> {
+    let mut last = LastTopic::default();
+    for (i, r) in records.iter().enumerate() {
+        parts(i, r, &mut last)?;
+    }
+    let mut blocks = Blocks::default();
+    Ok(records.iter().enumerate().map(move |(i, r)| {
+        let p = parts(i, r, &mut last).expect("checked before");
+        let record = ProducerRecord {
+            topic: p.topic.to_string(),
+            partition: (r.partition >= 0).then_some(r.partition),
+            key: p.key.map(|k| blocks.put(k)),
+            value: p.value.map(|v| blocks.put(v)),
+            headers: p
+                .headers
+                .iter()
+                .map(|h| {
+                    let (k, v) = header(h, "header").expect("checked before");
+                    Header { key: k.to_string(), value: v.map(|v| blocks.put(v)) }
+                })
+                .collect(),
+            timestamp: (r.timestamp_ms != 0).then_some(r.timestamp_ms),
+        };
+        (record, r.opaque)
+    }))
 }
 
 /// Queues one record (borrowed: copied before returning). Blocks while the topic's metadata is
@@ -276,7 +301,7 @@ pub extern "C" fn pk_producer_produce(producer: *mut pk_producer, record: *const
     guard(|| {
         let p = live(producer)?;
         let record = handle(record, "record")?;
-        let (record, opaque) = convert(std::slice::from_ref(record))?.pop().expect("one record");
+        let (record, opaque) = convert(std::slice::from_ref(record))?.next().expect("one record");
         let sink = p.sink.clone();
         let completion = Completion::Callback(Box::new(move |r| sink.deliver(opaque, r)));
         block_on("pk_producer_produce", p.producer.send_with(record, completion, true))?
@@ -297,9 +322,9 @@ pub extern "C" fn pk_producer_produce_batch(
 ) -> *mut pk_error {
     guard(|| {
         let p = live(producer)?;
-        let records = convert(slice(records, records_len, "records")?)?;
-        let opaques: Vec<u64> = records.iter().map(|(_, opaque)| *opaque).collect();
-        let records = records.into_iter().map(|(record, opaque)| {
+        let records = slice(records, records_len, "records")?;
+        let opaques: Vec<u64> = records.iter().map(|r| r.opaque).collect();
+        let records = convert(records)?.map(|(record, opaque)| {
             let sink = p.sink.clone();
             (record, Completion::Callback(Box::new(move |r| sink.deliver(opaque, r))))
         });
@@ -534,9 +559,9 @@ pub extern "C" fn pk_producer_send_batch(
     guard(|| {
         let p = live(producer)?;
         check_out(out_batch, "out_batch")?;
-        let records = convert(slice(records, records_len, "records")?)?;
-        let opaques = records.iter().map(|(_, o)| *o).collect();
-        let records = records.into_iter().map(|(r, _)| r).collect();
+        let records = slice(records, records_len, "records")?;
+        let opaques = records.iter().map(|r| r.opaque).collect();
+        let records = convert(records)?.map(|(r, _)| r);
         let delivery = block_on("pk_producer_send_batch", p.producer.send_batch(records))??;
         let batch = Box::new(pk_batch { owner: Owner::current(), opaques, state: Mutex::new(BatchState::Pending(delivery)) });
         out(out_batch, "out_batch", Box::into_raw(batch))

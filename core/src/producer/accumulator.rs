@@ -39,6 +39,11 @@ pub(crate) struct PartitionQueue {
     /// Set after a retriable failure: nothing is sent until the batches in flight are back,
     /// then queued batches go again in order with the sequence numbers they had.
     pub hold: bool,
+    /// The size batches reach (set when one is found full, raised at once and lowered by an
+    /// eighth of the difference when one is taken to be sent): a new batch starts with that
+    /// capacity (at most batch.size), so a steady stream does not grow each batch's buffer by
+    /// doubling (one more copy of every byte); a slower stream's smaller batches bring it down.
+    pub size_hint: usize,
 }
 
 impl PartitionQueue {
@@ -317,17 +322,22 @@ impl Accumulator {
         let fits = match queue.batches.back() {
             Some(ProducerBatch { builder: Some(b), .. }) => {
                 let delta = (timestamp - b.base_timestamp()).abs();
-                b.len() < self.batch_max_records
-                    && b.size_in_bytes() + RecordBatchBuilder::record_size(b.len() as i32, delta, key, value, headers) <= batch_size
+                let fits = b.len() < self.batch_max_records
+                    && b.size_in_bytes() + RecordBatchBuilder::record_size(b.len() as i32, delta, key, value, headers) <= batch_size;
+                if !fits {
+                    queue.size_hint = queue.size_hint.max(b.size_in_bytes());
+                }
+                fits
             }
             _ => false,
         };
         if !fits {
+            let capacity = batch_size.min(memory.max(1024) * 2).max(memory).max(queue.size_hint.min(batch_size));
             let now = Instant::now();
             queue.batches.push_back(ProducerBatch {
                 topic: topic.clone(),
                 partition,
-                builder: Some(RecordBatchBuilder::with_capacity(timestamp, batch_size.min(memory.max(1024) * 2).max(memory))),
+                builder: Some(RecordBatchBuilder::with_capacity(timestamp, capacity)),
                 built: None,
                 records: Vec::new(),
                 created: now,

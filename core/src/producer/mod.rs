@@ -236,7 +236,12 @@ impl Producer {
     /// Queues many records with one completion for all: resolves to one result per record, in
     /// order. A record that cannot even be queued (too large, unknown topic) gets its error in
     /// its slot; the others go ahead.
-    pub async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<BatchDelivery> {
+    pub async fn send_batch<I>(&self, records: I) -> Result<BatchDelivery>
+    where
+        I: IntoIterator<Item = ProducerRecord>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let records = records.into_iter();
         let (group, rx) = GroupCompletion::new(records.len());
         let completions = group.clone();
         let records = records.into_iter().enumerate().map(|(i, r)| (r, Completion::Group(completions.clone(), i)));

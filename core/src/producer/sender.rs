@@ -221,6 +221,12 @@ fn drain(inner: &Inner) -> Drained {
                     q.resequence = false;
                 }
                 let mut batch = q.batches.pop_front().unwrap();
+                if let Some(b) = &batch.builder {
+                    // Up at once, down slowly: a full batch and the remainder of a call
+                    // alternate in a steady stream.
+                    let size = b.size_in_bytes();
+                    q.size_hint = if size >= q.size_hint { size } else { q.size_hint - (q.size_hint - size) / 8 };
+                }
                 if batch.attempts == 0 {
                     acc.stats.windows.batch_queue_us.record(micros(now.saturating_duration_since(batch.created)));
                 }
