@@ -49,7 +49,7 @@ fn payload_bytes(py: Python<'_>, p: &Payload, what: &str) -> PyResult<Option<Byt
         Payload::None => Ok(None),
         Payload::Bytes(b) => Ok(Some(b.clone())),
         Payload::Decoded(raw, _) => Ok(raw.clone()),
-        Payload::Object(o) => bytes_of(py, o.bind(py), what),
+        Payload::Object(o) | Payload::Held(o) => bytes_of(py, o.bind(py), what),
     }
 }
 

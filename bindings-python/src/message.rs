@@ -17,6 +17,9 @@ pub enum Payload {
     Object(PyObject),
     /// An object a deserializer set over the bytes read, kept for a dead-letter copy.
     Decoded(Option<Bytes>, PyObject),
+    /// The `bytes` object the application produced, given back as it is by its delivery report
+    /// (the payload itself, not an object set over it).
+    Held(PyObject),
 }
 
 impl Payload {
@@ -24,7 +27,7 @@ impl Payload {
         match self {
             Payload::None => py.None(),
             Payload::Bytes(b) => PyBytes::new(py, b).into_any().unbind(),
-            Payload::Object(o) | Payload::Decoded(_, o) => o.clone_ref(py),
+            Payload::Object(o) | Payload::Decoded(_, o) | Payload::Held(o) => o.clone_ref(py),
         }
     }
     fn from_py(obj: Option<PyObject>) -> Payload {
@@ -34,10 +37,11 @@ impl Payload {
         }
     }
     /// `obj` set over this payload: the bytes read are kept when this is (or was) what was read.
-    fn replaced_by(self, obj: PyObject) -> Payload {
+    fn replaced_by(self, py: Python<'_>, obj: PyObject) -> Payload {
         match self {
             Payload::None => Payload::Decoded(None, obj),
             Payload::Bytes(b) => Payload::Decoded(Some(b), obj),
+            Payload::Held(o) => Payload::Decoded(o.bind(py).downcast::<PyBytes>().ok().map(|b| Bytes::copy_from_slice(b.as_bytes())), obj),
             Payload::Decoded(raw, _) => Payload::Decoded(raw, obj),
             Payload::Object(_) => Payload::Object(obj),
         }
@@ -46,7 +50,7 @@ impl Payload {
         match self {
             Payload::None => 0,
             Payload::Bytes(b) => b.len(),
-            Payload::Object(o) | Payload::Decoded(_, o) => o.bind(py).len().unwrap_or(0),
+            Payload::Object(o) | Payload::Decoded(_, o) | Payload::Held(o) => o.bind(py).len().unwrap_or(0),
         }
     }
 }
@@ -166,11 +170,11 @@ impl Message {
     fn set_headers(&mut self, headers: PyObject) {
         self.headers = Headers::Object(headers);
     }
-    fn set_key(&mut self, key: PyObject) {
-        self.key = std::mem::replace(&mut self.key, Payload::None).replaced_by(key);
+    fn set_key(&mut self, py: Python<'_>, key: PyObject) {
+        self.key = std::mem::replace(&mut self.key, Payload::None).replaced_by(py, key);
     }
-    fn set_value(&mut self, value: PyObject) {
-        self.value = std::mem::replace(&mut self.value, Payload::None).replaced_by(value);
+    fn set_value(&mut self, py: Python<'_>, value: PyObject) {
+        self.value = std::mem::replace(&mut self.value, Payload::None).replaced_by(py, value);
     }
     fn set_error(&mut self, error: Option<PyObject>) {
         self.error = error;
@@ -207,7 +211,4 @@ impl Message {
         }
     }
 
-    pub fn from_bytes(key: Option<Bytes>, value: Option<Bytes>) -> (Payload, Payload) {
-        (key.map(Payload::Bytes).unwrap_or(Payload::None), value.map(Payload::Bytes).unwrap_or(Payload::None))
-    }
 }

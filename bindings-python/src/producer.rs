@@ -5,8 +5,8 @@
 //! `poll`/`flush`, on the caller's thread. A record without a callback gets no report at all.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use polykafka::producer::{Completion, ConsumerGroupMetadata, TxnState};
@@ -19,7 +19,7 @@ use tokio::runtime::Handle;
 
 use crate::client_errors::ErrorSink;
 use crate::errors::{self, Context, IntoPy};
-use crate::message::{Headers, Message, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME};
+use crate::message::{Headers, Message, Payload, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME};
 use crate::reports::{Report, ReportQueue};
 use crate::{config, logs, runtime};
 
@@ -47,6 +47,24 @@ pub fn payload(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<By
         return Ok(Some(Bytes::from(b.to_vec())));
     }
     Err(PyTypeError::new_err(format!("{what} must be str, bytes or None, not {}", obj.get_type().name()?)))
+}
+
+/// A payload as a delivery report gives it back: the application's own `bytes` object (a
+/// reference: no copy, no allocation), else the bytes queued.
+fn reported(obj: Option<&Bound<'_, PyAny>>, queued_bytes: &Option<Bytes>) -> Payload {
+    match obj {
+        Some(o) if o.is_exact_instance_of::<PyBytes>() => Payload::Held(o.clone().unbind()),
+        _ => queued(queued_bytes),
+    }
+}
+
+fn queued(bytes: &Option<Bytes>) -> Payload {
+    bytes.clone().map(Payload::Bytes).unwrap_or(Payload::None)
+}
+
+/// Milliseconds since the epoch, as the core stamps records.
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 /// Headers from a dict or a list of `(str, str|bytes|None)` tuples.
@@ -78,7 +96,7 @@ pub fn headers(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Header>> {
 
 /// Builds the `Message` of a report and the error argument of its callback.
 pub fn report_to_python(py: Python<'_>, r: Report) -> PyResult<(PyObject, PyObject, Py<Message>)> {
-    let (key, value) = Message::from_bytes(r.key, r.value);
+    let (key, value) = (r.key, r.value);
     let (partition, offset, timestamp, error) = match &r.result {
         Ok(md) => (md.partition, md.offset, (if md.timestamp >= 0 { TIMESTAMP_CREATE_TIME } else { 0 }, md.timestamp), None),
         Err(e) => (r.partition, -1001, (0, 0), Some(errors::kafka_error(py, e, Context::Delivery)?)),
@@ -88,7 +106,7 @@ pub fn report_to_python(py: Python<'_>, r: Report) -> PyResult<(PyObject, PyObje
     let msg = Message {
         topic: Some(match r.result {
             Ok(md) => md.topic,
-            Err(_) => r.topic,
+            Err(_) => r.topic.to_string(),
         }),
         partition: Some(partition),
         offset: Some(offset),
@@ -118,6 +136,15 @@ pub struct Core {
     /// `delivery.report.only.error`: delivery callbacks for failed records only.
     pub only_error: bool,
     pub closed: AtomicBool,
+    /// The last topic produced to (see [`Core::topic`]).
+    last_topic: Mutex<Option<LastTopic>>,
+}
+
+/// A topic's `str` object, its name, and the name shared by the reports of its records.
+struct LastTopic {
+    object: Py<PyString>,
+    name: String,
+    shared: Arc<str>,
 }
 
 impl Core {
@@ -143,6 +170,7 @@ impl Core {
             stats_cb: conf.stats_cb,
             only_error: conf.only_error,
             closed: AtomicBool::new(false),
+            last_topic: Mutex::new(None),
         })
     }
 
@@ -155,28 +183,60 @@ impl Core {
         Ok(())
     }
 
+    /// `topic`'s name, and the same as one allocation shared by its records' reports. A producer
+    /// mostly produces to one topic: when `topic` is the last one's `str` object (or an equal
+    /// one) nothing is read from it. (The stable ABI this module is built for before Python 3.10
+    /// has no access to a `str`'s UTF-8 without a temporary `bytes` object: one per call before.)
+    pub fn topic(&self, topic: &Bound<'_, PyString>) -> PyResult<(String, Arc<str>)> {
+        let mut last = self.last_topic.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = &*last {
+            if topic.is(&l.object) {
+                return Ok((l.name.clone(), l.shared.clone()));
+            }
+        }
+        let name = topic.to_cow()?;
+        if let Some(l) = &mut *last {
+            if l.name == name {
+                l.object = topic.clone().unbind();
+                return Ok((l.name.clone(), l.shared.clone()));
+            }
+        }
+        let shared: Arc<str> = Arc::from(&*name);
+        let l = last.insert(LastTopic { object: topic.clone().unbind(), name: name.into_owned(), shared });
+        Ok((l.name.clone(), l.shared.clone()))
+    }
+
     /// The completion of one record: a report when someone waits for it, nothing otherwise.
     /// `only_error` (a delivery callback with `delivery.report.only.error`): a report for a
-    /// failed record only.
-    pub fn completion(&self, callback: Option<PyObject>, record: &ProducerRecord, only_error: bool) -> Completion {
+    /// failed record only. `key`/`value` are the objects the application passed (a report gives
+    /// a `bytes` one back as it is); `start`: when the record was produced (its latency's start).
+    #[allow(clippy::too_many_arguments)]
+    pub fn completion(
+        &self,
+        callback: Option<PyObject>,
+        record: &ProducerRecord,
+        topic: &Arc<str>,
+        key: Option<&Bound<'_, PyAny>>,
+        value: Option<&Bound<'_, PyAny>>,
+        start: SystemTime,
+        only_error: bool,
+    ) -> Completion {
         let Some(callback) = callback else { return Completion::Ignore };
         let reports = self.reports.clone();
+        let (topic, partition) = (topic.clone(), record.partition.unwrap_or(-1));
+        let latency = move || start.elapsed().map(|d| d.as_secs_f64()).unwrap_or(0.0);
         if only_error {
-            let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
-            let (key, value) = (record.key.clone(), record.value.clone());
-            let start = Instant::now();
+            // Reports are rare here: the bytes queued, no reference to a Python object that a
+            // delivered record would drop on the producer's thread.
+            let (key, value) = (queued(&record.key), queued(&record.value));
             return Completion::Callback(Box::new(move |result| {
                 if result.is_err() {
-                    reports.push(Report { callback, topic, partition, key, value, result, latency: start.elapsed().as_secs_f64() })
+                    reports.push(Report { callback, topic, partition, key, value, result, latency: latency() })
                 }
             }));
         }
-        let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
-        let (key, value) = (record.key.clone(), record.value.clone());
-        let start = Instant::now();
-        Completion::Callback(Box::new(move |result| {
-            reports.push(Report { callback, topic, partition, key, value, result, latency: start.elapsed().as_secs_f64() })
-        }))
+        let (key, value) = (reported(key, &record.key), reported(value, &record.value));
+        Completion::Callback(Box::new(move |result| reports.push(Report { callback, topic, partition, key, value, result, latency: latency() })))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -201,9 +261,25 @@ impl Core {
     /// Queues a record without waiting for anything, as librdkafka's `produce()`: a record
     /// whose topic's metadata is not known yet waits inside the engine and reports through its
     /// callback; a full queue (`buffer.memory` or `queue.buffering.max.messages`) is
-    /// `BufferError`.
-    pub fn send(&self, py: Python<'_>, record: ProducerRecord, callback: Option<PyObject>, only_error: bool) -> PyResult<()> {
-        let completion = self.completion(callback, &record, only_error);
+    /// `BufferError`. `key`/`value`: the objects the record's payloads came from.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send(
+        &self,
+        py: Python<'_>,
+        mut record: ProducerRecord,
+        topic: Arc<str>,
+        key: Option<&Bound<'_, PyAny>>,
+        value: Option<&Bound<'_, PyAny>>,
+        callback: Option<PyObject>,
+        only_error: bool,
+    ) -> PyResult<()> {
+        // One clock read per record: its timestamp (which the core would read the clock for) and
+        // its latency's start.
+        let now = SystemTime::now();
+        if record.timestamp.is_none() {
+            record.timestamp = Some(millis(now));
+        }
+        let completion = self.completion(callback, &record, &topic, key, value, now, only_error);
         let mut failed = None;
         errors::guard(py, || self.producer.enqueue_each([(record, completion)], |_, e| failed = Some(e)).py_err(py))?;
         match failed {
@@ -323,6 +399,75 @@ fn seconds(timeout: Option<f64>, default: Duration) -> Duration {
     runtime::timeout_from(timeout).unwrap_or(default)
 }
 
+/// The keys `produce_batch` reads from a message's dict.
+struct BatchKeys<'py> {
+    value: Bound<'py, PyString>,
+    key: Bound<'py, PyString>,
+    partition: Bound<'py, PyString>,
+    timestamp: Bound<'py, PyString>,
+    headers: Bound<'py, PyString>,
+    callback: Bound<'py, PyString>,
+}
+
+#[derive(Default)]
+struct BatchFields<'py> {
+    value: Option<Bound<'py, PyAny>>,
+    key: Option<Bound<'py, PyAny>>,
+    partition: Option<Bound<'py, PyAny>>,
+    timestamp: Option<Bound<'py, PyAny>>,
+    headers: Option<Bound<'py, PyAny>>,
+    callback: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> BatchKeys<'py> {
+    fn new(py: Python<'py>) -> Self {
+        BatchKeys {
+            value: pyo3::intern!(py, "value").clone(),
+            key: pyo3::intern!(py, "key").clone(),
+            partition: pyo3::intern!(py, "partition").clone(),
+            timestamp: pyo3::intern!(py, "timestamp").clone(),
+            headers: pyo3::intern!(py, "headers").clone(),
+            callback: pyo3::intern!(py, "callback").clone(),
+        }
+    }
+
+    /// The fields of a message. A dict of one or two entries (`{"value": v}`, the common case)
+    /// is read by walking its entries, with the keys compared by identity (string literals are
+    /// interned) and by value otherwise: cheaper than six lookups. A larger dict is looked up.
+    fn fields(&self, m: &Bound<'py, PyDict>) -> PyResult<BatchFields<'py>> {
+        let mut f = BatchFields::default();
+        if m.len() > 2 {
+            f.value = m.get_item(&self.value)?;
+            f.key = m.get_item(&self.key)?;
+            f.partition = m.get_item(&self.partition)?;
+            f.timestamp = m.get_item(&self.timestamp)?;
+            f.headers = m.get_item(&self.headers)?;
+            f.callback = m.get_item(&self.callback)?;
+            return Ok(f);
+        }
+        for (k, v) in m.iter() {
+            let slot = if k.is(&self.value) {
+                &mut f.value
+            } else if k.is(&self.key) {
+                &mut f.key
+            } else {
+                let Some(name) = k.downcast::<PyString>().ok().and_then(|n| n.to_cow().ok()) else { continue };
+                match name.as_ref() {
+                    "value" => &mut f.value,
+                    "key" => &mut f.key,
+                    "partition" => &mut f.partition,
+                    "timestamp" => &mut f.timestamp,
+                    "headers" => &mut f.headers,
+                    "callback" => &mut f.callback,
+                    _ => continue,
+                }
+            };
+            *slot = Some(v);
+        }
+        Ok(f)
+    }
+}
+
 /// confluent-kafka's `Producer`.
 #[pyclass(module = "polykafka", name = "Producer", subclass, frozen)]
 pub struct Producer {
@@ -344,7 +489,7 @@ impl Producer {
     fn produce(
         &self,
         py: Python<'_>,
-        topic: String,
+        topic: &Bound<'_, PyString>,
         value: Option<&Bound<'_, PyAny>>,
         key: Option<&Bound<'_, PyAny>>,
         partition: i32,
@@ -354,9 +499,10 @@ impl Producer {
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         self.core.check()?;
-        let record = Core::record(topic, value, key, partition, timestamp, headers)?;
+        let (name, shared) = self.core.topic(topic)?;
+        let record = Core::record(name, value, key, partition, timestamp, headers)?;
         let cb = delivery_callback(py, callback.or(on_delivery))?.or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
-        self.core.send(py, record, cb, self.core.only_error)
+        self.core.send(py, record, shared, key, value, cb, self.core.only_error)
     }
 
     /// Queues many records in one call. `messages` is a list of dicts with the keys of
@@ -368,7 +514,7 @@ impl Producer {
     fn produce_batch<'py>(
         &self,
         py: Python<'py>,
-        topic: String,
+        topic: &Bound<'py, PyString>,
         messages: &Bound<'py, PyList>,
         partition: i32,
         callback: Option<PyObject>,
@@ -378,33 +524,31 @@ impl Producer {
         let default_cb = delivery_callback(py, callback.or(on_delivery))?.or_else(|| self.core.on_delivery.as_ref().map(|c| c.clone_ref(py)));
         // Every record is converted first (a message of the wrong type queues nothing), then the
         // core queues them all in one call; the errors go into the messages' dicts afterwards.
+        // Per call, not per record: the clock read (the latency's start; the core stamps the
+        // timestamps once per CLOCK_EVERY records) and the topic's shared name for the reports.
+        let start = SystemTime::now();
+        let (topic, shared_topic) = self.core.topic(topic)?;
+        let keys = BatchKeys::new(py);
         let mut records = Vec::with_capacity(messages.len());
         let mut dicts = Vec::with_capacity(messages.len());
         for item in messages.iter() {
             let m = item.downcast::<PyDict>().map_err(|_| PyTypeError::new_err("produce_batch: each message must be a dict"))?;
-            // Interned keys: no new Python string per lookup (this runs per record).
-            let get = |k: &Bound<'py, pyo3::types::PyString>| m.get_item(k);
-            let part: i32 = match get(pyo3::intern!(py, "partition"))? {
+            let f = keys.fields(m)?;
+            let part: i32 = match &f.partition {
                 Some(p) if !p.is_none() => p.extract()?,
                 _ => partition,
             };
-            let ts: i64 = match get(pyo3::intern!(py, "timestamp"))? {
+            let ts: i64 = match &f.timestamp {
                 Some(t) if !t.is_none() => t.extract()?,
                 _ => 0,
             };
-            let record = Core::record(
-                topic.clone(),
-                get(pyo3::intern!(py, "value"))?.as_ref(),
-                get(pyo3::intern!(py, "key"))?.as_ref(),
-                part,
-                ts,
-                get(pyo3::intern!(py, "headers"))?.as_ref(),
-            )?;
-            let cb = match delivery_callback(py, get(pyo3::intern!(py, "callback"))?.filter(|c| !c.is_none()).map(Bound::unbind))? {
+            let record = Core::record(topic.clone(), f.value.as_ref(), f.key.as_ref(), part, ts, f.headers.as_ref())?;
+            let cb = match delivery_callback(py, f.callback.filter(|c| !c.is_none()).map(Bound::unbind))? {
                 Some(c) => Some(c),
                 None => default_cb.as_ref().map(|c| c.clone_ref(py)),
             };
-            let completion = self.core.completion(cb, &record, self.core.only_error);
+            let completion =
+                self.core.completion(cb, &record, &shared_topic, f.key.as_ref(), f.value.as_ref(), start, self.core.only_error);
             records.push((record, completion));
             dicts.push(m.clone());
         }
@@ -546,7 +690,7 @@ impl Producer {
         &self,
         py: Python<'_>,
         future: PyObject,
-        topic: String,
+        topic: &Bound<'_, PyString>,
         value: Option<&Bound<'_, PyAny>>,
         key: Option<&Bound<'_, PyAny>>,
         partition: i32,
@@ -554,8 +698,9 @@ impl Producer {
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         self.core.check()?;
-        let record = Core::record(topic, value, key, partition, timestamp, headers)?;
-        self.core.send(py, record, Some(future), false)
+        let (name, shared) = self.core.topic(topic)?;
+        let record = Core::record(name, value, key, partition, timestamp, headers)?;
+        self.core.send(py, record, shared, key, value, Some(future), false)
     }
 
     /// Takes the finished calls as `(future, result, exception or None)`.

@@ -7,20 +7,25 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use polykafka::RecordMetadata;
 use pyo3::prelude::*;
+
+use crate::message::Payload;
 
 pub struct Report {
     /// The delivery callback (or, for asyncio, the future to complete).
     pub callback: Py<PyAny>,
-    pub topic: String,
+    /// The record's topic, one allocation shared by the records of a topic (a delivered
+    /// record's message names the topic of the broker's answer).
+    pub topic: Arc<str>,
     pub partition: i32,
-    pub key: Option<Bytes>,
-    pub value: Option<Bytes>,
+    /// The key and value as the delivery report gives them back: the application's own `bytes`
+    /// objects when it passed `bytes` (no copy), else the bytes queued.
+    pub key: Payload,
+    pub value: Payload,
     pub result: polykafka::Result<RecordMetadata>,
     /// Seconds from produce() to the outcome.
     pub latency: f64,

@@ -328,13 +328,20 @@ impl Producer {
     {
         self.check_open()?;
         let mut topic: Option<Arc<TopicMeta>> = None;
-        let mut now = 0;
+        // Read when a record needs it (one without a timestamp): a binding that stamps its
+        // records itself (one clock read per `produce()` call for the timestamp and the report's
+        // latency) does not pay for a second one here.
+        let mut now = None;
         let mut queued = 0;
         for (i, (record, completion)) in records.into_iter().enumerate() {
             if i % CLOCK_EVERY == 0 {
-                now = now_ms();
+                now = None;
             }
-            match self.enqueue_one(record, completion, now, &mut topic) {
+            let timestamp = match record.timestamp {
+                Some(t) => t,
+                None => *now.get_or_insert_with(now_ms),
+            };
+            match self.enqueue_one(record, completion, timestamp, &mut topic) {
                 Ok(()) => queued += 1,
                 Err(e) => rejected(i, e),
             }
@@ -342,7 +349,8 @@ impl Producer {
         Ok(queued)
     }
 
-    fn enqueue_one(&self, record: ProducerRecord, completion: Completion, now: i64, topic: &mut Option<Arc<TopicMeta>>) -> Result<()> {
+    /// `timestamp`: the record's own, or the time it is queued at.
+    fn enqueue_one(&self, record: ProducerRecord, completion: Completion, timestamp: i64, topic: &mut Option<Arc<TopicMeta>>) -> Result<()> {
         let inner = &self.inner;
         if record.topic.is_empty() {
             return Err(Error::invalid("the record has no topic"));
@@ -358,7 +366,6 @@ impl Producer {
             .with_retriable(true));
         }
         let memory = inner.accumulator.check_size(record.key.as_deref(), record.value.as_deref(), &record.headers)?;
-        let timestamp = record.timestamp.unwrap_or(now);
         // A topic with records waiting for metadata: this one waits behind them.
         let waits = inner.waiting.any() && inner.waiting.has(&record.topic);
         if !waits {
