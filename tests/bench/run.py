@@ -75,7 +75,7 @@ SETTINGS = {
 }
 
 
-def cases(quick: bool) -> list[dict]:
+def cases(quick: bool, m1_idle: float | None = None) -> list[dict]:
     n, big, txn = (5000, 500, 5000) if quick else (1_000_000, 100_000, 100_000)
     dur = 1 if quick else 30
     c = [
@@ -99,7 +99,7 @@ def cases(quick: bool) -> list[dict]:
     for role in ("producer", "consumer"):
         c.append(dict(id=f"M1-{role}", workload="M1", records=m1_topics if role == "producer" else 0, size=100,
                       partitions=m1_parts, topics=m1_topics,
-                      extra=["--role", role, "--topics", str(m1_topics), "--idle", "1" if quick else "30"]))
+                      extra=["--role", role, "--topics", str(m1_topics), "--idle", str(m1_idle or (1 if quick else 30))]))
     for rate in (1000, 10000):
         c.append(dict(id=f"L1-{rate // 1000}k", workload="L1", records=rate * dur, size=100, duration=dur,
                       extra=["--rate", str(rate), "--duration", str(dur)]))
@@ -680,6 +680,7 @@ def main() -> int:
     ap.add_argument("--workloads", help="comma-separated case ids or workload ids (P1,C1,L1,S1-zstd,...)")
     ap.add_argument("--clients", help="comma-separated client names (default: all; in --quick, those marked quick)")
     ap.add_argument("--records", type=int, help="override the record count of every case (L1: rate×duration)")
+    ap.add_argument("--m1-idle", type=float, help="M1's idle seconds (default 30, quick 1)")
     ap.add_argument("--out", help="output folder (default tests/bench/results, or build/bench/quick with --quick)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep-broker", action="store_true")
@@ -703,7 +704,7 @@ def main() -> int:
         print(f"[bench {time.time() - t_start:6.1f}s] {msg}", flush=True)
 
     all_clients = discover()
-    all_cases = cases(a.quick)
+    all_cases = cases(a.quick, a.m1_idle)
     if a.records:
         for c in all_cases:
             if c["workload"] != "M1":  # M1's records are its topics (producer) or what they hold (consumer)

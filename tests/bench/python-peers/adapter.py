@@ -246,7 +246,7 @@ def confluent(a):
 def kafka_python(a):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     s = settings(a)
-    if a.workload in ("P1", "P2", "P3", "P4", "S1", "M1"):
+    if a.workload in ("P1", "P2", "P3", "P4", "S1") or (a.workload == "M1" and a.role == "producer"):
         kw = dict(bootstrap_servers=a.bootstrap, acks=1 if s["acks"] == "1" else "all", linger_ms=s["linger.ms"],
                   batch_size=s["batch.size"], max_request_size=2097152,
                   compression_type=None if s["compression.type"] == "none" else s["compression.type"])
