@@ -6,6 +6,7 @@
 //!
 //! Prints one JSON line. The topic exists already (the harness creates it).
 
+mod assigned;
 mod contract;
 
 use std::time::{Duration, Instant};
@@ -78,7 +79,7 @@ async fn produce(a: &Args) -> polykafka::Result<()> {
 }
 
 async fn consume(a: &Args) -> polykafka::Result<()> {
-    let c = contract::assigned_consumer(a)?;
+    let c = assigned::assigned_consumer(a)?;
     let mut sum = Checksum::default();
     let (mut n, mut bytes) = (0usize, 0usize);
     let meter = Meter::start();
@@ -102,7 +103,7 @@ async fn consume(a: &Args) -> polykafka::Result<()> {
 
 async fn latency(a: &Args) -> polykafka::Result<()> {
     let total = (a.rate * a.duration).round() as usize;
-    let c = contract::assigned_consumer(a)?;
+    let c = assigned::assigned_consumer(a)?;
     // Fetch once so the consumer is connected and positioned before the clock starts.
     c.poll_batch(1, Duration::from_millis(500)).await?;
     let producer = producer(a, &[])?;

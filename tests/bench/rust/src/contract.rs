@@ -185,19 +185,6 @@ pub fn m1_topics(a: &Args) -> Vec<String> {
     (0..a.topics).map(|j| format!("{}-{j}", a.topic)).collect()
 }
 
-/// A consumer of `a.topic`'s partitions from their start, read_committed, no group.
-pub fn assigned_consumer(a: &Args) -> polykafka::Result<polykafka::consumer::Consumer> {
-    let c = polykafka::consumer::Consumer::new(polykafka::ConsumerConfig::from_properties([
-        ("bootstrap.servers", a.bootstrap.as_str()),
-        ("auto.offset.reset", "earliest"),
-        ("enable.auto.commit", "false"),
-        ("isolation.level", "read_committed"),
-    ])?)?;
-    let tps: Vec<polykafka::TopicPartition> = (0..a.partitions).map(|p| polykafka::TopicPartition::new(&a.topic, p)).collect();
-    c.assign(&tps)?;
-    Ok(c)
-}
-
 /// The streams cases (K1, K2): expected outputs, shared by the Rust adapter and `bench-tool`.
 pub mod streams {
     /// K1 keeps the records whose index is not a multiple of 4.

@@ -19,6 +19,7 @@
 //! `verify` also prints "keyed" (records with a key k<j>) and "misplaced" (of those, how many are not
 //! in partition murmur2(key) % --partitions: P4's check that every client partitions like Java)
 
+mod assigned;
 mod contract;
 
 use std::time::Duration;
@@ -34,7 +35,7 @@ use polykafka::{AdminConfig, ProducerConfig, ProducerRecord, TopicPartition};
 /// Calls `each` with the key and value of every record of `a.topic`'s partitions, from the start
 /// to the end (read_committed).
 async fn read_back(a: &contract::Args, mut each: impl FnMut(i32, Option<Bytes>, Option<Bytes>)) -> polykafka::Result<()> {
-    let c = contract::assigned_consumer(a)?;
+    let c = assigned::assigned_consumer(a)?;
     let tps: Vec<TopicPartition> = (0..a.partitions).map(|p| TopicPartition::new(&a.topic, p)).collect();
     let mut ends = Vec::new();
     for tp in &tps {
