@@ -289,8 +289,8 @@ def run_child(cmd: list[str], cwd: Path, timeout: float, idle: dict | None = Non
     (a dict, M1), samples /proc/<pid> when the child prints 'M1 idle start' and 'M1 idle end' into
     idle['start'] and idle['end']."""
     t0 = time.time()
-    out_f = open(BUILD / "child.out", "w+")
-    err_f = open(BUILD / "child.err", "w+")
+    out_f = open(BUILD / f"child-{os.getpid()}.out", "w+")
+    err_f = open(BUILD / f"child-{os.getpid()}.err", "w+")
     p = subprocess.Popen(cmd, cwd=cwd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     ru = None
@@ -302,7 +302,7 @@ def run_child(cmd: list[str], cwd: Path, timeout: float, idle: dict | None = Non
             status = os.waitstatus_to_exitcode(st)
             break
         if idle is not None and "end" not in idle:
-            text = (BUILD / "child.out").read_text(errors="replace")  # a reader of its own: out_f's offset is the child's
+            text = (BUILD / f"child-{os.getpid()}.out").read_text(errors="replace")  # a reader of its own: out_f's offset is the child's
             if "start" not in idle and "M1 idle start" in text:
                 idle["start"] = proc_sample(p.pid)
             if "start" in idle and "M1 idle end" in text:
@@ -320,6 +320,8 @@ def run_child(cmd: list[str], cwd: Path, timeout: float, idle: dict | None = Non
     out, err = out_f.read(), err_f.read()
     out_f.close()
     err_f.close()
+    for f in (out_f.name, err_f.name):  # per harness process: two runs at once no longer share one file
+        Path(f).unlink(missing_ok=True)
     return status, out, err, ru, wall
 
 
