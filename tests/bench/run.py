@@ -63,12 +63,19 @@ SETTINGS = {
     "K2": {"topology": "group_by(k<index % keys>) -> count -> to_stream -> to(T-out)", "keys": "10,000 (quick: 100)",
            "commit.interval.ms": 1000, "input": "filled per run (bench-tool fill-indexed)",
            "window": "first record seen by a user function -> every count final -> close() returned"},
+    "P4": dict(PRODUCER_BASE, **{"acks": "all", "enable.idempotence": True, "linger.ms": 5,
+                                 "keys": "k<i % 10000> (UTF-8), Java's murmur2 partitioner"}),
+    "M1": {"topics": "100 × 100 partitions (quick: 4 × 4), created before the client starts",
+           "producer": "P2's settings; one record (key k0) to each topic, flushed, then idle",
+           "consumer": "assigned every partition (or subscribed in a fresh group), from the beginning, read_committed where offered; "
+                       "reads the records there are, then keeps polling, idle",
+           "measured": "by the harness from /proc/<pid> between the adapter's 'M1 idle start' and 'M1 idle end' lines"},
     "C1": {"from": "beginning", "isolation.level": "read_committed or the client's default",
            "input": "topic filled once per harness run by bench-tool fill (acks=all), read before the first run"},
 }
 
 
-def cases(quick: bool) -> list[dict]:
+def cases(quick: bool, m1_idle: float | None = None) -> list[dict]:
     n, big, txn = (5000, 500, 5000) if quick else (1_000_000, 100_000, 100_000)
     dur = 1 if quick else 30
     c = [
@@ -84,11 +91,21 @@ def cases(quick: bool) -> list[dict]:
         dict(id="K1", workload="K1", records=n, size=100),
         dict(id="K2", workload="K2", records=n, size=100, extra=["--keys", "100" if quick else "10000"]),
     ]
+    # P4 (#24): P2 spread over N partitions by key; M1: the idle cost of a producer and a consumer
+    # holding T topics × P partitions (one case each, the adapter gets --role).
+    for parts in ((1, 16) if quick else (1, 16, 256, 1024)):
+        c.append(dict(id=f"P4-{parts}", workload="P4", records=n, size=100, partitions=parts))
+    m1_topics, m1_parts = (4, 4) if quick else (100, 100)
+    for role in ("producer", "consumer"):
+        c.append(dict(id=f"M1-{role}", workload="M1", records=m1_topics if role == "producer" else 0, size=100,
+                      partitions=m1_parts, topics=m1_topics,
+                      extra=["--role", role, "--topics", str(m1_topics), "--idle", str(m1_idle or (1 if quick else 30))]))
     for rate in (1000, 10000):
         c.append(dict(id=f"L1-{rate // 1000}k", workload="L1", records=rate * dur, size=100, duration=dur,
                       extra=["--rate", str(rate), "--duration", str(dur)]))
     for x in c:
         x.setdefault("extra", [])
+        x.setdefault("partitions", 1)
         x["settings"] = SETTINGS[x["workload"]]
         comp = [e for i, e in enumerate(x["extra"]) if i and x["extra"][i - 1] == "--compression"]
         if comp:
@@ -246,11 +263,34 @@ def tool(args: list[str], timeout: float = 600) -> dict:
     return json.loads(lines[-1]) if lines else {}
 
 
-def run_child(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str, str, resource.struct_rusage | None, float]:
-    """Runs cmd as a child; returns (status, stdout, stderr, its rusage (wait4), wall s)."""
+def proc_sample(pid: int) -> dict | None:
+    """What /proc says of a process now: CPU s (all threads), RSS KiB, threads, open fds, and the
+    context switches of all its threads (voluntary + not: each is a wake-up or a preemption)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        status = dict(l.split(":", 1) for l in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in l)
+        ctx = 0
+        for t in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                for l in (t / "status").read_text().splitlines():
+                    if l.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        ctx += int(l.split(":")[1])
+            except OSError:
+                pass
+        return {"t": time.time(), "cpu_s": (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK"),
+                "rss_kb": int(status["VmRSS"].split()[0]), "threads": int(status["Threads"]),
+                "fds": len(os.listdir(f"/proc/{pid}/fd")), "ctxsw": ctx}
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def run_child(cmd: list[str], cwd: Path, timeout: float, idle: dict | None = None) -> tuple[int, str, str, resource.struct_rusage | None, float]:
+    """Runs cmd as a child; returns (status, stdout, stderr, its rusage (wait4), wall s). With `idle`
+    (a dict, M1), samples /proc/<pid> when the child prints 'M1 idle start' and 'M1 idle end' into
+    idle['start'] and idle['end']."""
     t0 = time.time()
-    out_f = open(BUILD / "child.out", "w+")
-    err_f = open(BUILD / "child.err", "w+")
+    out_f = open(BUILD / f"child-{os.getpid()}.out", "w+")
+    err_f = open(BUILD / f"child-{os.getpid()}.err", "w+")
     p = subprocess.Popen(cmd, cwd=cwd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
                          start_new_session=True)
     ru = None
@@ -261,6 +301,12 @@ def run_child(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str, str,
         if pid == p.pid:
             status = os.waitstatus_to_exitcode(st)
             break
+        if idle is not None and "end" not in idle:
+            text = (BUILD / f"child-{os.getpid()}.out").read_text(errors="replace")  # a reader of its own: out_f's offset is the child's
+            if "start" not in idle and "M1 idle start" in text:
+                idle["start"] = proc_sample(p.pid)
+            if "start" in idle and "M1 idle end" in text:
+                idle["end"] = proc_sample(p.pid)
         if time.time() > deadline:
             os.killpg(p.pid, 9)
             _, st, ru = os.wait4(p.pid, 0)
@@ -274,18 +320,28 @@ def run_child(cmd: list[str], cwd: Path, timeout: float) -> tuple[int, str, str,
     out, err = out_f.read(), err_f.read()
     out_f.close()
     err_f.close()
+    for f in (out_f.name, err_f.name):  # per harness process: two runs at once no longer share one file
+        Path(f).unlink(missing_ok=True)
     return status, out, err, ru, wall
 
 
 def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, quick: bool, log,
-            registry: "Registry | None" = None) -> dict:
+            registry: "Registry | None" = None, m1: dict | None = None) -> dict:
     w = case["workload"]
     topic = case.get("topic") or f"bench-{case['id']}-{client['name']}-r{rnd}-{os.getpid()}".replace("@", "").replace("/", "-")
     streams = w in ("K1", "K2")
-    if w != "C1":
-        tool(["create", "--bootstrap", broker.bootstrap, "--topic", topic, "--partitions", "1"])
-    else:
+    parts = case["partitions"]
+    if w == "C1":
         topic = c1_fill["topic"]
+    elif w == "M1":
+        # The T topics <prefix>-0 .. <prefix>-(T-1) exist already (created once per harness run);
+        # the consumer is told how many records they hold.
+        topic = m1["prefix"]
+        if case["id"] == "M1-consumer":
+            case = dict(case, records=tool(["count-prefix", "--bootstrap", broker.bootstrap, "--topic", topic,
+                                            "--topics", str(case["topics"]), "--partitions", str(parts)])["records"])
+    else:
+        tool(["create", "--bootstrap", broker.bootstrap, "--topic", topic, "--partitions", str(parts)])
     if streams:
         # The input, filled outside the window; the output topic; the application id is bench-<topic>.
         tool(["create", "--bootstrap", broker.bootstrap, "--topic", f"{topic}-out", "--partitions", "1"])
@@ -294,13 +350,17 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
     broker.wait_idle(2 if quick else 10)
     cmd = client["command"] + ["--workload", w, "--bootstrap", broker.bootstrap, "--topic", topic,
                                "--records", str(case["records"]), "--size", str(case["size"]),
-                               "--partitions", "1"] + case["extra"]
+                               "--partitions", str(parts)] + case["extra"]
     if w in ("S2", "S2C"):
         cmd += ["--registry", registry.url]
     load = os.getloadavg()[0]
     bcpu0 = broker.cpu()
     limit = 120 if quick else (case.get("duration", 0) + 180 if w == "L1" else 900)
-    status, out, err, ru, wall = run_child(cmd, client["dir"], limit)
+    idle = {} if w == "M1" else None
+    if case["id"] == "M1-producer":
+        before = tool(["count-prefix", "--bootstrap", broker.bootstrap, "--topic", topic,
+                       "--topics", str(case["topics"]), "--partitions", str(parts)])["records"]
+    status, out, err, ru, wall = run_child(cmd, client["dir"], limit, idle)
     bcpu1 = broker.cpu()
     rec = {"client": client["name"], "case": case["id"], "round": rnd, "topic": topic, "load1": round(load, 2),
            "status": status, "wall_process_s": round(wall, 3)}
@@ -358,6 +418,27 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
                 rec["check"] = "count + sum of the decoded timestamps"
             else:
                 rec["check"] = "count of acknowledged records (values are not fixed-size: no topic read-back)"
+        elif w == "M1":
+            s0, s1 = idle.get("start"), idle.get("end")
+            if not (s0 and s1):
+                problems.append("no 'M1 idle start' / 'M1 idle end' lines (or the process was gone)")
+            else:
+                dt = s1["t"] - s0["t"]
+                rec["idle"] = {"seconds": round(dt, 3), "cpu_s": round(s1["cpu_s"] - s0["cpu_s"], 3),
+                               "cpu_pct": round(100 * (s1["cpu_s"] - s0["cpu_s"]) / dt, 3) if dt > 0 else None,
+                               "wakeups_per_s": round((s1["ctxsw"] - s0["ctxsw"]) / dt, 1) if dt > 0 else None,
+                               "rss_kb": s1["rss_kb"], "threads": s1["threads"], "fds": s1["fds"]}
+                rec["rss_kb"] = s1["rss_kb"]
+            if n != case["records"]:
+                problems.append(f"client reports {n} records, expected {case['records']}")
+            if "producer" in case["id"]:
+                after = tool(["count-prefix", "--bootstrap", broker.bootstrap, "--topic", topic,
+                              "--topics", str(case["topics"]), "--partitions", str(parts)])["records"]
+                if after - before != case["records"]:
+                    problems.append(f"the topics gained {after - before} records, expected {case['records']}")
+                rec["check"] = "one record per topic (end offsets before/after)"
+            else:
+                rec["check"] = "read every record of the topics (their end offsets)"
         elif w == "C1":
             exp_n, exp_sum = c1_fill["records"], c1_fill["checksum"]
             if n != case["records"]:
@@ -371,7 +452,7 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
         else:
             try:
                 v = tool(["verify", "--bootstrap", broker.bootstrap, "--topic", topic, "--size", str(case["size"]),
-                          "--partitions", "1"])
+                          "--partitions", str(parts)] + (["--keys", "10000"] if w == "P4" else []))
             except Exception as e:  # noqa: BLE001
                 v = None
                 problems.append(f"verify failed: {e}")
@@ -391,9 +472,15 @@ def one_run(client: dict, case: dict, rnd: int, broker: Broker, c1_fill: dict, q
                 if w != "L1" and res.get("checksum") is not None and int(res["checksum"]) != int(v["checksum"]):
                     problems.append(f"client checksum {res['checksum']} != topic checksum {v['checksum']}")
                 rec["check"] = "count + checksum (topic read back)"
+                if w == "P4":
+                    # Every record keyed k<i % 10000>, in murmur2(key) % N: the same partitioner everywhere.
+                    if v.get("misplaced") or v.get("keyed") != want_n:
+                        problems.append(f"{v.get('misplaced')} records not in murmur2(key)'s partition, "
+                                        f"{v.get('keyed')} keyed of {want_n}")
+                    rec["check"] = f"count + checksum over {parts} partitions + every key in murmur2(key) % {parts}"
         if w == "L1" and not res.get("latency_ms"):
             problems.append("L1 result without latency_ms")
-    if w != "C1":
+    if w not in ("C1", "M1"):
         try:
             tool(["delete", "--bootstrap", broker.bootstrap, "--topic", topic], timeout=60)
             if streams:
@@ -428,6 +515,9 @@ def summarise(runs: list[dict], clients: list[dict]) -> dict:
             for k in ("records_per_s", "mb_per_s", "cpu_s_per_million", "rss_kb", "broker_cpu_s"):
                 m, lo, hi = med([r.get(k) for r in rs])
                 s[k] = {"median": m, "min": lo, "max": hi}
+            if any(r.get("idle") for r in rs):
+                s["idle"] = {k: med([r["idle"].get(k) for r in rs if r.get("idle")])[0]
+                             for k in ("seconds", "cpu_s", "cpu_pct", "wakeups_per_s", "rss_kb", "threads", "fds")}
             if any(r.get("latency_ms") for r in rs):
                 s["latency_ms"] = {q: med([r["latency_ms"].get(q) for r in rs if r.get("latency_ms")])[0]
                                    for q in ("p50", "p99", "p999")}
@@ -479,8 +569,25 @@ def markdown(doc: dict) -> str:
              "ceiling program's (pre-encoded requests over one connection).", ""]
     for case, per in doc["summary"].items():
         lat = any("latency_ms" in s for s in per.values())
+        if any("idle" in s for s in per.values()):
+            lines.append(f"## {case}: " + "; ".join(f"{k}: {v}" for k, v in doc["cases"][case]["settings"].items()))
+            lines.append(f"{doc['cases'][case].get('topics')} topics × {doc['cases'][case].get('partitions')} partitions, "
+                         f"idle {doc['cases'][case]['extra'][-1]} s")
+            lines.append("")
+            lines.append("| client | lang | idle CPU s | % of a CPU | wake-ups/s | RSS MB | threads | fds |")
+            lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+            for client, s in sorted(per.items(), key=lambda kv: (kv[1]["language"], kv[0])):
+                i = s.get("idle") or {}
+                name = f"**{client}**" if s["ours"] else client
+                lines.append(f"| {name} | {s['language']} | {fmt(i.get('cpu_s'), 2)} | {fmt(i.get('cpu_pct'), 2)} | "
+                             f"{fmt(i.get('wakeups_per_s'), 1)} | {fmt((i.get('rss_kb') or 0) / 1024, 0)} | "
+                             f"{fmt(i.get('threads'))} | {fmt(i.get('fds'))} |")
+            lines.append("")
+            continue
         lines.append(f"## {case}: " + ", ".join(f"{k}={v}" for k, v in doc["cases"][case]["settings"].items()))
-        lines.append(f"{doc['cases'][case]['records']:,} records × {doc['cases'][case]['size']} B")
+        parts = doc['cases'][case].get('partitions', 1)
+        lines.append(f"{doc['cases'][case]['records']:,} records × {doc['cases'][case]['size']} B"
+                     + (f" over {parts} partitions" if parts > 1 else ""))
         lines.append("")
         if lat:
             lines.append("| client | lang | p50 ms | p99 ms | p99.9 ms | records/s | CPU s/M rec | RSS MB | p99 vs best peer |")
@@ -538,7 +645,7 @@ import json, sys
 import matplotlib; matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 doc = json.load(open(sys.argv[1]))
-cases = [c for c in doc["summary"] if not c.startswith("L1")]
+cases = [c for c in doc["summary"] if not c.startswith(("L1", "M1"))]
 n = len(cases)
 fig, axes = plt.subplots(n, 2, figsize=(13, 2.2 + 0.45 * sum(len(doc["summary"][c]) for c in cases) / max(n, 1) * n), squeeze=False)
 for i, case in enumerate(cases):
@@ -575,6 +682,7 @@ def main() -> int:
     ap.add_argument("--workloads", help="comma-separated case ids or workload ids (P1,C1,L1,S1-zstd,...)")
     ap.add_argument("--clients", help="comma-separated client names (default: all; in --quick, those marked quick)")
     ap.add_argument("--records", type=int, help="override the record count of every case (L1: rate×duration)")
+    ap.add_argument("--m1-idle", type=float, help="M1's idle seconds (default 30, quick 1)")
     ap.add_argument("--out", help="output folder (default tests/bench/results, or build/bench/quick with --quick)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep-broker", action="store_true")
@@ -598,10 +706,11 @@ def main() -> int:
         print(f"[bench {time.time() - t_start:6.1f}s] {msg}", flush=True)
 
     all_clients = discover()
-    all_cases = cases(a.quick)
+    all_cases = cases(a.quick, a.m1_idle)
     if a.records:
         for c in all_cases:
-            c["records"] = a.records
+            if c["workload"] != "M1":  # M1's records are its topics (producer) or what they hold (consumer)
+                c["records"] = a.records
     if a.list:
         for c in all_clients:
             print(f"{c['name']:28} {c['language']:8} {'ours' if c['ours'] else 'peer':5} quick={c['quick']} "
@@ -644,6 +753,7 @@ def main() -> int:
     broker = Broker(os.environ.get("KAFKA_BOOTSTRAP"), a.keep_broker, log)
     registry = None
     runs: list[dict] = []
+    m1 = None
     try:
         if any(c["workload"] in ("S2", "S2C") for c in sel) and \
                 any(w in ("S2", "S2C") for c in clients for w in c["workloads"]):
@@ -658,17 +768,30 @@ def main() -> int:
                             str(c1[0]["records"]), "--size", str(c1[0]["size"])])
             c1_fill["topic"] = topic
             tool(["verify", "--bootstrap", broker.bootstrap, "--topic", topic, "--size", str(c1[0]["size"])])  # warm
+        m1c = [c for c in sel if c["workload"] == "M1"]
+        if m1c and any("M1" in c["workloads"] for c in clients):
+            m1 = {"prefix": f"bench-m1-{os.getpid()}", "topics": m1c[0]["topics"], "partitions": m1c[0]["partitions"]}
+            log(f"creating {m1['topics']} topics × {m1['partitions']} partitions ({m1['prefix']}-0 ..)")
+            t0 = time.time()
+            tool(["create-many", "--bootstrap", broker.bootstrap, "--topic", m1["prefix"], "--topics", str(m1["topics"]),
+                  "--partitions", str(m1["partitions"])], timeout=900)
+            log(f"created in {time.time() - t0:.0f}s")
         for rnd in range(1, rounds + 1):
             for case in sel:
                 order = [c for c in clients if case["workload"] in c["workloads"] or case["id"] in c["workloads"]]
                 rng.shuffle(order)
                 for client in order:
-                    rec = one_run(client, case, rnd, broker, c1_fill, a.quick, log, registry)
+                    rec = one_run(client, case, rnd, broker, c1_fill, a.quick, log, registry, m1)
                     runs.append(rec)
                     if rec.get("problems"):
                         log(f"round {rnd} {case['id']:10} {client['name']:24} FAILED: {'; '.join(rec['problems'])}")
                         for l in rec.get("stderr_tail", [])[-5:]:
                             log(f"    {l}")
+                    elif rec.get("idle"):
+                        i = rec["idle"]
+                        log(f"round {rnd} {case['id']:10} {client['name']:24} idle {i['seconds']:.1f}s: CPU {i['cpu_s']:.2f}s "
+                            f"({i['cpu_pct']:.2f}%) {i['wakeups_per_s']:.0f} wake-ups/s RSS {i['rss_kb'] / 1024:.0f} MB "
+                            f"{i['threads']} threads {i['fds']} fds")
                     else:
                         lat = rec.get("latency_ms")
                         extra = f" p50 {lat['p50']:.2f} p99 {lat['p99']:.2f} p99.9 {lat['p999']:.2f} ms" if lat else ""
@@ -677,6 +800,11 @@ def main() -> int:
         if c1_fill:
             tool(["delete", "--bootstrap", broker.bootstrap, "--topic", c1_fill["topic"]], timeout=60)
     finally:
+        if m1:
+            try:
+                tool(["delete-prefix", "--bootstrap", broker.bootstrap, "--topic", m1["prefix"] + "-"], timeout=300)
+            except Exception as e:  # noqa: BLE001
+                log(f"deleting the M1 topics failed: {e}")
         broker.stop()
         if registry is not None:
             registry.stop()
@@ -688,7 +816,7 @@ def main() -> int:
         "rounds": rounds,
         "seed": seed,
         "broker": "KAFKA_BOOTSTRAP=" + broker.bootstrap if os.environ.get("KAFKA_BOOTSTRAP")
-        else f"tests/cluster/kafka --name {CLUSTER_NAME} (1 node, KRaft, heap {os.environ.get('KAFKA_HEAP', '1g')}), 1 partition per topic",
+        else f"tests/cluster/kafka --name {CLUSTER_NAME} (1 node, KRaft, heap {os.environ.get('KAFKA_HEAP', '1g')}), 1 partition per topic unless the case says",
         "machine": {
             "cpu": next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                          if l.startswith("model name")), platform.processor()),
@@ -696,7 +824,8 @@ def main() -> int:
             "load_at_start": round(runs[0]["load1"], 2) if runs else None,
             "load_at_end": round(os.getloadavg()[0], 2),
         },
-        "cases": {c["id"]: {k: c[k] for k in ("workload", "records", "size", "extra", "settings")} for c in sel},
+        "cases": {c["id"]: {k: c[k] for k in ("workload", "records", "size", "extra", "settings", "partitions", "topics") if k in c}
+                  for c in sel},
         "clients": {c["name"]: {"language": c["language"], "ours": c["ours"], "command": c["command"],
                                 "notes": c.get("notes")} for c in clients},
         "unavailable": unavailable,

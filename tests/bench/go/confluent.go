@@ -15,7 +15,7 @@ import (
 
 func init() {
 	libs["confluent"] = map[string]workloadFunc{"P1": ckProduce, "P2": ckProduce, "P3": ckProduce,
-		"S1": ckProduce, "T1": ckProduce, "C1": ckConsume}
+		"S1": ckProduce, "T1": ckProduce, "C1": ckConsume, "P4": ckProduce}
 	l1libs["confluent"] = ckL1
 }
 
@@ -30,6 +30,9 @@ func ckConfig(a *args) *kafka.ConfigMap {
 	}
 	if a.workload == "T1" {
 		(*c)["transactional.id"] = "bench-" + a.topic
+	}
+	if a.workload == "P4" {
+		(*c)["partitioner"] = "murmur2_random" // Java's hash for keys (librdkafka's default: consistent_random, CRC-32)
 	}
 	return c
 }
@@ -85,7 +88,11 @@ func ckProduce(a *args, start func()) (int, int64, uint64, int) {
 			}
 		}
 		for {
-			err := p.Produce(&kafka.Message{TopicPartition: tp, Value: v}, nil)
+			m := &kafka.Message{TopicPartition: tp, Value: v}
+			if a.workload == "P4" {
+				m.Key = p4Keys[i%len(p4Keys)]
+			}
+			err := p.Produce(m, nil)
 			if err == nil {
 				break
 			}

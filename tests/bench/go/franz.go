@@ -14,14 +14,18 @@ import (
 
 func init() {
 	libs["franz-go"] = map[string]workloadFunc{"P1": franzProduce, "P2": franzProduce, "P3": franzProduce,
-		"S1": franzProduce, "T1": franzProduce, "C1": franzConsume}
+		"S1": franzProduce, "T1": franzProduce, "C1": franzConsume, "P4": franzProduce, "M1": franzIdle}
 	l1libs["franz-go"] = franzL1
 }
 
 func franzProducerOpts(a *args) []kgo.Opt {
 	s := settings(a)
 	o := []kgo.Opt{kgo.SeedBrokers(a.bootstrap), kgo.DefaultProduceTopic(a.topic), kgo.ProducerLinger(s.linger),
-		kgo.ProducerBatchMaxBytes(1 << 20), kgo.RecordPartitioner(kgo.RoundRobinPartitioner())}
+		kgo.ProducerBatchMaxBytes(1 << 20)}
+	if a.workload != "P4" && a.workload != "M1" {
+		// P4/M1 keep the default: StickyKeyPartitioner, murmur2 (Java's) for keyed records
+		o = append(o, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	}
 	if s.acksAll {
 		o = append(o, kgo.RequiredAcks(kgo.AllISRAcks()))
 	} else {
@@ -85,7 +89,11 @@ func franzProduce(a *args, start func()) (int, int64, uint64, int) {
 				fail("begin: %v", err)
 			}
 		}
-		cl.Produce(ctx, &kgo.Record{Value: v}, promise)
+		if a.workload == "P4" {
+			cl.Produce(ctx, &kgo.Record{Key: p4Keys[i%len(p4Keys)], Value: v}, promise)
+		} else {
+			cl.Produce(ctx, &kgo.Record{Value: v}, promise)
+		}
 	}
 	if err := cl.Flush(ctx); err != nil {
 		fail("flush: %v", err)
@@ -141,6 +149,58 @@ func franzConsume(a *args, start func()) (int, int64, uint64, int) {
 		}
 	}
 	return n, nb, sum, 0
+}
+
+// M1: a client that produced one record to each topic (Record.Topic) and flushed, then idle; or a
+// client with ConsumePartitions of every partition (AtStart), PollFetches with a 1 s deadline.
+func franzIdle(a *args, start func()) (int, int64, uint64, int) {
+	v := payload(a.size)
+	topics := m1Topics(a)
+	ctx := context.Background()
+	if a.role == "producer" {
+		cl, err := kgo.NewClient(franzProducerOpts(a)...)
+		if err != nil {
+			fail("client: %v", err)
+		}
+		defer cl.Close()
+		for _, t := range topics {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: t, Key: []byte("k0"), Value: v}).FirstErr(); err != nil {
+				fail("produce: %v", err)
+			}
+		}
+		m1Idle(a, nil, start)
+		return len(topics), int64(len(topics) * a.size), uint64(len(topics)) * crc(v), 0
+	}
+	parts := map[string]map[int32]kgo.Offset{}
+	for _, t := range topics {
+		parts[t] = map[int32]kgo.Offset{}
+		for p := 0; p < a.partitions; p++ {
+			parts[t][int32(p)] = kgo.NewOffset().AtStart()
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(a.bootstrap), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumePartitions(parts))
+	if err != nil {
+		fail("client: %v", err)
+	}
+	defer cl.Close()
+	n := 0
+	var sum uint64
+	poll := func(until time.Time) {
+		c, cancel := context.WithDeadline(ctx, until)
+		fs := cl.PollFetches(c)
+		cancel()
+		for _, e := range fs.Errors() {
+			if e.Err != context.DeadlineExceeded {
+				fail("fetch: %v", e.Err)
+			}
+		}
+		fs.EachRecord(func(r *kgo.Record) { n++; sum += crc(r.Value) })
+	}
+	for n < a.records {
+		poll(time.Now().Add(time.Second))
+	}
+	m1Idle(a, func(until time.Time) { poll(earliest(until, time.Now().Add(time.Second))) }, start)
+	return n, int64(n * a.size), sum, 0
 }
 
 type franzL1Client struct{ p, c *kgo.Client }

@@ -24,8 +24,9 @@ import (
 
 type args struct {
 	lib, workload, bootstrap, topic, compression, registry string
-	records, size, partitions, txnSize                     int
-	rate, duration                                         float64
+	records, size, partitions, txnSize, topics             int
+	rate, duration, idle                                   float64
+	role                                                   string
 }
 
 type result struct {
@@ -93,7 +94,7 @@ type settingsT struct {
 func settings(a *args) settingsT {
 	s := settingsT{linger: 5 * time.Millisecond, compression: "none"}
 	switch a.workload {
-	case "P2", "T1":
+	case "P2", "T1", "P4", "M1":
 		s.acksAll, s.idempotent = true, true
 	case "S1":
 		s.compression = a.compression
@@ -101,6 +102,48 @@ func settings(a *args) settingsT {
 		s.linger = 0
 	}
 	return s
+}
+
+// P4: the key of record i is p4Keys[i%10000] ("k<j>"), built once.
+var p4Keys = func() [][]byte {
+	k := make([][]byte, 10000)
+	for j := range k {
+		k[j] = []byte(fmt.Sprintf("k%d", j))
+	}
+	return k
+}()
+
+// M1: the topic names <topic>-0 .. <topic>-(topics-1).
+func m1Topics(a *args) []string {
+	t := make([]string, a.topics)
+	for j := range t {
+		t[j] = fmt.Sprintf("%s-%d", a.topic, j)
+	}
+	return t
+}
+
+func earliest(x, y time.Time) time.Time {
+	if x.Before(y) {
+		return x
+	}
+	return y
+}
+
+// m1Idle: the idle window of M1 between the two lines the harness samples /proc at. poll is what the
+// application keeps doing meanwhile (nil: nothing, it sleeps); start() restarts the meter after it.
+func m1Idle(a *args, poll func(until time.Time), start func()) {
+	fmt.Println("M1 idle start")
+	until := time.Now().Add(time.Duration(a.idle * float64(time.Second)))
+	if poll != nil {
+		for time.Now().Before(until) {
+			poll(until)
+		}
+	} else {
+		time.Sleep(time.Until(until))
+	}
+	fmt.Println("M1 idle end")
+	time.Sleep(500 * time.Millisecond)
+	start()
 }
 
 func fail(format string, v ...any) {
@@ -207,6 +250,9 @@ func main() {
 	flag.Float64Var(&a.rate, "rate", 1000, "records/s (L1)")
 	flag.Float64Var(&a.duration, "duration", 30, "seconds (L1)")
 	flag.StringVar(&a.registry, "registry", "", "schema registry URL (S2, S2C)")
+	flag.StringVar(&a.role, "role", "producer", "producer | consumer (M1)")
+	flag.IntVar(&a.topics, "topics", 1, "topics <topic>-0 .. (M1)")
+	flag.Float64Var(&a.idle, "idle", 30, "idle seconds (M1)")
 	flag.Parse()
 	names := map[string]string{"polykafka": "polykafka-go", "kafka-go": "kafka-go", "franz-go": "franz-go", "confluent": "confluent-kafka-go",
 		"polykafka-sr": "polykafka-go-sr", "kafka-go-sr": "kafka-go-sr"}
@@ -253,7 +299,7 @@ func main() {
 		cpu, rss := usage()
 		res.CPU, res.RSS = cpu-c0, rss
 		res.Records, res.Bytes, res.Checksum, res.Failed = n, nb, sum, failed
-		if a.workload != "C1" && a.workload != "S2C" {
+		if a.workload != "C1" && a.workload != "S2C" && a.workload != "M1" {
 			res.ChunkSize = chunk(a)
 		}
 	}

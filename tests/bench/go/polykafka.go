@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -13,7 +15,7 @@ import (
 
 func init() {
 	p := func(a *args, start func()) (int, int64, uint64, int) { return pkProduce(a, start) }
-	libs["polykafka"] = map[string]workloadFunc{"P1": p, "P2": p, "P3": p, "S1": p, "T1": p, "C1": pkConsume}
+	libs["polykafka"] = map[string]workloadFunc{"P1": p, "P2": p, "P3": p, "P4": p, "S1": p, "T1": p, "C1": pkConsume, "M1": pkIdle}
 	l1libs["polykafka"] = pkL1
 }
 
@@ -25,6 +27,9 @@ func pkWriter(a *args) *pk.Writer {
 		w.RequiredAcks = pk.RequireAll
 	}
 	w.Idempotent = s.idempotent
+	if a.workload == "P4" || a.workload == "M1" {
+		w.Balancer = &pk.Murmur2Balancer{} // Java's partitioner for the keys
+	}
 	switch s.compression {
 	case "snappy":
 		w.Compression = pk.Snappy
@@ -81,6 +86,9 @@ func pkProduce(a *args, start func()) (int, int64, uint64, int) {
 		batch := make([]pk.Message, k) // the writer may keep them (async)
 		for i := range batch {
 			batch[i] = pk.Message{Value: v}
+			if a.workload == "P4" {
+				batch[i].Key = p4Keys[(sent+i)%len(p4Keys)]
+			}
 		}
 		if err := w.WriteMessages(ctx, batch...); err != nil {
 			fail("write: %v", err)
@@ -132,6 +140,52 @@ func pkConsume(a *args, start func()) (int, int64, uint64, int) {
 		sum += crc(m.Value)
 	}
 	return n, nb, sum, 0
+}
+
+// M1: a Writer (Topic per Message) that wrote one record to each topic, then Close-less idle; or a
+// group Reader (GroupTopics, a fresh group, FirstOffset) that read what is there, ReadMessage with a
+// 1 s deadline while idle.
+func pkIdle(a *args, start func()) (int, int64, uint64, int) {
+	v := payload(a.size)
+	topics := m1Topics(a)
+	ctx := context.Background()
+	if a.role == "producer" {
+		w := pkWriter(a)
+		w.Topic = ""
+		msgs := make([]pk.Message, len(topics))
+		for j, t := range topics {
+			msgs[j] = pk.Message{Topic: t, Key: []byte("k0"), Value: v}
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			fail("write: %v", err)
+		}
+		m1Idle(a, nil, start)
+		if err := w.Close(); err != nil {
+			fail("close: %v", err)
+		}
+		return len(msgs), int64(len(msgs) * a.size), uint64(len(msgs)) * crc(v), 0
+	}
+	r := pk.NewReader(pk.ReaderConfig{Brokers: []string{a.bootstrap}, GroupID: fmt.Sprintf("bench-%s-%d", a.topic, os.Getpid()),
+		GroupTopics: topics, MinBytes: 1, MaxBytes: 10 << 20, StartOffset: pk.FirstOffset, IsolationLevel: pk.ReadCommitted})
+	defer r.Close()
+	n := 0
+	var sum uint64
+	read := func(until time.Time) {
+		c, cancel := context.WithDeadline(ctx, until)
+		m, err := r.FetchMessage(c)
+		cancel()
+		if err == nil {
+			n++
+			sum += crc(m.Value)
+		} else if c.Err() == nil {
+			fail("read after %d: %v", n, err)
+		}
+	}
+	for n < a.records {
+		read(time.Now().Add(time.Second))
+	}
+	m1Idle(a, func(until time.Time) { read(earliest(until, time.Now().Add(time.Second))) }, start)
+	return n, int64(n * a.size), sum, 0
 }
 
 type pkL1Client struct {

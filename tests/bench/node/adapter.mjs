@@ -5,7 +5,11 @@
 // CHUNK records, WINDOW of them in flight (kafkajs-style clients have no linger: a send is a request);
 // T1: one send of 1,000 records per transaction. Consume: a fresh group subscribed from the beginning
 // (these APIs have no assign), eachBatch; the window opens at the first record (the group join stays
-// outside). Prints one JSON line.
+// outside). P4: the records keyed k<i % 10000>, each library's default partitioner for keyed records
+// (murmur2, as Java's) except confluent's (librdkafka: told murmur2_random). M1: a producer that sent one
+// record to each of --topics topics, or a consumer subscribed to all of them in a fresh group, idle for
+// --idle s between the lines 'M1 idle start' and 'M1 idle end' (the harness samples /proc then).
+// Prints one JSON line.
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import zlib from 'node:zlib'
@@ -17,13 +21,13 @@ const root = path.resolve(here, '../../..')
 const CHUNK = 1000
 const WINDOW = 8
 
-const a = { compression: 'none', records: 1000000, size: 100, partitions: 1, txnSize: 1000, rate: 1000, duration: 30 }
+const a = { compression: 'none', records: 1000000, size: 100, partitions: 1, txnSize: 1000, rate: 1000, duration: 30, topics: 1, idle: 30, role: 'producer' }
 {
   const argv = process.argv.slice(2)
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i].replace(/^--?/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase())
     const v = argv[i + 1]
-    a[k] = ['records', 'size', 'partitions', 'txnSize'].includes(k) ? parseInt(v, 10) : ['rate', 'duration'].includes(k) ? parseFloat(v) : v
+    a[k] = ['records', 'size', 'partitions', 'txnSize', 'topics'].includes(k) ? parseInt(v, 10) : ['rate', 'duration', 'idle'].includes(k) ? parseFloat(v) : v
   }
 }
 const NAMES = { polykafka: 'polykafka-node', kafkajs: 'kafkajs', platformatic: '@platformatic/kafka', confluent: '@confluentinc/kafka-javascript' }
@@ -34,8 +38,8 @@ const payload = (size) => { const b = Buffer.alloc(size); for (let i = 0; i < si
 const crc = (v) => zlib.crc32(v)
 const M64 = (1n << 64n)
 const settings = {
-  acksAll: ['P2', 'T1'].includes(a.workload),
-  idempotent: ['P2', 'T1'].includes(a.workload),
+  acksAll: ['P2', 'T1', 'P4', 'M1'].includes(a.workload),
+  idempotent: ['P2', 'T1', 'P4', 'M1'].includes(a.workload),
   compression: a.workload === 'S1' ? a.compression : 'none',
   linger: a.workload === 'L1' ? 0 : 5,
 }
@@ -52,6 +56,40 @@ function report(records, bytes, checksum, extra = {}) {
   const line = JSON.stringify(out).replace(/"checksum":"(\d+)"/, '"checksum":$1')
   process.stdout.write(line + '\n')
 }
+// P4: the key of record i is KEYS[i % 10000]; M1: the topic names.
+const KEYS = a.workload === 'P4' ? Array.from({ length: 10000 }, (_, j) => Buffer.from(`k${j}`)) : null
+const M1_TOPICS = Array.from({ length: a.topics }, (_, j) => `${a.topic}-${j}`)
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms))
+
+// M1 over any client: send(topic, key, value) -> promise (producer role) or subscribe(onValues) -> the
+// consumer (consumer role); stop(producer or consumer). Idle between the two lines, as an app that waits.
+async function m1(makeProducer, send, subscribe, stop) {
+  const v = payload(a.size)
+  let n = 0, sum = 0n, client
+  if (a.role === 'producer') {
+    client = await makeProducer()
+    await Promise.all(M1_TOPICS.map((t) => send(client, t, Buffer.from('k0'), v)))
+    n = M1_TOPICS.length
+    sum = BigInt(n) * BigInt(crc(v))
+  } else {
+    let readyRes
+    const ready = new Promise((res) => { readyRes = res })
+    if (a.records === 0) readyRes()
+    client = await subscribe((values) => {
+      for (const x of values) { n++; sum += BigInt(crc(x)) }
+      if (n >= a.records) readyRes()
+    })
+    await Promise.race([ready, new Promise((_, rej) => setTimeout(() => rej(new Error(`M1: ${n} records of ${a.records} after 300 s`)), 300000))])
+  }
+  process.stdout.write('M1 idle start\n')
+  await sleep(a.idle * 1000)
+  process.stdout.write('M1 idle end\n')
+  await sleep(500)
+  start()
+  report(n, n * a.size, sum)
+  await stop(client)
+}
+
 function pct(lat) {
   lat.sort((x, y) => x - y)
   const at = (q) => lat.length ? lat[Math.min(lat.length, Math.max(1, Math.ceil(lat.length * q))) - 1] : 0
@@ -88,13 +126,26 @@ async function kafkajsApi(lib) {
     await c.run({ autoCommit: false, eachBatch: async ({ batch }) => onBatch(batch.messages) })
     return c
   }
-  if (['P1', 'P2', 'P3', 'S1', 'T1'].includes(a.workload)) {
+  if (a.workload === 'M1') {
+    return m1(async () => { const p = kafka.producer({ idempotent: true, ...(lib === 'kafkajs' ? { maxInFlightRequests: 1 } : {}) }); await p.connect(); return p },
+      (p, topic, key, value) => p.send({ topic, acks: -1, messages: [{ key, value }] }),
+      async (onValues) => {
+        const c = kafka.consumer({ groupId: `bench-${a.topic}-${process.pid}`, readUncommitted: false, maxBytes: 10485760 })
+        await c.connect()
+        await c.subscribe({ topics: M1_TOPICS, fromBeginning: true })
+        await c.run({ autoCommit: false, eachBatch: async ({ batch }) => onValues(batch.messages.map((m) => m.value)) })
+        return c
+      },
+      (c) => c.disconnect())
+  }
+  if (['P1', 'P2', 'P3', 'P4', 'S1', 'T1'].includes(a.workload)) {
     const t1 = a.workload === 'T1'
     const producer = kafka.producer(t1
       ? { transactionalId: `bench-${a.topic}`, idempotent: true, maxInFlightRequests: 1 }
       : { idempotent: settings.idempotent, ...(settings.idempotent && lib === 'kafkajs' ? { maxInFlightRequests: 1 } : {}) })
     await producer.connect()
-    const msgs = (k) => { const m = new Array(k); for (let i = 0; i < k; i++) m[i] = { value: v }; return m }
+    let next = 0
+    const msgs = (k) => { const m = new Array(k); for (let i = 0; i < k; i++) m[i] = KEYS ? { key: KEYS[next++ % 10000], value: v } : { value: v }; return m }
     let ok = 0
     start()
     if (t1) {
@@ -203,12 +254,29 @@ async function platformatic() {
     stream.on('error', (e) => die(`consume: ${e}`))
     return { c, stream }
   }
-  if (['P1', 'P2', 'P3', 'S1', 'T1'].includes(a.workload)) {
+  if (a.workload === 'M1') {
+    return m1(async () => new Producer({ ...base, acks, idempotent: true }),
+      (p, topic, key, value) => p.send({ messages: [{ topic, key, value }] }),
+      async (onValues) => {
+        const c = new Consumer({ ...base, groupId: `bench-${a.topic}-${process.pid}`, isolationLevel: 1, maxBytes: 10485760 })
+        const stream = await c.consume({ topics: M1_TOPICS, mode: MessagesStreamModes.EARLIEST, autocommit: false })
+        stream.on('data', (m) => onValues([m.value]))
+        stream.on('error', (e) => die(`consume: ${e}`))
+        return { c, stream }
+      },
+      async (x) => { if (x.stream) { await x.stream.close(); await x.c.close(true) } else await x.close() })
+  }
+  if (['P1', 'P2', 'P3', 'P4', 'S1', 'T1'].includes(a.workload)) {
     const t1 = a.workload === 'T1'
     const producer = new Producer({ ...base, acks, idempotent: settings.idempotent, compression,
       ...(t1 ? { transactionalId: `bench-${a.topic}` } : {}) })
     await producer.metadata({ topics: [a.topic] })
-    const msgs = (k) => { const m = new Array(k); for (let i = 0; i < k; i++) m[i] = { topic: a.topic, value: v, partition: 0 }; return m }
+    let next = 0
+    const msgs = (k) => {
+      const m = new Array(k)
+      for (let i = 0; i < k; i++) m[i] = KEYS ? { topic: a.topic, key: KEYS[next++ % 10000], value: v } : { topic: a.topic, value: v, partition: 0 }
+      return m
+    }
     let ok = 0
     start()
     if (t1) {
@@ -256,14 +324,15 @@ async function confluent() {
   const kafka = new Kafka({ kafkaJS: { brokers: [a.bootstrap], clientId: `bench-confluent-${process.pid}` } })
   const v = payload(a.size)
   const vcrc = BigInt(crc(v))
-  if (['P1', 'P2', 'P3', 'S1', 'T1'].includes(a.workload)) {
+  if (['P1', 'P2', 'P3', 'P4', 'S1', 'T1'].includes(a.workload)) {
     const t1 = a.workload === 'T1'
-    const producer = kafka.producer({ kafkaJS: { acks: settings.acksAll ? -1 : 1, idempotent: settings.idempotent,
+    const producer = kafka.producer({ ...(KEYS ? { partitioner: 'murmur2_random' } : {}), kafkaJS: { acks: settings.acksAll ? -1 : 1, idempotent: settings.idempotent,
       compression: { none: CompressionTypes.None, snappy: CompressionTypes.Snappy, zstd: CompressionTypes.ZSTD }[settings.compression],
       ...(t1 ? { transactionalId: `bench-${a.topic}` } : {}) },
     'linger.ms': settings.linger, 'batch.size': 1048576, 'queue.buffering.max.messages': 1000000 })
     await producer.connect()
-    const msgs = (k) => { const m = new Array(k); for (let i = 0; i < k; i++) m[i] = { value: v }; return m }
+    let next = 0
+    const msgs = (k) => { const m = new Array(k); for (let i = 0; i < k; i++) m[i] = KEYS ? { key: KEYS[next++ % 10000], value: v } : { value: v }; return m }
     let ok = 0
     start()
     if (t1) {

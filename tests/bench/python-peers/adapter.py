@@ -20,13 +20,60 @@ def usage():
 
 def settings(a):
     s = {"batch.size": 1048576, "compression.type": "none", "linger.ms": 5, "acks": "1", "enable.idempotence": False}
-    if a.workload in ("P2", "T1"):
+    if a.workload in ("P2", "T1", "P4", "M1"):
         s.update({"acks": "all", "enable.idempotence": True})
     if a.workload == "S1":
         s["compression.type"] = a.compression
     if a.workload == "L1":
         s["linger.ms"] = 0
     return s
+
+
+def m1_partitions(a):
+    """M1: every partition of the topics <topic>-0 .. <topic>-(topics-1)."""
+    return [(f"{a.topic}-{j}", p) for j in range(a.topics) for p in range(a.partitions)]
+
+
+def idle_m1(a, producer, consumer, send, KafkaException):
+    """M1 with the confluent-kafka API: a producer that wrote one record (key k0) to each topic, or a
+    consumer assigned every partition that read what is there, then idle for --idle s between the two
+    lines the harness samples /proc at; the producer keeps calling poll(1.0), the consumer consume(10000, 1.0)."""
+    v = payload(a.size)
+    n = 0
+    if a.role == "producer":
+        p = producer()
+        for j in range(a.topics):
+            send(p, v, b"k0", f"{a.topic}-{j}")
+        left = p.flush(120)
+        n = a.topics - left
+        print("M1 idle start", flush=True)
+        t_end = time.time() + a.idle
+        while time.time() < t_end:
+            p.poll(min(1.0, max(0.0, t_end - time.time())))
+        print("M1 idle end", flush=True)
+        time.sleep(0.5)
+        Meter().done(a, n, n * a.size, n * zlib.crc32(v))
+        return
+    c = consumer()
+    total = 0
+
+    def consume():
+        nonlocal n, total
+        for msg in c.consume(10000, 1.0):
+            if msg.error():
+                raise KafkaException(msg.error())
+            total += zlib.crc32(msg.value())
+            n += 1
+    while n < a.records:
+        consume()
+    print("M1 idle start", flush=True)
+    t_end = time.time() + a.idle
+    while time.time() < t_end:
+        consume()
+    print("M1 idle end", flush=True)
+    time.sleep(0.5)
+    Meter().done(a, n, n * a.size, total)
+    c.close()
 
 
 def pct(lat):
@@ -69,6 +116,9 @@ def confluent(a):
         conf = {"bootstrap.servers": a.bootstrap, "queue.buffering.max.messages": 1000000,
                 "queue.buffering.max.kbytes": 1048576, "on_delivery": on_delivery}
         conf.update({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in s.items()})
+        # P4/M1: Java's partitioner for keyed records (librdkafka's default is consistent_random: CRC-32)
+        if a.workload in ("P4", "M1"):
+            conf["partitioner"] = "murmur2_random"
         conf.update(extra or {})
         return Producer(conf)
 
@@ -78,27 +128,36 @@ def confluent(a):
         c.assign([TopicPartition(a.topic, p, OFFSET_BEGINNING) for p in range(a.partitions)])
         return c
 
-    def send(p, v):
+    def consumer_of(tps):
+        c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": f"bench-{a.topic}", "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+        c.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in tps])
+        return c
+
+    def send(p, v, key=None, topic=None):
         while True:
             try:
-                p.produce(a.topic, v)
+                p.produce(topic or a.topic, v, key)
                 return
             except BufferError:
                 p.poll(0.001)
 
-    if a.workload in ("P1", "P2", "P3", "S1", "T1"):
+    if a.workload == "M1":
+        idle_m1(a, producer, lambda: consumer_of(m1_partitions(a)), send, KafkaException=KafkaException)
+    elif a.workload in ("P1", "P2", "P3", "P4", "S1", "T1"):
         t1 = a.workload == "T1"
         p = producer({"transactional.id": f"bench-{a.topic}"} if t1 else None)
         if t1:
             p.init_transactions(30)
         v = payload(a.size)
+        keys = [f"k{j}".encode() for j in range(10000)] if a.workload == "P4" else None
         m = Meter()
         for i in range(a.records):
             if t1 and i % a.txn_size == 0:
                 if i:
                     p.commit_transaction(60)
                 p.begin_transaction()
-            send(p, v)
+            send(p, v, keys[i % 10000] if keys else None)
             if i % 1000 == 0:
                 p.poll(0)
         if t1:
@@ -187,17 +246,33 @@ def confluent(a):
 def kafka_python(a):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     s = settings(a)
-    if a.workload in ("P1", "P2", "P3", "S1"):
+    if a.workload in ("P1", "P2", "P3", "P4", "S1") or (a.workload == "M1" and a.role == "producer"):
         kw = dict(bootstrap_servers=a.bootstrap, acks=1 if s["acks"] == "1" else "all", linger_ms=s["linger.ms"],
                   batch_size=s["batch.size"], max_request_size=2097152,
                   compression_type=None if s["compression.type"] == "none" else s["compression.type"])
         if s["enable.idempotence"]:
             kw["enable_idempotence"] = True
         p = KafkaProducer(**kw)
+        if a.workload == "M1":
+            # M1: one record (key k0) to each topic, then idle (the producer's own thread runs on).
+            v = payload(a.size)
+            futs = [p.send(f"{a.topic}-{j}", v, key=b"k0") for j in range(a.topics)]
+            p.flush(120)
+            ok = sum(1 for f in futs if f.succeeded())
+            print("M1 idle start", flush=True)
+            time.sleep(a.idle)
+            print("M1 idle end", flush=True)
+            time.sleep(0.5)
+            Meter().done(a, ok, ok * a.size, ok * zlib.crc32(v))
+            p.close()
+            return
         p.partitions_for(a.topic)
         v = payload(a.size)
+        keys = [f"k{j}".encode() for j in range(10000)] if a.workload == "P4" else None
         m = Meter()
-        futs = [p.send(a.topic, v) for _ in range(a.records)]
+        # P4: kafka-python's default partitioner is Java's murmur2
+        futs = [p.send(a.topic, v, key=keys[i % 10000]) for i in range(a.records)] if keys else \
+            [p.send(a.topic, v) for _ in range(a.records)]
         p.flush(300)
         ok = sum(1 for f in futs if f.succeeded())
         failed = len(futs) - ok
@@ -205,18 +280,19 @@ def kafka_python(a):
             print(f"delivery failed: {next(f.exception for f in futs if not f.succeeded())}", file=sys.stderr)
         m.done(a, ok, ok * a.size, ok * zlib.crc32(v), failed=failed)
         p.close()
-    elif a.workload == "C1":
+    elif a.workload in ("C1", "M1"):
         c = KafkaConsumer(bootstrap_servers=a.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
                           group_id=None, isolation_level="read_committed")
-        tps = [TopicPartition(a.topic, p) for p in range(a.partitions)]
+        tps = [TopicPartition(a.topic, p) for p in range(a.partitions)] if a.workload == "C1" else \
+            [TopicPartition(f"{a.topic}-{j}", p) for j in range(a.topics) for p in range(a.partitions)]
         c.assign(tps)
         c.seek_to_beginning(*tps)
         n = nbytes = total = 0
         m = Meter()
         idle = time.time()
         while n < a.records:
-            got = c.poll(timeout_ms=500, max_records=10000)
-            if not got:
+            got = c.poll(timeout_ms=1000 if a.workload == "M1" else 500, max_records=10000)
+            if not got and a.workload != "M1":
                 if time.time() - idle > 30:
                     print(f"no record for 30 s after {n}", file=sys.stderr)
                     break
@@ -227,6 +303,17 @@ def kafka_python(a):
                     total += zlib.crc32(r.value)
                     nbytes += len(r.value)
                 n += len(recs)
+        if a.workload == "M1":
+            # M1: every record there is read (above); now idle, poll(1 s) after poll.
+            print("M1 idle start", flush=True)
+            t_end = time.time() + a.idle
+            while time.time() < t_end:
+                for recs in c.poll(timeout_ms=1000, max_records=10000).values():
+                    n += len(recs)
+                    total += sum(zlib.crc32(r.value) for r in recs)
+            print("M1 idle end", flush=True)
+            time.sleep(0.5)
+            m = Meter()
         m.done(a, n, nbytes, total)
         c.close()
     else:
@@ -244,6 +331,9 @@ def main():
         ap.add_argument(f, type=int, default=d)
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--role", default="producer", choices=["producer", "consumer"])
+    ap.add_argument("--topics", type=int, default=1)
+    ap.add_argument("--idle", type=float, default=30)
     a = ap.parse_args()
     a.client = "confluent-kafka" if a.lib == "confluent" else "kafka-python"
     (confluent if a.lib == "confluent" else kafka_python)(a)

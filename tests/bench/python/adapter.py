@@ -32,13 +32,60 @@ def usage():
 
 def settings(a):
     s = {"batch.size": 1048576, "compression.type": "none", "linger.ms": 5, "acks": "1", "enable.idempotence": False}
-    if a.workload in ("P2", "T1"):
+    if a.workload in ("P2", "T1", "P4", "M1"):
         s.update({"acks": "all", "enable.idempotence": True})
     if a.workload == "S1":
         s["compression.type"] = a.compression
     if a.workload == "L1":
         s["linger.ms"] = 0
     return s
+
+
+def m1_partitions(a):
+    """M1: every partition of the topics <topic>-0 .. <topic>-(topics-1)."""
+    return [(f"{a.topic}-{j}", p) for j in range(a.topics) for p in range(a.partitions)]
+
+
+def idle_m1(a, producer, consumer, send, KafkaException):
+    """M1 with the confluent-kafka API: a producer that wrote one record (key k0) to each topic, or a
+    consumer assigned every partition that read what is there, then idle for --idle s between the two
+    lines the harness samples /proc at; the producer keeps calling poll(1.0), the consumer consume(10000, 1.0)."""
+    v = payload(a.size)
+    n = 0
+    if a.role == "producer":
+        p = producer()
+        for j in range(a.topics):
+            send(p, v, b"k0", f"{a.topic}-{j}")
+        left = p.flush(120)
+        n = a.topics - left
+        print("M1 idle start", flush=True)
+        t_end = time.time() + a.idle
+        while time.time() < t_end:
+            p.poll(min(1.0, max(0.0, t_end - time.time())))
+        print("M1 idle end", flush=True)
+        time.sleep(0.5)
+        Meter().done(a, n, n * a.size, n * zlib.crc32(v))
+        return
+    c = consumer()
+    total = 0
+
+    def consume():
+        nonlocal n, total
+        for msg in c.consume(10000, 1.0):
+            if msg.error():
+                raise KafkaException(msg.error())
+            total += zlib.crc32(msg.value())
+            n += 1
+    while n < a.records:
+        consume()
+    print("M1 idle start", flush=True)
+    t_end = time.time() + a.idle
+    while time.time() < t_end:
+        consume()
+    print("M1 idle end", flush=True)
+    time.sleep(0.5)
+    Meter().done(a, n, n * a.size, total)
+    c.close()
 
 
 def pct(lat):
@@ -89,6 +136,9 @@ def run(a):
         conf = {"bootstrap.servers": a.bootstrap, "queue.buffering.max.messages": 1000000,
                 "queue.buffering.max.kbytes": 1048576, "on_delivery": on_delivery, **stats}
         conf.update({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in s.items()})
+        # P4/M1: Java's partitioner for keyed records (librdkafka's default is consistent_random: CRC-32)
+        if a.workload in ("P4", "M1"):
+            conf["partitioner"] = "murmur2_random"
         conf.update(extra or {})
         return ck.Producer(conf)
 
@@ -98,10 +148,16 @@ def run(a):
         c.assign([ck.TopicPartition(a.topic, p, ck.OFFSET_BEGINNING) for p in range(a.partitions)])
         return c
 
-    def send(p, v):
+    def consumer_of(tps):
+        c = ck.Consumer({"bootstrap.servers": a.bootstrap, "group.id": f"bench-{a.topic}", "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed", **stats})
+        c.assign([ck.TopicPartition(t, p, ck.OFFSET_BEGINNING) for t, p in tps])
+        return c
+
+    def send(p, v, key=None, topic=None):
         while True:
             try:
-                p.produce(a.topic, v)
+                p.produce(topic or a.topic, v, key)
                 return
             except BufferError:
                 p.poll(0.001)
@@ -120,12 +176,15 @@ def run(a):
             msgs = rest
             p.poll(0.001)
 
-    if a.workload in ("P1", "P2", "P3", "S1", "T1"):
+    if a.workload == "M1":
+        idle_m1(a, producer, lambda: consumer_of(m1_partitions(a)), send, KafkaException=ck.KafkaException)
+    elif a.workload in ("P1", "P2", "P3", "P4", "S1", "T1"):
         t1 = a.workload == "T1"
         p = producer({"transactional.id": f"bench-{a.topic}"} if t1 else None)
         if t1:
             p.init_transactions(30)
         v = payload(a.size)
+        keys = [f"k{j}".encode() for j in range(10000)] if a.workload == "P4" else None
         m = Meter()
         if a.api == "each":
             for i in range(a.records):
@@ -133,7 +192,7 @@ def run(a):
                     if i:
                         p.commit_transaction(60)
                     p.begin_transaction()
-                send(p, v)
+                send(p, v, keys[i % 10000] if keys else None)
                 if i % 1000 == 0:
                     p.poll(0)
         else:
@@ -145,7 +204,8 @@ def run(a):
                         p.commit_transaction(60)
                     p.begin_transaction()
                 k = min(step, a.records - i)
-                send_batch(p, [{"value": v} for _ in range(k)])
+                send_batch(p, [{"value": v, "key": keys[j % 10000]} for j in range(i, i + k)] if keys else
+                           [{"value": v} for _ in range(k)])
                 p.poll(0)
                 i += k
         if t1:
@@ -241,6 +301,9 @@ def main():
         ap.add_argument(f, type=int, default=d)
     ap.add_argument("--rate", type=float, default=1000)
     ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--role", default="producer", choices=["producer", "consumer"])
+    ap.add_argument("--topics", type=int, default=1)
+    ap.add_argument("--idle", type=float, default=30)
     ap.add_argument("--stats-interval-ms", type=int, default=0)
     a = ap.parse_args()
     a.client = "polykafka-python" if a.api == "each" else "polykafka-python-batch"

@@ -69,7 +69,14 @@ fn consumer(a: &Args) -> BaseConsumer {
 }
 
 fn send(p: &BaseProducer<Counter>, topic: &str, value: &[u8]) {
-    let mut rec = BaseRecord::<(), [u8]>::to(topic).payload(value);
+    send_keyed(p, topic, None, value)
+}
+
+fn send_keyed(p: &BaseProducer<Counter>, topic: &str, key: Option<&[u8]>, value: &[u8]) {
+    let mut rec = BaseRecord::<[u8], [u8]>::to(topic).payload(value);
+    if let Some(k) = key {
+        rec = rec.key(k);
+    }
     loop {
         match p.send(rec) {
             Ok(()) => return,
@@ -84,7 +91,12 @@ fn send(p: &BaseProducer<Counter>, topic: &str, value: &[u8]) {
 
 fn produce(a: &Args) {
     let t1 = a.workload == "T1";
-    let extra = if t1 { vec![("transactional.id", format!("bench-{}", a.topic))] } else { vec![] };
+    let mut extra = if t1 { vec![("transactional.id", format!("bench-{}", a.topic))] } else { vec![] };
+    // P4: Java's hash for the keys (librdkafka's default is consistent_random: CRC-32)
+    let keys = if a.workload == "P4" { contract::p4_keys() } else { Vec::new() };
+    if !keys.is_empty() {
+        extra.push(("partitioner", "murmur2_random".into()));
+    }
     let p = producer(a, &extra);
     if t1 {
         p.init_transactions(Duration::from_secs(30)).expect("init_transactions");
@@ -98,7 +110,7 @@ fn produce(a: &Args) {
             }
             p.begin_transaction().expect("begin");
         }
-        send(&p, &a.topic, &value);
+        send_keyed(&p, &a.topic, keys.get(i % 10_000).map(|k| k.as_bytes()), &value);
         if i % 1000 == 0 {
             p.poll(Duration::ZERO);
         }
@@ -206,10 +218,77 @@ fn latency(a: &Args) {
     meter.finish(CLIENT, a, n, bytes, sum, Some(pc), &format!(",\"rate\":{}", a.rate));
 }
 
+fn poll_one(c: &BaseConsumer, d: Duration, n: &mut usize, sum: &mut Checksum) {
+    match c.poll(d) {
+        Some(Ok(m)) => {
+            sum.add(m.payload().unwrap_or(&[]));
+            *n += 1;
+        }
+        Some(Err(e)) => panic!("consume: {e}"),
+        None => {}
+    }
+}
+
+/// M1: a producer that sent one record (key k0) to each topic, then poll(1 s) until the end of the idle
+/// time; or a consumer assigned every partition (from the beginning), poll(1 s) after poll.
+fn idle(a: &Args) {
+    let topics: Vec<String> = (0..a.topics).map(|j| format!("{}-{j}", a.topic)).collect();
+    let value = contract::payload(a.size);
+    let mut sum = Checksum::default();
+    let mut n = 0;
+    let until = |s: f64| Instant::now() + Duration::from_secs_f64(s);
+    if a.role == "producer" {
+        let p = producer(a, &[("partitioner", "murmur2_random".into())]);
+        for t in &topics {
+            send_keyed(&p, t, Some(b"k0"), &value);
+        }
+        p.flush(Duration::from_secs(120)).expect("flush");
+        n = p.context().ok.load(Ordering::Relaxed);
+        for _ in 0..n {
+            sum.add(&value);
+        }
+        println!("M1 idle start");
+        let end = until(a.idle);
+        while Instant::now() < end {
+            p.poll(end.saturating_duration_since(Instant::now()).min(Duration::from_secs(1)));
+        }
+        println!("M1 idle end");
+        std::thread::sleep(Duration::from_millis(500));
+    } else {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &a.bootstrap)
+            .set("group.id", format!("bench-{}", std::process::id()))
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .create()
+            .expect("consumer");
+        let mut tpl = TopicPartitionList::new();
+        for t in &topics {
+            for p in 0..a.partitions {
+                tpl.add_partition_offset(t, p, Offset::Beginning).unwrap();
+            }
+        }
+        c.assign(&tpl).expect("assign");
+        while n < a.records {
+            poll_one(&c, Duration::from_secs(1), &mut n, &mut sum);
+        }
+        println!("M1 idle start");
+        let end = until(a.idle);
+        while Instant::now() < end {
+            poll_one(&c, end.saturating_duration_since(Instant::now()).min(Duration::from_secs(1)), &mut n, &mut sum);
+        }
+        println!("M1 idle end");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Meter::start().finish(CLIENT, a, n, n * a.size, sum, None, "");
+}
+
 fn main() {
     let a = contract::parse();
     match a.workload.as_str() {
-        "P1" | "P2" | "P3" | "S1" | "T1" => produce(&a),
+        "P1" | "P2" | "P3" | "P4" | "S1" | "T1" => produce(&a),
+        "M1" => idle(&a),
         "C1" => consume(&a),
         "L1" => latency(&a),
         w => contract::die(&format!("unknown workload {w}")),

@@ -1,10 +1,12 @@
 //! polykafka (Rust core) benchmark adapter: the contract of tests/bench/README.md.
 //!
-//! `polykafka-adapter --workload P1|P2|P3|S1|T1|C1|L1 --bootstrap HOST:PORT --topic T
-//!     --records N --size B [--compression C] [--txn-size N] [--rate R --duration S]`
+//! `polykafka-adapter --workload P1|P2|P3|P4|S1|T1|C1|L1|M1 --bootstrap HOST:PORT --topic T
+//!     --records N --size B [--partitions N] [--compression C] [--txn-size N] [--rate R --duration S]
+//!     [--role producer|consumer --topics T --idle S]`
 //!
 //! Prints one JSON line. The topic exists already (the harness creates it).
 
+mod assigned;
 mod contract;
 
 use std::time::{Duration, Instant};
@@ -35,12 +37,18 @@ async fn produce(a: &Args) -> polykafka::Result<()> {
     let value = Bytes::from(contract::payload(a.size));
     let mut sum = Checksum::default();
     let chunk = if transactional { a.txn_size } else { 10_000 };
+    // P4: keyed k<i % 10000>, the default partitioner (murmur2) spreads them over the partitions.
+    let keys: Vec<Bytes> = if a.workload == "P4" { contract::p4_keys().into_iter().map(Bytes::from).collect() } else { Vec::new() };
     let meter = Meter::start();
     let mut sent = 0;
     let mut pending = Vec::new();
     while sent < a.records {
         let n = chunk.min(a.records - sent);
-        let records: Vec<ProducerRecord> = (0..n).map(|_| ProducerRecord::new(&a.topic).value(value.clone())).collect();
+        let records: Vec<ProducerRecord> = if keys.is_empty() {
+            (0..n).map(|_| ProducerRecord::new(&a.topic).value(value.clone())).collect()
+        } else {
+            (sent..sent + n).map(|i| ProducerRecord::new(&a.topic).key(keys[i % keys.len()].clone()).value(value.clone())).collect()
+        };
         if transactional {
             producer.begin_transaction()?;
             pending.push(producer.send_batch(records).await?);
@@ -71,7 +79,7 @@ async fn produce(a: &Args) -> polykafka::Result<()> {
 }
 
 async fn consume(a: &Args) -> polykafka::Result<()> {
-    let c = contract::assigned_consumer(a)?;
+    let c = assigned::assigned_consumer(a)?;
     let mut sum = Checksum::default();
     let (mut n, mut bytes) = (0usize, 0usize);
     let meter = Meter::start();
@@ -95,7 +103,7 @@ async fn consume(a: &Args) -> polykafka::Result<()> {
 
 async fn latency(a: &Args) -> polykafka::Result<()> {
     let total = (a.rate * a.duration).round() as usize;
-    let c = contract::assigned_consumer(a)?;
+    let c = assigned::assigned_consumer(a)?;
     // Fetch once so the consumer is connected and positioned before the clock starts.
     c.poll_batch(1, Duration::from_millis(500)).await?;
     let producer = producer(a, &[])?;
@@ -156,11 +164,73 @@ async fn latency(a: &Args) -> polykafka::Result<()> {
     Ok(())
 }
 
+/// One poll of up to 1 s, the records counted and summed.
+async fn drain(c: &polykafka::consumer::Consumer, n: &mut usize, sum: &mut Checksum) -> polykafka::Result<()> {
+    for r in c.poll_batch(10_000, Duration::from_secs(1)).await? {
+        sum.add(r.value.as_deref().unwrap_or(&[]));
+        *n += 1;
+    }
+    Ok(())
+}
+
+/// M1: a producer that wrote one record to each of the topics, or a consumer assigned all their
+/// partitions, idle for `--idle` seconds between two lines the harness samples /proc at.
+async fn idle(a: &Args) -> polykafka::Result<()> {
+    let topics = contract::m1_topics(a);
+    let value = Bytes::from(contract::payload(a.size));
+    let mut sum = Checksum::default();
+    let mut n = 0;
+    let idle = Duration::from_secs_f64(a.idle);
+    if a.role == "producer" {
+        let producer = producer(a, &[])?;
+        let mut pending = Vec::new();
+        for t in &topics {
+            pending.push(producer.send(ProducerRecord::new(t).key(Bytes::from_static(b"k0")).value(value.clone())).await?);
+        }
+        producer.flush(Duration::from_secs(120)).await?;
+        for d in pending {
+            d.await?;
+            sum.add(&value);
+            n += 1;
+        }
+        println!("M1 idle start");
+        tokio::time::sleep(idle).await;
+        println!("M1 idle end");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Meter::start().finish(CLIENT, a, n, n * a.size, sum, None, "");
+        producer.close(Duration::from_secs(10)).await?;
+    } else {
+        let c = polykafka::consumer::Consumer::new(polykafka::ConsumerConfig::from_properties([
+            ("bootstrap.servers", a.bootstrap.as_str()),
+            ("auto.offset.reset", "earliest"),
+            ("enable.auto.commit", "false"),
+            ("isolation.level", "read_committed"),
+        ])?)?;
+        let tps: Vec<polykafka::TopicPartition> =
+            topics.iter().flat_map(|t| (0..a.partitions).map(move |p| polykafka::TopicPartition::new(t, p))).collect();
+        c.assign(&tps)?;
+        while n < a.records {
+            drain(&c, &mut n, &mut sum).await?;
+        }
+        println!("M1 idle start");
+        let until = Instant::now() + idle;
+        while Instant::now() < until {
+            drain(&c, &mut n, &mut sum).await?;
+        }
+        println!("M1 idle end");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Meter::start().finish(CLIENT, a, n, n * a.size, sum, None, "");
+        c.close().await?;
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = contract::parse();
     let r = match a.workload.as_str() {
-        "P1" | "P2" | "P3" | "S1" | "T1" => produce(&a).await,
+        "P1" | "P2" | "P3" | "P4" | "S1" | "T1" => produce(&a).await,
+        "M1" => idle(&a).await,
         "C1" => consume(&a).await,
         "L1" => latency(&a).await,
         w => contract::die(&format!("unknown workload {w}")),

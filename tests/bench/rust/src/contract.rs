@@ -18,6 +18,12 @@ pub struct Args {
     pub client: Option<String>,
     /// K2: how many distinct keys the records are grouped into.
     pub keys: u64,
+    /// M1: how many topics (`<topic>-0` .. `<topic>-(topics-1)`), each of `partitions` partitions.
+    pub topics: usize,
+    /// M1: `producer` or `consumer`.
+    pub role: String,
+    /// M1: seconds the client stays idle between the `M1 idle start` and `M1 idle end` lines.
+    pub idle: f64,
 }
 
 pub fn parse() -> Args {
@@ -38,6 +44,9 @@ pub fn parse_from(args: Vec<String>) -> Args {
         duration: 30.0,
         client: None,
         keys: 10_000,
+        topics: 1,
+        role: "producer".into(),
+        idle: 30.0,
     };
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
@@ -56,6 +65,9 @@ pub fn parse_from(args: Vec<String>) -> Args {
             "--duration" => a.duration = num(&value),
             "--client" => a.client = Some(value),
             "--keys" => a.keys = num(&value) as u64,
+            "--topics" => a.topics = num(&value) as usize,
+            "--role" => a.role = value,
+            "--idle" => a.idle = num(&value),
             other => die(&format!("unknown flag {other}")),
         }
     }
@@ -155,6 +167,7 @@ pub fn producer_settings(a: &Args) -> Vec<(&'static str, String)> {
             p.extend([("acks", "1".into()), ("enable.idempotence", "false".into()), ("linger.ms", "5".into())]);
             p[1].1 = a.compression.clone();
         }
+        "P4" | "M1" => p.extend([("acks", "all".into()), ("enable.idempotence", "true".into()), ("linger.ms", "5".into())]),
         "T1" => p.extend([("acks", "all".into()), ("enable.idempotence", "true".into()), ("linger.ms", "5".into())]),
         "L1" => p.extend([("acks", "1".into()), ("enable.idempotence", "false".into()), ("linger.ms", "0".into())]),
         w => die(&format!("no producer settings for workload {w}")),
@@ -162,17 +175,14 @@ pub fn producer_settings(a: &Args) -> Vec<(&'static str, String)> {
     p
 }
 
-/// A consumer of `a.topic`'s partitions from their start, read_committed, no group.
-pub fn assigned_consumer(a: &Args) -> polykafka::Result<polykafka::consumer::Consumer> {
-    let c = polykafka::consumer::Consumer::new(polykafka::ConsumerConfig::from_properties([
-        ("bootstrap.servers", a.bootstrap.as_str()),
-        ("auto.offset.reset", "earliest"),
-        ("enable.auto.commit", "false"),
-        ("isolation.level", "read_committed"),
-    ])?)?;
-    let tps: Vec<polykafka::TopicPartition> = (0..a.partitions).map(|p| polykafka::TopicPartition::new(&a.topic, p)).collect();
-    c.assign(&tps)?;
-    Ok(c)
+/// P4: the key of record i, "k<i % 10000>" (all of them, built once).
+pub fn p4_keys() -> Vec<String> {
+    (0..10_000).map(|j| format!("k{j}")).collect()
+}
+
+/// M1: the names of the topics, `<topic>-<j>`.
+pub fn m1_topics(a: &Args) -> Vec<String> {
+    (0..a.topics).map(|j| format!("{}-{j}", a.topic)).collect()
 }
 
 /// The streams cases (K1, K2): expected outputs, shared by the Rust adapter and `bench-tool`.

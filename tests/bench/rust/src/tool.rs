@@ -13,20 +13,29 @@
 //!     K1 every kept index once (count and sum of the indices in the values' last 8 bytes);
 //!     K2 the last count of every key "k<j>" equal to how many of the N indices are j modulo K
 //! `bench-tool delete-prefix --topic P`              deletes every topic whose name starts with P
+//! `bench-tool create-many --topic P --topics T --partitions N`  creates P-0 .. P-(T-1) (M1)
+//! `bench-tool count-prefix --topic P --topics T --partitions N`  prints {"records": n}: the sum of
+//!     the end offsets of P-0 .. P-(T-1)
+//! `verify` also prints "keyed" (records with a key k<j>) and "misplaced" (of those, how many are not
+//! in partition murmur2(key) % --partitions: P4's check that every client partitions like Java)
 
+mod assigned;
 mod contract;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use polykafka::admin::Admin;
+use polykafka::admin::{Admin, NewTopic};
+use polykafka::config::IsolationLevel;
+use polykafka::consumer::fetch::OffsetSpec;
+use polykafka::producer::partitioner::murmur2_partition;
 use polykafka::producer::Producer;
 use polykafka::{AdminConfig, ProducerConfig, ProducerRecord, TopicPartition};
 
 /// Calls `each` with the key and value of every record of `a.topic`'s partitions, from the start
 /// to the end (read_committed).
-async fn read_back(a: &contract::Args, mut each: impl FnMut(Option<Bytes>, Option<Bytes>)) -> polykafka::Result<()> {
-    let c = contract::assigned_consumer(a)?;
+async fn read_back(a: &contract::Args, mut each: impl FnMut(i32, Option<Bytes>, Option<Bytes>)) -> polykafka::Result<()> {
+    let c = assigned::assigned_consumer(a)?;
     let tps: Vec<TopicPartition> = (0..a.partitions).map(|p| TopicPartition::new(&a.topic, p)).collect();
     let mut ends = Vec::new();
     for tp in &tps {
@@ -48,7 +57,7 @@ async fn read_back(a: &contract::Args, mut each: impl FnMut(Option<Bytes>, Optio
             break;
         }
         for r in batch {
-            each(r.key, r.value);
+            each(r.partition, r.key, r.value);
         }
     }
     c.close().await
@@ -164,6 +173,30 @@ async fn run(cmd: &str, a: &contract::Args) -> polykafka::Result<()> {
             println!("{{\"records\":{},\"checksum\":{}}}", a.records, sum.0);
             p.close(Duration::from_secs(10)).await?;
         }
+        "create-many" => {
+            let names = contract::m1_topics(a);
+            let new: Vec<NewTopic> = names.iter().map(|t| NewTopic::new(t, a.partitions, 1)).collect();
+            // In slices: one CreateTopics of 10,000 partitions waits for all their leaders at once.
+            for chunk in new.chunks(10) {
+                for r in admin.create_topics(chunk, false).await? {
+                    if let Some(e) = r.error {
+                        return Err(e);
+                    }
+                }
+            }
+            println!("{{\"topics\":{}}}", names.len());
+        }
+        "count-prefix" => {
+            let tps: Vec<(TopicPartition, OffsetSpec)> = contract::m1_topics(a)
+                .iter()
+                .flat_map(|t| (0..a.partitions).map(move |p| (TopicPartition::new(t, p), OffsetSpec::Latest)))
+                .collect();
+            let mut n = 0i64;
+            for (tp, r) in admin.list_offsets(&tps, IsolationLevel::ReadUncommitted).await? {
+                n += r.map_err(|e| { eprintln!("{tp:?}: {e}"); e })?.offset;
+            }
+            println!("{{\"records\":{n}}}");
+        }
         "delete-prefix" => {
             let names: Vec<String> = admin.list_topics(false).await?.into_iter().filter(|t| t.starts_with(&a.topic)).collect();
             if !names.is_empty() {
@@ -173,15 +206,21 @@ async fn run(cmd: &str, a: &contract::Args) -> polykafka::Result<()> {
         }
         "verify-streams" => {
             let mut records = Vec::new();
-            read_back(a, |k, v| records.push((k, v))).await?;
+            read_back(a, |_, k, v| records.push((k, v))).await?;
             let (ok, problem) = check_streams(a, &records);
             let problem = problem.replace('"', "'");
             println!("{{\"ok\":{ok},\"records\":{},\"problem\":\"{problem}\"}}", records.len());
         }
         "verify" => {
-            let (mut n, mut other) = (0u64, 0u64);
+            let (mut n, mut other, mut keyed, mut misplaced) = (0u64, 0u64, 0u64, 0u64);
             let mut sum = contract::Checksum::default();
-            read_back(a, |_, v| {
+            read_back(a, |p, k, v| {
+                if let Some(k) = k.as_deref().filter(|k| k.first() == Some(&b'k')) {
+                    keyed += 1;
+                    if murmur2_partition(k, a.partitions) != p {
+                        misplaced += 1;
+                    }
+                }
                 let v = v.as_deref().unwrap_or(&[]);
                 if v.len() == a.size {
                     n += 1;
@@ -191,7 +230,7 @@ async fn run(cmd: &str, a: &contract::Args) -> polykafka::Result<()> {
                 }
             })
             .await?;
-            println!("{{\"records\":{n},\"checksum\":{},\"other\":{other}}}", sum.0);
+            println!("{{\"records\":{n},\"checksum\":{},\"other\":{other},\"keyed\":{keyed},\"misplaced\":{misplaced}}}", sum.0);
         }
         c => contract::die(&format!("unknown command {c}")),
     }
