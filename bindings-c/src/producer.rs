@@ -562,7 +562,7 @@ pub extern "C" fn pk_producer_send_batch(
         let records = slice(records, records_len, "records")?;
         let opaques = records.iter().map(|r| r.opaque).collect();
         let records = convert(records)?.map(|(r, _)| r);
-        let delivery = block_on("pk_producer_send_batch", p.producer.send_batch(records))??;
+        let delivery = block_on("pk_producer_send_batch", p.producer.send_batch_iter(records))??;
         let batch = Box::new(pk_batch { owner: Owner::current(), opaques, state: Mutex::new(BatchState::Pending(delivery)) });
         out(out_batch, "out_batch", Box::into_raw(batch))
     })

@@ -236,7 +236,13 @@ impl Producer {
     /// Queues many records with one completion for all: resolves to one result per record, in
     /// order. A record that cannot even be queued (too large, unknown topic) gets its error in
     /// its slot; the others go ahead.
-    pub async fn send_batch<I>(&self, records: I) -> Result<BatchDelivery>
+    pub async fn send_batch(&self, records: Vec<ProducerRecord>) -> Result<BatchDelivery> {
+        self.send_batch_iter(records).await
+    }
+
+    /// [`send_batch`](Producer::send_batch) of records made as the core takes them (the C ABI
+    /// builds each from the caller's memory then, with no list of the call's records).
+    pub async fn send_batch_iter<I>(&self, records: I) -> Result<BatchDelivery>
     where
         I: IntoIterator<Item = ProducerRecord>,
         I::IntoIter: ExactSizeIterator,
