@@ -36,6 +36,8 @@ use kafka_protocol::protocol::{Decodable, HeaderVersion, Request, StrBytes};
 use polykafka::protocol::records::{BatchAttributes, RecordBatchBuilder};
 
 const CONCURRENT_TRANSACTIONS: i16 = 51;
+const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 
 /// One connection, one request at a time; the time spent waiting per API is summed.
 struct Conn {
@@ -137,6 +139,7 @@ pub fn run(a: &contract::Args, tv: i32) {
             add_time += t0.elapsed();
         }
         let t0 = Instant::now();
+        let mut not_leader = 0;
         loop {
             produce_calls += 1;
             let r = c.call::<ProduceRequest>(&mut produces[t], produce_version);
@@ -144,6 +147,12 @@ pub fn run(a: &contract::Args, tv: i32) {
                 0 => break,
                 // v2: the previous transaction's markers are still being written.
                 CONCURRENT_TRANSACTIONS => continue,
+                // A topic created just before: the broker may not lead its partition yet (bench-quick
+                // failed so once, in transaction 0). Nothing was written; the same request goes again.
+                NOT_LEADER_OR_FOLLOWER | UNKNOWN_TOPIC_OR_PARTITION if not_leader < 200 => {
+                    not_leader += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 code => contract::die(&format!("Produce failed with error code {code} in transaction {t}")),
             }
         }
