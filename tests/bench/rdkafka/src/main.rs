@@ -52,6 +52,11 @@ fn producer(a: &Args, extra: &[(&str, String)]) -> BaseProducer<Counter> {
 }
 
 fn consumer(a: &Args) -> BaseConsumer {
+    consumer_of(a, std::slice::from_ref(&a.topic))
+}
+
+/// A consumer of `a.partitions` partitions of each of `topics` from their start (M1: many topics).
+fn consumer_of(a: &Args, topics: &[String]) -> BaseConsumer {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &a.bootstrap)
         .set("group.id", format!("bench-{}", std::process::id()))
@@ -61,8 +66,10 @@ fn consumer(a: &Args) -> BaseConsumer {
         .create()
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
-    for p in 0..a.partitions {
-        tpl.add_partition_offset(&a.topic, p, Offset::Beginning).unwrap();
+    for t in topics {
+        for p in 0..a.partitions {
+            tpl.add_partition_offset(t, p, Offset::Beginning).unwrap();
+        }
     }
     c.assign(&tpl).expect("assign");
     c
@@ -232,7 +239,7 @@ fn poll_one(c: &BaseConsumer, d: Duration, n: &mut usize, sum: &mut Checksum) {
 /// M1: a producer that sent one record (key k0) to each topic, then poll(1 s) until the end of the idle
 /// time; or a consumer assigned every partition (from the beginning), poll(1 s) after poll.
 fn idle(a: &Args) {
-    let topics: Vec<String> = (0..a.topics).map(|j| format!("{}-{j}", a.topic)).collect();
+    let topics = contract::m1_topics(a);
     let value = contract::payload(a.size);
     let mut sum = Checksum::default();
     let mut n = 0;
@@ -255,21 +262,7 @@ fn idle(a: &Args) {
         println!("M1 idle end");
         std::thread::sleep(Duration::from_millis(500));
     } else {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &a.bootstrap)
-            .set("group.id", format!("bench-{}", std::process::id()))
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("isolation.level", "read_committed")
-            .create()
-            .expect("consumer");
-        let mut tpl = TopicPartitionList::new();
-        for t in &topics {
-            for p in 0..a.partitions {
-                tpl.add_partition_offset(t, p, Offset::Beginning).unwrap();
-            }
-        }
-        c.assign(&tpl).expect("assign");
+        let c = consumer_of(a, &topics);
         while n < a.records {
             poll_one(&c, Duration::from_secs(1), &mut n, &mut sum);
         }

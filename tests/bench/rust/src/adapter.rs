@@ -200,15 +200,7 @@ async fn idle(a: &Args) -> polykafka::Result<()> {
         Meter::start().finish(CLIENT, a, n, n * a.size, sum, None, "");
         producer.close(Duration::from_secs(10)).await?;
     } else {
-        let c = polykafka::consumer::Consumer::new(polykafka::ConsumerConfig::from_properties([
-            ("bootstrap.servers", a.bootstrap.as_str()),
-            ("auto.offset.reset", "earliest"),
-            ("enable.auto.commit", "false"),
-            ("isolation.level", "read_committed"),
-        ])?)?;
-        let tps: Vec<polykafka::TopicPartition> =
-            topics.iter().flat_map(|t| (0..a.partitions).map(move |p| polykafka::TopicPartition::new(t, p))).collect();
-        c.assign(&tps)?;
+        let c = assigned::assigned_to(a, &topics)?;
         while n < a.records {
             drain(&c, &mut n, &mut sum).await?;
         }
